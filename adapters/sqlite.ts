@@ -1,0 +1,230 @@
+/**
+ * The embedded default store: one SQLite file (better-sqlite3, WAL mode), created on first start.
+ * better-sqlite3 is synchronous, so every statement below is atomic with respect to other requests of
+ * this process; across processes (the CLI, a second server) SQLite's own locking applies.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { RateLimiterSQLite } from 'rate-limiter-flexible';
+import {
+  DuplicateError,
+  type AccountRecord,
+  type ClientRecord,
+  type OidcPayload,
+  type RateLimiterOptions,
+  type ResourceRecord,
+  type SigningKeyRecord,
+  type Store,
+} from './contract.js';
+
+/** Versioned migrations; `PRAGMA user_version` records how many have run. Append only. */
+const MIGRATIONS = [
+  `CREATE TABLE oidc_models (
+     model TEXT NOT NULL, id TEXT NOT NULL, payload TEXT NOT NULL,
+     grant_id TEXT, user_code TEXT, uid TEXT, expires_at INTEGER, consumed_at INTEGER,
+     PRIMARY KEY (model, id));
+   CREATE INDEX oidc_models_grant_id ON oidc_models (grant_id) WHERE grant_id IS NOT NULL;
+   CREATE INDEX oidc_models_uid ON oidc_models (uid) WHERE uid IS NOT NULL;
+   CREATE INDEX oidc_models_user_code ON oidc_models (user_code) WHERE user_code IS NOT NULL;
+   CREATE INDEX oidc_models_expires_at ON oidc_models (expires_at) WHERE expires_at IS NOT NULL;
+   CREATE TABLE accounts (
+     id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE COLLATE NOCASE, email_verified INTEGER NOT NULL,
+     name TEXT, password_hash TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+   CREATE TABLE clients (
+     client_id TEXT PRIMARY KEY, metadata TEXT NOT NULL, secret_ciphertext TEXT, created_at INTEGER NOT NULL);
+   CREATE TABLE resources (
+     identifier TEXT PRIMARY KEY, name TEXT NOT NULL, scopes TEXT NOT NULL,
+     access_token_ttl INTEGER NOT NULL, created_at INTEGER NOT NULL);
+   CREATE TABLE signing_keys (
+     kid TEXT PRIMARY KEY, alg TEXT NOT NULL, state TEXT NOT NULL, public_jwk TEXT NOT NULL,
+     private_jwk_ciphertext TEXT NOT NULL, created_at INTEGER NOT NULL, activates_at INTEGER, expires_at INTEGER);`,
+];
+
+type OidcRow = { payload: string; expires_at: number | null; consumed_at: number | null };
+type AccountRow = {
+  id: string; email: string; email_verified: number; name: string | null;
+  password_hash: string | null; created_at: number; updated_at: number;
+};
+type KeyRow = {
+  kid: string; alg: string; state: SigningKeyRecord['state']; public_jwk: string; private_jwk_ciphertext: string;
+  created_at: number; activates_at: number | null; expires_at: number | null;
+};
+
+export function openSqliteStore(databaseUrl: string): Store {
+  const file = new URL(databaseUrl).pathname;
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+
+  const now = () => Date.now();
+  const live = (row: OidcRow | undefined): OidcPayload | undefined => {
+    if (!row || (row.expires_at !== null && row.expires_at <= now())) return undefined;
+    const payload = JSON.parse(row.payload) as OidcPayload;
+    return row.consumed_at === null ? payload : { ...payload, consumed: Math.floor(row.consumed_at / 1000) };
+  };
+
+  const q = {
+    upsert: db.prepare(
+      `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
+       VALUES (@model, @id, @payload, @grantId, @userCode, @uid, @expiresAt, NULL)
+       ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
+         user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
+    ),
+    find: db.prepare<[string, string], OidcRow>('SELECT payload, expires_at, consumed_at FROM oidc_models WHERE model = ? AND id = ?'),
+    findByUid: db.prepare<[string, string], OidcRow>('SELECT payload, expires_at, consumed_at FROM oidc_models WHERE model = ? AND uid = ?'),
+    findByUserCode: db.prepare<[string, string], OidcRow>(
+      'SELECT payload, expires_at, consumed_at FROM oidc_models WHERE model = ? AND user_code = ?',
+    ),
+    consume: db.prepare('UPDATE oidc_models SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL AND (expires_at IS NULL OR expires_at > ?)'),
+    destroy: db.prepare('DELETE FROM oidc_models WHERE model = ? AND id = ?'),
+    revokeByGrantId: db.prepare('DELETE FROM oidc_models WHERE grant_id = ?'),
+    sweep: db.prepare('DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= ?'),
+    accountInsert: db.prepare(
+      `INSERT INTO accounts (id, email, email_verified, name, password_hash, created_at, updated_at)
+       VALUES (@id, @email, @emailVerified, @name, @passwordHash, @createdAt, @updatedAt)`,
+    ),
+    accountById: db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE id = ?'),
+    accountByEmail: db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE email = ?'),
+    accountCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM accounts'),
+    clientInsert: db.prepare('INSERT INTO clients (client_id, metadata, secret_ciphertext, created_at) VALUES (?, ?, ?, ?)'),
+    clientFind: db.prepare<[string], { client_id: string; metadata: string; secret_ciphertext: string | null; created_at: number }>(
+      'SELECT * FROM clients WHERE client_id = ?',
+    ),
+    clientList: db.prepare<[], { client_id: string; metadata: string; secret_ciphertext: string | null; created_at: number }>(
+      'SELECT * FROM clients ORDER BY created_at, client_id',
+    ),
+    clientDelete: db.prepare('DELETE FROM clients WHERE client_id = ?'),
+    resourceInsert: db.prepare('INSERT INTO resources (identifier, name, scopes, access_token_ttl, created_at) VALUES (?, ?, ?, ?, ?)'),
+    resourceFind: db.prepare<[string], { identifier: string; name: string; scopes: string; access_token_ttl: number; created_at: number }>(
+      'SELECT * FROM resources WHERE identifier = ?',
+    ),
+    resourceList: db.prepare<[], { identifier: string; name: string; scopes: string; access_token_ttl: number; created_at: number }>(
+      'SELECT * FROM resources ORDER BY identifier',
+    ),
+    keyList: db.prepare<[], KeyRow>('SELECT * FROM signing_keys ORDER BY created_at, kid'),
+    keySave: db.prepare(
+      `INSERT INTO signing_keys (kid, alg, state, public_jwk, private_jwk_ciphertext, created_at, activates_at, expires_at)
+       VALUES (@kid, @alg, @state, @publicJwk, @privateJwkCiphertext, @createdAt, @activatesAt, @expiresAt)
+       ON CONFLICT (kid) DO UPDATE SET state = excluded.state, activates_at = excluded.activates_at, expires_at = excluded.expires_at`,
+    ),
+    keyDelete: db.prepare('DELETE FROM signing_keys WHERE kid = ?'),
+  };
+
+  const toAccount = (r: AccountRow | undefined): AccountRecord | undefined =>
+    r && {
+      id: r.id, email: r.email, emailVerified: r.email_verified === 1, name: r.name,
+      passwordHash: r.password_hash, createdAt: r.created_at, updatedAt: r.updated_at,
+    };
+  const toClient = (r: { client_id: string; metadata: string; secret_ciphertext: string | null; created_at: number }): ClientRecord => ({
+    clientId: r.client_id, metadata: JSON.parse(r.metadata), secretCiphertext: r.secret_ciphertext, createdAt: r.created_at,
+  });
+  const toResource = (r: { identifier: string; name: string; scopes: string; access_token_ttl: number; created_at: number }): ResourceRecord => ({
+    identifier: r.identifier, name: r.name, scopes: JSON.parse(r.scopes), accessTokenTtl: r.access_token_ttl, createdAt: r.created_at,
+  });
+  const unique = <T>(what: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) throw new DuplicateError(what);
+      throw err;
+    }
+  };
+
+  return {
+    kind: 'sqlite',
+    oidc: {
+      async upsert(model, id, payload, expiresIn) {
+        q.upsert.run({
+          model, id, payload: JSON.stringify(payload), grantId: payload.grantId ?? null, userCode: payload.userCode ?? null,
+          uid: payload.uid ?? null, expiresAt: expiresIn ? now() + expiresIn * 1000 : null,
+        });
+      },
+      find: async (model, id) => live(q.find.get(model, id)),
+      findByUid: async (model, uid) => live(q.findByUid.get(model, uid)),
+      findByUserCode: async (model, userCode) => live(q.findByUserCode.get(model, userCode)),
+      consume: async (model, id) => q.consume.run(now(), model, id, now()).changes === 1,
+      async destroy(model, id) {
+        q.destroy.run(model, id);
+      },
+      async revokeByGrantId(grantId) {
+        q.revokeByGrantId.run(grantId);
+      },
+    },
+    accounts: {
+      async create(a) {
+        unique('account', () => q.accountInsert.run({ ...a, emailVerified: a.emailVerified ? 1 : 0 }));
+      },
+      findById: async (id) => toAccount(q.accountById.get(id)),
+      findByEmail: async (email) => toAccount(q.accountByEmail.get(email)),
+      async update(id, changes) {
+        const columns: Record<string, string> = {
+          email: 'email', emailVerified: 'email_verified', name: 'name', passwordHash: 'password_hash', updatedAt: 'updated_at',
+        };
+        const entries = Object.entries({ ...changes, updatedAt: changes.updatedAt ?? now() }).filter(([k]) => k in columns);
+        const sql = `UPDATE accounts SET ${entries.map(([k]) => `${columns[k]} = @${k}`).join(', ')} WHERE id = @id`;
+        const values = Object.fromEntries(entries.map(([k, v]) => [k, typeof v === 'boolean' ? (v ? 1 : 0) : v]));
+        unique('account', () => db.prepare(sql).run({ ...values, id }));
+      },
+      count: async () => q.accountCount.get()?.n ?? 0,
+    },
+    clients: {
+      async create(c) {
+        unique('client', () => q.clientInsert.run(c.clientId, JSON.stringify(c.metadata), c.secretCiphertext, c.createdAt));
+      },
+      async find(clientId) {
+        const row = q.clientFind.get(clientId);
+        return row && toClient(row);
+      },
+      list: async () => q.clientList.all().map(toClient),
+      async delete(clientId) {
+        q.clientDelete.run(clientId);
+      },
+    },
+    resources: {
+      async create(r) {
+        unique('resource', () => q.resourceInsert.run(r.identifier, r.name, JSON.stringify(r.scopes), r.accessTokenTtl, r.createdAt));
+      },
+      async find(identifier) {
+        const row = q.resourceFind.get(identifier);
+        return row && toResource(row);
+      },
+      list: async () => q.resourceList.all().map(toResource),
+    },
+    signingKeys: {
+      list: async () =>
+        q.keyList.all().map((r) => ({
+          kid: r.kid, alg: r.alg, state: r.state, publicJwk: JSON.parse(r.public_jwk), privateJwkCiphertext: r.private_jwk_ciphertext,
+          createdAt: r.created_at, activatesAt: r.activates_at, expiresAt: r.expires_at,
+        })),
+      async save(k) {
+        q.keySave.run({ ...k, publicJwk: JSON.stringify(k.publicJwk) });
+      },
+      async delete(kid) {
+        q.keyDelete.run(kid);
+      },
+    },
+    rateLimiter: (o: RateLimiterOptions) =>
+      new RateLimiterSQLite({ storeClient: db, storeType: 'better-sqlite3', tableName: 'rate_limits', ...o }),
+    sweepExpired: async () => q.sweep.run(now()).changes,
+    async ping() {
+      db.prepare('SELECT 1').get();
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+function migrate(db: Database.Database): void {
+  const applied = db.pragma('user_version', { simple: true }) as number;
+  db.transaction(() => {
+    MIGRATIONS.slice(applied).forEach((sql, i) => {
+      db.exec(sql);
+      db.pragma(`user_version = ${applied + i + 1}`);
+    });
+  }).immediate();
+}

@@ -1,0 +1,30 @@
+/**
+ * Password hashing with bcrypt. bcrypt reads at most 72 bytes, so every password is first reduced with
+ * HMAC-SHA-384 (64 base64 characters): long passphrases keep all their entropy instead of being silently
+ * truncated, and a password never reaches bcrypt's NUL-byte edge cases.
+ */
+import { createHmac } from 'node:crypto';
+import bcrypt from 'bcrypt';
+
+const prehash = (password: string) =>
+  createHmac('sha384', 'gatehouse/bcrypt-prehash/v1').update(password.normalize('NFKC'), 'utf8').digest('base64');
+
+export type PasswordHasher = {
+  hash(password: string): Promise<string>;
+  verify(password: string, hash: string): Promise<boolean>;
+  /** Spends the same time as `verify` against a real hash, for unknown accounts. */
+  verifyNothing(password: string): Promise<false>;
+};
+
+export function createPasswordHasher(cost: number): PasswordHasher {
+  // A fixed hash at the configured cost, so an unknown email costs exactly what a wrong password costs.
+  const dummy = bcrypt.hashSync(prehash('gatehouse-timing-equaliser'), cost);
+  return {
+    hash: (password) => bcrypt.hash(prehash(password), cost),
+    verify: (password, hash) => bcrypt.compare(prehash(password), hash),
+    async verifyNothing(password) {
+      await bcrypt.compare(prehash(password), dummy);
+      return false;
+    },
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * The one place that builds things: store, keys, services, provider and interaction steps. Everything
+ * else receives what it uses from here (STYLE.md: wire once, pass in).
+ */
+import type { Provider } from 'oidc-provider';
+import type { JSONWebKeySet, JWK } from 'jose';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../../adapters/contract.js';
+import { openStore } from '../../adapters/index.js';
+import { createAtRestCipher, type AtRestCipher } from '../keys/at-rest-cipher.js';
+import { loadOrCreateDevEncryptionKey } from '../keys/dev-encryption-key.js';
+import { loadSigningJwks } from '../keys/keystore.js';
+import { createPasswordHasher } from '../accounts/passwords.js';
+import { createAccountService, type AccountService } from '../accounts/accounts.js';
+import { createLoginThrottle } from '../accounts/login-throttle.js';
+import { createClientRegistry, type ClientRegistry } from '../clients/client-registry.js';
+import { createResourceRegistry, type ResourceRegistry } from '../clients/resource-registry.js';
+import { createAdapterClass } from '../oidc/adapter.js';
+import { createFindAccount } from '../oidc/find-account.js';
+import { createProvider } from '../oidc/provider.js';
+import { createProviderPages } from '../oidc/provider-pages.js';
+import { createJwtAccessTokenLedger, type JwtAccessTokenLedger } from '../oidc/jwt-access-token-ledger.js';
+import { createLoginStep, type LoginStep } from '../interactions/login.js';
+import { createConsentStep, type ConsentStep } from '../interactions/consent.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { createRenderer, type Renderer } from './render.js';
+
+export type AppContext = {
+  config: Config;
+  logger: Logger;
+  viewsDir: string;
+  store: Store;
+  cipher: AtRestCipher;
+  accounts: AccountService;
+  clients: ClientRegistry;
+  resources: ResourceRegistry;
+  provider: Provider;
+  publicJwks(): JSONWebKeySet;
+  ledger: JwtAccessTokenLedger;
+  metrics: Metrics;
+  render: Renderer;
+  loginStep: LoginStep;
+  consentStep: ConsentStep;
+  close(): Promise<void>;
+};
+
+export type ContextOptions = { config: Config; logger: Logger; viewsDir: string; keysDir: string };
+
+export async function buildContext(o: ContextOptions): Promise<AppContext> {
+  const { config, logger } = o;
+  const store = await openStore(config.DATABASE_URL);
+  try {
+    return await assemble(o, store);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
+  const { config, logger, viewsDir } = o;
+  const cipher = createAtRestCipher(
+    config.KEY_ENCRYPTION_KEYS.length > 0 ? config.KEY_ENCRYPTION_KEYS : [loadOrCreateDevEncryptionKey(o.keysDir)],
+  );
+  const signingJwks = await loadSigningJwks(store.signingKeys, cipher);
+  const publicJwks = toPublicJwks(signingJwks);
+
+  const accounts = createAccountService({ accounts: store.accounts, passwords: createPasswordHasher(config.BCRYPT_COST) });
+  const resources = createResourceRegistry({ resources: store.resources });
+  const ledger = createJwtAccessTokenLedger({ oidc: store.oidc });
+  const metrics = createMetrics();
+  const render = createRenderer({
+    viewsDir,
+    branding: {
+      name: config.BRAND_NAME,
+      logoUrl: config.BRAND_LOGO_URL,
+      primaryColor: config.BRAND_PRIMARY_COLOR,
+      backgroundColor: config.BRAND_BACKGROUND_COLOR,
+    },
+  });
+
+  // The client registry validates metadata with the provider, and the provider reads clients through
+  // the registry: the validator is bound once the provider exists.
+  let provider: Provider | undefined;
+  const clients = createClientRegistry({
+    clients: store.clients,
+    cipher,
+    validate: async (metadata) => {
+      await (provider as Provider).Client.validate(metadata as never);
+    },
+  });
+  provider = createProvider({
+    config,
+    adapter: createAdapterClass({ oidc: store.oidc, clients }),
+    findAccount: createFindAccount({ findById: accounts.findById }),
+    signingJwks,
+    findResource: resources.find,
+    pages: createProviderPages({ render, logger }),
+    ledger,
+  });
+  provider.on('grant.success', (ctx) => {
+    metrics.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? 'unknown') });
+  });
+  provider.on('server_error', (ctx, err) => logger.error({ err, reqId: ctx.state?.requestId }, 'oidc-provider server_error'));
+
+  const throttleWindow = config.LOGIN_THROTTLE_WINDOW;
+  const loginStep = createLoginStep({
+    provider,
+    render,
+    accounts,
+    throttle: createLoginThrottle({
+      perAccount: store.rateLimiter({ keyPrefix: 'login-account', points: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, duration: throttleWindow, blockDuration: throttleWindow }),
+      perIp: store.rateLimiter({ keyPrefix: 'login-ip', points: config.LOGIN_MAX_FAILURES_PER_IP, duration: throttleWindow, blockDuration: throttleWindow }),
+    }),
+    onResult: (result) => metrics.logins.inc({ result }),
+  });
+  const consentStep = createConsentStep({ provider, render, findAccount: accounts.findById, findResource: resources.find });
+
+  const sweeper = setInterval(() => {
+    store.sweepExpired().catch((err: unknown) => logger.warn({ err }, 'sweeping expired records failed'));
+  }, config.SWEEP_INTERVAL * 1000);
+  sweeper.unref();
+
+  return {
+    config, logger, viewsDir, store, cipher, accounts, clients, resources, provider, ledger, metrics, render, loginStep, consentStep,
+    publicJwks: () => publicJwks,
+    async close() {
+      clearInterval(sweeper);
+      await store.close();
+    },
+  };
+}
+
+function toPublicJwks(privateJwks: JWK[]): JSONWebKeySet {
+  return { keys: privateJwks.map(({ kty, n, e, kid, alg, use }) => ({ kty, n, e, kid, alg, use }) as JWK) };
+}

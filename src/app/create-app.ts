@@ -1,0 +1,71 @@
+/**
+ * The Koa app, as one table of middleware in request order: cross-cutting concerns first, then the
+ * edge fixes for the protocol endpoints, then our routers, then oidc-provider for everything else.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Koa from 'koa';
+import Router from '@koa/router';
+import mount from 'koa-mount';
+import type { AppContext } from './context.js';
+import { requestLogging } from './request-logging.js';
+import { securityHeaders } from './security-headers.js';
+import { errorHandler } from '../errors/error-handler.js';
+import { csrfProtection } from './csrf.js';
+import { createHealthRouter } from './health.js';
+import { acceptPostAtAuthorizationEndpoint } from '../oidc/authorization-post.js';
+import { structuredTokenEndpoints } from '../oidc/structured-token-endpoints.js';
+import { createInteractionRouter } from '../interactions/router.js';
+
+export function createApp(c: AppContext): Koa {
+  const { config, logger, provider } = c;
+  const https = config.ISSUER.startsWith('https://');
+  const app = new Koa({ proxy: config.TRUST_PROXY, keys: config.COOKIE_KEYS });
+  app.silent = true; // errors are logged by errorHandler, with the request id
+
+  const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure: https });
+  const interactions = createInteractionRouter({ provider, render: c.render, csrf, login: c.loginStep, consent: c.consentStep });
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers carry their own context types
+  const steps: Koa.Middleware<any, any>[] = [
+    requestLogging({ logger }),
+    c.metrics.measure,
+    securityHeaders({ https, imageOrigins: config.BRAND_LOGO_URL ? [new URL(config.BRAND_LOGO_URL).origin] : [] }),
+    errorHandler({ logger, render: c.render }),
+    acceptPostAtAuthorizationEndpoint,
+    structuredTokenEndpoints({
+      issuer: config.ISSUER,
+      publicJwks: c.publicJwks,
+      ledger: c.ledger,
+      grantExists: async (grantId) => !!(await c.store.oidc.find('Grant', grantId)),
+    }),
+    createStaticRouter(c.viewsDir).routes(),
+    createHealthRouter({ ping: () => c.store.ping() }).routes(),
+    createMetricsRouter(c).routes(),
+    interactions.routes(),
+    interactions.allowedMethods(),
+    mount(provider),
+  ];
+  for (const step of steps) app.use(step);
+  return app;
+}
+
+function createStaticRouter(viewsDir: string) {
+  const css = readFileSync(join(viewsDir, 'assets', 'gatehouse.css'));
+  const router = new Router();
+  router.get('/assets/gatehouse.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = css;
+  });
+  return router;
+}
+
+function createMetricsRouter(c: AppContext) {
+  const router = new Router();
+  router.get('/metrics', async (ctx) => {
+    ctx.type = c.metrics.registry.contentType;
+    ctx.body = await c.metrics.registry.metrics();
+  });
+  return router;
+}

@@ -1,0 +1,62 @@
+/**
+ * Security headers on every response, and a strict nonce-based CSP. oidc-provider appends the hashes of its
+ * own inline scripts (form_post, logout) to script-src, so the CSP is set before the request goes down.
+ * Browsers apply form-action to the redirects that follow a form post, so the origin of the relying
+ * party's redirect URI is added to form-action once it is known (after the request).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Context, Next } from 'koa';
+
+type WithOidcParams = { oidc?: { params?: Record<string, unknown> } };
+
+export function securityHeaders(deps: { https: boolean; imageOrigins: string[] }) {
+  const imgSrc = ["'self'", 'data:', 'https:', ...deps.imageOrigins].join(' ');
+  return async function setSecurityHeaders(ctx: Context, next: Next): Promise<void> {
+    const nonce = randomBytes(16).toString('base64');
+    ctx.state.nonce = nonce;
+    ctx.state.formActionOrigins = new Set<string>();
+    const csp = (formAction: string) =>
+      [
+        "default-src 'none'",
+        `script-src 'nonce-${nonce}'`,
+        `style-src 'self' 'nonce-${nonce}'`,
+        `img-src ${imgSrc}`,
+        "connect-src 'self'",
+        `form-action ${formAction}`,
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+      ].join('; ');
+    ctx.set({
+      'Content-Security-Policy': csp("'self'"),
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'no-referrer',
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
+    });
+    if (deps.https) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    await next();
+
+    const origins = ctx.state.formActionOrigins as Set<string>;
+    const params = (ctx as Context & WithOidcParams).oidc?.params;
+    for (const key of ['redirect_uri', 'post_logout_redirect_uri']) {
+      const value = params?.[key];
+      if (typeof value === 'string') origins.add(originOf(value));
+    }
+    origins.delete('');
+    const current = ctx.response.get('Content-Security-Policy');
+    if (origins.size && current) {
+      ctx.set('Content-Security-Policy', current.replace("form-action 'self'", `form-action 'self' ${[...origins].join(' ')}`));
+    }
+  };
+}
+
+/** The origin a form-action source expression may name; '' for anything that is not http(s). */
+export function originOf(uri: string): string {
+  try {
+    const u = new URL(uri);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : `${u.protocol}`;
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Registered clients. Metadata is validated by oidc-provider itself (`Client.validate`), so a client the
+ * CLI accepts is one the provider accepts. Generated secrets are 256-bit random values, stored encrypted
+ * (AES-256-GCM) and shown once; they are compared by oidc-provider in constant time, never bcrypt'ed on
+ * the token endpoint's path.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ClientStore } from '../../adapters/contract.js';
+import type { AtRestCipher } from '../keys/at-rest-cipher.js';
+
+/** token endpoint auth methods that need a shared secret (RFC 7591 §2) */
+const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
+
+export type ClientMetadata = Record<string, unknown> & { client_id: string };
+export type ClientValidator = (metadata: Record<string, unknown>) => Promise<void>;
+
+export type ClientRegistry = ReturnType<typeof createClientRegistry>;
+
+export function createClientRegistry(deps: { clients: ClientStore; cipher: AtRestCipher; validate: ClientValidator }) {
+  const { clients, cipher, validate } = deps;
+  return {
+    /** Registers a client; returns its metadata with the generated secret, the only time it is shown. */
+    async create(input: Record<string, unknown>): Promise<ClientMetadata> {
+      const { client_secret: _ignored, ...requested } = input;
+      const metadata: ClientMetadata = {
+        ...requested,
+        client_id: typeof input.client_id === 'string' && input.client_id ? input.client_id : randomBytes(16).toString('base64url'),
+      };
+      const method = (metadata.token_endpoint_auth_method as string | undefined) ?? 'client_secret_basic';
+      const secret = SECRET_METHODS.has(method) ? randomBytes(32).toString('base64url') : undefined;
+      await validate(secret ? { ...metadata, client_secret: secret } : metadata);
+      await clients.create({
+        clientId: metadata.client_id,
+        metadata,
+        secretCiphertext: secret ? cipher.encrypt(secret) : null,
+        createdAt: Date.now(),
+      });
+      return secret ? { ...metadata, client_secret: secret } : metadata;
+    },
+
+    list: () => clients.list(),
+
+    /** What oidc-provider's Client model reads: the metadata with the secret decrypted, in memory only. */
+    async findForProvider(clientId: string): Promise<Record<string, unknown> | undefined> {
+      const record = await clients.find(clientId);
+      if (!record) return undefined;
+      return record.secretCiphertext ? { ...record.metadata, client_secret: cipher.decrypt(record.secretCiphertext) } : record.metadata;
+    },
+  };
+}

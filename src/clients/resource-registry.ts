@@ -1,0 +1,39 @@
+/**
+ * APIs (resource servers) that receive RFC 9068 JWT access tokens, named by resource indicators (RFC 8707).
+ */
+import type { ResourceRecord, ResourceStore } from '../../adapters/contract.js';
+
+export class InvalidResourceInput extends Error {}
+
+export function createResourceRegistry(deps: { resources: ResourceStore }) {
+  const { resources } = deps;
+  return {
+    async create(input: { identifier: string; name?: string; scopes: Record<string, string>; accessTokenTtl: number }): Promise<ResourceRecord> {
+      let url: URL;
+      try {
+        url = new URL(input.identifier);
+      } catch {
+        throw new InvalidResourceInput('identifier: expected an absolute URI');
+      }
+      // RFC 8707 §2: the resource indicator "MUST NOT include a fragment component"
+      if (url.hash) throw new InvalidResourceInput('identifier: must not contain a fragment (RFC 8707 §2)');
+      for (const scope of Object.keys(input.scopes)) {
+        // RFC 6749 §3.3 scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+        if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new InvalidResourceInput(`scopes: ${JSON.stringify(scope)} is not a valid scope token`);
+      }
+      const record: ResourceRecord = {
+        identifier: input.identifier,
+        name: input.name ?? url.host,
+        scopes: input.scopes,
+        accessTokenTtl: input.accessTokenTtl,
+        createdAt: Date.now(),
+      };
+      await resources.create(record);
+      return record;
+    },
+    find: (identifier: string) => resources.find(identifier),
+    list: () => resources.list(),
+  };
+}
+
+export type ResourceRegistry = ReturnType<typeof createResourceRegistry>;

@@ -1,0 +1,126 @@
+/**
+ * Strict parsers for configuration values. Each throws a `SettingValueError` naming what is accepted;
+ * none falls back silently (STYLE.md: no parsers that fall back on bad input).
+ */
+export class SettingValueError extends Error {
+  constructor(readonly accepted: string) {
+    super(accepted);
+  }
+}
+
+export type Parser<T> = { parse(raw: string): T; accepted: string };
+
+export function integer(min: number, max: number): Parser<number> {
+  const accepted = `an integer from ${min} to ${max}`;
+  return {
+    accepted,
+    parse(raw) {
+      if (!/^-?\d+$/.test(raw.trim())) throw new SettingValueError(accepted);
+      const n = Number(raw);
+      if (n < min || n > max) throw new SettingValueError(accepted);
+      return n;
+    },
+  };
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** A duration in seconds: `90`, `90s`, `15m`, `1h`, `14d`. */
+export function duration(minSeconds: number, maxSeconds: number): Parser<number> {
+  const accepted = `a duration such as 90s, 15m, 1h or 14d (or plain seconds), from ${minSeconds}s to ${maxSeconds}s`;
+  return {
+    accepted,
+    parse(raw) {
+      const m = /^(\d+)([smhd]?)$/.exec(raw.trim());
+      if (!m) throw new SettingValueError(accepted);
+      const seconds = Number(m[1]) * (UNITS[m[2] || 's'] ?? 1);
+      if (seconds < minSeconds || seconds > maxSeconds) throw new SettingValueError(accepted);
+      return seconds;
+    },
+  };
+}
+
+export const boolean: Parser<boolean> = {
+  accepted: 'true or false',
+  parse(raw) {
+    const v = raw.trim().toLowerCase();
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+    throw new SettingValueError('true or false');
+  },
+};
+
+export function oneOf<T extends string>(...values: T[]): Parser<T> {
+  const accepted = `one of ${values.join(', ')}`;
+  return {
+    accepted,
+    parse(raw) {
+      const v = raw.trim() as T;
+      if (!values.includes(v)) throw new SettingValueError(accepted);
+      return v;
+    },
+  };
+}
+
+export function text(maxLength = 200): Parser<string> {
+  const accepted = `text of at most ${maxLength} characters`;
+  return {
+    accepted,
+    parse(raw) {
+      if (raw.length > maxLength) throw new SettingValueError(accepted);
+      return raw;
+    },
+  };
+}
+
+export function url(protocols: string[], { allowEmpty = false } = {}): Parser<string> {
+  const accepted = `an absolute ${protocols.join(' or ')} URL${allowEmpty ? ' (or empty)' : ''}`;
+  return {
+    accepted,
+    parse(raw) {
+      const v = raw.trim();
+      if (allowEmpty && v === '') return '';
+      let u: URL;
+      try {
+        u = new URL(v);
+      } catch {
+        throw new SettingValueError(accepted);
+      }
+      if (!protocols.includes(u.protocol.replace(/:$/, ''))) throw new SettingValueError(accepted);
+      return v;
+    },
+  };
+}
+
+/** `#rgb` or `#rrggbb`: it lands inside a <style> block, so nothing else is accepted. */
+export const color: Parser<string> = {
+  accepted: 'a hex colour such as #1f4fd1',
+  parse(raw) {
+    const v = raw.trim();
+    if (!/^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(v)) throw new SettingValueError(this.accepted);
+    return v;
+  },
+};
+
+/** A comma-separated list of secrets, each at least `minLength` characters. */
+export function secretList(minLength: number): Parser<string[]> {
+  const accepted = `a comma-separated list of secrets, each at least ${minLength} characters`;
+  return {
+    accepted,
+    parse(raw) {
+      const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      if (list.length === 0 || list.some((s) => s.length < minLength)) throw new SettingValueError(accepted);
+      return list;
+    },
+  };
+}
+
+/** A comma-separated list of base64 (or base64url) encoded 32-byte keys, for AES-256-GCM. */
+export const aesKeyList: Parser<Buffer[]> = {
+  accepted: 'a comma-separated list of base64-encoded 32-byte keys (openssl rand -base64 32)',
+  parse(raw) {
+    const keys = raw.split(',').map((s) => s.trim()).filter(Boolean).map((s) => Buffer.from(s, 'base64'));
+    if (keys.length === 0 || keys.some((k) => k.length !== 32)) throw new SettingValueError(this.accepted);
+    return keys;
+  },
+};

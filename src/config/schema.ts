@@ -1,0 +1,103 @@
+/**
+ * Every Gatehouse setting, with its default and a one-line description. This table is the single source:
+ * `load-config.ts` validates against it and `npm run config-table` prints the README's table from it.
+ */
+import * as p from './parsers.js';
+
+export type SettingSpec<T> = {
+  description: string;
+  /** The raw default, as an operator would write it; `''` means "unset" (see `derive`). */
+  default: string;
+  /** A default computed from other settings, described for the README. */
+  derive?: { text: string; value(c: Partial<Record<string, unknown>>): string };
+  parser: p.Parser<T>;
+  /** Secrets are never echoed back in error messages or logs. */
+  secret?: boolean;
+};
+
+const setting = <T>(s: SettingSpec<T>): SettingSpec<T> => s;
+
+/** Development-only cookie key; production refuses it (see `checkProduction`). */
+export const DEV_COOKIE_KEY = 'gatehouse-development-cookie-key-do-not-use-in-production';
+
+export const settings = {
+  NODE_ENV: setting({
+    description: '`production` turns on the production checks and Secure cookies; `development` seeds a demo client and user',
+    default: 'development',
+    parser: p.oneOf('development', 'production', 'test'),
+  }),
+  CONFIG_FILE: setting({
+    description: 'Optional JSON file with any of these settings as keys; environment variables win over it',
+    default: '',
+    parser: p.text(1000),
+  }),
+  HOST: setting({ description: 'Interface to listen on', default: '0.0.0.0', parser: p.text(255) }),
+  PORT: setting({ description: 'TCP port to listen on (0 picks a free one)', default: '3000', parser: p.integer(0, 65535) }),
+  ISSUER: setting({
+    description: 'The issuer identifier: the public base URL relying parties see (https in production)',
+    default: '',
+    derive: { text: '`http://localhost:PORT`', value: (c) => `http://localhost:${String(c.PORT)}` },
+    parser: p.url(['http', 'https']),
+  }),
+  TRUST_PROXY: setting({
+    description: 'Trust X-Forwarded-Proto/For from a reverse proxy that terminates TLS',
+    default: 'false',
+    parser: p.boolean,
+  }),
+  DATABASE_URL: setting({
+    description: 'Durable store: `sqlite:<file>` (embedded default), `postgres://...` or `mongodb://...`',
+    default: 'sqlite:./data/gatehouse.db',
+    parser: p.url(['sqlite', 'postgres', 'postgresql', 'mongodb', 'mongodb+srv']),
+    secret: true,
+  }),
+  COOKIE_KEYS: setting({
+    description: 'Comma-separated keys that sign cookies (first signs, all verify); at least 32 characters each',
+    default: DEV_COOKIE_KEY,
+    parser: p.secretList(32),
+    secret: true,
+  }),
+  KEY_ENCRYPTION_KEYS: setting({
+    description:
+      'Comma-separated base64 32-byte AES-256-GCM keys that encrypt private signing keys and client secrets at rest (first encrypts, all decrypt). Required in production; in development one is generated under keys/',
+    default: '',
+    parser: { accepted: p.aesKeyList.accepted, parse: (raw) => (raw.trim() === '' ? [] : p.aesKeyList.parse(raw)) },
+    secret: true,
+  }),
+  ALLOW_INSECURE: setting({
+    description: 'Let production start with an http issuer or the development cookie key (never do this on a network)',
+    default: 'false',
+    parser: p.boolean,
+  }),
+  ACCESS_TOKEN_TTL: setting({ description: 'Access token lifetime (default for APIs without their own)', default: '1h', parser: p.duration(60, 86400) }),
+  ID_TOKEN_TTL: setting({ description: 'ID token lifetime', default: '1h', parser: p.duration(60, 86400) }),
+  REFRESH_TOKEN_TTL: setting({ description: 'Refresh token lifetime', default: '14d', parser: p.duration(300, 31536000) }),
+  AUTHORIZATION_CODE_TTL: setting({ description: 'Authorization code lifetime', default: '60s', parser: p.duration(1, 600) }),
+  SESSION_TTL: setting({ description: 'Browser session lifetime at the provider', default: '14d', parser: p.duration(300, 31536000) }),
+  INTERACTION_TTL: setting({ description: 'How long a login/consent interaction may take', default: '1h', parser: p.duration(60, 86400) }),
+  BCRYPT_COST: setting({ description: 'bcrypt cost factor for passwords', default: '12', parser: p.integer(4, 15) }),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: setting({
+    description: 'Failed logins for one account before it is throttled for LOGIN_THROTTLE_WINDOW',
+    default: '5',
+    parser: p.integer(1, 1000),
+  }),
+  LOGIN_MAX_FAILURES_PER_IP: setting({
+    description: 'Failed logins from one client IP before it is throttled for LOGIN_THROTTLE_WINDOW',
+    default: '50',
+    parser: p.integer(1, 100000),
+  }),
+  LOGIN_THROTTLE_WINDOW: setting({ description: 'Window (and block time) for the login throttles', default: '15m', parser: p.duration(1, 86400) }),
+  BRAND_NAME: setting({ description: 'Product name shown on the hosted pages', default: 'Gatehouse', parser: p.text(80) }),
+  BRAND_LOGO_URL: setting({ description: 'Logo shown on the hosted pages (https URL, or empty)', default: '', parser: p.url(['https', 'http'], { allowEmpty: true }) }),
+  BRAND_PRIMARY_COLOR: setting({ description: 'Accent colour of buttons and links', default: '#1f4fd1', parser: p.color }),
+  BRAND_BACKGROUND_COLOR: setting({ description: 'Page background colour', default: '#f5f6f8', parser: p.color }),
+  LOG_LEVEL: setting({ description: 'pino log level', default: 'info', parser: p.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') }),
+  SWEEP_INTERVAL: setting({ description: 'How often expired records are deleted from the store', default: '5m', parser: p.duration(1, 86400) }),
+  SEED_DEMO: setting({
+    description: 'Seed an empty store with a demo client and user (development only)',
+    default: 'true',
+    parser: p.boolean,
+  }),
+};
+
+export type SettingName = keyof typeof settings;
+export type Config = { [K in SettingName]: (typeof settings)[K] extends SettingSpec<infer T> ? T : never };

@@ -1,0 +1,81 @@
+/**
+ * The consent prompt: shows what the client asks for, in plain words, next to what is already granted,
+ * and records the person's decision as an oidc-provider Grant.
+ */
+import type { Context } from 'koa';
+import type { Provider } from 'oidc-provider';
+import type { Renderer } from '../app/render.js';
+import type { AccountRecord, ResourceRecord } from '../../adapters/contract.js';
+import { SCOPE_DESCRIPTIONS } from '../oidc/claims.js';
+import type { Interaction } from './router.js';
+
+export type ConsentStep = ReturnType<typeof createConsentStep>;
+
+type MissingDetails = {
+  missingOIDCScope?: string[];
+  missingOIDCClaims?: string[];
+  missingResourceScopes?: Record<string, string[]>;
+};
+
+export function createConsentStep(deps: {
+  provider: Provider;
+  render: Renderer;
+  findAccount(id: string): Promise<AccountRecord | undefined>;
+  findResource(identifier: string): Promise<ResourceRecord | undefined>;
+}) {
+  const { provider } = deps;
+
+  async function describe(missing: MissingDetails): Promise<string[]> {
+    const lines = (missing.missingOIDCScope ?? []).map((s) => SCOPE_DESCRIPTIONS[s] ?? `Use the “${s}” permission`);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+      const resource = await deps.findResource(indicator);
+      for (const scope of scopes) lines.push(`${resource?.scopes[scope] ?? scope} (${resource?.name ?? indicator})`);
+    }
+    return lines;
+  }
+
+  async function grantedLines(interaction: Interaction): Promise<string[]> {
+    if (!interaction.grantId) return [];
+    const grant = await provider.Grant.find(interaction.grantId);
+    const scopes = grant?.getOIDCScope().split(' ').filter(Boolean) ?? [];
+    return scopes.map((s) => SCOPE_DESCRIPTIONS[s] ?? `Use the “${s}” permission`);
+  }
+
+  return {
+    async show(ctx: Context, interaction: Interaction) {
+      const client = await provider.Client.find(String(interaction.params.client_id));
+      const account = await deps.findAccount(String(interaction.session?.accountId));
+      await deps.render(ctx, 'consent', {
+        title: 'Allow access',
+        uid: interaction.uid,
+        client: {
+          clientId: client?.clientId,
+          name: client?.clientName,
+          logoUri: client?.logoUri,
+          policyUri: client?.policyUri,
+          tosUri: client?.tosUri,
+        },
+        account: { email: account?.email ?? '' },
+        requested: await describe(interaction.prompt.details as MissingDetails),
+        granted: await grantedLines(interaction),
+      });
+    },
+
+    /** Grants exactly what the prompt reported missing, on the existing grant when there is one. */
+    async grant(interaction: Interaction): Promise<Record<string, unknown>> {
+      const { params, session, prompt } = interaction;
+      const missing = prompt.details as MissingDetails;
+      const grant = interaction.grantId
+        ? await provider.Grant.find(interaction.grantId)
+        : new provider.Grant({ accountId: session?.accountId, clientId: String(params.client_id) });
+      if (!grant) throw new Error('grant referenced by the interaction no longer exists');
+      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+        grant.addResourceScope(indicator, scopes.join(' '));
+      }
+      const grantId = await grant.save();
+      return { consent: interaction.grantId ? {} : { grantId } };
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Our half of oidc-provider's interactions: GET /interaction/:uid shows the page for the pending prompt;
+ * the POST routes complete it. Each step is its own module; this file only wires them.
+ */
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import type { Provider } from 'oidc-provider';
+import type { Renderer } from '../app/render.js';
+import { InteractionExpiredError, BadRequestError } from '../errors/errors.js';
+import { originOf } from '../app/security-headers.js';
+import type { LoginStep } from './login.js';
+import type { ConsentStep } from './consent.js';
+
+export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+export function createInteractionRouter(deps: {
+  provider: Provider;
+  render: Renderer;
+  csrf: (ctx: Context, next: Next) => Promise<void>;
+  login: LoginStep;
+  consent: ConsentStep;
+}) {
+  const { provider, login, consent } = deps;
+  const router = new Router({ prefix: '/interaction' });
+
+  /** The interaction named in the path, which must be the one this browser's cookie is bound to. */
+  async function loadInteraction(ctx: Context): Promise<Interaction> {
+    let interaction: Interaction;
+    try {
+      interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    } catch (err) {
+      throw new InteractionExpiredError((err as Error).message);
+    }
+    if (interaction.uid !== ctx.params.uid) throw new InteractionExpiredError('interaction uid does not match the cookie');
+    // the pages' forms end in a redirect to the relying party, which CSP form-action must allow
+    const redirectUri = interaction.params.redirect_uri;
+    if (typeof redirectUri === 'string') (ctx.state.formActionOrigins as Set<string>).add(originOf(redirectUri));
+    ctx.set('Cache-Control', 'no-store');
+    return interaction;
+  }
+
+  const finish = async (ctx: Context, interaction: Interaction, result: Record<string, unknown>, merge: boolean) => {
+    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+    void interaction;
+    ctx.status = 303;
+    ctx.redirect(redirectTo);
+  };
+
+  router.get('/:uid', deps.csrf, async (ctx) => {
+    const interaction = await loadInteraction(ctx);
+    switch (interaction.prompt.name) {
+      case 'login':
+        return login.show(ctx, interaction);
+      case 'consent':
+        return consent.show(ctx, interaction);
+      default:
+        throw new BadRequestError('This sign-in step is not supported.', `unknown prompt ${interaction.prompt.name}`);
+    }
+  });
+
+  router.post('/:uid/login', deps.csrf, async (ctx) => {
+    const interaction = await loadInteraction(ctx);
+    if (interaction.prompt.name !== 'login') throw new BadRequestError('This sign-in step is already complete.');
+    const result = await login.submit(ctx, interaction, ctx.state.form as Record<string, string>);
+    if (result) await finish(ctx, interaction, result, false);
+  });
+
+  router.post('/:uid/consent', deps.csrf, async (ctx) => {
+    const interaction = await loadInteraction(ctx);
+    if (interaction.prompt.name !== 'consent') throw new BadRequestError('This consent step is already complete.');
+    await finish(ctx, interaction, await consent.grant(interaction), true);
+  });
+
+  router.post('/:uid/abort', deps.csrf, async (ctx) => {
+    const interaction = await loadInteraction(ctx);
+    // OpenID Connect Core §3.1.2.6: the person said no
+    await finish(ctx, interaction, { error: 'access_denied', error_description: 'End-User aborted interaction' }, false);
+  });
+
+  return router;
+}

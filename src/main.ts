@@ -1,0 +1,44 @@
+/**
+ * Entry point: load + validate config → build the context → create the app → listen; graceful shutdown.
+ */
+import { loadConfig, ConfigError } from './config/load-config.js';
+import { createLogger } from './app/logger.js';
+import { startServer } from './server.js';
+import { seedDemo, demoBanner } from './dev/seed-demo.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`gatehouse: configuration error: ${err.message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  const started = Date.now();
+  const running = await startServer(config, logger);
+  if (config.NODE_ENV === 'development' && config.SEED_DEMO) {
+    await seedDemo(running.context);
+    process.stdout.write(demoBanner(config.ISSUER));
+  }
+  logger.info({ issuer: config.ISSUER, port: running.port, store: running.context.store.kind, startupMs: Date.now() - started }, 'ready');
+
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => process.exit(1), 10_000);
+    timer.unref();
+    running.close().then(() => process.exit(0), (err: unknown) => {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`gatehouse: failed to start: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,27 @@
+/**
+ * Which claims each scope releases (OpenID Connect Core §5.4), and how an account becomes claims.
+ */
+import type { AccountRecord } from '../../adapters/contract.js';
+
+export const SCOPE_CLAIMS = {
+  openid: ['sub'],
+  profile: ['name'],
+  email: ['email', 'email_verified'],
+};
+
+export function accountClaims(account: AccountRecord): { sub: string } & Record<string, unknown> {
+  return {
+    sub: account.id,
+    email: account.email,
+    email_verified: account.emailVerified,
+    ...(account.name ? { name: account.name } : {}),
+  };
+}
+
+/** Plain words for the consent page. */
+export const SCOPE_DESCRIPTIONS: Record<string, string> = {
+  openid: 'Know who you are (your account identifier)',
+  profile: 'See your name',
+  email: 'See your email address and whether it is verified',
+  offline_access: 'Keep access when you are not using the app',
+};

@@ -1,0 +1,58 @@
+/**
+ * The HTML oidc-provider renders itself (errors, logout confirmation, device flow), drawn with our
+ * templates so every page has one look and the same CSP nonce. Error pages show the OAuth error code and
+ * a safe description only: never a stack trace or internal detail.
+ */
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Renderer } from '../app/render.js';
+
+type Out = { error?: string; error_description?: string };
+
+export type ProviderPages = ReturnType<typeof createProviderPages>;
+
+export function createProviderPages(deps: { render: Renderer; logger: { warn(obj: object, msg: string): void } }) {
+  const { render } = deps;
+  // oidc-provider's ctx is our Koa ctx (the provider is mounted, not proxied), so state.nonce is set.
+  const page = (ctx: KoaContextWithOIDC, view: string, locals: Record<string, unknown> & { title: string }) =>
+    render(ctx as unknown as Parameters<Renderer>[0], view, locals);
+
+  return {
+    async renderError(ctx: KoaContextWithOIDC, out: Out, error: Error) {
+      const status = (error as Error & { status?: number }).status;
+      if (status === undefined || status >= 500) {
+        deps.logger.warn({ reqId: ctx.state.requestId, err: error }, 'provider error page');
+      }
+      const responseStatus = ctx.status;
+      await page(ctx, 'error', {
+        title: 'Something went wrong',
+        heading: 'We could not complete this request',
+        message: out.error_description ?? 'The request could not be processed.',
+        code: out.error ?? 'server_error',
+        requestId: ctx.state.requestId,
+      });
+      ctx.status = responseStatus;
+    },
+
+    async logoutSource(ctx: KoaContextWithOIDC, form: string) {
+      const clientName = ctx.oidc.client?.clientName ?? null;
+      await page(ctx, 'logout', { title: 'Sign out', form, clientName });
+    },
+
+    async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
+      await page(ctx, 'logged-out', { title: 'Signed out' });
+    },
+
+    async userCodeInputSource(ctx: KoaContextWithOIDC, form: string, out?: Out, err?: Error) {
+      const error = err ? (out?.error === 'NoCodeError' ? null : 'That code is not valid or has expired. Check it and try again.') : null;
+      await page(ctx, 'device-input', { title: 'Connect a device', form, error });
+    },
+
+    async userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, _info: unknown, userCode: string) {
+      await page(ctx, 'device-confirm', { title: 'Confirm the device', form, clientName: client.clientName ?? client.clientId, userCode });
+    },
+
+    async deviceSuccessSource(ctx: KoaContextWithOIDC) {
+      await page(ctx, 'device-success', { title: 'Device connected' });
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * new Provider(issuer, configuration): every protocol decision lives here, each with the reason.
+ * Nothing reaches into oidc-provider's internals; gaps between its defaults and the specs are closed
+ * by configuration here or at the edge (see authorization-post.ts and jwt-introspection.ts).
+ */
+import { Provider, errors, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
+import type { JWK } from 'jose';
+import type { Config } from '../config/schema.js';
+import type { ResourceRecord } from '../../adapters/contract.js';
+import { SCOPE_CLAIMS } from './claims.js';
+import { ACR, createInteractionPolicy } from './policy.js';
+import type { ProviderPages } from './provider-pages.js';
+import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
+
+export type ProviderDeps = {
+  config: Config;
+  adapter: NonNullable<Configuration['adapter']>;
+  findAccount: FindAccount;
+  signingJwks: JWK[];
+  findResource(identifier: string): Promise<ResourceRecord | undefined>;
+  pages: ProviderPages;
+  ledger: JwtAccessTokenLedger;
+};
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, pages } = deps;
+  const configuration: Configuration = {
+    adapter: deps.adapter,
+    clients: [],
+    findAccount: deps.findAccount,
+    jwks: { keys: deps.signingJwks as NonNullable<Configuration['jwks']>['keys'] },
+    claims: SCOPE_CLAIMS,
+    // Core §5.4 lets scope-requested claims go in the ID token too; relying parties expect profile/email there.
+    conformIdTokenClaims: false,
+    acrValues: Object.values(ACR),
+    responseTypes: ['code'],
+    // OAuth 2.0 Security BCP (RFC 9700 §2.1.1): PKCE for every client, and only S256.
+    pkce: { required: () => true },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', response_types: ['code'] },
+    // RFC 9700 §4.14.2: rotate refresh tokens; oidc-provider revokes the grant when a rotated one comes back.
+    rotateRefreshToken: true,
+    cookies: {
+      keys: config.COOKIE_KEYS,
+      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      short: { httpOnly: true, sameSite: 'lax', signed: true },
+    },
+    interactions: {
+      policy: createInteractionPolicy(),
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    ttl: {
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ACCESS_TOKEN_TTL,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ACCESS_TOKEN_TTL,
+      AuthorizationCode: config.AUTHORIZATION_CODE_TTL,
+      IdToken: config.ID_TOKEN_TTL,
+      RefreshToken: config.REFRESH_TOKEN_TTL,
+      Grant: config.REFRESH_TOKEN_TTL,
+      Session: config.SESSION_TTL,
+      Interaction: config.INTERACTION_TTL,
+      DeviceCode: 600,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // RFC 7662 §2.1: the caller must authenticate; a public client has nothing to authenticate with.
+        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+      },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
+      backchannelLogout: { enabled: true },
+      deviceFlow: {
+        enabled: true,
+        userCodeInputSource: pages.userCodeInputSource,
+        userCodeConfirmSource: pages.userCodeConfirmSource,
+        successSource: pages.deviceSuccessSource,
+      },
+      dPoP: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true },
+      requestObjects: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) => oneOf,
+        useGrantedResource: async () => false,
+        getResourceServerInfo: async (_ctx, indicator) => {
+          const resource = await deps.findResource(indicator);
+          // RFC 8707 §2: an unknown resource is invalid_target
+          if (!resource) throw new errors.InvalidTarget('resource indicator is not registered');
+          return {
+            scope: Object.keys(resource.scopes).join(' '),
+            audience: resource.identifier,
+            accessTokenTTL: resource.accessTokenTtl,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    formats: {
+      // RFC 9068 tokens are not stored by oidc-provider; the ledger remembers their jti and grant so
+      // introspection and revocation can answer for them (jwt-introspection.ts).
+      customizers: { jwt: async (_ctx, token, parts) => deps.ledger.record(token, parts) },
+    },
+    renderError: pages.renderError,
+  };
+  const provider = new Provider(config.ISSUER, configuration);
+  provider.proxy = config.TRUST_PROXY;
+  return provider;
+}
+
+export type { KoaContextWithOIDC };

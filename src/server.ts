@@ -1,0 +1,49 @@
+/**
+ * Builds the context and the app and listens: what main.ts runs, and what tests boot on port 0.
+ */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { buildContext, type AppContext } from './app/context.js';
+import { createApp } from './app/create-app.js';
+
+/** The repository root, from src/ or dist/src/ alike. */
+const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../' : '../', import.meta.url));
+
+export const DEFAULT_PATHS = { viewsDir: `${ROOT}views`, keysDir: `${ROOT}keys` };
+
+export type RunningServer = { url: string; port: number; context: AppContext; server: Server; close(): Promise<void> };
+
+export async function startServer(config: Config, logger: Logger, paths = DEFAULT_PATHS): Promise<RunningServer> {
+  const context = await buildContext({ config, logger, ...paths });
+  const app = createApp(context);
+  const server = createServer(app.callback());
+  // Node's defaults for a server behind a load balancer: keep idle sockets a little longer than typical LB timeouts
+  server.keepAliveTimeout = 65_000;
+  server.listen(config.PORT, config.HOST);
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    await context.close();
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    context,
+    server,
+    close() {
+      closing ??= (async () => {
+        server.closeIdleConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await context.close();
+      })();
+      return closing;
+    },
+  };
+}
