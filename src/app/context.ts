@@ -2,8 +2,7 @@
  * The one place that builds things: store, keys, services, provider and interaction steps. Everything
  * else receives what it uses from here (STYLE.md: wire once, pass in).
  */
-import type { Provider } from 'oidc-provider';
-import type { JSONWebKeySet, JWK } from 'jose';
+import type { JWK } from 'jose';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../../adapters/contract.js';
@@ -19,6 +18,7 @@ import { createResourceRegistry, type ResourceRegistry } from '../clients/resour
 import { createAdapterClass } from '../oidc/adapter.js';
 import { createFindAccount } from '../oidc/find-account.js';
 import { createProvider } from '../oidc/provider.js';
+import { createProviderHost, type ProviderHost } from '../oidc/provider-host.js';
 import { createProviderPages } from '../oidc/provider-pages.js';
 import { createJwtAccessTokenLedger, type JwtAccessTokenLedger } from '../oidc/jwt-access-token-ledger.js';
 import { createLoginStep, type LoginStep } from '../interactions/login.js';
@@ -35,8 +35,7 @@ export type AppContext = {
   accounts: AccountService;
   clients: ClientRegistry;
   resources: ResourceRegistry;
-  provider: Provider;
-  publicJwks(): JSONWebKeySet;
+  providers: ProviderHost;
   ledger: JwtAccessTokenLedger;
   metrics: Metrics;
   render: Renderer;
@@ -64,7 +63,6 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     config.KEY_ENCRYPTION_KEYS.length > 0 ? config.KEY_ENCRYPTION_KEYS : [loadOrCreateDevEncryptionKey(o.keysDir)],
   );
   const signingJwks = await loadSigningJwks(store.signingKeys, cipher);
-  const publicJwks = toPublicJwks(signingJwks);
 
   const accounts = createAccountService({ accounts: store.accounts, passwords: createPasswordHasher(config.BCRYPT_COST) });
   const resources = createResourceRegistry({ resources: store.resources });
@@ -81,32 +79,30 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   });
 
   // The client registry validates metadata with the provider, and the provider reads clients through
-  // the registry: the validator is bound once the provider exists.
-  let provider: Provider | undefined;
+  // the registry: the validator reads the provider in service when it runs.
+  let providers: ProviderHost | undefined;
   const clients = createClientRegistry({
     clients: store.clients,
     cipher,
     validate: async (metadata) => {
-      await (provider as Provider).Client.validate(metadata as never);
+      await (providers as ProviderHost).current.Client.validate(metadata as never);
     },
   });
-  provider = createProvider({
-    config,
-    adapter: createAdapterClass({ oidc: store.oidc, clients }),
-    findAccount: createFindAccount({ findById: accounts.findById }),
-    signingJwks,
-    findResource: resources.find,
-    pages: createProviderPages({ render, logger }),
-    ledger,
-  });
-  provider.on('grant.success', (ctx) => {
-    metrics.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? 'unknown') });
-  });
-  provider.on('server_error', (ctx, err) => logger.error({ err, reqId: ctx.state?.requestId }, 'oidc-provider server_error'));
+  const pages = createProviderPages({ render, logger });
+  const adapter = createAdapterClass({ oidc: store.oidc, clients });
+  const findAccount = createFindAccount({ findById: accounts.findById });
+  providers = createProviderHost((jwks: JWK[]) => {
+    const provider = createProvider({ config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, pages, ledger });
+    provider.on('grant.success', (ctx) => {
+      metrics.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? 'unknown') });
+    });
+    provider.on('server_error', (ctx, err) => logger.error({ err, reqId: ctx.state?.requestId }, 'oidc-provider server_error'));
+    return provider;
+  }, signingJwks);
 
   const throttleWindow = config.LOGIN_THROTTLE_WINDOW;
   const loginStep = createLoginStep({
-    provider,
+    providers,
     render,
     accounts,
     throttle: createLoginThrottle({
@@ -115,7 +111,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     }),
     onResult: (result) => metrics.logins.inc({ result }),
   });
-  const consentStep = createConsentStep({ provider, render, findAccount: accounts.findById, findResource: resources.find });
+  const consentStep = createConsentStep({ providers, render, findAccount: accounts.findById, findResource: resources.find });
 
   const sweeper = setInterval(() => {
     store.sweepExpired().catch((err: unknown) => logger.warn({ err }, 'sweeping expired records failed'));
@@ -123,15 +119,10 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   sweeper.unref();
 
   return {
-    config, logger, viewsDir, store, cipher, accounts, clients, resources, provider, ledger, metrics, render, loginStep, consentStep,
-    publicJwks: () => publicJwks,
+    config, logger, viewsDir, store, cipher, accounts, clients, resources, providers, ledger, metrics, render, loginStep, consentStep,
     async close() {
       clearInterval(sweeper);
       await store.close();
     },
   };
-}
-
-function toPublicJwks(privateJwks: JWK[]): JSONWebKeySet {
-  return { keys: privateJwks.map(({ kty, n, e, kid, alg, use }) => ({ kty, n, e, kid, alg, use }) as JWK) };
 }

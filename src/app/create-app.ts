@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Koa from 'koa';
 import Router from '@koa/router';
-import mount from 'koa-mount';
 import type { AppContext } from './context.js';
 import { requestLogging } from './request-logging.js';
 import { securityHeaders } from './security-headers.js';
@@ -15,16 +14,17 @@ import { csrfProtection } from './csrf.js';
 import { createHealthRouter } from './health.js';
 import { acceptPostAtAuthorizationEndpoint } from '../oidc/authorization-post.js';
 import { structuredTokenEndpoints } from '../oidc/structured-token-endpoints.js';
+import { protocolEdge } from '../oidc/protocol-edge.js';
 import { createInteractionRouter } from '../interactions/router.js';
 
 export function createApp(c: AppContext): Koa {
-  const { config, logger, provider } = c;
+  const { config, logger, providers } = c;
   const https = config.ISSUER.startsWith('https://');
   const app = new Koa({ proxy: config.TRUST_PROXY, keys: config.COOKIE_KEYS });
   app.silent = true; // errors are logged by errorHandler, with the request id
 
   const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure: https });
-  const interactions = createInteractionRouter({ provider, render: c.render, csrf, login: c.loginStep, consent: c.consentStep });
+  const interactions = createInteractionRouter({ providers, render: c.render, csrf, login: c.loginStep, consent: c.consentStep });
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers carry their own context types
   const steps: Koa.Middleware<any, any>[] = [
@@ -33,9 +33,10 @@ export function createApp(c: AppContext): Koa {
     securityHeaders({ https, imageOrigins: config.BRAND_LOGO_URL ? [new URL(config.BRAND_LOGO_URL).origin] : [] }),
     errorHandler({ logger, render: c.render }),
     acceptPostAtAuthorizationEndpoint,
+    protocolEdge({ jwksMaxAgeSeconds: 300 }),
     structuredTokenEndpoints({
       issuer: config.ISSUER,
-      publicJwks: c.publicJwks,
+      publicJwks: () => providers.publicJwks(),
       ledger: c.ledger,
       grantExists: async (grantId) => !!(await c.store.oidc.find('Grant', grantId)),
     }),
@@ -44,7 +45,7 @@ export function createApp(c: AppContext): Koa {
     createMetricsRouter(c).routes(),
     interactions.routes(),
     interactions.allowedMethods(),
-    mount(provider),
+    providers.middleware,
   ];
   for (const step of steps) app.use(step);
   return app;

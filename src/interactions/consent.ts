@@ -3,7 +3,7 @@
  * and records the person's decision as an oidc-provider Grant.
  */
 import type { Context } from 'koa';
-import type { Provider } from 'oidc-provider';
+import type { ProviderHost } from '../oidc/provider-host.js';
 import type { Renderer } from '../app/render.js';
 import type { AccountRecord, ResourceRecord } from '../../adapters/contract.js';
 import { SCOPE_DESCRIPTIONS } from '../oidc/claims.js';
@@ -18,12 +18,12 @@ type MissingDetails = {
 };
 
 export function createConsentStep(deps: {
-  provider: Provider;
+  providers: ProviderHost;
   render: Renderer;
   findAccount(id: string): Promise<AccountRecord | undefined>;
   findResource(identifier: string): Promise<ResourceRecord | undefined>;
 }) {
-  const { provider } = deps;
+  const { providers } = deps;
 
   async function describe(missing: MissingDetails): Promise<string[]> {
     const lines = (missing.missingOIDCScope ?? []).map((s) => SCOPE_DESCRIPTIONS[s] ?? `Use the “${s}” permission`);
@@ -36,14 +36,14 @@ export function createConsentStep(deps: {
 
   async function grantedLines(interaction: Interaction): Promise<string[]> {
     if (!interaction.grantId) return [];
-    const grant = await provider.Grant.find(interaction.grantId);
+    const grant = await providers.current.Grant.find(interaction.grantId);
     const scopes = grant?.getOIDCScope().split(' ').filter(Boolean) ?? [];
     return scopes.map((s) => SCOPE_DESCRIPTIONS[s] ?? `Use the “${s}” permission`);
   }
 
   return {
     async show(ctx: Context, interaction: Interaction) {
-      const client = await provider.Client.find(String(interaction.params.client_id));
+      const client = await providers.current.Client.find(String(interaction.params.client_id));
       const account = await deps.findAccount(String(interaction.session?.accountId));
       await deps.render(ctx, 'consent', {
         title: 'Allow access',
@@ -65,9 +65,10 @@ export function createConsentStep(deps: {
     async grant(interaction: Interaction): Promise<Record<string, unknown>> {
       const { params, session, prompt } = interaction;
       const missing = prompt.details as MissingDetails;
+      const { Grant } = providers.current;
       const grant = interaction.grantId
-        ? await provider.Grant.find(interaction.grantId)
-        : new provider.Grant({ accountId: session?.accountId, clientId: String(params.client_id) });
+        ? await Grant.find(interaction.grantId)
+        : new Grant({ accountId: session?.accountId, clientId: String(params.client_id) });
       if (!grant) throw new Error('grant referenced by the interaction no longer exists');
       if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
       if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);

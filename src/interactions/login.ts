@@ -3,7 +3,7 @@
  * email get the same answer in the same time.
  */
 import type { Context } from 'koa';
-import type { Provider } from 'oidc-provider';
+import type { ProviderHost } from '../oidc/provider-host.js';
 import type { Renderer } from '../app/render.js';
 import type { AccountService } from '../accounts/accounts.js';
 import type { LoginThrottle } from '../accounts/login-throttle.js';
@@ -16,7 +16,7 @@ export type LoginStep = ReturnType<typeof createLoginStep>;
 const WRONG = 'The email or password is incorrect.';
 
 export function createLoginStep(deps: {
-  provider: Provider;
+  providers: ProviderHost;
   render: Renderer;
   accounts: Pick<AccountService, 'authenticate'>;
   throttle: LoginThrottle;
@@ -25,7 +25,7 @@ export function createLoginStep(deps: {
   const { render } = deps;
 
   async function clientName(interaction: Interaction): Promise<string | undefined> {
-    const client = await deps.provider.Client.find(String(interaction.params.client_id));
+    const client = await deps.providers.current.Client.find(String(interaction.params.client_id));
     return client?.clientName;
   }
 

@@ -5,6 +5,7 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { Provider } from 'oidc-provider';
+import type { ProviderHost } from '../oidc/provider-host.js';
 import type { Renderer } from '../app/render.js';
 import { InteractionExpiredError, BadRequestError } from '../errors/errors.js';
 import { originOf } from '../app/security-headers.js';
@@ -14,20 +15,20 @@ import type { ConsentStep } from './consent.js';
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 export function createInteractionRouter(deps: {
-  provider: Provider;
+  providers: ProviderHost;
   render: Renderer;
   csrf: (ctx: Context, next: Next) => Promise<void>;
   login: LoginStep;
   consent: ConsentStep;
 }) {
-  const { provider, login, consent } = deps;
+  const { providers, login, consent } = deps;
   const router = new Router({ prefix: '/interaction' });
 
   /** The interaction named in the path, which must be the one this browser's cookie is bound to. */
   async function loadInteraction(ctx: Context): Promise<Interaction> {
     let interaction: Interaction;
     try {
-      interaction = await provider.interactionDetails(ctx.req, ctx.res);
+      interaction = await providers.current.interactionDetails(ctx.req, ctx.res);
     } catch (err) {
       throw new InteractionExpiredError((err as Error).message);
     }
@@ -40,7 +41,7 @@ export function createInteractionRouter(deps: {
   }
 
   const finish = async (ctx: Context, interaction: Interaction, result: Record<string, unknown>, merge: boolean) => {
-    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+    const redirectTo = await providers.current.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
     void interaction;
     ctx.status = 303;
     ctx.redirect(redirectTo);

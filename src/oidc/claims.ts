@@ -4,7 +4,8 @@
 import type { AccountRecord } from '../../adapters/contract.js';
 
 export const SCOPE_CLAIMS = {
-  openid: ['sub'],
+  // acr/amr/auth_time are only emitted when a scope lists them; every ID token should say how the person signed in
+  openid: ['sub', 'acr', 'amr', 'auth_time'],
   profile: ['name'],
   email: ['email', 'email_verified'],
 };

@@ -1,7 +1,7 @@
 /**
  * new Provider(issuer, configuration): every protocol decision lives here, each with the reason.
  * Nothing reaches into oidc-provider's internals; gaps between its defaults and the specs are closed
- * by configuration here or at the edge (see authorization-post.ts and jwt-introspection.ts).
+ * by configuration here or at the edge (authorization-post.ts, structured-token-endpoints.ts, protocol-edge.ts).
  */
 import { Provider, errors, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
@@ -68,7 +68,8 @@ export function createProvider(deps: ProviderDeps): Provider {
         // RFC 7662 §2.1: the caller must authenticate; a public client has nothing to authenticate with.
         allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
       },
-      revocation: { enabled: true },
+      // RFC 7009 §2.1: the server "verifies whether the token was issued to the client making the revocation request"
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       backchannelLogout: { enabled: true },
@@ -101,7 +102,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     formats: {
       // RFC 9068 tokens are not stored by oidc-provider; the ledger remembers their jti and grant so
-      // introspection and revocation can answer for them (jwt-introspection.ts).
+      // introspection and revocation can answer for them (structured-token-endpoints.ts).
       customizers: { jwt: async (_ctx, token, parts) => deps.ledger.record(token, parts) },
     },
     renderError: pages.renderError,

@@ -1,0 +1,60 @@
+/**
+ * Boots a real Gatehouse on 127.0.0.1 and a free port, on its own SQLite file in a temp dir.
+ * `restart()` closes it and boots again on the same file and port (same issuer).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load-config.js';
+import { createLogger } from '../../src/app/logger.js';
+import { startServer, DEFAULT_PATHS, type RunningServer } from '../../src/server.js';
+import type { AppContext } from '../../src/app/context.js';
+import { freePort } from './services/free-port.js';
+
+/** A fixed test key: tests that restart must decrypt what they stored. */
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+
+export type TestGatehouse = {
+  issuer: string;
+  dataDir: string;
+  context: AppContext;
+  restart(env?: Record<string, string>): Promise<void>;
+  close(): Promise<void>;
+};
+
+export async function bootGatehouse(env: Record<string, string> = {}): Promise<TestGatehouse> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-test-'));
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const start = (extra: Record<string, string>) => {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ISSUER: issuer,
+      DATABASE_URL: `sqlite:${join(dataDir, 'gatehouse.db')}`,
+      KEY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEY,
+      BCRYPT_COST: '4',
+      LOG_LEVEL: 'silent',
+      ...env,
+      ...extra,
+    });
+    return startServer(config, createLogger(config.LOG_LEVEL), { ...DEFAULT_PATHS, keysDir: join(dataDir, 'keys') });
+  };
+  let running: RunningServer = await start({});
+  const handle: TestGatehouse = {
+    issuer,
+    dataDir,
+    context: running.context,
+    async restart(extra = {}) {
+      await running.close();
+      running = await start(extra);
+      handle.context = running.context;
+    },
+    async close() {
+      await running.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return handle;
+}
