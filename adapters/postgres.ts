@@ -20,6 +20,7 @@ import {
   type SigningKeyRecord,
   type Store,
 } from './contract.js';
+import { fromJsonb, toJsonb } from './postgres-jsonb.js';
 import { migrate } from './postgres-schema.js';
 
 export const DEFAULT_POOL_SIZE = 10;
@@ -254,31 +255,4 @@ class PostgresRateLimiter extends RateLimiterPostgres {
     const text = String(key);
     return super.getKey(storable(text) ? text : `sha256:${createHash('sha256').update(text).digest('hex')}`);
   }
-}
-
-/**
- * jsonb rejects two things JSON allows: U+0000 and lone UTF-16 surrogates (`\ud800`). A payload that
- * holds either (an authorization request's `state` can hold anything) is kept as an envelope around
- * its base64 JSON text, so it still round-trips exactly; every other payload stays queryable jsonb.
- * A payload that happens to look like an envelope is wrapped too, so reading back is unambiguous.
- */
-const ENVELOPE = 'gatehouse:json-base64';
-// Walks JSON escapes left to right, so `\\u0000` (an escaped backslash, then text) is not mistaken.
-const UNSAFE_ESCAPE = /\\(?:\\|u(0000|d[89a-f][0-9a-f]{2}))/gi;
-
-function toJsonb(value: unknown): string {
-  const text = JSON.stringify(value);
-  const unsafe = [...text.matchAll(UNSAFE_ESCAPE)].some((m) => m[1] !== undefined);
-  return unsafe || isEnvelope(value) ? JSON.stringify({ [ENVELOPE]: Buffer.from(text).toString('base64') }) : text;
-}
-
-function fromJsonb(value: unknown): unknown {
-  return isEnvelope(value) ? JSON.parse(Buffer.from(value[ENVELOPE], 'base64').toString('utf8')) : value;
-}
-
-function isEnvelope(value: unknown): value is { [ENVELOPE]: string } {
-  return (
-    typeof value === 'object' && value !== null && !Array.isArray(value) &&
-    Object.keys(value).length === 1 && typeof (value as Record<string, unknown>)[ENVELOPE] === 'string'
-  );
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { DEFAULT_POOL_SIZE, openPostgresStore, postgresPoolConfig } from '../../adapters/postgres.js';
+import { fromJsonb, toJsonb } from '../../adapters/postgres-jsonb.js';
 import { MIGRATIONS } from '../../adapters/postgres-schema.js';
 import { startPostgres, type PostgresService } from '../helpers/services/postgres-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -85,6 +86,22 @@ describe('PostgreSQL store', function () {
       const store = await openPostgresStore(urlFor(database));
       await store.ping();
       await store.close();
+    });
+  });
+
+  describe('jsonb encoding', () => {
+    const roundTrip = (value: unknown) => fromJsonb(JSON.parse(toJsonb(value)));
+    it('stores plain JSON as itself, and only what jsonb refuses in an envelope', () => {
+      const plain = { text: 'a literal \\u0000 is six characters', emoji: '👩🏽‍💻', pair: '\ud83d\ude00' };
+      assert.equal(toJsonb(plain), JSON.stringify(plain));
+      for (const refused of [{ s: 'nul\0' }, { s: 'lone \udc00' }, ['\\', '\0']]) {
+        assert.match(toJsonb(refused), /^\{"gatehouse:json-base64":/);
+        assert.deepEqual(roundTrip(refused), refused);
+      }
+    });
+    it('wraps a value that merely looks like an envelope, so it reads back as itself', () => {
+      const lookalike = { 'gatehouse:json-base64': Buffer.from('"surprise"').toString('base64') };
+      assert.deepEqual(roundTrip(lookalike), lookalike);
     });
   });
 
