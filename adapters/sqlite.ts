@@ -207,8 +207,12 @@ export function openSqliteStore(databaseUrl: string): Store {
         q.keyDelete.run(kid);
       },
     },
-    rateLimiter: (o: RateLimiterOptions) =>
-      new RateLimiterSQLite({ storeClient: db, storeType: 'better-sqlite3', tableName: 'rate_limits', ...o }),
+    rateLimiter(o: RateLimiterOptions) {
+      // The library creates its table asynchronously and refuses to count until then; create it here
+      // (its own layout, synchronously) so a limiter works from its first call.
+      db.exec('CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER)');
+      return new RateLimiterSQLite({ storeClient: db, storeType: 'better-sqlite3', tableName: 'rate_limits', tableCreated: true, ...o });
+    },
     sweepExpired: async () => q.sweep.run(now()).changes,
     async ping() {
       db.prepare('SELECT 1').get();

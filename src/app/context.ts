@@ -48,7 +48,11 @@ export type ContextOptions = { config: Config; logger: Logger; viewsDir: string;
 
 export async function buildContext(o: ContextOptions): Promise<AppContext> {
   const { config, logger } = o;
-  const store = await openStore(config.DATABASE_URL);
+  const store = await openStore({
+    databaseUrl: config.DATABASE_URL,
+    redisUrl: config.REDIS_URL,
+    onError: (err, source) => logger.warn({ err, source }, 'store connection error (the driver reconnects)'),
+  });
   try {
     return await assemble(o, store);
   } catch (err) {

@@ -47,7 +47,14 @@ export const settings = {
   DATABASE_URL: setting({
     description: 'Durable store: `sqlite:<file>` (embedded default), `postgres://...` or `mongodb://...`',
     default: 'sqlite:./data/gatehouse.db',
-    parser: p.url(['sqlite', 'postgres', 'postgresql', 'mongodb', 'mongodb+srv']),
+    parser: p.connectionUrl(['sqlite', 'postgres', 'postgresql', 'mongodb', 'mongodb+srv']),
+    secret: true,
+  }),
+  REDIS_URL: setting({
+    description:
+      'Optional Redis for sessions, interactions, codes and login throttles (native TTLs): `redis://`, `rediss://`, `redis+sentinel://` or `redis+cluster://`',
+    default: '',
+    parser: p.redisUrl,
     secret: true,
   }),
   COOKIE_KEYS: setting({
