@@ -10,6 +10,7 @@ import type { Context, Next } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { AccountRecord } from '../../adapters/contract.js';
 import { ACR, acrRank } from '../oidc/policy.js';
+import { GatehouseError } from '../errors/errors.js';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from './account-client.js';
 
 const STATE_COOKIE = 'gatehouse.account-signin';
@@ -83,6 +84,10 @@ export function createAccountAuth(deps: {
     async requireRecentSignIn(ctx: Context, next: Next): Promise<void> {
       const { session, account } = ctx.state as AccountState;
       if (session.past(deps.reauthMaxAge)) {
+        // the page script's JSON requests cannot follow a sign-in: they get an error that says what to do
+        if (ctx.accepts('html', 'json') === 'json') {
+          throw new GatehouseError(401, 'login_required', 'For your security, sign in again to change this. Reload the page to continue.');
+        }
         return signIn(ctx, ctx.method === 'GET' ? ctx.path : '/account/security', {
           max_age: String(deps.reauthMaxAge), login_hint: account.email,
         });

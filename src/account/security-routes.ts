@@ -35,7 +35,8 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
   const securityPage = async (ctx: Context, locals: Record<string, unknown> = {}) =>
     page(ctx, 'account-security', 'Sign-in and security', { overview: await deps.factors.overview(accountOf(ctx).id), ...locals });
 
-  router.get('/security', (ctx) => securityPage(ctx));
+  // the security page itself needs a recent sign-in too, so its forms and script run inside that window
+  router.get('/security', recent, (ctx) => securityPage(ctx));
 
   router.get('/security/totp', recent, async (ctx) => {
     const account = accountOf(ctx);

@@ -205,6 +205,34 @@ describe('MFA policies, step-up and the account pages', () => {
     assert.equal(forged.status, 403);
   });
 
+  it('changing second factors needs a recent sign-in (ACCOUNT_REAUTH_MAX_AGE), then comes back', async () => {
+    const user = await newUser();
+    const agent = new UserAgent();
+    const home = await submitPassword(agent, await agent.open(`${gh.issuer}/account`), user);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(home.html)![1]!;
+    // an hour-old sign-in: move the session's login time back (the test's stand-in for waiting)
+    const account = await gh.context.store.accounts.findByEmail(user.email);
+    const [session] = await gh.context.store.oidc.findByAccountId('Session', account!.id);
+    await gh.context.store.oidc.upsert('Session', String(session!.jti), { ...session!, loginTs: Number(session!.loginTs) - 3600 }, 3600);
+
+    const stale = await agent.fetch(`${gh.issuer}/account/security`);
+    assert.equal(stale.status, 302);
+    const location = new URL(stale.headers.get('location')!);
+    assert.equal(location.searchParams.get('max_age'), '900');
+    assert.equal(location.searchParams.get('login_hint'), user.email);
+    const json = await agent.fetch(`${gh.issuer}/account/security/passkeys/options`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: new URLSearchParams({ _csrf: csrf }),
+    });
+    assert.equal(json.status, 401);
+    assert.equal(((await json.json()) as { error: string }).error, 'login_required');
+
+    const login = await agent.open(location.href);
+    assert.ok(isLoginPage(login), 'max_age asks for the password again');
+    const back = await submitPassword(agent, login, user);
+    assert.match(back.url, /\/account\/security$/);
+    assert.match(back.html, /Security keys and passkeys/);
+  });
+
   it('MFA_REQUIRED applies to every account', async () => {
     await gh.restart({ MFA_REQUIRED: 'true', MFA_REQUIRED_ROLES: '' });
     const user = await newUser();
