@@ -23,6 +23,16 @@ import { createProviderPages } from '../oidc/provider-pages.js';
 import { createJwtAccessTokenLedger, type JwtAccessTokenLedger } from '../oidc/jwt-access-token-ledger.js';
 import { createLoginStep, type LoginStep } from '../interactions/login.js';
 import { createConsentStep, type ConsentStep } from '../interactions/consent.js';
+import { createTotpService, type TotpService } from '../factors/totp.js';
+import { createRecoveryCodes, type RecoveryCodes } from '../factors/recovery-codes.js';
+import { createWebAuthnService, type WebAuthnService } from '../factors/webauthn.js';
+import { createMfaPolicy, type MfaPolicy } from '../factors/mfa-policy.js';
+import { createAccountFactors, type AccountFactors } from '../factors/account-factors.js';
+import { createMfaStep, type MfaStep } from '../interactions/mfa-step.js';
+import { createWebAuthnStep, type WebAuthnStep } from '../interactions/mfa-webauthn.js';
+import { createAccountAuth } from '../account/account-auth.js';
+import { createSessionsAndApps } from '../account/sessions-and-apps.js';
+import type { AccountPagesDeps } from '../account/router.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createRenderer, type Renderer } from './render.js';
 
@@ -41,6 +51,11 @@ export type AppContext = {
   render: Renderer;
   loginStep: LoginStep;
   consentStep: ConsentStep;
+  factors: { totp: TotpService; webauthn: WebAuthnService; recoveryCodes: RecoveryCodes; policy: MfaPolicy; account: AccountFactors };
+  mfaStep: MfaStep;
+  webAuthnStep: WebAuthnStep;
+  /** what the /account router needs, but its render and csrf (create-app.ts) */
+  accountPages: Omit<AccountPagesDeps, 'render' | 'csrf'>;
   close(): Promise<void>;
 };
 
@@ -95,8 +110,24 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const pages = createProviderPages({ render, logger });
   const adapter = createAdapterClass({ oidc: store.oidc, clients });
   const findAccount = createFindAccount({ findById: accounts.findById });
+
+  // second factors (src/factors) and the policy that says who needs one
+  const totp = createTotpService({ factors: store.factors, cipher, issuer: config.BRAND_NAME });
+  const recoveryCodes = createRecoveryCodes({ factors: store.factors });
+  const webauthn = createWebAuthnService({ credentials: store.factors, challenges: store.oidc, issuer: config.ISSUER, rpName: config.BRAND_NAME });
+  const mfaPolicy = createMfaPolicy({
+    required: config.MFA_REQUIRED,
+    requiredRoles: config.MFA_REQUIRED_ROLES,
+    findAccount: accounts.findById,
+    factorsOf: async (id) => ({ totp: (await totp.status(id)) === 'active', webauthn: (await webauthn.list(id)).length }),
+  });
+  const accountFactors = createAccountFactors({ totp, webauthn, recoveryCodes, policy: mfaPolicy });
+
   providers = createProviderHost((jwks: JWK[]) => {
-    const provider = createProvider({ config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, pages, ledger });
+    const provider = createProvider({
+      config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, pages, ledger,
+      mfaRequirement: (ctx) => mfaPolicy.fromContext(ctx),
+    });
     provider.on('grant.success', (ctx) => {
       metrics.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? 'unknown') });
     });
@@ -105,16 +136,45 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   }, signingJwks);
 
   const throttleWindow = config.LOGIN_THROTTLE_WINDOW;
+  const loginThrottle = createLoginThrottle({
+    perAccount: store.rateLimiter({ keyPrefix: 'login-account', points: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, duration: throttleWindow, blockDuration: throttleWindow }),
+    perIp: store.rateLimiter({ keyPrefix: 'login-ip', points: config.LOGIN_MAX_FAILURES_PER_IP, duration: throttleWindow, blockDuration: throttleWindow }),
+  });
   const loginStep = createLoginStep({
     providers,
     render,
     accounts,
-    throttle: createLoginThrottle({
-      perAccount: store.rateLimiter({ keyPrefix: 'login-account', points: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, duration: throttleWindow, blockDuration: throttleWindow }),
-      perIp: store.rateLimiter({ keyPrefix: 'login-ip', points: config.LOGIN_MAX_FAILURES_PER_IP, duration: throttleWindow, blockDuration: throttleWindow }),
-    }),
+    throttle: loginThrottle,
     onResult: (result) => metrics.logins.inc({ result }),
   });
+  // wrong second-factor codes count like wrong passwords, per account (by id) and per IP, with their own counters
+  const secondFactorThrottle = createLoginThrottle({
+    perAccount: store.rateLimiter({ keyPrefix: 'mfa-account', points: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, duration: throttleWindow, blockDuration: throttleWindow }),
+    perIp: store.rateLimiter({ keyPrefix: 'mfa-ip', points: config.LOGIN_MAX_FAILURES_PER_IP, duration: throttleWindow, blockDuration: throttleWindow }),
+  });
+  const mfaStep = createMfaStep({
+    providers, render, findAccount: accounts.findById, totp, recoveryCodes, factors: accountFactors, throttle: secondFactorThrottle,
+    onResult: (result) => metrics.secondFactors.inc({ method: 'code', result }),
+  });
+  const webAuthnStep = createWebAuthnStep({ webauthn, mfa: mfaStep, onResult: (result) => metrics.secondFactors.inc({ method: 'webauthn', result }) });
+  const accountPages: AppContext['accountPages'] = {
+    auth: createAccountAuth({
+      issuer: config.ISSUER,
+      secure: config.ISSUER.startsWith('https://'),
+      providers,
+      findAccount: accounts.findById,
+      mfaRequiredByPolicy: mfaPolicy.requiredByPolicy,
+      reauthMaxAge: config.ACCOUNT_REAUTH_MAX_AGE,
+    }),
+    accounts,
+    passwordThrottle: loginThrottle,
+    sessionsAndApps: createSessionsAndApps({
+      oidc: store.oidc,
+      providers,
+      onBackchannelError: (err, clientId) => logger.warn({ err, clientId }, 'back-channel logout failed'),
+    }),
+    totp, webauthn, recoveryCodes, factors: accountFactors, secondFactorThrottle,
+  };
   const consentStep = createConsentStep({ providers, render, findAccount: accounts.findById, findResource: resources.find });
 
   const sweeper = setInterval(() => {
@@ -124,6 +184,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
 
   return {
     config, logger, viewsDir, store, cipher, accounts, clients, resources, providers, ledger, metrics, render, loginStep, consentStep,
+    factors: { totp, webauthn, recoveryCodes, policy: mfaPolicy, account: accountFactors }, mfaStep, webAuthnStep, accountPages,
     async close() {
       clearInterval(sweeper);
       await store.close();

@@ -16,6 +16,8 @@ import { acceptPostAtAuthorizationEndpoint } from '../oidc/authorization-post.js
 import { structuredTokenEndpoints } from '../oidc/structured-token-endpoints.js';
 import { protocolEdge } from '../oidc/protocol-edge.js';
 import { createInteractionRouter } from '../interactions/router.js';
+import { createAccountRouter } from '../account/router.js';
+import { createScriptAssetsRouter } from './script-assets.js';
 
 export function createApp(c: AppContext): Koa {
   const { config, logger, providers } = c;
@@ -24,7 +26,10 @@ export function createApp(c: AppContext): Koa {
   app.silent = true; // errors are logged by errorHandler, with the request id
 
   const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure: https });
-  const interactions = createInteractionRouter({ providers, render: c.render, csrf, login: c.loginStep, consent: c.consentStep });
+  const interactions = createInteractionRouter({
+    providers, render: c.render, csrf, login: c.loginStep, consent: c.consentStep, mfa: c.mfaStep, webauthn: c.webAuthnStep,
+  });
+  const account = createAccountRouter({ ...c.accountPages, render: c.render, csrf });
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers carry their own context types
   const steps: Koa.Middleware<any, any>[] = [
@@ -41,10 +46,13 @@ export function createApp(c: AppContext): Koa {
       grantExists: async (grantId) => !!(await c.store.oidc.find('Grant', grantId)),
     }),
     createStaticRouter(c.viewsDir).routes(),
+    createScriptAssetsRouter(c.viewsDir).routes(),
     createHealthRouter({ ping: () => c.store.ping() }).routes(),
     createMetricsRouter(c).routes(),
     interactions.routes(),
     interactions.allowedMethods(),
+    account.routes(),
+    account.allowedMethods(),
     providers.middleware,
   ];
   for (const step of steps) app.use(step);

@@ -159,3 +159,13 @@ export const aesKeyList: Parser<Buffer[]> = {
     return keys;
   },
 };
+
+/** A comma-separated list of names (letters, digits, `_ . : -`), possibly empty. */
+export const nameList: Parser<string[]> = {
+  accepted: 'a comma-separated list of names made of letters, digits and _ . : - (or empty)',
+  parse(raw) {
+    const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    if (list.some((s) => !/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(s))) throw new SettingValueError(this.accepted);
+    return list;
+  },
+};

@@ -93,6 +93,21 @@ export const settings = {
     parser: p.integer(1, 100000),
   }),
   LOGIN_THROTTLE_WINDOW: setting({ description: 'Window (and block time) for the login throttles', default: '15m', parser: p.duration(1, 86400) }),
+  MFA_REQUIRED: setting({
+    description: 'Require a second factor (TOTP, security key or passkey) for every sign-in; accounts without one enrol TOTP at their next sign-in',
+    default: 'false',
+    parser: p.boolean,
+  }),
+  MFA_REQUIRED_ROLES: setting({
+    description: 'Comma-separated account roles (CLI `users roles`) that must use a second factor',
+    default: '',
+    parser: p.nameList,
+  }),
+  ACCOUNT_REAUTH_MAX_AGE: setting({
+    description: 'How recent a sign-in must be to change second factors on the account pages (older ones sign in again)',
+    default: '15m',
+    parser: p.duration(30, 86400),
+  }),
   BRAND_NAME: setting({ description: 'Product name shown on the hosted pages', default: 'Gatehouse', parser: p.text(80) }),
   BRAND_LOGO_URL: setting({ description: 'Logo shown on the hosted pages (https URL, or empty)', default: '', parser: p.url(['https', 'http'], { allowEmpty: true }) }),
   BRAND_PRIMARY_COLOR: setting({ description: 'Accent colour of buttons and links', default: '#1f4fd1', parser: p.color }),

@@ -8,7 +8,9 @@ import type { JWK } from 'jose';
 import type { Config } from '../config/schema.js';
 import type { ResourceRecord } from '../../adapters/contract.js';
 import { SCOPE_CLAIMS } from './claims.js';
-import { ACR, createInteractionPolicy } from './policy.js';
+import { ACR, createInteractionPolicy, type PolicyDeps } from './policy.js';
+import { extraClientMetadata } from '../factors/mfa-policy.js';
+import { accountClientMetadata, loadExistingGrant } from '../account/account-client.js';
 import type { ProviderPages } from './provider-pages.js';
 import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
 
@@ -20,20 +22,27 @@ export type ProviderDeps = {
   findResource(identifier: string): Promise<ResourceRecord | undefined>;
   pages: ProviderPages;
   ledger: JwtAccessTokenLedger;
+  /** how strong a sign-in must be for a request (the `mfa` prompt) */
+  mfaRequirement: PolicyDeps['requirement'];
 };
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, pages } = deps;
   const configuration: Configuration = {
     adapter: deps.adapter,
-    clients: [],
+    // the account pages' own first-party client (src/account/account-client.ts)
+    clients: [accountClientMetadata(config.ISSUER, config.BRAND_NAME)],
+    loadExistingGrant,
+    // `gatehouse_require_mfa: true` in a client's metadata makes its sign-ins use a second factor
+    extraClientMetadata,
     findAccount: deps.findAccount,
     jwks: { keys: deps.signingJwks as NonNullable<Configuration['jwks']>['keys'] },
     claims: SCOPE_CLAIMS,
     // Core §5.4 lets scope-requested claims go in the ID token too; relying parties expect profile/email there.
     conformIdTokenClaims: false,
     acrValues: Object.values(ACR),
-    responseTypes: ['code'],
+    // 'none' only for the account client, which needs the session and nothing issued
+    responseTypes: ['code', 'none'],
     // OAuth 2.0 Security BCP (RFC 9700 §2.1.1): PKCE for every client, and only S256.
     pkce: { required: () => true },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
@@ -46,7 +55,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     interactions: {
-      policy: createInteractionPolicy(),
+      policy: createInteractionPolicy({ requirement: deps.mfaRequirement }),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     ttl: {
