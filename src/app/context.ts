@@ -23,6 +23,7 @@ import { createProviderPages } from '../oidc/provider-pages.js';
 import { createJwtAccessTokenLedger, type JwtAccessTokenLedger } from '../oidc/jwt-access-token-ledger.js';
 import { createLoginStep, type LoginStep } from '../interactions/login.js';
 import { createConsentStep, type ConsentStep } from '../interactions/consent.js';
+import { buildFederation, type Federation } from '../federation/federation-context.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createRenderer, type Renderer } from './render.js';
 
@@ -41,6 +42,8 @@ export type AppContext = {
   render: Renderer;
   loginStep: LoginStep;
   consentStep: ConsentStep;
+  /** upstream LDAP directories and SAML IdPs, when FEDERATION_FILE configures them */
+  federation: Federation | undefined;
   close(): Promise<void>;
 };
 
@@ -90,7 +93,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   });
   const pages = createProviderPages({ render, logger });
   const adapter = createAdapterClass({ oidc: store.oidc, clients });
-  const findAccount = createFindAccount({ findById: accounts.findById });
+  const findAccount = createFindAccount({ findById: accounts.findById, rolesOf: (id) => store.federation.rolesOf(id) });
   providers = createProviderHost((jwks: JWK[]) => {
     const provider = createProvider({ config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, pages, ledger });
     provider.on('grant.success', (ctx) => {
@@ -99,6 +102,10 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     provider.on('server_error', (ctx, err) => logger.error({ err, reqId: ctx.state?.requestId }, 'oidc-provider server_error'));
     return provider;
   }, signingJwks);
+
+  const federation = config.FEDERATION_FILE
+    ? await buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render })
+    : undefined;
 
   const throttleWindow = config.LOGIN_THROTTLE_WINDOW;
   const loginStep = createLoginStep({
@@ -110,6 +117,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
       perIp: store.rateLimiter({ keyPrefix: 'login-ip', points: config.LOGIN_MAX_FAILURES_PER_IP, duration: throttleWindow, blockDuration: throttleWindow }),
     }),
     onResult: (result) => metrics.logins.inc({ result }),
+    ...(federation ? { federation: federation.login } : {}),
   });
   const consentStep = createConsentStep({ providers, render, findAccount: accounts.findById, findResource: resources.find });
 
@@ -119,7 +127,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   sweeper.unref();
 
   return {
-    config, logger, viewsDir, store, cipher, accounts, clients, resources, providers, ledger, metrics, render, loginStep, consentStep,
+    config, logger, viewsDir, store, cipher, accounts, clients, resources, providers, ledger, metrics, render, loginStep, consentStep, federation,
     async close() {
       clearInterval(sweeper);
       await store.close();

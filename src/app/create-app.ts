@@ -24,7 +24,9 @@ export function createApp(c: AppContext): Koa {
   app.silent = true; // errors are logged by errorHandler, with the request id
 
   const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure: https });
-  const interactions = createInteractionRouter({ providers, render: c.render, csrf, login: c.loginStep, consent: c.consentStep });
+  const interactions = createInteractionRouter({
+    providers, render: c.render, csrf, login: c.loginStep, consent: c.consentStep, ...(c.federation ? { federated: c.federation.step } : {}),
+  });
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers carry their own context types
   const steps: Koa.Middleware<any, any>[] = [
@@ -45,6 +47,7 @@ export function createApp(c: AppContext): Koa {
     createMetricsRouter(c).routes(),
     interactions.routes(),
     interactions.allowedMethods(),
+    ...(c.federation ? [c.federation.samlRouter.routes()] : []),
     providers.middleware,
   ];
   for (const step of steps) app.use(step);

@@ -11,6 +11,7 @@ import { InteractionExpiredError, BadRequestError } from '../errors/errors.js';
 import { originOf } from '../app/security-headers.js';
 import type { LoginStep } from './login.js';
 import type { ConsentStep } from './consent.js';
+import type { FederatedStep } from './federated.js';
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -20,6 +21,7 @@ export function createInteractionRouter(deps: {
   csrf: (ctx: Context, next: Next) => Promise<void>;
   login: LoginStep;
   consent: ConsentStep;
+  federated?: FederatedStep;
 }) {
   const { providers, login, consent } = deps;
   const router = new Router({ prefix: '/interaction' });
@@ -64,6 +66,19 @@ export function createInteractionRouter(deps: {
     if (interaction.prompt.name !== 'login') throw new BadRequestError('This sign-in step is already complete.');
     const result = await login.submit(ctx, interaction, ctx.state.form as Record<string, string>);
     if (result) await finish(ctx, interaction, result, false);
+  });
+
+  // upstream IdP sign-in (interactions/federated.ts): leave for the IdP, then come back from the ACS
+  router.post('/:uid/federated/:provider', deps.csrf, async (ctx) => {
+    const interaction = await loadInteraction(ctx);
+    if (interaction.prompt.name !== 'login' || !deps.federated) throw new BadRequestError('This sign-in step is already complete.');
+    await deps.federated.start(ctx, interaction, ctx.params.provider as string);
+  });
+
+  router.get('/:uid/federated/:provider/complete', async (ctx) => {
+    const interaction = await loadInteraction(ctx);
+    if (interaction.prompt.name !== 'login' || !deps.federated) throw new BadRequestError('This sign-in step is already complete.');
+    await finish(ctx, interaction, await deps.federated.complete(ctx, interaction, ctx.params.provider as string), false);
   });
 
   router.post('/:uid/consent', deps.csrf, async (ctx) => {

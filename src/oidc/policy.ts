@@ -9,10 +9,16 @@ import { interactionPolicy } from 'oidc-provider';
 export const ACR = {
   /** a password (or an upstream directory's password) was checked */
   password: 'urn:gatehouse:acr:password',
+  /** an upstream SAML IdP authenticated the person (src/federation) */
+  federated: 'urn:gatehouse:acr:federated',
 } as const;
 
 /** `amr` values, from the RFC 8176 registry. */
-export const AMR = { password: 'pwd' } as const;
+export const AMR = {
+  password: 'pwd',
+  /** federated authentication (not in the RFC 8176 registry; documented in the README) */
+  federated: 'fed',
+} as const;
 
 export function createInteractionPolicy() {
   return interactionPolicy.base();
