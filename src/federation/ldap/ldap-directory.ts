@@ -31,7 +31,9 @@ export function createLdapDirectory(config: LdapDirectoryConfig, deps: { logger:
   );
 
   async function open(url: string): Promise<Client> {
-    const client = new Client({ url, connectTimeout: config.connectTimeoutMs, timeout: config.timeoutMs, tlsOptions: config.tls });
+    // ldapts speaks TLS from the first byte whenever tlsOptions is set, so only ldaps:// URLs get them
+    const tls = url.startsWith('ldaps:') ? { tlsOptions: config.tls } : {};
+    const client = new Client({ url, connectTimeout: config.connectTimeoutMs, timeout: config.timeoutMs, ...tls });
     // RFC 4513 §3.1.1: StartTLS comes before any bind, so no credential crosses in clear
     if (config.startTls) await guard(() => client.startTLS(config.tls));
     return client;
