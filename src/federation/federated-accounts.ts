@@ -28,6 +28,8 @@ export function createFederatedAccounts(deps: {
     const changes: Partial<AccountRecord> = {};
     if (profile.email !== account.email) changes.email = profile.email;
     if (profile.name !== null && profile.name !== account.name) changes.name = profile.name;
+    // an upstream that vouches for its emails marks the address verified; "not verified" only replaces a
+    // verified flag together with a new address (a flag set for the old one says nothing about the new)
     if (profile.emailVerified !== account.emailVerified && (changes.email !== undefined || profile.emailVerified)) changes.emailVerified = profile.emailVerified;
     let updated = account;
     if (Object.keys(changes).length > 0) {

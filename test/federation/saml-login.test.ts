@@ -36,6 +36,8 @@ describe('SAML 2.0 federation (SimpleSAMLphp IdP)', function () {
   let rp: oidc.Configuration;
   let work: string;
   let forgedKey: TestKey;
+  let strict: SamlIdp;
+  let spKey: TestKey;
   const sp = (id: string) => ({ entityId: `${gh.issuer}/federation/saml/${id}/metadata`, acs: `${gh.issuer}/federation/saml/${id}/acs` });
   const forgedEntityId = 'https://forged-idp.example.test/idp';
 
@@ -44,12 +46,23 @@ describe('SAML 2.0 federation (SimpleSAMLphp IdP)', function () {
     gh = await bootGatehouse();
     idp = await startSamlIdp({ spEntityId: sp('partner').entityId, acsUrl: sp('partner').acs, users: [ALICE] });
     forgedKey = await makeTestKey(work, 'forged-idp');
+    // a second IdP that refuses unsigned AuthnRequests, reached over the HTTP-POST binding
+    spKey = await makeTestKey(work, 'gatehouse-sp');
+    await writeFile(join(work, 'sp.key'), spKey.keyPem);
+    await writeFile(join(work, 'sp.crt'), spKey.certPem);
+    strict = await startSamlIdp({
+      spEntityId: sp('strict').entityId, acsUrl: sp('strict').acs, spCertPem: spKey.certPem, requireSignedRequests: true,
+      users: [{ username: 'bob', password: 'bob-idp-password', attributes: { email: ['bob@strict.example.test'] } }],
+    });
+    await writeFile(join(work, 'strict.xml'), strict.metadataXml);
     await writeFile(join(work, 'partner.xml'), idp.metadataXml);
     await writeFile(join(work, 'forged.xml'), idpMetadata(forgedEntityId, 'http://127.0.0.1:9/forged-sso', forgedKey.certPem));
     const file = join(work, 'federation.json');
     await writeFile(file, JSON.stringify({
       saml: {
         clockSkew: '30s',
+        privateKeyFile: join(work, 'sp.key'),
+        certificateFile: join(work, 'sp.crt'),
         idps: [
           {
             id: 'partner', name: 'Partner SSO', metadataFile: join(work, 'partner.xml'),
@@ -58,6 +71,7 @@ describe('SAML 2.0 federation (SimpleSAMLphp IdP)', function () {
             domains: ['example.org'],
           },
           { id: 'forged', name: 'Forged IdP', metadataFile: join(work, 'forged.xml'), claims: { email: 'email' } },
+          { id: 'strict', name: 'Strict IdP', metadataFile: join(work, 'strict.xml'), claims: { email: 'email' }, binding: 'post', signAuthnRequests: true },
         ],
       },
     }));
@@ -70,6 +84,7 @@ describe('SAML 2.0 federation (SimpleSAMLphp IdP)', function () {
   after(async () => {
     await gh?.close();
     await idp?.stop();
+    await strict?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });
   afterEach(async function () {
@@ -207,6 +222,25 @@ describe('SAML 2.0 federation (SimpleSAMLphp IdP)', function () {
     assert.ok(new URL(callback).searchParams.get('code'));
     const replay = new UserAgent();
     await expectRefused(replay, real.acs, real.fields, 'replayed response');
+  });
+
+  it('signs AuthnRequests with the SP key and sends them over HTTP-POST to an IdP that requires it', async () => {
+    const agent = new UserAgent();
+    const login = await agent.open((await authorization()).url);
+    // Gatehouse answers with a self-submitting form (HTTP-POST binding); CSP lets that form reach the IdP
+    const bridge = await agent.submit(login, formAction(login.html, /\/federated\/strict$/), {});
+    assert.equal(bridge.status, 200);
+    assert.match(bridge.headers.get('content-security-policy') ?? '', new RegExp(`form-action 'self'[^;]*${strict.baseUrl}`));
+    const fields = hiddenFields(bridge.html, strict.ssoPostUrl);
+    const request = Buffer.from(fields.SAMLRequest ?? '', 'base64').toString('utf8');
+    assert.match(request, /<ds:Signature\b/, 'the AuthnRequest carries an XML signature');
+    const idpPage = await agent.submit(bridge, strict.ssoPostUrl, {});
+    assert.ok(!idpPage.html.includes('no signature found'), idpPage.html.slice(0, 1000));
+    const action = /<form[^>]*action="([^"]*)"/.exec(idpPage.html.slice(idpPage.html.indexOf('AuthState') - 2000))?.[1] ?? '';
+    const answered = await agent.submit(idpPage, action.replace(/&amp;/g, '&'), { ...authStateFields(idpPage.html), username: 'bob', password: 'bob-idp-password' });
+    const acs = /<form[^>]*action="([^"]+)"/.exec(answered.html)?.[1] ?? '';
+    assert.equal(acs, sp('strict').acs, answered.html.slice(0, 1000));
+    await finishAccepted(agent, await post(agent, acs, hiddenFields(answered.html, acs)));
   });
 
   describe('validly signed but wrong documents (re-signed with the forged IdP key)', () => {
