@@ -51,7 +51,7 @@ describe('FEDERATION_FILE', () => {
 
   it('names the key, the value and what is accepted', async () => {
     await refused('{ not json', /\(file\): got ".*"; expected a readable JSON file/);
-    await refused({ ldap: [{ ...directory, urls: ['http://ldap.example.org'] }] }, /ldap\[0\]\.urls\[0\]: got "http:\/\/ldap\.example\.org"; expected an? ldap:\/\/ or ldaps:\/\/ URL/);
+    await refused({ ldap: [{ ...directory, urls: ['http://ldap.example.org'] }] }, /ldap\[0\]\.urls\[0\]: got "http:\/\/ldap\.example\.org"; expected an ldap:\/\/ or ldaps:\/\/ URL \(scheme, host and port only\)$/);
     await refused({ ldap: [{ ...directory, urls: ['ldap://ldap.example.org'] }] }, /ldap\[0\]\.urls: .*passwords must not cross the network in clear/);
     await refused({ ldap: [{ ...directory, userFilter: '(uid=*)' }] }, /ldap\[0\]\.userFilter: got "\(uid=\*\)"; expected an LDAP filter .*\{\{login\}\}/);
     await refused({ ldap: [{ ...directory, claims: {} }] }, /ldap\[0\]\.claims: got \{\}; expected an object with at least "email"/);
@@ -62,7 +62,7 @@ describe('FEDERATION_FILE', () => {
     await refused({ ldap: [{ ...directory, domains: ['example.org'] }, { ...directory, id: 'lab', domains: ['example.org'] }] }, /ldap\[1\]\.domains: got "example\.org"; expected a domain no other provider claims \(corp has it\)/);
     await refused({ ldap: [directory], ldapOrder: ['lab'] }, /ldapOrder\[0\]: got "lab"; expected the id of a directory in "ldap" \(corp\)/);
     await refused({ ldap: [{ ...directory, startTLS: true }] }, /ldap\[0\]\.startTLS: got an unknown key; expected only /);
-    await refused({ ldap: [{ ...directory, roles: { admins: 'admin' } }] }, /ldap\[0\]\.roles\.admins: got "admin"; expected a list of role names/);
+    await refused({ ldap: [{ ...directory, roles: { admins: 'admin' } }] }, /ldap\[0\]\.roles\.admins: got "admin"; expected a list of role names$/);
     await refused({ saml: { idps: [{ id: 'p', name: 'P', claims: { email: 'mail' } }] } }, /saml\.idps\[0\]\.metadataFile: got nothing; expected exactly one of metadataFile or metadataUrl/);
     await refused({ saml: { idps: [{ id: 'p', name: 'P', claims: { email: 'mail' }, metadataFile: join(dir, 'missing.xml') }] } }, /saml\.idps\[0\]\.metadataFile: got ".*missing\.xml"; expected the path of a readable file \(ENOENT\)/);
     await refused({ saml: { privateKeyFile: join(dir, 'idp.xml'), idps: [] } }, /saml\.certificateFile: got nothing; expected privateKeyFile and certificateFile together/);

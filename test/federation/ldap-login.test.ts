@@ -14,6 +14,7 @@ import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { UserAgent, signIn, formAction, type Page } from '../helpers/user-agent.js';
 import { DIRECTORY_FIXTURE, startSlapd, type SlapdService } from '../helpers/services/slapd.js';
 import { freePort } from '../helpers/services/free-port.js';
+import { runCommand } from '../helpers/services/process-handle.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const WRONG = 'The email or password is incorrect.';
@@ -92,6 +93,12 @@ describe('LDAP directories (real slapd)', function () {
     return agent.submit(page, formAction(page.html, /\/login$/), { email, password }, (u) => u.startsWith(REDIRECT_URI));
   }
 
+  async function ldapModify(ldif: string) {
+    const file = join(work, 'modify.ldif');
+    await writeFile(file, ldif);
+    await runCommand('ldapmodify', ['-x', '-H', slapd.url, '-D', slapd.bindDn, '-w', slapd.bindPassword, '-f', file]);
+  }
+
   it('signs alice in with her directory password; groupOfNames (memberOf) groups become roles in the ID token', async () => {
     const accountsBefore = await gh.context.store.accounts.count();
     const claims = await idTokenFor('alice@example.org', 'alice-password');
@@ -103,9 +110,16 @@ describe('LDAP directories (real slapd)', function () {
     assert.deepEqual(claims.amr, ['pwd']);
     assert.equal(await gh.context.store.accounts.count(), accountsBefore + 1, 'provisioned just in time');
 
-    // linked by (directory, entryUUID): the next login finds the same account, and stores no password
+    // linked by (directory, entryUUID): the next login finds the same account, updated; no password is stored
+    // the directory changes: her name, and she joins the developers; the next login brings both over
+    await ldapModify(
+      `dn: uid=alice,ou=people,dc=example,dc=org\nchangetype: modify\nreplace: cn\ncn: Alice Arden\n\n` +
+      `dn: cn=developers,${GROUPS}\nchangetype: modify\nadd: memberUid\nmemberUid: alice\n`,
+    );
     const second = await idTokenFor('alice@example.org', 'alice-password');
     assert.equal(second.sub, claims.sub);
+    assert.equal(second.name, 'Alice Arden');
+    assert.deepEqual(second.roles, ['admin', 'developer', 'staff']);
     const links = await gh.context.store.federation.linksOf(String(claims.sub));
     assert.deepEqual(links.map((l) => l.providerId), ['corp']);
     assert.match(links[0]!.externalId, /^[0-9a-f-]{36}$/, 'entryUUID');

@@ -112,12 +112,17 @@ describe('SAML 2.0 federation (SimpleSAMLphp IdP)', function () {
     it('signs in with "Continue with Partner SSO", then by home-realm discovery, and maps claims and roles into the ID token', async () => {
       const context = await browser.newContext();
       context.setDefaultTimeout(15_000);
-      const page = await context.newPage();
       const cspErrors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
-      });
-      // the relying party's callback is not served: the request to it is the end of the journey
+      // One tab per sign-in, in one browser context (same cookies): the relying party's callback is not
+      // served, so the request to it ends a journey and the tab is left on Chromium's error page.
+      const newTab = async () => {
+        const tab = await context.newPage();
+        tab.on('console', (m) => {
+          if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
+        });
+        return tab;
+      };
+      let page = await newTab();
       const atCallback = () => page.waitForRequest((r) => r.url().startsWith(REDIRECT_URI), { timeout: 15_000 }).then((r) => r.url());
 
       const first = await authorization();
@@ -144,6 +149,7 @@ describe('SAML 2.0 federation (SimpleSAMLphp IdP)', function () {
 
       // home-realm discovery: typing an address of the IdP's domain goes to the IdP (its session answers)
       const second = await authorization({ prompt: 'login' });
+      page = await newTab();
       callback = atCallback();
       await page.goto(second.url);
       await page.fill('input[name="email"]', 'alice@example.org');

@@ -81,14 +81,15 @@ export class Section {
     }
   }
 
-  stringList(key: string, o: { optional?: boolean; pattern?: RegExp; accepted?: string; min?: number } = {}): string[] {
+  /** `accepted` describes the list, `item` one element of it. */
+  stringList(key: string, o: { optional?: boolean; pattern?: RegExp; accepted?: string; item?: string; min?: number } = {}): string[] {
     const v = this.raw(key);
     if (v === undefined && o.optional) return [];
     const accepted = o.accepted ?? 'a list of non-empty strings';
     if (!Array.isArray(v) || v.length < (o.min ?? 0)) this.fail(key, accepted);
     (v as Json[]).forEach((item, i) => {
       if (typeof item !== 'string' || item.length === 0 || (o.pattern && !o.pattern.test(item))) {
-        throw new FederationFileError(`${this.at(key)}[${i}]`, show(item), accepted.replace(/^a list of /, 'one of ').replace(/^one of (\w)/, 'a $1'));
+        throw new FederationFileError(`${this.at(key)}[${i}]`, show(item), o.item ?? 'a non-empty string');
       }
     });
     return v as string[];
@@ -113,7 +114,9 @@ export class Section {
     if (v === undefined) return {};
     const section = Section.of(this.at(key), v);
     const out: Record<string, string[]> = {};
-    for (const k of section.keys()) out[k] = section.stringList(k, { min: 1, pattern: ROLE, accepted: 'a list of role names (letters, digits and . _ : / -)' });
+    for (const k of section.keys()) {
+      out[k] = section.stringList(k, { min: 1, pattern: ROLE, accepted: 'a list of role names', item: 'a role name (1 to 100 letters, digits and . _ : / -)' });
+    }
     return out;
   }
 

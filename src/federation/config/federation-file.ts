@@ -42,7 +42,7 @@ export function readFederationFile(path: string): FederationConfig {
   }
   const root = Section.of('', parsed);
   const ldap = root.list('ldap', { optional: true }).map(readLdapDirectory);
-  const ldapOrder = root.stringList('ldapOrder', { optional: true, pattern: PROVIDER_ID, accepted: 'a list of directory ids' });
+  const ldapOrder = root.stringList('ldapOrder', { optional: true, pattern: PROVIDER_ID, accepted: 'a list of directory ids', item: 'a directory id' });
   const samlSection = root.section('saml');
   const saml = samlSection ? readSamlSettings(samlSection) : { clockSkewSeconds: 60, requestTtlSeconds: 600, idps: [] };
   root.done();

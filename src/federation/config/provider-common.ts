@@ -29,7 +29,7 @@ export function readProviderCommon(s: Section): ProviderCommon {
   return {
     id: s.requiredString('id', { pattern: PROVIDER_ID, accepted: PROVIDER_ID_ACCEPTED }),
     name: s.requiredString('name', { max: 80, accepted: 'a display name of 1 to 80 characters' }),
-    domains: s.stringList('domains', { optional: true, pattern: DOMAIN, accepted: 'a list of lower-case email domains such as example.org' }),
+    domains: s.stringList('domains', { optional: true, pattern: DOMAIN, accepted: 'a list of email domains', item: 'a lower-case email domain such as example.org' }),
     claims: { email: claims.email, ...(claims.name ? { name: claims.name } : {}) },
     emailVerified: s.boolean('emailVerified', false),
     roles: s.roleMap('roles'),

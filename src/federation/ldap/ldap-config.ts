@@ -35,7 +35,7 @@ const PLACEHOLDER = /\{\{(login|localPart|domain)\}\}/;
 
 export function readLdapDirectory(s: Section): LdapDirectoryConfig {
   const common = readProviderCommon(s);
-  const urls = s.stringList('urls', { min: 1, pattern: /^ldaps?:\/\/[^/\s]+\/?$/, accepted: 'a list of ldap:// or ldaps:// URLs (scheme, host and port only)' });
+  const urls = s.stringList('urls', { min: 1, pattern: /^ldaps?:\/\/[^/\s]+\/?$/, accepted: 'a list of ldap:// or ldaps:// URLs', item: 'an ldap:// or ldaps:// URL (scheme, host and port only)' });
   const startTls = s.boolean('startTls', false);
   urls.forEach((url, i) => {
     const { protocol, hostname } = new URL(url);

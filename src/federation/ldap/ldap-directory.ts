@@ -96,8 +96,9 @@ export function createLdapDirectory(config: LdapDirectoryConfig, deps: { logger:
       await guard(() => service.bind(config.bindDn, config.bindPassword));
       const user = await findUser(service, login);
       if (!user) {
-        // spend a bind as an unknown person would cost a wrong password, so timing tells nothing
-        await bindsAs(url, `cn=gatehouse-${randomBytes(8).toString('hex')},${config.userBase}`, password).catch(() => false);
+        // spend a failing bind, as a wrong password would, so timing tells nothing (with a throwaway
+        // password: the person's own is not sent for a DN that does not exist)
+        await bindsAs(url, `cn=gatehouse-${randomBytes(8).toString('hex')},${config.userBase}`, randomBytes(16).toString('hex')).catch(() => false);
         return { status: 'invalid' };
       }
       if (!(await bindsAs(url, user.dn, password))) return { status: 'invalid' };
