@@ -117,6 +117,8 @@ export interface Store {
   resources: ResourceStore;
   signingKeys: SigningKeyStore;
   factors: FactorStore;
+  /** Upstream federation: identity links and directory/IdP roles (see FederationStore). */
+  federation: FederationStore;
   /** A rate limiter whose counters live in this store (so limits hold across replicas). */
   rateLimiter(options: RateLimiterOptions): import('rate-limiter-flexible').RateLimiterAbstract;
   /** Deletes expired records; returns how many. */
@@ -194,4 +196,34 @@ export interface FactorStore {
   useRecoveryCode(accountId: string, codeHash: string, usedAt: number): Promise<boolean>;
   countUnusedRecoveryCodes(accountId: string): Promise<number>;
   deleteRecoveryCodes(accountId: string): Promise<void>;
+}
+
+/**
+ * An account's identity at an upstream provider (an LDAP directory or a SAML IdP): the pair
+ * (providerId, externalId) is unique and points at one account. externalId is the provider's stable id
+ * for the person: the directory's entryUUID (or objectGUID), the IdP's persistent NameID.
+ */
+export type FederatedLinkRecord = {
+  providerId: string;
+  externalId: string;
+  accountId: string;
+  createdAt: number;
+  lastLoginAt: number;
+};
+
+/**
+ * Federated identity links, and the roles an upstream provider grants an account. Roles are kept per
+ * source (the provider id) in their own table, apart from AccountRecord: each login replaces the roles
+ * that provider granted and leaves roles from other sources alone.
+ */
+export interface FederationStore {
+  findLink(providerId: string, externalId: string): Promise<FederatedLinkRecord | undefined>;
+  /** Fails with `DuplicateError` when (providerId, externalId) is already linked. */
+  createLink(link: FederatedLinkRecord): Promise<void>;
+  touchLink(providerId: string, externalId: string, lastLoginAt: number): Promise<void>;
+  linksOf(accountId: string): Promise<FederatedLinkRecord[]>;
+  /** Replaces the roles `source` grants the account (an empty list removes them). */
+  setRoles(accountId: string, source: string, roles: string[]): Promise<void>;
+  /** Every role the account holds, from every source: distinct and sorted. */
+  rolesOf(accountId: string): Promise<string[]>;
 }

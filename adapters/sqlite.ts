@@ -11,6 +11,7 @@ import {
   DuplicateError,
   type AccountRecord,
   type ClientRecord,
+  type FederatedLinkRecord,
   type OidcPayload,
   type FactorStore,
   type RateLimiterOptions,
@@ -57,8 +58,20 @@ const MIGRATIONS = [
    CREATE TABLE recovery_codes (
      account_id TEXT NOT NULL, code_hash TEXT NOT NULL,
      used_at INTEGER, created_at INTEGER NOT NULL, PRIMARY KEY (account_id, code_hash));`,
+  // 3: upstream federation (identity links; roles granted by a directory or IdP, kept per source)
+  `CREATE TABLE federated_links (
+     provider_id TEXT NOT NULL, external_id TEXT NOT NULL,
+     account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+     created_at INTEGER NOT NULL, last_login_at INTEGER NOT NULL,
+     PRIMARY KEY (provider_id, external_id));
+   CREATE INDEX federated_links_account_id ON federated_links (account_id);
+   CREATE TABLE account_roles (
+     account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+     source TEXT NOT NULL, role TEXT NOT NULL,
+     PRIMARY KEY (account_id, source, role));`,
 ];
 
+type LinkRow = { provider_id: string; external_id: string; account_id: string; created_at: number; last_login_at: number };
 type OidcRow = { payload: string; expires_at: number | null; consumed_at: number | null };
 type AccountRow = {
   id: string; email: string; email_verified: number; name: string | null;
@@ -133,7 +146,24 @@ export function openSqliteStore(databaseUrl: string): Store {
        ON CONFLICT (kid) DO UPDATE SET state = excluded.state, activates_at = excluded.activates_at, expires_at = excluded.expires_at`,
     ),
     keyDelete: db.prepare('DELETE FROM signing_keys WHERE kid = ?'),
+    linkFind: db.prepare<[string, string], LinkRow>('SELECT * FROM federated_links WHERE provider_id = ? AND external_id = ?'),
+    linkInsert: db.prepare(
+      `INSERT INTO federated_links (provider_id, external_id, account_id, created_at, last_login_at)
+       VALUES (@providerId, @externalId, @accountId, @createdAt, @lastLoginAt)`,
+    ),
+    linkTouch: db.prepare('UPDATE federated_links SET last_login_at = ? WHERE provider_id = ? AND external_id = ?'),
+    linksOf: db.prepare<[string], LinkRow>('SELECT * FROM federated_links WHERE account_id = ? ORDER BY created_at, provider_id'),
+    rolesClear: db.prepare('DELETE FROM account_roles WHERE account_id = ? AND source = ?'),
+    roleInsert: db.prepare('INSERT OR IGNORE INTO account_roles (account_id, source, role) VALUES (?, ?, ?)'),
+    rolesOf: db.prepare<[string], { role: string }>('SELECT DISTINCT role FROM account_roles WHERE account_id = ? ORDER BY role'),
   };
+  const toLink = (r: LinkRow): FederatedLinkRecord => ({
+    providerId: r.provider_id, externalId: r.external_id, accountId: r.account_id, createdAt: r.created_at, lastLoginAt: r.last_login_at,
+  });
+  const replaceRoles = db.transaction((accountId: string, source: string, roles: string[]) => {
+    q.rolesClear.run(accountId, source);
+    for (const role of roles) q.roleInsert.run(accountId, source, role);
+  });
 
   const toAccount = (r: AccountRow | undefined): AccountRecord | undefined =>
     r && {
@@ -239,6 +269,23 @@ export function openSqliteStore(databaseUrl: string): Store {
       // (its own layout, synchronously) so a limiter works from its first call.
       db.exec('CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER)');
       return new RateLimiterSQLite({ storeClient: db, storeType: 'better-sqlite3', tableName: 'rate_limits', tableCreated: true, ...o });
+    },
+    federation: {
+      async findLink(providerId, externalId) {
+        const row = q.linkFind.get(providerId, externalId);
+        return row && toLink(row);
+      },
+      async createLink(link) {
+        unique('federated link', () => q.linkInsert.run(link));
+      },
+      async touchLink(providerId, externalId, lastLoginAt) {
+        q.linkTouch.run(lastLoginAt, providerId, externalId);
+      },
+      linksOf: async (accountId) => q.linksOf.all(accountId).map(toLink),
+      async setRoles(accountId, source, roles) {
+        replaceRoles(accountId, source, roles);
+      },
+      rolesOf: async (accountId) => q.rolesOf.all(accountId).map((r) => r.role),
     },
     sweepExpired: async () => q.sweep.run(now()).changes,
     async ping() {

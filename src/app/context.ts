@@ -33,6 +33,7 @@ import { createWebAuthnStep, type WebAuthnStep } from '../interactions/mfa-webau
 import { createAccountAuth } from '../account/account-auth.js';
 import { createSessionsAndApps } from '../account/sessions-and-apps.js';
 import type { AccountPagesDeps } from '../account/router.js';
+import { buildFederation, type Federation } from '../federation/federation-context.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createRenderer, type Renderer } from './render.js';
 
@@ -56,6 +57,8 @@ export type AppContext = {
   webAuthnStep: WebAuthnStep;
   /** what the /account router needs, but its render and csrf (create-app.ts) */
   accountPages: Omit<AccountPagesDeps, 'render' | 'csrf'>;
+  /** upstream LDAP directories and SAML IdPs, when FEDERATION_FILE configures them */
+  federation: Federation | undefined;
   close(): Promise<void>;
 };
 
@@ -109,7 +112,14 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   });
   const pages = createProviderPages({ render, logger });
   const adapter = createAdapterClass({ oidc: store.oidc, clients });
-  const findAccount = createFindAccount({ findById: accounts.findById });
+
+  // An account's roles: those set on the account (CLI) and those upstream providers grant (federation).
+  const withAllRoles = async (id: string) => {
+    const account = await accounts.findById(id);
+    if (!account) return undefined;
+    const roles = [...new Set([...account.roles, ...(await store.federation.rolesOf(id))])].sort();
+    return { ...account, roles };
+  };
 
   // second factors (src/factors) and the policy that says who needs one
   const totp = createTotpService({ factors: store.factors, cipher, issuer: config.BRAND_NAME });
@@ -118,11 +128,12 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const mfaPolicy = createMfaPolicy({
     required: config.MFA_REQUIRED,
     requiredRoles: config.MFA_REQUIRED_ROLES,
-    findAccount: accounts.findById,
+    findAccount: withAllRoles,
     factorsOf: async (id) => ({ totp: (await totp.status(id)) === 'active', webauthn: (await webauthn.list(id)).length }),
   });
   const accountFactors = createAccountFactors({ totp, webauthn, recoveryCodes, policy: mfaPolicy });
 
+  const findAccount = createFindAccount({ findById: accounts.findById, rolesOf: async (id) => (await withAllRoles(id))?.roles ?? [] });
   providers = createProviderHost((jwks: JWK[]) => {
     const provider = createProvider({
       config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, pages, ledger,
@@ -135,6 +146,10 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     return provider;
   }, signingJwks);
 
+  const federation = config.FEDERATION_FILE
+    ? await buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render })
+    : undefined;
+
   const throttleWindow = config.LOGIN_THROTTLE_WINDOW;
   const loginThrottle = createLoginThrottle({
     perAccount: store.rateLimiter({ keyPrefix: 'login-account', points: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, duration: throttleWindow, blockDuration: throttleWindow }),
@@ -146,6 +161,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     accounts,
     throttle: loginThrottle,
     onResult: (result) => metrics.logins.inc({ result }),
+    ...(federation ? { federation: federation.login } : {}),
   });
   // wrong second-factor codes count like wrong passwords, per account (by id) and per IP, with their own counters
   const secondFactorThrottle = createLoginThrottle({
@@ -183,8 +199,8 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   sweeper.unref();
 
   return {
-    config, logger, viewsDir, store, cipher, accounts, clients, resources, providers, ledger, metrics, render, loginStep, consentStep,
     factors: { totp, webauthn, recoveryCodes, policy: mfaPolicy, account: accountFactors }, mfaStep, webAuthnStep, accountPages,
+    config, logger, viewsDir, store, cipher, accounts, clients, resources, providers, ledger, metrics, render, loginStep, consentStep, federation,
     async close() {
       clearInterval(sweeper);
       await store.close();

@@ -28,6 +28,7 @@ export function createApp(c: AppContext): Koa {
   const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure: https });
   const interactions = createInteractionRouter({
     providers, render: c.render, csrf, login: c.loginStep, consent: c.consentStep, mfa: c.mfaStep, webauthn: c.webAuthnStep,
+    ...(c.federation ? { federated: c.federation.step } : {}),
   });
   const account = createAccountRouter({ ...c.accountPages, render: c.render, csrf });
 
@@ -53,6 +54,7 @@ export function createApp(c: AppContext): Koa {
     interactions.allowedMethods(),
     account.routes(),
     account.allowedMethods(),
+    ...(c.federation ? [c.federation.samlRouter.routes()] : []),
     providers.middleware,
   ];
   for (const step of steps) app.use(step);

@@ -3,6 +3,7 @@
  * `load-config.ts` validates against it and `npm run config-table` prints the README's table from it.
  */
 import * as p from './parsers.js';
+import { federationFile } from '../federation/config/federation-file.js';
 
 export type SettingSpec<T> = {
   description: string;
@@ -114,6 +115,11 @@ export const settings = {
   BRAND_BACKGROUND_COLOR: setting({ description: 'Page background colour', default: '#f5f6f8', parser: p.color }),
   LOG_LEVEL: setting({ description: 'pino log level', default: 'info', parser: p.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') }),
   SWEEP_INTERVAL: setting({ description: 'How often expired records are deleted from the store', default: '5m', parser: p.duration(1, 86400) }),
+  FEDERATION_FILE: setting({
+    description: 'Optional JSON file configuring upstream LDAP directories and SAML 2.0 identity providers (format in the README)',
+    default: '',
+    parser: federationFile,
+  }),
   SEED_DEMO: setting({
     description: 'Seed an empty store with a demo client and user (development only)',
     default: 'true',

@@ -10,6 +10,21 @@ import type { LoginThrottle } from '../accounts/login-throttle.js';
 import { TooManyRequestsError } from '../errors/errors.js';
 import { ACR, AMR } from '../oidc/policy.js';
 import type { Interaction } from './router.js';
+import type { AccountRecord } from '../../adapters/contract.js';
+import type { PasswordCheck } from '../federation/ldap/directory-login.js';
+
+/** Upstream federation as the login page sees it (src/federation; wired in context.ts). */
+export type LoginFederation = {
+  /** a "Continue with ..." button per IdP */
+  buttons: { id: string; name: string }[];
+  /** where the login page's forms may lead (the IdPs' SSO origins), for CSP form-action */
+  formActionOrigins: string[];
+  /** home-realm discovery: the IdP that owns this email's domain, if any */
+  idpFor(login: string): string | undefined;
+  startSso(ctx: Context, interaction: Interaction, idpId: string): Promise<void>;
+  /** local accounts, then directories (see federation/ldap/directory-login.ts) */
+  checkPassword(login: string, password: string, local: () => Promise<AccountRecord | undefined>): Promise<PasswordCheck>;
+};
 
 export type LoginStep = ReturnType<typeof createLoginStep>;
 
@@ -21,6 +36,7 @@ export function createLoginStep(deps: {
   accounts: Pick<AccountService, 'authenticate'>;
   throttle: LoginThrottle;
   onResult(result: 'success' | 'failure' | 'throttled'): void;
+  federation?: LoginFederation;
 }) {
   const { render } = deps;
 
@@ -30,12 +46,14 @@ export function createLoginStep(deps: {
   }
 
   async function page(ctx: Context, interaction: Interaction, locals: { email?: string; error?: string | null } = {}) {
+    for (const origin of deps.federation?.formActionOrigins ?? []) (ctx.state.formActionOrigins as Set<string>).add(origin);
     await render(ctx, 'login', {
       title: 'Sign in',
       uid: interaction.uid,
       client: { name: await clientName(interaction) },
       email: locals.email ?? (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : ''),
       error: locals.error ?? null,
+      federation: { buttons: deps.federation?.buttons ?? [] },
     });
   }
 
@@ -51,14 +69,24 @@ export function createLoginStep(deps: {
         deps.onResult('throttled');
         throw new TooManyRequestsError(retryAfter, 'Too many failed sign-in attempts. Wait a few minutes and try again.');
       }
-      const account = email && password ? await deps.accounts.authenticate(email, password) : undefined;
-      if (!account) {
-        await deps.throttle.recordFailure(email, ctx.ip);
-        deps.onResult('failure');
-        await page(ctx, interaction, { email, error: WRONG });
-        ctx.status = 401;
+      // home-realm discovery: an email of an IdP's domain signs in at that IdP (the password stays here, unused)
+      const idp = deps.federation?.idpFor(email);
+      if (idp) {
+        await deps.federation!.startSso(ctx, interaction, idp);
         return undefined;
       }
+      const local = async () => (email && password ? deps.accounts.authenticate(email, password) : undefined);
+      const check: PasswordCheck = deps.federation
+        ? await deps.federation.checkPassword(email, password, local)
+        : await local().then((a) => (a ? { status: 'ok', account: a } : { status: 'invalid' }));
+      if (check.status !== 'ok') {
+        if (check.status === 'invalid') await deps.throttle.recordFailure(email, ctx.ip);
+        deps.onResult('failure');
+        await page(ctx, interaction, { email, error: check.status === 'invalid' ? WRONG : check.message });
+        ctx.status = check.status === 'invalid' ? 401 : check.status === 'unavailable' ? 503 : 403;
+        return undefined;
+      }
+      const { account } = check;
       await deps.throttle.recordSuccess(email);
       deps.onResult('success');
       return { login: { accountId: account.id, acr: ACR.password, amr: [AMR.password], remember: true } };

@@ -13,6 +13,7 @@ import type { LoginStep } from './login.js';
 import type { ConsentStep } from './consent.js';
 import type { MfaStep } from './mfa-step.js';
 import type { WebAuthnStep } from './mfa-webauthn.js';
+import type { FederatedStep } from './federated.js';
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -24,6 +25,7 @@ export function createInteractionRouter(deps: {
   consent: ConsentStep;
   mfa: MfaStep;
   webauthn: WebAuthnStep;
+  federated?: FederatedStep;
 }) {
   const { providers, login, consent, mfa, webauthn } = deps;
   const router = new Router({ prefix: '/interaction' });
@@ -88,6 +90,19 @@ export function createInteractionRouter(deps: {
     const interaction = await loadInteraction(ctx);
     const result = await webauthn.verify(ctx, interaction, ctx.state.form as Record<string, string>);
     ctx.body = { redirect: await providers.current.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false }) };
+  });
+
+  // upstream IdP sign-in (interactions/federated.ts): leave for the IdP, then come back from the ACS
+  router.post('/:uid/federated/:provider', deps.csrf, async (ctx) => {
+    const interaction = await loadInteraction(ctx);
+    if (interaction.prompt.name !== 'login' || !deps.federated) throw new BadRequestError('This sign-in step is already complete.');
+    await deps.federated.start(ctx, interaction, ctx.params.provider as string);
+  });
+
+  router.get('/:uid/federated/:provider/complete', async (ctx) => {
+    const interaction = await loadInteraction(ctx);
+    if (interaction.prompt.name !== 'login' || !deps.federated) throw new BadRequestError('This sign-in step is already complete.');
+    await finish(ctx, interaction, await deps.federated.complete(ctx, interaction, ctx.params.provider as string), false);
   });
 
   router.post('/:uid/consent', deps.csrf, async (ctx) => {

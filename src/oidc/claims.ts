@@ -8,6 +8,8 @@ export const SCOPE_CLAIMS = {
   openid: ['sub', 'acr', 'amr', 'auth_time'],
   profile: ['name'],
   email: ['email', 'email_verified'],
+  // the roles upstream directories and IdPs grant (src/federation): group-to-role mapping, per provider
+  roles: ['roles'],
 };
 
 export function accountClaims(account: AccountRecord): { sub: string } & Record<string, unknown> {
@@ -25,4 +27,5 @@ export const SCOPE_DESCRIPTIONS: Record<string, string> = {
   profile: 'See your name',
   email: 'See your email address and whether it is verified',
   offline_access: 'Keep access when you are not using the app',
+  roles: 'See the roles your organisation gives you',
 };

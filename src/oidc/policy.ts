@@ -19,11 +19,13 @@ export const ACR = {
    * password): the origin-bound signature cannot be relayed by a phishing site
    */
   phishingResistant: 'urn:gatehouse:acr:phr',
+  /** an upstream SAML IdP authenticated the person (src/federation) */
+  federated: 'urn:gatehouse:acr:federated',
 } as const;
 
 export type AcrValue = (typeof ACR)[keyof typeof ACR];
 
-const ACR_RANK: Record<string, number> = { [ACR.password]: 1, [ACR.mfa]: 2, [ACR.phishingResistant]: 3 };
+const ACR_RANK: Record<string, number> = { [ACR.password]: 1, [ACR.federated]: 1, [ACR.mfa]: 2, [ACR.phishingResistant]: 3 };
 
 /** How strong an `acr` is: 0 for none or unknown. */
 export const acrRank = (acr: string | undefined): number => (acr ? ACR_RANK[acr] ?? 0 : 0);
@@ -41,6 +43,8 @@ export const AMR = {
   userVerified: 'user',
   /** more than one kind of factor took part */
   mfa: 'mfa',
+  /** federated authentication at an upstream IdP (not in the RFC 8176 registry; documented in the README) */
+  federated: 'fed',
 } as const;
 
 /**
@@ -50,7 +54,7 @@ export const AMR = {
 export function combineAmr(previous: readonly string[] | undefined, added: readonly string[]): string[] {
   const set = new Set([...(previous ?? []), ...added].filter((v) => v !== AMR.mfa));
   const held = set.has(AMR.otp) || set.has(AMR.hardwareKey) || set.has(AMR.softwareKey);
-  const known = set.has(AMR.password) || set.has(AMR.userVerified);
+  const known = set.has(AMR.password) || set.has(AMR.userVerified) || set.has(AMR.federated);
   if (held && known) set.add(AMR.mfa);
   const order: string[] = Object.values(AMR);
   return [...set].sort((a, b) => order.indexOf(a) - order.indexOf(b));

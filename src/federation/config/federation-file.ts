@@ -1,0 +1,67 @@
+/**
+ * FEDERATION_FILE: the JSON file that configures upstream federation (LDAP directories and SAML IdPs).
+ * Read and checked at start-up; any problem is one line naming the key, the value and what is accepted.
+ * The format is documented in the README ("Upstream federation").
+ */
+import { readFileSync } from 'node:fs';
+import { SettingValueError, type Parser } from '../../config/parsers.js';
+import { FederationFileError, PROVIDER_ID, Section } from './checks.js';
+import { readLdapDirectory, type LdapDirectoryConfig } from '../ldap/ldap-config.js';
+import { readSamlSettings, type SamlSettings } from '../saml/saml-config.js';
+
+export type FederationConfig = {
+  file: string;
+  ldap: LdapDirectoryConfig[];
+  /** directory ids tried, in this order, for logins that no domain claims (after local accounts) */
+  ldapOrder: string[];
+  saml: SamlSettings;
+};
+
+const ACCEPTED = 'the path of a JSON federation file as described in the README, or empty';
+
+export const federationFile: Parser<FederationConfig | null> = {
+  accepted: ACCEPTED,
+  parse(raw) {
+    const path = raw.trim();
+    if (path === '') return null;
+    try {
+      return readFederationFile(path);
+    } catch (err) {
+      if (err instanceof FederationFileError) throw new SettingValueError(`a valid federation file; ${err.message}`);
+      throw err;
+    }
+  },
+};
+
+export function readFederationFile(path: string): FederationConfig {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new FederationFileError('(file)', JSON.stringify(path), `a readable JSON file (${(err as Error).message})`);
+  }
+  const root = Section.of('', parsed);
+  const ldap = root.list('ldap', { optional: true }).map(readLdapDirectory);
+  const ldapOrder = root.stringList('ldapOrder', { optional: true, pattern: PROVIDER_ID, accepted: 'a list of directory ids', item: 'a directory id' });
+  const samlSection = root.section('saml');
+  const saml = samlSection ? readSamlSettings(samlSection) : { clockSkewSeconds: 60, requestTtlSeconds: 600, idps: [] };
+  root.done();
+
+  // Provider ids name links in the store and appear in URLs; a domain can only have one home.
+  const owners = new Map<string, string>();
+  const ids = new Set<string>();
+  const providers = [...ldap.map((p, i) => ({ p, at: `ldap[${i}]` })), ...saml.idps.map((p, i) => ({ p, at: `saml.idps[${i}]` }))];
+  for (const { p, at } of providers) {
+    if (ids.has(p.id)) throw new FederationFileError(`${at}.id`, JSON.stringify(p.id), 'an id no other directory or IdP uses');
+    ids.add(p.id);
+    for (const domain of p.domains) {
+      const owner = owners.get(domain);
+      if (owner) throw new FederationFileError(`${at}.domains`, JSON.stringify(domain), `a domain no other provider claims (${owner} has it)`);
+      owners.set(domain, p.id);
+    }
+  }
+  ldapOrder.forEach((id, i) => {
+    if (!ldap.some((d) => d.id === id)) throw new FederationFileError(`ldapOrder[${i}]`, JSON.stringify(id), `the id of a directory in "ldap" (${ldap.map((d) => d.id).join(', ') || 'none configured'})`);
+  });
+  return { file: path, ldap, ldapOrder, saml };
+}

@@ -1,0 +1,93 @@
+/**
+ * Just-in-time accounts for people who sign in upstream. An account is found by its link
+ * (provider id, external id), never by email alone; it is created on the first login and its email, name
+ * and the roles that provider grants are refreshed at every login. Federated accounts have no password.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { DuplicateError, type AccountRecord, type AccountStore, type FederationStore } from '../../adapters/contract.js';
+import type { ProviderCommon } from './config/provider-common.js';
+import type { UpstreamProfile } from './upstream-profile.js';
+
+export type FederatedAccounts = ReturnType<typeof createFederatedAccounts>;
+
+export type FederatedSignIn =
+  | { account: AccountRecord; created: boolean }
+  /** the email belongs to an account this upstream identity is not linked to */
+  | { refused: 'email_taken' };
+
+export function createFederatedAccounts(deps: {
+  accounts: Pick<AccountStore, 'create' | 'findById' | 'findByEmail' | 'update'>;
+  federation: FederationStore;
+  logger: Pick<Logger, 'warn' | 'info'>;
+}) {
+  const { accounts, federation, logger } = deps;
+
+  async function refresh(account: AccountRecord, provider: ProviderCommon, externalId: string, profile: UpstreamProfile): Promise<AccountRecord> {
+    const now = Date.now();
+    const changes: Partial<AccountRecord> = {};
+    if (profile.email !== account.email) changes.email = profile.email;
+    if (profile.name !== null && profile.name !== account.name) changes.name = profile.name;
+    // an upstream that vouches for its emails marks the address verified; "not verified" only replaces a
+    // verified flag together with a new address (a flag set for the old one says nothing about the new)
+    if (profile.emailVerified !== account.emailVerified && (changes.email !== undefined || profile.emailVerified)) changes.emailVerified = profile.emailVerified;
+    let updated = account;
+    if (Object.keys(changes).length > 0) {
+      try {
+        await accounts.update(account.id, { ...changes, updatedAt: now });
+        updated = { ...account, ...changes, updatedAt: now };
+      } catch (err) {
+        if (!(err instanceof DuplicateError)) throw err;
+        // The new upstream email belongs to another account: keep the old one rather than merge people.
+        logger.warn({ provider: provider.id, accountId: account.id }, 'upstream email change collides with another account; kept the old email');
+        const { email: _ignored, ...rest } = changes;
+        if (Object.keys(rest).length > 0) await accounts.update(account.id, { ...rest, updatedAt: now });
+        updated = { ...account, ...rest, updatedAt: now };
+      }
+    }
+    await federation.touchLink(provider.id, externalId, now);
+    await federation.setRoles(account.id, provider.id, profile.roles);
+    return updated;
+  }
+
+  async function link(account: AccountRecord, provider: ProviderCommon, externalId: string): Promise<void> {
+    const now = Date.now();
+    await federation.createLink({ providerId: provider.id, externalId, accountId: account.id, createdAt: now, lastLoginAt: now });
+  }
+
+  return {
+    async signIn(provider: ProviderCommon, externalId: string, profile: UpstreamProfile): Promise<FederatedSignIn> {
+      const linked = await federation.findLink(provider.id, externalId);
+      const linkedAccount = linked && (await accounts.findById(linked.accountId));
+      if (linkedAccount) return { account: await refresh(linkedAccount, provider, externalId, profile), created: false };
+
+      const existing = await accounts.findByEmail(profile.email);
+      if (existing) {
+        if (!provider.linkExistingAccounts) return { refused: 'email_taken' };
+        await link(existing, provider, externalId);
+        logger.info({ provider: provider.id, accountId: existing.id }, 'linked an upstream identity to an existing account by email');
+        return { account: await refresh(existing, provider, externalId, profile), created: false };
+      }
+
+      const now = Date.now();
+      const account: AccountRecord = {
+        id: randomUUID(), email: profile.email, emailVerified: profile.emailVerified, name: profile.name,
+        passwordHash: null,
+      roles: [], createdAt: now, updatedAt: now,
+      };
+      try {
+        await accounts.create(account);
+      } catch (err) {
+        if (!(err instanceof DuplicateError)) throw err;
+        // a concurrent first login of the same person may have won the race: use its link if it made one
+        const raced = await federation.findLink(provider.id, externalId);
+        const racedAccount = raced && (await accounts.findById(raced.accountId));
+        if (racedAccount) return { account: racedAccount, created: false };
+        return { refused: 'email_taken' };
+      }
+      await link(account, provider, externalId);
+      await federation.setRoles(account.id, provider.id, profile.roles);
+      return { account, created: true };
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * Upstream federation, assembled from FEDERATION_FILE for app/context.ts (the only caller): directories,
+ * IdPs, home-realm discovery, just-in-time accounts, the SAML endpoints and the login page's view of it.
+ */
+import type { Logger } from 'pino';
+import * as samlify from 'samlify';
+import type { Store } from '../../adapters/contract.js';
+import type { Renderer } from '../app/render.js';
+import type { LoginFederation } from '../interactions/login.js';
+import { createFederatedStep, type FederatedStep } from '../interactions/federated.js';
+import type { FederationConfig } from './config/federation-file.js';
+import { createFederatedAccounts } from './federated-accounts.js';
+import { createHomeRealms } from './home-realm.js';
+import { createLdapDirectory } from './ldap/ldap-directory.js';
+import { createDirectoryLogin } from './ldap/directory-login.js';
+import { createSamlSchemaValidator } from './saml/schema-validator.js';
+import { loadSamlProviders } from './saml/saml-providers.js';
+import { createSamlLogins } from './saml/saml-logins.js';
+import { createSamlRouter } from './saml/saml-routes.js';
+
+export type Federation = {
+  login: LoginFederation;
+  step: FederatedStep;
+  samlRouter: ReturnType<typeof createSamlRouter>;
+};
+
+export async function buildFederation(deps: {
+  config: FederationConfig;
+  issuer: string;
+  store: Store;
+  logger: Logger;
+  render: Renderer;
+}): Promise<Federation> {
+  const { config, store, logger } = deps;
+  // samlify keeps its schema validator in module state and refuses every message until one is set; this
+  // is the one place that sets it, always to the same real validator.
+  samlify.setSchemaValidator(createSamlSchemaValidator());
+
+  const accounts = createFederatedAccounts({ accounts: store.accounts, federation: store.federation, logger });
+  const realms = createHomeRealms([
+    ...config.ldap.map((d) => ({ kind: 'ldap' as const, id: d.id, domains: d.domains })),
+    ...config.saml.idps.map((i) => ({ kind: 'saml' as const, id: i.id, domains: i.domains })),
+  ]);
+  const directoryLogin = createDirectoryLogin({
+    directories: config.ldap.map((d) => createLdapDirectory(d, { logger })),
+    order: config.ldapOrder,
+    realms,
+    accounts,
+    logger,
+  });
+  const saml = createSamlLogins({
+    providers: await loadSamlProviders(config.saml, deps.issuer),
+    oidc: store.oidc,
+    clockSkewSeconds: config.saml.clockSkewSeconds,
+    requestTtlSeconds: config.saml.requestTtlSeconds,
+  });
+  const step = createFederatedStep({ saml, accounts, render: deps.render });
+  return {
+    step,
+    samlRouter: createSamlRouter({ saml, logger }),
+    login: {
+      buttons: step.buttons,
+      formActionOrigins: step.formActionOrigins,
+      idpFor(login) {
+        const realm = realms.discover(login);
+        return realm.kind === 'saml' ? realm.id : undefined;
+      },
+      startSso: (ctx, interaction, idpId) => step.start(ctx, interaction, idpId),
+      checkPassword: (login, password, local) => directoryLogin.checkPassword(login, password, local),
+    },
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * Why a federated sign-in was refused, in words for the person. The detail (which check failed) goes to
+ * the log only: an attacker probing the SAML endpoint learns nothing from the page.
+ */
+import { GatehouseError } from '../errors/errors.js';
+
+export const refusalMessages = {
+  unavailable: (name: string) => `${name} cannot be reached right now, so your password could not be checked. Try again in a few minutes.`,
+  emailTaken: (name: string) =>
+    `An account with this email address already exists here and is not linked to ${name}. Sign in the way you usually do, or ask an administrator to link the accounts.`,
+  noEmail: (name: string) => `${name} did not share an email address for your account, and signing in here needs one. Ask your administrator.`,
+  rejected: (name: string) => `The sign-in answer from ${name} could not be accepted. Go back to the app and sign in again.`,
+};
+
+/** A federated sign-in that cannot complete: shown on the error page, never with a stack trace. */
+export class FederationRefusedError extends GatehouseError {
+  constructor(publicMessage: string, detail?: string) {
+    super(400, 'access_denied', publicMessage, detail);
+  }
+}

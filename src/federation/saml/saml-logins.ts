@@ -1,0 +1,113 @@
+/**
+ * SP-initiated SSO, end to end, with its state in the oidc model store:
+ *  - `begin` sends an AuthnRequest and remembers its ID (model SamlRequest, TTL saml.requestTtl) with the
+ *    interaction it serves and a random RelayState;
+ *  - `acceptResponse` runs samlify's checks (schema, status, signature, issuer, times), then ours
+ *    (login-response.ts), then accepts it only as the answer to a request we sent and have not seen
+ *    answered (InResponseTo, consumed atomically; unsolicited responses are refused: an OpenID provider
+ *    has no sign-in to attach them to), and only once per assertion ID (model SamlAssertion, kept until the
+ *    assertion expires). The verified identity is parked for two minutes (model SamlLogin) under a random
+ *    handle for the interaction to collect;
+ *  - `collect` hands it to the interaction the request was for, once.
+ */
+import { randomBytes } from 'node:crypto';
+import type { OidcModelStore } from '../../../adapters/contract.js';
+import type { SamlProvider } from './saml-providers.js';
+import { verifyLoginResponse } from './login-response.js';
+import { NAMEID_FORMATS } from './saml-config.js';
+import { SamlRejected } from './saml-xml.js';
+
+export type SamlIdentity = { providerId: string; nameId: string; sessionIndex: string | null; attributes: Record<string, string[]> };
+
+export type SamlLogins = ReturnType<typeof createSamlLogins>;
+
+type Outbound = { kind: 'redirect'; url: string } | { kind: 'post'; action: string; fields: Record<string, string> };
+
+const COLLECT_TTL = 120;
+
+export function createSamlLogins(deps: {
+  providers: SamlProvider[];
+  oidc: Pick<OidcModelStore, 'upsert' | 'find' | 'consume'>;
+  clockSkewSeconds: number;
+  requestTtlSeconds: number;
+}) {
+  const { oidc } = deps;
+  const byId = new Map(deps.providers.map((p) => [p.config.id, p]));
+  const random = () => randomBytes(24).toString('base64url');
+
+  function provider(id: string): SamlProvider {
+    const p = byId.get(id);
+    if (!p) throw new SamlRejected(`unknown IdP ${id}`);
+    return p;
+  }
+
+  /** Atomic "first time only": the record is written, then exactly one caller can consume it. */
+  async function once(model: string, id: string, ttlSeconds: number): Promise<boolean> {
+    if (await oidc.find(model, id)) return false;
+    await oidc.upsert(model, id, {}, Math.max(1, ttlSeconds));
+    return oidc.consume(model, id);
+  }
+
+  return {
+    providers: deps.providers,
+    get: (id: string) => byId.get(id),
+
+    async begin(providerId: string, interactionUid: string): Promise<Outbound> {
+      const p = provider(providerId);
+      const relayState = random();
+      const request = p.sp.createLoginRequest(p.idp, p.config.binding, { relayState }) as {
+        id: string; context: string; entityEndpoint?: string;
+      };
+      await oidc.upsert('SamlRequest', request.id, { uid: interactionUid, providerId, relayState }, deps.requestTtlSeconds);
+      if (p.config.binding === 'redirect') return { kind: 'redirect', url: request.context };
+      return { kind: 'post', action: String(request.entityEndpoint), fields: { SAMLRequest: request.context, RelayState: relayState } };
+    },
+
+    /** The interaction uid and the handle to collect the identity with; throws SamlRejected otherwise. */
+    async acceptResponse(providerId: string, form: Record<string, string>): Promise<{ uid: string; handle: string }> {
+      const p = provider(providerId);
+      const encoded = form.SAMLResponse ?? '';
+      if (!encoded) throw new SamlRejected('no SAMLResponse');
+      try {
+        await p.sp.parseLoginResponse(p.idp, 'post', { body: { SAMLResponse: encoded, RelayState: form.RelayState ?? '' } });
+      } catch (err) {
+        throw new SamlRejected(`samlify: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const xml = Buffer.from(encoded, 'base64').toString('utf8');
+      const login = verifyLoginResponse(xml, {
+        idpEntityId: p.idpEntityId, idpCertificates: p.idpCertificates, spEntityId: p.spEntityId, acsUrl: p.acsUrl,
+        clockSkewSeconds: deps.clockSkewSeconds,
+      });
+      const expectedFormat = NAMEID_FORMATS[p.config.nameIdFormat];
+      if ((login.nameIdFormat ?? NAMEID_FORMATS.unspecified) !== expectedFormat) {
+        throw new SamlRejected(`NameID format ${login.nameIdFormat} is not the configured ${expectedFormat}`);
+      }
+
+      // SAML profiles §4.1.4.3: InResponseTo must match a request we sent
+      if (!login.inResponseTo) throw new SamlRejected('unsolicited response (no InResponseTo)');
+      const request = await oidc.find('SamlRequest', login.inResponseTo);
+      if (!request || request.providerId !== providerId) throw new SamlRejected('InResponseTo names no pending request of this IdP');
+      if (request.relayState !== form.RelayState) throw new SamlRejected('RelayState does not match the request');
+      if (!(await oidc.consume('SamlRequest', login.inResponseTo))) throw new SamlRejected('the request was already answered');
+
+      // SAML profiles §4.1.4.5: one use per assertion, remembered until it expires
+      const ttl = Math.ceil((login.expiresAt - Date.now()) / 1000);
+      if (!(await once('SamlAssertion', `${providerId}:${login.assertionId}`, ttl))) throw new SamlRejected('replayed assertion');
+
+      const handle = random();
+      const identity: SamlIdentity = {
+        providerId, nameId: login.nameId, sessionIndex: login.sessionIndex ?? null, attributes: Object.fromEntries(login.attributes),
+      };
+      await oidc.upsert('SamlLogin', handle, { uid: String(request.uid), identity }, COLLECT_TTL);
+      return { uid: String(request.uid), handle };
+    },
+
+    /** The identity parked for this interaction, once; undefined when missing, expired or someone else's. */
+    async collect(handle: string, interactionUid: string, providerId: string): Promise<SamlIdentity | undefined> {
+      const parked = await oidc.find('SamlLogin', handle);
+      const identity = parked?.identity as SamlIdentity | undefined;
+      if (!parked || parked.uid !== interactionUid || identity?.providerId !== providerId) return undefined;
+      return (await oidc.consume('SamlLogin', handle)) ? identity : undefined;
+    },
+  };
+}

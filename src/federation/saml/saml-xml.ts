@@ -1,0 +1,43 @@
+/** Strict XML reading for SAML messages: no DTDs, parse errors are fatal, namespace-aware lookups. */
+import { DOMParser } from '@xmldom/xmldom';
+import * as xpath from 'xpath';
+
+export const NS = {
+  samlp: 'urn:oasis:names:tc:SAML:2.0:protocol',
+  saml: 'urn:oasis:names:tc:SAML:2.0:assertion',
+  ds: 'http://www.w3.org/2000/09/xmldsig#',
+} as const;
+
+export const select = xpath.useNamespaces(NS);
+
+export class SamlRejected extends Error {}
+
+export function parseXml(xml: string): Document {
+  // SAML core §6.4 / saml-sec-consider §6.3.1: messages carry no DTD; refusing one closes XXE and entity expansion
+  if (/<!DOCTYPE/i.test(xml)) throw new SamlRejected('the message contains a DTD');
+  const fail = (msg: string) => {
+    throw new SamlRejected(`malformed XML: ${msg}`);
+  };
+  const doc = new DOMParser({ errorHandler: { warning: () => undefined, error: fail, fatalError: fail } }).parseFromString(xml, 'text/xml');
+  if (!doc?.documentElement) throw new SamlRejected('malformed XML: no document element');
+  return doc as unknown as Document;
+}
+
+export function elements(expr: string, node: Node): Element[] {
+  return (select(expr, node) as Node[]).filter((n): n is Element => n.nodeType === 1);
+}
+
+export function one(expr: string, node: Node, what: string): Element {
+  const found = elements(expr, node);
+  if (found.length !== 1) throw new SamlRejected(`expected exactly one ${what}, found ${found.length}`);
+  return found[0] as Element;
+}
+
+export function optionalOne(expr: string, node: Node, what: string): Element | undefined {
+  const found = elements(expr, node);
+  if (found.length > 1) throw new SamlRejected(`expected at most one ${what}, found ${found.length}`);
+  return found[0];
+}
+
+export const text = (el: Element | undefined) => el?.textContent?.trim() ?? '';
+export const attr = (el: Element | undefined, name: string) => (el?.hasAttribute(name) ? (el.getAttribute(name) as string) : undefined);

@@ -1,0 +1,54 @@
+/**
+ * Signing in at an upstream SAML IdP, as a way to complete the `login` prompt. `start` sends the browser
+ * to the IdP; the IdP's answer reaches the ACS (federation/saml/saml-routes.ts), which verifies it and
+ * sends the browser back here; `complete` provisions or refreshes the linked account and returns the same
+ * kind of login result as a password login, so every later prompt (MFA, consent) follows as usual.
+ */
+import type { Context } from 'koa';
+import type { Renderer } from '../app/render.js';
+import type { SamlLogins } from '../federation/saml/saml-logins.js';
+import type { FederatedAccounts } from '../federation/federated-accounts.js';
+import { mapProfile } from '../federation/upstream-profile.js';
+import { FederationRefusedError, refusalMessages } from '../federation/federation-errors.js';
+import { NotFoundError } from '../errors/errors.js';
+import { ACR, AMR } from '../oidc/policy.js';
+import type { Interaction } from './router.js';
+
+export type FederatedStep = ReturnType<typeof createFederatedStep>;
+
+export function createFederatedStep(deps: { saml: SamlLogins; accounts: Pick<FederatedAccounts, 'signIn'>; render: Renderer }) {
+  const { saml } = deps;
+  return {
+    /** IdP buttons for the login page, and the origins its forms may end up at (CSP form-action). */
+    buttons: saml.providers.map((p) => ({ id: p.config.id, name: p.config.name })),
+    formActionOrigins: [...new Set(saml.providers.map((p) => p.ssoOrigin))],
+
+    async start(ctx: Context, interaction: Interaction, providerId: string): Promise<void> {
+      const provider = saml.get(providerId);
+      if (!provider) throw new NotFoundError('There is no such sign-in option.');
+      const out = await saml.begin(providerId, interaction.uid);
+      if (out.kind === 'redirect') {
+        ctx.status = 303;
+        ctx.redirect(out.url);
+        return;
+      }
+      (ctx.state.formActionOrigins as Set<string>).add(provider.ssoOrigin);
+      await deps.render(ctx, 'saml-post', { title: `Continue with ${provider.config.name}`, idpName: provider.config.name, action: out.action, fields: out.fields });
+    },
+
+    async complete(ctx: Context, interaction: Interaction, providerId: string): Promise<Record<string, unknown>> {
+      const provider = saml.get(providerId);
+      if (!provider) throw new NotFoundError('There is no such sign-in option.');
+      const handle = typeof ctx.query.handle === 'string' ? ctx.query.handle : '';
+      const identity = handle ? await saml.collect(handle, interaction.uid, providerId) : undefined;
+      if (!identity) throw new FederationRefusedError(refusalMessages.rejected(provider.config.name), 'no parked SAML login for this interaction');
+      const attribute = (name: string) => (name === 'NameID' ? [identity.nameId] : (identity.attributes[name] ?? []));
+      const groups = provider.config.groupsAttribute ? attribute(provider.config.groupsAttribute) : [];
+      const profile = mapProfile(provider.config, { providerId, externalId: identity.nameId, attribute, groups });
+      if (!profile) throw new FederationRefusedError(refusalMessages.noEmail(provider.config.name), 'the IdP sent no usable email');
+      const signedIn = await deps.accounts.signIn(provider.config, identity.nameId, profile);
+      if ('refused' in signedIn) throw new FederationRefusedError(refusalMessages.emailTaken(provider.config.name), 'email belongs to an unlinked account');
+      return { login: { accountId: signedIn.account.id, acr: ACR.federated, amr: [AMR.federated], remember: true } };
+    },
+  };
+}
