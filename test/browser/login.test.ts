@@ -54,7 +54,7 @@ describe('sign-in pages in headless Chromium', () => {
     await openLogin(page);
     await page.getByLabel('Email').fill(user.email);
     await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForURL(`${rp.redirectUri}?**`);
   }
@@ -70,7 +70,7 @@ describe('sign-in pages in headless Chromium', () => {
     // A wrong password: the page says so, keeps the email, and does not say whether the account exists
     await page.getByLabel('Email').fill(user.email);
     await page.getByLabel('Password').fill('not the password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     const alert = page.getByRole('alert');
     await alert.waitFor();
     assert.equal(await alert.innerText(), 'The email or password is incorrect.');
@@ -81,7 +81,7 @@ describe('sign-in pages in headless Chromium', () => {
     await screenshot(page, 'login-error');
 
     await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 
     // Consent: the client by name, and the scopes in plain words (never the raw scope names)
     await page.getByRole('heading', { name: `${CLIENT_NAME} wants to access your account` }).waitFor();
@@ -190,14 +190,14 @@ describe('sign-in pages in headless Chromium', () => {
     await assertFits('the login page');
     await page.getByLabel('Email').fill('someone@example.test');
     await page.getByLabel('Password').fill('wrong');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('alert').waitFor();
     await assertFits('the login page with an error');
     await screenshot(page, 'login-error-375');
 
     await page.getByLabel('Email').fill(user.email);
     await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('button', { name: 'Allow' }).waitFor();
     await assertFits('the consent page');
     await screenshot(page, 'consent-375');

@@ -153,7 +153,7 @@ describe('SAML 2.0 federation (SimpleSAMLphp IdP)', function () {
       callback = atCallback();
       await page.goto(second.url);
       await page.fill('input[name="email"]', 'alice@example.org');
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       const again = (await oidc.authorizationCodeGrant(rp, new URL(await callback), { pkceCodeVerifier: second.verifier })).claims()!;
       assert.equal(again.sub, claims.sub, 'the same linked account');
       assert.deepEqual(cspErrors, []);

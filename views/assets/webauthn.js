@@ -54,7 +54,11 @@
     // passkeys offered in the username field's autofill, where the browser supports it (conditional mediation)
     if (box.getAttribute('data-autofill') === 'true') {
       lib.browserSupportsWebAuthnAutofill().then(function (supported) {
-        if (supported) signIn(box, true).catch(function (err) { if (err && err.name !== 'AbortError') showError(box, explain(err)); });
+        if (supported) signIn(box, true).catch(function (err) {
+          // SecurityError: this origin cannot use WebAuthn at all (e.g. an IP-address host): offer no passkeys
+          if (err && err.name === 'SecurityError') { box.hidden = true; return; }
+          if (err && err.name !== 'AbortError') showError(box, explain(err));
+        });
       });
     }
   });
