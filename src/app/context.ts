@@ -145,6 +145,9 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
       metrics.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? 'unknown') });
     });
     provider.on('server_error', (ctx, err) => logger.error({ err, reqId: ctx.state?.requestId }, 'oidc-provider server_error'));
+    // a relying party that did not get its logout token is still signed in there: the operator must hear of it
+    provider.on('backchannel.error', (ctx, err, client) =>
+      logger.warn({ reqId: ctx.state?.requestId, clientId: client.clientId, err: err.message }, 'back-channel logout not delivered'));
     return provider;
   }, signingJwks);
 

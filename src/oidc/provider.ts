@@ -14,6 +14,7 @@ import { accountClientMetadata, loadExistingGrant } from '../account/account-cli
 import type { ProviderPages } from './provider-pages.js';
 import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
 import { createResourceServerInfo } from './resource-server-info.js';
+import { createOutboundFetch } from './outbound-fetch.js';
 
 export type ProviderDeps = {
   config: Config;
@@ -106,6 +107,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       customizers: { jwt: async (_ctx, token, parts) => deps.ledger.record(token, parts) },
     },
     renderError: pages.renderError,
+    fetch: createOutboundFetch(config.OUTBOUND_PRIVATE_HOSTS),
   };
   const provider = new Provider(config.ISSUER, configuration);
   provider.proxy = config.TRUST_PROXY;
