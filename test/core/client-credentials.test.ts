@@ -7,6 +7,7 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { basicAuth, expectOAuthError, tokenRequest } from '../helpers/oauth.js';
+import { UserAgent, signIn } from '../helpers/user-agent.js';
 
 const API = 'https://billing.example.test';
 const OTHER_API = 'https://reports.example.test';
@@ -82,6 +83,27 @@ describe('client credentials grant for an API (RFC 6749 §4.4, RFC 8707, RFC 906
     await expectOAuthError(more, 'invalid_scope', 400);
     const other = await tokenRequest(gh.issuer, { grant_type: 'client_credentials', resource: API, scope: 'invoices:write' }, { authorization: basicAuth(limited.client_id, limited.client_secret) });
     await expectOAuthError(other, 'invalid_scope', 400);
+  });
+
+  it('limits what a person can grant a web client to the API scopes it registered, too (RFC 7591 §2, RFC 6749 §3.3)', async () => {
+    const user = { email: 'ops@example.test', password: 'a password for the test' };
+    await gh.context.accounts.create(user);
+    const redirectUri = 'http://127.0.0.1:9/readonly';
+    const c = await register({ client_name: 'Read-only dashboard', redirect_uris: [redirectUri], scope: 'openid invoices:read' });
+    const rp = await machine(c);
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(rp, {
+      redirect_uri: redirectUri,
+      scope: 'openid invoices:read invoices:write',
+      resource: API,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const callback = await signIn(new UserAgent(), url.href, redirectUri, user);
+    const tokens = await oidc.authorizationCodeGrant(rp, new URL(callback), { pkceCodeVerifier: verifier }, { resource: API });
+    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), { issuer: gh.issuer, audience: API });
+    assert.equal(payload.scope, 'invoices:read');
+    assert.equal(tokens.scope, 'invoices:read', 'RFC 6749 §5.1: the response names the narrower scope');
   });
 
   it('refuses a scope that is not a valid scope token with invalid_scope (RFC 6749 §3.3, §5.2)', async () => {
