@@ -12,15 +12,21 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from './config/load-config.js';
-import { duration } from './config/parsers.js';
-import { createLogger } from './app/logger.js';
-import { buildContext, type AppContext } from './app/context.js';
-import { DEFAULT_PATHS } from './server.js';
+import { duration, SettingValueError } from './config/parsers.js';
+import { DuplicateError } from '../adapters/contract.js';
 import { InvalidAccountInput } from './accounts/accounts.js';
+import { InvalidResourceInput } from './clients/resource-registry.js';
+import { InvalidClientScope } from './clients/client-scope.js';
+import { createLogger } from './app/logger.js';
+import type { AppContext } from './app/context.js';
 
-type Command = (c: AppContext, args: string[]) => Promise<void>;
+/**
+ * A command reads its arguments first and returns what it will do with the context, so bad input is refused
+ * before the store is opened (and before oidc-provider and the rest of the server are even loaded).
+ */
+type Command = (args: string[]) => (c: AppContext) => Promise<void>;
 
-const print = (value: unknown) => process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
+const print = (value: unknown): void => void process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
 
 class UsageError extends Error {}
 
@@ -37,32 +43,46 @@ function required(value: string | undefined, name: string): string {
   return value;
 }
 
+function parseTtl(raw: string): number {
+  const parser = duration(60, 86400);
+  try {
+    return parser.parse(raw);
+  } catch (err) {
+    throw err instanceof SettingValueError ? new UsageError(`--ttl: expected ${parser.accepted}`) : err;
+  }
+}
+
+/** Errors that mean the operator's input was refused (exit code 2), as opposed to the CLI failing (1). */
+const BAD_INPUT = [UsageError, ConfigError, DuplicateError, InvalidAccountInput, InvalidResourceInput, InvalidClientScope];
+// oidc-provider's own error class is matched by name: importing it here would load the provider for every command
+const isBadInput = (err: unknown) => BAD_INPUT.some((kind) => err instanceof kind) || (err as Error)?.name === 'InvalidClientMetadata';
+
 const COMMANDS: Record<string, Command> = {
-  async 'users create'(c, args) {
+  'users create'(args) {
     const o = options(args, { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' }, verified: { type: 'boolean' } });
-    const account = await c.accounts.create({
-      email: required(o.email, 'email'),
-      password: required(o.password, 'password'),
-      name: o.name,
-      emailVerified: o.verified ?? false,
-    });
-    print({ id: account.id, email: account.email, name: account.name, email_verified: account.emailVerified });
+    const input = { email: required(o.email, 'email'), password: required(o.password, 'password'), name: o.name, emailVerified: o.verified ?? false };
+    return async (c) => {
+      const account = await c.accounts.create(input);
+      print({ id: account.id, email: account.email, name: account.name, email_verified: account.emailVerified });
+    };
   },
 
-  async 'users roles'(c, args) {
+  'users roles'(args) {
     const o = options(args, { email: { type: 'string' }, set: { type: 'string' } });
     const email = required(o.email, 'email');
-    if (o.set !== undefined) {
-      const account = await c.accounts.setRoles(email, o.set.split(','));
+    return async (c) => {
+      if (o.set !== undefined) {
+        const account = await c.accounts.setRoles(email, o.set.split(','));
+        print({ email: account.email, roles: account.roles });
+        return;
+      }
+      const account = await c.store.accounts.findByEmail(email.trim().toLowerCase());
+      if (!account) throw new UsageError('no account has this email');
       print({ email: account.email, roles: account.roles });
-      return;
-    }
-    const account = await c.store.accounts.findByEmail(email.trim().toLowerCase());
-    if (!account) throw new UsageError('no account has this email');
-    print({ email: account.email, roles: account.roles });
+    };
   },
 
-  async 'clients create'(c, args) {
+  'clients create'(args) {
     const o = options(args, { json: { type: 'string' } });
     let metadata: unknown;
     try {
@@ -71,17 +91,22 @@ const COMMANDS: Record<string, Command> = {
       throw err instanceof UsageError ? err : new UsageError('--json must be a JSON object of OIDC client metadata');
     }
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new UsageError('--json must be a JSON object');
-    const client = await c.clients.create(metadata as Record<string, unknown>);
-    print(client);
-    if (client.client_secret) process.stderr.write('The client_secret is shown only now; it is stored encrypted.\n');
+    return async (c) => {
+      const client = await c.clients.create(metadata as Record<string, unknown>);
+      print(client);
+      if (client.client_secret) process.stderr.write('The client_secret is shown only now; it is stored encrypted.\n');
+    };
   },
 
-  async 'clients list'(c) {
-    const clients = await c.clients.list();
-    print(clients.map((r) => ({ client_id: r.clientId, client_name: r.metadata.client_name, token_endpoint_auth_method: r.metadata.token_endpoint_auth_method ?? 'client_secret_basic', redirect_uris: r.metadata.redirect_uris, grant_types: r.metadata.grant_types })));
+  'clients list'(args) {
+    options(args, {});
+    return async (c) => {
+      const clients = await c.clients.list();
+      print(clients.map((r) => ({ client_id: r.clientId, client_name: r.metadata.client_name, token_endpoint_auth_method: r.metadata.token_endpoint_auth_method ?? 'client_secret_basic', redirect_uris: r.metadata.redirect_uris, grant_types: r.metadata.grant_types })));
+    };
   },
 
-  async 'resources create'(c, args) {
+  'resources create'(args) {
     const o = options(args, { identifier: { type: 'string' }, name: { type: 'string' }, scope: { type: 'string', multiple: true }, ttl: { type: 'string' } });
     const scopes: Record<string, string> = {};
     for (const entry of o.scope ?? []) {
@@ -89,17 +114,26 @@ const COMMANDS: Record<string, Command> = {
       if (!scope) throw new UsageError('--scope takes NAME=Description in plain words');
       scopes[scope] = description.join('=') || scope;
     }
-    const ttl = o.ttl ? duration(60, 86400).parse(o.ttl) : c.config.ACCESS_TOKEN_TTL;
-    print(await c.resources.create({ identifier: required(o.identifier, 'identifier'), name: o.name, scopes, accessTokenTtl: ttl }));
+    const identifier = required(o.identifier, 'identifier');
+    const ttl = o.ttl ? parseTtl(o.ttl) : undefined;
+    return async (c) => {
+      print(await c.resources.create({ identifier, name: o.name, scopes, accessTokenTtl: ttl ?? c.config.ACCESS_TOKEN_TTL }));
+    };
   },
 
-  async 'resources list'(c) {
-    print(await c.resources.list());
+  'resources list'(args) {
+    options(args, {});
+    return async (c) => {
+      print(await c.resources.list());
+    };
   },
 
-  async 'keys list'(c) {
-    const keys = await c.store.signingKeys.list();
-    print(keys.map((k) => ({ kid: k.kid, alg: k.alg, state: k.state, created_at: new Date(k.createdAt).toISOString(), activates_at: k.activatesAt && new Date(k.activatesAt).toISOString(), expires_at: k.expiresAt && new Date(k.expiresAt).toISOString() })));
+  'keys list'(args) {
+    options(args, {});
+    return async (c) => {
+      const keys = await c.store.signingKeys.list();
+      print(keys.map((k) => ({ kid: k.kid, alg: k.alg, state: k.state, created_at: new Date(k.createdAt).toISOString(), activates_at: k.activatesAt && new Date(k.activatesAt).toISOString(), expires_at: k.expiresAt && new Date(k.expiresAt).toISOString() })));
+    };
   },
 };
 
@@ -110,10 +144,12 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`usage: gatehouse <${Object.keys(COMMANDS).join(' | ')}> [options]\n`);
     return 2;
   }
+  const run = command(argv.slice(2));
   const config = loadConfig();
+  const [{ buildContext }, { DEFAULT_PATHS }] = await Promise.all([import('./app/context.js'), import('./server.js')]);
   const context = await buildContext({ config, logger: createLogger('warn'), ...DEFAULT_PATHS });
   try {
-    await command(context, argv.slice(2));
+    await run(context);
     return 0;
   } finally {
     await context.close();
@@ -123,9 +159,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const known = err instanceof UsageError || err instanceof ConfigError || (err as Error)?.name === 'InvalidClientMetadata' || (err as Error)?.constructor?.name?.startsWith('Invalid') || (err as Error)?.name === 'DuplicateError' || err instanceof InvalidAccountInput;
     const e = err as Error & { error_description?: string };
     process.stderr.write(`gatehouse: ${e.error_description ?? e.message}\n`);
-    process.exit(known ? 2 : 1);
+    process.exit(isBadInput(err) ? 2 : 1);
   },
 );

@@ -3,7 +3,6 @@
  */
 import { loadConfig, ConfigError } from './config/load-config.js';
 import { createLogger } from './app/logger.js';
-import { startServer } from './server.js';
 import { seedDemo, demoBanner } from './dev/seed-demo.js';
 
 async function main(): Promise<void> {
@@ -15,6 +14,9 @@ async function main(): Promise<void> {
     process.stderr.write(`gatehouse: configuration error: ${err.message}\n`);
     process.exit(1);
   }
+  // Imported only once the configuration is good: oidc-provider prints notices when it loads (e.g. about the
+  // Node version), and a configuration error must be the one line an operator reads.
+  const { startServer } = await import('./server.js');
   const logger = createLogger(config.LOG_LEVEL);
   const started = Date.now();
   const running = await startServer(config, logger);

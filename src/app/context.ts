@@ -34,6 +34,7 @@ import { createAccountAuth } from '../account/account-auth.js';
 import { createSessionsAndApps } from '../account/sessions-and-apps.js';
 import type { AccountPagesDeps } from '../account/router.js';
 import { buildFederation, type Federation } from '../federation/federation-context.js';
+import { OIDC_SCOPES } from '../oidc/claims.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createRenderer, type Renderer } from './render.js';
 
@@ -106,6 +107,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const clients = createClientRegistry({
     clients: store.clients,
     cipher,
+    oidcScopes: OIDC_SCOPES,
     validate: async (metadata) => {
       await (providers as ProviderHost).current.Client.validate(metadata as never);
     },
@@ -136,13 +138,16 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const findAccount = createFindAccount({ findById: accounts.findById, rolesOf: async (id) => (await withAllRoles(id))?.roles ?? [] });
   providers = createProviderHost((jwks: JWK[]) => {
     const provider = createProvider({
-      config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, pages, ledger,
+      config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, registeredScope: clients.registeredScope, pages, ledger,
       mfaRequirement: (ctx) => mfaPolicy.fromContext(ctx),
     });
     provider.on('grant.success', (ctx) => {
       metrics.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? 'unknown') });
     });
     provider.on('server_error', (ctx, err) => logger.error({ err, reqId: ctx.state?.requestId }, 'oidc-provider server_error'));
+    // a relying party that did not get its logout token is still signed in there: the operator must hear of it
+    provider.on('backchannel.error', (ctx, err, client) =>
+      logger.warn({ reqId: ctx.state?.requestId, clientId: client.clientId, err: err.message }, 'back-channel logout not delivered'));
     return provider;
   }, signingJwks);
 

@@ -7,6 +7,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { BadRequestError, CsrfError } from '../errors/errors.js';
+import { readRawBody, BodyTooLargeError } from './raw-body.js';
 
 const COOKIE = 'gatehouse.csrf';
 const MAX_FORM_BYTES = 16 * 1024;
@@ -32,14 +33,8 @@ export function csrfProtection(deps: { secret: string; secure: boolean }) {
 
 async function readForm(ctx: Context): Promise<Record<string, string>> {
   if (!ctx.is('application/x-www-form-urlencoded')) throw new BadRequestError('Expected a form submission.');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_FORM_BYTES) throw new BadRequestError('The form is too large.');
-    chunks.push(chunk as Buffer);
-  }
+  const raw = await readRawBody(ctx, MAX_FORM_BYTES, () => new BodyTooLargeError('The form is too large.'));
   const form: Record<string, string> = {};
-  for (const [key, val] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) form[key] = val;
+  for (const [key, val] of new URLSearchParams(raw)) form[key] = val;
   return form;
 }

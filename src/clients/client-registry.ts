@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientStore } from '../../adapters/contract.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
+import { parseClientScope, providerView } from './client-scope.js';
 
 /** token endpoint auth methods that need a shared secret (RFC 7591 §2) */
 const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
@@ -16,8 +17,14 @@ export type ClientValidator = (metadata: Record<string, unknown>) => Promise<voi
 
 export type ClientRegistry = ReturnType<typeof createClientRegistry>;
 
-export function createClientRegistry(deps: { clients: ClientStore; cipher: AtRestCipher; validate: ClientValidator }) {
-  const { clients, cipher, validate } = deps;
+export function createClientRegistry(deps: {
+  clients: ClientStore;
+  cipher: AtRestCipher;
+  validate: ClientValidator;
+  /** the scopes oidc-provider defines (OpenID Connect's); every other registered scope value is an API scope */
+  oidcScopes: ReadonlySet<string>;
+}) {
+  const { clients, cipher, validate, oidcScopes } = deps;
   return {
     /** Registers a client; returns its metadata with the generated secret, the only time it is shown. */
     async create(input: Record<string, unknown>): Promise<ClientMetadata> {
@@ -28,7 +35,8 @@ export function createClientRegistry(deps: { clients: ClientStore; cipher: AtRes
       };
       const method = (metadata.token_endpoint_auth_method as string | undefined) ?? 'client_secret_basic';
       const secret = SECRET_METHODS.has(method) ? randomBytes(32).toString('base64url') : undefined;
-      await validate(secret ? { ...metadata, client_secret: secret } : metadata);
+      const shown = providerView(metadata, oidcScopes);
+      await validate(secret ? { ...shown, client_secret: secret } : shown);
       await clients.create({
         clientId: metadata.client_id,
         metadata,
@@ -44,7 +52,14 @@ export function createClientRegistry(deps: { clients: ClientStore; cipher: AtRes
     async findForProvider(clientId: string): Promise<Record<string, unknown> | undefined> {
       const record = await clients.find(clientId);
       if (!record) return undefined;
-      return record.secretCiphertext ? { ...record.metadata, client_secret: cipher.decrypt(record.secretCiphertext) } : record.metadata;
+      const shown = providerView(record.metadata, oidcScopes);
+      return record.secretCiphertext ? { ...shown, client_secret: cipher.decrypt(record.secretCiphertext) } : shown;
+    },
+
+    /** The scope values the client registered (RFC 7591 §2), or undefined when it registered none. */
+    async registeredScope(clientId: string): Promise<Set<string> | undefined> {
+      const record = await clients.find(clientId);
+      return record ? parseClientScope(record.metadata.scope) : undefined;
     },
   };
 }

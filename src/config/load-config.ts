@@ -45,7 +45,9 @@ function readConfigFile(path: string | undefined): Source {
   }
   const out: Source = {};
   for (const [key, value] of Object.entries(parsed)) {
-    if (!(key in settings)) throw new ConfigError(`CONFIG_FILE: unknown setting ${JSON.stringify(key)}`);
+    if (!(key in settings)) {
+      throw new ConfigError(`CONFIG_FILE: unknown setting ${JSON.stringify(key)} in ${JSON.stringify(path)}; expected one of ${Object.keys(settings).join(', ')}`);
+    }
     out[key] = typeof value === 'string' ? value : JSON.stringify(value);
   }
   return out;

@@ -137,6 +137,23 @@ export const color: Parser<string> = {
   },
 };
 
+/** A comma-separated list of host names or IP addresses (no scheme, port or path), normalised as URL.hostname. */
+export const hostList: Parser<string[]> = {
+  accepted: 'a comma-separated list of host names or IP addresses, such as 127.0.0.1,rp.internal (or empty)',
+  parse(raw) {
+    return raw.split(',').map((s) => s.trim()).filter(Boolean).map((host) => {
+      let u: URL;
+      try {
+        u = new URL(`http://${host}`);
+      } catch {
+        throw new SettingValueError(this.accepted);
+      }
+      if (u.port || u.pathname !== '/' || u.username || u.search || u.hash || u.host !== host.toLowerCase()) throw new SettingValueError(this.accepted);
+      return u.hostname;
+    });
+  },
+};
+
 /** A comma-separated list of secrets, each at least `minLength` characters. */
 export function secretList(minLength: number): Parser<string[]> {
   const accepted = `a comma-separated list of secrets, each at least ${minLength} characters`;

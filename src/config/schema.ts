@@ -76,6 +76,11 @@ export const settings = {
     default: 'false',
     parser: p.boolean,
   }),
+  OUTBOUND_PRIVATE_HOSTS: setting({
+    description: 'Hosts of relying parties on an internal network that back-channel logout (and other outbound requests) may reach although they resolve to loopback or private addresses; all others are refused (SSRF protection)',
+    default: '',
+    parser: p.hostList,
+  }),
   ACCESS_TOKEN_TTL: setting({ description: 'Access token lifetime (default for APIs without their own)', default: '1h', parser: p.duration(60, 86400) }),
   ID_TOKEN_TTL: setting({ description: 'ID token lifetime', default: '1h', parser: p.duration(60, 86400) }),
   REFRESH_TOKEN_TTL: setting({ description: 'Refresh token lifetime', default: '14d', parser: p.duration(300, 31536000) }),

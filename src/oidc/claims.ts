@@ -12,6 +12,9 @@ export const SCOPE_CLAIMS = {
   roles: ['roles'],
 };
 
+/** The scopes oidc-provider defines: its defaults (openid, offline_access) and one per SCOPE_CLAIMS entry. */
+export const OIDC_SCOPES: ReadonlySet<string> = new Set(['openid', 'offline_access', ...Object.keys(SCOPE_CLAIMS)]);
+
 export function accountClaims(account: AccountRecord): { sub: string } & Record<string, unknown> {
   return {
     sub: account.id,

@@ -23,8 +23,9 @@ export function protocolEdge(deps: { jwksMaxAgeSeconds: number }) {
 
     // RFC 6749 §4.1.2.1: unauthorized_client when "the client is not authorized to request an
     // authorization code using this method" (a client registered without the code response type).
+    // Koa 3's response.get() is res.getHeader(): undefined when no redirect was made (an error page)
     const location = ctx.response.get('Location');
-    if (route === 'authorization' && location.includes('error=invalid_request')) {
+    if (route === 'authorization' && typeof location === 'string' && location.includes('error=invalid_request')) {
       const url = new URL(location);
       if (url.searchParams.get('error_description') === RESPONSE_TYPE_NOT_ALLOWED) {
         url.searchParams.set('error', 'unauthorized_client');

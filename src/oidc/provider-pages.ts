@@ -8,6 +8,12 @@ import type { Renderer } from '../app/render.js';
 
 type Out = { error?: string; error_description?: string };
 
+/** The visible user_code input in oidc-provider's device input form (lib/helpers/user_code_form.js). */
+const USER_CODE_INPUT = /<input\b(?:(?!>)[\s\S])*\bname="user_code"(?:(?!>)[\s\S])*>\s*(?:<\/input>)?/;
+
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#x27;': "'" };
+const decodeHtml = (s: string) => s.replace(/&(?:amp|lt|gt|quot|#39|#x27);/g, (e) => ENTITIES[e] ?? e);
+
 export type ProviderPages = ReturnType<typeof createProviderPages>;
 
 export function createProviderPages(deps: { render: Renderer; logger: { warn(obj: object, msg: string): void } }) {
@@ -44,7 +50,11 @@ export function createProviderPages(deps: { render: Renderer; logger: { warn(obj
 
     async userCodeInputSource(ctx: KoaContextWithOIDC, form: string, out?: Out, err?: Error) {
       const error = err ? (out?.error === 'NoCodeError' ? null : 'That code is not valid or has expired. Check it and try again.') : null;
-      await page(ctx, 'device-input', { title: 'Connect a device', form, error });
+      // oidc-provider's form carries its own unlabelled user_code box (with an inline onfocus handler our CSP
+      // blocks); the page has the labelled one, so a browser would show two boxes and submit user_code twice.
+      const input = USER_CODE_INPUT.exec(form)?.[0] ?? '';
+      const userCode = decodeHtml(/\bvalue="([^"]*)"/.exec(input)?.[1] ?? '');
+      await page(ctx, 'device-input', { title: 'Connect a device', form: form.replace(input, ''), error, userCode });
     },
 
     async userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, _info: unknown, userCode: string) {

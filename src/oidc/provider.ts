@@ -3,7 +3,7 @@
  * Nothing reaches into oidc-provider's internals; gaps between its defaults and the specs are closed
  * by configuration here or at the edge (authorization-post.ts, structured-token-endpoints.ts, protocol-edge.ts).
  */
-import { Provider, errors, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
+import { Provider, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { Config } from '../config/schema.js';
 import type { ResourceRecord } from '../../adapters/contract.js';
@@ -13,6 +13,8 @@ import { extraClientMetadata } from '../factors/mfa-policy.js';
 import { accountClientMetadata, loadExistingGrant } from '../account/account-client.js';
 import type { ProviderPages } from './provider-pages.js';
 import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
+import { createResourceServerInfo } from './resource-server-info.js';
+import { createOutboundFetch } from './outbound-fetch.js';
 
 export type ProviderDeps = {
   config: Config;
@@ -20,6 +22,7 @@ export type ProviderDeps = {
   findAccount: FindAccount;
   signingJwks: JWK[];
   findResource(identifier: string): Promise<ResourceRecord | undefined>;
+  registeredScope(clientId: string): Promise<Set<string> | undefined>;
   pages: ProviderPages;
   ledger: JwtAccessTokenLedger;
   /** how strong a sign-in must be for a request (the `mfa` prompt) */
@@ -95,18 +98,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         enabled: true,
         defaultResource: async (_ctx, _client, oneOf) => oneOf,
         useGrantedResource: async () => false,
-        getResourceServerInfo: async (_ctx, indicator) => {
-          const resource = await deps.findResource(indicator);
-          // RFC 8707 §2: an unknown resource is invalid_target
-          if (!resource) throw new errors.InvalidTarget('resource indicator is not registered');
-          return {
-            scope: Object.keys(resource.scopes).join(' '),
-            audience: resource.identifier,
-            accessTokenTTL: resource.accessTokenTtl,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'RS256' } },
-          };
-        },
+        getResourceServerInfo: createResourceServerInfo({ findResource: deps.findResource, registeredScope: deps.registeredScope }),
       },
     },
     formats: {
@@ -115,6 +107,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       customizers: { jwt: async (_ctx, token, parts) => deps.ledger.record(token, parts) },
     },
     renderError: pages.renderError,
+    fetch: createOutboundFetch(config.OUTBOUND_PRIVATE_HOSTS),
   };
   const provider = new Provider(config.ISSUER, configuration);
   provider.proxy = config.TRUST_PROXY;

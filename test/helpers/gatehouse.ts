@@ -48,6 +48,11 @@ export async function bootGatehouse(env: Record<string, string> = {}): Promise<T
     context: running.context,
     async restart(extra = {}) {
       await running.close();
+      // This process's HTTP clients (fetch, openid-client) hold keep-alive sockets to the old server. The
+      // restart never waits on I/O, so they would reuse a closed socket ("other side closed"). Two turns of
+      // the event loop let them read the FIN (poll phase) and drop the socket (its close callback runs in
+      // the close phase of that turn).
+      for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
       running = await start(extra);
       handle.context = running.context;
     },

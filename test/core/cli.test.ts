@@ -1,0 +1,160 @@
+/**
+ * The operator's CLI (`src/cli.ts`) on the same DATABASE_URL as a running server: what it creates, the server
+ * serves at once; secrets are shown once and stored encrypted; bad input is exit code 2 and one line.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import * as oidc from 'openid-client';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { bootGatehouse, TEST_ENCRYPTION_KEY, type TestGatehouse } from '../helpers/gatehouse.js';
+import { UserAgent, signIn } from '../helpers/user-agent.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+
+type Run = { code: number | null; stdout: string; stderr: string; lines: string[] };
+
+describe('the gatehouse CLI on a running server’s store', () => {
+  let gh: TestGatehouse;
+  let databaseUrl: string;
+
+  /** `node --import tsx src/cli.ts ...args` with the server's store and key-encryption key. */
+  function cli(...args: string[]): Promise<Run> {
+    return new Promise((resolve, reject) => {
+      const env = { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: databaseUrl, KEY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEY, BCRYPT_COST: '4', ISSUER: gh.issuer };
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d));
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        // oidc-provider itself warns on every load under Node < 22 (this machine runs Node 20); that line is
+        // the runtime's, not the CLI's message
+        const lines = stderr.split('\n').filter((l) => l && !l.startsWith('oidc-provider WARNING: Unsupported runtime'));
+        resolve({ code, stdout, stderr, lines });
+      });
+    });
+  }
+
+  before(async () => {
+    gh = await bootGatehouse();
+    databaseUrl = `sqlite:${join(gh.dataDir, 'gatehouse.db')}`;
+  });
+  after(() => gh.close());
+
+  it('users create: the server signs the new person in', async () => {
+    const run = await cli('users', 'create', '--email', 'Alan@Example.test', '--password', 'on computable numbers', '--name', 'Alan Turing', '--verified');
+    assert.equal(run.code, 0, run.stderr);
+    const created = JSON.parse(run.stdout) as Record<string, unknown>;
+    assert.equal(created.email, 'alan@example.test', 'emails are stored lower-cased');
+    assert.equal(created.email_verified, true);
+    assert.ok(!run.stdout.includes('on computable numbers'), 'the password is not printed');
+
+    const client = await gh.context.clients.create({ redirect_uris: [REDIRECT_URI] });
+    const rp = await oidc.discovery(new URL(gh.issuer), client.client_id, String(client.client_secret), undefined, { execute: [oidc.allowInsecureRequests] });
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: REDIRECT_URI, scope: 'openid profile', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const callback = await signIn(new UserAgent(), url.href, REDIRECT_URI, { email: 'alan@example.test', password: 'on computable numbers' });
+    const tokens = await oidc.authorizationCodeGrant(rp, new URL(callback), { pkceCodeVerifier: verifier });
+    assert.equal(tokens.claims()!.sub, created.id);
+    assert.equal(tokens.claims()!.name, 'Alan Turing');
+  });
+
+  it('clients create prints the secret once and stores it only encrypted; resources create and clients list; the server serves both', async () => {
+    const resource = await cli('resources', 'create', '--identifier', 'https://ledger.example.test', '--name', 'Ledger', '--scope', 'entries:read=Read ledger entries', '--scope', 'entries:write=Write ledger entries', '--ttl', '5m');
+    assert.equal(resource.code, 0, resource.stderr);
+    assert.equal((JSON.parse(resource.stdout) as { accessTokenTtl: number }).accessTokenTtl, 300);
+
+    const created = await cli('clients', 'create', '--json', JSON.stringify({ client_name: 'Ledger sync', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'entries:read' }));
+    assert.equal(created.code, 0, created.stderr);
+    const client = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
+    assert.match(client.client_secret, /^[A-Za-z0-9_-]{43}$/, '256 random bits');
+    assert.deepEqual(created.lines, ['The client_secret is shown only now; it is stored encrypted.']);
+
+    // the stored row: no plaintext secret anywhere in it
+    const db = new Database(join(gh.dataDir, 'gatehouse.db'), { readonly: true });
+    try {
+      const row = db.prepare('SELECT * FROM clients WHERE client_id = ?').get(client.client_id) as Record<string, unknown>;
+      assert.ok(row, 'the client is stored');
+      assert.ok(!JSON.stringify(row).includes(client.client_secret));
+      assert.ok(!('client_secret' in (JSON.parse(String(row.metadata)) as object)));
+      assert.match(String(row.secret_ciphertext), /^v1\./);
+    } finally {
+      db.close();
+    }
+
+    const listed = await cli('clients', 'list');
+    assert.equal(listed.code, 0, listed.stderr);
+    const clients = JSON.parse(listed.stdout) as { client_id: string; client_name: string }[];
+    assert.ok(clients.some((c) => c.client_id === client.client_id && c.client_name === 'Ledger sync'));
+    assert.ok(!listed.stdout.includes(client.client_secret), 'list never shows secrets');
+
+    // the running server authenticates the client with that secret and knows the resource
+    const rp = await oidc.discovery(new URL(gh.issuer), client.client_id, client.client_secret, undefined, { execute: [oidc.allowInsecureRequests] });
+    const tokens = await oidc.clientCredentialsGrant(rp, { resource: 'https://ledger.example.test', scope: 'entries:read' });
+    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), { issuer: gh.issuer, audience: 'https://ledger.example.test' });
+    assert.equal(payload.scope, 'entries:read');
+    assert.equal((payload.exp as number) - (payload.iat as number), 300);
+  });
+
+  it('keys list shows the key the server publishes', async () => {
+    const run = await cli('keys', 'list');
+    assert.equal(run.code, 0, run.stderr);
+    const keys = JSON.parse(run.stdout) as { kid: string; alg: string; state: string }[];
+    const published = ((await (await fetch(`${gh.issuer}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    const current = keys.filter((k) => k.state === 'current');
+    assert.equal(current.length, 1);
+    assert.equal(current[0]!.alg, 'RS256');
+    assert.ok(published.includes(current[0]!.kid));
+    assert.ok(!run.stdout.includes('"d"') && !run.stdout.includes('private'), 'no private key material');
+  });
+
+  describe('bad input: exit code 2 and one line', () => {
+    const cases: [string, string[], RegExp][] = [
+      ['an unknown command', ['users', 'delete'], /^usage: gatehouse </],
+      ['no command at all', [], /^usage: gatehouse </],
+      ['a missing --password', ['users', 'create', '--email', 'x@example.test'], /--password is required/],
+      ['a bad email', ['users', 'create', '--email', 'not-an-email', '--password', 'long enough password'], /email: expected an email address/],
+      ['a short password', ['users', 'create', '--email', 'short@example.test', '--password', 'short'], /password: expected at least 8 characters/],
+      ['an unknown option', ['clients', 'list', '--all'], /Unknown option '--all'/],
+      ['--json that is not JSON', ['clients', 'create', '--json', '{client_name:'], /--json must be a JSON object/],
+      ['client metadata the provider refuses', ['clients', 'create', '--json', JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb#fragment'] })], /redirect_uris/],
+      ['a client scope that is not a scope token', ['clients', 'create', '--json', JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'], scope: 'read "quoted"' })], /scope: .* is not a valid scope token/],
+      ['a resource identifier with a fragment', ['resources', 'create', '--identifier', 'https://api.example.test/#x', '--scope', 'read'], /must not contain a fragment/],
+      ['a bad --ttl', ['resources', 'create', '--identifier', 'https://ttl.example.test', '--scope', 'read', '--ttl', 'forever'], /^gatehouse: --ttl: expected a duration/],
+    ];
+    // three at a time: the machine has two cores, and each run is a whole Node process
+    const runs = new Map<string, Promise<Run>>();
+    before(() => {
+      let slot: Promise<unknown>[] = [Promise.resolve(), Promise.resolve(), Promise.resolve()];
+      cases.forEach(([name, args], i) => {
+        const run = slot[i % 3]!.then(() => cli(...args));
+        runs.set(name, run);
+        slot[i % 3] = run;
+      });
+      slot = [];
+    });
+    for (const [name, , expected] of cases) {
+      it(name, async () => {
+        const run = await runs.get(name)!;
+        assert.equal(run.code, 2, run.stderr);
+        assert.equal(run.lines.length, 1, run.stderr);
+        assert.match(run.lines[0]!, expected);
+        assert.equal(run.stdout, '');
+      });
+    }
+
+    it('an email that is taken', async () => {
+      await gh.context.accounts.create({ email: 'taken@example.test', password: 'a password of length' });
+      const run = await cli('users', 'create', '--email', 'Taken@example.test', '--password', 'another long password');
+      assert.equal(run.code, 2, run.stderr);
+      assert.deepEqual(run.lines, ['gatehouse: account already exists']);
+    });
+  });
+});
