@@ -12,26 +12,20 @@
  * - Emails are unique case-insensitively through a normalised `emailLower` with a unique index.
  * Indexes are created at start-up; createIndexes is idempotent, so replicas starting together agree.
  */
-import { MongoClient, MongoServerError, type Db, type MongoClientOptions } from 'mongodb';
+import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import { RateLimiterMongo } from 'rate-limiter-flexible';
-import {
-  DuplicateError,
-  type AccountRecord,
-  type ClientRecord,
-  type OidcPayload,
-  type RateLimiterOptions,
-  type ResourceRecord,
-  type SigningKeyRecord,
-  type Store,
-} from './contract.js';
+import type { AccountRecord, ClientRecord, OidcPayload, RateLimiterOptions, ResourceRecord, SigningKeyRecord, Store } from './contract.js';
+import { retryDuplicateUpsert, unique } from './mongodb-errors.js';
+import { FACTOR_INDEXES, mongoFactorStore } from './mongodb-factors.js';
+import { FEDERATION_INDEXES, mongoFederationStore } from './mongodb-federation.js';
 
 type OidcDoc = {
   _id: string; model: string; payload: string; grantId: string | null; uid: string | null; userCode: string | null;
-  expiresAt: Date | null; consumedAt: Date | null;
+  accountId: string | null; expiresAt: Date | null; consumedAt: Date | null;
 };
 type AccountDoc = {
   _id: string; email: string; emailLower: string; emailVerified: boolean; name: string | null;
-  passwordHash: string | null; createdAt: number; updatedAt: number;
+  passwordHash: string | null; roles: string[]; createdAt: number; updatedAt: number;
 };
 type ClientDoc = { _id: string; metadata: string; secretCiphertext: string | null; createdAt: number };
 type ResourceDoc = { _id: string; name: string; scopes: string; accessTokenTtl: number; createdAt: number };
@@ -88,7 +82,7 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
   const toAccount = (d: AccountDoc | null): AccountRecord | undefined =>
     d ? {
       id: d._id, email: d.email, emailVerified: d.emailVerified, name: d.name,
-      passwordHash: d.passwordHash, createdAt: d.createdAt, updatedAt: d.updatedAt,
+      passwordHash: d.passwordHash, roles: d.roles ?? [], createdAt: d.createdAt, updatedAt: d.updatedAt,
     } : undefined;
   const toClient = (d: ClientDoc): ClientRecord => ({
     clientId: d._id, metadata: JSON.parse(d.metadata), secretCiphertext: d.secretCiphertext, createdAt: d.createdAt,
@@ -103,7 +97,8 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
       async upsert(model, id, payload, expiresIn) {
         const fields = {
           model, payload: JSON.stringify(payload), grantId: payload.grantId ?? null, uid: payload.uid ?? null,
-          userCode: payload.userCode ?? null, expiresAt: expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000),
+          userCode: payload.userCode ?? null, accountId: typeof payload.accountId === 'string' ? payload.accountId : null,
+          expiresAt: expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000),
         };
         // $setOnInsert keeps `consumedAt` across re-saves, like the SQL stores.
         await retryDuplicateUpsert(() =>
@@ -123,13 +118,15 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
       async revokeByGrantId(grantId) {
         await oidc.deleteMany({ grantId });
       },
+      findByAccountId: async (model, accountId) =>
+        (await oidc.find({ accountId, model, ...live() }).sort({ expiresAt: 1, _id: 1 }).toArray()).map((d) => toPayload(d) as OidcPayload),
     },
     accounts: {
       async create(a) {
         await unique('account', () =>
           accounts.insertOne({
             _id: a.id, email: a.email, emailLower: a.email.toLowerCase(), emailVerified: a.emailVerified, name: a.name,
-            passwordHash: a.passwordHash, createdAt: a.createdAt, updatedAt: a.updatedAt,
+            passwordHash: a.passwordHash, roles: a.roles, createdAt: a.createdAt, updatedAt: a.updatedAt,
           }),
         );
       },
@@ -141,6 +138,7 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
         if (changes.emailVerified !== undefined) set.emailVerified = changes.emailVerified;
         if (changes.name !== undefined) set.name = changes.name;
         if (changes.passwordHash !== undefined) set.passwordHash = changes.passwordHash;
+        if (changes.roles !== undefined) set.roles = changes.roles;
         await unique('account', () => accounts.updateOne({ _id: id }, { $set: set }));
       },
       count: () => accounts.countDocuments(),
@@ -186,6 +184,8 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
         await keys.deleteOne({ _id: kid });
       },
     },
+    factors: mongoFactorStore(db),
+    federation: mongoFederationStore(db),
     rateLimiter: (options: RateLimiterOptions) =>
       // Indexes (unique key, TTL on expire) are made by createIndexes() below, once, awaited.
       new RateLimiterMongo({ storeClient: db, tableName: 'rate_limits', disableIndexesCreation: true, ...options }),
@@ -211,37 +211,14 @@ async function createIndexes(db: Db): Promise<void> {
       { key: { grantId: 1 }, name: 'grantId', ...some('grantId') },
       { key: { model: 1, uid: 1 }, name: 'model_uid', ...some('uid') },
       { key: { model: 1, userCode: 1 }, name: 'model_userCode', ...some('userCode') },
+      { key: { accountId: 1, model: 1 }, name: 'accountId_model', ...some('accountId') },
     ]),
     db.collection('accounts').createIndexes([{ key: { emailLower: 1 }, name: 'emailLower_unique', unique: true }]),
     db.collection('clients').createIndexes([{ key: { createdAt: 1, _id: 1 }, name: 'createdAt' }]),
+    ...Object.entries({ ...FACTOR_INDEXES, ...FEDERATION_INDEXES }).map(([name, specs]) => db.collection(name).createIndexes(specs)),
     db.collection('rate_limits').createIndexes([
       { key: { key: 1 }, name: 'key_unique', unique: true },
       { key: { expire: 1 }, name: 'expire_ttl', expireAfterSeconds: 0 },
     ]),
   ]);
 }
-
-const isDuplicateKey = (err: unknown) => err instanceof MongoServerError && err.code === 11000;
-
-async function unique<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (isDuplicateKey(err)) throw new DuplicateError(what);
-    throw err;
-  }
-}
-
-/**
- * Two concurrent upserts of a new _id can both try the insert; the loser gets E11000 (MongoDB retries
- * this itself only in some cases). Once the document exists, the retry is a plain update.
- */
-async function retryDuplicateUpsert<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-    return fn();
-  }
-}
-

@@ -33,6 +33,33 @@ export const MIGRATIONS: readonly string[] = [
    -- too short for a prefixed 254-character email)
    CREATE TABLE rate_limits (key text PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);
    CREATE INDEX rate_limits_expire ON rate_limits (expire) WHERE expire IS NOT NULL;`,
+  // 2: account roles; sessions and grants found by account (the account pages); second factors;
+  // upstream federation (identity links, and roles granted by a directory or IdP, kept per source)
+  `ALTER TABLE accounts ADD COLUMN roles text[] NOT NULL DEFAULT '{}';
+   ALTER TABLE oidc_models ADD COLUMN account_id text;
+   UPDATE oidc_models SET account_id = payload->>'accountId' WHERE jsonb_typeof(payload->'accountId') = 'string';
+   CREATE INDEX oidc_models_account_id ON oidc_models (account_id, model) WHERE account_id IS NOT NULL;
+   CREATE TABLE totp_factors (
+     account_id text PRIMARY KEY, secret_ciphertext text NOT NULL,
+     confirmed_at bigint, last_used_step bigint, created_at bigint NOT NULL);
+   CREATE TABLE webauthn_credentials (
+     id text PRIMARY KEY, account_id text NOT NULL, name text NOT NULL,
+     public_key text NOT NULL, counter bigint NOT NULL, transports text[] NOT NULL, device_type text NOT NULL,
+     backed_up boolean NOT NULL, created_at bigint NOT NULL, last_used_at bigint);
+   CREATE INDEX webauthn_credentials_account_id ON webauthn_credentials (account_id);
+   CREATE TABLE recovery_codes (
+     account_id text NOT NULL, code_hash text NOT NULL,
+     used_at bigint, created_at bigint NOT NULL, PRIMARY KEY (account_id, code_hash));
+   CREATE TABLE federated_links (
+     provider_id text NOT NULL, external_id text NOT NULL,
+     account_id text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+     created_at bigint NOT NULL, last_login_at bigint NOT NULL,
+     PRIMARY KEY (provider_id, external_id));
+   CREATE INDEX federated_links_account_id ON federated_links (account_id);
+   CREATE TABLE account_roles (
+     account_id text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+     source text NOT NULL, role text NOT NULL,
+     PRIMARY KEY (account_id, source, role));`,
 ];
 
 /** Any fixed 64-bit number: it names Gatehouse's migration lock among the database's advisory locks. */

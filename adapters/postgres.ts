@@ -10,18 +10,20 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { RateLimiterPostgres } from 'rate-limiter-flexible';
-import {
-  DuplicateError,
-  type AccountRecord,
-  type ClientRecord,
-  type OidcPayload,
-  type RateLimiterOptions,
-  type ResourceRecord,
-  type SigningKeyRecord,
-  type Store,
+import type {
+  AccountRecord,
+  ClientRecord,
+  OidcPayload,
+  RateLimiterOptions,
+  ResourceRecord,
+  SigningKeyRecord,
+  Store,
 } from './contract.js';
+import { postgresFactorStore } from './postgres-factors.js';
+import { postgresFederationStore } from './postgres-federation.js';
 import { fromJsonb, toJsonb } from './postgres-jsonb.js';
 import { migrate } from './postgres-schema.js';
+import { storable, unique } from './postgres-sql.js';
 
 export const DEFAULT_POOL_SIZE = 10;
 const MAX_POOL_SIZE = 1000;
@@ -54,7 +56,7 @@ export function postgresPoolConfig(databaseUrl: string): pg.PoolConfig {
 type OidcRow = { payload: unknown; consumed_at: number | null };
 type AccountRow = {
   id: string; email: string; email_verified: boolean; name: string | null;
-  password_hash: string | null; created_at: number; updated_at: number;
+  password_hash: string | null; roles: string[]; created_at: number; updated_at: number;
 };
 type ClientRow = { client_id: string; metadata: unknown; secret_ciphertext: string | null; created_at: number };
 type ResourceRow = { identifier: string; name: string; scopes: unknown; access_token_ttl: number; created_at: number };
@@ -85,14 +87,6 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
   const now = () => Date.now();
   const rows = async <R extends pg.QueryResultRow>(text: string, values: unknown[]) => (await pool.query<R>(text, values)).rows;
   const one = async <R extends pg.QueryResultRow>(text: string, values: unknown[]) => (await rows<R>(text, values))[0];
-  const unique = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new DuplicateError(what); // unique_violation
-      throw err;
-    }
-  };
   const toPayload = (row: OidcRow | undefined): OidcPayload | undefined => {
     if (!row) return undefined;
     const payload = fromJsonb(row.payload) as OidcPayload;
@@ -101,7 +95,7 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
   const toAccount = (r: AccountRow | undefined): AccountRecord | undefined =>
     r && {
       id: r.id, email: r.email, emailVerified: r.email_verified, name: r.name,
-      passwordHash: r.password_hash, createdAt: r.created_at, updatedAt: r.updated_at,
+      passwordHash: r.password_hash, roles: r.roles, createdAt: r.created_at, updatedAt: r.updated_at,
     };
   const toClient = (r: ClientRow): ClientRecord => ({
     clientId: r.client_id, metadata: fromJsonb(r.metadata) as Record<string, unknown>, secretCiphertext: r.secret_ciphertext, createdAt: r.created_at,
@@ -117,12 +111,12 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
     oidc: {
       async upsert(model, id, payload, expiresIn) {
         await pool.query(
-          `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
-           VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, NULL)
+          `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, account_id, expires_at, consumed_at)
+           VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, NULL)
            ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
-             user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
+             user_code = excluded.user_code, uid = excluded.uid, account_id = excluded.account_id, expires_at = excluded.expires_at`,
           [model, id, toJsonb(payload), payload.grantId ?? null, payload.userCode ?? null, payload.uid ?? null,
-            expiresIn === undefined ? null : now() + expiresIn * 1000],
+            typeof payload.accountId === 'string' ? payload.accountId : null, expiresIn === undefined ? null : now() + expiresIn * 1000],
         );
       },
       find: async (model, id) => (storable(id) ? toPayload(await one<OidcRow>(selectOidc('id'), [model, id, now()])) : undefined),
@@ -144,14 +138,19 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
       async revokeByGrantId(grantId) {
         if (storable(grantId)) await pool.query('DELETE FROM oidc_models WHERE grant_id = $1', [grantId]);
       },
+      findByAccountId: async (model, accountId) =>
+        storable(accountId)
+          ? (await rows<OidcRow>(`${selectOidc('account_id')} ORDER BY expires_at NULLS LAST, id COLLATE "C"`, [model, accountId, now()]))
+            .map((r) => toPayload(r) as OidcPayload)
+          : [],
     },
     accounts: {
       async create(a) {
         await unique('account', () =>
           pool.query(
-            `INSERT INTO accounts (id, email, email_verified, name, password_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-            [a.id, a.email, a.emailVerified, a.name, a.passwordHash, a.createdAt, a.updatedAt],
+            `INSERT INTO accounts (id, email, email_verified, name, password_hash, roles, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+            [a.id, a.email, a.emailVerified, a.name, a.passwordHash, a.roles, a.createdAt, a.updatedAt],
           ),
         );
       },
@@ -160,7 +159,7 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
         storable(email) ? toAccount(await one<AccountRow>('SELECT * FROM accounts WHERE lower(email) = lower($1)', [email])) : undefined,
       async update(id, changes) {
         const columns: Record<string, string> = {
-          email: 'email', emailVerified: 'email_verified', name: 'name', passwordHash: 'password_hash', updatedAt: 'updated_at',
+          email: 'email', emailVerified: 'email_verified', name: 'name', passwordHash: 'password_hash', roles: 'roles', updatedAt: 'updated_at',
         };
         const entries = Object.entries({ ...changes, updatedAt: changes.updatedAt ?? now() }).filter(([k]) => k in columns);
         const sets = entries.map(([k], i) => `${columns[k]} = $${i + 2}`).join(', ');
@@ -219,6 +218,8 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
         await pool.query('DELETE FROM signing_keys WHERE kid = $1', [kid]);
       },
     },
+    factors: postgresFactorStore(pool),
+    federation: postgresFederationStore(pool),
     rateLimiter: (options: RateLimiterOptions) =>
       new PostgresRateLimiter({
         storeClient: pool, storeType: 'pool', tableName: 'rate_limits', tableCreated: true,
@@ -242,12 +243,6 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
     },
   };
 }
-
-/**
- * PostgreSQL text cannot hold U+0000. No identifier we issue contains it, so a lookup for one (a token
- * or email typed by anyone) finds nothing, rather than failing the request with a database error.
- */
-const storable = (value: string) => !value.includes('\0');
 
 /** Counter keys with U+0000 (say, a typed email) are hashed so that they fit a text column. */
 class PostgresRateLimiter extends RateLimiterPostgres {

@@ -4,13 +4,14 @@
  * behind Sentinel, and on a Cluster (where a multi-key script would fail with CROSSSLOT).
  *
  * Layout (all under the URL's key prefix, `gatehouse:` by default):
- *   oidc:<Model>:<id>             hash: payload (JSON), grantId, uid, userCode, consumed (epoch ms)
+ *   oidc:<Model>:<id>             hash: payload (JSON), grantId, uid, userCode, accountId, consumed (epoch ms)
  *   oidc-uid:<Model>:<uid>        string: id (same TTL as the record)
  *   oidc-user-code:<Model>:<code> string: id (same TTL as the record)
  *   oidc-grant:<grantId>          set of record keys; its TTL is the longest of its members'
+ *   oidc-account:<Model>:<accountId>  set of ids (sessions of a person, for the account pages); TTL likewise
  *   rl:<prefix>:<key>             rate-limiter-flexible counters
  * Secondary keys are written before the record, so a failure half-way leaves at worst a pointer to
- * nothing (lookups check that the record still carries the uid/userCode/grantId they came through).
+ * nothing (lookups check that the record still carries the uid/userCode/grantId/accountId they came through).
  */
 import { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
@@ -21,7 +22,7 @@ export type ShortLivedStore = Pick<Store, 'kind' | 'oidc' | 'rateLimiter' | 'pin
 
 type Client = Redis | Cluster;
 type Scripts = {
-  ghUpsert(key: string, payload: string, grantId: string, uid: string, userCode: string, ttlMs: string): Promise<number>;
+  ghUpsert(key: string, payload: string, grantId: string, uid: string, userCode: string, ttlMs: string, accountId: string): Promise<number>;
   ghConsume(key: string, nowMs: string): Promise<number>;
   ghIndex(setKey: string, member: string, ttlMs: string): Promise<number>;
   ghDeleteIfGrant(key: string, grantId: string): Promise<number>;
@@ -30,13 +31,13 @@ type Scripts = {
 
 const SCRIPTS: Record<keyof Scripts, string> = {
   // Keeps `consumed` across re-saves, like the SQL stores' upsert.
-  ghUpsert: `redis.call('HSET', KEYS[1], 'payload', ARGV[1], 'grantId', ARGV[2], 'uid', ARGV[3], 'userCode', ARGV[4])
+  ghUpsert: `redis.call('HSET', KEYS[1], 'payload', ARGV[1], 'grantId', ARGV[2], 'uid', ARGV[3], 'userCode', ARGV[4], 'accountId', ARGV[6])
     if ARGV[5] == '' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
     return 1`,
   // Atomic: the first caller sets `consumed` and gets 1; every later one gets 0; a missing record gets 0.
   ghConsume: `if redis.call('HEXISTS', KEYS[1], 'payload') == 0 then return 0 end
     return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1])`,
-  // The grant's set lives as long as its longest-lived member (or forever if one has no expiry).
+  // The grant's (or account's) set lives as long as its longest-lived member (or forever if one has no expiry).
   ghIndex: `local existed = redis.call('EXISTS', KEYS[1])
     local ttl = redis.call('PTTL', KEYS[1])
     redis.call('SADD', KEYS[1], ARGV[1])
@@ -53,6 +54,7 @@ const recordKey = (model: string, id: string) => `oidc:${model}:${id}`;
 const uidKey = (model: string, uid: string) => `oidc-uid:${model}:${uid}`;
 const userCodeKey = (model: string, code: string) => `oidc-user-code:${model}:${code}`;
 const grantKey = (grantId: string) => `oidc-grant:${grantId}`;
+const accountKey = (model: string, accountId: string) => `oidc-account:${model}:${accountId}`;
 
 export type RedisStoreOptions = { onError?: (err: Error) => void };
 
@@ -106,12 +108,14 @@ function createRedisOidcStore(redis: Client & Scripts): OidcModelStore {
       const ttl = expiresIn === undefined ? '' : String(Math.max(1, Math.round(expiresIn * 1000)));
       const key = recordKey(model, id);
       const { grantId, uid, userCode } = payload;
+      const accountId = typeof payload.accountId === 'string' ? payload.accountId : '';
       await Promise.all([
         grantId ? redis.ghIndex(grantKey(grantId), key, ttl) : undefined,
+        accountId ? redis.ghIndex(accountKey(model, accountId), id, ttl) : undefined,
         uid ? setPointer(redis, uidKey(model, uid), id, ttl) : undefined,
         userCode ? setPointer(redis, userCodeKey(model, userCode), id, ttl) : undefined,
       ]);
-      await redis.ghUpsert(key, JSON.stringify(payload), grantId ?? '', uid ?? '', userCode ?? '', ttl);
+      await redis.ghUpsert(key, JSON.stringify(payload), grantId ?? '', uid ?? '', userCode ?? '', ttl, accountId);
     },
     find: read,
     findByUid: (model, uid) => byPointer(uidKey(model, uid), model, 'uid', uid),
@@ -119,12 +123,13 @@ function createRedisOidcStore(redis: Client & Scripts): OidcModelStore {
     consume: async (model, id) => (await redis.ghConsume(recordKey(model, id), String(Date.now()))) === 1,
     async destroy(model, id) {
       const key = recordKey(model, id);
-      const [uid, userCode, grantId] = await redis.hmget(key, 'uid', 'userCode', 'grantId');
+      const [uid, userCode, grantId, accountId] = await redis.hmget(key, 'uid', 'userCode', 'grantId', 'accountId');
       await redis.del(key);
       await Promise.all([
         uid ? redis.ghDeletePointer(uidKey(model, uid), id) : undefined,
         userCode ? redis.ghDeletePointer(userCodeKey(model, userCode), id) : undefined,
         grantId ? redis.srem(grantKey(grantId), key) : undefined,
+        accountId ? redis.srem(accountKey(model, accountId), id) : undefined,
       ]);
     },
     async revokeByGrantId(grantId) {
@@ -133,6 +138,13 @@ function createRedisOidcStore(redis: Client & Scripts): OidcModelStore {
       // Only records that still carry this grant go; SREM (not DEL) keeps members added meanwhile.
       await Promise.all(members.map((key) => redis.ghDeleteIfGrant(key, grantId)));
       if (members.length > 0) await redis.srem(setKey, ...members);
+    },
+    async findByAccountId(model, accountId) {
+      const ids = await redis.smembers(accountKey(model, accountId));
+      const records = await Promise.all(ids.sort().map((id) => read(model, id)));
+      // Members are not pruned here: one may be indexed a moment before its record is written.
+      // A record re-saved for another account (or expired, or revoked) is simply not returned.
+      return records.filter((r): r is OidcPayload => r !== undefined && r.accountId === accountId);
     },
   };
 }

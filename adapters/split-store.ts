@@ -35,6 +35,7 @@ export function createSplitStore(durable: Store, shortLived: ShortLivedStore): S
       findByUserCode: (model, userCode) => side(model).findByUserCode(model, userCode),
       consume: (model, id) => side(model).consume(model, id),
       destroy: (model, id) => side(model).destroy(model, id),
+      findByAccountId: (model, accountId) => side(model).findByAccountId(model, accountId),
       async revokeByGrantId(grantId) {
         await Promise.all([shortLived.oidc.revokeByGrantId(grantId), durable.oidc.revokeByGrantId(grantId)]);
       },
@@ -43,6 +44,8 @@ export function createSplitStore(durable: Store, shortLived: ShortLivedStore): S
     clients: durable.clients,
     resources: durable.resources,
     signingKeys: durable.signingKeys,
+    factors: durable.factors,
+    federation: durable.federation,
     // Login throttles count in Redis: every replica sees the same counters, and they expire by TTL.
     rateLimiter: (options) => shortLived.rateLimiter(options),
     // Redis expires its keys itself; only the durable side has rows to delete.

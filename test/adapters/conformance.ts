@@ -72,6 +72,8 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         { model: 'DeviceCode', id: rand(), payload: token({ userCode }) },
         { model: DURABLE, id: rand(), payload: token() },
       ];
+      const person = rand();
+      short.push({ model: 'Session', id: rand(), payload: token({ accountId: person }) }, { model: 'Grant', id: rand(), payload: token({ accountId: person }) });
       const lasting = { model: DURABLE, id: rand(), payload: token() };
       await Promise.all([
         ...short.map((r) => a.store.oidc.upsert(r.model, r.id, r.payload, 1)),
@@ -83,6 +85,8 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
       assert.ok(Date.now() - started >= 950, 'nothing expires before its TTL');
       assert.equal(await b.store.oidc.findByUid('Session', uid), undefined);
       assert.equal(await b.store.oidc.findByUserCode('DeviceCode', userCode), undefined);
+      assert.deepEqual(await b.store.oidc.findByAccountId('Session', person), [], 'an expired session is not listed');
+      assert.deepEqual(await b.store.oidc.findByAccountId('Grant', person), [], 'an expired grant is not listed');
       assert.equal(await b.store.oidc.consume(SHORT, short[0]!.id), false, 'an expired record cannot be consumed');
       assert.deepEqual(await b.store.oidc.find(lasting.model, lasting.id), lasting.payload);
     });
@@ -201,11 +205,192 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
       }
     });
 
+    it('finds the live sessions and grants of an account, with their consumed state', async () => {
+      const [ada, grace] = [rand(), rand()];
+      const byN = (list: OidcPayload[]) => [...list].sort((x, y) => Number(x.n) - Number(y.n));
+      for (const model of ['Session', 'Grant']) {
+        const grantId = rand();
+        const mine = Array.from({ length: 3 }, (_, n) => ({ id: rand(), payload: token({ n, accountId: ada, ...(n === 2 ? { grantId } : {}) }) }));
+        const others = [
+          { model, id: rand(), payload: token({ n: 10, accountId: grace }) },
+          { model, id: rand(), payload: token({ n: 11, accountId: undefined }) },
+          { model: model === 'Session' ? 'Interaction' : DURABLE, id: rand(), payload: token({ n: 12, accountId: ada }) },
+        ];
+        await Promise.all([...mine.map((r) => a.store.oidc.upsert(model, r.id, r.payload, 300)), ...others.map((r) => a.store.oidc.upsert(r.model, r.id, r.payload, 300))]);
+        assert.deepEqual(byN(await b.store.oidc.findByAccountId(model, ada)), mine.map((r) => r.payload), `${model}: only that account's, only that model`);
+        assert.deepEqual(await b.store.oidc.findByAccountId(model, rand()), []);
+        assert.deepEqual(await b.store.oidc.findByAccountId(model, 'nul\0id'), []);
+
+        assert.equal(await a.store.oidc.consume(model, mine[0]!.id), true);
+        const [first] = byN(await b.store.oidc.findByAccountId(model, ada));
+        assert.equal(typeof first?.consumed, 'number', 'consumed as in find');
+
+        await b.store.oidc.destroy(model, mine[1]!.id);
+        await b.store.oidc.revokeByGrantId(grantId);
+        assert.deepEqual((await a.store.oidc.findByAccountId(model, ada)).map((p) => p.n), [0], `${model}: destroyed and revoked ones go`);
+
+        // Re-saved for another account (say, a session after signing in as someone else): it moves.
+        await a.store.oidc.upsert(model, mine[0]!.id, { ...mine[0]!.payload, accountId: grace }, 300);
+        assert.deepEqual(await b.store.oidc.findByAccountId(model, ada), []);
+        assert.deepEqual(byN(await b.store.oidc.findByAccountId(model, grace)).map((p) => p.n), [0, 10]);
+      }
+    });
+
+    it('keeps a TOTP factor and accepts each time step once, however many requests race', async () => {
+      const accountId = rand();
+      const pending = { accountId, secretCiphertext: `v1.${rand()}`, confirmedAt: null, lastUsedStep: null, createdAt: Date.now() };
+      await a.store.factors.saveTotp(pending);
+      assert.deepEqual(await b.store.factors.findTotp(accountId), pending);
+      assert.equal(await b.store.factors.findTotp(rand()), undefined);
+      assert.equal(await b.store.factors.useTotpStep(accountId, 100), false, 'not before enrolment is confirmed');
+      assert.equal(await b.store.factors.useTotpStep(rand(), 100), false, 'no factor');
+
+      const confirmed = { ...pending, secretCiphertext: `v1.${rand()}`, confirmedAt: Date.now() };
+      await b.store.factors.saveTotp(confirmed);
+      assert.deepEqual(await a.store.factors.findTotp(accountId), confirmed, 'saving again replaces');
+      const step = 57_000_000;
+      const wins = (await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).store.factors.useTotpStep(accountId, step)))).filter(Boolean);
+      assert.equal(wins.length, 1, 'one code, one acceptance');
+      assert.equal((await a.store.factors.findTotp(accountId))?.lastUsedStep, step);
+      assert.equal(await a.store.factors.useTotpStep(accountId, step - 1), false, 'an earlier step is refused too');
+      assert.equal(await a.store.factors.useTotpStep(accountId, step + 1), true);
+
+      // Different later steps racing: exactly the ones that raise the high-water mark win, and it ends at the highest.
+      const steps = Array.from({ length: 10 }, (_, i) => step + 2 + i);
+      await Promise.all(steps.map((s, i) => (i % 2 ? a : b).store.factors.useTotpStep(accountId, s)));
+      assert.equal((await b.store.factors.findTotp(accountId))?.lastUsedStep, step + 11);
+
+      await b.store.factors.deleteTotp(accountId);
+      assert.equal(await a.store.factors.findTotp(accountId), undefined);
+      assert.equal(await a.store.factors.useTotpStep(accountId, step + 100), false);
+    });
+
+    it('keeps WebAuthn credentials and stores each counter value once', async () => {
+      const accountId = rand();
+      const t = Date.now();
+      const credential = (id: string, createdAt: number, counter: number) => ({
+        id, accountId, name: 'YubiKey 5 — Büro 🔑', publicKey: rand() + rand(), counter, transports: ['usb', 'nfc'],
+        deviceType: 'singleDevice', backedUp: false, createdAt, lastUsedAt: null,
+      });
+      const key = credential(`cred-b-${rand()}`, t, 5);
+      const passkey = { ...credential(`cred-a-${rand()}`, t + 1, 0), deviceType: 'multiDevice', backedUp: true, transports: [] };
+      await a.store.factors.createWebAuthn(key);
+      await a.store.factors.createWebAuthn(passkey);
+      await assert.rejects(b.store.factors.createWebAuthn({ ...key, accountId: rand() }), DuplicateError);
+      assert.deepEqual(await b.store.factors.findWebAuthn(key.id), key);
+      assert.deepEqual(await b.store.factors.listWebAuthn(accountId), [key, passkey], 'listed by creation time');
+      assert.deepEqual(await b.store.factors.listWebAuthn(rand()), []);
+      for (const odd of ['', 'nul\0id', rand()]) assert.equal(await b.store.factors.findWebAuthn(odd), undefined);
+
+      // Two requests replaying one assertion (same counter): one is stored, the other refused.
+      const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).store.factors.recordWebAuthnUse(key.id, 9, t + 10)));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.deepEqual(await a.store.factors.findWebAuthn(key.id), { ...key, counter: 9, lastUsedAt: t + 10 });
+      assert.equal(await a.store.factors.recordWebAuthnUse(key.id, 7, t + 11), false, 'a counter that went back');
+      assert.equal(await a.store.factors.recordWebAuthnUse(key.id, 0, t + 11), false, 'zero after a non-zero counter');
+      assert.equal(await a.store.factors.recordWebAuthnUse(rand(), 50, t + 11), false, 'no such credential');
+      // Authenticators without a counter always send 0 (WebAuthn §6.1.1).
+      assert.equal(await a.store.factors.recordWebAuthnUse(passkey.id, 0, t + 12), true);
+      assert.equal(await b.store.factors.recordWebAuthnUse(passkey.id, 0, t + 13), true);
+      assert.equal((await a.store.factors.findWebAuthn(passkey.id))?.lastUsedAt, t + 13);
+
+      assert.equal(await a.store.factors.deleteWebAuthn(rand(), key.id), false, "another account's credential stays");
+      assert.equal(await a.store.factors.deleteWebAuthn(accountId, key.id), true);
+      assert.equal(await b.store.factors.deleteWebAuthn(accountId, key.id), false);
+      assert.deepEqual(await b.store.factors.listWebAuthn(accountId), [{ ...passkey, lastUsedAt: t + 13 }]);
+    });
+
+    it('keeps recovery codes; each is used once, however many requests race', async () => {
+      const [accountId, other] = [rand(), rand()];
+      const hashes = Array.from({ length: 10 }, () => randomBytes(32).toString('hex'));
+      await a.store.factors.replaceRecoveryCodes(accountId, hashes, Date.now());
+      await a.store.factors.replaceRecoveryCodes(other, hashes.slice(0, 2), Date.now());
+      assert.equal(await b.store.factors.countUnusedRecoveryCodes(accountId), 10);
+
+      const wins = (await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).store.factors.useRecoveryCode(accountId, hashes[0]!, Date.now())))).filter(Boolean);
+      assert.equal(wins.length, 1);
+      assert.equal(await b.store.factors.countUnusedRecoveryCodes(accountId), 9);
+      assert.equal(await b.store.factors.countUnusedRecoveryCodes(other), 2, "another account's copy of the code is untouched");
+      assert.equal(await b.store.factors.useRecoveryCode(accountId, randomBytes(32).toString('hex'), Date.now()), false, 'an unknown code');
+      assert.equal(await b.store.factors.useRecoveryCode(rand(), hashes[1]!, Date.now()), false, "another account's code");
+
+      // Two different codes used at once: both count.
+      const both = await Promise.all([a.store.factors.useRecoveryCode(accountId, hashes[1]!, Date.now()), b.store.factors.useRecoveryCode(accountId, hashes[2]!, Date.now())]);
+      assert.deepEqual(both, [true, true]);
+      assert.equal(await a.store.factors.countUnusedRecoveryCodes(accountId), 7);
+
+      // Two replacements racing leave one whole set, not a mix.
+      const [setA, setB] = [0, 1].map(() => Array.from({ length: 10 }, () => randomBytes(32).toString('hex')));
+      await Promise.all([a.store.factors.replaceRecoveryCodes(accountId, setA!, Date.now()), b.store.factors.replaceRecoveryCodes(accountId, setB!, Date.now())]);
+      assert.equal(await a.store.factors.countUnusedRecoveryCodes(accountId), 10);
+      const inA = await Promise.all(setA!.map((h) => a.store.factors.useRecoveryCode(accountId, h, Date.now())));
+      assert.ok(inA.every(Boolean) || !inA.some(Boolean), 'all of one set');
+      assert.equal(await a.store.factors.useRecoveryCode(accountId, hashes[3]!, Date.now()), false, 'old codes are gone');
+
+      await b.store.factors.deleteRecoveryCodes(accountId);
+      assert.equal(await a.store.factors.countUnusedRecoveryCodes(accountId), 0);
+      assert.equal(await a.store.factors.countUnusedRecoveryCodes(other), 2);
+    });
+
+    it('keeps federated links, one account per upstream identity', async () => {
+      const t = Date.now();
+      const account = async () => {
+        const id = rand();
+        await a.store.accounts.create({ id, email: `fed-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, roles: [], createdAt: t, updatedAt: t });
+        return id;
+      };
+      const [ada, grace] = [await account(), await account()];
+      const ldap = { providerId: 'ldap.corp', externalId: `uuid-${rand()}`, accountId: ada, createdAt: t, lastLoginAt: t };
+      const saml = { providerId: 'saml-okta', externalId: `NameID ${rand()} é`, accountId: ada, createdAt: t + 1, lastLoginAt: t + 1 };
+      await a.store.federation.createLink(saml);
+      await a.store.federation.createLink(ldap);
+      assert.deepEqual(await b.store.federation.findLink(ldap.providerId, ldap.externalId), ldap);
+      assert.equal(await b.store.federation.findLink('saml-okta', ldap.externalId), undefined, 'the pair, not the id alone');
+      for (const odd of ['', 'nul\0id', rand()]) assert.equal(await b.store.federation.findLink(ldap.providerId, odd), undefined);
+
+      const racing = await Promise.allSettled([
+        a.store.federation.createLink({ ...ldap, accountId: grace }),
+        b.store.federation.createLink({ ...ldap, accountId: grace }),
+      ]);
+      assert.ok(racing.every((r) => r.status === 'rejected' && r.reason instanceof DuplicateError), 'an identity links one account');
+      const fresh = { ...ldap, externalId: `uuid-${rand()}`, accountId: grace };
+      const once = await Promise.allSettled([a.store.federation.createLink(fresh), b.store.federation.createLink(fresh)]);
+      assert.equal(once.filter((r) => r.status === 'fulfilled').length, 1, 'two first logins at once: one link');
+
+      await b.store.federation.touchLink(ldap.providerId, ldap.externalId, t + 99);
+      assert.deepEqual(await a.store.federation.linksOf(ada), [{ ...ldap, lastLoginAt: t + 99 }, saml], 'by creation time');
+      assert.deepEqual(await a.store.federation.linksOf(grace), [fresh]);
+      assert.deepEqual(await a.store.federation.linksOf(rand()), []);
+    });
+
+    it('keeps roles per source: a source replaces only its own, atomically', async () => {
+      const t = Date.now();
+      const id = rand();
+      await a.store.accounts.create({ id, email: `roles-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, roles: ['local'], createdAt: t, updatedAt: t });
+      assert.deepEqual(await b.store.federation.rolesOf(id), []);
+      await a.store.federation.setRoles(id, 'ldap.corp', ['staff', 'admins', 'staff']);
+      await a.store.federation.setRoles(id, 'saml-okta', ['staff', 'Zeta', 'émigré']);
+      assert.deepEqual(await b.store.federation.rolesOf(id), ['Zeta', 'admins', 'staff', 'émigré'], 'distinct, sorted by code point');
+
+      await b.store.federation.setRoles(id, 'ldap.corp', ['ops']);
+      assert.deepEqual(await a.store.federation.rolesOf(id), ['Zeta', 'ops', 'staff', 'émigré'], "the other source's roles stay");
+      await b.store.federation.setRoles(id, 'saml-okta', []);
+      assert.deepEqual(await a.store.federation.rolesOf(id), ['ops'], 'an empty list removes them');
+
+      // Logins through one source racing: the account ends with one of the lists, never a mix.
+      const lists = Array.from({ length: 12 }, (_, n) => Array.from({ length: 5 }, (_, k) => `role-${n}-${k}`));
+      await Promise.all(lists.map((roles, n) => (n % 2 ? a : b).store.federation.setRoles(id, 'ldap.corp', roles)));
+      const final = await a.store.federation.rolesOf(id);
+      assert.ok(lists.some((l) => JSON.stringify([...l].sort()) === JSON.stringify(final)), `one whole list: ${final.join(' ')}`);
+      assert.deepEqual((await a.store.accounts.findById(id))?.roles, ['local'], 'the account record keeps its own roles');
+      assert.deepEqual(await a.store.federation.rolesOf(rand()), []);
+    });
+
     it('keeps accounts, with one account per email whatever its case', async () => {
       const before = await a.store.accounts.count();
       const email = `Ada.${rand()}@Example.Test`;
       const account = {
-        id: rand(), email, emailVerified: false, name: 'Ada Lovelace 👩🏽‍💻', passwordHash: '$2b$04$abc', createdAt: Date.now(), updatedAt: Date.now(),
+        id: rand(), email, emailVerified: false, name: 'Ada Lovelace 👩🏽‍💻', passwordHash: '$2b$04$abc', roles: ['admin', 'ops'], createdAt: Date.now(), updatedAt: Date.now(),
       };
       await a.store.accounts.create(account);
       assert.deepEqual(await b.store.accounts.findById(account.id), account);
@@ -218,14 +403,17 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
       await assert.rejects(b.store.accounts.create({ ...account, id: rand(), email: email.toUpperCase() }), DuplicateError);
       await assert.rejects(a.store.accounts.create({ ...account, email: `other-${rand()}@example.test` }), DuplicateError, 'same id');
 
-      const other = { ...account, id: rand(), email: `grace.${rand()}@example.test`, name: null, passwordHash: null };
+      const other = { ...account, id: rand(), email: `grace.${rand()}@example.test`, name: null, passwordHash: null, roles: [] };
       await b.store.accounts.create(other);
       assert.equal(await a.store.accounts.count(), before + 2);
 
-      await a.store.accounts.update(account.id, { emailVerified: true, name: 'Ada King', passwordHash: '$2b$04$def', updatedAt: account.updatedAt + 5 });
+      assert.deepEqual((await b.store.accounts.findById(other.id))?.roles, []);
+      await a.store.accounts.update(account.id, { emailVerified: true, name: 'Ada King', passwordHash: '$2b$04$def', roles: ['auditor'], updatedAt: account.updatedAt + 5 });
       assert.deepEqual(await b.store.accounts.findById(account.id), {
-        ...account, emailVerified: true, name: 'Ada King', passwordHash: '$2b$04$def', updatedAt: account.updatedAt + 5,
+        ...account, emailVerified: true, name: 'Ada King', passwordHash: '$2b$04$def', roles: ['auditor'], updatedAt: account.updatedAt + 5,
       });
+      await a.store.accounts.update(account.id, { roles: [] });
+      assert.deepEqual((await b.store.accounts.findById(account.id))?.roles, []);
       await assert.rejects(a.store.accounts.update(other.id, { email: email.toLowerCase() }), DuplicateError);
       await a.store.accounts.update(other.id, { email: `Grace.New.${rand()}@Example.Test` });
       const moved = await b.store.accounts.findById(other.id);
@@ -349,7 +537,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
             failed++;
           }
         };
-        const account = { id: rand(), email: `restart-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, createdAt: Date.now(), updatedAt: Date.now() };
+        const account = { id: rand(), email: `restart-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, roles: [], createdAt: Date.now(), updatedAt: Date.now() };
         await c.store.accounts.create(account);
         for (let n = 0; n < 10; n++) await write(n);
         assert.equal(acknowledged.length, 10);

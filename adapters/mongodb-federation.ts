@@ -1,0 +1,53 @@
+/**
+ * Federated identity links and per-source roles in MongoDB (FederationStore). A source's roles for an
+ * account are one document, so replacing them is one atomic write. Provider ids are kept as values,
+ * never as field names (they may hold dots).
+ */
+import type { Db, IndexDescription } from 'mongodb';
+import type { FederatedLinkRecord, FederationStore } from './contract.js';
+import { retryDuplicateUpsert, unique } from './mongodb-errors.js';
+
+type LinkDoc = FederatedLinkRecord;
+type RolesDoc = { accountId: string; source: string; roles: string[] };
+
+export const FEDERATION_INDEXES: Record<string, IndexDescription[]> = {
+  federated_links: [
+    { key: { providerId: 1, externalId: 1 }, name: 'providerId_externalId_unique', unique: true },
+    { key: { accountId: 1 }, name: 'accountId' },
+  ],
+  account_roles: [{ key: { accountId: 1, source: 1 }, name: 'accountId_source_unique', unique: true }],
+};
+
+/** Code-point order, as the SQL stores sort (SQLite BINARY, PostgreSQL COLLATE "C"). */
+const byCodePoint = (a: string, b: string) => {
+  const [x, y] = [[...a], [...b]];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
+  }
+  return x.length - y.length;
+};
+
+export function mongoFederationStore(db: Db): FederationStore {
+  const links = db.collection<LinkDoc>('federated_links');
+  const roles = db.collection<RolesDoc>('account_roles');
+  const projection = { _id: 0 } as const;
+  return {
+    findLink: async (providerId, externalId) => (await links.findOne({ providerId, externalId }, { projection })) ?? undefined,
+    async createLink(link) {
+      // insertOne adds _id to the object it is given; give it a copy.
+      await unique('federated link', () => links.insertOne({ ...link }));
+    },
+    async touchLink(providerId, externalId, lastLoginAt) {
+      await links.updateOne({ providerId, externalId }, { $set: { lastLoginAt } });
+    },
+    linksOf: async (accountId) => links.find({ accountId }, { projection }).sort({ createdAt: 1, providerId: 1 }).toArray(),
+    async setRoles(accountId, source, list) {
+      if (list.length === 0) {
+        await roles.deleteOne({ accountId, source });
+        return;
+      }
+      await retryDuplicateUpsert(() => roles.updateOne({ accountId, source }, { $set: { roles: [...new Set(list)] } }, { upsert: true }));
+    },
+    rolesOf: async (accountId) => ((await roles.distinct('roles', { accountId })) as string[]).sort(byCodePoint),
+  };
+}

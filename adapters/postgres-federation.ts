@@ -1,0 +1,52 @@
+/** Federated identity links and per-source roles in PostgreSQL (FederationStore). */
+import type pg from 'pg';
+import type { FederatedLinkRecord, FederationStore } from './contract.js';
+import { lockedTransaction, storable, unique } from './postgres-sql.js';
+
+type LinkRow = { provider_id: string; external_id: string; account_id: string; created_at: number; last_login_at: number };
+
+const toLink = (r: LinkRow): FederatedLinkRecord => ({
+  providerId: r.provider_id, externalId: r.external_id, accountId: r.account_id, createdAt: r.created_at, lastLoginAt: r.last_login_at,
+});
+
+export function postgresFederationStore(pool: pg.Pool): FederationStore {
+  const rows = async <R extends pg.QueryResultRow>(text: string, values: unknown[]) => (await pool.query<R>(text, values)).rows;
+  return {
+    async findLink(providerId, externalId) {
+      // externalId comes from the directory or the IdP's assertion.
+      if (!storable(providerId) || !storable(externalId)) return undefined;
+      const [r] = await rows<LinkRow>('SELECT * FROM federated_links WHERE provider_id = $1 AND external_id = $2', [providerId, externalId]);
+      return r && toLink(r);
+    },
+    async createLink(l) {
+      await unique('federated link', () =>
+        pool.query(
+          'INSERT INTO federated_links (provider_id, external_id, account_id, created_at, last_login_at) VALUES ($1, $2, $3, $4, $5)',
+          [l.providerId, l.externalId, l.accountId, l.createdAt, l.lastLoginAt],
+        ),
+      );
+    },
+    async touchLink(providerId, externalId, lastLoginAt) {
+      if (!storable(providerId) || !storable(externalId)) return;
+      await pool.query('UPDATE federated_links SET last_login_at = $3 WHERE provider_id = $1 AND external_id = $2', [providerId, externalId, lastLoginAt]);
+    },
+    linksOf: async (accountId) =>
+      storable(accountId)
+        ? (await rows<LinkRow>('SELECT * FROM federated_links WHERE account_id = $1 ORDER BY created_at, provider_id COLLATE "C"', [accountId])).map(toLink)
+        : [],
+    async setRoles(accountId, source, roles) {
+      // The lock makes concurrent logins through one source end with one of their lists, not a mix.
+      await lockedTransaction(pool, accountId, source, async (client) => {
+        await client.query('DELETE FROM account_roles WHERE account_id = $1 AND source = $2', [accountId, source]);
+        await client.query(
+          `INSERT INTO account_roles (account_id, source, role) SELECT $1, $2, role FROM unnest($3::text[]) AS role ON CONFLICT DO NOTHING`,
+          [accountId, source, roles],
+        );
+      });
+    },
+    rolesOf: async (accountId) =>
+      storable(accountId)
+        ? (await rows<{ role: string }>('SELECT DISTINCT role COLLATE "C" AS role FROM account_roles WHERE account_id = $1 ORDER BY 1', [accountId])).map((r) => r.role)
+        : [],
+  };
+}
