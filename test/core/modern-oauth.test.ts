@@ -51,7 +51,8 @@ describe('modern OAuth 2.0 and OpenID Connect', () => {
       const m = rp.serverMetadata();
       assert.equal(m.issuer, gh.issuer);
       assert.deepEqual(m.code_challenge_methods_supported, ['S256']);
-      assert.deepEqual(m.response_types_supported, ['code']);
+      // `none` (OAuth 2.0 Multiple Response Types §4) serves the built-in /account client
+      assert.deepEqual(m.response_types_supported, ['code', 'none']);
       assert.deepEqual([...(m.token_endpoint_auth_methods_supported ?? [])].sort(), ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt']);
       assert.equal(m.authorization_response_iss_parameter_supported, true);
       assert.ok(m.pushed_authorization_request_endpoint);
