@@ -7,20 +7,45 @@
  *   gatehouse clients list
  *   gatehouse resources create --identifier URI --scope 'read=Read your things' [--scope ...] [--name N] [--ttl 1h]
  *   gatehouse resources list
+ *   gatehouse users set-password --email E --password P      (signs the account out everywhere)
  *   gatehouse keys list
+ *   gatehouse audit [--account ID|EMAIL] [--since 24h|2024-05-01T00:00Z] [--until ...] [--type T ...] [--limit N]
+ *                                                               (JSON lines, oldest first; a type ending in . is a prefix)
  */
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from './config/load-config.js';
 import { duration } from './config/parsers.js';
 import { createLogger } from './app/logger.js';
 import { buildContext, type AppContext } from './app/context.js';
 import { DEFAULT_PATHS } from './server.js';
+import type { AuditEvent } from './audit/audit-log.js';
 
 type Command = (c: AppContext, args: string[]) => Promise<void>;
 
 const print = (value: unknown) => process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
 
 class UsageError extends Error {}
+
+/** Operator actions are audited like any other security event, from the CLI. */
+function audited(c: AppContext, event: AuditEvent): Promise<void> {
+  let operator = 'unknown';
+  try {
+    operator = userInfo().username;
+  } catch {
+    // no passwd entry (some containers): the event is still recorded
+  }
+  return c.audit.record({ ...event, details: { ...event.details, operator } }, { userAgent: 'gatehouse-cli' });
+}
+
+/** `24h`, `7d` (that long ago) or an ISO 8601 date-time, as epoch milliseconds. */
+function pointInTime(value: string, name: string): number {
+  const relative = /^(\d+)([smhd])$/.exec(value);
+  if (relative) return Date.now() - duration(1, 315360000).parse(value) * 1000;
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new UsageError(`--${name} takes a duration such as 24h or 7d, or an ISO 8601 date-time`);
+  return t;
+}
 
 function options<T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>>(args: string[], spec: T) {
   try {
@@ -44,7 +69,41 @@ const COMMANDS: Record<string, Command> = {
       name: o.name,
       emailVerified: o.verified ?? false,
     });
+    await audited(c, { type: 'admin.user.created', accountId: account.id, details: { email: account.email } });
     print({ id: account.id, email: account.email, name: account.name, email_verified: account.emailVerified });
+  },
+
+  async 'users set-password'(c, args) {
+    const o = options(args, { email: { type: 'string' }, password: { type: 'string' } });
+    const account = await c.accounts.findByEmail(required(o.email, 'email'));
+    if (!account) throw new UsageError(`no account has the email ${o.email}`);
+    await c.accounts.setPassword(account, required(o.password, 'password'));
+    const signedOut = await c.signOutEverywhere(account.id);
+    c.accountMail.passwordChanged(account, 'admin', `${c.config.ISSUER}/password/forgot`);
+    await audited(c, { type: 'admin.password.set', accountId: account.id, details: { sessionsEnded: signedOut.sessions, grantsRevoked: signedOut.grants } });
+    print({ id: account.id, email: account.email, sessions_ended: signedOut.sessions, grants_revoked: signedOut.grants });
+  },
+
+  async audit(c, args) {
+    const o = options(args, {
+      account: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, type: { type: 'string', multiple: true }, limit: { type: 'string' },
+    });
+    let accountId = o.account;
+    if (accountId?.includes('@')) {
+      const account = await c.accounts.findByEmail(accountId);
+      if (!account) throw new UsageError(`no account has the email ${accountId}`);
+      accountId = account.id;
+    }
+    const limit = o.limit ? Number(o.limit) : 1000;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100000) throw new UsageError('--limit takes an integer from 1 to 100000');
+    const events = await c.audit.query({
+      accountId,
+      since: pointInTime(o.since ?? '24h', 'since'),
+      until: o.until ? pointInTime(o.until, 'until') : undefined,
+      types: o.type,
+      limit,
+    });
+    for (const e of events) process.stdout.write(`${JSON.stringify({ ...e, time: new Date(e.time).toISOString() })}\n`);
   },
 
   async 'clients create'(c, args) {
@@ -57,6 +116,7 @@ const COMMANDS: Record<string, Command> = {
     }
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new UsageError('--json must be a JSON object');
     const client = await c.clients.create(metadata as Record<string, unknown>);
+    await audited(c, { type: 'admin.client.created', clientId: client.client_id, details: { token_endpoint_auth_method: client.token_endpoint_auth_method ?? 'client_secret_basic' } });
     print(client);
     if (client.client_secret) process.stderr.write('The client_secret is shown only now; it is stored encrypted.\n');
   },
@@ -75,7 +135,9 @@ const COMMANDS: Record<string, Command> = {
       scopes[scope] = description.join('=') || scope;
     }
     const ttl = o.ttl ? duration(60, 86400).parse(o.ttl) : c.config.ACCESS_TOKEN_TTL;
-    print(await c.resources.create({ identifier: required(o.identifier, 'identifier'), name: o.name, scopes, accessTokenTtl: ttl }));
+    const resource = await c.resources.create({ identifier: required(o.identifier, 'identifier'), name: o.name, scopes, accessTokenTtl: ttl });
+    await audited(c, { type: 'admin.resource.created', details: { identifier: resource.identifier, scopes: Object.keys(resource.scopes) } });
+    print(resource);
   },
 
   async 'resources list'(c) {
@@ -89,7 +151,7 @@ const COMMANDS: Record<string, Command> = {
 };
 
 async function main(argv: string[]): Promise<number> {
-  const name = argv.slice(0, 2).join(' ');
+  const name = COMMANDS[argv[0] ?? ''] ? (argv[0] as string) : argv.slice(0, 2).join(' ');
   const command = COMMANDS[name];
   if (!command) {
     process.stderr.write(`usage: gatehouse <${Object.keys(COMMANDS).join(' | ')}> [options]\n`);
@@ -98,7 +160,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   const context = await buildContext({ config, logger: createLogger('warn'), ...DEFAULT_PATHS });
   try {
-    await command(context, argv.slice(2));
+    await command(context, argv.slice(name.split(' ').length));
     return 0;
   } finally {
     await context.close();

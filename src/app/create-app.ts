@@ -15,7 +15,9 @@ import { createHealthRouter } from './health.js';
 import { acceptPostAtAuthorizationEndpoint } from '../oidc/authorization-post.js';
 import { structuredTokenEndpoints } from '../oidc/structured-token-endpoints.js';
 import { protocolEdge } from '../oidc/protocol-edge.js';
-import { createInteractionRouter } from '../interactions/router.js';
+import { createInteractionRouter, createInteractionLoader } from '../interactions/router.js';
+import { createLifecycleRouter } from '../lifecycle/router.js';
+import { tokenEndpointGuard } from '../protection/token-endpoint-guard.js';
 
 export function createApp(c: AppContext): Koa {
   const { config, logger, providers } = c;
@@ -24,7 +26,10 @@ export function createApp(c: AppContext): Koa {
   app.silent = true; // errors are logged by errorHandler, with the request id
 
   const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure: https });
-  const interactions = createInteractionRouter({ providers, render: c.render, csrf, login: c.loginStep, consent: c.consentStep });
+  const lifecycle = createLifecycleRouter({ ...c.lifecycle, csrf, loadInteraction: createInteractionLoader(providers) });
+  const interactions = createInteractionRouter({
+    providers, render: c.render, csrf, login: c.loginStep, consent: c.consentStep, promptPages: lifecycle.promptPages,
+  });
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers carry their own context types
   const steps: Koa.Middleware<any, any>[] = [
@@ -40,9 +45,16 @@ export function createApp(c: AppContext): Koa {
       ledger: c.ledger,
       grantExists: async (grantId) => !!(await c.store.oidc.find('Grant', grantId)),
     }),
+    tokenEndpointGuard({
+      path: '/token',
+      ...c.tokenEndpointLockouts,
+      onLockout: (scope, key, seconds, ctx) =>
+        void c.audit.record({ type: 'lockout', result: 'failure', clientId: scope === 'client' ? key : null, reason: `token_failures_per_${scope}`, details: { seconds } }, ctx),
+    }),
     createStaticRouter(c.viewsDir).routes(),
     createHealthRouter({ ping: () => c.store.ping() }).routes(),
     createMetricsRouter(c).routes(),
+    lifecycle.router.routes(),
     interactions.routes(),
     interactions.allowedMethods(),
     providers.middleware,

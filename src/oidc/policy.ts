@@ -14,6 +14,9 @@ export const ACR = {
 /** `amr` values, from the RFC 8176 registry. */
 export const AMR = { password: 'pwd' } as const;
 
-export function createInteractionPolicy() {
-  return interactionPolicy.base();
+/** oidc-provider's login and consent prompts, with `afterLogin` prompts (in order) between them. */
+export function createInteractionPolicy(afterLogin: InstanceType<typeof interactionPolicy.Prompt>[] = []) {
+  const policy = interactionPolicy.base();
+  afterLogin.forEach((prompt, i) => policy.add(prompt, 1 + i));
+  return policy;
 }

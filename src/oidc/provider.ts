@@ -11,6 +11,7 @@ import { SCOPE_CLAIMS } from './claims.js';
 import { ACR, createInteractionPolicy } from './policy.js';
 import type { ProviderPages } from './provider-pages.js';
 import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
+import { combineClientMetadata, type ClientMetadataPart } from './client-metadata.js';
 
 export type ProviderDeps = {
   config: Config;
@@ -20,6 +21,10 @@ export type ProviderDeps = {
   findResource(identifier: string): Promise<ResourceRecord | undefined>;
   pages: ProviderPages;
   ledger: JwtAccessTokenLedger;
+  /** prompts between login and consent (lifecycle: update_password, verify_email) */
+  promptsAfterLogin?: Parameters<typeof createInteractionPolicy>[0];
+  /** Gatehouse's own client metadata properties, by feature */
+  clientMetadata?: ClientMetadataPart[];
 };
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -37,6 +42,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     // OAuth 2.0 Security BCP (RFC 9700 §2.1.1): PKCE for every client, and only S256.
     pkce: { required: () => true },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    extraClientMetadata: combineClientMetadata(deps.clientMetadata ?? []),
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', response_types: ['code'] },
     // RFC 9700 §4.14.2: rotate refresh tokens; oidc-provider revokes the grant when a rotated one comes back.
     rotateRefreshToken: true,
@@ -46,7 +52,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     interactions: {
-      policy: createInteractionPolicy(),
+      policy: createInteractionPolicy(deps.promptsAfterLogin),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     ttl: {
