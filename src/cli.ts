@@ -20,6 +20,7 @@ import { createLogger } from './app/logger.js';
 import { buildContext, type AppContext } from './app/context.js';
 import { DEFAULT_PATHS } from './server.js';
 import type { AuditEvent } from './audit/audit-log.js';
+import { InvalidAccountInput } from './accounts/accounts.js';
 
 type Command = (c: AppContext, args: string[]) => Promise<void>;
 
@@ -170,7 +171,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const known = err instanceof UsageError || err instanceof ConfigError || (err as Error)?.name === 'InvalidClientMetadata' || (err as Error)?.constructor?.name?.startsWith('Invalid') || (err as Error)?.name === 'DuplicateError';
+    const known = err instanceof UsageError || err instanceof ConfigError || err instanceof InvalidAccountInput || (err as Error)?.name === 'InvalidClientMetadata' || (err as Error)?.constructor?.name?.startsWith('Invalid') || (err as Error)?.name === 'DuplicateError';
     const e = err as Error & { error_description?: string };
     process.stderr.write(`gatehouse: ${e.error_description ?? e.message}\n`);
     process.exit(known ? 2 : 1);
