@@ -9,7 +9,10 @@ export type LifecycleHarness = { gh: TestGatehouse; mail: MailCatcher; close(): 
 
 export async function bootWithMail(env: Record<string, string> = {}): Promise<LifecycleHarness> {
   const mail = await startMailCatcher();
-  const gh = await bootGatehouse({ SMTP_URL: mail.url, MAIL_FROM: 'Gatehouse <no-reply@gatehouse.test>', REGISTRATION_ENABLED: 'true', ...env });
+  const { SMTP_POOL, ...rest } = env;
+  // pool=true (a nodemailer option in the URL) keeps one SMTP connection open instead of one per message
+  const smtpUrl = SMTP_POOL ? `${mail.url}/?pool=true` : mail.url;
+  const gh = await bootGatehouse({ SMTP_URL: smtpUrl, MAIL_FROM: 'Gatehouse <no-reply@gatehouse.test>', REGISTRATION_ENABLED: 'true', ...rest });
   return {
     gh,
     mail,
