@@ -26,10 +26,10 @@ export interface OidcModelStore {
   /** Removes every artifact that carries this grantId, of every model, and only those. */
   revokeByGrantId(grantId: string): Promise<void>;
   /**
-   * The ids of the live records of `model` whose payload has this top-level `accountId` (used for
-   * `Session` and `Grant`, to sign an account out everywhere). Expired records may be left out.
+   * The live (unexpired) records of one model whose payload has this `accountId` (sessions and grants,
+   * for the account pages), each with its `consumed` state like `find`.
    */
-  findIdsByAccountId(model: string, accountId: string): Promise<string[]>;
+  findByAccountId(model: string, accountId: string): Promise<OidcPayload[]>;
 }
 
 export type AccountRecord = {
@@ -38,6 +38,8 @@ export type AccountRecord = {
   emailVerified: boolean;
   name: string | null;
   passwordHash: string | null;
+  /** Names an operator assigns (CLI `users roles`); policies such as MFA_REQUIRED_ROLES read them. */
+  roles: string[];
   createdAt: number;
   updatedAt: number;
 };
@@ -187,6 +189,7 @@ export interface Store {
   clients: ClientStore;
   resources: ResourceStore;
   signingKeys: SigningKeyStore;
+  factors: FactorStore;
   accountTokens: AccountTokenStore;
   passwordHistory: PasswordHistoryStore;
   audit: AuditStore;
@@ -203,4 +206,68 @@ export class DuplicateError extends Error {
   constructor(readonly what: string) {
     super(`${what} already exists`);
   }
+}
+
+/** A TOTP authenticator (RFC 6238). One per account; `confirmedAt` is null while enrolment is pending. */
+export type TotpFactorRecord = {
+  accountId: string;
+  /** the base32 shared secret, encrypted with the at-rest cipher */
+  secretCiphertext: string;
+  confirmedAt: number | null;
+  /** the last RFC 6238 time step accepted, so each code is accepted once */
+  lastUsedStep: number | null;
+  createdAt: number;
+};
+
+/** A WebAuthn public-key credential (security key or passkey). */
+export type WebAuthnCredentialRecord = {
+  /** the credential ID, base64url */
+  id: string;
+  accountId: string;
+  /** the person's own name for it */
+  name: string;
+  /** COSE public key, base64url */
+  publicKey: string;
+  /** WebAuthn §6.1.1 signature counter, as last seen */
+  counter: number;
+  transports: string[];
+  /** 'singleDevice' (device-bound) or 'multiDevice' (synced passkey) */
+  deviceType: string;
+  backedUp: boolean;
+  createdAt: number;
+  lastUsedAt: number | null;
+};
+
+/** A single-use recovery code, stored as a SHA-256 hash (the codes are 80-bit random values). */
+export type RecoveryCodeRecord = { accountId: string; codeHash: string; usedAt: number | null; createdAt: number };
+
+export interface FactorStore {
+  findTotp(accountId: string): Promise<TotpFactorRecord | undefined>;
+  /** Inserts or replaces the account's TOTP factor. */
+  saveTotp(factor: TotpFactorRecord): Promise<void>;
+  /**
+   * Records `step` as used. Atomic: true only when it is later than the last used step of a confirmed
+   * factor (so one code is accepted once, however many requests race).
+   */
+  useTotpStep(accountId: string, step: number): Promise<boolean>;
+  deleteTotp(accountId: string): Promise<void>;
+
+  listWebAuthn(accountId: string): Promise<WebAuthnCredentialRecord[]>;
+  findWebAuthn(credentialId: string): Promise<WebAuthnCredentialRecord | undefined>;
+  /** Fails with `DuplicateError` when the credential ID is registered already. */
+  createWebAuthn(credential: WebAuthnCredentialRecord): Promise<void>;
+  /**
+   * Stores the counter after a successful assertion. Atomic: false when another request already stored
+   * a counter at least as high (a replayed or cloned authenticator), unless both are 0 (no counter).
+   */
+  recordWebAuthnUse(credentialId: string, counter: number, usedAt: number): Promise<boolean>;
+  /** true when the account's credential existed */
+  deleteWebAuthn(accountId: string, credentialId: string): Promise<boolean>;
+
+  /** Replaces every recovery code of the account with these hashes. */
+  replaceRecoveryCodes(accountId: string, codeHashes: string[], createdAt: number): Promise<void>;
+  /** Marks the code used. Atomic: true exactly once for an unused code of this account. */
+  useRecoveryCode(accountId: string, codeHash: string, usedAt: number): Promise<boolean>;
+  countUnusedRecoveryCodes(accountId: string): Promise<number>;
+  deleteRecoveryCodes(accountId: string): Promise<void>;
 }

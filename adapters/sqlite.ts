@@ -15,10 +15,12 @@ import {
   type AuditQuery,
   type ClientRecord,
   type OidcPayload,
+  type FactorStore,
   type RateLimiterOptions,
   type ResourceRecord,
   type SigningKeyRecord,
   type Store,
+  type WebAuthnCredentialRecord,
 } from './contract.js';
 
 /** Versioned migrations; `PRAGMA user_version` records how many have run. Append only. */
@@ -42,11 +44,24 @@ const MIGRATIONS = [
    CREATE TABLE signing_keys (
      kid TEXT PRIMARY KEY, alg TEXT NOT NULL, state TEXT NOT NULL, public_jwk TEXT NOT NULL,
      private_jwk_ciphertext TEXT NOT NULL, created_at INTEGER NOT NULL, activates_at INTEGER, expires_at INTEGER);`,
-  // 2: account lifecycle (tokens sent by email, password history, audit log) and sessions/grants by account
-  `ALTER TABLE oidc_models ADD COLUMN account_id TEXT;
-   UPDATE oidc_models SET account_id = json_extract(payload, '$.accountId') WHERE json_type(payload, '$.accountId') = 'text';
-   CREATE INDEX oidc_models_account_id ON oidc_models (model, account_id) WHERE account_id IS NOT NULL;
-   CREATE TABLE account_tokens (
+  // 2: account roles; second factors; sessions and grants found by account (the account pages)
+  `ALTER TABLE accounts ADD COLUMN roles TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE oidc_models ADD COLUMN account_id TEXT;
+   UPDATE oidc_models SET account_id = json_extract(payload, '$.accountId') WHERE json_valid(payload);
+   CREATE INDEX oidc_models_account_id ON oidc_models (account_id, model) WHERE account_id IS NOT NULL;
+   CREATE TABLE totp_factors (
+     account_id TEXT PRIMARY KEY, secret_ciphertext TEXT NOT NULL,
+     confirmed_at INTEGER, last_used_step INTEGER, created_at INTEGER NOT NULL);
+   CREATE TABLE webauthn_credentials (
+     id TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL,
+     public_key TEXT NOT NULL, counter INTEGER NOT NULL, transports TEXT NOT NULL, device_type TEXT NOT NULL,
+     backed_up INTEGER NOT NULL, created_at INTEGER NOT NULL, last_used_at INTEGER);
+   CREATE INDEX webauthn_credentials_account_id ON webauthn_credentials (account_id);
+   CREATE TABLE recovery_codes (
+     account_id TEXT NOT NULL, code_hash TEXT NOT NULL,
+     used_at INTEGER, created_at INTEGER NOT NULL, PRIMARY KEY (account_id, code_hash));`,
+  // 3: account lifecycle: tokens sent by email, password history, audit log
+  `CREATE TABLE account_tokens (
      token_hash TEXT PRIMARY KEY, purpose TEXT NOT NULL, account_id TEXT NOT NULL, email TEXT NOT NULL,
      interaction_uid TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, consumed_at INTEGER, superseded_at INTEGER);
    CREATE INDEX account_tokens_account ON account_tokens (account_id, purpose);
@@ -64,7 +79,7 @@ const MIGRATIONS = [
 type OidcRow = { payload: string; expires_at: number | null; consumed_at: number | null };
 type AccountRow = {
   id: string; email: string; email_verified: number; name: string | null;
-  password_hash: string | null; created_at: number; updated_at: number;
+  password_hash: string | null; roles: string; created_at: number; updated_at: number;
 };
 type TokenRow = {
   token_hash: string; purpose: AccountTokenRecord['purpose']; account_id: string; email: string; interaction_uid: string | null;
@@ -102,9 +117,6 @@ export function openSqliteStore(databaseUrl: string): Store {
        ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
          user_code = excluded.user_code, uid = excluded.uid, account_id = excluded.account_id, expires_at = excluded.expires_at`,
     ),
-    idsByAccountId: db.prepare<[string, string, number], { id: string }>(
-      'SELECT id FROM oidc_models WHERE model = ? AND account_id = ? AND (expires_at IS NULL OR expires_at > ?)',
-    ),
     find: db.prepare<[string, string], OidcRow>('SELECT payload, expires_at, consumed_at FROM oidc_models WHERE model = ? AND id = ?'),
     findByUid: db.prepare<[string, string], OidcRow>('SELECT payload, expires_at, consumed_at FROM oidc_models WHERE model = ? AND uid = ?'),
     findByUserCode: db.prepare<[string, string], OidcRow>(
@@ -113,10 +125,13 @@ export function openSqliteStore(databaseUrl: string): Store {
     consume: db.prepare('UPDATE oidc_models SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL AND (expires_at IS NULL OR expires_at > ?)'),
     destroy: db.prepare('DELETE FROM oidc_models WHERE model = ? AND id = ?'),
     revokeByGrantId: db.prepare('DELETE FROM oidc_models WHERE grant_id = ?'),
+    findByAccountId: db.prepare<[string, string], OidcRow>(
+      'SELECT payload, expires_at, consumed_at FROM oidc_models WHERE account_id = ? AND model = ? ORDER BY rowid',
+    ),
     sweep: db.prepare('DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= ?'),
     accountInsert: db.prepare(
-      `INSERT INTO accounts (id, email, email_verified, name, password_hash, created_at, updated_at)
-       VALUES (@id, @email, @emailVerified, @name, @passwordHash, @createdAt, @updatedAt)`,
+      `INSERT INTO accounts (id, email, email_verified, name, password_hash, roles, created_at, updated_at)
+       VALUES (@id, @email, @emailVerified, @name, @passwordHash, @roles, @createdAt, @updatedAt)`,
     ),
     accountById: db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE id = ?'),
     accountByEmail: db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE email = ?'),
@@ -172,7 +187,7 @@ export function openSqliteStore(databaseUrl: string): Store {
   const toAccount = (r: AccountRow | undefined): AccountRecord | undefined =>
     r && {
       id: r.id, email: r.email, emailVerified: r.email_verified === 1, name: r.name,
-      passwordHash: r.password_hash, createdAt: r.created_at, updatedAt: r.updated_at,
+      passwordHash: r.password_hash, roles: JSON.parse(r.roles) as string[], createdAt: r.created_at, updatedAt: r.updated_at,
     };
   const toClient = (r: { client_id: string; metadata: string; secret_ciphertext: string | null; created_at: number }): ClientRecord => ({
     clientId: r.client_id, metadata: JSON.parse(r.metadata), secretCiphertext: r.secret_ciphertext, createdAt: r.created_at,
@@ -209,7 +224,8 @@ export function openSqliteStore(databaseUrl: string): Store {
       async revokeByGrantId(grantId) {
         q.revokeByGrantId.run(grantId);
       },
-      findIdsByAccountId: async (model, accountId) => q.idsByAccountId.all(model, accountId, now()).map((r) => r.id),
+      findByAccountId: async (model, accountId) =>
+        q.findByAccountId.all(accountId, model).map(live).filter((p): p is OidcPayload => p !== undefined),
     },
     accountTokens: {
       async issue(t) {
@@ -271,17 +287,19 @@ export function openSqliteStore(databaseUrl: string): Store {
     },
     accounts: {
       async create(a) {
-        unique('account', () => q.accountInsert.run({ ...a, emailVerified: a.emailVerified ? 1 : 0 }));
+        unique('account', () => q.accountInsert.run({ ...a, emailVerified: a.emailVerified ? 1 : 0, roles: JSON.stringify(a.roles) }));
       },
       findById: async (id) => toAccount(q.accountById.get(id)),
       findByEmail: async (email) => toAccount(q.accountByEmail.get(email)),
       async update(id, changes) {
         const columns: Record<string, string> = {
-          email: 'email', emailVerified: 'email_verified', name: 'name', passwordHash: 'password_hash', updatedAt: 'updated_at',
+          email: 'email', emailVerified: 'email_verified', name: 'name', passwordHash: 'password_hash', roles: 'roles', updatedAt: 'updated_at',
         };
         const entries = Object.entries({ ...changes, updatedAt: changes.updatedAt ?? now() }).filter(([k]) => k in columns);
         const sql = `UPDATE accounts SET ${entries.map(([k]) => `${columns[k]} = @${k}`).join(', ')} WHERE id = @id`;
-        const values = Object.fromEntries(entries.map(([k, v]) => [k, typeof v === 'boolean' ? (v ? 1 : 0) : v]));
+        const values = Object.fromEntries(
+          entries.map(([k, v]) => [k, typeof v === 'boolean' ? (v ? 1 : 0) : Array.isArray(v) ? JSON.stringify(v) : v]),
+        );
         unique('account', () => db.prepare(sql).run({ ...values, id }));
       },
       count: async () => q.accountCount.get()?.n ?? 0,
@@ -322,14 +340,107 @@ export function openSqliteStore(databaseUrl: string): Store {
         q.keyDelete.run(kid);
       },
     },
-    rateLimiter: (o: RateLimiterOptions) =>
-      new RateLimiterSQLite({ storeClient: db, storeType: 'better-sqlite3', tableName: 'rate_limits', ...o }),
+    factors: sqliteFactorStore(db),
+    rateLimiter(o: RateLimiterOptions) {
+      // The library creates its table asynchronously and refuses to count until then; create it here
+      // (its own layout, synchronously) so a limiter works from its first call.
+      db.exec('CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER)');
+      return new RateLimiterSQLite({ storeClient: db, storeType: 'better-sqlite3', tableName: 'rate_limits', tableCreated: true, ...o });
+    },
     sweepExpired: async () => q.sweep.run(now()).changes,
     async ping() {
       db.prepare('SELECT 1').get();
     },
     async close() {
       db.close();
+    },
+  };
+}
+
+type WebAuthnRow = {
+  id: string; account_id: string; name: string; public_key: string; counter: number; transports: string;
+  device_type: string; backed_up: number; created_at: number; last_used_at: number | null;
+};
+
+function sqliteFactorStore(db: Database.Database): FactorStore {
+  const q = {
+    totpFind: db.prepare<[string], { account_id: string; secret_ciphertext: string; confirmed_at: number | null; last_used_step: number | null; created_at: number }>(
+      'SELECT * FROM totp_factors WHERE account_id = ?',
+    ),
+    totpSave: db.prepare(
+      `INSERT INTO totp_factors (account_id, secret_ciphertext, confirmed_at, last_used_step, created_at)
+       VALUES (@accountId, @secretCiphertext, @confirmedAt, @lastUsedStep, @createdAt)
+       ON CONFLICT (account_id) DO UPDATE SET secret_ciphertext = excluded.secret_ciphertext, confirmed_at = excluded.confirmed_at,
+         last_used_step = excluded.last_used_step, created_at = excluded.created_at`,
+    ),
+    totpUseStep: db.prepare(
+      `UPDATE totp_factors SET last_used_step = @step
+       WHERE account_id = @accountId AND confirmed_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < @step)`,
+    ),
+    totpDelete: db.prepare('DELETE FROM totp_factors WHERE account_id = ?'),
+    webauthnList: db.prepare<[string], WebAuthnRow>('SELECT * FROM webauthn_credentials WHERE account_id = ? ORDER BY created_at, id'),
+    webauthnFind: db.prepare<[string], WebAuthnRow>('SELECT * FROM webauthn_credentials WHERE id = ?'),
+    webauthnInsert: db.prepare(
+      `INSERT INTO webauthn_credentials (id, account_id, name, public_key, counter, transports, device_type, backed_up, created_at, last_used_at)
+       VALUES (@id, @accountId, @name, @publicKey, @counter, @transports, @deviceType, @backedUp, @createdAt, @lastUsedAt)`,
+    ),
+    // WebAuthn §7.2 step 22: a counter that does not grow (when either side is non-zero) signals a cloned authenticator
+    webauthnUse: db.prepare(
+      `UPDATE webauthn_credentials SET counter = @counter, last_used_at = @usedAt
+       WHERE id = @id AND ((@counter = 0 AND counter = 0) OR counter < @counter)`,
+    ),
+    webauthnDelete: db.prepare('DELETE FROM webauthn_credentials WHERE account_id = ? AND id = ?'),
+    recoveryDelete: db.prepare('DELETE FROM recovery_codes WHERE account_id = ?'),
+    recoveryInsert: db.prepare('INSERT INTO recovery_codes (account_id, code_hash, used_at, created_at) VALUES (?, ?, NULL, ?)'),
+    recoveryUse: db.prepare('UPDATE recovery_codes SET used_at = ? WHERE account_id = ? AND code_hash = ? AND used_at IS NULL'),
+    recoveryCount: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM recovery_codes WHERE account_id = ? AND used_at IS NULL'),
+  };
+  const toCredential = (r: WebAuthnRow): WebAuthnCredentialRecord => ({
+    id: r.id, accountId: r.account_id, name: r.name, publicKey: r.public_key, counter: r.counter,
+    transports: JSON.parse(r.transports) as string[], deviceType: r.device_type, backedUp: r.backed_up === 1,
+    createdAt: r.created_at, lastUsedAt: r.last_used_at,
+  });
+  const replaceCodes = db.transaction((accountId: string, hashes: string[], createdAt: number) => {
+    q.recoveryDelete.run(accountId);
+    for (const hash of hashes) q.recoveryInsert.run(accountId, hash, createdAt);
+  });
+  return {
+    async findTotp(accountId) {
+      const r = q.totpFind.get(accountId);
+      return r && {
+        accountId: r.account_id, secretCiphertext: r.secret_ciphertext, confirmedAt: r.confirmed_at,
+        lastUsedStep: r.last_used_step, createdAt: r.created_at,
+      };
+    },
+    async saveTotp(f) {
+      q.totpSave.run(f);
+    },
+    useTotpStep: async (accountId, step) => q.totpUseStep.run({ accountId, step }).changes === 1,
+    async deleteTotp(accountId) {
+      q.totpDelete.run(accountId);
+    },
+    listWebAuthn: async (accountId) => q.webauthnList.all(accountId).map(toCredential),
+    async findWebAuthn(id) {
+      const r = q.webauthnFind.get(id);
+      return r && toCredential(r);
+    },
+    async createWebAuthn(c) {
+      try {
+        q.webauthnInsert.run({ ...c, transports: JSON.stringify(c.transports), backedUp: c.backedUp ? 1 : 0 });
+      } catch (err) {
+        if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) throw new DuplicateError('credential');
+        throw err;
+      }
+    },
+    recordWebAuthnUse: async (id, counter, usedAt) => q.webauthnUse.run({ id, counter, usedAt }).changes === 1,
+    deleteWebAuthn: async (accountId, id) => q.webauthnDelete.run(accountId, id).changes === 1,
+    async replaceRecoveryCodes(accountId, hashes, createdAt) {
+      replaceCodes.immediate(accountId, hashes, createdAt);
+    },
+    useRecoveryCode: async (accountId, hash, usedAt) => q.recoveryUse.run(usedAt, accountId, hash).changes === 1,
+    countUnusedRecoveryCodes: async (accountId) => q.recoveryCount.get(accountId)?.n ?? 0,
+    async deleteRecoveryCodes(accountId) {
+      q.recoveryDelete.run(accountId);
     },
   };
 }

@@ -3,6 +3,7 @@
  * gatehouse: the operator's command line. It works on the same DATABASE_URL (and settings) as the server.
  *
  *   gatehouse users create --email E --password P [--name N] [--verified]
+ *   gatehouse users roles --email E [--set 'admin,ops']     (prints the roles; --set '' clears them)
  *   gatehouse clients create --json '<OIDC client metadata>'
  *   gatehouse clients list
  *   gatehouse resources create --identifier URI --scope 'read=Read your things' [--scope ...] [--name N] [--ttl 1h]
@@ -107,6 +108,19 @@ const COMMANDS: Record<string, Command> = {
     for (const e of events) process.stdout.write(`${JSON.stringify({ ...e, time: new Date(e.time).toISOString() })}\n`);
   },
 
+  async 'users roles'(c, args) {
+    const o = options(args, { email: { type: 'string' }, set: { type: 'string' } });
+    const email = required(o.email, 'email');
+    if (o.set !== undefined) {
+      const account = await c.accounts.setRoles(email, o.set.split(','));
+      print({ email: account.email, roles: account.roles });
+      return;
+    }
+    const account = await c.store.accounts.findByEmail(email.trim().toLowerCase());
+    if (!account) throw new UsageError('no account has this email');
+    print({ email: account.email, roles: account.roles });
+  },
+
   async 'clients create'(c, args) {
     const o = options(args, { json: { type: 'string' } });
     let metadata: unknown;
@@ -171,7 +185,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const known = err instanceof UsageError || err instanceof ConfigError || err instanceof InvalidAccountInput || (err as Error)?.name === 'InvalidClientMetadata' || (err as Error)?.constructor?.name?.startsWith('Invalid') || (err as Error)?.name === 'DuplicateError';
+    const known = err instanceof UsageError || err instanceof ConfigError || (err as Error)?.name === 'InvalidClientMetadata' || (err as Error)?.constructor?.name?.startsWith('Invalid') || (err as Error)?.name === 'DuplicateError' || err instanceof InvalidAccountInput;
     const e = err as Error & { error_description?: string };
     process.stderr.write(`gatehouse: ${e.error_description ?? e.message}\n`);
     process.exit(known ? 2 : 1);

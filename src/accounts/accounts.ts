@@ -13,6 +13,7 @@ export type AccountService = ReturnType<typeof createAccountService>;
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const ROLE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 export const isEmailAddress = (email: string) => EMAIL.test(email) && email.length <= 254;
 
@@ -59,6 +60,7 @@ export function createAccountService(deps: {
         emailVerified: input.emailVerified ?? false,
         name: input.name?.trim() || null,
         passwordHash: await passwords.hash(input.password),
+        roles: [],
         createdAt: now,
         updatedAt: now,
       };
@@ -131,6 +133,22 @@ export function createAccountService(deps: {
 
     async markEmailVerified(accountId: string): Promise<void> {
       await accounts.update(accountId, { emailVerified: true });
+    },
+
+    /** Replaces the account's roles (names of letters, digits and `_ . : -`). */
+    async setRoles(email: string, roles: string[]): Promise<AccountRecord> {
+      const account = await accounts.findByEmail(normaliseEmail(email));
+      if (!account) throw new InvalidAccountInput('email: no account has this email');
+      const clean = [...new Set(roles.map((r) => r.trim()).filter(Boolean))].sort();
+      const bad = clean.find((r) => !ROLE.test(r));
+      if (bad !== undefined) throw new InvalidAccountInput(`roles: ${JSON.stringify(bad)} is not a role name (letters, digits, _ . : -; at most 64)`);
+      await accounts.update(account.id, { roles: clean });
+      return { ...account, roles: clean };
+    },
+
+    async setName(id: string, name: string): Promise<void> {
+      if (name.length > 200) throw new InvalidAccountInput('name: at most 200 characters');
+      await accounts.update(id, { name: name.trim() || null });
     },
   };
   return service;

@@ -7,10 +7,13 @@ import type { OidcModelStore } from '../../adapters/contract.js';
 
 export type SignOutEverywhere = (accountId: string) => Promise<{ sessions: number; grants: number }>;
 
-export function createSignOutEverywhere(deps: { oidc: Pick<OidcModelStore, 'findIdsByAccountId' | 'revokeByGrantId' | 'destroy'> }): SignOutEverywhere {
+export function createSignOutEverywhere(deps: { oidc: Pick<OidcModelStore, 'findByAccountId' | 'revokeByGrantId' | 'destroy'> }): SignOutEverywhere {
   const { oidc } = deps;
+  // oidc-provider keys every stored model by its `jti`
+  const ids = async (model: string, accountId: string) =>
+    (await oidc.findByAccountId(model, accountId)).map((p) => p.jti).filter((id): id is string => typeof id === 'string');
   return async (accountId) => {
-    const [sessions, grants] = await Promise.all([oidc.findIdsByAccountId('Session', accountId), oidc.findIdsByAccountId('Grant', accountId)]);
+    const [sessions, grants] = await Promise.all([ids('Session', accountId), ids('Grant', accountId)]);
     for (const grantId of grants) {
       await oidc.revokeByGrantId(grantId);
       await oidc.destroy('Grant', grantId);

@@ -40,6 +40,16 @@ import { createProviderPages } from '../oidc/provider-pages.js';
 import { createJwtAccessTokenLedger, type JwtAccessTokenLedger } from '../oidc/jwt-access-token-ledger.js';
 import { createLoginStep, type LoginStep } from '../interactions/login.js';
 import { createConsentStep, type ConsentStep } from '../interactions/consent.js';
+import { createTotpService, type TotpService } from '../factors/totp.js';
+import { createRecoveryCodes, type RecoveryCodes } from '../factors/recovery-codes.js';
+import { createWebAuthnService, type WebAuthnService } from '../factors/webauthn.js';
+import { createMfaPolicy, type MfaPolicy } from '../factors/mfa-policy.js';
+import { createAccountFactors, type AccountFactors } from '../factors/account-factors.js';
+import { createMfaStep, type MfaStep } from '../interactions/mfa-step.js';
+import { createWebAuthnStep, type WebAuthnStep } from '../interactions/mfa-webauthn.js';
+import { createAccountAuth } from '../account/account-auth.js';
+import { createSessionsAndApps } from '../account/sessions-and-apps.js';
+import type { AccountPagesDeps } from '../account/router.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createRenderer, type Renderer } from './render.js';
 
@@ -70,6 +80,11 @@ export type AppContext = {
   tokenEndpointLockouts: { perIp: Lockout; perClient: Lockout };
   /** what the lifecycle pages need (create-app.ts adds the CSRF check and the interaction loader) */
   lifecycle: Omit<LifecycleDeps, 'csrf' | 'loadInteraction'>;
+  factors: { totp: TotpService; webauthn: WebAuthnService; recoveryCodes: RecoveryCodes; policy: MfaPolicy; account: AccountFactors };
+  mfaStep: MfaStep;
+  webAuthnStep: WebAuthnStep;
+  /** what the /account router needs, but its render and csrf (create-app.ts) */
+  accountPages: Omit<AccountPagesDeps, 'render' | 'csrf'>;
   close(): Promise<void>;
 };
 
@@ -80,7 +95,11 @@ export type ContextOptions = { config: Config; logger: Logger; viewsDir: string;
 
 export async function buildContext(o: ContextOptions): Promise<AppContext> {
   const { config, logger } = o;
-  const store = await openStore(config.DATABASE_URL);
+  const store = await openStore({
+    databaseUrl: config.DATABASE_URL,
+    redisUrl: config.REDIS_URL,
+    onError: (err, source) => logger.warn({ err, source }, 'store connection error (the driver reconnects)'),
+  });
   try {
     return await assemble(o, store);
   } catch (err) {
@@ -150,10 +169,24 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const pages = createProviderPages({ render, logger });
   const adapter = createAdapterClass({ oidc: store.oidc, clients });
   const findAccount = createFindAccount({ findById: accounts.findById });
+
+  // second factors (src/factors) and the policy that says who needs one
+  const totp = createTotpService({ factors: store.factors, cipher, issuer: config.BRAND_NAME });
+  const recoveryCodes = createRecoveryCodes({ factors: store.factors });
+  const webauthn = createWebAuthnService({ credentials: store.factors, challenges: store.oidc, issuer: config.ISSUER, rpName: config.BRAND_NAME });
+  const mfaPolicy = createMfaPolicy({
+    required: config.MFA_REQUIRED,
+    requiredRoles: config.MFA_REQUIRED_ROLES,
+    findAccount: accounts.findById,
+    factorsOf: async (id) => ({ totp: (await totp.status(id)) === 'active', webauthn: (await webauthn.list(id)).length }),
+  });
+  const accountFactors = createAccountFactors({ totp, webauthn, recoveryCodes, policy: mfaPolicy });
+
   providers = createProviderHost((jwks: JWK[]) => {
     const provider = createProvider({
       config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, pages, ledger,
-      promptsAfterLogin: createLifecyclePrompts({ findAccount: accounts.findById, passwordExpired: accounts.passwordExpired }),
+      mfaRequirement: (ctx) => mfaPolicy.fromContext(ctx),
+      promptsAfterMfa: createLifecyclePrompts({ findAccount: accounts.findById, passwordExpired: accounts.passwordExpired }),
       clientMetadata: [lifecycleClientMetadata],
     });
     auditProviderEvents(provider, audit);
@@ -164,14 +197,15 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     return provider;
   }, signingJwks);
 
+  const loginThrottle = createLoginThrottle({
+    perAccount: lockout('login-account', config.LOGIN_MAX_FAILURES_PER_ACCOUNT),
+    perIp: lockout('login-ip', config.LOGIN_MAX_FAILURES_PER_IP),
+  });
   const loginStep = createLoginStep({
     providers,
     render,
     accounts,
-    throttle: createLoginThrottle({
-      perAccount: lockout('login-account', config.LOGIN_MAX_FAILURES_PER_ACCOUNT),
-      perIp: lockout('login-ip', config.LOGIN_MAX_FAILURES_PER_IP),
-    }),
+    throttle: loginThrottle,
     onResult: (result) => metrics.logins.inc({ result }),
     audit,
     links: async (interaction) => {
@@ -182,10 +216,38 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
       };
     },
   });
+  // wrong second-factor codes count like wrong passwords, per account (by id) and per IP, with their own lockouts
   const secondFactorThrottle = createFailureThrottle({
     perSubject: lockout('mfa-account', config.MFA_MAX_FAILURES_PER_ACCOUNT),
     perIp: lockout('mfa-ip', config.LOGIN_MAX_FAILURES_PER_IP),
   });
+  const mfaStep = createMfaStep({
+    providers, render, findAccount: accounts.findById, totp, recoveryCodes, factors: accountFactors, throttle: secondFactorThrottle,
+    onResult: (result) => metrics.secondFactors.inc({ method: 'code', result }),
+  });
+  const webAuthnStep = createWebAuthnStep({ webauthn, mfa: mfaStep, onResult: (result) => metrics.secondFactors.inc({ method: 'webauthn', result }) });
+  const accountPages: AppContext['accountPages'] = {
+    auth: createAccountAuth({
+      issuer: config.ISSUER,
+      secure: config.ISSUER.startsWith('https://'),
+      providers,
+      findAccount: accounts.findById,
+      mfaRequiredByPolicy: mfaPolicy.requiredByPolicy,
+      reauthMaxAge: config.ACCOUNT_REAUTH_MAX_AGE,
+    }),
+    accounts,
+    passwordThrottle: loginThrottle,
+    sessionsAndApps: createSessionsAndApps({
+      oidc: store.oidc,
+      providers,
+      onBackchannelError: (err, clientId) => logger.warn({ err, clientId }, 'back-channel logout failed'),
+    }),
+    totp, webauthn, recoveryCodes, factors: accountFactors, secondFactorThrottle,
+    async onPasswordChanged(account, ctx) {
+      accountMail.passwordChanged(account, 'changed', `${config.ISSUER}/password/forgot`);
+      await audit.record({ type: 'password.changed', accountId: account.id, details: { via: 'account page' } }, ctx);
+    },
+  };
   const tokenEndpointLockouts = {
     perIp: lockout('token-ip', config.TOKEN_MAX_FAILURES_PER_IP),
     perClient: lockout('token-client', config.TOKEN_MAX_FAILURES_PER_CLIENT),
@@ -227,6 +289,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   return {
     config, logger, viewsDir, store, cipher, accounts, clients, resources, providers, ledger, metrics, render, loginStep, consentStep,
     audit, mailer, accountMail, passwordPolicy, signOutEverywhere, secondFactorThrottle, tokenEndpointLockouts, lifecycle,
+    factors: { totp, webauthn, recoveryCodes, policy: mfaPolicy, account: accountFactors }, mfaStep, webAuthnStep, accountPages,
     async close() {
       clearInterval(sweeper);
       await mailer.drain();

@@ -16,6 +16,8 @@ import { acceptPostAtAuthorizationEndpoint } from '../oidc/authorization-post.js
 import { structuredTokenEndpoints } from '../oidc/structured-token-endpoints.js';
 import { protocolEdge } from '../oidc/protocol-edge.js';
 import { createInteractionRouter, createInteractionLoader } from '../interactions/router.js';
+import { createAccountRouter } from '../account/router.js';
+import { createScriptAssetsRouter } from './script-assets.js';
 import { createLifecycleRouter } from '../lifecycle/router.js';
 import { tokenEndpointGuard } from '../protection/token-endpoint-guard.js';
 
@@ -28,8 +30,10 @@ export function createApp(c: AppContext): Koa {
   const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure: https });
   const lifecycle = createLifecycleRouter({ ...c.lifecycle, csrf, loadInteraction: createInteractionLoader(providers) });
   const interactions = createInteractionRouter({
-    providers, render: c.render, csrf, login: c.loginStep, consent: c.consentStep, promptPages: lifecycle.promptPages,
+    providers, render: c.render, csrf, login: c.loginStep, consent: c.consentStep, mfa: c.mfaStep, webauthn: c.webAuthnStep,
+    promptPages: lifecycle.promptPages,
   });
+  const account = createAccountRouter({ ...c.accountPages, render: c.render, csrf });
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers carry their own context types
   const steps: Koa.Middleware<any, any>[] = [
@@ -52,11 +56,14 @@ export function createApp(c: AppContext): Koa {
         void c.audit.record({ type: 'lockout', result: 'failure', clientId: scope === 'client' ? key : null, reason: `token_failures_per_${scope}`, details: { seconds } }, ctx),
     }),
     createStaticRouter(c.viewsDir).routes(),
+    createScriptAssetsRouter(c.viewsDir).routes(),
     createHealthRouter({ ping: () => c.store.ping() }).routes(),
     createMetricsRouter(c).routes(),
     lifecycle.router.routes(),
     interactions.routes(),
     interactions.allowedMethods(),
+    account.routes(),
+    account.allowedMethods(),
     providers.middleware,
   ];
   for (const step of steps) app.use(step);

@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics on a registry of our own (never prom-client's global one): request duration by
- * route, tokens issued by grant type, logins by result.
+ * route, tokens issued by grant type, logins and second-factor checks by result.
  */
 import type { Context, Next } from 'koa';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -32,6 +32,13 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  const secondFactors = new Counter({
+    name: 'gatehouse_second_factor_checks_total',
+    help: 'Second-factor and passkey checks by method (code, webauthn) and result',
+    labelNames: ['method', 'result'] as const,
+    registers: [registry],
+  });
+
   async function measure(ctx: Context, next: Next): Promise<void> {
     const end = requestDuration.startTimer();
     try {
@@ -44,5 +51,5 @@ export function createMetrics() {
     }
   }
 
-  return { registry, measure, tokensIssued, logins };
+  return { registry, measure, tokensIssued, logins, secondFactors };
 }

@@ -1,3 +1,5 @@
+import { parseRedisUrl, REDIS_URL_ACCEPTED } from '../../adapters/redis-url.js';
+
 /**
  * Strict parsers for configuration values. Each throws a `SettingValueError` naming what is accepted;
  * none falls back silently (STYLE.md: no parsers that fall back on bad input).
@@ -92,6 +94,39 @@ export function url(protocols: string[], { allowEmpty = false } = {}): Parser<st
   };
 }
 
+/**
+ * A connection string with one of these schemes. Checked without `new URL`, which refuses the host lists
+ * of replica sets (`mongodb://h1:27017,h2:27017/db`); the driver parses the rest and names any fault.
+ */
+export function connectionUrl(schemes: string[]): Parser<string> {
+  const accepted = `a ${schemes.map((s) => `${s}:`).join(' or ')} URL`;
+  return {
+    accepted,
+    parse(raw) {
+      const v = raw.trim();
+      const scheme = /^([a-z][a-z0-9+.-]*):./i.exec(v)?.[1]?.toLowerCase();
+      if (!scheme || !schemes.includes(scheme)) throw new SettingValueError(accepted);
+      return v;
+    },
+  };
+}
+
+/** Empty (no Redis), or a Redis URL that adapters/redis-url.ts can turn into connection options. */
+export const redisUrl: Parser<string> = {
+  accepted: `empty, or ${REDIS_URL_ACCEPTED}`,
+  parse(raw) {
+    const v = raw.trim();
+    if (v === '') return '';
+    try {
+      parseRedisUrl(v);
+    } catch (err) {
+      // The message names the fault and never the URL (it may hold a password).
+      throw new SettingValueError(`${REDIS_URL_ACCEPTED} (${(err as Error).message.replace(/^REDIS_URL: /, '')})`);
+    }
+    return v;
+  },
+};
+
 /** `#rgb` or `#rrggbb`: it lands inside a <style> block, so nothing else is accepted. */
 export const color: Parser<string> = {
   accepted: 'a hex colour such as #1f4fd1',
@@ -122,6 +157,16 @@ export const aesKeyList: Parser<Buffer[]> = {
     const keys = raw.split(',').map((s) => s.trim()).filter(Boolean).map((s) => Buffer.from(s, 'base64'));
     if (keys.length === 0 || keys.some((k) => k.length !== 32)) throw new SettingValueError(this.accepted);
     return keys;
+  },
+};
+
+/** A comma-separated list of names (letters, digits, `_ . : -`), possibly empty. */
+export const nameList: Parser<string[]> = {
+  accepted: 'a comma-separated list of names made of letters, digits and _ . : - (or empty)',
+  parse(raw) {
+    const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    if (list.some((s) => !/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(s))) throw new SettingValueError(this.accepted);
+    return list;
   },
 };
 

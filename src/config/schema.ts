@@ -47,7 +47,14 @@ export const settings = {
   DATABASE_URL: setting({
     description: 'Durable store: `sqlite:<file>` (embedded default), `postgres://...` or `mongodb://...`',
     default: 'sqlite:./data/gatehouse.db',
-    parser: p.url(['sqlite', 'postgres', 'postgresql', 'mongodb', 'mongodb+srv']),
+    parser: p.connectionUrl(['sqlite', 'postgres', 'postgresql', 'mongodb', 'mongodb+srv']),
+    secret: true,
+  }),
+  REDIS_URL: setting({
+    description:
+      'Optional Redis for sessions, interactions, codes and login throttles (native TTLs): `redis://`, `rediss://`, `redis+sentinel://` or `redis+cluster://`',
+    default: '',
+    parser: p.redisUrl,
     secret: true,
   }),
   COOKIE_KEYS: setting({
@@ -106,6 +113,21 @@ export const settings = {
     description: 'Refused token requests from one client IP within LOGIN_THROTTLE_WINDOW before it gets HTTP 429',
     default: '100',
     parser: p.integer(1, 1000000),
+  }),
+  MFA_REQUIRED: setting({
+    description: 'Require a second factor (TOTP, security key or passkey) for every sign-in; accounts without one enrol TOTP at their next sign-in',
+    default: 'false',
+    parser: p.boolean,
+  }),
+  MFA_REQUIRED_ROLES: setting({
+    description: 'Comma-separated account roles (CLI `users roles`) that must use a second factor',
+    default: '',
+    parser: p.nameList,
+  }),
+  ACCOUNT_REAUTH_MAX_AGE: setting({
+    description: 'How recent a sign-in must be to change second factors on the account pages (older ones sign in again)',
+    default: '15m',
+    parser: p.duration(30, 86400),
   }),
   BRAND_NAME: setting({ description: 'Product name shown on the hosted pages', default: 'Gatehouse', parser: p.text(80) }),
   BRAND_LOGO_URL: setting({ description: 'Logo shown on the hosted pages (https URL, or empty)', default: '', parser: p.url(['https', 'http'], { allowEmpty: true }) }),

@@ -11,6 +11,8 @@ import { InteractionExpiredError, BadRequestError } from '../errors/errors.js';
 import { originOf } from '../app/security-headers.js';
 import type { LoginStep } from './login.js';
 import type { ConsentStep } from './consent.js';
+import type { MfaStep } from './mfa-step.js';
+import type { WebAuthnStep } from './mfa-webauthn.js';
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -23,9 +25,11 @@ export function createInteractionRouter(deps: {
   csrf: (ctx: Context, next: Next) => Promise<void>;
   login: LoginStep;
   consent: ConsentStep;
+  mfa: MfaStep;
+  webauthn: WebAuthnStep;
   promptPages?: Record<string, PromptPage>;
 }) {
-  const { providers, login, consent } = deps;
+  const { providers, login, consent, mfa, webauthn } = deps;
   const router = new Router({ prefix: '/interaction' });
   const loadInteraction = createInteractionLoader(providers);
 
@@ -43,6 +47,8 @@ export function createInteractionRouter(deps: {
         return login.show(ctx, interaction);
       case 'consent':
         return consent.show(ctx, interaction);
+      case 'mfa':
+        return mfa.show(ctx, interaction);
       default: {
         const page = deps.promptPages?.[interaction.prompt.name];
         if (page) return page(ctx, interaction);
@@ -56,6 +62,24 @@ export function createInteractionRouter(deps: {
     if (interaction.prompt.name !== 'login') throw new BadRequestError('This sign-in step is already complete.');
     const result = await login.submit(ctx, interaction, ctx.state.form as Record<string, string>);
     if (result) await finish(ctx, interaction, result, false);
+  });
+
+  router.post('/:uid/mfa', deps.csrf, async (ctx) => {
+    const interaction = await loadInteraction(ctx);
+    if (interaction.prompt.name !== 'mfa') throw new BadRequestError('This sign-in step is already complete.');
+    const result = await mfa.submit(ctx, interaction, ctx.state.form as Record<string, string>);
+    if (result) await finish(ctx, interaction, result, false);
+  });
+
+  // WebAuthn (passkey sign-in on the login prompt, security key on the mfa prompt): JSON for the page script
+  router.post('/:uid/webauthn/options', deps.csrf, async (ctx) => {
+    ctx.body = await webauthn.options(await loadInteraction(ctx));
+  });
+
+  router.post('/:uid/webauthn', deps.csrf, async (ctx) => {
+    const interaction = await loadInteraction(ctx);
+    const result = await webauthn.verify(ctx, interaction, ctx.state.form as Record<string, string>);
+    ctx.body = { redirect: await providers.current.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false }) };
   });
 
   router.post('/:uid/consent', deps.csrf, async (ctx) => {

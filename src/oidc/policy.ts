@@ -1,22 +1,113 @@
 /**
  * The interaction policy (which prompts run, and when) and the authentication context values we issue.
- * Login and consent are oidc-provider's own prompts; later factors add checks here rather than a second
- * state machine (STYLE.md §6).
+ * Login and consent are oidc-provider's own prompts; the second factor is one more prompt, `mfa`, between
+ * them, with its checks here rather than a second state machine (STYLE.md §6). This file is the one place
+ * that defines ACR and AMR values; the README documents them.
  */
-import { interactionPolicy } from 'oidc-provider';
+import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 
-/** `acr` values (OpenID Connect Core §2); documented in the README. */
+const { base, Prompt, Check } = interactionPolicy;
+
+/** `acr` values (OpenID Connect Core §2), weakest first. */
 export const ACR = {
   /** a password (or an upstream directory's password) was checked */
   password: 'urn:gatehouse:acr:password',
+  /** a password and a second factor (TOTP code, recovery code, security key or passkey) */
+  mfa: 'urn:gatehouse:acr:mfa',
+  /**
+   * a WebAuthn credential took part (a passkey with user verification, or a security key after the
+   * password): the origin-bound signature cannot be relayed by a phishing site
+   */
+  phishingResistant: 'urn:gatehouse:acr:phr',
 } as const;
 
-/** `amr` values, from the RFC 8176 registry. */
-export const AMR = { password: 'pwd' } as const;
+export type AcrValue = (typeof ACR)[keyof typeof ACR];
 
-/** oidc-provider's login and consent prompts, with `afterLogin` prompts (in order) between them. */
-export function createInteractionPolicy(afterLogin: InstanceType<typeof interactionPolicy.Prompt>[] = []) {
-  const policy = interactionPolicy.base();
-  afterLogin.forEach((prompt, i) => policy.add(prompt, 1 + i));
+const ACR_RANK: Record<string, number> = { [ACR.password]: 1, [ACR.mfa]: 2, [ACR.phishingResistant]: 3 };
+
+/** How strong an `acr` is: 0 for none or unknown. */
+export const acrRank = (acr: string | undefined): number => (acr ? ACR_RANK[acr] ?? 0 : 0);
+
+/** `amr` values, from the RFC 8176 registry. */
+export const AMR = {
+  password: 'pwd',
+  /** a TOTP code or a single-use recovery code */
+  otp: 'otp',
+  /** a WebAuthn credential bound to one device (security key, platform authenticator) */
+  hardwareKey: 'hwk',
+  /** a WebAuthn credential that syncs between devices (a synced passkey) */
+  softwareKey: 'swk',
+  /** the authenticator verified the person (WebAuthn UV: PIN or biometric on the device) */
+  userVerified: 'user',
+  /** more than one kind of factor took part */
+  mfa: 'mfa',
+} as const;
+
+/**
+ * The session's amr after adding `added` to what it had, with `mfa` when two kinds of factor took part:
+ * something known (pwd) or a verified user (user) together with something held (otp, hwk, swk).
+ */
+export function combineAmr(previous: readonly string[] | undefined, added: readonly string[]): string[] {
+  const set = new Set([...(previous ?? []), ...added].filter((v) => v !== AMR.mfa));
+  const held = set.has(AMR.otp) || set.has(AMR.hardwareKey) || set.has(AMR.softwareKey);
+  const known = set.has(AMR.password) || set.has(AMR.userVerified);
+  if (held && known) set.add(AMR.mfa);
+  const order: string[] = Object.values(AMR);
+  return [...set].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+}
+
+/** The acr that an amr earns. */
+export function acrForAmr(amr: readonly string[]): AcrValue {
+  const key = amr.includes(AMR.hardwareKey) || amr.includes(AMR.softwareKey);
+  if (key && amr.includes(AMR.mfa)) return ACR.phishingResistant;
+  if (amr.includes(AMR.mfa)) return ACR.mfa;
+  return ACR.password;
+}
+
+/**
+ * The weakest acr among the known values a relying party asked for with `acr_values` (Core §3.1.2.1:
+ * "in order of preference"); any of them satisfies the request, so the weakest is the floor. Unknown
+ * values are ignored, as Core §5.5.1.1 allows for voluntary claims.
+ */
+export function requestedAcrFloor(acrValues: unknown): AcrValue | undefined {
+  if (typeof acrValues !== 'string') return undefined;
+  const known = acrValues.split(' ').filter((v) => acrRank(v) > 0) as AcrValue[];
+  return known.sort((a, b) => acrRank(a) - acrRank(b))[0];
+}
+
+/** What a sign-in must reach for this request, and why (shown on the page, and in the logs). */
+export type MfaRequirement = { acr: AcrValue; reasons: string[] };
+
+export type PolicyDeps = {
+  /** The acr this account must reach for this client and request; `ACR.password` when nothing more is needed. */
+  requirement(ctx: KoaContextWithOIDC): Promise<MfaRequirement>;
+  /** prompts that follow the second factor, in order, before consent (lifecycle: update_password, verify_email) */
+  afterMfa?: InstanceType<typeof Prompt>[];
+};
+
+export function createInteractionPolicy(deps: PolicyDeps) {
+  const policy = base();
+  // one lookup per request, shared by the check and the prompt details
+  const memo = new WeakMap<object, Promise<MfaRequirement>>();
+  const requirement = (ctx: KoaContextWithOIDC) => {
+    let r = memo.get(ctx);
+    if (!r) memo.set(ctx, (r = deps.requirement(ctx)));
+    return r;
+  };
+  // The second factor (and step-up for acr_values, which oidc-provider does not enforce unless essential)
+  // is asked after login and before consent. It finishes with a `login` result for the same account and a
+  // stronger acr/amr, so the session itself records it and max_age/auth_time keep their meaning.
+  const mfa = new Prompt(
+    { name: 'mfa', requestable: false },
+    async (ctx) => ({ ...(await requirement(ctx as KoaContextWithOIDC)) }),
+    new Check('mfa_required', 'a stronger authentication is required', async (ctx) => {
+      const { session } = (ctx as KoaContextWithOIDC).oidc;
+      if (!session?.accountId) return Check.NO_NEED_TO_PROMPT;
+      const needed = await requirement(ctx as KoaContextWithOIDC);
+      return acrRank(session.acr) < acrRank(needed.acr) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+    }),
+  );
+  policy.add(mfa, 1);
+  (deps.afterMfa ?? []).forEach((prompt, i) => policy.add(prompt, 2 + i));
   return policy;
 }

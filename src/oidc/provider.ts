@@ -8,7 +8,9 @@ import type { JWK } from 'jose';
 import type { Config } from '../config/schema.js';
 import type { ResourceRecord } from '../../adapters/contract.js';
 import { SCOPE_CLAIMS } from './claims.js';
-import { ACR, createInteractionPolicy } from './policy.js';
+import { ACR, createInteractionPolicy, type PolicyDeps } from './policy.js';
+import { extraClientMetadata as mfaClientMetadata } from '../factors/mfa-policy.js';
+import { accountClientMetadata, loadExistingGrant } from '../account/account-client.js';
 import type { ProviderPages } from './provider-pages.js';
 import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
 import { combineClientMetadata, type ClientMetadataPart } from './client-metadata.js';
@@ -21,9 +23,11 @@ export type ProviderDeps = {
   findResource(identifier: string): Promise<ResourceRecord | undefined>;
   pages: ProviderPages;
   ledger: JwtAccessTokenLedger;
-  /** prompts between login and consent (lifecycle: update_password, verify_email) */
-  promptsAfterLogin?: Parameters<typeof createInteractionPolicy>[0];
-  /** Gatehouse's own client metadata properties, by feature */
+  /** how strong a sign-in must be for a request (the `mfa` prompt) */
+  mfaRequirement: PolicyDeps['requirement'];
+  /** prompts after the second factor, before consent (lifecycle: update_password, verify_email) */
+  promptsAfterMfa?: PolicyDeps['afterMfa'];
+  /** Gatehouse's own client metadata properties, by feature (the MFA feature's are always there) */
   clientMetadata?: ClientMetadataPart[];
 };
 
@@ -31,18 +35,25 @@ export function createProvider(deps: ProviderDeps): Provider {
   const { config, pages } = deps;
   const configuration: Configuration = {
     adapter: deps.adapter,
-    clients: [],
+    // the account pages' own first-party client (src/account/account-client.ts)
+    clients: [accountClientMetadata(config.ISSUER, config.BRAND_NAME)],
+    loadExistingGrant,
+    // `gatehouse_require_mfa: true` in a client's metadata makes its sign-ins use a second factor
     findAccount: deps.findAccount,
     jwks: { keys: deps.signingJwks as NonNullable<Configuration['jwks']>['keys'] },
     claims: SCOPE_CLAIMS,
     // Core §5.4 lets scope-requested claims go in the ID token too; relying parties expect profile/email there.
     conformIdTokenClaims: false,
     acrValues: Object.values(ACR),
-    responseTypes: ['code'],
+    // 'none' only for the account client, which needs the session and nothing issued
+    responseTypes: ['code', 'none'],
     // OAuth 2.0 Security BCP (RFC 9700 §2.1.1): PKCE for every client, and only S256.
     pkce: { required: () => true },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
-    extraClientMetadata: combineClientMetadata(deps.clientMetadata ?? []),
+    extraClientMetadata: combineClientMetadata([
+      { properties: mfaClientMetadata.properties, validate: (key, value) => mfaClientMetadata.validator(undefined, key, value) },
+      ...(deps.clientMetadata ?? []),
+    ]),
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', response_types: ['code'] },
     // RFC 9700 §4.14.2: rotate refresh tokens; oidc-provider revokes the grant when a rotated one comes back.
     rotateRefreshToken: true,
@@ -52,7 +63,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     interactions: {
-      policy: createInteractionPolicy(deps.promptsAfterLogin),
+      policy: createInteractionPolicy({ requirement: deps.mfaRequirement, afterMfa: deps.promptsAfterMfa }),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     ttl: {

@@ -1,39 +1,45 @@
 /**
  * The lifecycle pages in a real browser (headless Chromium): registration from a sign-in, the mailed
  * verification link, continuing to the app, and a password reset, with screenshots of each page under
- * test-artifacts/screenshots/ and no console error (so no CSP violation) on any of them.
+ * test-artifacts/screenshots/ and no console error (so no CSP violation) on any of them. The mailed link
+ * is opened in a second browser, as on another device.
  */
 import assert from 'node:assert/strict';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { linkIn } from '../helpers/services/mail-catcher.js';
 import { hashToken } from '../../src/accounts/account-tokens.js';
 import { authorization, bootWithMail, registerRelyingParty, type LifecycleHarness, type RelyingParty } from './setup.js';
-import { launchChromium, screenshot, watchPage } from './minimal-browser.js';
+import { launchBrowser, screenshot, watchPage, type TestBrowser } from '../helpers/browser.js';
 
 describe('lifecycle pages in a browser', () => {
   let h: LifecycleHarness;
   let rp: RelyingParty;
-  let browser: Browser;
-  let context: BrowserContext;
+  let browser: TestBrowser;
   let page: Page;
-  let problems: string[];
+  let watched: { readonly problems: string[] }[];
+
+  /** A page in a fresh browser context, watched for console errors (CSP violations show there). */
+  const open = async () => {
+    const p = await browser.newPage({ viewport: { width: 520, height: 900 } });
+    watched.push(watchPage(p));
+    // the relying party's callback: answered here, as the app would
+    await p.route('http://127.0.0.1:9/**', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>Acme Notes</h1>' }));
+    return p;
+  };
 
   before(async function () {
     this.timeout(60_000);
     h = await bootWithMail({ REGISTRATION_TERMS_URL: 'https://example.test/terms', BRAND_NAME: 'Acme ID' });
     rp = await registerRelyingParty(h.gh, { client_name: 'Acme Notes' });
-    browser = await launchChromium();
+    browser = await launchBrowser();
   });
   beforeEach(async () => {
-    context = await browser.newContext({ viewport: { width: 520, height: 900 } });
-    page = await context.newPage();
-    problems = watchPage(page);
-    // the relying party's callback: answered here, as the app would
-    await page.route('http://127.0.0.1:9/**', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>Acme Notes</h1>' }));
+    watched = [];
+    page = await open();
   });
   afterEach(async () => {
-    await context.close();
-    assert.deepEqual(problems, [], 'no console errors or CSP violations');
+    await browser.closeContexts();
+    assert.deepEqual(watched.flatMap((w) => w.problems), [], 'no console errors or CSP violations');
   });
   after(async () => {
     await browser?.close();
@@ -63,16 +69,16 @@ describe('lifecycle pages in a browser', () => {
 
     const mail = await h.mail.waitFor((m) => m.to.includes('lin@example.test'));
     const link = linkIn(mail, `${h.gh.issuer}/verify-email?token=`);
-    const mailTab = await context.newPage();
-    await mailTab.setContent(mail.html); // the HTML body, as a mail client would show it
-    await screenshot(mailTab, 'lifecycle-mail-verify-email');
-    problems.push(...watchPage(mailTab));
+    const mailView = await browser.newPage({ viewport: { width: 520, height: 900 } });
+    await mailView.setContent(mail.html); // the HTML body, as a mail client would show it
+    await screenshot(mailView, 'lifecycle-mail-verify-email');
+    // the link opened in another browser (the person's phone, say): the first one continues afterwards
+    const mailTab = await open();
     await mailTab.goto(link);
     await screenshot(mailTab, 'lifecycle-verify-email');
     await mailTab.getByRole('button', { name: 'Verify my email' }).click();
     await mailTab.getByRole('heading', { name: 'Your email address is verified' }).waitFor();
     await screenshot(mailTab, 'lifecycle-verify-email-done');
-    await mailTab.close();
 
     await page.getByRole('button', { name: /I have verified my email/ }).click();
     await page.getByRole('button', { name: 'Allow' }).click();
@@ -106,7 +112,7 @@ describe('lifecycle pages in a browser', () => {
     await page.getByRole('link', { name: /Sign in to Acme Notes/ }).click();
     await page.getByLabel('Email').fill('sam@example.test');
     await page.getByLabel('Password').fill('a brisk run up the hill');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForURL(/^http:\/\/127\.0\.0\.1:9\/callback\?code=/);
   });

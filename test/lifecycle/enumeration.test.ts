@@ -17,7 +17,7 @@ const median = (xs: number[]) => {
 const normalised = (page: Page, email: string) =>
   page.html
     .replaceAll(email, 'EMAIL')
-    .replace(/value="[A-Za-z0-9_-]{43}"/g, 'value="CSRF"')
+    .replace(/(value|data-csrf)="[A-Za-z0-9_-]{43}"/g, '$1="CSRF"')
     .replace(/nonce="[^"]+"/g, 'nonce="N"')
     .replace(/\/interaction\/[A-Za-z0-9_-]+/g, '/interaction/UID')
     .replace(/interaction=[A-Za-z0-9_-]+/g, 'interaction=UID');

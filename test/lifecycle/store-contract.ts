@@ -1,6 +1,6 @@
 /**
  * What every store must do for the account lifecycle (adapters/contract.ts: AccountTokenStore,
- * PasswordHistoryStore, AuditStore, OidcModelStore.findIdsByAccountId). Each adapter's test calls
+ * PasswordHistoryStore, AuditStore). Each adapter's test calls
  * `describeLifecycleStore(name, open)`; the postgres, mongodb and redis adapters can reuse it as is.
  */
 import assert from 'node:assert/strict';
@@ -77,22 +77,6 @@ export function describeLifecycleStore(name: string, open: () => Promise<{ store
       assert.deepEqual(e2, { ...base, id: 'e2', time: 2000, type: 'login.failure', accountId: 'acc-1', result: 'failure', reason: 'wrong_password' });
       assert.equal(await store.audit.deleteOlderThan(3000), 2);
       assert.deepEqual(await ids({}), ['e3', 'e4']);
-    });
-
-    it('finds the sessions and grants of an account', async () => {
-      await store.oidc.upsert('Session', 's1', { accountId: 'acc-1', uid: 'u1' }, 60);
-      await store.oidc.upsert('Session', 's2', { accountId: 'acc-2', uid: 'u2' }, 60);
-      await store.oidc.upsert('Session', 's3', { uid: 'u3' }, 60);
-      await store.oidc.upsert('Grant', 'g1', { accountId: 'acc-1', clientId: 'c' }, 60);
-      await store.oidc.upsert('Grant', 'g2', { accountId: 'acc-1', clientId: 'd' }, 60);
-      await store.oidc.upsert('AccessToken', 'at1', { accountId: 'acc-1', grantId: 'g1' }, 60);
-      assert.deepEqual((await store.oidc.findIdsByAccountId('Session', 'acc-1')).sort(), ['s1']);
-      assert.deepEqual((await store.oidc.findIdsByAccountId('Grant', 'acc-1')).sort(), ['g1', 'g2']);
-      // a session that logs in later is found under its new account
-      await store.oidc.upsert('Session', 's3', { uid: 'u3', accountId: 'acc-1' }, 60);
-      assert.deepEqual((await store.oidc.findIdsByAccountId('Session', 'acc-1')).sort(), ['s1', 's3']);
-      await store.oidc.destroy('Session', 's1');
-      assert.deepEqual(await store.oidc.findIdsByAccountId('Session', 'acc-1'), ['s3']);
     });
   });
 }

@@ -5,12 +5,17 @@ export interface RedisService {
   url: string;
   port: number;
   stop(): Promise<void>;
-  /** Stop and start again on the same port, losing all data (there is no persistence). */
+  /** Stop and start again on the same port: data is lost, unless started with `{ appendOnly: true }`. */
   restart(): Promise<void>;
 }
 
-/** A throwaway redis-server on 127.0.0.1 with persistence off, so tests never touch disk state. */
-export async function startRedis(): Promise<RedisService> {
+export type RedisServerOptions = {
+  /** Keep data across restart() in an append-only file inside the temp dir, as a production Redis would. */
+  appendOnly?: boolean;
+};
+
+/** A throwaway redis-server on 127.0.0.1, by default with persistence off (no disk state at all). */
+export async function startRedis(options: RedisServerOptions = {}): Promise<RedisService> {
   const dir = await makeTempDir('redis');
   try {
     const port = await freePort();
@@ -18,7 +23,8 @@ export async function startRedis(): Promise<RedisService> {
       '--port', String(port),
       '--bind', '127.0.0.1',
       '--save', '',
-      '--appendonly', 'no',
+      // SIGTERM makes redis flush the AOF before exiting, so everysec loses nothing on restart().
+      ...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no']),
       '--dir', dir,
       '--daemonize', 'no',
       // No unix socket and no config file: nothing outside `dir` gets written.

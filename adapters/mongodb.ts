@@ -1,0 +1,247 @@
+/**
+ * The MongoDB store (official `mongodb` driver): DATABASE_URL=mongodb://... or mongodb+srv://...; the
+ * URL's path names the database (default `gatehouse`), its query carries the driver's options as usual.
+ *
+ * - Expiry: `expiresAt` is a Date with a TTL index (expireAfterSeconds: 0), so MongoDB deletes expired
+ *   records itself. Its TTL monitor runs about once a minute, so reads also filter on `expiresAt`.
+ * - One-time use: `consume` is one conditional update on one document (filter `consumedAt: null`);
+ *   single-document writes are atomic, so exactly one concurrent caller matches it.
+ * - oidc payloads, client metadata and resource scopes are stored as JSON text, not as sub-documents:
+ *   their keys are not ours (URLs with dots as resource indicators, `$`-prefixed names), and JSON text
+ *   round-trips every string exactly (BSON would replace a lone UTF-16 surrogate).
+ * - Emails are unique case-insensitively through a normalised `emailLower` with a unique index.
+ * Indexes are created at start-up; createIndexes is idempotent, so replicas starting together agree.
+ */
+import { MongoClient, MongoServerError, type Db, type MongoClientOptions } from 'mongodb';
+import { RateLimiterMongo } from 'rate-limiter-flexible';
+import {
+  DuplicateError,
+  type AccountRecord,
+  type ClientRecord,
+  type OidcPayload,
+  type RateLimiterOptions,
+  type ResourceRecord,
+  type SigningKeyRecord,
+  type Store,
+} from './contract.js';
+
+type OidcDoc = {
+  _id: string; model: string; payload: string; grantId: string | null; uid: string | null; userCode: string | null;
+  expiresAt: Date | null; consumedAt: Date | null;
+};
+type AccountDoc = {
+  _id: string; email: string; emailLower: string; emailVerified: boolean; name: string | null;
+  passwordHash: string | null; createdAt: number; updatedAt: number;
+};
+type ClientDoc = { _id: string; metadata: string; secretCiphertext: string | null; createdAt: number };
+type ResourceDoc = { _id: string; name: string; scopes: string; accessTokenTtl: number; createdAt: number };
+type KeyDoc = Omit<SigningKeyRecord, 'kid'> & { _id: string };
+
+const DEFAULT_DATABASE = 'gatehouse';
+
+/** The database named by the URL's path, read the way the driver does (hosts may be a comma list). */
+export function mongoDatabaseName(databaseUrl: string): string {
+  const path = /^mongodb(?:\+srv)?:\/\/[^/?#]*\/([^?#]*)/i.exec(databaseUrl)?.[1] ?? '';
+  return decodeURIComponent(path) || DEFAULT_DATABASE;
+}
+
+/**
+ * Our defaults, for the options the URL does not set itself (the driver lets an options object win
+ * over the URL, so a default is given only when the operator gave nothing). serverSelectionTimeoutMS:
+ * fail a request within seconds when no server can be reached (the driver waits 30 s by default).
+ */
+export function mongoClientDefaults(databaseUrl: string): MongoClientOptions {
+  const query = /\?([^#]*)/.exec(databaseUrl)?.[1] ?? '';
+  const given = new Set([...new URLSearchParams(query).keys()].map((k) => k.toLowerCase()));
+  const defaults: MongoClientOptions = { serverSelectionTimeoutMS: 5000, appName: 'gatehouse' };
+  return Object.fromEntries(Object.entries(defaults).filter(([k]) => !given.has(k.toLowerCase())));
+}
+
+export type MongoStoreOptions = { onError?: (err: Error) => void };
+
+export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions = {}): Promise<Store> {
+  const client = new MongoClient(databaseUrl, mongoClientDefaults(databaseUrl));
+  client.on('error', (err: Error) => o.onError?.(err));
+  let db: Db;
+  try {
+    await client.connect();
+    db = client.db(mongoDatabaseName(databaseUrl));
+    await createIndexes(db);
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  const oidc = db.collection<OidcDoc>('oidc_models');
+  const accounts = db.collection<AccountDoc>('accounts');
+  const clients = db.collection<ClientDoc>('clients');
+  const resources = db.collection<ResourceDoc>('resources');
+  const keys = db.collection<KeyDoc>('signing_keys');
+
+  const now = () => new Date();
+  const oidcId = (model: string, id: string) => `${model}:${id}`;
+  const live = () => ({ $or: [{ expiresAt: null }, { expiresAt: { $gt: now() } }] });
+  const toPayload = (doc: OidcDoc | null): OidcPayload | undefined => {
+    if (!doc) return undefined;
+    const payload = JSON.parse(doc.payload) as OidcPayload;
+    return doc.consumedAt === null ? payload : { ...payload, consumed: Math.floor(doc.consumedAt.getTime() / 1000) };
+  };
+  const toAccount = (d: AccountDoc | null): AccountRecord | undefined =>
+    d ? {
+      id: d._id, email: d.email, emailVerified: d.emailVerified, name: d.name,
+      passwordHash: d.passwordHash, createdAt: d.createdAt, updatedAt: d.updatedAt,
+    } : undefined;
+  const toClient = (d: ClientDoc): ClientRecord => ({
+    clientId: d._id, metadata: JSON.parse(d.metadata), secretCiphertext: d.secretCiphertext, createdAt: d.createdAt,
+  });
+  const toResource = (d: ResourceDoc): ResourceRecord => ({
+    identifier: d._id, name: d.name, scopes: JSON.parse(d.scopes), accessTokenTtl: d.accessTokenTtl, createdAt: d.createdAt,
+  });
+
+  return {
+    kind: 'mongodb',
+    oidc: {
+      async upsert(model, id, payload, expiresIn) {
+        const fields = {
+          model, payload: JSON.stringify(payload), grantId: payload.grantId ?? null, uid: payload.uid ?? null,
+          userCode: payload.userCode ?? null, expiresAt: expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000),
+        };
+        // $setOnInsert keeps `consumedAt` across re-saves, like the SQL stores.
+        await retryDuplicateUpsert(() =>
+          oidc.updateOne({ _id: oidcId(model, id) }, { $set: fields, $setOnInsert: { consumedAt: null } }, { upsert: true }),
+        );
+      },
+      find: async (model, id) => toPayload(await oidc.findOne({ _id: oidcId(model, id), ...live() })),
+      findByUid: async (model, uid) => toPayload(await oidc.findOne({ model, uid, ...live() })),
+      findByUserCode: async (model, userCode) => toPayload(await oidc.findOne({ model, userCode, ...live() })),
+      async consume(model, id) {
+        const result = await oidc.updateOne({ _id: oidcId(model, id), consumedAt: null, ...live() }, { $set: { consumedAt: now() } });
+        return result.modifiedCount === 1;
+      },
+      async destroy(model, id) {
+        await oidc.deleteOne({ _id: oidcId(model, id) });
+      },
+      async revokeByGrantId(grantId) {
+        await oidc.deleteMany({ grantId });
+      },
+    },
+    accounts: {
+      async create(a) {
+        await unique('account', () =>
+          accounts.insertOne({
+            _id: a.id, email: a.email, emailLower: a.email.toLowerCase(), emailVerified: a.emailVerified, name: a.name,
+            passwordHash: a.passwordHash, createdAt: a.createdAt, updatedAt: a.updatedAt,
+          }),
+        );
+      },
+      findById: async (id) => toAccount(await accounts.findOne({ _id: id })),
+      findByEmail: async (email) => toAccount(await accounts.findOne({ emailLower: email.toLowerCase() })),
+      async update(id, changes) {
+        const set: Partial<AccountDoc> = { updatedAt: changes.updatedAt ?? Date.now() };
+        if (changes.email !== undefined) Object.assign(set, { email: changes.email, emailLower: changes.email.toLowerCase() });
+        if (changes.emailVerified !== undefined) set.emailVerified = changes.emailVerified;
+        if (changes.name !== undefined) set.name = changes.name;
+        if (changes.passwordHash !== undefined) set.passwordHash = changes.passwordHash;
+        await unique('account', () => accounts.updateOne({ _id: id }, { $set: set }));
+      },
+      count: () => accounts.countDocuments(),
+    },
+    clients: {
+      async create(c) {
+        await unique('client', () =>
+          clients.insertOne({ _id: c.clientId, metadata: JSON.stringify(c.metadata), secretCiphertext: c.secretCiphertext, createdAt: c.createdAt }),
+        );
+      },
+      async find(clientId) {
+        const doc = await clients.findOne({ _id: clientId });
+        return doc ? toClient(doc) : undefined;
+      },
+      list: async () => (await clients.find().sort({ createdAt: 1, _id: 1 }).toArray()).map(toClient),
+      async delete(clientId) {
+        await clients.deleteOne({ _id: clientId });
+      },
+    },
+    resources: {
+      async create(r) {
+        await unique('resource', () =>
+          resources.insertOne({ _id: r.identifier, name: r.name, scopes: JSON.stringify(r.scopes), accessTokenTtl: r.accessTokenTtl, createdAt: r.createdAt }),
+        );
+      },
+      async find(identifier) {
+        const doc = await resources.findOne({ _id: identifier });
+        return doc ? toResource(doc) : undefined;
+      },
+      list: async () => (await resources.find().sort({ _id: 1 }).toArray()).map(toResource),
+    },
+    signingKeys: {
+      list: async () =>
+        (await keys.find().sort({ createdAt: 1, _id: 1 }).toArray()).map(({ _id, ...k }) => ({ kid: _id, ...k })),
+      async save(k) {
+        const { kid, state, activatesAt, expiresAt, ...fixed } = k;
+        // Like the SQL stores: a re-save changes only the key's life-cycle fields.
+        await retryDuplicateUpsert(() =>
+          keys.updateOne({ _id: kid }, { $set: { state, activatesAt, expiresAt }, $setOnInsert: fixed }, { upsert: true }),
+        );
+      },
+      async delete(kid) {
+        await keys.deleteOne({ _id: kid });
+      },
+    },
+    rateLimiter: (options: RateLimiterOptions) =>
+      // Indexes (unique key, TTL on expire) are made by createIndexes() below, once, awaited.
+      new RateLimiterMongo({ storeClient: db, tableName: 'rate_limits', disableIndexesCreation: true, ...options }),
+    async sweepExpired() {
+      // The TTL monitor does this within a minute; sweeping too keeps the store's contract exact.
+      const result = await oidc.deleteMany({ expiresAt: { $ne: null, $lte: now() } });
+      return result.deletedCount;
+    },
+    async ping() {
+      await db.command({ ping: 1 });
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}
+
+async function createIndexes(db: Db): Promise<void> {
+  const some = (field: string) => ({ partialFilterExpression: { [field]: { $type: 'string' } } });
+  await Promise.all([
+    db.collection('oidc_models').createIndexes([
+      { key: { expiresAt: 1 }, name: 'expiresAt_ttl', expireAfterSeconds: 0 },
+      { key: { grantId: 1 }, name: 'grantId', ...some('grantId') },
+      { key: { model: 1, uid: 1 }, name: 'model_uid', ...some('uid') },
+      { key: { model: 1, userCode: 1 }, name: 'model_userCode', ...some('userCode') },
+    ]),
+    db.collection('accounts').createIndexes([{ key: { emailLower: 1 }, name: 'emailLower_unique', unique: true }]),
+    db.collection('clients').createIndexes([{ key: { createdAt: 1, _id: 1 }, name: 'createdAt' }]),
+    db.collection('rate_limits').createIndexes([
+      { key: { key: 1 }, name: 'key_unique', unique: true },
+      { key: { expire: 1 }, name: 'expire_ttl', expireAfterSeconds: 0 },
+    ]),
+  ]);
+}
+
+const isDuplicateKey = (err: unknown) => err instanceof MongoServerError && err.code === 11000;
+
+async function unique<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isDuplicateKey(err)) throw new DuplicateError(what);
+    throw err;
+  }
+}
+
+/**
+ * Two concurrent upserts of a new _id can both try the insert; the loser gets E11000 (MongoDB retries
+ * this itself only in some cases). Once the document exists, the retry is a plain update.
+ */
+async function retryDuplicateUpsert<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    return fn();
+  }
+}
+

@@ -1,0 +1,142 @@
+/**
+ * Short-lived oidc-provider state in Redis, with Redis's own TTLs doing the expiry (see split-store.ts
+ * for which models come here). Every command touches one key, so the same code runs on one server,
+ * behind Sentinel, and on a Cluster (where a multi-key script would fail with CROSSSLOT).
+ *
+ * Layout (all under the URL's key prefix, `gatehouse:` by default):
+ *   oidc:<Model>:<id>             hash: payload (JSON), grantId, uid, userCode, consumed (epoch ms)
+ *   oidc-uid:<Model>:<uid>        string: id (same TTL as the record)
+ *   oidc-user-code:<Model>:<code> string: id (same TTL as the record)
+ *   oidc-grant:<grantId>          set of record keys; its TTL is the longest of its members'
+ *   rl:<prefix>:<key>             rate-limiter-flexible counters
+ * Secondary keys are written before the record, so a failure half-way leaves at worst a pointer to
+ * nothing (lookups check that the record still carries the uid/userCode/grantId they came through).
+ */
+import { Cluster, Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import type { OidcModelStore, OidcPayload, RateLimiterOptions, Store } from './contract.js';
+import { parseRedisUrl } from './redis-url.js';
+
+export type ShortLivedStore = Pick<Store, 'kind' | 'oidc' | 'rateLimiter' | 'ping' | 'close'>;
+
+type Client = Redis | Cluster;
+type Scripts = {
+  ghUpsert(key: string, payload: string, grantId: string, uid: string, userCode: string, ttlMs: string): Promise<number>;
+  ghConsume(key: string, nowMs: string): Promise<number>;
+  ghIndex(setKey: string, member: string, ttlMs: string): Promise<number>;
+  ghDeleteIfGrant(key: string, grantId: string): Promise<number>;
+  ghDeletePointer(key: string, id: string): Promise<number>;
+};
+
+const SCRIPTS: Record<keyof Scripts, string> = {
+  // Keeps `consumed` across re-saves, like the SQL stores' upsert.
+  ghUpsert: `redis.call('HSET', KEYS[1], 'payload', ARGV[1], 'grantId', ARGV[2], 'uid', ARGV[3], 'userCode', ARGV[4])
+    if ARGV[5] == '' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+    return 1`,
+  // Atomic: the first caller sets `consumed` and gets 1; every later one gets 0; a missing record gets 0.
+  ghConsume: `if redis.call('HEXISTS', KEYS[1], 'payload') == 0 then return 0 end
+    return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1])`,
+  // The grant's set lives as long as its longest-lived member (or forever if one has no expiry).
+  ghIndex: `local existed = redis.call('EXISTS', KEYS[1])
+    local ttl = redis.call('PTTL', KEYS[1])
+    redis.call('SADD', KEYS[1], ARGV[1])
+    if ARGV[2] == '' then redis.call('PERSIST', KEYS[1])
+    elseif existed == 0 or (ttl >= 0 and ttl < tonumber(ARGV[2])) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+    return 1`,
+  ghDeleteIfGrant: `if redis.call('HGET', KEYS[1], 'grantId') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+    return 0`,
+  ghDeletePointer: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+    return 0`,
+};
+
+const recordKey = (model: string, id: string) => `oidc:${model}:${id}`;
+const uidKey = (model: string, uid: string) => `oidc-uid:${model}:${uid}`;
+const userCodeKey = (model: string, code: string) => `oidc-user-code:${model}:${code}`;
+const grantKey = (grantId: string) => `oidc-grant:${grantId}`;
+
+export type RedisStoreOptions = { onError?: (err: Error) => void };
+
+export async function openRedisStore(redisUrl: string, o: RedisStoreOptions = {}): Promise<ShortLivedStore> {
+  const connection = parseRedisUrl(redisUrl);
+  const client: Client =
+    connection.mode === 'cluster' ? new Cluster(connection.nodes, connection.options) : new Redis(connection.options);
+  // Without a listener ioredis prints every reconnect failure to stderr; the caller decides.
+  client.on('error', (err: Error) => o.onError?.(err));
+  for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 1, lua });
+  const redis = client as Client & Scripts;
+  try {
+    await redis.ping();
+  } catch (err) {
+    client.disconnect();
+    throw new Error(`REDIS_URL: cannot reach Redis (${(err as Error).message})`);
+  }
+  return {
+    kind: `redis-${connection.mode}`,
+    oidc: createRedisOidcStore(redis),
+    rateLimiter: (options: RateLimiterOptions) =>
+      new RateLimiterRedis({ storeClient: redis, ...options, keyPrefix: `rl:${options.keyPrefix}` }),
+    async ping() {
+      await redis.ping();
+    },
+    async close() {
+      await redis.quit().catch(() => undefined);
+      redis.disconnect();
+    },
+  };
+}
+
+function createRedisOidcStore(redis: Client & Scripts): OidcModelStore {
+  const read = async (model: string, id: string): Promise<(OidcPayload & Record<string, unknown>) | undefined> => {
+    const [payload, consumed] = await redis.hmget(recordKey(model, id), 'payload', 'consumed');
+    if (payload === null || payload === undefined) return undefined;
+    const parsed = JSON.parse(payload) as OidcPayload;
+    return consumed ? { ...parsed, consumed: Math.floor(Number(consumed) / 1000) } : parsed;
+  };
+  const byPointer = async (pointer: string, model: string, field: 'uid' | 'userCode', value: string) => {
+    const id = await redis.get(pointer);
+    if (id === null) return undefined;
+    const record = await read(model, id);
+    // A re-saved record may have moved to another uid/userCode; the old pointer then leads nowhere.
+    return record?.[field] === value ? record : undefined;
+  };
+
+  return {
+    async upsert(model, id, payload, expiresIn) {
+      // undefined: no expiry; anything else is seconds from now (at least 1 ms for Redis to accept it)
+      const ttl = expiresIn === undefined ? '' : String(Math.max(1, Math.round(expiresIn * 1000)));
+      const key = recordKey(model, id);
+      const { grantId, uid, userCode } = payload;
+      await Promise.all([
+        grantId ? redis.ghIndex(grantKey(grantId), key, ttl) : undefined,
+        uid ? setPointer(redis, uidKey(model, uid), id, ttl) : undefined,
+        userCode ? setPointer(redis, userCodeKey(model, userCode), id, ttl) : undefined,
+      ]);
+      await redis.ghUpsert(key, JSON.stringify(payload), grantId ?? '', uid ?? '', userCode ?? '', ttl);
+    },
+    find: read,
+    findByUid: (model, uid) => byPointer(uidKey(model, uid), model, 'uid', uid),
+    findByUserCode: (model, userCode) => byPointer(userCodeKey(model, userCode), model, 'userCode', userCode),
+    consume: async (model, id) => (await redis.ghConsume(recordKey(model, id), String(Date.now()))) === 1,
+    async destroy(model, id) {
+      const key = recordKey(model, id);
+      const [uid, userCode, grantId] = await redis.hmget(key, 'uid', 'userCode', 'grantId');
+      await redis.del(key);
+      await Promise.all([
+        uid ? redis.ghDeletePointer(uidKey(model, uid), id) : undefined,
+        userCode ? redis.ghDeletePointer(userCodeKey(model, userCode), id) : undefined,
+        grantId ? redis.srem(grantKey(grantId), key) : undefined,
+      ]);
+    },
+    async revokeByGrantId(grantId) {
+      const setKey = grantKey(grantId);
+      const members = await redis.smembers(setKey);
+      // Only records that still carry this grant go; SREM (not DEL) keeps members added meanwhile.
+      await Promise.all(members.map((key) => redis.ghDeleteIfGrant(key, grantId)));
+      if (members.length > 0) await redis.srem(setKey, ...members);
+    },
+  };
+}
+
+function setPointer(redis: Client, key: string, id: string, ttl: string): Promise<unknown> {
+  return ttl ? redis.set(key, id, 'PX', Number(ttl)) : redis.set(key, id);
+}

@@ -1,0 +1,62 @@
+/**
+ * With REDIS_URL set: short-lived oidc-provider state goes to Redis (native TTLs, no sweeping, no write
+ * load on the database), everything durable stays in the durable store. Routing is by model name;
+ * grant-wide revocation reaches both sides, because a grant's artifacts live on both.
+ */
+import type { OidcModelStore, Store } from './contract.js';
+import type { ShortLivedStore } from './redis.js';
+
+/**
+ * Lives for minutes, is read on every request of a login, and is worthless after a restart of both
+ * sides at once: sessions and interactions, one-time codes and requests, replay detection (DPoP/JAR jti),
+ * and the ledger of issued JWT access tokens (src/oidc/jwt-access-token-ledger.ts).
+ * Durable (not here): Grant, RefreshToken, AccessToken, ClientCredentials and the tables for accounts,
+ * clients, resources and keys.
+ */
+export const SHORT_LIVED_MODELS: ReadonlySet<string> = new Set([
+  'Session',
+  'Interaction',
+  'AuthorizationCode',
+  'PushedAuthorizationRequest',
+  'ReplayDetection',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'JwtAccessToken',
+]);
+
+export function createSplitStore(durable: Store, shortLived: ShortLivedStore): Store {
+  const side = (model: string): OidcModelStore => (SHORT_LIVED_MODELS.has(model) ? shortLived.oidc : durable.oidc);
+  return {
+    kind: `${durable.kind}+${shortLived.kind}`,
+    oidc: {
+      upsert: (model, id, payload, expiresIn) => side(model).upsert(model, id, payload, expiresIn),
+      find: (model, id) => side(model).find(model, id),
+      findByUid: (model, uid) => side(model).findByUid(model, uid),
+      findByUserCode: (model, userCode) => side(model).findByUserCode(model, userCode),
+      consume: (model, id) => side(model).consume(model, id),
+      destroy: (model, id) => side(model).destroy(model, id),
+      async revokeByGrantId(grantId) {
+        await Promise.all([shortLived.oidc.revokeByGrantId(grantId), durable.oidc.revokeByGrantId(grantId)]);
+      },
+    },
+    accounts: durable.accounts,
+    clients: durable.clients,
+    resources: durable.resources,
+    signingKeys: durable.signingKeys,
+    // Login throttles count in Redis: every replica sees the same counters, and they expire by TTL.
+    rateLimiter: (options) => shortLived.rateLimiter(options),
+    // Redis expires its keys itself; only the durable side has rows to delete.
+    sweepExpired: () => durable.sweepExpired(),
+    async ping() {
+      await Promise.all([durable.ping(), shortLived.ping()]);
+    },
+    async close() {
+      await Promise.allSettled([durable.close(), shortLived.close()]).then(rethrowFirst);
+    },
+  };
+}
+
+function rethrowFirst(results: PromiseSettledResult<void>[]): void {
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}

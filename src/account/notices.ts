@@ -1,0 +1,26 @@
+/** The fixed messages the account pages show after a change, by key (the query never carries text). */
+import { AMR } from '../oidc/policy.js';
+
+export const NOTICES: Record<string, string> = {
+  'profile-saved': 'Your profile was saved.',
+  'password-changed': 'Your password was changed.',
+  'session-signed-out': 'That session was signed out.',
+  'session-gone': 'That session had already ended.',
+  'app-revoked': 'The app was disconnected. It can no longer use your account until you sign in to it again.',
+  'app-gone': 'That app was not connected.',
+  'totp-added': 'Your authenticator app is set up.',
+  'totp-removed': 'The authenticator app was removed.',
+  'passkey-added': 'Your security key or passkey was added.',
+  'passkey-removed': 'The security key or passkey was removed.',
+};
+
+const AMR_LABELS: Record<string, string> = {
+  [AMR.password]: 'password',
+  [AMR.otp]: 'one-time code',
+  [AMR.hardwareKey]: 'security key',
+  [AMR.softwareKey]: 'passkey',
+  [AMR.userVerified]: 'PIN or biometrics',
+};
+
+/** How a session signed in, in words ("password, one-time code"). */
+export const amrLabel = (amr: string[]) => amr.map((v) => AMR_LABELS[v]).filter(Boolean).join(', ') || 'unknown';

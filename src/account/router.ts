@@ -1,0 +1,119 @@
+/**
+ * /account: the signed-in person's own pages (profile, password, sessions, connected apps), with the
+ * second-factor pages in security-routes.ts. Every form is CSRF-protected; every page needs a sign-in
+ * (account-auth.ts). Outcomes come back as a fixed notice key in the query, never as reflected text.
+ */
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import type { Renderer } from '../app/render.js';
+import type { AccountService } from '../accounts/accounts.js';
+import { InvalidAccountInput, PasswordRefused } from '../accounts/accounts.js';
+import type { AccountRecord } from '../../adapters/contract.js';
+import type { LoginThrottle } from '../accounts/login-throttle.js';
+import { BadRequestError, TooManyRequestsError } from '../errors/errors.js';
+import type { createAccountAuth, AccountState } from './account-auth.js';
+import type { SessionsAndApps } from './sessions-and-apps.js';
+import { registerSecurityRoutes, type SecurityDeps } from './security-routes.js';
+import { NOTICES, amrLabel } from './notices.js';
+
+export type AccountPagesDeps = {
+  render: Renderer;
+  csrf: (ctx: Context, next: Next) => Promise<void>;
+  auth: ReturnType<typeof createAccountAuth>;
+  accounts: Pick<AccountService, 'authenticate' | 'setName' | 'setPassword'>;
+  /** after a password change: the notice mail and the audit event (lifecycle) */
+  onPasswordChanged?(account: AccountRecord, ctx: Context): Promise<void>;
+  passwordThrottle: LoginThrottle;
+  sessionsAndApps: SessionsAndApps;
+} & Omit<SecurityDeps, 'page' | 'auth'>;
+
+export function createAccountRouter(deps: AccountPagesDeps) {
+  const { render, auth, sessionsAndApps } = deps;
+  const router = new Router({ prefix: '/account' });
+
+  const page = (ctx: Context, view: string, title: string, locals: Record<string, unknown> = {}) => {
+    const { account } = ctx.state as AccountState;
+    const notice = typeof ctx.query.notice === 'string' ? (NOTICES[ctx.query.notice] ?? null) : null;
+    return render(ctx, view, { title, wide: true, account, notice, amrLabel, section: view, ...locals });
+  };
+
+  router.get('/callback', async (ctx) => {
+    const outcome = await auth.callback(ctx);
+    if (outcome.ok) return ctx.redirect(outcome.returnTo);
+    if (outcome.error === 'state_mismatch') return ctx.redirect('/account');
+    throw new BadRequestError('Signing in to your account did not complete. Go back and try again.', `account sign-in returned ${outcome.error}`);
+  });
+
+  router.use(deps.csrf, auth.requireSignIn);
+
+  router.get('/', (ctx) => page(ctx, 'account', 'Your account'));
+
+  router.post('/profile', async (ctx) => {
+    const { account } = ctx.state as AccountState;
+    const form = ctx.state.form as Record<string, string>;
+    try {
+      await deps.accounts.setName(account.id, form.name ?? '');
+    } catch (err) {
+      if (!(err instanceof InvalidAccountInput)) throw err;
+      ctx.status = 400;
+      return page(ctx, 'account', 'Your account', { error: 'Your name can be at most 200 characters.' });
+    }
+    ctx.redirect('/account?notice=profile-saved');
+  });
+
+  router.post('/password', async (ctx) => {
+    const { account } = ctx.state as AccountState;
+    const form = ctx.state.form as Record<string, string>;
+    const fail = async (status: number, error: string) => {
+      ctx.status = status;
+      await page(ctx, 'account', 'Your account', { passwordError: error });
+      ctx.status = status;
+    };
+    const retryAfter = await deps.passwordThrottle.retryAfter(account.email, ctx.ip);
+    if (retryAfter > 0) throw new TooManyRequestsError(retryAfter, 'Too many wrong passwords. Wait a few minutes and try again.');
+    const current = (form.current_password ?? '').slice(0, 1024);
+    const next = form.new_password ?? '';
+    if (!current || !(await deps.accounts.authenticate(account.email, current))) {
+      await deps.passwordThrottle.recordFailure(account.email, ctx.ip);
+      return fail(401, 'Your current password is not correct.');
+    }
+    if (next !== (form.confirm_password ?? '')) return fail(400, 'The new passwords do not match.');
+    try {
+      // the password policy (length, blocklist, history) applies here as everywhere a password is set
+      await deps.accounts.setPassword(account, next);
+    } catch (err) {
+      if (err instanceof PasswordRefused) return fail(400, err.refusal.message);
+      if (!(err instanceof InvalidAccountInput)) throw err;
+      return fail(400, 'Choose another new password.');
+    }
+    await deps.passwordThrottle.recordSuccess(account.email);
+    await deps.onPasswordChanged?.(account, ctx);
+    ctx.redirect('/account?notice=password-changed');
+  });
+
+  router.get('/sessions', async (ctx) => {
+    const { account, session } = ctx.state as AccountState;
+    await page(ctx, 'account-sessions', 'Where you are signed in', { sessions: await sessionsAndApps.sessions(account.id, session.uid) });
+  });
+
+  router.post('/sessions/:uid/sign-out', async (ctx) => {
+    const { account, session } = ctx.state as AccountState;
+    const uid = String(ctx.params.uid);
+    if (!(await sessionsAndApps.signOut(account.id, uid))) return ctx.redirect('/account/sessions?notice=session-gone');
+    ctx.redirect(uid === session.uid ? '/account' : '/account/sessions?notice=session-signed-out');
+  });
+
+  router.get('/apps', async (ctx) => {
+    const { account } = ctx.state as AccountState;
+    await page(ctx, 'account-apps', 'Connected apps', { apps: await sessionsAndApps.apps(account.id) });
+  });
+
+  router.post('/apps/:clientId/revoke', async (ctx) => {
+    const { account } = ctx.state as AccountState;
+    const revoked = await sessionsAndApps.revokeApp(account.id, String(ctx.params.clientId));
+    ctx.redirect(`/account/apps?notice=${revoked ? 'app-revoked' : 'app-gone'}`);
+  });
+
+  registerSecurityRoutes(router, { ...deps, page });
+  return router;
+}

@@ -1,0 +1,113 @@
+/**
+ * /account/security: the person's second factors. An authenticator app (TOTP: QR code and secret,
+ * confirmed by a first code), security keys and passkeys (registered by the page script, several per
+ * account, each named), and recovery codes (shown once, regenerated on request). Adding or removing a
+ * factor needs a recent sign-in; removing the last one is refused while a policy requires one.
+ */
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
+import type { LoginThrottle } from '../accounts/login-throttle.js';
+import type { TotpService } from '../factors/totp.js';
+import type { RecoveryCodes } from '../factors/recovery-codes.js';
+import type { AccountFactors } from '../factors/account-factors.js';
+import { parseCredentialJson, WebAuthnInputError, type WebAuthnService } from '../factors/webauthn.js';
+import { BadRequestError, GatehouseError, TooManyRequestsError } from '../errors/errors.js';
+import type { createAccountAuth, AccountState } from './account-auth.js';
+
+export type SecurityDeps = {
+  auth: ReturnType<typeof createAccountAuth>;
+  totp: Pick<TotpService, 'startEnrolment' | 'confirmEnrolment'>;
+  webauthn: Pick<WebAuthnService, 'registrationOptions' | 'verifyRegistration'>;
+  recoveryCodes: Pick<RecoveryCodes, 'regenerate'>;
+  factors: Pick<AccountFactors, 'overview' | 'issueRecoveryCodesIfNone' | 'removeTotp' | 'removeCredential'>;
+  secondFactorThrottle: LoginThrottle;
+  page(ctx: Context, view: string, title: string, locals?: Record<string, unknown>): Promise<void>;
+};
+
+const WRONG_CODE = 'That code is not correct. Check the time on your phone, and type the code your app shows now.';
+
+export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void {
+  const { auth, page } = deps;
+  const recent = auth.requireRecentSignIn;
+  const accountOf = (ctx: Context) => (ctx.state as AccountState).account;
+
+  const securityPage = async (ctx: Context, locals: Record<string, unknown> = {}) =>
+    page(ctx, 'account-security', 'Sign-in and security', { overview: await deps.factors.overview(accountOf(ctx).id), ...locals });
+
+  // the security page itself needs a recent sign-in too, so its forms and script run inside that window
+  router.get('/security', recent, (ctx) => securityPage(ctx));
+
+  router.get('/security/totp', recent, async (ctx) => {
+    const account = accountOf(ctx);
+    const enrolment = await deps.totp.startEnrolment(account.id, account.email);
+    if (!enrolment) return ctx.redirect('/account/security');
+    await page(ctx, 'account-totp', 'Set up an authenticator app', { enrolment });
+  });
+
+  router.post('/security/totp', recent, async (ctx) => {
+    const account = accountOf(ctx);
+    const throttle = deps.secondFactorThrottle;
+    const retryAfter = await throttle.retryAfter(account.id, ctx.ip);
+    if (retryAfter > 0) throw new TooManyRequestsError(retryAfter, 'Too many wrong codes. Wait a few minutes and try again.');
+    const code = String((ctx.state.form as Record<string, string>).code ?? '').slice(0, 64);
+    if (!(await deps.totp.confirmEnrolment(account.id, code))) {
+      await throttle.recordFailure(account.id, ctx.ip);
+      const enrolment = await deps.totp.startEnrolment(account.id, account.email);
+      if (!enrolment) return ctx.redirect('/account/security');
+      ctx.status = 400;
+      await page(ctx, 'account-totp', 'Set up an authenticator app', { enrolment, error: WRONG_CODE });
+      ctx.status = 400;
+      return;
+    }
+    await throttle.recordSuccess(account.id);
+    const codes = await deps.factors.issueRecoveryCodesIfNone(account.id);
+    if (!codes) return ctx.redirect('/account/security?notice=totp-added');
+    await page(ctx, 'recovery-codes', 'Save your recovery codes', { codes, continueUrl: '/account/security?notice=totp-added', continueLabel: 'Done' });
+  });
+
+  router.post('/security/totp/remove', recent, async (ctx) => {
+    const verdict = await deps.factors.removeTotp(accountOf(ctx).id);
+    if (verdict.ok) return ctx.redirect('/account/security?notice=totp-removed');
+    ctx.status = 409;
+    await securityPage(ctx, { error: verdict.reason });
+    ctx.status = 409;
+  });
+
+  router.post('/security/recovery-codes', recent, async (ctx) => {
+    const account = accountOf(ctx);
+    const overview = await deps.factors.overview(account.id);
+    if (overview.totp !== 'active' && overview.credentials.length === 0) throw new BadRequestError('Add a second factor before creating recovery codes.');
+    const codes = await deps.recoveryCodes.regenerate(account.id);
+    await page(ctx, 'recovery-codes', 'Your new recovery codes', { codes, continueUrl: '/account/security', continueLabel: 'Done', replaced: true });
+  });
+
+  // Security keys and passkeys: JSON for the page script (views/assets/webauthn.js)
+  router.post('/security/passkeys/options', recent, async (ctx) => {
+    ctx.body = await deps.webauthn.registrationOptions(accountOf(ctx));
+  });
+
+  router.post('/security/passkeys', recent, async (ctx) => {
+    const account = accountOf(ctx);
+    const form = ctx.state.form as Record<string, string>;
+    let response: RegistrationResponseJSON;
+    try {
+      response = parseCredentialJson<RegistrationResponseJSON>(form.credential, 'registration');
+    } catch (err) {
+      if (err instanceof WebAuthnInputError) throw new BadRequestError('The security key response was malformed.', err.message);
+      throw err;
+    }
+    const verdict = await deps.webauthn.verifyRegistration(account.id, response, form.name ?? '');
+    if (!verdict.ok) throw new GatehouseError(400, 'invalid_request', 'The security key or passkey could not be registered. Try again.', verdict.detail);
+    // recovery codes are offered on the security page (one POST shows them once)
+    ctx.body = { redirect: '/account/security?notice=passkey-added' };
+  });
+
+  router.post('/security/passkeys/:id/remove', recent, async (ctx) => {
+    const verdict = await deps.factors.removeCredential(accountOf(ctx).id, String(ctx.params.id));
+    if (verdict.ok) return ctx.redirect('/account/security?notice=passkey-removed');
+    ctx.status = 409;
+    await securityPage(ctx, { error: verdict.reason });
+    ctx.status = 409;
+  });
+}

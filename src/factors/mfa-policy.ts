@@ -1,0 +1,76 @@
+/**
+ * Who must use a second factor, and how strong a sign-in must be: the account's own choice (it enrolled
+ * a factor), the operator's settings (MFA_REQUIRED, MFA_REQUIRED_ROLES), the client's registration
+ * (`gatehouse_require_mfa`), and the relying party's request (`acr_values`). The strongest wins.
+ */
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { AccountRecord } from '../../adapters/contract.js';
+import { ACR, acrRank, requestedAcrFloor, type AcrValue, type MfaRequirement } from '../oidc/policy.js';
+
+/** Client metadata that makes every sign-in to this client use a second factor (boolean). */
+export const CLIENT_REQUIRE_MFA = 'gatehouse_require_mfa';
+
+/** oidc-provider's `extraClientMetadata` for our client properties. */
+export const extraClientMetadata = {
+  properties: [CLIENT_REQUIRE_MFA],
+  validator(_ctx: unknown, key: string, value: unknown) {
+    if (key === CLIENT_REQUIRE_MFA && value !== undefined && typeof value !== 'boolean') {
+      throw new errors.InvalidClientMetadata(`${CLIENT_REQUIRE_MFA} must be a boolean`);
+    }
+  },
+};
+
+export type MfaPolicy = ReturnType<typeof createMfaPolicy>;
+
+export type FactorSummary = { totp: boolean; webauthn: number };
+
+export function createMfaPolicy(deps: {
+  required: boolean;
+  requiredRoles: string[];
+  findAccount(id: string): Promise<AccountRecord | undefined>;
+  factorsOf(accountId: string): Promise<FactorSummary>;
+}) {
+  const roles = new Set(deps.requiredRoles);
+
+  /** Why this account must use a second factor regardless of the request (empty when it need not). */
+  async function standingReasons(account: AccountRecord, clientRequires: boolean): Promise<string[]> {
+    const reasons: string[] = [];
+    const f = await deps.factorsOf(account.id);
+    if (f.totp || f.webauthn > 0) reasons.push('enrolled');
+    if (deps.required) reasons.push('global');
+    if (account.roles.some((r) => roles.has(r))) reasons.push('role');
+    if (clientRequires) reasons.push('client');
+    return reasons;
+  }
+
+  async function requirement(accountId: string, clientRequires: boolean, acrValues: unknown): Promise<MfaRequirement> {
+    const account = await deps.findAccount(accountId);
+    if (!account) return { acr: ACR.password, reasons: [] };
+    const reasons = await standingReasons(account, clientRequires);
+    let acr: AcrValue = reasons.length ? ACR.mfa : ACR.password;
+    const requested = requestedAcrFloor(acrValues);
+    if (requested && acrRank(requested) > acrRank(ACR.password)) {
+      reasons.push('acr_values');
+      if (acrRank(requested) > acrRank(acr)) acr = requested;
+    }
+    return { acr, reasons };
+  }
+
+  return {
+    requirement,
+
+    /** Whether policy (settings or roles) forces a second factor on this account, whatever it enrolled. */
+    async requiredByPolicy(accountId: string): Promise<boolean> {
+      const account = await deps.findAccount(accountId);
+      return !!account && (deps.required || account.roles.some((r) => roles.has(r)));
+    },
+
+    /** The interaction policy's view: the session's account, the client in the request, its acr_values. */
+    fromContext(ctx: KoaContextWithOIDC): Promise<MfaRequirement> {
+      const { session, client, params } = ctx.oidc;
+      if (!session?.accountId) return Promise.resolve({ acr: ACR.password, reasons: [] });
+      const clientRequires = client?.metadata()[CLIENT_REQUIRE_MFA] === true;
+      return requirement(session.accountId, clientRequires, params?.acr_values);
+    },
+  };
+}

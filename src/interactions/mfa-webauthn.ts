@@ -1,0 +1,62 @@
+/**
+ * WebAuthn during sign-in, for the browser script (views/assets/webauthn.js): on the login prompt a
+ * passkey signs the person in without a password (discoverable credential, user verification required);
+ * on the mfa prompt a registered security key or passkey is the second factor. Both answer JSON.
+ */
+import type { Context } from 'koa';
+import type { WebAuthnService } from '../factors/webauthn.js';
+import { parseCredentialJson, WebAuthnInputError, type AssertionPurpose } from '../factors/webauthn.js';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
+import { acrForAmr, combineAmr } from '../oidc/policy.js';
+import { BadRequestError, GatehouseError } from '../errors/errors.js';
+import type { Interaction } from './router.js';
+import type { MfaStep } from './mfa-step.js';
+
+export type WebAuthnStep = ReturnType<typeof createWebAuthnStep>;
+
+export class CredentialRefusedError extends GatehouseError {
+  constructor(detail: string) {
+    super(401, 'access_denied', 'That security key or passkey was not accepted. Use one registered to your account, or sign in another way.', detail);
+  }
+}
+
+export function createWebAuthnStep(deps: {
+  webauthn: Pick<WebAuthnService, 'authenticationOptions' | 'verifyAuthentication'>;
+  mfa: Pick<MfaStep, 'upgradedLogin'>;
+  onResult(result: 'success' | 'failure'): void;
+}) {
+  const { webauthn } = deps;
+
+  function purposeOf(interaction: Interaction): AssertionPurpose {
+    if (interaction.prompt.name === 'login') return { purpose: 'passwordless', interactionUid: interaction.uid };
+    if (interaction.prompt.name === 'mfa' && interaction.session?.accountId) {
+      return { purpose: 'second-factor', accountId: interaction.session.accountId, interactionUid: interaction.uid };
+    }
+    throw new BadRequestError('This sign-in step does not use a security key.');
+  }
+
+  return {
+    options: (interaction: Interaction) => webauthn.authenticationOptions(purposeOf(interaction)),
+
+    /** The interaction result for a verified assertion; throws CredentialRefusedError otherwise. */
+    async verify(_ctx: Context, interaction: Interaction, form: Record<string, string>): Promise<Record<string, unknown>> {
+      const purpose = purposeOf(interaction);
+      let response: AuthenticationResponseJSON;
+      try {
+        response = parseCredentialJson<AuthenticationResponseJSON>(form.credential, 'authentication');
+      } catch (err) {
+        if (err instanceof WebAuthnInputError) throw new BadRequestError('The security key response was malformed.', err.message);
+        throw err;
+      }
+      const verdict = await webauthn.verifyAuthentication(response, purpose);
+      if (!verdict.ok) {
+        deps.onResult('failure');
+        throw new CredentialRefusedError(verdict.detail);
+      }
+      deps.onResult('success');
+      if (purpose.purpose === 'second-factor') return deps.mfa.upgradedLogin(interaction, verdict.amr);
+      const amr = combineAmr([], verdict.amr);
+      return { login: { accountId: verdict.accountId, acr: acrForAmr(amr), amr, remember: true } };
+    },
+  };
+}

@@ -1,0 +1,380 @@
+/**
+ * One conformance suite for every store (adapters/contract.ts): each adapter's test file calls
+ * `describeStoreConformance` with a function that opens a store on its real server. `open` is called
+ * more than once; every store it returns must share the same server (that is how replicas share state).
+ *
+ * Models are chosen so that a split store (split-store.ts) is exercised on both sides: AuthorizationCode,
+ * Session, DeviceCode (short-lived, Redis) and AccessToken, RefreshToken (durable).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import { DuplicateError, type OidcPayload, type Store } from '../../adapters/contract.js';
+
+export type OpenedStore = {
+  store: Store;
+  /** Restarts the server under the store, keeping its data. */
+  restartServer?(): Promise<void>;
+  /** Takes the server off the network (the store's connections reset, new ones refused); the result brings it back. */
+  takeServerDown?(): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+};
+
+const SHORT = 'AuthorizationCode';
+const DURABLE = 'AccessToken';
+const rand = () => randomBytes(12).toString('base64url');
+
+/** Polls `check` until it holds; there is no event for "a TTL has passed". */
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(50);
+  }
+}
+
+/** A settled result within `ms`, so a store that hangs fails the test instead of stalling it. */
+function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const token = (extra: Record<string, unknown> = {}): OidcPayload => ({
+  jti: rand(), kind: 'Token', iat: Math.floor(Date.now() / 1000), accountId: 'acct-1', clientId: 'client-1', ...extra,
+});
+
+export function describeStoreConformance(name: string, open: () => Promise<OpenedStore>): void {
+  describe(`${name} store (conformance)`, function () {
+    this.timeout(30_000);
+    let a: OpenedStore;
+    let b: OpenedStore;
+
+    before(async () => {
+      a = await open();
+      b = await open();
+    });
+    after(async () => {
+      await a?.close();
+      await b?.close();
+    });
+
+    it('forgets a record once its TTL has passed, by every lookup', async () => {
+      const started = Date.now();
+      const uid = rand();
+      const userCode = rand();
+      const short = [
+        { model: SHORT, id: rand(), payload: token() },
+        { model: 'Session', id: rand(), payload: token({ uid }) },
+        { model: 'DeviceCode', id: rand(), payload: token({ userCode }) },
+        { model: DURABLE, id: rand(), payload: token() },
+      ];
+      const lasting = { model: DURABLE, id: rand(), payload: token() };
+      await Promise.all([
+        ...short.map((r) => a.store.oidc.upsert(r.model, r.id, r.payload, 1)),
+        a.store.oidc.upsert(lasting.model, lasting.id, lasting.payload, 600),
+      ]);
+      for (const r of short) assert.deepEqual(await a.store.oidc.find(r.model, r.id), r.payload, `${r.model} right after saving`);
+
+      await until(async () => (await Promise.all(short.map((r) => b.store.oidc.find(r.model, r.id)))).every((p) => p === undefined), 'expired');
+      assert.ok(Date.now() - started >= 950, 'nothing expires before its TTL');
+      assert.equal(await b.store.oidc.findByUid('Session', uid), undefined);
+      assert.equal(await b.store.oidc.findByUserCode('DeviceCode', userCode), undefined);
+      assert.equal(await b.store.oidc.consume(SHORT, short[0]!.id), false, 'an expired record cannot be consumed');
+      assert.deepEqual(await b.store.oidc.find(lasting.model, lasting.id), lasting.payload);
+    });
+
+    it('finds by id, uid and user code, within the model asked for', async () => {
+      const id = rand();
+      const uid = rand();
+      const userCode = `${rand()}-WDJB-MJHT`;
+      const session = token({ uid, kind: 'Session' });
+      const device = token({ userCode, kind: 'DeviceCode' });
+      await a.store.oidc.upsert('Session', id, session, 60);
+      await a.store.oidc.upsert('DeviceCode', id, device, 60);
+      await a.store.oidc.upsert(DURABLE, id, token({ uid }), 60);
+
+      assert.deepEqual(await b.store.oidc.find('Session', id), session);
+      assert.deepEqual(await b.store.oidc.find('DeviceCode', id), device, 'the same id under another model is another record');
+      assert.deepEqual(await b.store.oidc.findByUid('Session', uid), session);
+      assert.deepEqual(await b.store.oidc.findByUserCode('DeviceCode', userCode), device);
+      assert.equal(await b.store.oidc.findByUid('DeviceCode', uid), undefined);
+      assert.equal(await b.store.oidc.findByUserCode('Session', userCode), undefined);
+
+      // Lookups with anything a client can send answer "not found" rather than fail.
+      for (const odd of ['', 'nul\0byte', 'lone \ud800 surrogate', 'x'.repeat(10_000), rand()]) {
+        assert.equal(await b.store.oidc.find(SHORT, odd), undefined);
+        assert.equal(await b.store.oidc.find(DURABLE, odd), undefined);
+        assert.equal(await b.store.oidc.findByUid('Session', odd), undefined);
+        assert.equal(await b.store.oidc.findByUserCode('DeviceCode', odd), undefined);
+        assert.equal(await b.store.oidc.consume(SHORT, odd), false);
+        await b.store.oidc.destroy(DURABLE, odd);
+        await b.store.oidc.revokeByGrantId(odd);
+      }
+
+      await b.store.oidc.destroy('Session', id);
+      assert.equal(await a.store.oidc.find('Session', id), undefined);
+      assert.equal(await a.store.oidc.findByUid('Session', uid), undefined);
+      assert.deepEqual(await a.store.oidc.find('DeviceCode', id), device, 'destroy removes only that model\'s record');
+    });
+
+    for (const model of [SHORT, 'RefreshToken']) {
+      it(`consumes a ${model} exactly once under 50 concurrent attempts from two instances`, async () => {
+        const id = rand();
+        const payload = token({ grantId: rand() });
+        await a.store.oidc.upsert(model, id, payload, 60);
+        const attempts = Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).store.oidc.consume(model, id));
+        const wins = (await Promise.all(attempts)).filter(Boolean).length;
+        assert.equal(wins, 1);
+
+        const stored = await a.store.oidc.find(model, id);
+        assert.equal(typeof stored?.consumed, 'number');
+        assert.ok(Math.abs((stored!.consumed as number) - Date.now() / 1000) < 60, 'consumed is epoch seconds');
+        assert.deepEqual({ ...stored, consumed: undefined }, { ...payload, consumed: undefined });
+
+        // Saving the record again does not make it usable again.
+        await b.store.oidc.upsert(model, id, payload, 60);
+        assert.equal(typeof (await a.store.oidc.find(model, id))?.consumed, 'number');
+        assert.equal(await a.store.oidc.consume(model, id), false);
+        assert.equal(await a.store.oidc.consume(model, rand()), false, 'a missing record is not consumed');
+      });
+    }
+
+    it('revokes by grant: every artifact of that grant, of every model, and nothing else', async () => {
+      const [revoked, kept] = [rand(), rand()];
+      const models = [SHORT, DURABLE, 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'JwtAccessToken', 'Interaction'];
+      const make = (grantId: string | undefined) =>
+        models.map((model) => ({ model, id: rand(), payload: token({ ...(grantId ? { grantId } : {}), userCode: rand() }) }));
+      const gone = make(revoked);
+      const stays = [...make(kept), ...make(undefined)];
+      await Promise.all([...gone, ...stays].map((r) => a.store.oidc.upsert(r.model, r.id, r.payload, 300)));
+
+      await b.store.oidc.revokeByGrantId(revoked);
+
+      for (const r of gone) {
+        assert.equal(await a.store.oidc.find(r.model, r.id), undefined, `${r.model} of the revoked grant`);
+        assert.equal(await a.store.oidc.findByUserCode(r.model, r.payload.userCode!), undefined);
+      }
+      for (const r of stays) assert.deepEqual(await a.store.oidc.find(r.model, r.id), r.payload, `${r.model} of another grant`);
+      await b.store.oidc.revokeByGrantId(revoked); // again: nothing left, no error
+    });
+
+    it('round-trips a 1 MB payload and unusual unicode exactly', async () => {
+      const alphabet = 'aZ09 -_.~/+=é中👩🏽‍💻\n\t"\\\'<>&';
+      const chars = [...alphabet];
+      const big: string[] = [];
+      for (let size = 0; size < 1024 * 1024; size += 8) big.push(chars[(size * 7) % chars.length]!.repeat(4));
+      const payload = token({
+        blob: big.join(''),
+        unicode: {
+          emoji: '👩🏽‍💻🏳️‍🌈', cjk: '認証', rtl: 'مرحبا בעולם', combining: 'e\u0301', zeroWidth: 'a\u200db\ufeff',
+          separators: '\u2028\u2029', control: '\u0000\u0001\u001f\u007f', lone: '\ud800 \udfff', escaped: '\\u0000 \\\\u0000',
+        },
+        'https://api.example.test': 'a resource indicator as a key',
+        'key.with.dots': { $where: 'not a query', '': 'empty key', 'nul\u0000key': 1 },
+        numbers: [0, -1, 0.1, 1e-7, 2 ** 53 - 1, -(2 ** 31)],
+        flags: [true, false, null],
+        nested: { deep: [[[{ x: [] }]], {}] },
+      });
+      for (const model of [SHORT, DURABLE]) {
+        const id = rand();
+        await a.store.oidc.upsert(model, id, payload, 60);
+        assert.deepEqual(await b.store.oidc.find(model, id), payload, model);
+      }
+    });
+
+    it('ends concurrent saves of one id in one whole record, with its own lookups', async () => {
+      for (const model of ['Session', DURABLE]) {
+        const id = rand();
+        const versions = Array.from({ length: 20 }, (_, n) => token({ n, uid: `${rand()}-${n}`, grantId: 'g', filler: String(n).repeat(2000) }));
+        await Promise.all(versions.map((p, n) => (n % 2 ? a : b).store.oidc.upsert(model, id, p, 60)));
+        const final = await a.store.oidc.find(model, id);
+        const winner = versions.find((v) => v.n === final?.n);
+        assert.ok(winner, 'one of the saved versions');
+        assert.deepEqual(final, winner, 'not a mix of two');
+        for (const v of versions) {
+          assert.deepEqual(await b.store.oidc.findByUid(model, v.uid!), v === winner ? winner : undefined, `uid of version ${String(v.n)}`);
+        }
+      }
+    });
+
+    it('keeps accounts, with one account per email whatever its case', async () => {
+      const before = await a.store.accounts.count();
+      const email = `Ada.${rand()}@Example.Test`;
+      const account = {
+        id: rand(), email, emailVerified: false, name: 'Ada Lovelace 👩🏽‍💻', passwordHash: '$2b$04$abc', createdAt: Date.now(), updatedAt: Date.now(),
+      };
+      await a.store.accounts.create(account);
+      assert.deepEqual(await b.store.accounts.findById(account.id), account);
+      assert.deepEqual(await b.store.accounts.findByEmail(email.toLowerCase()), account);
+      assert.deepEqual(await b.store.accounts.findByEmail(email.toUpperCase()), account);
+      assert.equal(await b.store.accounts.findByEmail(`nobody-${rand()}@example.test`), undefined);
+      assert.equal(await b.store.accounts.findByEmail('nul\0@example.test'), undefined);
+      assert.equal(await b.store.accounts.findById(rand()), undefined);
+
+      await assert.rejects(b.store.accounts.create({ ...account, id: rand(), email: email.toUpperCase() }), DuplicateError);
+      await assert.rejects(a.store.accounts.create({ ...account, email: `other-${rand()}@example.test` }), DuplicateError, 'same id');
+
+      const other = { ...account, id: rand(), email: `grace.${rand()}@example.test`, name: null, passwordHash: null };
+      await b.store.accounts.create(other);
+      assert.equal(await a.store.accounts.count(), before + 2);
+
+      await a.store.accounts.update(account.id, { emailVerified: true, name: 'Ada King', passwordHash: '$2b$04$def', updatedAt: account.updatedAt + 5 });
+      assert.deepEqual(await b.store.accounts.findById(account.id), {
+        ...account, emailVerified: true, name: 'Ada King', passwordHash: '$2b$04$def', updatedAt: account.updatedAt + 5,
+      });
+      await assert.rejects(a.store.accounts.update(other.id, { email: email.toLowerCase() }), DuplicateError);
+      await a.store.accounts.update(other.id, { email: `Grace.New.${rand()}@Example.Test` });
+      const moved = await b.store.accounts.findById(other.id);
+      assert.deepEqual(await b.store.accounts.findByEmail(moved!.email.toLowerCase()), moved);
+      assert.ok(moved!.updatedAt >= other.updatedAt, 'update stamps updatedAt');
+    });
+
+    it('keeps clients', async () => {
+      const t = Date.now();
+      const first = { clientId: `c1-${rand()}`, metadata: { client_name: 'Ünïcode RP ✓', redirect_uris: ['https://rp.example.test/cb'], jwks: { keys: [{ kty: 'EC', crv: 'P-256' }] } }, secretCiphertext: 'v1.ciphertext', createdAt: t };
+      const second = { clientId: `c0-${rand()}`, metadata: { client_name: 'Public' }, secretCiphertext: null, createdAt: t + 1 };
+      await a.store.clients.create(second);
+      await a.store.clients.create(first);
+      assert.deepEqual(await b.store.clients.find(first.clientId), first);
+      await assert.rejects(b.store.clients.create({ ...first, createdAt: t + 2 }), DuplicateError);
+      const ours = (await b.store.clients.list()).filter((c) => c.clientId === first.clientId || c.clientId === second.clientId);
+      assert.deepEqual(ours, [first, second], 'listed by creation time');
+      await b.store.clients.delete(first.clientId);
+      assert.equal(await a.store.clients.find(first.clientId), undefined);
+      assert.equal(await a.store.clients.find('nul\0id'), undefined);
+      assert.ok(!(await a.store.clients.list()).some((c) => c.clientId === first.clientId));
+    });
+
+    it('keeps resources (APIs)', async () => {
+      const base = `https://api-${rand().toLowerCase()}.example.test`;
+      const api = { identifier: `${base}/b`, name: 'Things API', scopes: { 'read:things': 'Read your things', 'https://x.test/scope.with.dots': 'Dotted ✓' }, accessTokenTtl: 600, createdAt: Date.now() };
+      const other = { ...api, identifier: `${base}/a`, name: 'Another', scopes: {} };
+      await a.store.resources.create(api);
+      await a.store.resources.create(other);
+      assert.deepEqual(await b.store.resources.find(api.identifier), api);
+      await assert.rejects(b.store.resources.create(api), DuplicateError);
+      const ours = (await b.store.resources.list()).filter((r) => r.identifier.startsWith(base));
+      assert.deepEqual(ours, [other, api], 'listed by identifier');
+    });
+
+    it('keeps signing keys through their life cycle', async () => {
+      const t = Date.now();
+      const key = (kid: string, createdAt: number) => ({
+        kid, alg: 'RS256', state: 'next' as const, publicJwk: { kty: 'RSA', n: 'AQAB'.repeat(64), e: 'AQAB', kid },
+        privateJwkCiphertext: `v1.${rand()}`, createdAt, activatesAt: createdAt + 1000, expiresAt: null,
+      });
+      const [k1, k2] = [key(`k-${rand()}`, t), key(`k-${rand()}`, t + 1)];
+      await a.store.signingKeys.save(k1);
+      await a.store.signingKeys.save(k2);
+      const current = { ...k1, state: 'current' as const, activatesAt: t };
+      await b.store.signingKeys.save(current);
+      const retired = { ...k2, state: 'retired' as const, expiresAt: t + 86_400_000 };
+      await b.store.signingKeys.save(retired);
+      const ours = () => a.store.signingKeys.list().then((ks) => ks.filter((k) => k.kid === k1.kid || k.kid === k2.kid));
+      assert.deepEqual(await ours(), [current, retired]);
+      await b.store.signingKeys.delete(k2.kid);
+      assert.deepEqual(await ours(), [current]);
+    });
+
+    it('counts rate limits across two store instances on one server', async () => {
+      const options = { keyPrefix: `test-${rand()}`, points: 5, duration: 60, blockDuration: 60 };
+      const [la, lb] = [a.store.rateLimiter(options), b.store.rateLimiter(options)];
+      for (const key of ['ada@example.test', `${'x'.repeat(254)}@example.test`, 'nul\0key', '2001:db8::1']) {
+        for (let i = 0; i < 3; i++) await la.consume(key);
+        for (let i = 0; i < 2; i++) await lb.consume(key);
+        assert.equal((await la.get(key))?.consumedPoints, 5, key.slice(0, 20));
+        const refused = await lb.consume(key).then(() => undefined, (res: unknown) => res);
+        assert.ok(refused instanceof RateLimiterRes, 'the sixth attempt is refused');
+        assert.ok(refused.msBeforeNext > 0 && refused.msBeforeNext <= 60_000);
+        await la.delete(key);
+        assert.equal(await lb.get(key), null, 'deleted for both');
+      }
+    });
+
+    it('sweeps expired records and keeps live ones', async () => {
+      const expired = Array.from({ length: 3 }, () => ({ id: rand(), payload: token() }));
+      const live = { id: rand(), payload: token() };
+      await Promise.all(expired.map((r) => a.store.oidc.upsert(DURABLE, r.id, r.payload, 1)));
+      await a.store.oidc.upsert(DURABLE, live.id, live.payload, 600);
+      await until(async () => (await a.store.oidc.find(DURABLE, expired[0]!.id)) === undefined, 'expired');
+      const swept = await b.store.sweepExpired();
+      assert.ok(swept >= expired.length, `swept ${swept}`);
+      for (const r of expired) assert.equal(await a.store.oidc.find(DURABLE, r.id), undefined);
+      assert.deepEqual(await a.store.oidc.find(DURABLE, live.id), live.payload);
+      assert.equal(typeof (await b.store.sweepExpired()), 'number');
+    });
+
+    it('answers ping while the server is up', async () => {
+      await a.store.ping();
+      await b.store.ping();
+    });
+
+    describe('when the server goes away', () => {
+      let c: OpenedStore;
+      before(async function () {
+        c = await open();
+        if (!c.restartServer || !c.takeServerDown) {
+          console.log(`      ${name}: no server for the test to take down or restart here; outage checks not run`);
+          this.skip();
+        }
+      });
+      after(() => c?.close());
+
+      it('fails ping while the server is unreachable, and recovers when it is back', async () => {
+        await c.store.ping();
+        const restore = await c.takeServerDown!();
+        try {
+          await assert.rejects(within(15_000, c.store.ping()));
+        } finally {
+          await restore();
+        }
+        await until(() => c.store.ping().then(() => true, () => false), 'ping works again', 15_000);
+      });
+
+      it('reconnects after a restart; acknowledged writes survive, none is silently lost', async () => {
+        const acknowledged: { model: string; id: string; payload: OidcPayload }[] = [];
+        let failed = 0;
+        const write = async (n: number) => {
+          const record = { model: n % 2 ? SHORT : DURABLE, id: rand(), payload: token({ n }) };
+          try {
+            // A write may wait for a reconnect, but it must settle: hanging forever is not "clear".
+            await within(20_000, c.store.oidc.upsert(record.model, record.id, record.payload, 600));
+            acknowledged.push(record);
+          } catch (err) {
+            assert.ok(err instanceof Error, 'a failed write rejects with an Error');
+            failed++;
+          }
+        };
+        const account = { id: rand(), email: `restart-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, createdAt: Date.now(), updatedAt: Date.now() };
+        await c.store.accounts.create(account);
+        for (let n = 0; n < 10; n++) await write(n);
+        assert.equal(acknowledged.length, 10);
+
+        let writing = true;
+        let n = 10;
+        const writer = (async () => {
+          while (writing) {
+            await write(n++);
+            await sleep(10); // paces the loop while writes fail fast
+          }
+        })();
+        await c.restartServer!();
+        const afterRestart = acknowledged.length;
+        await until(async () => acknowledged.length > afterRestart + 5, 'writes succeed again after the restart', 20_000);
+        writing = false;
+        await writer;
+
+        for (const r of acknowledged) {
+          assert.deepEqual(await c.store.oidc.find(r.model, r.id), r.payload, `acknowledged write ${String(r.payload.n)} (${r.model})`);
+        }
+        assert.deepEqual(await c.store.accounts.findById(account.id), account);
+        await c.store.ping();
+        console.log(`      ${name}: ${acknowledged.length} writes acknowledged across the restart (all present), ${failed} refused during it`);
+      });
+    });
+  });
+}

@@ -1,0 +1,77 @@
+/*
+ * Gatehouse's WebAuthn glue, loaded (with the page's CSP nonce) after @simplewebauthn/browser's bundle.
+ * [data-webauthn="signin"]: a passkey sign-in (login page, also as browser autofill) or a security key as
+ * the second factor (mfa page). [data-webauthn="register"]: adds a security key or passkey (account page).
+ * Every request is a same-origin form post carrying the page's CSRF token; answers are JSON.
+ */
+(function () {
+  'use strict';
+  var lib = window.SimpleWebAuthnBrowser;
+  if (!lib || !lib.browserSupportsWebAuthn()) return;
+
+  function post(url, fields) {
+    return fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams(fields),
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (body) {
+        if (!res.ok) throw new Error(body.error_description || 'Something went wrong. Reload the page and try again.');
+        return body;
+      });
+    });
+  }
+
+  function explain(err) {
+    if (err && (err.name === 'NotAllowedError' || err.name === 'AbortError')) return 'The request was cancelled or timed out. Try again.';
+    if (err && err.name === 'InvalidStateError') return 'This security key or passkey is already registered to your account.';
+    return (err && err.message) || 'Something went wrong. Try again.';
+  }
+
+  function showError(box, message) {
+    var el = box.querySelector('[data-webauthn-error]');
+    if (!el) return;
+    el.textContent = message;
+    el.hidden = false;
+  }
+
+  function signIn(box, autofill) {
+    var csrf = box.getAttribute('data-csrf');
+    return post(box.getAttribute('data-options-url'), { _csrf: csrf })
+      .then(function (options) { return lib.startAuthentication({ optionsJSON: options, useBrowserAutofill: autofill }); })
+      .then(function (credential) { return post(box.getAttribute('data-verify-url'), { _csrf: csrf, credential: JSON.stringify(credential) }); })
+      .then(function (done) { window.location.assign(done.redirect); });
+  }
+
+  document.querySelectorAll('[data-webauthn="signin"]').forEach(function (box) {
+    box.hidden = false;
+    var button = box.querySelector('[data-webauthn-start]');
+    button.addEventListener('click', function () {
+      button.disabled = true;
+      signIn(box, false).catch(function (err) { showError(box, explain(err)); button.disabled = false; });
+    });
+    // passkeys offered in the username field's autofill, where the browser supports it (conditional mediation)
+    if (box.getAttribute('data-autofill') === 'true') {
+      lib.browserSupportsWebAuthnAutofill().then(function (supported) {
+        if (supported) signIn(box, true).catch(function (err) { if (err && err.name !== 'AbortError') showError(box, explain(err)); });
+      });
+    }
+  });
+
+  document.querySelectorAll('form[data-webauthn="register"]').forEach(function (form) {
+    form.hidden = false;
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      var csrf = form.getAttribute('data-csrf');
+      var name = form.querySelector('input[name="name"]').value;
+      var button = form.querySelector('button[type="submit"]');
+      button.disabled = true;
+      post(form.getAttribute('data-options-url'), { _csrf: csrf })
+        .then(function (options) { return lib.startRegistration({ optionsJSON: options }); })
+        .then(function (credential) { return post(form.getAttribute('data-verify-url'), { _csrf: csrf, name: name, credential: JSON.stringify(credential) }); })
+        .then(function (done) { window.location.assign(done.redirect); })
+        .catch(function (err) { showError(form, explain(err)); button.disabled = false; });
+    });
+  });
+})();
