@@ -109,6 +109,79 @@ export interface SigningKeyStore {
 /** Counters for throttling, shaped for rate-limiter-flexible's store limiters. */
 export type RateLimiterOptions = { keyPrefix: string; points: number; duration: number; blockDuration: number };
 
+/**
+ * Single-use links sent by email (verify the address, reset the password). Only the SHA-256 of the token
+ * is stored; the token itself exists in the mail and nowhere else.
+ */
+export type AccountTokenPurpose = 'verify-email' | 'reset-password';
+
+export type AccountTokenRecord = {
+  /** base64url SHA-256 of the token */
+  tokenHash: string;
+  purpose: AccountTokenPurpose;
+  accountId: string;
+  /** the address the link was sent to (a verification only counts for the address it was sent to) */
+  email: string;
+  /** the interaction the person came from, to continue to the app afterwards */
+  interactionUid: string | null;
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+  /** set when a newer token of the same purpose was issued for the account */
+  supersededAt: number | null;
+};
+
+export interface AccountTokenStore {
+  /** Saves the token and marks every earlier unconsumed token of the same purpose and account superseded, atomically. */
+  issue(token: AccountTokenRecord): Promise<void>;
+  /** The record, whatever its state, until it is swept (kept a while past expiry so a late click gets a clear answer). */
+  find(tokenHash: string): Promise<AccountTokenRecord | undefined>;
+  /** Atomic: true for exactly one caller, and only while the token is unconsumed, not superseded and not expired at `now`. */
+  consume(tokenHash: string, now: number): Promise<boolean>;
+  /** Marks every unconsumed token of this purpose for the account superseded (e.g. after a password change). */
+  supersedeAll(accountId: string, purpose: AccountTokenPurpose, now: number): Promise<void>;
+  /** Deletes records that expired before `time`; returns how many. */
+  deleteExpiredBefore(time: number): Promise<number>;
+}
+
+/** Earlier password hashes of an account, for the no-reuse rule and password age. */
+export type PasswordHistoryEntry = { passwordHash: string; createdAt: number };
+
+export interface PasswordHistoryStore {
+  /** Records a password just set, then keeps only the `keep` most recent entries of the account. */
+  add(accountId: string, entry: PasswordHistoryEntry, keep: number): Promise<void>;
+  /** The most recent entries first, at most `limit`. */
+  recent(accountId: string, limit: number): Promise<PasswordHistoryEntry[]>;
+}
+
+/** One security event. No secrets: never a password, token, code or cookie. */
+export type AuditEventRecord = {
+  id: string;
+  time: number;
+  /** dotted name, e.g. `login.failure`, `password.reset`, `grant.revoked` */
+  type: string;
+  result: 'success' | 'failure';
+  accountId: string | null;
+  clientId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  /** the request id (X-Request-Id), to find the matching log lines */
+  requestId: string | null;
+  /** why it failed, or what happened, in a word or two (e.g. `wrong_password`, `locked_out`) */
+  reason: string | null;
+  details: Record<string, unknown>;
+};
+
+export type AuditQuery = { accountId?: string; since?: number; until?: number; types?: string[]; limit?: number };
+
+export interface AuditStore {
+  append(event: AuditEventRecord): Promise<void>;
+  /** Oldest first, filtered by every given field; `types` entries ending in `.` match a prefix (`login.`). */
+  query(q: AuditQuery): Promise<AuditEventRecord[]>;
+  /** Deletes events older than `time`; returns how many (the retention sweep). */
+  deleteOlderThan(time: number): Promise<number>;
+}
+
 export interface Store {
   readonly kind: string;
   oidc: OidcModelStore;
@@ -119,6 +192,9 @@ export interface Store {
   factors: FactorStore;
   /** Upstream federation: identity links and directory/IdP roles (see FederationStore). */
   federation: FederationStore;
+  accountTokens: AccountTokenStore;
+  passwordHistory: PasswordHistoryStore;
+  audit: AuditStore;
   /** A rate limiter whose counters live in this store (so limits hold across replicas). */
   rateLimiter(options: RateLimiterOptions): import('rate-limiter-flexible').RateLimiterAbstract;
   /** Deletes expired records; returns how many. */

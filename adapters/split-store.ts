@@ -46,6 +46,10 @@ export function createSplitStore(durable: Store, shortLived: ShortLivedStore): S
     signingKeys: durable.signingKeys,
     factors: durable.factors,
     federation: durable.federation,
+    // lifecycle records are durable: links and tokens sent by mail, password history, the audit log
+    accountTokens: durable.accountTokens,
+    passwordHistory: durable.passwordHistory,
+    audit: durable.audit,
     // Login throttles count in Redis: every replica sees the same counters, and they expire by TTL.
     rateLimiter: (options) => shortLived.rateLimiter(options),
     // Redis expires its keys itself; only the durable side has rows to delete.

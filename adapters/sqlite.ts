@@ -10,6 +10,9 @@ import { RateLimiterSQLite } from 'rate-limiter-flexible';
 import {
   DuplicateError,
   type AccountRecord,
+  type AccountTokenRecord,
+  type AuditEventRecord,
+  type AuditQuery,
   type ClientRecord,
   type FederatedLinkRecord,
   type OidcPayload,
@@ -69,6 +72,20 @@ const MIGRATIONS = [
      account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
      source TEXT NOT NULL, role TEXT NOT NULL,
      PRIMARY KEY (account_id, source, role));`,
+  // 4: account lifecycle: tokens sent by email, password history, audit log
+  `CREATE TABLE account_tokens (
+     token_hash TEXT PRIMARY KEY, purpose TEXT NOT NULL, account_id TEXT NOT NULL, email TEXT NOT NULL,
+     interaction_uid TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, consumed_at INTEGER, superseded_at INTEGER);
+   CREATE INDEX account_tokens_account ON account_tokens (account_id, purpose);
+   CREATE INDEX account_tokens_expires_at ON account_tokens (expires_at);
+   CREATE TABLE password_history (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT, account_id TEXT NOT NULL, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL);
+   CREATE INDEX password_history_account ON password_history (account_id, seq);
+   CREATE TABLE audit_events (
+     id TEXT PRIMARY KEY, time INTEGER NOT NULL, type TEXT NOT NULL, result TEXT NOT NULL, account_id TEXT, client_id TEXT,
+     ip TEXT, user_agent TEXT, request_id TEXT, reason TEXT, details TEXT NOT NULL);
+   CREATE INDEX audit_events_time ON audit_events (time);
+   CREATE INDEX audit_events_account_time ON audit_events (account_id, time) WHERE account_id IS NOT NULL;`,
 ];
 
 type LinkRow = { provider_id: string; external_id: string; account_id: string; created_at: number; last_login_at: number };
@@ -76,6 +93,14 @@ type OidcRow = { payload: string; expires_at: number | null; consumed_at: number
 type AccountRow = {
   id: string; email: string; email_verified: number; name: string | null;
   password_hash: string | null; roles: string; created_at: number; updated_at: number;
+};
+type TokenRow = {
+  token_hash: string; purpose: AccountTokenRecord['purpose']; account_id: string; email: string; interaction_uid: string | null;
+  created_at: number; expires_at: number; consumed_at: number | null; superseded_at: number | null;
+};
+type AuditRow = {
+  id: string; time: number; type: string; result: AuditEventRecord['result']; account_id: string | null; client_id: string | null;
+  ip: string | null; user_agent: string | null; request_id: string | null; reason: string | null; details: string;
 };
 type KeyRow = {
   kid: string; alg: string; state: SigningKeyRecord['state']; public_jwk: string; private_jwk_ciphertext: string;
@@ -156,6 +181,30 @@ export function openSqliteStore(databaseUrl: string): Store {
     rolesClear: db.prepare('DELETE FROM account_roles WHERE account_id = ? AND source = ?'),
     roleInsert: db.prepare('INSERT OR IGNORE INTO account_roles (account_id, source, role) VALUES (?, ?, ?)'),
     rolesOf: db.prepare<[string], { role: string }>('SELECT DISTINCT role FROM account_roles WHERE account_id = ? ORDER BY role'),
+    tokenInsert: db.prepare(
+      `INSERT INTO account_tokens (token_hash, purpose, account_id, email, interaction_uid, created_at, expires_at, consumed_at, superseded_at)
+       VALUES (@tokenHash, @purpose, @accountId, @email, @interactionUid, @createdAt, @expiresAt, @consumedAt, @supersededAt)`,
+    ),
+    tokenSupersede: db.prepare(
+      'UPDATE account_tokens SET superseded_at = ? WHERE account_id = ? AND purpose = ? AND consumed_at IS NULL AND superseded_at IS NULL',
+    ),
+    tokenFind: db.prepare<[string], TokenRow>('SELECT * FROM account_tokens WHERE token_hash = ?'),
+    tokenConsume: db.prepare(
+      'UPDATE account_tokens SET consumed_at = ? WHERE token_hash = ? AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > ?',
+    ),
+    tokenSweep: db.prepare('DELETE FROM account_tokens WHERE expires_at < ?'),
+    historyInsert: db.prepare('INSERT INTO password_history (account_id, password_hash, created_at) VALUES (?, ?, ?)'),
+    historyPrune: db.prepare(
+      'DELETE FROM password_history WHERE account_id = ? AND seq NOT IN (SELECT seq FROM password_history WHERE account_id = ? ORDER BY seq DESC LIMIT ?)',
+    ),
+    historyRecent: db.prepare<[string, number], { password_hash: string; created_at: number }>(
+      'SELECT password_hash, created_at FROM password_history WHERE account_id = ? ORDER BY seq DESC LIMIT ?',
+    ),
+    auditInsert: db.prepare(
+      `INSERT INTO audit_events (id, time, type, result, account_id, client_id, ip, user_agent, request_id, reason, details)
+       VALUES (@id, @time, @type, @result, @accountId, @clientId, @ip, @userAgent, @requestId, @reason, @details)`,
+    ),
+    auditSweep: db.prepare('DELETE FROM audit_events WHERE time < ?'),
   };
   const toLink = (r: LinkRow): FederatedLinkRecord => ({
     providerId: r.provider_id, externalId: r.external_id, accountId: r.account_id, createdAt: r.created_at, lastLoginAt: r.last_login_at,
@@ -207,6 +256,64 @@ export function openSqliteStore(databaseUrl: string): Store {
       },
       findByAccountId: async (model, accountId) =>
         q.findByAccountId.all(accountId, model).map(live).filter((p): p is OidcPayload => p !== undefined),
+    },
+    accountTokens: {
+      async issue(t) {
+        db.transaction(() => {
+          q.tokenSupersede.run(t.createdAt, t.accountId, t.purpose);
+          q.tokenInsert.run({ ...t });
+        }).immediate();
+      },
+      async find(tokenHash) {
+        const r = q.tokenFind.get(tokenHash);
+        return r && {
+          tokenHash: r.token_hash, purpose: r.purpose, accountId: r.account_id, email: r.email, interactionUid: r.interaction_uid,
+          createdAt: r.created_at, expiresAt: r.expires_at, consumedAt: r.consumed_at, supersededAt: r.superseded_at,
+        };
+      },
+      consume: async (tokenHash, at) => q.tokenConsume.run(at, tokenHash, at).changes === 1,
+      async supersedeAll(accountId, purpose, at) {
+        q.tokenSupersede.run(at, accountId, purpose);
+      },
+      deleteExpiredBefore: async (time) => q.tokenSweep.run(time).changes,
+    },
+    passwordHistory: {
+      async add(accountId, entry, keep) {
+        db.transaction(() => {
+          q.historyInsert.run(accountId, entry.passwordHash, entry.createdAt);
+          q.historyPrune.run(accountId, accountId, Math.max(keep, 1));
+        }).immediate();
+      },
+      recent: async (accountId, limit) =>
+        q.historyRecent.all(accountId, limit).map((r) => ({ passwordHash: r.password_hash, createdAt: r.created_at })),
+    },
+    audit: {
+      async append(e) {
+        q.auditInsert.run({ ...e, details: JSON.stringify(e.details) });
+      },
+      async query(filter: AuditQuery) {
+        const where: string[] = [];
+        const params: Record<string, unknown> = { limit: filter.limit ?? 1000 };
+        const conditions = { accountId: 'account_id = @accountId', since: 'time >= @since', until: 'time < @until' } as const;
+        for (const [key, condition] of Object.entries(conditions) as [keyof typeof conditions, string][]) {
+          if (filter[key] === undefined) continue;
+          where.push(condition);
+          params[key] = filter[key];
+        }
+        if (filter.types?.length) {
+          const alternatives = filter.types.map((type, i) => {
+            params[`type${i}`] = type.endsWith('.') ? `${type.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : type;
+            return type.endsWith('.') ? `type LIKE @type${i} ESCAPE '\\'` : `type = @type${i}`;
+          });
+          where.push(`(${alternatives.join(' OR ')})`);
+        }
+        const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time, rowid LIMIT @limit`;
+        return db.prepare<[Record<string, unknown>], AuditRow>(sql).all(params).map((r) => ({
+          id: r.id, time: r.time, type: r.type, result: r.result, accountId: r.account_id, clientId: r.client_id, ip: r.ip,
+          userAgent: r.user_agent, requestId: r.request_id, reason: r.reason, details: JSON.parse(r.details) as Record<string, unknown>,
+        }));
+      },
+      deleteOlderThan: async (time) => q.auditSweep.run(time).changes,
     },
     accounts: {
       async create(a) {

@@ -8,8 +8,12 @@
  *   gatehouse clients list
  *   gatehouse resources create --identifier URI --scope 'read=Read your things' [--scope ...] [--name N] [--ttl 1h]
  *   gatehouse resources list
+ *   gatehouse users set-password --email E --password P      (signs the account out everywhere)
  *   gatehouse keys list
+ *   gatehouse audit [--account ID|EMAIL] [--since 24h|2024-05-01T00:00Z] [--until ...] [--type T ...] [--limit N]
+ *                                                               (JSON lines, oldest first; a type ending in . is a prefix)
  */
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from './config/load-config.js';
 import { duration, SettingValueError } from './config/parsers.js';
@@ -19,6 +23,7 @@ import { InvalidResourceInput } from './clients/resource-registry.js';
 import { InvalidClientScope } from './clients/client-scope.js';
 import { createLogger } from './app/logger.js';
 import type { AppContext } from './app/context.js';
+import type { AuditEvent } from './audit/audit-log.js';
 
 /**
  * A command reads its arguments first and returns what it will do with the context, so bad input is refused
@@ -29,6 +34,25 @@ type Command = (args: string[]) => (c: AppContext) => Promise<void>;
 const print = (value: unknown): void => void process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
 
 class UsageError extends Error {}
+
+/** Operator actions are audited like any other security event, from the CLI. */
+function audited(c: AppContext, event: AuditEvent): Promise<void> {
+  let operator = 'unknown';
+  try {
+    operator = userInfo().username;
+  } catch {
+    // no passwd entry (some containers): the event is still recorded
+  }
+  return c.audit.record({ ...event, details: { ...event.details, operator } }, { userAgent: 'gatehouse-cli' });
+}
+
+/** `24h`, `7d` (that long ago) or an ISO 8601 date-time, as epoch milliseconds. */
+function pointInTime(value: string, name: string): number {
+  if (/^(\d+)([smhd])$/.test(value)) return Date.now() - duration(1, 315360000).parse(value) * 1000;
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new UsageError(`--${name} takes a duration such as 24h or 7d, or an ISO 8601 date-time`);
+  return t;
+}
 
 function options<T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>>(args: string[], spec: T) {
   try {
@@ -63,7 +87,43 @@ const COMMANDS: Record<string, Command> = {
     const input = { email: required(o.email, 'email'), password: required(o.password, 'password'), name: o.name, emailVerified: o.verified ?? false };
     return async (c) => {
       const account = await c.accounts.create(input);
+      await audited(c, { type: 'admin.user.created', accountId: account.id, details: { email: account.email } });
       print({ id: account.id, email: account.email, name: account.name, email_verified: account.emailVerified });
+    };
+  },
+
+  'users set-password'(args) {
+    const o = options(args, { email: { type: 'string' }, password: { type: 'string' } });
+    const email = required(o.email, 'email');
+    const password = required(o.password, 'password');
+    return async (c) => {
+      const account = await c.accounts.findByEmail(email);
+      if (!account) throw new UsageError(`no account has the email ${email}`);
+      await c.accounts.setPassword(account, password);
+      const signedOut = await c.signOutEverywhere(account.id);
+      c.accountMail.passwordChanged(account, 'admin', `${c.config.ISSUER}/password/forgot`);
+      await audited(c, { type: 'admin.password.set', accountId: account.id, details: { sessionsEnded: signedOut.sessions, grantsRevoked: signedOut.grants } });
+      print({ id: account.id, email: account.email, sessions_ended: signedOut.sessions, grants_revoked: signedOut.grants });
+    };
+  },
+
+  audit(args) {
+    const o = options(args, {
+      account: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, type: { type: 'string', multiple: true }, limit: { type: 'string' },
+    });
+    const limit = o.limit ? Number(o.limit) : 1000;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100000) throw new UsageError('--limit takes an integer from 1 to 100000');
+    const since = pointInTime(o.since ?? '24h', 'since');
+    const until = o.until ? pointInTime(o.until, 'until') : undefined;
+    return async (c) => {
+      let accountId = o.account;
+      if (accountId?.includes('@')) {
+        const account = await c.accounts.findByEmail(accountId);
+        if (!account) throw new UsageError(`no account has the email ${accountId}`);
+        accountId = account.id;
+      }
+      const events = await c.audit.query({ accountId, since, until, types: o.type, limit });
+      for (const e of events) process.stdout.write(`${JSON.stringify({ ...e, time: new Date(e.time).toISOString() })}\n`);
     };
   },
 
@@ -93,6 +153,7 @@ const COMMANDS: Record<string, Command> = {
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new UsageError('--json must be a JSON object');
     return async (c) => {
       const client = await c.clients.create(metadata as Record<string, unknown>);
+      await audited(c, { type: 'admin.client.created', clientId: client.client_id, details: { token_endpoint_auth_method: client.token_endpoint_auth_method ?? 'client_secret_basic' } });
       print(client);
       if (client.client_secret) process.stderr.write('The client_secret is shown only now; it is stored encrypted.\n');
     };
@@ -117,7 +178,9 @@ const COMMANDS: Record<string, Command> = {
     const identifier = required(o.identifier, 'identifier');
     const ttl = o.ttl ? parseTtl(o.ttl) : undefined;
     return async (c) => {
-      print(await c.resources.create({ identifier, name: o.name, scopes, accessTokenTtl: ttl ?? c.config.ACCESS_TOKEN_TTL }));
+      const resource = await c.resources.create({ identifier, name: o.name, scopes, accessTokenTtl: ttl ?? c.config.ACCESS_TOKEN_TTL });
+      await audited(c, { type: 'admin.resource.created', details: { identifier: resource.identifier, scopes: Object.keys(resource.scopes) } });
+      print(resource);
     };
   },
 
@@ -138,13 +201,13 @@ const COMMANDS: Record<string, Command> = {
 };
 
 async function main(argv: string[]): Promise<number> {
-  const name = argv.slice(0, 2).join(' ');
+  const name = COMMANDS[argv[0] ?? ''] ? (argv[0] as string) : argv.slice(0, 2).join(' ');
   const command = COMMANDS[name];
   if (!command) {
     process.stderr.write(`usage: gatehouse <${Object.keys(COMMANDS).join(' | ')}> [options]\n`);
     return 2;
   }
-  const run = command(argv.slice(2));
+  const run = command(argv.slice(name.split(' ').length));
   const config = loadConfig();
   const [{ buildContext }, { DEFAULT_PATHS }] = await Promise.all([import('./app/context.js'), import('./server.js')]);
   const context = await buildContext({ config, logger: createLogger('warn'), ...DEFAULT_PATHS });

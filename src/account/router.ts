@@ -7,7 +7,8 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { Renderer } from '../app/render.js';
 import type { AccountService } from '../accounts/accounts.js';
-import { InvalidAccountInput } from '../accounts/accounts.js';
+import { InvalidAccountInput, PasswordRefused } from '../accounts/accounts.js';
+import type { AccountRecord } from '../../adapters/contract.js';
 import type { LoginThrottle } from '../accounts/login-throttle.js';
 import { BadRequestError, TooManyRequestsError } from '../errors/errors.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
@@ -20,6 +21,8 @@ export type AccountPagesDeps = {
   csrf: (ctx: Context, next: Next) => Promise<void>;
   auth: ReturnType<typeof createAccountAuth>;
   accounts: Pick<AccountService, 'authenticate' | 'setName' | 'setPassword'>;
+  /** after a password change: the notice mail and the audit event (lifecycle) */
+  onPasswordChanged?(account: AccountRecord, ctx: Context): Promise<void>;
   passwordThrottle: LoginThrottle;
   sessionsAndApps: SessionsAndApps;
 } & Omit<SecurityDeps, 'page' | 'auth'>;
@@ -76,12 +79,15 @@ export function createAccountRouter(deps: AccountPagesDeps) {
     }
     if (next !== (form.confirm_password ?? '')) return fail(400, 'The new passwords do not match.');
     try {
-      await deps.accounts.setPassword(account.id, next);
+      // the password policy (length, blocklist, history) applies here as everywhere a password is set
+      await deps.accounts.setPassword(account, next);
     } catch (err) {
+      if (err instanceof PasswordRefused) return fail(400, err.refusal.message);
       if (!(err instanceof InvalidAccountInput)) throw err;
-      return fail(400, 'Choose a new password of 8 to 1024 characters.');
+      return fail(400, 'Choose another new password.');
     }
     await deps.passwordThrottle.recordSuccess(account.email);
+    await deps.onPasswordChanged?.(account, ctx);
     ctx.redirect('/account?notice=password-changed');
   });
 

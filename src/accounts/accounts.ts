@@ -1,7 +1,12 @@
-/** Local accounts: creation, lookup, and password authentication that never reveals whether an email exists. */
+/**
+ * Local accounts: creation, lookup, password authentication that never reveals whether an email exists,
+ * and password changes under the password policy (length, blocklist, no reuse of recent passwords).
+ */
 import { randomUUID } from 'node:crypto';
-import type { AccountRecord, AccountStore } from '../../adapters/contract.js';
+import type { AccountRecord, AccountStore, PasswordHistoryStore } from '../../adapters/contract.js';
 import type { PasswordHasher } from './passwords.js';
+import type { PasswordPolicy, PasswordRefusal } from './password-policy.js';
+import { PasswordRefusal as Refusal } from './password-policy.js';
 
 export type AccountService = ReturnType<typeof createAccountService>;
 
@@ -10,18 +15,44 @@ export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const ROLE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
+export const isEmailAddress = (email: string) => EMAIL.test(email) && email.length <= 254;
+
 export class InvalidAccountInput extends Error {}
+
+/** A password the policy refuses; `refusal.message` says why in plain words. */
+export class PasswordRefused extends InvalidAccountInput {
+  constructor(readonly refusal: PasswordRefusal) {
+    super(`password: ${refusal.message}`);
+  }
+}
 
 export function createAccountService(deps: {
   accounts: Pick<AccountStore, 'create' | 'findById' | 'findByEmail' | 'update'>;
   passwords: PasswordHasher;
+  policy: PasswordPolicy;
+  history: PasswordHistoryStore;
+  /** PASSWORD_HISTORY: how many recent passwords (the current one included) a new one may not repeat */
+  historySize: number;
+  /** PASSWORD_MAX_AGE in seconds; 0: passwords do not expire */
+  maxPasswordAge: number;
 }) {
-  const { accounts, passwords } = deps;
-  return {
+  const { accounts, passwords, policy, history } = deps;
+  const keep = Math.max(deps.historySize, 1); // the newest entry also dates the current password
+
+  async function reused(account: AccountRecord, password: string): Promise<boolean> {
+    // the current password first: it is refused even with PASSWORD_HISTORY=0
+    const recent = (await history.recent(account.id, keep)).map((e) => e.passwordHash);
+    const hashes = [...new Set([account.passwordHash, ...recent].filter((h): h is string => !!h))].slice(0, keep);
+    const matches = await Promise.all(hashes.map((h) => passwords.verify(password, h)));
+    return matches.some(Boolean);
+  }
+
+  const service = {
     async create(input: { email: string; password: string; name?: string; emailVerified?: boolean }): Promise<AccountRecord> {
       const email = normaliseEmail(input.email);
-      if (!EMAIL.test(email) || email.length > 254) throw new InvalidAccountInput('email: expected an email address');
-      if (input.password.length < 8) throw new InvalidAccountInput('password: expected at least 8 characters');
+      if (!isEmailAddress(email)) throw new InvalidAccountInput('email: expected an email address');
+      const refusal = policy.check(input.password, { email, name: input.name });
+      if (refusal) throw new PasswordRefused(refusal);
       const now = Date.now();
       const account: AccountRecord = {
         id: randomUUID(),
@@ -34,19 +65,74 @@ export function createAccountService(deps: {
         updatedAt: now,
       };
       await accounts.create(account);
+      await history.add(account.id, { passwordHash: account.passwordHash as string, createdAt: now }, keep);
       return account;
     },
 
     findById: (id: string) => accounts.findById(id),
+    findByEmail: (email: string) => accounts.findByEmail(normaliseEmail(email)),
 
-    /** The account when email and password match; undefined otherwise, in the same time either way. */
+    /**
+     * The account when email and password match; undefined otherwise, in the same time either way. A hash
+     * made at a lower bcrypt cost than configured is replaced while the password is at hand.
+     */
     async authenticate(email: string, password: string): Promise<AccountRecord | undefined> {
+      return (await service.checkPassword(email, password)).account;
+    },
+
+    /** authenticate(), saying why it failed (for the audit log only: the person is told the same either way). */
+    async checkPassword(
+      email: string,
+      password: string,
+    ): Promise<{ account?: AccountRecord; accountId?: string; reason?: 'unknown_account' | 'no_password' | 'wrong_password' }> {
       const account = await accounts.findByEmail(normaliseEmail(email));
       if (!account?.passwordHash) {
         await passwords.verifyNothing(password);
-        return undefined;
+        return account ? { accountId: account.id, reason: 'no_password' } : { reason: 'unknown_account' };
       }
-      return (await passwords.verify(password, account.passwordHash)) ? account : undefined;
+      if (!(await passwords.verify(password, account.passwordHash))) return { accountId: account.id, reason: 'wrong_password' };
+      if (passwords.needsRehash(account.passwordHash)) {
+        const passwordHash = await passwords.hash(password);
+        await accounts.update(account.id, { passwordHash });
+        return { account: { ...account, passwordHash } };
+      }
+      return { account };
+    },
+
+    /** Why `password` cannot become this account's new password, or undefined when it can. */
+    async passwordRefusal(account: AccountRecord, password: string): Promise<PasswordRefusal | undefined> {
+      const refusal = policy.check(password, { email: account.email, name: account.name });
+      if (refusal) return refusal;
+      if (await reused(account, password)) {
+        return deps.historySize > 1
+          ? new Refusal('reused', `You have used this password recently. Choose one that is not among your last ${deps.historySize} passwords.`)
+          : new Refusal('reused', 'This is your current password. Choose a new one.');
+      }
+      return undefined;
+    },
+
+    /**
+     * Sets a new password; throws PasswordRefused when the policy or the history refuses it. `checked`:
+     * the caller has just had passwordRefusal() accept this password (the history check costs bcrypts).
+     */
+    async setPassword(account: AccountRecord, password: string, options: { checked?: boolean } = {}): Promise<void> {
+      const refusal = options.checked ? undefined : await service.passwordRefusal(account, password);
+      if (refusal) throw new PasswordRefused(refusal);
+      const passwordHash = await passwords.hash(password);
+      const now = Date.now();
+      await accounts.update(account.id, { passwordHash, updatedAt: now });
+      await history.add(account.id, { passwordHash, createdAt: now }, keep);
+    },
+
+    /** True when PASSWORD_MAX_AGE is set and the current password is older. */
+    async passwordExpired(account: AccountRecord): Promise<boolean> {
+      if (deps.maxPasswordAge <= 0 || !account.passwordHash) return false;
+      const [latest] = await history.recent(account.id, 1);
+      return Date.now() - (latest?.createdAt ?? account.createdAt) > deps.maxPasswordAge * 1000;
+    },
+
+    async markEmailVerified(accountId: string): Promise<void> {
+      await accounts.update(accountId, { emailVerified: true });
     },
 
     /** Replaces the account's roles (names of letters, digits and `_ . : -`). */
@@ -64,12 +150,6 @@ export function createAccountService(deps: {
       if (name.length > 200) throw new InvalidAccountInput('name: at most 200 characters');
       await accounts.update(id, { name: name.trim() || null });
     },
-
-    /** Sets a new password; the caller has checked the current one. */
-    async setPassword(id: string, password: string): Promise<void> {
-      if (password.length < 8) throw new InvalidAccountInput('password: expected at least 8 characters');
-      if (password.length > 1024) throw new InvalidAccountInput('password: at most 1024 characters');
-      await accounts.update(id, { passwordHash: await passwords.hash(password) });
-    },
   };
+  return service;
 }

@@ -14,6 +14,8 @@ export type PasswordHasher = {
   verify(password: string, hash: string): Promise<boolean>;
   /** Spends the same time as `verify` against a real hash, for unknown accounts. */
   verifyNothing(password: string): Promise<false>;
+  /** True when the hash was made at a lower cost than the configured one (upgraded at the next sign-in). */
+  needsRehash(hash: string): boolean;
 };
 
 export function createPasswordHasher(cost: number): PasswordHasher {
@@ -25,6 +27,13 @@ export function createPasswordHasher(cost: number): PasswordHasher {
     async verifyNothing(password) {
       await bcrypt.compare(prehash(password), dummy);
       return false;
+    },
+    needsRehash(hash) {
+      try {
+        return bcrypt.getRounds(hash) < cost;
+      } catch {
+        return false; // not a bcrypt hash: leave it to verify() to refuse
+      }
     },
   };
 }

@@ -5,7 +5,7 @@
 import type { JWK } from 'jose';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { Store } from '../../adapters/contract.js';
+import type { RateLimiterOptions, Store } from '../../adapters/contract.js';
 import { openStore } from '../../adapters/index.js';
 import { createAtRestCipher, type AtRestCipher } from '../keys/at-rest-cipher.js';
 import { loadOrCreateDevEncryptionKey } from '../keys/dev-encryption-key.js';
@@ -13,6 +13,23 @@ import { loadSigningJwks } from '../keys/keystore.js';
 import { createPasswordHasher } from '../accounts/passwords.js';
 import { createAccountService, type AccountService } from '../accounts/accounts.js';
 import { createLoginThrottle } from '../accounts/login-throttle.js';
+import { createPasswordPolicy, loadCommonPasswords, type PasswordPolicy } from '../accounts/password-policy.js';
+import { createAccountTokens } from '../accounts/account-tokens.js';
+import { createSignOutEverywhere, type SignOutEverywhere } from '../accounts/sign-out-everywhere.js';
+import { createEmailVerification } from '../accounts/email-verification.js';
+import { createPasswordReset } from '../accounts/password-reset.js';
+import { createRegistration } from '../accounts/registration.js';
+import { createAuditLog, type AuditLog } from '../audit/audit-log.js';
+import { auditProviderEvents } from '../audit/provider-events.js';
+import { createMailTransport } from '../mail/transport.js';
+import { createMailer, type Mailer } from '../mail/mailer.js';
+import { createAccountMail, type AccountMail } from '../mail/account-mail.js';
+import { createLockout, createQuota, type Lockout } from '../protection/lockout.js';
+import { createFailureThrottle, type FailureThrottle } from '../protection/failure-throttle.js';
+import { createLifecyclePrompts } from '../lifecycle/prompts.js';
+import { lifecycleClientMetadata } from '../lifecycle/client-metadata.js';
+import { registrationAllowed } from '../lifecycle/registration-routes.js';
+import type { LifecycleDeps } from '../lifecycle/router.js';
 import { createClientRegistry, type ClientRegistry } from '../clients/client-registry.js';
 import { createResourceRegistry, type ResourceRegistry } from '../clients/resource-registry.js';
 import { createAdapterClass } from '../oidc/adapter.js';
@@ -53,6 +70,18 @@ export type AppContext = {
   render: Renderer;
   loginStep: LoginStep;
   consentStep: ConsentStep;
+  /** security events: other features call `audit.record({ type, accountId, ... }, ctx)` */
+  audit: AuditLog;
+  mailer: Mailer;
+  /** account mail; the MFA feature calls `accountMail.factorAdded(account, { label }, forgotLink)` */
+  accountMail: AccountMail;
+  passwordPolicy: PasswordPolicy;
+  signOutEverywhere: SignOutEverywhere;
+  /** wrong second-factor codes, per account id and per IP, with lockout (for the MFA feature) */
+  secondFactorThrottle: FailureThrottle;
+  tokenEndpointLockouts: { perIp: Lockout; perClient: Lockout };
+  /** what the lifecycle pages need (create-app.ts adds the CSRF check and the interaction loader) */
+  lifecycle: Omit<LifecycleDeps, 'csrf' | 'loadInteraction'>;
   factors: { totp: TotpService; webauthn: WebAuthnService; recoveryCodes: RecoveryCodes; policy: MfaPolicy; account: AccountFactors };
   mfaStep: MfaStep;
   webAuthnStep: WebAuthnStep;
@@ -62,6 +91,9 @@ export type AppContext = {
   federation: Federation | undefined;
   close(): Promise<void>;
 };
+
+/** Kept this long after expiry, so a late click on a mailed link gets "expired" rather than "not valid". */
+const EXPIRED_LINK_GRACE_SECONDS = 7 * 86400;
 
 export type ContextOptions = { config: Config; logger: Logger; viewsDir: string; keysDir: string };
 
@@ -87,19 +119,45 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   );
   const signingJwks = await loadSigningJwks(store.signingKeys, cipher);
 
-  const accounts = createAccountService({ accounts: store.accounts, passwords: createPasswordHasher(config.BCRYPT_COST) });
+  const audit = createAuditLog({ store: store.audit, logger, retentionSeconds: config.AUDIT_RETENTION });
+  const passwordPolicy = createPasswordPolicy({
+    minLength: config.PASSWORD_MIN_LENGTH,
+    maxLength: config.PASSWORD_MAX_LENGTH,
+    common: loadCommonPasswords(config.PASSWORD_MIN_LENGTH),
+    serviceName: config.BRAND_NAME,
+  });
+  const accounts = createAccountService({
+    accounts: store.accounts,
+    passwords: createPasswordHasher(config.BCRYPT_COST),
+    policy: passwordPolicy,
+    history: store.passwordHistory,
+    historySize: config.PASSWORD_HISTORY,
+    maxPasswordAge: config.PASSWORD_MAX_AGE,
+  });
   const resources = createResourceRegistry({ resources: store.resources });
   const ledger = createJwtAccessTokenLedger({ oidc: store.oidc });
   const metrics = createMetrics();
-  const render = createRenderer({
-    viewsDir,
-    branding: {
-      name: config.BRAND_NAME,
-      logoUrl: config.BRAND_LOGO_URL,
-      primaryColor: config.BRAND_PRIMARY_COLOR,
-      backgroundColor: config.BRAND_BACKGROUND_COLOR,
-    },
-  });
+
+  const branding = {
+    name: config.BRAND_NAME,
+    logoUrl: config.BRAND_LOGO_URL,
+    primaryColor: config.BRAND_PRIMARY_COLOR,
+    backgroundColor: config.BRAND_BACKGROUND_COLOR,
+  };
+  const transport = createMailTransport({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, logger, revealLinksInLog: config.NODE_ENV === 'development' });
+  const mailer = createMailer({ transport, viewsDir, branding, issuer: config.ISSUER, logger });
+  const accountMail = createAccountMail({ mailer, brandName: config.BRAND_NAME });
+
+  // Every counter below lives in the shared store, so limits hold across replicas.
+  const limiter = (options: RateLimiterOptions) => store.rateLimiter(options);
+  const lockout = (keyPrefix: string, maxFailures: number) =>
+    createLockout({
+      failures: limiter({ keyPrefix, points: maxFailures, duration: config.LOGIN_THROTTLE_WINDOW, blockDuration: 0 }),
+      lockouts: limiter({ keyPrefix: `${keyPrefix}-lockouts`, points: 1_000_000, duration: config.LOCKOUT_MEMORY, blockDuration: 0 }),
+      baseSeconds: config.LOGIN_THROTTLE_WINDOW,
+      maxSeconds: config.LOCKOUT_MAX_DURATION,
+    });
+  const hourly = (keyPrefix: string, points: number) => createQuota(limiter({ keyPrefix, points, duration: 3600, blockDuration: 0 }));
 
   // The client registry validates metadata with the provider, and the provider reads clients through
   // the registry: the validator reads the provider in service when it runs.
@@ -112,6 +170,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
       await (providers as ProviderHost).current.Client.validate(metadata as never);
     },
   });
+  const render = createRenderer({ viewsDir, branding });
   const pages = createProviderPages({ render, logger });
   const adapter = createAdapterClass({ oidc: store.oidc, clients });
 
@@ -140,7 +199,10 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     const provider = createProvider({
       config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, registeredScope: clients.registeredScope, pages, ledger,
       mfaRequirement: (ctx) => mfaPolicy.fromContext(ctx),
+      promptsAfterMfa: createLifecyclePrompts({ findAccount: accounts.findById, passwordExpired: accounts.passwordExpired }),
+      clientMetadata: [lifecycleClientMetadata],
     });
+    auditProviderEvents(provider, audit);
     provider.on('grant.success', (ctx) => {
       metrics.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? 'unknown') });
     });
@@ -155,10 +217,9 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     ? await buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render })
     : undefined;
 
-  const throttleWindow = config.LOGIN_THROTTLE_WINDOW;
   const loginThrottle = createLoginThrottle({
-    perAccount: store.rateLimiter({ keyPrefix: 'login-account', points: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, duration: throttleWindow, blockDuration: throttleWindow }),
-    perIp: store.rateLimiter({ keyPrefix: 'login-ip', points: config.LOGIN_MAX_FAILURES_PER_IP, duration: throttleWindow, blockDuration: throttleWindow }),
+    perAccount: lockout('login-account', config.LOGIN_MAX_FAILURES_PER_ACCOUNT),
+    perIp: lockout('login-ip', config.LOGIN_MAX_FAILURES_PER_IP),
   });
   const loginStep = createLoginStep({
     providers,
@@ -167,11 +228,19 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     throttle: loginThrottle,
     onResult: (result) => metrics.logins.inc({ result }),
     ...(federation ? { federation: federation.login } : {}),
+    audit,
+    links: async (interaction) => {
+      const client = await providers.current.Client.find(String(interaction.params.client_id));
+      return {
+        forgot: `/password/forgot?interaction=${interaction.uid}`,
+        register: registrationAllowed({ registrationEnabled: config.REGISTRATION_ENABLED }, client) ? `/interaction/${interaction.uid}/register` : null,
+      };
+    },
   });
-  // wrong second-factor codes count like wrong passwords, per account (by id) and per IP, with their own counters
-  const secondFactorThrottle = createLoginThrottle({
-    perAccount: store.rateLimiter({ keyPrefix: 'mfa-account', points: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, duration: throttleWindow, blockDuration: throttleWindow }),
-    perIp: store.rateLimiter({ keyPrefix: 'mfa-ip', points: config.LOGIN_MAX_FAILURES_PER_IP, duration: throttleWindow, blockDuration: throttleWindow }),
+  // wrong second-factor codes count like wrong passwords, per account (by id) and per IP, with their own lockouts
+  const secondFactorThrottle = createFailureThrottle({
+    perSubject: lockout('mfa-account', config.MFA_MAX_FAILURES_PER_ACCOUNT),
+    perIp: lockout('mfa-ip', config.LOGIN_MAX_FAILURES_PER_IP),
   });
   const mfaStep = createMfaStep({
     providers, render, findAccount: accounts.findById, totp, recoveryCodes, factors: accountFactors, throttle: secondFactorThrottle,
@@ -195,19 +264,57 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
       onBackchannelError: (err, clientId) => logger.warn({ err, clientId }, 'back-channel logout failed'),
     }),
     totp, webauthn, recoveryCodes, factors: accountFactors, secondFactorThrottle,
+    async onPasswordChanged(account, ctx) {
+      accountMail.passwordChanged(account, 'changed', `${config.ISSUER}/password/forgot`);
+      await audit.record({ type: 'password.changed', accountId: account.id, details: { via: 'account page' } }, ctx);
+    },
+  };
+  const tokenEndpointLockouts = {
+    perIp: lockout('token-ip', config.TOKEN_MAX_FAILURES_PER_IP),
+    perClient: lockout('token-client', config.TOKEN_MAX_FAILURES_PER_CLIENT),
+  };
+
+  const tokens = createAccountTokens({ store: store.accountTokens });
+  const signOutEverywhere = createSignOutEverywhere({ oidc: store.oidc });
+  const later = mailer.later;
+  const verification = createEmailVerification({ issuer: config.ISSUER, ttlSeconds: config.EMAIL_VERIFICATION_TTL, tokens, accounts, mail: accountMail, audit });
+  const lifecycle: AppContext['lifecycle'] = {
+    issuer: config.ISSUER,
+    secureCookies: config.ISSUER.startsWith('https://'),
+    registrationEnabled: config.REGISTRATION_ENABLED,
+    termsUrl: config.REGISTRATION_TERMS_URL,
+    interactionTtlSeconds: config.INTERACTION_TTL,
+    providers,
+    render,
+    accounts,
+    policy: passwordPolicy,
+    verification,
+    registration: createRegistration({ issuer: config.ISSUER, accounts, verification, mail: accountMail, audit, later }),
+    reset: createPasswordReset({ issuer: config.ISSUER, ttlSeconds: config.PASSWORD_RESET_TTL, tokens, accounts, signOutEverywhere, mail: accountMail, audit, later }),
+    mail: accountMail,
+    audit,
+    limits: {
+      registrationPerIp: hourly('registration-ip', config.REGISTRATION_LIMIT_PER_IP),
+      emailPerAddress: hourly('mail-address', config.EMAIL_LIMIT_PER_ACCOUNT),
+      emailPerIp: hourly('mail-ip', config.EMAIL_LIMIT_PER_IP),
+    },
   };
   const consentStep = createConsentStep({ providers, render, findAccount: accounts.findById, findResource: resources.find });
 
   const sweeper = setInterval(() => {
-    store.sweepExpired().catch((err: unknown) => logger.warn({ err }, 'sweeping expired records failed'));
+    const sweeps = [store.sweepExpired(), audit.sweep(), tokens.sweep(EXPIRED_LINK_GRACE_SECONDS)];
+    Promise.all(sweeps).catch((err: unknown) => logger.warn({ err }, 'sweeping expired records failed'));
   }, config.SWEEP_INTERVAL * 1000);
   sweeper.unref();
 
   return {
-    factors: { totp, webauthn, recoveryCodes, policy: mfaPolicy, account: accountFactors }, mfaStep, webAuthnStep, accountPages,
     config, logger, viewsDir, store, cipher, accounts, clients, resources, providers, ledger, metrics, render, loginStep, consentStep, federation,
+    audit, mailer, accountMail, passwordPolicy, signOutEverywhere, secondFactorThrottle, tokenEndpointLockouts, lifecycle,
+    factors: { totp, webauthn, recoveryCodes, policy: mfaPolicy, account: accountFactors }, mfaStep, webAuthnStep, accountPages,
     async close() {
       clearInterval(sweeper);
+      await mailer.drain();
+      transport.close();
       await store.close();
     },
   };

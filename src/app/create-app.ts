@@ -15,9 +15,11 @@ import { createHealthRouter } from './health.js';
 import { acceptPostAtAuthorizationEndpoint } from '../oidc/authorization-post.js';
 import { structuredTokenEndpoints } from '../oidc/structured-token-endpoints.js';
 import { protocolEdge } from '../oidc/protocol-edge.js';
-import { createInteractionRouter } from '../interactions/router.js';
+import { createInteractionRouter, createInteractionLoader } from '../interactions/router.js';
 import { createAccountRouter } from '../account/router.js';
 import { createScriptAssetsRouter } from './script-assets.js';
+import { createLifecycleRouter } from '../lifecycle/router.js';
+import { tokenEndpointGuard } from '../protection/token-endpoint-guard.js';
 
 export function createApp(c: AppContext): Koa {
   const { config, logger, providers } = c;
@@ -26,9 +28,11 @@ export function createApp(c: AppContext): Koa {
   app.silent = true; // errors are logged by errorHandler, with the request id
 
   const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure: https });
+  const lifecycle = createLifecycleRouter({ ...c.lifecycle, csrf, loadInteraction: createInteractionLoader(providers) });
   const interactions = createInteractionRouter({
     providers, render: c.render, csrf, login: c.loginStep, consent: c.consentStep, mfa: c.mfaStep, webauthn: c.webAuthnStep,
     ...(c.federation ? { federated: c.federation.step } : {}),
+    promptPages: lifecycle.promptPages,
   });
   const account = createAccountRouter({ ...c.accountPages, render: c.render, csrf });
 
@@ -46,10 +50,17 @@ export function createApp(c: AppContext): Koa {
       ledger: c.ledger,
       grantExists: async (grantId) => !!(await c.store.oidc.find('Grant', grantId)),
     }),
+    tokenEndpointGuard({
+      path: '/token',
+      ...c.tokenEndpointLockouts,
+      onLockout: (scope, key, seconds, ctx) =>
+        void c.audit.record({ type: 'lockout', result: 'failure', clientId: scope === 'client' ? key : null, reason: `token_failures_per_${scope}`, details: { seconds } }, ctx),
+    }),
     createStaticRouter(c.viewsDir).routes(),
     createScriptAssetsRouter(c.viewsDir).routes(),
     createHealthRouter({ ping: () => c.store.ping() }).routes(),
     createMetricsRouter(c).routes(),
+    lifecycle.router.routes(),
     interactions.routes(),
     interactions.allowedMethods(),
     account.routes(),

@@ -186,3 +186,32 @@ export const nameList: Parser<string[]> = {
     return list;
   },
 };
+
+/** An SMTP server URL as nodemailer reads it (`smtp://` with STARTTLS, `smtps://` with TLS), or empty. */
+export const smtpUrl: Parser<string> = {
+  accepted: 'an smtp:// or smtps:// URL with a host, such as smtps://user:password@mail.example.com:465 (or empty)',
+  parse(raw) {
+    const v = raw.trim();
+    if (v === '') return '';
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      throw new SettingValueError(this.accepted);
+    }
+    if ((u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || !u.hostname || (u.pathname !== '' && u.pathname !== '/')) {
+      throw new SettingValueError(this.accepted);
+    }
+    return v;
+  },
+};
+
+/** A sender for the From header: `address@example.com` or `Name <address@example.com>`. */
+export const mailbox: Parser<string> = {
+  accepted: 'an email address, optionally with a display name: Example <no-reply@example.com>',
+  parse(raw) {
+    const v = raw.trim();
+    if (!/^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/.test(v) || v.length > 320) throw new SettingValueError(this.accepted);
+    return v;
+  },
+};

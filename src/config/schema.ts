@@ -98,7 +98,28 @@ export const settings = {
     default: '50',
     parser: p.integer(1, 100000),
   }),
-  LOGIN_THROTTLE_WINDOW: setting({ description: 'Window (and block time) for the login throttles', default: '15m', parser: p.duration(1, 86400) }),
+  LOGIN_THROTTLE_WINDOW: setting({
+    description: 'Window in which failures count, and the length of a first lockout (each further lockout of the same account or IP doubles, up to LOCKOUT_MAX_DURATION)',
+    default: '15m',
+    parser: p.duration(1, 86400),
+  }),
+  LOCKOUT_MAX_DURATION: setting({ description: 'Longest lockout the exponential back-off reaches', default: '24h', parser: p.duration(1, 2592000) }),
+  LOCKOUT_MEMORY: setting({ description: 'How long earlier lockouts of an account or IP count towards the back-off', default: '24h', parser: p.duration(1, 2592000) }),
+  MFA_MAX_FAILURES_PER_ACCOUNT: setting({
+    description: 'Wrong second-factor codes for one account before it is locked out (same back-off as logins)',
+    default: '5',
+    parser: p.integer(1, 1000),
+  }),
+  TOKEN_MAX_FAILURES_PER_CLIENT: setting({
+    description: 'Refused token requests (bad client credentials or grants) for one client_id within LOGIN_THROTTLE_WINDOW before it gets HTTP 429',
+    default: '100',
+    parser: p.integer(1, 1000000),
+  }),
+  TOKEN_MAX_FAILURES_PER_IP: setting({
+    description: 'Refused token requests from one client IP within LOGIN_THROTTLE_WINDOW before it gets HTTP 429',
+    default: '100',
+    parser: p.integer(1, 1000000),
+  }),
   MFA_REQUIRED: setting({
     description: 'Require a second factor (TOTP, security key or passkey) for every sign-in; accounts without one enrol TOTP at their next sign-in',
     default: 'false',
@@ -125,6 +146,52 @@ export const settings = {
     default: '',
     parser: federationFile,
   }),
+  REGISTRATION_ENABLED: setting({
+    description:
+      'Self-registration: turns on the standalone /register page and the "Create an account" link on sign-in pages (a client can override it with its `gatehouse_self_registration` metadata)',
+    default: 'false',
+    parser: p.boolean,
+  }),
+  REGISTRATION_TERMS_URL: setting({
+    description: 'Terms of service: when set, registering requires ticking a box that accepts the terms at this URL',
+    default: '',
+    parser: p.url(['https', 'http'], { allowEmpty: true }),
+  }),
+  REGISTRATION_LIMIT_PER_IP: setting({ description: 'Registrations one client IP may submit per hour', default: '10', parser: p.integer(1, 100000) }),
+  EMAIL_LIMIT_PER_ACCOUNT: setting({
+    description: 'Password-reset and verification mails one address may be sent per hour (further requests get the same answer, and no mail)',
+    default: '3',
+    parser: p.integer(1, 1000),
+  }),
+  EMAIL_LIMIT_PER_IP: setting({ description: 'Password-reset and verification requests one client IP may make per hour', default: '30', parser: p.integer(1, 100000) }),
+  EMAIL_VERIFICATION_TTL: setting({ description: 'How long an email verification link works', default: '24h', parser: p.duration(300, 2592000) }),
+  PASSWORD_RESET_TTL: setting({ description: 'How long a password reset link works', default: '1h', parser: p.duration(300, 86400) }),
+  PASSWORD_MIN_LENGTH: setting({
+    description: 'Shortest password accepted, in Unicode characters (NIST SP 800-63B-4 asks 15 when the password is the only factor, 8 with a second factor)',
+    default: '12',
+    parser: p.integer(8, 128),
+  }),
+  PASSWORD_MAX_LENGTH: setting({ description: 'Longest password accepted, in Unicode characters (NIST asks to allow at least 64)', default: '256', parser: p.integer(64, 1024) }),
+  PASSWORD_HISTORY: setting({ description: 'A new password may not be any of this many most recent passwords of the account, the current one included (0: only "not the current one")', default: '5', parser: p.integer(0, 50) }),
+  PASSWORD_MAX_AGE: setting({
+    description: 'Passwords older than this must be changed at the next sign-in (0: never; NIST advises against periodic changes)',
+    default: '0',
+    parser: p.duration(0, 315360000),
+  }),
+  SMTP_URL: setting({
+    description:
+      'Outgoing mail server: smtps://user:password@host:465 (TLS) or smtp://host:587 (STARTTLS when offered). Empty: mail is written to the log instead (with its links hidden outside development)',
+    default: '',
+    parser: p.smtpUrl,
+    secret: true,
+  }),
+  MAIL_FROM: setting({
+    description: 'Sender of the mail Gatehouse sends',
+    default: '',
+    derive: { text: '`BRAND_NAME <no-reply@ISSUER host>`', value: (c) => `${String(c.BRAND_NAME).replace(/[<>"\r\n]/g, '')} <no-reply@${new URL(String(c.ISSUER)).hostname}>` },
+    parser: p.mailbox,
+  }),
+  AUDIT_RETENTION: setting({ description: 'How long audit events are kept before they are swept', default: '90d', parser: p.duration(86400, 315360000) }),
   SEED_DEMO: setting({
     description: 'Seed an empty store with a demo client and user (development only)',
     default: 'true',

@@ -9,7 +9,7 @@ export const DEMO = {
   clientId: 'demo-app',
   redirectUri: 'http://127.0.0.1:8080/callback',
   email: 'demo@example.com',
-  password: 'gatehouse-demo-password',
+  password: 'quiet lighthouse keeper',
 };
 
 export async function seedDemo(c: Pick<AppContext, 'accounts' | 'clients'>): Promise<void> {

@@ -1,12 +1,16 @@
 /**
- * The login prompt: email + password, throttled per account and per IP. A wrong password and an unknown
- * email get the same answer in the same time.
+ * The login prompt: email + password, throttled per account and per IP with temporary lockouts that back
+ * off exponentially. A wrong password and an unknown email get the same answer in the same time. Every
+ * attempt is audited with its reason (which the person is not told). With federation configured, an
+ * email of an IdP's domain goes to that IdP, and passwords are checked locally, then against directories.
  */
 import type { Context } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { Renderer } from '../app/render.js';
-import type { AccountService } from '../accounts/accounts.js';
+import { isEmailAddress, normaliseEmail, type AccountService } from '../accounts/accounts.js';
 import type { LoginThrottle } from '../accounts/login-throttle.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { inWords } from '../protection/lockout.js';
 import { TooManyRequestsError } from '../errors/errors.js';
 import { ACR, AMR } from '../oidc/policy.js';
 import type { Interaction } from './router.js';
@@ -30,12 +34,18 @@ export type LoginStep = ReturnType<typeof createLoginStep>;
 
 const WRONG = 'The email or password is incorrect.';
 
+// People sometimes type their password into the email field: only something shaped like an address is audited.
+const typedEmail = (email: string) => ({ email: isEmailAddress(normaliseEmail(email)) ? normaliseEmail(email) : '(not an email address)' });
+
 export function createLoginStep(deps: {
   providers: ProviderHost;
   render: Renderer;
-  accounts: Pick<AccountService, 'authenticate'>;
+  accounts: Pick<AccountService, 'checkPassword'>;
   throttle: LoginThrottle;
   onResult(result: 'success' | 'failure' | 'throttled'): void;
+  audit: Pick<AuditLog, 'record'>;
+  /** links under the form (create an account, forgot your password), by interaction */
+  links?(interaction: Interaction): Promise<{ register?: string | null; forgot?: string | null }>;
   federation?: LoginFederation;
 }) {
   const { render } = deps;
@@ -53,6 +63,7 @@ export function createLoginStep(deps: {
       client: { name: await clientName(interaction) },
       email: locals.email ?? (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : ''),
       error: locals.error ?? null,
+      links: (await deps.links?.(interaction)) ?? {},
       federation: { buttons: deps.federation?.buttons ?? [] },
     });
   }
@@ -64,10 +75,12 @@ export function createLoginStep(deps: {
     async submit(ctx: Context, interaction: Interaction, form: Record<string, string>) {
       const email = (form.email ?? '').slice(0, 254);
       const password = (form.password ?? '').slice(0, 1024);
+      const clientId = String(interaction.params.client_id);
       const retryAfter = await deps.throttle.retryAfter(email, ctx.ip);
       if (retryAfter > 0) {
         deps.onResult('throttled');
-        throw new TooManyRequestsError(retryAfter, 'Too many failed sign-in attempts. Wait a few minutes and try again.');
+        await deps.audit.record({ type: 'login.failure', result: 'failure', clientId, reason: 'locked_out', details: typedEmail(email) }, ctx);
+        throw new TooManyRequestsError(retryAfter, `Too many failed sign-in attempts. Try again in ${inWords(retryAfter)}.`);
       }
       // home-realm discovery: an email of an IdP's domain signs in at that IdP (the password stays here, unused)
       const idp = deps.federation?.idpFor(email);
@@ -75,13 +88,37 @@ export function createLoginStep(deps: {
         await deps.federation!.startSso(ctx, interaction, idp);
         return undefined;
       }
-      const local = async () => (email && password ? deps.accounts.authenticate(email, password) : undefined);
+
+      let accountId: string | null = null;
+      let reason = 'wrong_password';
+      const local = async (): Promise<AccountRecord | undefined> => {
+        if (!email || !password) {
+          reason = 'missing_input';
+          return undefined;
+        }
+        const checked = await deps.accounts.checkPassword(email, password);
+        accountId = checked.accountId ?? null;
+        if (checked.reason) reason = checked.reason;
+        return checked.account;
+      };
       const check: PasswordCheck = deps.federation
         ? await deps.federation.checkPassword(email, password, local)
         : await local().then((a) => (a ? { status: 'ok', account: a } : { status: 'invalid' }));
+
       if (check.status !== 'ok') {
-        if (check.status === 'invalid') await deps.throttle.recordFailure(email, ctx.ip);
         deps.onResult('failure');
+        if (check.status === 'invalid') {
+          const locked = await deps.throttle.recordFailure(email, ctx.ip);
+          await deps.audit.record({ type: 'login.failure', result: 'failure', accountId, clientId, reason, details: typedEmail(email) }, ctx);
+          if (locked.subjectLockedFor) {
+            await deps.audit.record({ type: 'lockout', result: 'failure', accountId, clientId, reason: 'login_failures', details: { ...typedEmail(email), seconds: locked.subjectLockedFor } }, ctx);
+          }
+          if (locked.ipLockedFor) {
+            await deps.audit.record({ type: 'lockout', result: 'failure', clientId, reason: 'login_failures_from_ip', details: { seconds: locked.ipLockedFor } }, ctx);
+          }
+        } else {
+          await deps.audit.record({ type: 'login.failure', result: 'failure', clientId, reason: `directory_${check.status}`, details: typedEmail(email) }, ctx);
+        }
         await page(ctx, interaction, { email, error: check.status === 'invalid' ? WRONG : check.message });
         ctx.status = check.status === 'invalid' ? 401 : check.status === 'unavailable' ? 503 : 403;
         return undefined;
@@ -89,6 +126,7 @@ export function createLoginStep(deps: {
       const { account } = check;
       await deps.throttle.recordSuccess(email);
       deps.onResult('success');
+      await deps.audit.record({ type: 'login.success', accountId: account.id, clientId, details: { method: 'password' } }, ctx);
       return { login: { accountId: account.id, acr: ACR.password, amr: [AMR.password], remember: true } };
     },
   };

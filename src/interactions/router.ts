@@ -17,6 +17,9 @@ import type { FederatedStep } from './federated.js';
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
+/** A page for a prompt other than login and consent (lifecycle/, factors/ add theirs by prompt name). */
+export type PromptPage = (ctx: Context, interaction: Interaction) => Promise<void>;
+
 export function createInteractionRouter(deps: {
   providers: ProviderHost;
   render: Renderer;
@@ -26,25 +29,11 @@ export function createInteractionRouter(deps: {
   mfa: MfaStep;
   webauthn: WebAuthnStep;
   federated?: FederatedStep;
+  promptPages?: Record<string, PromptPage>;
 }) {
   const { providers, login, consent, mfa, webauthn } = deps;
   const router = new Router({ prefix: '/interaction' });
-
-  /** The interaction named in the path, which must be the one this browser's cookie is bound to. */
-  async function loadInteraction(ctx: Context): Promise<Interaction> {
-    let interaction: Interaction;
-    try {
-      interaction = await providers.current.interactionDetails(ctx.req, ctx.res);
-    } catch (err) {
-      throw new InteractionExpiredError((err as Error).message);
-    }
-    if (interaction.uid !== ctx.params.uid) throw new InteractionExpiredError('interaction uid does not match the cookie');
-    // the pages' forms end in a redirect to the relying party, which CSP form-action must allow
-    const redirectUri = interaction.params.redirect_uri;
-    if (typeof redirectUri === 'string') (ctx.state.formActionOrigins as Set<string>).add(originOf(redirectUri));
-    ctx.set('Cache-Control', 'no-store');
-    return interaction;
-  }
+  const loadInteraction = createInteractionLoader(providers);
 
   const finish = async (ctx: Context, interaction: Interaction, result: Record<string, unknown>, merge: boolean) => {
     const redirectTo = await providers.current.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
@@ -62,8 +51,11 @@ export function createInteractionRouter(deps: {
         return consent.show(ctx, interaction);
       case 'mfa':
         return mfa.show(ctx, interaction);
-      default:
+      default: {
+        const page = deps.promptPages?.[interaction.prompt.name];
+        if (page) return page(ctx, interaction);
         throw new BadRequestError('This sign-in step is not supported.', `unknown prompt ${interaction.prompt.name}`);
+      }
     }
   });
 
@@ -118,4 +110,25 @@ export function createInteractionRouter(deps: {
   });
 
   return router;
+}
+
+/** Loads the interaction named in the path, which must be the one this browser's cookie is bound to. */
+export function createInteractionLoader(providers: ProviderHost) {
+  return async function loadInteraction(ctx: Context): Promise<Interaction> {
+    let interaction: Interaction;
+    try {
+      interaction = await providers.current.interactionDetails(ctx.req, ctx.res);
+    } catch (err) {
+      throw new InteractionExpiredError((err as Error).message);
+    }
+    if (interaction.uid !== ctx.params.uid) throw new InteractionExpiredError('interaction uid does not match the cookie');
+    allowFormRedirectTo(ctx, interaction.params.redirect_uri);
+    ctx.set('Cache-Control', 'no-store');
+    return interaction;
+  };
+}
+
+/** A page whose form ends in a redirect to the relying party: CSP form-action must allow its origin. */
+export function allowFormRedirectTo(ctx: Context, redirectUri: unknown): void {
+  if (typeof redirectUri === 'string') (ctx.state.formActionOrigins as Set<string>).add(originOf(redirectUri));
 }

@@ -85,6 +85,8 @@ export type MfaRequirement = { acr: AcrValue; reasons: string[] };
 export type PolicyDeps = {
   /** The acr this account must reach for this client and request; `ACR.password` when nothing more is needed. */
   requirement(ctx: KoaContextWithOIDC): Promise<MfaRequirement>;
+  /** prompts that follow the second factor, in order, before consent (lifecycle: update_password, verify_email) */
+  afterMfa?: InstanceType<typeof Prompt>[];
 };
 
 export function createInteractionPolicy(deps: PolicyDeps) {
@@ -110,5 +112,6 @@ export function createInteractionPolicy(deps: PolicyDeps) {
     }),
   );
   policy.add(mfa, 1);
+  (deps.afterMfa ?? []).forEach((prompt, i) => policy.add(prompt, 2 + i));
   return policy;
 }

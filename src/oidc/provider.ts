@@ -9,12 +9,13 @@ import type { Config } from '../config/schema.js';
 import type { ResourceRecord } from '../../adapters/contract.js';
 import { SCOPE_CLAIMS } from './claims.js';
 import { ACR, createInteractionPolicy, type PolicyDeps } from './policy.js';
-import { extraClientMetadata } from '../factors/mfa-policy.js';
+import { extraClientMetadata as mfaClientMetadata } from '../factors/mfa-policy.js';
 import { accountClientMetadata, loadExistingGrant } from '../account/account-client.js';
 import type { ProviderPages } from './provider-pages.js';
 import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
 import { createResourceServerInfo } from './resource-server-info.js';
 import { createOutboundFetch } from './outbound-fetch.js';
+import { combineClientMetadata, type ClientMetadataPart } from './client-metadata.js';
 
 export type ProviderDeps = {
   config: Config;
@@ -27,6 +28,10 @@ export type ProviderDeps = {
   ledger: JwtAccessTokenLedger;
   /** how strong a sign-in must be for a request (the `mfa` prompt) */
   mfaRequirement: PolicyDeps['requirement'];
+  /** prompts after the second factor, before consent (lifecycle: update_password, verify_email) */
+  promptsAfterMfa?: PolicyDeps['afterMfa'];
+  /** Gatehouse's own client metadata properties, by feature (the MFA feature's are always there) */
+  clientMetadata?: ClientMetadataPart[];
 };
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -37,7 +42,6 @@ export function createProvider(deps: ProviderDeps): Provider {
     clients: [accountClientMetadata(config.ISSUER, config.BRAND_NAME)],
     loadExistingGrant,
     // `gatehouse_require_mfa: true` in a client's metadata makes its sign-ins use a second factor
-    extraClientMetadata,
     findAccount: deps.findAccount,
     jwks: { keys: deps.signingJwks as NonNullable<Configuration['jwks']>['keys'] },
     claims: SCOPE_CLAIMS,
@@ -49,6 +53,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     // OAuth 2.0 Security BCP (RFC 9700 §2.1.1): PKCE for every client, and only S256.
     pkce: { required: () => true },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    extraClientMetadata: combineClientMetadata([
+      { properties: mfaClientMetadata.properties, validate: (key, value) => mfaClientMetadata.validator(undefined, key, value) },
+      ...(deps.clientMetadata ?? []),
+    ]),
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', response_types: ['code'] },
     // RFC 9700 §4.14.2: rotate refresh tokens; oidc-provider revokes the grant when a rotated one comes back.
     rotateRefreshToken: true,
@@ -58,7 +66,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     interactions: {
-      policy: createInteractionPolicy({ requirement: deps.mfaRequirement }),
+      policy: createInteractionPolicy({ requirement: deps.mfaRequirement, afterMfa: deps.promptsAfterMfa }),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     ttl: {

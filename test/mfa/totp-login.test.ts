@@ -17,7 +17,7 @@ const atClient = (u: string) => u.startsWith(REDIRECT_URI);
 describe('MFA: TOTP and recovery codes', () => {
   let gh: TestGatehouse;
   let rp: oidc.Configuration;
-  const user = { email: 'tess@example.test', password: 'tess-password-123' };
+  const user = { email: 'tess@example.test', password: 'a tidy garden of thyme' };
   let secret: string;
   let recovery: string[];
 

@@ -1,0 +1,51 @@
+/**
+ * Email verification: a link with a single-use token goes to the account's address; using it marks the
+ * address verified (and `email_verified` in ID tokens and userinfo follows, since claims are read from
+ * the account each time). A link only verifies the address it was sent to.
+ */
+import type { AccountRecord } from '../../adapters/contract.js';
+import type { AuditLog, AuditSource } from '../audit/audit-log.js';
+import type { AccountMail } from '../mail/account-mail.js';
+import type { AccountService } from './accounts.js';
+import type { AccountTokens, TokenState } from './account-tokens.js';
+
+export type EmailVerification = ReturnType<typeof createEmailVerification>;
+
+export function createEmailVerification(deps: {
+  issuer: string;
+  ttlSeconds: number;
+  tokens: AccountTokens;
+  accounts: Pick<AccountService, 'findById' | 'markEmailVerified'>;
+  mail: Pick<AccountMail, 'verifyEmail'>;
+  audit: Pick<AuditLog, 'record'>;
+}) {
+  const { tokens, accounts, audit } = deps;
+  return {
+    /** Sends a new link (earlier ones stop working). */
+    async send(account: AccountRecord, options: { interactionUid?: string | null }, from: AuditSource): Promise<void> {
+      const token = await tokens.issue({ purpose: 'verify-email', account, ttlSeconds: deps.ttlSeconds, interactionUid: options.interactionUid });
+      deps.mail.verifyEmail(account, `${deps.issuer}/verify-email?token=${token}`, deps.ttlSeconds);
+      await audit.record({ type: 'email.verification_sent', accountId: account.id }, from);
+    },
+
+    inspect: (token: string) => tokens.inspect(token, 'verify-email'),
+
+    /** Uses the link; on `valid` the account's address is now verified. */
+    async verify(token: string, from: AuditSource): Promise<{ state: TokenState; account?: AccountRecord; interactionUid?: string | null }> {
+      const check = await tokens.consume(token, 'verify-email');
+      const account = check.record && (await accounts.findById(check.record.accountId));
+      if (check.state !== 'valid' || !account || !check.record) {
+        await audit.record({ type: 'email.verified', result: 'failure', accountId: check.record?.accountId ?? null, reason: `token_${check.state}` }, from);
+        return { state: check.state === 'valid' ? 'unknown' : check.state, account };
+      }
+      if (account.email !== check.record.email) {
+        // the address changed since the link was sent: the link proves nothing about the new one
+        await audit.record({ type: 'email.verified', result: 'failure', accountId: account.id, reason: 'email_changed' }, from);
+        return { state: 'superseded', account };
+      }
+      await accounts.markEmailVerified(account.id);
+      await audit.record({ type: 'email.verified', accountId: account.id }, from);
+      return { state: 'valid', account: { ...account, emailVerified: true }, interactionUid: check.record.interactionUid };
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Self-registration. The answer never says whether the address already has an account: a new address
+ * gets an unverified account and a verification link; a known one gets no new account, and its owner a
+ * "someone tried to register with your email" mail instead. Both paths hash the password (the duplicate
+ * is found by the store's unique index after hashing) and write one audit event; the token and the mail
+ * are made after the response, so both take the same time.
+ */
+import { DuplicateError, type AccountRecord } from '../../adapters/contract.js';
+import type { AuditLog, AuditSource } from '../audit/audit-log.js';
+import type { AccountMail } from '../mail/account-mail.js';
+import type { AccountService } from './accounts.js';
+import type { EmailVerification } from './email-verification.js';
+
+export type Registration = ReturnType<typeof createRegistration>;
+
+export type RegistrationInput = { email: string; password: string; name?: string; interactionUid?: string | null };
+
+export function createRegistration(deps: {
+  issuer: string;
+  accounts: Pick<AccountService, 'create' | 'findByEmail'>;
+  verification: Pick<EmailVerification, 'send'>;
+  mail: Pick<AccountMail, 'registrationAttempt'>;
+  audit: Pick<AuditLog, 'record'>;
+  /** runs after the response (Mailer.later): the same time for new and taken addresses */
+  later(what: string, job: () => Promise<void>): void;
+}) {
+  const { accounts, audit } = deps;
+  return {
+    /**
+     * Registers, or tells the existing owner. Throws InvalidAccountInput / PasswordRefused for input the
+     * page must show (those depend only on what was typed, never on whether the account exists).
+     * Returns the new account, or undefined when the address was taken; the page shows the same either way.
+     */
+    async register(input: RegistrationInput, from: AuditSource): Promise<AccountRecord | undefined> {
+      let account: AccountRecord;
+      try {
+        account = await accounts.create({ email: input.email, password: input.password, name: input.name, emailVerified: false });
+      } catch (err) {
+        if (!(err instanceof DuplicateError)) throw err;
+        await audit.record({ type: 'registration', result: 'failure', reason: 'email_taken', details: { email: input.email } }, from);
+        deps.later('registration attempt mail', async () => {
+          const owner = await accounts.findByEmail(input.email);
+          if (owner) deps.mail.registrationAttempt(owner, `${deps.issuer}/password/forgot`);
+        });
+        return undefined;
+      }
+      await audit.record({ type: 'registration', accountId: account.id, details: { email: account.email } }, from);
+      deps.later('verification mail', () => deps.verification.send(account, { interactionUid: input.interactionUid }, from));
+      return account;
+    },
+  };
+}
