@@ -121,7 +121,7 @@ describe('the gatehouse CLI on a running server’s store', () => {
       ['no command at all', [], /^usage: gatehouse </],
       ['a missing --password', ['users', 'create', '--email', 'x@example.test'], /--password is required/],
       ['a bad email', ['users', 'create', '--email', 'not-an-email', '--password', 'long enough password'], /email: expected an email address/],
-      ['a short password', ['users', 'create', '--email', 'short@example.test', '--password', 'short'], /password: expected at least 8 characters/],
+      ['a short password', ['users', 'create', '--email', 'short@example.test', '--password', 'short'], /password: Use at least 12 characters/],
       ['an unknown option', ['clients', 'list', '--all'], /Unknown option '--all'/],
       ['--json that is not JSON', ['clients', 'create', '--json', '{client_name:'], /--json must be a JSON object/],
       ['client metadata the provider refuses', ['clients', 'create', '--json', JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb#fragment'] })], /redirect_uris/],

@@ -59,6 +59,7 @@ function comparable(html: string): string {
     .replace(/\/interaction\/[A-Za-z0-9_-]+/g, '/interaction/UID')
     .replace(/name="_csrf" value="[^"]*"/g, 'name="_csrf" value="CSRF"')
     .replace(/data-csrf="[^"]*"/g, 'data-csrf="CSRF"')
+    .replace(/interaction=[A-Za-z0-9_-]+/g, 'interaction=UID')
     .replace(/nonce="[^"]*"/g, 'nonce="NONCE"')
     .replace(/(name="email" type="email"[^>]*value=")[^"]*"/g, '$1EMAIL"');
 }
