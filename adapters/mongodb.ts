@@ -18,6 +18,7 @@ import type { AccountRecord, ClientRecord, OidcPayload, RateLimiterOptions, Reso
 import { retryDuplicateUpsert, unique } from './mongodb-errors.js';
 import { FACTOR_INDEXES, mongoFactorStore } from './mongodb-factors.js';
 import { FEDERATION_INDEXES, mongoFederationStore } from './mongodb-federation.js';
+import { LIFECYCLE_INDEXES, mongoAccountTokenStore, mongoAuditStore, mongoPasswordHistoryStore } from './mongodb-lifecycle.js';
 
 type OidcDoc = {
   _id: string; model: string; payload: string; grantId: string | null; uid: string | null; userCode: string | null;
@@ -186,6 +187,9 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
     },
     factors: mongoFactorStore(db),
     federation: mongoFederationStore(db),
+    accountTokens: mongoAccountTokenStore(db),
+    passwordHistory: mongoPasswordHistoryStore(db),
+    audit: mongoAuditStore(db),
     rateLimiter: (options: RateLimiterOptions) =>
       // Indexes (unique key, TTL on expire) are made by createIndexes() below, once, awaited.
       new RateLimiterMongo({ storeClient: db, tableName: 'rate_limits', disableIndexesCreation: true, ...options }),
@@ -215,7 +219,7 @@ async function createIndexes(db: Db): Promise<void> {
     ]),
     db.collection('accounts').createIndexes([{ key: { emailLower: 1 }, name: 'emailLower_unique', unique: true }]),
     db.collection('clients').createIndexes([{ key: { createdAt: 1, _id: 1 }, name: 'createdAt' }]),
-    ...Object.entries({ ...FACTOR_INDEXES, ...FEDERATION_INDEXES }).map(([name, specs]) => db.collection(name).createIndexes(specs)),
+    ...Object.entries({ ...FACTOR_INDEXES, ...FEDERATION_INDEXES, ...LIFECYCLE_INDEXES }).map(([name, specs]) => db.collection(name).createIndexes(specs)),
     db.collection('rate_limits').createIndexes([
       { key: { key: 1 }, name: 'key_unique', unique: true },
       { key: { expire: 1 }, name: 'expire_ttl', expireAfterSeconds: 0 },

@@ -60,6 +60,23 @@ export const MIGRATIONS: readonly string[] = [
      account_id text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
      source text NOT NULL, role text NOT NULL,
      PRIMARY KEY (account_id, source, role));`,
+  // 3: account lifecycle: single-use tokens sent by email (only their SHA-256), password history, audit
+  // log. `seq` records insertion order (newest password first; audit events of the same millisecond).
+  `CREATE TABLE account_tokens (
+     token_hash text PRIMARY KEY, purpose text NOT NULL, account_id text NOT NULL, email text NOT NULL,
+     interaction_uid text, created_at bigint NOT NULL, expires_at bigint NOT NULL, consumed_at bigint, superseded_at bigint);
+   CREATE INDEX account_tokens_account ON account_tokens (account_id, purpose);
+   CREATE INDEX account_tokens_expires_at ON account_tokens (expires_at);
+   CREATE TABLE password_history (
+     seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id text NOT NULL,
+     password_hash text NOT NULL, created_at bigint NOT NULL);
+   CREATE INDEX password_history_account ON password_history (account_id, seq);
+   CREATE TABLE audit_events (
+     seq bigint GENERATED ALWAYS AS IDENTITY, id text PRIMARY KEY, time bigint NOT NULL, type text NOT NULL,
+     result text NOT NULL, account_id text, client_id text, ip text, user_agent text, request_id text, reason text,
+     details jsonb NOT NULL);
+   CREATE INDEX audit_events_time ON audit_events (time, seq);
+   CREATE INDEX audit_events_account_time ON audit_events (account_id, time, seq) WHERE account_id IS NOT NULL;`,
 ];
 
 /** Any fixed 64-bit number: it names Gatehouse's migration lock among the database's advisory locks. */

@@ -21,6 +21,7 @@ import type {
 } from './contract.js';
 import { postgresFactorStore } from './postgres-factors.js';
 import { postgresFederationStore } from './postgres-federation.js';
+import { postgresAccountTokenStore, postgresAuditStore, postgresPasswordHistoryStore } from './postgres-lifecycle.js';
 import { fromJsonb, toJsonb } from './postgres-jsonb.js';
 import { migrate } from './postgres-schema.js';
 import { storable, unique } from './postgres-sql.js';
@@ -220,6 +221,9 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
     },
     factors: postgresFactorStore(pool),
     federation: postgresFederationStore(pool),
+    accountTokens: postgresAccountTokenStore(pool),
+    passwordHistory: postgresPasswordHistoryStore(pool),
+    audit: postgresAuditStore(pool),
     rateLimiter: (options: RateLimiterOptions) =>
       new PostgresRateLimiter({
         storeClient: pool, storeType: 'pool', tableName: 'rate_limits', tableCreated: true,

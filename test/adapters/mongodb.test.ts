@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { openMongoStore } from '../../adapters/mongodb.js';
+import { describeLifecycleStore } from '../lifecycle/store-contract.js';
 import { describeStoreConformance } from './conformance.js';
 
 const MONGODB_URI = process.env.MONGODB_URI ?? '';
@@ -20,6 +21,8 @@ function withDatabase(uri: string, database: string): string {
 describe('MongoDB store', function () {
   this.timeout(60_000);
   const database = `gatehouse_test_${randomBytes(6).toString('hex')}`;
+  /** The lifecycle contract wants an empty store per test: a database each, all dropped afterwards. */
+  const lifecycleDatabases: string[] = [];
 
   before(function () {
     if (!MONGODB_URI) {
@@ -31,7 +34,7 @@ describe('MongoDB store', function () {
     if (!MONGODB_URI) return;
     const client = new MongoClient(MONGODB_URI, { serverSelectionTimeoutMS: 5000 });
     try {
-      await client.db(database).dropDatabase();
+      for (const name of [database, ...lifecycleDatabases]) await client.db(name).dropDatabase();
     } finally {
       await client.close();
     }
@@ -39,6 +42,13 @@ describe('MongoDB store', function () {
 
   describeStoreConformance('mongodb', async () => {
     const store = await openMongoStore(withDatabase(MONGODB_URI, database));
+    return { store, close: () => store.close() };
+  });
+
+  describeLifecycleStore('mongodb', async () => {
+    const name = `${database}_l${lifecycleDatabases.length}`;
+    lifecycleDatabases.push(name);
+    const store = await openMongoStore(withDatabase(MONGODB_URI, name));
     return { store, close: () => store.close() };
   });
 });

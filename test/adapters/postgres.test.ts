@@ -6,6 +6,7 @@ import { fromJsonb, toJsonb } from '../../adapters/postgres-jsonb.js';
 import { MIGRATIONS } from '../../adapters/postgres-schema.js';
 import { startPostgres, type PostgresService } from '../helpers/services/postgres-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { describeLifecycleStore } from '../lifecycle/store-contract.js';
 import { describeStoreConformance } from './conformance.js';
 
 describe('PostgreSQL store', function () {
@@ -36,18 +37,25 @@ describe('PostgreSQL store', function () {
     };
   });
 
-  describe('schema migrations', () => {
-    async function freshDatabase(): Promise<string> {
-      const name = `migrate_${randomBytes(6).toString('hex')}`;
-      const admin = new pg.Client({ connectionString: server.url });
-      await admin.connect();
-      try {
-        await admin.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await admin.end();
-      }
-      return name;
+  async function freshDatabase(prefix = 'migrate'): Promise<string> {
+    const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${name}`);
+    } finally {
+      await admin.end();
     }
+    return name;
+  }
+
+  // Each test starts from an empty store: a database of its own (the server is dropped with its data).
+  describeLifecycleStore('postgres', async () => {
+    const store = await openPostgresStore(urlFor(await freshDatabase('lifecycle')));
+    return { store, close: () => store.close() };
+  });
+
+  describe('schema migrations', () => {
     async function appliedVersions(database: string): Promise<number[]> {
       const client = new pg.Client({ connectionString: urlFor(database) });
       await client.connect();

@@ -1,0 +1,125 @@
+/**
+ * The account lifecycle in MongoDB: tokens sent by email, password history, audit log
+ * (AccountTokenStore, PasswordHistoryStore, AuditStore), without multi-document transactions (which
+ * would need a replica set):
+ * - Tokens: each issue draws the next number of its account and purpose from a counter document
+ *   (one atomic `$inc`), inserts the token with it, then supersedes the live tokens numbered below it,
+ *   and finally supersedes itself if a higher-numbered one exists. However two issues interleave, the
+ *   one with the higher number is left live and the other superseded; in sequence, the later one wins.
+ *   Consuming is one conditional update of one document, so exactly one concurrent caller matches it.
+ * - Password history: one document per account whose array is appended and trimmed in one update
+ *   (`$push` with `$slice`), so insertion order is the array's order.
+ * - Audit: one document per event; `_id` is an ObjectId (increasing within a process) to order events
+ *   of the same millisecond by insertion, the event's own id is `eventId` with a unique index; `details`
+ *   is JSON text (its keys are not ours).
+ */
+import { ObjectId, type Collection, type Db, type Filter, type IndexDescription } from 'mongodb';
+import type {
+  AccountTokenPurpose,
+  AccountTokenRecord,
+  AccountTokenStore,
+  AuditEventRecord,
+  AuditStore,
+  PasswordHistoryEntry,
+  PasswordHistoryStore,
+} from './contract.js';
+import { retryDuplicateUpsert } from './mongodb-errors.js';
+
+type TokenDoc = Omit<AccountTokenRecord, 'tokenHash'> & { _id: string; seq: number };
+type TokenCounterDoc = { _id: { accountId: string; purpose: AccountTokenPurpose }; seq: number };
+type HistoryDoc = { _id: string; entries: PasswordHistoryEntry[] };
+type AuditDoc = Omit<AuditEventRecord, 'id' | 'details'> & { _id: ObjectId; eventId: string; details: string };
+
+const DEFAULT_AUDIT_LIMIT = 1000;
+
+export const LIFECYCLE_INDEXES: Record<string, IndexDescription[]> = {
+  account_tokens: [
+    { key: { accountId: 1, purpose: 1, seq: 1 }, name: 'accountId_purpose' },
+    { key: { expiresAt: 1 }, name: 'expiresAt' },
+  ],
+  audit_events: [
+    { key: { eventId: 1 }, name: 'eventId_unique', unique: true },
+    { key: { time: 1, _id: 1 }, name: 'time' },
+    { key: { accountId: 1, time: 1, _id: 1 }, name: 'accountId_time', partialFilterExpression: { accountId: { $type: 'string' } } },
+  ],
+};
+
+export function mongoAccountTokenStore(db: Db): AccountTokenStore {
+  const tokens: Collection<TokenDoc> = db.collection('account_tokens');
+  const counters: Collection<TokenCounterDoc> = db.collection('account_token_counters');
+  const live = { consumedAt: null, supersededAt: null };
+  return {
+    async issue({ tokenHash, ...t }) {
+      const counter = await retryDuplicateUpsert(() =>
+        counters.findOneAndUpdate(
+          { _id: { accountId: t.accountId, purpose: t.purpose } },
+          { $inc: { seq: 1 } },
+          { upsert: true, returnDocument: 'after' },
+        ),
+      );
+      const seq = counter!.seq;
+      const mine = { accountId: t.accountId, purpose: t.purpose };
+      await tokens.insertOne({ _id: tokenHash, ...t, seq });
+      await tokens.updateMany({ ...mine, ...live, seq: { $lt: seq } }, { $set: { supersededAt: t.createdAt } });
+      // A concurrent issue numbered higher may have run its supersede before this insert landed.
+      const newer = await tokens.findOne({ ...mine, seq: { $gt: seq } }, { projection: { createdAt: 1 } });
+      if (newer) await tokens.updateOne({ _id: tokenHash, ...live }, { $set: { supersededAt: newer.createdAt } });
+    },
+    async find(tokenHash) {
+      const doc = await tokens.findOne({ _id: tokenHash });
+      if (!doc) return undefined;
+      const { _id, seq: _seq, ...rest } = doc;
+      return { tokenHash: _id, ...rest };
+    },
+    consume: async (tokenHash, now) =>
+      (await tokens.updateOne({ _id: tokenHash, ...live, expiresAt: { $gt: now } }, { $set: { consumedAt: now } })).modifiedCount === 1,
+    async supersedeAll(accountId, purpose, now) {
+      await tokens.updateMany({ accountId, purpose, ...live }, { $set: { supersededAt: now } });
+    },
+    deleteExpiredBefore: async (time) => (await tokens.deleteMany({ expiresAt: { $lt: time } })).deletedCount,
+  };
+}
+
+export function mongoPasswordHistoryStore(db: Db): PasswordHistoryStore {
+  const history: Collection<HistoryDoc> = db.collection('password_history');
+  return {
+    async add(accountId, { passwordHash, createdAt }, keep) {
+      await retryDuplicateUpsert(() =>
+        history.updateOne(
+          { _id: accountId },
+          { $push: { entries: { $each: [{ passwordHash, createdAt }], $slice: -Math.max(keep, 1) } } },
+          { upsert: true },
+        ),
+      );
+    },
+    async recent(accountId, limit) {
+      const doc = await history.findOne({ _id: accountId });
+      return (doc?.entries ?? []).slice().reverse().slice(0, Math.max(limit, 0));
+    },
+  };
+}
+
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export function mongoAuditStore(db: Db): AuditStore {
+  const events: Collection<AuditDoc> = db.collection('audit_events');
+  return {
+    async append({ id, details, ...e }) {
+      await events.insertOne({ _id: new ObjectId(), eventId: id, ...e, details: JSON.stringify(details) });
+    },
+    async query(q) {
+      const filter: Filter<AuditDoc> = {};
+      if (q.accountId !== undefined) filter.accountId = q.accountId;
+      if (q.since !== undefined || q.until !== undefined) {
+        filter.time = { ...(q.since !== undefined && { $gte: q.since }), ...(q.until !== undefined && { $lt: q.until }) };
+      }
+      // A type ending in '.' is a literal prefix: anchored, with every regex character escaped.
+      if (q.types?.length) filter.type = { $in: q.types.map((t) => (t.endsWith('.') ? new RegExp(`^${escapeRegex(t)}`) : t)) };
+      const limit = Math.max(q.limit ?? DEFAULT_AUDIT_LIMIT, 0);
+      if (limit === 0) return [];
+      const docs = await events.find(filter).sort({ time: 1, _id: 1 }).limit(limit).toArray();
+      return docs.map(({ _id, eventId, details, ...e }) => ({ id: eventId, ...e, details: JSON.parse(details) as Record<string, unknown> }));
+    },
+    deleteOlderThan: async (time) => (await events.deleteMany({ time: { $lt: time } })).deletedCount,
+  };
+}
