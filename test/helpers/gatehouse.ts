@@ -41,7 +41,14 @@ export async function bootGatehouse(env: Record<string, string> = {}): Promise<T
     });
     return startServer(config, createLogger(config.LOG_LEVEL), { ...DEFAULT_PATHS, keysDir: join(dataDir, 'keys') });
   };
-  let running: RunningServer = await start({});
+  let running: RunningServer;
+  try {
+    running = await start({});
+  } catch (err) {
+    // a test that expects start-up to fail gets no handle to close: leave no temp dir behind
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const handle: TestGatehouse = {
     issuer,
     dataDir,
