@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { startReplicas, on, type Replicas } from '../helpers/replicas.js';
 import { UserAgent, formAction } from '../helpers/user-agent.js';
@@ -155,6 +157,23 @@ describe('replicas on one store', function () {
       assert.doesNotMatch(err.message, /\n/);
       return true;
     });
+    assert.deepEqual(await r.primary.context.store.signingKeys.list(), rows);
+  });
+
+  it('says so in one line when `gatehouse` (main.ts) starts with the wrong KEY_ENCRYPTION_KEYS', async () => {
+    const rows = await r.primary.context.store.signingKeys.list();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, ...r.env, PORT: '0', KEY_ENCRYPTION_KEYS: Buffer.alloc(32, 9).toString('base64') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 1);
+    const ours = stderr.split('\n').filter((line) => line.startsWith('gatehouse:'));
+    assert.equal(ours.length, 1, stderr);
+    assert.match(ours[0]!, /^gatehouse: failed to start: signing key \S+: .*KEY_ENCRYPTION_KEYS/);
+    assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
     assert.deepEqual(await r.primary.context.store.signingKeys.list(), rows);
   });
 });
