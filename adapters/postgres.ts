@@ -257,9 +257,25 @@ class PostgresRateLimiter extends RateLimiterPostgres {
   }
 }
 
+const lockTables = new WeakMap<pg.Pool, Promise<void>>();
+
 /** Store.tryLock: the table is created on first use (not a migration). The upsert's row lock makes it atomic. */
 async function postgresTryLock(pool: pg.Pool, name: string, ttlSeconds: number, owner: string): Promise<boolean> {
-  await pool.query('CREATE TABLE IF NOT EXISTS store_locks (name text PRIMARY KEY, owner text NOT NULL, expires_at bigint NOT NULL)');
+  let ready = lockTables.get(pool);
+  if (!ready) {
+    // Two replicas creating it at once: IF NOT EXISTS is not race-free in PostgreSQL; the loser sees a
+    // unique violation (23505) or duplicate table (42P07), and the table exists either way.
+    ready = pool
+      .query('CREATE TABLE IF NOT EXISTS store_locks (name text PRIMARY KEY, owner text NOT NULL, expires_at bigint NOT NULL)')
+      .then(() => undefined, (err: { code?: string }) => {
+        if (err.code !== '23505' && err.code !== '42P07') {
+          lockTables.delete(pool);
+          throw err;
+        }
+      });
+    lockTables.set(pool, ready);
+  }
+  await ready;
   const t = Date.now();
   const res = await pool.query(
     `INSERT INTO store_locks (name, owner, expires_at) VALUES ($1, $2, $3)
