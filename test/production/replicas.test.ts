@@ -11,6 +11,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySe
 import { startReplicas, on, type Replicas } from '../helpers/replicas.js';
 import { UserAgent, formAction } from '../helpers/user-agent.js';
 import { basicAuth, expectOAuthError, tokenRequest } from '../helpers/oauth.js';
+import { startPostgres, type PostgresService } from '../helpers/services/postgres-server.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const user = { email: 'ada@example.test', password: 'correct horse battery staple', name: 'Ada Lovelace' };
@@ -44,14 +45,23 @@ const signingKid = async (origin: string) => {
   return jwks.keys.find((k) => !k.key_ops)?.kid;
 };
 
-describe('replicas on one store', function () {
+replicaSuite('SQLite', async () => ({}));
+
+let postgres: PostgresService | undefined;
+replicaSuite('PostgreSQL', async () => {
+  postgres = await startPostgres();
+  return { DATABASE_URL: postgres.url, LOG_LEVEL: 'error' };
+}, async () => postgres?.stop());
+
+function replicaSuite(name: string, storeEnv: () => Promise<Record<string, string>>, stopStore: () => Promise<void> = async () => {}) {
+describe(`replicas on one store: ${name}`, function () {
   this.timeout(60_000);
   let r: Replicas;
   let issuer: string;
   let client: { id: string; secret: string };
 
   before(async () => {
-    r = await startReplicas({ KEY_REFRESH_INTERVAL: '1s' });
+    r = await startReplicas({ KEY_REFRESH_INTERVAL: '1s', ...(await storeEnv()) });
     issuer = r.primary.issuer;
     await r.primary.context.accounts.create({ ...user, emailVerified: true });
     const registered = await r.primary.context.clients.create({
@@ -62,7 +72,10 @@ describe('replicas on one store', function () {
     });
     client = { id: registered.client_id, secret: String(registered.client_secret) };
   });
-  after(() => r?.close());
+  after(async () => {
+    await r?.close();
+    await stopStore();
+  });
 
   /** Signs in with every browser request alternating between the replicas; returns the code and verifier. */
   async function signInAlternating() {
@@ -76,6 +89,7 @@ describe('replicas on one store', function () {
     const atClient = (u: string) => u.startsWith(REDIRECT_URI);
     let page = await agent.open(url.href, atClient);
     for (let step = 0; step < 4 && !atClient(page.url); step++) {
+      if (!/\/(login|consent)"/.test(page.html)) throw new Error(`unexpected page ${page.status} at ${page.url}: ${page.html.slice(0, 600)}`);
       const action = formAction(page.html, /\/(login|consent)$/);
       page = await agent.submit(page, action, action.endsWith('/login') ? { email: user.email, password: user.password } : {}, atClient);
     }
@@ -177,3 +191,4 @@ describe('replicas on one store', function () {
     assert.deepEqual(await r.primary.context.store.signingKeys.list(), rows);
   });
 });
+}
