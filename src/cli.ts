@@ -200,11 +200,13 @@ const COMMANDS: Record<string, Command> = {
     };
   },
 
-  async 'keys rotate'(c, args) {
+  'keys rotate'(args) {
     const o = options(args, { now: { type: 'boolean' } });
-    const next = await c.keyRing.rotate({ immediately: o.now ?? false });
-    print({ kid: next.kid, activates_at: new Date(next.activatesAt).toISOString() });
-    process.stderr.write(`Every replica signs with it from then on (within KEY_REFRESH_INTERVAL); the old key stays in the JWKS until its tokens expire.\n`);
+    return async (c) => {
+      const next = await c.keyRing.rotate({ immediately: o.now ?? false });
+      print({ kid: next.kid, activates_at: new Date(next.activatesAt).toISOString() });
+      process.stderr.write('Every replica signs with it from then on (within KEY_REFRESH_INTERVAL); the old key stays in the JWKS until its tokens expire.\n');
+    };
   },
 };
 
