@@ -62,6 +62,14 @@ export function createKeyRing(d: KeyRingDeps): KeyRing {
   const owner = randomUUID();
   const plain = new Map<string, JWK>();
   let published = '';
+  // The lock keeps other replicas out; this keeps this replica's own calls (a slow refresh overlapping the
+  // next tick, a CLI rotate) from interleaving, since the lock lets its owner in again.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
 
   const decrypt = (r: SigningKeyRecord): JWK => {
     let jwk = plain.get(r.kid);
@@ -107,7 +115,7 @@ export function createKeyRing(d: KeyRingDeps): KeyRing {
   }
 
   return {
-    async start() {
+    start: () => serial(async () => {
       for (const r of await d.keys.list()) decrypt(r);
       await maintain();
       let schedule = await load();
@@ -119,16 +127,16 @@ export function createKeyRing(d: KeyRingDeps): KeyRing {
       }
       published = signature(schedule);
       return toJwks(schedule);
-    },
-    async refresh() {
+    }),
+    refresh: () => serial(async () => {
       await maintain();
       const schedule = await load();
       if (!schedule.some((k) => k.state === 'current') || signature(schedule) === published) return undefined;
       const jwks = toJwks(schedule);
       published = signature(schedule);
       return jwks;
-    },
-    async rotate({ immediately }) {
+    }),
+    rotate: ({ immediately }) => serial(async () => {
       const t = now();
       const pending = (await load()).find((k) => k.state === 'next');
       if (pending && !immediately) return { kid: pending.record.kid, activatesAt: pending.record.activatesAt ?? t };
@@ -140,6 +148,6 @@ export function createKeyRing(d: KeyRingDeps): KeyRing {
       const key = await generateSigningKey(d.cipher, 'next', t, immediately ? t : t + d.timings.publishAheadMs);
       await d.keys.save(key);
       return { kid: key.kid, activatesAt: key.activatesAt as number };
-    },
+    }),
   };
 }
