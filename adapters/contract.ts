@@ -202,6 +202,12 @@ export interface Store {
   /** Throws when the store cannot serve requests (used by /health/ready). */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Takes (or renews) the named lock for `ttlSeconds` when it is free, expired or already `owner`'s.
+   * Atomic across replicas: of several callers racing for a free lock, exactly one gets true. There is
+   * no release; the lock lapses, so a crashed holder cannot block the others for longer than the TTL.
+   */
+  tryLock(name: string, ttlSeconds: number, owner: string): Promise<boolean>;
 }
 
 export class DuplicateError extends Error {

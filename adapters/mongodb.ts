@@ -19,6 +19,7 @@ import { retryDuplicateUpsert, unique } from './mongodb-errors.js';
 import { FACTOR_INDEXES, mongoFactorStore } from './mongodb-factors.js';
 import { FEDERATION_INDEXES, mongoFederationStore } from './mongodb-federation.js';
 import { LIFECYCLE_INDEXES, mongoAccountTokenStore, mongoAuditStore, mongoPasswordHistoryStore } from './mongodb-lifecycle.js';
+import { mongoTryLock } from './mongodb-locks.js';
 
 type OidcDoc = {
   _id: string; model: string; payload: string; grantId: string | null; uid: string | null; userCode: string | null;
@@ -204,6 +205,7 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
     async close() {
       await client.close();
     },
+    tryLock: (name, ttlSeconds, owner) => mongoTryLock(db, name, ttlSeconds, owner),
   };
 }
 

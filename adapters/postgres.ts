@@ -245,6 +245,7 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
     async close() {
       await pool.end();
     },
+    tryLock: (name, ttlSeconds, owner) => postgresTryLock(pool, name, ttlSeconds, owner),
   };
 }
 
@@ -254,4 +255,33 @@ class PostgresRateLimiter extends RateLimiterPostgres {
     const text = String(key);
     return super.getKey(storable(text) ? text : `sha256:${createHash('sha256').update(text).digest('hex')}`);
   }
+}
+
+const lockTables = new WeakMap<pg.Pool, Promise<void>>();
+
+/** Store.tryLock: the table is created on first use (not a migration). The upsert's row lock makes it atomic. */
+async function postgresTryLock(pool: pg.Pool, name: string, ttlSeconds: number, owner: string): Promise<boolean> {
+  let ready = lockTables.get(pool);
+  if (!ready) {
+    // Two replicas creating it at once: IF NOT EXISTS is not race-free in PostgreSQL; the loser sees a
+    // unique violation (23505) or duplicate table (42P07), and the table exists either way.
+    ready = pool
+      .query('CREATE TABLE IF NOT EXISTS store_locks (name text PRIMARY KEY, owner text NOT NULL, expires_at bigint NOT NULL)')
+      .then(() => undefined, (err: { code?: string }) => {
+        if (err.code !== '23505' && err.code !== '42P07') {
+          lockTables.delete(pool);
+          throw err;
+        }
+      });
+    lockTables.set(pool, ready);
+  }
+  await ready;
+  const t = Date.now();
+  const res = await pool.query(
+    `INSERT INTO store_locks (name, owner, expires_at) VALUES ($1, $2, $3)
+     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+     WHERE store_locks.expires_at <= $4 OR store_locks.owner = excluded.owner`,
+    [name, owner, t + ttlSeconds * 1000, t],
+  );
+  return res.rowCount === 1;
 }

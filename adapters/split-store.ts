@@ -60,6 +60,8 @@ export function createSplitStore(durable: Store, shortLived: ShortLivedStore): S
     async close() {
       await Promise.allSettled([durable.close(), shortLived.close()]).then(rethrowFirst);
     },
+    // locks guard durable state (signing keys), so they live with it
+    tryLock: (name, ttlSeconds, owner) => durable.tryLock(name, ttlSeconds, owner),
   };
 }
 

@@ -401,6 +401,7 @@ export function openSqliteStore(databaseUrl: string): Store {
     async close() {
       db.close();
     },
+    tryLock: async (name, ttlSeconds, owner) => sqliteTryLock(db, name, ttlSeconds, owner),
   };
 }
 
@@ -500,4 +501,18 @@ function migrate(db: Database.Database): void {
       db.pragma(`user_version = ${applied + i + 1}`);
     });
   }).immediate();
+}
+
+/** Store.tryLock: the table is created on first use (not a migration), like the rate-limit table. */
+function sqliteTryLock(db: Database.Database, name: string, ttlSeconds: number, owner: string): boolean {
+  db.exec('CREATE TABLE IF NOT EXISTS store_locks (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL)');
+  const t = Date.now();
+  const taken = db
+    .prepare(
+      `INSERT INTO store_locks (name, owner, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+       WHERE store_locks.expires_at <= ? OR store_locks.owner = excluded.owner`,
+    )
+    .run(name, owner, t + ttlSeconds * 1000, t);
+  return taken.changes === 1;
 }

@@ -10,6 +10,7 @@
  *   gatehouse resources list
  *   gatehouse users set-password --email E --password P      (signs the account out everywhere)
  *   gatehouse keys list
+ *   gatehouse keys rotate [--now]      (--now: sign with the new key at once, e.g. after a key leaked)
  *   gatehouse audit [--account ID|EMAIL] [--since 24h|2024-05-01T00:00Z] [--until ...] [--type T ...] [--limit N]
  *                                                               (JSON lines, oldest first; a type ending in . is a prefix)
  */
@@ -196,6 +197,15 @@ const COMMANDS: Record<string, Command> = {
     return async (c) => {
       const keys = await c.store.signingKeys.list();
       print(keys.map((k) => ({ kid: k.kid, alg: k.alg, state: k.state, created_at: new Date(k.createdAt).toISOString(), activates_at: k.activatesAt && new Date(k.activatesAt).toISOString(), expires_at: k.expiresAt && new Date(k.expiresAt).toISOString() })));
+    };
+  },
+
+  'keys rotate'(args) {
+    const o = options(args, { now: { type: 'boolean' } });
+    return async (c) => {
+      const next = await c.keyRing.rotate({ immediately: o.now ?? false });
+      print({ kid: next.kid, activates_at: new Date(next.activatesAt).toISOString() });
+      process.stderr.write('Every replica signs with it from then on (within KEY_REFRESH_INTERVAL); the old key stays in the JWKS until its tokens expire.\n');
     };
   },
 };

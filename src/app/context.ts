@@ -9,7 +9,7 @@ import type { RateLimiterOptions, Store } from '../../adapters/contract.js';
 import { openStore } from '../../adapters/index.js';
 import { createAtRestCipher, type AtRestCipher } from '../keys/at-rest-cipher.js';
 import { loadOrCreateDevEncryptionKey } from '../keys/dev-encryption-key.js';
-import { loadSigningJwks } from '../keys/keystore.js';
+import { createKeyRing, keyTimings, type KeyRing } from '../keys/rotation.js';
 import { createPasswordHasher } from '../accounts/passwords.js';
 import { createAccountService, type AccountService } from '../accounts/accounts.js';
 import { createLoginThrottle } from '../accounts/login-throttle.js';
@@ -65,6 +65,7 @@ export type AppContext = {
   clients: ClientRegistry;
   resources: ResourceRegistry;
   providers: ProviderHost;
+  keyRing: KeyRing;
   ledger: JwtAccessTokenLedger;
   metrics: Metrics;
   render: Renderer;
@@ -117,7 +118,8 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const cipher = createAtRestCipher(
     config.KEY_ENCRYPTION_KEYS.length > 0 ? config.KEY_ENCRYPTION_KEYS : [loadOrCreateDevEncryptionKey(o.keysDir)],
   );
-  const signingJwks = await loadSigningJwks(store.signingKeys, cipher);
+  const keyRing = createKeyRing({ keys: store.signingKeys, locks: store, cipher, timings: keyTimings(config) });
+  const signingJwks = await keyRing.start();
 
   const audit = createAuditLog({ store: store.audit, logger, retentionSeconds: config.AUDIT_RETENTION });
   const passwordPolicy = createPasswordPolicy({
@@ -306,13 +308,23 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     Promise.all(sweeps).catch((err: unknown) => logger.warn({ err }, 'sweeping expired records failed'));
   }, config.SWEEP_INTERVAL * 1000);
   sweeper.unref();
+  // every replica picks up a rotation within KEY_REFRESH_INTERVAL (src/keys/rotation.ts)
+  const keyRefresher = setInterval(() => {
+    keyRing.refresh().then((jwks) => {
+      if (!jwks) return;
+      providers!.replaceKeys(jwks);
+      logger.info({ kids: jwks.map((k) => k.kid) }, 'signing keys changed');
+    }).catch((err: unknown) => logger.error({ err }, 'refreshing the signing keys failed (the keys in service stay)'));
+  }, config.KEY_REFRESH_INTERVAL * 1000);
+  keyRefresher.unref();
 
   return {
-    config, logger, viewsDir, store, cipher, accounts, clients, resources, providers, ledger, metrics, render, loginStep, consentStep, federation,
+    config, logger, viewsDir, store, cipher, keyRing, accounts, clients, resources, providers, ledger, metrics, render, loginStep, consentStep, federation,
     audit, mailer, accountMail, passwordPolicy, signOutEverywhere, secondFactorThrottle, tokenEndpointLockouts, lifecycle,
     factors: { totp, webauthn, recoveryCodes, policy: mfaPolicy, account: accountFactors }, mfaStep, webAuthnStep, accountPages,
     async close() {
       clearInterval(sweeper);
+      clearInterval(keyRefresher);
       await mailer.drain();
       transport.close();
       await store.close();

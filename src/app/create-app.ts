@@ -15,6 +15,7 @@ import { createHealthRouter } from './health.js';
 import { acceptPostAtAuthorizationEndpoint } from '../oidc/authorization-post.js';
 import { structuredTokenEndpoints } from '../oidc/structured-token-endpoints.js';
 import { protocolEdge } from '../oidc/protocol-edge.js';
+import { jwksMaxAgeSeconds } from '../keys/rotation.js';
 import { createInteractionRouter, createInteractionLoader } from '../interactions/router.js';
 import { createAccountRouter } from '../account/router.js';
 import { createScriptAssetsRouter } from './script-assets.js';
@@ -43,7 +44,7 @@ export function createApp(c: AppContext): Koa {
     securityHeaders({ https, imageOrigins: config.BRAND_LOGO_URL ? [new URL(config.BRAND_LOGO_URL).origin] : [] }),
     errorHandler({ logger, render: c.render }),
     acceptPostAtAuthorizationEndpoint,
-    protocolEdge({ jwksMaxAgeSeconds: 300 }),
+    protocolEdge({ jwksMaxAgeSeconds: jwksMaxAgeSeconds(c.config) }),
     structuredTokenEndpoints({
       issuer: config.ISSUER,
       publicJwks: () => providers.publicJwks(),

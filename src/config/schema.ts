@@ -71,6 +71,13 @@ export const settings = {
     parser: { accepted: p.aesKeyList.accepted, parse: (raw) => (raw.trim() === '' ? [] : p.aesKeyList.parse(raw)) },
     secret: true,
   }),
+  KEY_ROTATION_INTERVAL: setting({ description: 'How long a signing key signs before the next one takes over (scheduled rotation)', default: '30d', parser: p.duration(3600, 31536000) }),
+  KEY_PUBLISH_AHEAD: setting({
+    description: 'How long a new signing key is published in the JWKS before it signs; the JWKS max-age is this minus KEY_REFRESH_INTERVAL',
+    default: '1h',
+    parser: p.duration(60, 604800),
+  }),
+  KEY_REFRESH_INTERVAL: setting({ description: 'How often each replica reloads the signing keys from the store (bound on picking up a rotation)', default: '60s', parser: p.duration(1, 3600) }),
   ALLOW_INSECURE: setting({
     description: 'Let production start with an http issuer or the development cookie key (never do this on a network)',
     default: 'false',

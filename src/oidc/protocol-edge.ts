@@ -33,7 +33,8 @@ export function protocolEdge(deps: { jwksMaxAgeSeconds: number }) {
       }
     }
 
-    // Resource servers cache the JWKS; a key is published at least this long before it signs anything.
+    // Resource servers cache the JWKS; a key is published at least this long before it signs anything
+    // (src/keys/rotation.ts jwksMaxAgeSeconds).
     if (route === 'jwks' && ctx.status === 200) {
       ctx.set('Cache-Control', `public, max-age=${deps.jwksMaxAgeSeconds}`);
     }
