@@ -24,6 +24,8 @@ import { InvalidResourceInput } from './clients/resource-registry.js';
 import { InvalidClientScope } from './clients/client-scope.js';
 import { createLogger } from './app/logger.js';
 import type { AppContext } from './app/context.js';
+import { scheduleKeys } from './keys/key-schedule.js';
+import { keyTimings } from './keys/rotation.js';
 import type { AuditEvent } from './audit/audit-log.js';
 
 /**
@@ -195,7 +197,9 @@ const COMMANDS: Record<string, Command> = {
   'keys list'(args) {
     options(args, {});
     return async (c) => {
-      const keys = await c.store.signingKeys.list();
+      // the states the clock has decided (src/keys/key-schedule.ts), also before a replica has stored them
+      const keys = scheduleKeys(await c.store.signingKeys.list(), Date.now(), keyTimings(c.config).retentionMs)
+        .map(({ record, state, expiresAt }) => ({ ...record, state, expiresAt }));
       print(keys.map((k) => ({ kid: k.kid, alg: k.alg, state: k.state, created_at: new Date(k.createdAt).toISOString(), activates_at: k.activatesAt && new Date(k.activatesAt).toISOString(), expires_at: k.expiresAt && new Date(k.expiresAt).toISOString() })));
     };
   },

@@ -107,7 +107,7 @@ export function createKeyRing(d: KeyRingDeps): KeyRing {
     }
     for (const r of records) if (!schedule.some((k) => k.record.kid === r.kid)) await d.keys.delete(r.kid);
     const due = nextKeyDue(schedule, t, d.timings);
-    if (due) await d.keys.save(await generateSigningKey(d.cipher, 'next', t, due.activatesAt));
+    if (due) await d.keys.save(await generateSigningKey(d.cipher, due.activatesAt <= t ? 'current' : 'next', t, due.activatesAt));
   }
 
   async function load(): Promise<ScheduledKey[]> {
