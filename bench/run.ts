@@ -1,0 +1,262 @@
+/**
+ * `npm run bench`: Gatehouse against a bare oidc-provider, in the same run, on this machine.
+ *
+ * Both servers run as separate processes pinned to one core (BENCH_SERVER_CPU, default 1); this process,
+ * the load generator, pins itself to the other (BENCH_CLIENT_CPU, default 0). For each scenario the two
+ * servers are measured back to back (Gatehouse, then bare), so drifting machine load hits both alike:
+ * warm-up, a closed-loop pass for the maximum rate, then a paced pass at half that rate for latency.
+ * Prints markdown and writes bench/results/<timestamp>.json. Not part of the tests.
+ *
+ * Settings (environment):
+ *   BENCH_SECONDS=5            length of each measured pass
+ *   BENCH_WARMUP_SECONDS=2     closed-loop warm-up before each scenario
+ *   BENCH_CONNECTIONS=32       concurrent connections (closed loop), and refresh chains
+ *   BENCH_LOGIN_SECONDS=2×BENCH_SECONDS, BENCH_LOGIN_CONCURRENCY=4   the login-flow pass
+ *   BENCH_BCRYPT_COST=12       BCRYPT_COST for Gatehouse, the bare provider and the hash-only loop
+ *   BENCH_ONLY=a,b             only these scenarios (ids in scenarios.ts); prerequisites are harvested anyway
+ *   BENCH_TARGETS=gatehouse,bare
+ *   BENCH_PROFILE=1            run Gatehouse with --cpu-prof (profile in bench/results/); see profile-summary.ts
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { closedLoop, paced, type LoadResult, type Operation } from './load.js';
+import { startServer, type ServerProcess } from './server-process.js';
+import { createGatehouseRecords } from './setup-data.js';
+import { API, SERVICE_CLIENT_ID, SPA, USER, randomSecret } from './bench-data.js';
+import { SCENARIOS, Ring, RefreshChains, type Scenario, type Target } from './scenarios.js';
+import { cpuShares, cpuSnapshot, loadAverage, loadSampler } from './machine-load.js';
+import { render, type Pass, type RunReport, type ScenarioRun } from './report.js';
+import type { BareSettings } from './bare-provider.js';
+import { freePort } from '../test/helpers/services/free-port.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const env = process.env;
+const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
+
+const S = {
+  seconds: num('BENCH_SECONDS', 5),
+  warmupSeconds: num('BENCH_WARMUP_SECONDS', 2),
+  connections: num('BENCH_CONNECTIONS', 32),
+  loginSeconds: num('BENCH_LOGIN_SECONDS', 2 * num('BENCH_SECONDS', 5)),
+  loginConcurrency: num('BENCH_LOGIN_CONCURRENCY', 4),
+  bcryptCost: num('BENCH_BCRYPT_COST', 12),
+  serverCpu: num('BENCH_SERVER_CPU', 1),
+  clientCpu: num('BENCH_CLIENT_CPU', 0),
+  only: env.BENCH_ONLY ? env.BENCH_ONLY.split(',') : undefined,
+  targets: (env.BENCH_TARGETS ?? 'gatehouse,bare').split(',') as Target['name'][],
+  profile: env.BENCH_PROFILE === '1',
+};
+
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+async function main(): Promise<void> {
+  // pin every thread of this process (the load generator) to its own core
+  execFileSync('taskset', ['-a', '-cp', String(S.clientCpu), String(process.pid)], { stdio: 'ignore' });
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  const servers: ServerProcess[] = [];
+  const sampler = loadSampler(() => servers.map((s) => s.pid));
+  const report: RunReport = {
+    startedAt: startedAt.toISOString(),
+    settings: { ...S, serverCpu: `cpu${S.serverCpu}`, clientCpu: `cpu${S.clientCpu}` },
+    machine: { cpus: cpus().map((c) => c.model), node: process.version, commit: gitCommit() },
+    processes: { gatehouse: {}, bare: {} },
+    scenarios: [],
+    load: { before: loadAverage(), after: [], min: 0, max: 0, mean: 0, busyOthers: [] },
+  };
+  const pools: Pool[] = [];
+  try {
+    const targets: Target[] = [];
+    if (S.targets.includes('gatehouse')) {
+      const { server, target } = await startGatehouse(dataDir, resultsDir, stamp);
+      servers.push(server);
+      pools.push(target.pool);
+      targets.push(target);
+      report.processes.gatehouse = { readyMs: server.readyMs, idle: await server.memory() };
+      log(`gatehouse ready in ${server.readyMs} ms`);
+    }
+    if (S.targets.includes('bare')) {
+      const { server, target } = await startBare();
+      servers.push(server);
+      pools.push(target.pool);
+      targets.push(target);
+      report.processes.bare = { readyMs: server.readyMs, idle: await server.memory() };
+      log(`bare provider ready in ${server.readyMs} ms`);
+    }
+
+    const wanted = SCENARIOS.filter((s) => !S.only || S.only.includes(s.id));
+    if (wanted.some((s) => s.hashBound)) report.hashOnly = await hashOnlyRate();
+
+    for (const scenario of wanted) {
+      const run: ScenarioRun = { id: scenario.id, label: scenario.label, hashBound: !!scenario.hashBound, runs: {} };
+      report.scenarios.push(run);
+      for (const target of targets) {
+        const server = servers[targets.indexOf(target)]!;
+        const skipped = scenario.skip?.(target);
+        if (skipped) {
+          run.runs[target.name] = { skipped };
+          continue;
+        }
+        await prepare(scenario, target);
+        run.runs[target.name] = await measure(scenario, target, server);
+      }
+    }
+
+    for (const [i, server] of servers.entries()) report.processes[targets[i]!.name].afterLoad = await server.memory();
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
+    await Promise.all(servers.map((s) => s.stop()));
+    rmSync(dataDir, { recursive: true, force: true });
+    const load = sampler.stop();
+    report.load = { ...report.load, after: loadAverage(), min: load.min, max: load.max, mean: load.mean, busyOthers: load.busyOthers };
+  }
+
+  const markdown = render(report);
+  const file = join(resultsDir, `${stamp}.json`);
+  writeFileSync(file, `${JSON.stringify({ ...report, markdown }, null, 2)}\n`);
+  process.stdout.write(`\n${markdown}\n\nResults: ${file}\n`);
+}
+
+async function startGatehouse(dataDir: string, resultsDir: string, stamp: string) {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const serverEnv = {
+    NODE_ENV: 'production',
+    ALLOW_INSECURE: 'true',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    ISSUER: origin,
+    DATABASE_URL: `sqlite:${join(dataDir, 'gatehouse.db')}`,
+    KEY_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
+    COOKIE_KEYS: randomSecret(32),
+    BCRYPT_COST: String(S.bcryptCost),
+    LOG_LEVEL: 'warn',
+  };
+  log('creating the API, user and clients with the gatehouse CLI');
+  const { serviceSecret } = await createGatehouseRecords(serverEnv);
+  const server = await startServer({
+    name: 'gatehouse',
+    script: join(ROOT, 'dist', 'src', 'main.js'),
+    env: serverEnv,
+    origin,
+    readyPath: '/health/ready',
+    core: S.serverCpu,
+    nodeArgs: S.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, `profile-${stamp}`)}`] : [],
+  });
+  return { server, target: newTarget('gatehouse', origin, serviceSecret) };
+}
+
+async function startBare() {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const serviceSecret = randomSecret();
+  const settings: BareSettings = {
+    port,
+    bcryptCost: S.bcryptCost,
+    cookieKey: randomSecret(),
+    user: USER,
+    service: { clientId: SERVICE_CLIENT_ID, clientSecret: serviceSecret },
+    spa: SPA,
+    api: { identifier: API.identifier, scopes: [API.scope], accessTokenTtl: API.accessTokenTtl },
+  };
+  const server = await startServer({
+    name: 'bare',
+    script: join(ROOT, 'dist', 'bench', 'bare-provider.js'),
+    env: { NODE_ENV: 'production', BENCH_BARE: JSON.stringify(settings) },
+    origin,
+    readyPath: '/.well-known/openid-configuration',
+    core: S.serverCpu,
+  });
+  return { server, target: newTarget('bare', origin, serviceSecret) };
+}
+
+function newTarget(name: Target['name'], origin: string, clientSecret: string): Target {
+  return {
+    name,
+    origin,
+    pool: new Pool(origin, { connections: S.connections, pipelining: 1 }),
+    service: { clientId: SERVICE_CLIENT_ID, clientSecret },
+    jwtAccessTokens: new Ring(),
+    opaqueAccessTokens: new Ring(),
+    refreshChains: new RefreshChains(),
+  };
+}
+
+const byId = (id: string) => SCENARIOS.find((s) => s.id === id)!;
+
+/** Harvests what a scenario needs when the scenarios that normally leave it behind did not run (or too little). */
+async function prepare(scenario: Scenario, t: Target): Promise<void> {
+  const repeat = async (op: Operation, times: number, concurrency: number) => {
+    let left = times;
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (left-- > 0) await op();
+    }));
+  };
+  const needChains = async (n: number) => {
+    if (t.refreshChains.size >= n) return;
+    log(`${t.name}: signing in ${n - t.refreshChains.size} more times for refresh-token chains`);
+    await repeat(byId('login_flow').op(t), n - t.refreshChains.size, S.loginConcurrency);
+  };
+  if (scenario.id === 'refresh') await needChains(S.connections);
+  if (scenario.id === 'introspection_jwt' && t.jwtAccessTokens.size < 64) await repeat(byId('client_credentials').op(t), 64, 4);
+  if ((scenario.id === 'userinfo' || scenario.id === 'introspection') && t.opaqueAccessTokens.size < 64) {
+    await needChains(4);
+    await repeat(byId('refresh').op(t), 64, Math.min(4, t.refreshChains.size));
+  }
+}
+
+async function measure(scenario: Scenario, t: Target, server: ServerProcess): Promise<{ max: Pass; half?: Pass }> {
+  const op = scenario.op(t);
+  const concurrency = scenario.hashBound ? S.loginConcurrency : scenario.id === 'refresh' ? Math.min(S.connections, t.refreshChains.size) : S.connections;
+  const seconds = scenario.hashBound ? S.loginSeconds : S.seconds;
+  log(`${scenario.id} @ ${t.name}: warm-up ${S.warmupSeconds}s`);
+  await closedLoop(op, { concurrency, seconds: S.warmupSeconds });
+  const max = await observe(server, () => closedLoop(op, { concurrency, seconds }));
+  log(`${scenario.id} @ ${t.name}: ${max.result.rate.toFixed(1)}/s, p99 ${max.result.latencyMs.p99} ms, server CPU ${max.serverCpuPercent}%${max.result.errors ? `, ${max.result.errors} errors: ${max.result.errorSamples[0]}` : ''}`);
+  if (scenario.hashBound || max.result.ok === 0) return { max };
+  const rate = Math.max(1, Math.round(max.result.rate / 2));
+  const half = await observe(server, () => paced(op, { rate, seconds: S.seconds }));
+  log(`${scenario.id} @ ${t.name}: paced ${rate}/s, p99 ${half.result.latencyMs.p99} ms${half.result.errors ? `, ${half.result.errors} errors: ${half.result.errorSamples[0]}` : ''}`);
+  return { max, half };
+}
+
+async function observe(server: ServerProcess, pass: () => Promise<LoadResult>): Promise<Pass> {
+  const cpu0 = server.cpuSeconds();
+  const client0 = process.cpuUsage();
+  const cores0 = cpuSnapshot();
+  const result = await pass();
+  const client = process.cpuUsage(client0);
+  return {
+    result,
+    serverCpuPercent: Math.round(((server.cpuSeconds() - cpu0) / result.seconds) * 100),
+    clientCpuPercent: Math.round(((client.user + client.system) / 1e6 / result.seconds) * 100),
+    cores: cpuShares(cores0, cpuSnapshot()),
+  };
+}
+
+async function hashOnlyRate(): Promise<RunReport['hashOnly']> {
+  log(`bcrypt.compare alone at cost ${S.bcryptCost}, ${S.loginConcurrency} in flight, on cpu${S.serverCpu}`);
+  const out = execFileSync('taskset', ['-c', String(S.serverCpu), process.execPath, join(ROOT, 'dist', 'bench', 'hash-rate.js'), String(S.bcryptCost), String(S.loginSeconds), String(S.loginConcurrency)], { encoding: 'utf8' });
+  return JSON.parse(out) as RunReport['hashOnly'];
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

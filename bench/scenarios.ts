@@ -1,0 +1,192 @@
+/**
+ * What is measured: one operation per endpoint, the same for Gatehouse and the bare provider. Tokens the
+ * later scenarios need are harvested from the earlier ones (client_credentials → JWT access tokens to
+ * introspect; login flows → refresh tokens; refresh → opaque access tokens for userinfo/introspection).
+ *
+ * Refresh is measured as sequential chains: each refresh token is used once, and the one it rotates to
+ * is the chain's next request. A chain is only ever used by one request at a time, so no token is
+ * replayed (a replay would revoke the grant, RFC 9700 §4.14.2); each chain starts from its own login
+ * flow, so it is its own grant.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Pool } from 'undici';
+import type { Operation } from './load.js';
+import { API, LOGIN_SCOPE, SPA, USER } from './bench-data.js';
+import { UserAgent, signIn } from '../test/helpers/user-agent.js';
+
+export type Target = {
+  name: 'gatehouse' | 'bare';
+  origin: string;
+  pool: Pool;
+  service: { clientId: string; clientSecret: string };
+  jwtAccessTokens: Ring;
+  opaqueAccessTokens: Ring;
+  refreshChains: RefreshChains;
+};
+
+export type Scenario = {
+  id: string;
+  label: string;
+  /** a password hash in the path: no paced pass, measured against the hash-only rate */
+  hashBound?: boolean;
+  /** why this target is not measured here */
+  skip?(t: Target): string | undefined;
+  op(t: Target): Operation;
+};
+
+const FORM = 'application/x-www-form-urlencoded';
+
+export const SCENARIOS: Scenario[] = [
+  { id: 'discovery', label: 'discovery', op: (t) => () => call(t, { method: 'GET', path: '/.well-known/openid-configuration' }) },
+  { id: 'jwks', label: 'JWKS', op: (t) => () => call(t, { method: 'GET', path: '/jwks' }) },
+  {
+    id: 'client_credentials',
+    label: 'client_credentials (JWT AT)',
+    op: (t) => async () => {
+      const body = new URLSearchParams({ grant_type: 'client_credentials', resource: API.identifier, scope: API.scope }).toString();
+      const json = await callJson(t, { method: 'POST', path: '/token', headers: { 'content-type': FORM, authorization: basic(t.service) }, body });
+      t.jwtAccessTokens.add(String(json.access_token));
+    },
+  },
+  {
+    id: 'login_flow',
+    label: 'login flow (code + PKCE)',
+    hashBound: true,
+    op: (t) => async () => {
+      const tokens = await loginFlow(t.origin);
+      t.refreshChains.release(String(tokens.refresh_token));
+    },
+  },
+  {
+    id: 'refresh',
+    label: 'refresh (rotating)',
+    op: (t) => async () => {
+      const refreshToken = await t.refreshChains.acquire();
+      const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: SPA.clientId }).toString();
+      // on failure the chain is dropped: its token may have been consumed
+      const json = await callJson(t, { method: 'POST', path: '/token', headers: { 'content-type': FORM }, body });
+      t.refreshChains.release(String(json.refresh_token));
+      t.opaqueAccessTokens.add(String(json.access_token));
+    },
+  },
+  {
+    id: 'userinfo',
+    label: 'userinfo',
+    op: (t) => () => call(t, { method: 'GET', path: '/me', headers: { authorization: `Bearer ${t.opaqueAccessTokens.next()}` } }),
+  },
+  {
+    id: 'introspection',
+    label: 'introspection (opaque AT)',
+    op: (t) => () => introspect(t, t.opaqueAccessTokens.next()),
+  },
+  {
+    id: 'introspection_jwt',
+    label: 'introspection (JWT AT)',
+    skip: (t) => (t.name === 'bare' ? 'oidc-provider refuses JWT access tokens at introspection (unsupported_token_type)' : undefined),
+    op: (t) => () => introspect(t, t.jwtAccessTokens.next()),
+  },
+];
+
+async function introspect(t: Target, token: string): Promise<void> {
+  const body = new URLSearchParams({ token, token_type_hint: 'access_token' }).toString();
+  const json = await callJson(t, { method: 'POST', path: '/token/introspection', headers: { 'content-type': FORM, authorization: basic(t.service) }, body });
+  if (json.active !== true) throw new Error(`introspection: token not active: ${JSON.stringify(json).slice(0, 200)}`);
+}
+
+type Req = { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string };
+
+async function call(t: Target, req: Req): Promise<void> {
+  const res = await t.pool.request(req);
+  if (res.statusCode !== 200) throw new Error(`${req.path} → ${res.statusCode} ${(await res.body.text()).slice(0, 200)}`);
+  await res.body.dump();
+}
+
+async function callJson(t: Target, req: Req): Promise<Record<string, unknown>> {
+  const res = await t.pool.request(req);
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`${req.path} → ${res.statusCode} ${text.slice(0, 200)}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+// RFC 6749 §2.3.1: client_id and secret are form-encoded, then base64 (ours are base64url: unchanged)
+const basic = (c: { clientId: string; clientSecret: string }) => `Basic ${Buffer.from(`${encodeURIComponent(c.clientId)}:${encodeURIComponent(c.clientSecret)}`).toString('base64')}`;
+
+/**
+ * One person signing in, as a browser does: authorization request → login page → POST login (the
+ * password hash) → consent page → POST consent → redirect with the code → the SPA's token request.
+ */
+export async function loginFlow(origin: string): Promise<Record<string, unknown>> {
+  const verifier = randomBytes(32).toString('base64url');
+  const params = new URLSearchParams({
+    client_id: SPA.clientId,
+    response_type: 'code',
+    redirect_uri: SPA.redirectUri,
+    scope: LOGIN_SCOPE,
+    resource: API.identifier,
+    // OpenID Connect Core §11: offline_access is only honoured together with prompt=consent
+    prompt: 'consent',
+    state: randomBytes(12).toString('base64url'),
+    nonce: randomBytes(12).toString('base64url'),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  });
+  const agent = new UserAgent();
+  const callback = new URL(await signIn(agent, `${origin}/auth?${params}`, SPA.redirectUri, USER));
+  const code = callback.searchParams.get('code');
+  if (!code) throw new Error(`no code in the callback: ${callback.search.slice(0, 200)}`);
+  const res = await fetch(`${origin}/token`, {
+    method: 'POST',
+    headers: { 'content-type': FORM },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: SPA.redirectUri, code_verifier: verifier, client_id: SPA.clientId, resource: API.identifier }),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (res.status !== 200 || typeof json.refresh_token !== 'string') throw new Error(`code exchange → ${res.status} ${JSON.stringify(json).slice(0, 200)}`);
+  return json;
+}
+
+/** The most recent tokens of a kind, handed out round-robin. */
+export class Ring {
+  private items: string[] = [];
+  private cursor = 0;
+  constructor(private readonly capacity = 256) {}
+  add(item: string): void {
+    if (this.items.length < this.capacity) this.items.push(item);
+    else this.items[this.cursor++ % this.capacity] = item;
+  }
+  next(): string {
+    if (this.items.length === 0) throw new Error('no tokens harvested for this scenario');
+    return this.items[this.cursor++ % this.items.length] as string;
+  }
+  get size(): number {
+    return this.items.length;
+  }
+}
+
+/** Refresh tokens, each the head of a chain; a chain is used by one request at a time. */
+export class RefreshChains {
+  private idle: string[] = [];
+  private waiting: ((token: string) => void)[] = [];
+  acquire(timeoutMs = 10_000): Promise<string> {
+    const token = this.idle.pop();
+    if (token !== undefined) return Promise.resolve(token);
+    return new Promise((resolve, reject) => {
+      const waiter = (t: string) => {
+        clearTimeout(timer);
+        resolve(t);
+      };
+      const timer = setTimeout(() => {
+        this.waiting = this.waiting.filter((w) => w !== waiter);
+        reject(new Error('no refresh token chain became free'));
+      }, timeoutMs);
+      this.waiting.push(waiter);
+    });
+  }
+  release(token: string): void {
+    const waiter = this.waiting.shift();
+    if (waiter) waiter(token);
+    else this.idle.push(token);
+  }
+  get size(): number {
+    return this.idle.length;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * A measured server as a child process pinned to one core (`taskset -c`): started, polled until ready
+ * (the time from spawn to the first successful readiness answer is the start-up time), probed for memory
+ * (see probe.ts), sampled for CPU time, and stopped with SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+
+export type ServerProcess = {
+  name: string;
+  origin: string;
+  pid: number;
+  /** ms from spawn to the first 200 from the readiness URL */
+  readyMs: number;
+  /** full GC in the process, then its memory (bytes) */
+  memory(): Promise<{ rss: number; heapUsed: number; gc: boolean }>;
+  /** CPU seconds (user + system, all threads) used so far */
+  cpuSeconds(): number;
+  stderrTail(): string[];
+  stop(): Promise<void>;
+};
+
+const PROBE = fileURLToPath(new URL('./probe.js', import.meta.url));
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+export async function startServer(o: {
+  name: string;
+  script: string;
+  env: Record<string, string>;
+  origin: string;
+  readyPath: string;
+  core: number;
+  nodeArgs?: string[];
+  timeoutMs?: number;
+}): Promise<ServerProcess> {
+  const started = performance.now();
+  const child = spawn('taskset', ['-c', String(o.core), process.execPath, '--expose-gc', '--import', PROBE, ...(o.nodeArgs ?? []), o.script], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const tail: string[] = [];
+  const probes: ((line: string) => void)[] = [];
+  let buffered = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line.startsWith('BENCH_PROBE ')) probes.shift()?.(line.slice('BENCH_PROBE '.length));
+      else keep(tail, line);
+    }
+  });
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => chunk.split('\n').filter(Boolean).forEach((l) => keep(tail, l)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const readyMs = await waitReady(child, exited, `${o.origin}${o.readyPath}`, started, o.timeoutMs ?? 20_000).catch(async (err: unknown) => {
+    child.kill('SIGKILL');
+    throw new Error(`${o.name} did not become ready: ${(err as Error).message}\n${tail.join('\n')}`);
+  });
+
+  return {
+    name: o.name,
+    origin: o.origin,
+    pid: child.pid!,
+    readyMs,
+    memory: () =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${o.name}: no memory probe answer`)), 5000);
+        probes.push((json) => {
+          clearTimeout(timer);
+          resolve(JSON.parse(json));
+        });
+        child.kill('SIGUSR2');
+      }),
+    cpuSeconds: () => {
+      // /proc/<pid>/stat: fields 14 and 15 (utime, stime) after the parenthesised command name
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    },
+    stderrTail: () => [...tail],
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function keep(tail: string[], line: string): void {
+  tail.push(line);
+  if (tail.length > 40) tail.shift();
+}
+
+async function waitReady(child: ChildProcess, exited: Promise<number | null>, url: string, started: number, timeoutMs: number): Promise<number> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  while (performance.now() - started < timeoutMs) {
+    if (gone) throw new Error(`exited with code ${child.exitCode}`);
+    try {
+      const res = await request(url, { headersTimeout: 2000, bodyTimeout: 2000 });
+      await res.body.dump();
+      if (res.statusCode === 200) return Math.round(performance.now() - started);
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`not ready after ${timeoutMs} ms`);
+}

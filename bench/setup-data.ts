@@ -1,0 +1,45 @@
+/**
+ * Creates Gatehouse's records through its real CLI (`gatehouse resources|users|clients create`), on the
+ * same DATABASE_URL and settings the server will start with. Returns the service client's secret, which
+ * the CLI shows once.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { API, SERVICE_CLIENT_ID, SPA, USER } from './bench-data.js';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+
+async function cli(env: Record<string, string>, args: string[]): Promise<unknown> {
+  try {
+    const { stdout } = await run(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    return JSON.parse(stdout);
+  } catch (err) {
+    const e = err as Error & { stderr?: string };
+    throw new Error(`gatehouse ${args.slice(0, 2).join(' ')} failed: ${e.stderr ?? e.message}`);
+  }
+}
+
+export async function createGatehouseRecords(env: Record<string, string>): Promise<{ serviceSecret: string }> {
+  await cli(env, ['resources', 'create', '--identifier', API.identifier, '--name', 'Bench API', '--scope', `${API.scope}=Read your things`, '--ttl', `${API.accessTokenTtl}s`]);
+  await cli(env, ['users', 'create', '--email', USER.email, '--password', USER.password, '--name', USER.name, '--verified']);
+  const service = (await cli(env, ['clients', 'create', '--json', JSON.stringify({
+    client_id: SERVICE_CLIENT_ID,
+    client_name: 'Bench service',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+  })])) as { client_secret?: string };
+  await cli(env, ['clients', 'create', '--json', JSON.stringify({
+    client_id: SPA.clientId,
+    client_name: 'Bench SPA',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: [SPA.redirectUri],
+    token_endpoint_auth_method: 'none',
+  })]);
+  if (!service.client_secret) throw new Error('gatehouse clients create did not return a client_secret');
+  return { serviceSecret: service.client_secret };
+}
