@@ -24,9 +24,22 @@ export function structuredTokenEndpoints(deps: {
 }) {
   const routes = new Map([['/token/introspection', 'introspection'], ['/token/revocation', 'revocation']]);
 
+  // One key set per published JWKS (a new object when keys rotate): jose imports each key once per set,
+  // so building a set per request would re-import the RSA public key on every call.
+  let published: JSONWebKeySet | undefined;
+  let keySet: ReturnType<typeof createLocalJWKSet> | undefined;
+  const currentKeySet = () => {
+    const jwks = deps.publicJwks();
+    if (jwks !== published || !keySet) {
+      published = jwks;
+      keySet = createLocalJWKSet(jwks);
+    }
+    return keySet;
+  };
+
   async function verify(token: string): Promise<JWTPayload | undefined> {
     try {
-      const { payload } = await jwtVerify(token, createLocalJWKSet(deps.publicJwks()), {
+      const { payload } = await jwtVerify(token, currentKeySet(), {
         issuer: deps.issuer,
         typ: 'at+jwt',
         algorithms: ['RS256'],
@@ -68,6 +81,10 @@ export function structuredTokenEndpoints(deps: {
 }
 
 function isJwt(token: string): boolean {
+  // RFC 7515 §7.1 / RFC 7516 §7.1: compact JWS has 3 parts, JWE 5 (all decodeProtectedHeader accepts).
+  // Counted first because decodeProtectedHeader throws, with a stack trace, on every opaque token.
+  const parts = token.split('.', 6).length;
+  if (parts !== 3 && parts !== 5) return false;
   try {
     return !!decodeProtectedHeader(token);
   } catch {
