@@ -20,12 +20,19 @@ export type PasswordHasher = {
 
 export function createPasswordHasher(cost: number): PasswordHasher {
   // A fixed hash at the configured cost, so an unknown email costs exactly what a wrong password costs.
-  const dummy = bcrypt.hashSync(prehash('gatehouse-timing-equaliser'), cost);
+  // Made on libuv's thread pool rather than with hashSync, which held start-up for one full hash (about
+  // 210 ms at cost 12 on the bench machine). Both verify paths wait for it, so they stay equal in time
+  // even in the first moments after start.
+  const dummy = bcrypt.hash(prehash('gatehouse-timing-equaliser'), cost);
+  dummy.catch(() => undefined); // a failure surfaces where it is awaited, not as an unhandled rejection
   return {
     hash: (password) => bcrypt.hash(prehash(password), cost),
-    verify: (password, hash) => bcrypt.compare(prehash(password), hash),
+    async verify(password, hash) {
+      await dummy;
+      return bcrypt.compare(prehash(password), hash);
+    },
     async verifyNothing(password) {
-      await bcrypt.compare(prehash(password), dummy);
+      await bcrypt.compare(prehash(password), await dummy);
       return false;
     },
     needsRehash(hash) {
