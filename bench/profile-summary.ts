@@ -40,7 +40,11 @@ const area = (f: CallFrame) => {
     const rest = f.url.slice(nm + 'node_modules/'.length).split('/');
     return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
   }
-  if (f.url.startsWith('node:')) return 'node internals';
+  if (f.url.startsWith('node:')) {
+    // node:internal/crypto/util → node crypto; node:_http_outgoing → node http
+    const first = f.url.slice('node:'.length).replace(/^internal\//, '').split('/')[0]!.replace(/^_(http|stream)_.*$/, '$1');
+    return `node ${first}`;
+  }
   const dist = f.url.indexOf('/dist/');
   return dist >= 0 ? f.url.slice(dist + '/dist/'.length) : f.url;
 };
