@@ -91,6 +91,9 @@ export function render(r: RunReport): string {
 
   lines.push('', 'Conditions (server pinned to one core, load generator to the other):', '');
   lines.push(`- load average (1 min) before ${r.load.before.join(' / ')}, after ${r.load.after.join(' / ')}; sampled during the run: min ${r.load.min}, mean ${r.load.mean}, max ${r.load.max}`);
+  const maxPasses = r.scenarios.flatMap((s) => Object.values(s.runs).map((run) => run?.max)).filter((p): p is Pass => !!p);
+  const starved = maxPasses.filter((p) => p.serverCpuPercent < 80).length;
+  lines.push(`- in ${starved} of ${maxPasses.length} maximum-rate passes the server got less than 80 % of its core (other work took the rest): there its req/s understates, and its latencies overstate, what it does on a core of its own; the per CPU-s columns correct the former only roughly`);
   if (r.load.busyOthers.length) lines.push(`- other busy processes seen (lifetime %CPU): ${r.load.busyOthers.map((o) => `\`${o}\``).join('; ')}`);
   lines.push('', '| pass | server CPU % | client CPU % | server core busy / steal % | client core busy / steal % |', '|---|---:|---:|---|---|');
   for (const s of r.scenarios) {
