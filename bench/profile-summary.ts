@@ -19,6 +19,11 @@ if (!file) {
   process.exit(2);
 }
 const top = Number(topArg);
+// piped into head: stop quietly when the reader goes away
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
