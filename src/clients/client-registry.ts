@@ -25,6 +25,18 @@ export function createClientRegistry(deps: {
   oidcScopes: ReadonlySet<string>;
 }) {
   const { clients, cipher, validate, oidcScopes } = deps;
+  // The token endpoint reads the client on every request: decrypt each stored secret once, not per request.
+  // Keyed by ciphertext, so a changed secret is a new entry; bounded, so it cannot grow without limit.
+  const secrets = new Map<string, string>();
+  const decryptSecret = (ciphertext: string): string => {
+    let secret = secrets.get(ciphertext);
+    if (secret === undefined) {
+      secret = cipher.decrypt(ciphertext);
+      if (secrets.size >= 1000) secrets.delete(secrets.keys().next().value as string);
+      secrets.set(ciphertext, secret);
+    }
+    return secret;
+  };
   return {
     /** Registers a client; returns its metadata with the generated secret, the only time it is shown. */
     async create(input: Record<string, unknown>): Promise<ClientMetadata> {
@@ -53,7 +65,7 @@ export function createClientRegistry(deps: {
       const record = await clients.find(clientId);
       if (!record) return undefined;
       const shown = providerView(record.metadata, oidcScopes);
-      return record.secretCiphertext ? { ...shown, client_secret: cipher.decrypt(record.secretCiphertext) } : shown;
+      return record.secretCiphertext ? { ...shown, client_secret: decryptSecret(record.secretCiphertext) } : shown;
     },
 
     /** The scope values the client registered (RFC 7591 §2), or undefined when it registered none. */
