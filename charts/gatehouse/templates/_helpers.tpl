@@ -50,9 +50,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if not .Values.existingSecret -}}
 {{- fail "existingSecret: required: a Secret with COOKIE_KEYS and KEY_ENCRYPTION_KEYS (see values.yaml)" -}}
 {{- end -}}
-{{- range $name := list "COOKIE_KEYS" "KEY_ENCRYPTION_KEYS" "DATABASE_URL" "REDIS_URL" "NODE_ENV" "ISSUER" "TRUST_PROXY" "FEDERATION_FILE" "PORT" "HOST" -}}
+{{- range $name := list "COOKIE_KEYS" "KEY_ENCRYPTION_KEYS" "DATABASE_URL" "REDIS_URL" "SMTP_URL" "NODE_ENV" "ISSUER" "TRUST_PROXY" "FEDERATION_FILE" "PORT" "HOST" -}}
 {{- if hasKey $.Values.config $name -}}
-{{- fail (printf "config.%s: set by the chart (existingSecret, database, redis, issuer, trustProxy or federation values), not in config" $name) -}}
+{{- fail (printf "config.%s: set by the chart (existingSecret, database, redis, mail, issuer, trustProxy or federation values), not in config" $name) -}}
 {{- end -}}
 {{- end -}}
 {{- if and (include "gatehouse.usesSqlite" .) (or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled) -}}
