@@ -1,6 +1,7 @@
 /**
  * Entry point: load + validate config → build the context → create the app → listen; graceful shutdown.
  */
+import cluster from 'node:cluster';
 import { loadConfig, ConfigError } from './config/load-config.js';
 import { createLogger } from './app/logger.js';
 import { seedDemo, demoBanner } from './dev/seed-demo.js';
@@ -14,24 +15,34 @@ async function main(): Promise<void> {
     process.stderr.write(`gatehouse: configuration error: ${err.message}\n`);
     process.exit(1);
   }
+  const logger = createLogger(config.LOG_LEVEL);
+  if (config.WORKERS > 1 && cluster.isPrimary) {
+    const { runClusterPrimary } = await import('./cluster-primary.js');
+    await runClusterPrimary(config, logger.child({ role: 'primary' }));
+    return;
+  }
   // Imported only once the configuration is good: oidc-provider prints notices when it loads (e.g. about the
   // Node version), and a configuration error must be the one line an operator reads.
   const { startServer } = await import('./server.js');
-  const logger = createLogger(config.LOG_LEVEL);
   const started = Date.now();
-  const running = await startServer(config, logger);
-  if (config.NODE_ENV === 'development' && config.SEED_DEMO) {
+  const workerLogger = cluster.worker ? logger.child({ worker: cluster.worker.id }) : logger;
+  const running = await startServer(config, workerLogger);
+  // one demo seed and one banner, from the first process (the cluster primary starts worker 1 alone)
+  if (config.NODE_ENV === 'development' && config.SEED_DEMO && (cluster.worker?.id ?? 1) === 1) {
     await seedDemo(running.context);
     process.stdout.write(demoBanner(config.ISSUER));
   }
-  logger.info({ issuer: config.ISSUER, port: running.port, store: running.context.store.kind, startupMs: Date.now() - started }, 'ready');
+  workerLogger.info(
+    { issuer: config.ISSUER, port: running.port, store: running.context.store.kind, startupMs: Date.now() - started },
+    cluster.worker ? 'worker ready' : 'ready',
+  );
 
   const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
+    workerLogger.info({ signal }, 'shutting down');
     const timer = setTimeout(() => process.exit(1), 10_000);
     timer.unref();
     running.close().then(() => process.exit(0), (err: unknown) => {
-      logger.error({ err }, 'shutdown failed');
+      workerLogger.error({ err }, 'shutdown failed');
       process.exit(1);
     });
   };

@@ -2,6 +2,7 @@
  * The one place that builds things: store, keys, services, provider and interaction steps. Everything
  * else receives what it uses from here (STYLE.md: wire once, pass in).
  */
+import cluster from 'node:cluster';
 import type { JWK } from 'jose';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -138,7 +139,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   });
   const resources = createResourceRegistry({ resources: store.resources });
   const ledger = createJwtAccessTokenLedger({ oidc: store.oidc });
-  const metrics = createMetrics();
+  const metrics = createMetrics({ clusterWorker: cluster.isWorker && config.WORKERS > 1 });
 
   const branding = {
     name: config.BRAND_NAME,

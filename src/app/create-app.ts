@@ -87,8 +87,8 @@ function createStaticRouter(viewsDir: string) {
 function createMetricsRouter(c: AppContext) {
   const router = new Router();
   router.get('/metrics', async (ctx) => {
-    ctx.type = c.metrics.registry.contentType;
-    ctx.body = await c.metrics.registry.metrics();
+    ctx.type = c.metrics.contentType;
+    ctx.body = await c.metrics.exposition();
   });
   return router;
 }

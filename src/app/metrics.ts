@@ -3,13 +3,19 @@
  * route, tokens issued by grant type, logins and second-factor checks by result.
  */
 import type { Context, Next } from 'koa';
+import { answerMetricsCollection, requestClusterMetrics } from './cluster-metrics.js';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
 type RoutedContext = Context & { _matchedRoute?: string; oidc?: { route?: string } };
 
-export function createMetrics() {
+/**
+ * @param o.clusterWorker this process is one of several WORKERS: /metrics then answers with every worker's
+ *   metrics added up (prom-client's AggregatorRegistry, run by the primary), since a scrape through the
+ *   shared port reaches one worker at random.
+ */
+export function createMetrics(o: { clusterWorker: boolean } = { clusterWorker: false }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requestDuration = new Histogram({
@@ -51,5 +57,12 @@ export function createMetrics() {
     }
   }
 
-  return { registry, measure, tokensIssued, logins, secondFactors };
+  /** The Prometheus text exposition: this process's metrics, or every worker's when it is a cluster worker. */
+  let exposition = (): Promise<string> => registry.metrics();
+  if (o.clusterWorker) {
+    answerMetricsCollection(registry);
+    exposition = requestClusterMetrics;
+  }
+
+  return { contentType: registry.contentType, exposition, registry, measure, tokensIssued, logins, secondFactors };
 }

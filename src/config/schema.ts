@@ -34,6 +34,12 @@ export const settings = {
   }),
   HOST: setting({ description: 'Interface to listen on', default: '0.0.0.0', parser: p.text(255) }),
   PORT: setting({ description: 'TCP port to listen on (0 picks a free one)', default: '3000', parser: p.integer(0, 65535) }),
+  WORKERS: setting({
+    description:
+      'Processes serving PORT together (Node cluster), each a full Gatehouse on the same store; set it to the number of cores to use them all',
+    default: '1',
+    parser: p.integer(1, 64),
+  }),
   ISSUER: setting({
     description: 'The issuer identifier: the public base URL relying parties see (https in production)',
     default: '',
