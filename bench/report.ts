@@ -41,6 +41,8 @@ export function render(r: RunReport): string {
   const lines: string[] = [];
   const hashRate = r.hashOnly?.rate;
 
+  const st = r.settings;
+  lines.push(`Gatehouse on ${String(st.store ?? 'sqlite')}, ${String(st.replicas ?? 1)} replica(s) × WORKERS=${String(st.workers ?? 1)}; servers on ${String(st.serverCpu)}, load generator on ${String(st.clientCpu)}.`, '');
   lines.push('| endpoint | Gatehouse req/s | p50 ms | p95 ms | p99 ms | bare req/s | ratio | target | met? | Gatehouse per CPU-s | bare per CPU-s |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|');
   for (const s of r.scenarios) {
@@ -89,7 +91,7 @@ export function render(r: RunReport): string {
   lines.push(`| spawn to first ready answer (ms) | ${gp.readyMs ?? '—'} | ${bp.readyMs ?? '—'} | < ${READY_MS} ms | ${mark(readyMet)} |`);
   if (r.hashOnly) lines.push(`| bcrypt.compare alone, cost ${r.hashOnly.cost}, ${r.hashOnly.concurrency} in flight (/s; per CPU-s) | ${f1(r.hashOnly.rate)}; ${f1(r.hashOnly.perCpuSecond)} | | — | — |`);
 
-  lines.push('', 'Conditions (server pinned to one core, load generator to the other):', '');
+  lines.push('', `Conditions (servers pinned to ${String(st.serverCpu)}, load generator to ${String(st.clientCpu)}):`, '');
   lines.push(`- load average (1 min) before ${r.load.before.join(' / ')}, after ${r.load.after.join(' / ')}; sampled during the run: min ${r.load.min}, mean ${r.load.mean}, max ${r.load.max}`);
   const maxPasses = r.scenarios.flatMap((s) => Object.values(s.runs).map((run) => run?.max)).filter((p): p is Pass => !!p);
   const starved = maxPasses.filter((p) => p.serverCpuPercent < 80).length;

@@ -16,6 +16,12 @@
  *   BENCH_ONLY=a,b             only these scenarios (ids in scenarios.ts); prerequisites are harvested anyway
  *   BENCH_TARGETS=gatehouse,bare
  *   BENCH_PROFILE=1            run Gatehouse with --cpu-prof (profile in bench/results/); see profile-summary.ts
+ *   BENCH_STORE=sqlite|postgres-redis   Gatehouse's store; postgres-redis starts a throwaway PostgreSQL and
+ *                              redis-server (the test helpers': fsync off, unpinned) for the run
+ *   BENCH_REPLICAS=1           Gatehouse processes on one store, each on its own port, behind the load
+ *                              generator's balanced pool (one issuer); login flows go to the first
+ *   BENCH_WORKERS=1            Gatehouse's WORKERS setting (a Node cluster behind one port)
+ *   BENCH_SERVER_CPU, BENCH_CLIENT_CPU   taskset CPU lists (defaults 1 and 0; `0,1` gives the server both)
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -23,9 +29,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Pool } from 'undici';
+import { BalancedPool, Pool, type Dispatcher } from 'undici';
 import { closedLoop, paced, type LoadResult, type Operation } from './load.js';
-import { startServer, type ServerProcess } from './server-process.js';
+import { combined, startServer, type ServerProcess } from './server-process.js';
 import { createGatehouseRecords } from './setup-data.js';
 import { API, SERVICE_CLIENT_ID, SPA, USER, randomSecret } from './bench-data.js';
 import { SCENARIOS, Ring, RefreshChains, type Scenario, type Target } from './scenarios.js';
@@ -33,6 +39,8 @@ import { cpuShares, cpuSnapshot, loadAverage, loadSampler } from './machine-load
 import { render, type Pass, type RunReport, type ScenarioRun } from './report.js';
 import type { BareSettings } from './bare-provider.js';
 import { freePort } from '../test/helpers/services/free-port.js';
+import { startPostgres } from '../test/helpers/services/postgres-server.js';
+import { startRedis } from '../test/helpers/services/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const env = process.env;
@@ -45,8 +53,11 @@ const S = {
   loginSeconds: num('BENCH_LOGIN_SECONDS', 2 * num('BENCH_SECONDS', 5)),
   loginConcurrency: num('BENCH_LOGIN_CONCURRENCY', 4),
   bcryptCost: num('BENCH_BCRYPT_COST', 12),
-  serverCpu: num('BENCH_SERVER_CPU', 1),
-  clientCpu: num('BENCH_CLIENT_CPU', 0),
+  serverCpu: env.BENCH_SERVER_CPU ?? '1',
+  clientCpu: env.BENCH_CLIENT_CPU ?? '0',
+  store: (env.BENCH_STORE ?? 'sqlite') as 'sqlite' | 'postgres-redis',
+  replicas: num('BENCH_REPLICAS', 1),
+  workers: num('BENCH_WORKERS', 1),
   only: env.BENCH_ONLY ? env.BENCH_ONLY.split(',') : undefined,
   targets: (env.BENCH_TARGETS ?? 'gatehouse,bare').split(',') as Target['name'][],
   profile: env.BENCH_PROFILE === '1',
@@ -56,7 +67,7 @@ const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 async function main(): Promise<void> {
   // pin every thread of this process (the load generator) to its own core
-  execFileSync('taskset', ['-a', '-cp', String(S.clientCpu), String(process.pid)], { stdio: 'ignore' });
+  execFileSync('taskset', ['-a', '-cp', S.clientCpu, String(process.pid)], { stdio: 'ignore' });
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const resultsDir = join(ROOT, 'bench', 'results');
@@ -72,11 +83,12 @@ async function main(): Promise<void> {
     scenarios: [],
     load: { before: loadAverage(), after: [], min: 0, max: 0, mean: 0, busyOthers: [] },
   };
-  const pools: Pool[] = [];
+  const pools: Dispatcher[] = [];
+  const services: { stop(): Promise<void> }[] = [];
   try {
     const targets: Target[] = [];
     if (S.targets.includes('gatehouse')) {
-      const { server, target } = await startGatehouse(dataDir, resultsDir, stamp);
+      const { server, target } = await startGatehouse(dataDir, resultsDir, stamp, services);
       servers.push(server);
       pools.push(target.pool);
       targets.push(target);
@@ -114,6 +126,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(pools.map((p) => p.close()));
     await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all(services.map((s) => s.stop()));
     rmSync(dataDir, { recursive: true, force: true });
     const load = sampler.stop();
     report.load = { ...report.load, after: loadAverage(), min: load.min, max: load.max, mean: load.mean, busyOthers: load.busyOthers };
@@ -125,33 +138,44 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${markdown}\n\nResults: ${file}\n`);
 }
 
-async function startGatehouse(dataDir: string, resultsDir: string, stamp: string) {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
+async function startGatehouse(dataDir: string, resultsDir: string, stamp: string, services: { stop(): Promise<void> }[]) {
+  const ports = await Promise.all(Array.from({ length: S.replicas }, () => freePort()));
+  const origins = ports.map((port) => `http://127.0.0.1:${port}`);
+  let store = { DATABASE_URL: `sqlite:${join(dataDir, 'gatehouse.db')}` } as Record<string, string>;
+  if (S.store === 'postgres-redis') {
+    log('starting PostgreSQL and redis-server');
+    const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
+    services.push(postgres, redis);
+    store = { DATABASE_URL: postgres.url, REDIS_URL: redis.url };
+  }
   const serverEnv = {
     NODE_ENV: 'production',
     ALLOW_INSECURE: 'true',
     HOST: '127.0.0.1',
-    PORT: String(port),
-    ISSUER: origin,
-    DATABASE_URL: `sqlite:${join(dataDir, 'gatehouse.db')}`,
+    ISSUER: origins[0]!,
+    ...store,
     KEY_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
     COOKIE_KEYS: randomSecret(32),
     BCRYPT_COST: String(S.bcryptCost),
     LOG_LEVEL: 'warn',
+    WORKERS: String(S.workers),
   };
   log('creating the API, user and clients with the gatehouse CLI');
   const { serviceSecret } = await createGatehouseRecords(serverEnv);
-  const server = await startServer({
-    name: 'gatehouse',
-    script: join(ROOT, 'dist', 'src', 'main.js'),
-    env: serverEnv,
-    origin,
-    readyPath: '/health/ready',
-    core: S.serverCpu,
-    nodeArgs: S.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, `profile-${stamp}`)}`] : [],
-  });
-  return { server, target: newTarget('gatehouse', origin, serviceSecret) };
+  const replicas: ServerProcess[] = [];
+  // one after the other, as a rolling deployment starts them (the first runs the migrations)
+  for (const [i, port] of ports.entries()) {
+    replicas.push(await startServer({
+      name: `gatehouse-${i + 1}`,
+      script: join(ROOT, 'dist', 'src', 'main.js'),
+      env: { ...serverEnv, PORT: String(port) },
+      origin: origins[i]!,
+      readyPath: '/health/ready',
+      cpus: S.serverCpu,
+      nodeArgs: S.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, `profile-${stamp}`)}`] : [],
+    }));
+  }
+  return { server: combined('gatehouse', replicas), target: newTarget('gatehouse', origins, serviceSecret) };
 }
 
 async function startBare() {
@@ -173,16 +197,17 @@ async function startBare() {
     env: { NODE_ENV: 'production', BENCH_BARE: JSON.stringify(settings) },
     origin,
     readyPath: '/.well-known/openid-configuration',
-    core: S.serverCpu,
+    cpus: S.serverCpu,
   });
-  return { server, target: newTarget('bare', origin, serviceSecret) };
+  return { server, target: newTarget('bare', [origin], serviceSecret) };
 }
 
-function newTarget(name: Target['name'], origin: string, clientSecret: string): Target {
+function newTarget(name: Target['name'], origins: string[], clientSecret: string): Target {
+  const connections = Math.ceil(S.connections / origins.length);
   return {
     name,
-    origin,
-    pool: new Pool(origin, { connections: S.connections, pipelining: 1 }),
+    origin: origins[0]!,
+    pool: origins.length === 1 ? new Pool(origins[0]!, { connections, pipelining: 1 }) : new BalancedPool(origins, { connections, pipelining: 1 }),
     service: { clientId: SERVICE_CLIENT_ID, clientSecret },
     jwtAccessTokens: new Ring(),
     opaqueAccessTokens: new Ring(),
@@ -244,7 +269,7 @@ async function observe(server: ServerProcess, pass: () => Promise<LoadResult>): 
 
 async function hashOnlyRate(): Promise<RunReport['hashOnly']> {
   log(`bcrypt.compare alone at cost ${S.bcryptCost}, ${S.loginConcurrency} in flight, on cpu${S.serverCpu}`);
-  const out = execFileSync('taskset', ['-c', String(S.serverCpu), process.execPath, join(ROOT, 'dist', 'bench', 'hash-rate.js'), String(S.bcryptCost), String(S.loginSeconds), String(S.loginConcurrency)], { encoding: 'utf8' });
+  const out = execFileSync('taskset', ['-c', S.serverCpu, process.execPath, join(ROOT, 'dist', 'bench', 'hash-rate.js'), String(S.bcryptCost), String(S.loginSeconds), String(S.loginConcurrency)], { encoding: 'utf8' });
   return JSON.parse(out) as RunReport['hashOnly'];
 }
 

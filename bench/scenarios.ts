@@ -9,7 +9,7 @@
  * flow, so it is its own grant.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Operation } from './load.js';
 import { API, LOGIN_SCOPE, SPA, USER } from './bench-data.js';
 import { UserAgent, signIn } from '../test/helpers/user-agent.js';
@@ -17,7 +17,7 @@ import { UserAgent, signIn } from '../test/helpers/user-agent.js';
 export type Target = {
   name: 'gatehouse' | 'bare';
   origin: string;
-  pool: Pool;
+  pool: Dispatcher;
   service: { clientId: string; clientSecret: string };
   jwtAccessTokens: Ring;
   opaqueAccessTokens: Ring;

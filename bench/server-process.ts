@@ -13,6 +13,8 @@ export type ServerProcess = {
   name: string;
   origin: string;
   pid: number;
+  /** every process serving (a cluster's workers too) */
+  pids(): number[];
   /** ms from spawn to the first 200 from the readiness URL */
   readyMs: number;
   /** full GC in the process, then its memory (bytes) */
@@ -32,12 +34,13 @@ export async function startServer(o: {
   env: Record<string, string>;
   origin: string;
   readyPath: string;
-  core: number;
+  /** taskset CPU list: `1`, or `0,1` for a server of several processes */
+  cpus: string;
   nodeArgs?: string[];
   timeoutMs?: number;
 }): Promise<ServerProcess> {
   const started = performance.now();
-  const child = spawn('taskset', ['-c', String(o.core), process.execPath, '--expose-gc', '--import', PROBE, ...(o.nodeArgs ?? []), o.script], {
+  const child = spawn('taskset', ['-c', o.cpus, process.execPath, '--expose-gc', '--import', PROBE, ...(o.nodeArgs ?? []), o.script], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -66,22 +69,27 @@ export async function startServer(o: {
     name: o.name,
     origin: o.origin,
     pid: child.pid!,
+    pids: () => processTree(child.pid!),
     readyMs,
-    memory: () =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${o.name}: no memory probe answer`)), 5000);
-        probes.push((json) => {
-          clearTimeout(timer);
-          resolve(JSON.parse(json));
-        });
-        child.kill('SIGUSR2');
-      }),
-    cpuSeconds: () => {
-      // /proc/<pid>/stat: fields 14 and 15 (utime, stime) after the parenthesised command name
-      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    // every process of the tree has the probe (cluster workers inherit the primary's node arguments)
+    memory: async () => {
+      const answers = await Promise.all(
+        processTree(child.pid!).map(
+          (pid) =>
+            new Promise<{ rss: number; heapUsed: number; gc: boolean }>((resolve, reject) => {
+              const timer = setTimeout(() => reject(new Error(`${o.name}: no memory probe answer`)), 5000);
+              probes.push((json) => {
+                clearTimeout(timer);
+                resolve(JSON.parse(json));
+              });
+              process.kill(pid, 'SIGUSR2');
+            }),
+        ),
+      );
+      return { rss: answers.reduce((n, m) => n + m.rss, 0), heapUsed: answers.reduce((n, m) => n + m.heapUsed, 0), gc: answers.every((m) => m.gc) };
     },
+    // the process and its live children (WORKERS > 1: the cluster's workers do the work)
+    cpuSeconds: () => processTree(child.pid!).reduce((sum, pid) => sum + cpuSecondsOf(pid), 0),
     stderrTail: () => [...tail],
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -89,6 +97,48 @@ export async function startServer(o: {
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;
       clearTimeout(timer);
+    },
+  };
+}
+
+/** /proc/<pid>/stat: fields 14 and 15 (utime, stime) after the parenthesised command name; 0 once gone. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+  } catch {
+    // gone
+  }
+  return [pid, ...children.flatMap(processTree)];
+}
+
+/** Several processes measured as one server (replicas behind one balancer): summed CPU and memory. */
+export function combined(name: string, servers: ServerProcess[]): ServerProcess {
+  if (servers.length === 1) return servers[0]!;
+  return {
+    name,
+    origin: servers[0]!.origin,
+    pid: servers[0]!.pid,
+    pids: () => servers.flatMap((s) => s.pids()),
+    readyMs: Math.max(...servers.map((s) => s.readyMs)),
+    memory: async () => {
+      const each = await Promise.all(servers.map((s) => s.memory()));
+      return { rss: each.reduce((n, m) => n + m.rss, 0), heapUsed: each.reduce((n, m) => n + m.heapUsed, 0), gc: each.every((m) => m.gc) };
+    },
+    cpuSeconds: () => servers.reduce((n, s) => n + s.cpuSeconds(), 0),
+    stderrTail: () => servers.flatMap((s) => s.stderrTail()),
+    stop: async () => {
+      await Promise.all(servers.map((s) => s.stop()));
     },
   };
 }
