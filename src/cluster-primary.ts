@@ -53,7 +53,7 @@ export async function runClusterPrimary(config: Pick<Config, 'WORKERS' | 'PORT' 
           reject(new Error(`worker ${String(worker.id)} stopped before it was ready (${signal ?? `exit code ${String(code)}`})`));
           return;
         }
-        logger.error({ worker: worker.id, code, signal }, 'worker died; starting a replacement');
+        logger.error({ worker: worker.id, exitCode: code, signal }, 'worker died; starting a replacement');
         fork().catch((err: unknown) => {
           logger.fatal({ err }, 'replacement worker failed to start');
           stop(1);
