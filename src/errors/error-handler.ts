@@ -28,7 +28,9 @@ export function errorHandler(deps: { logger: Logger; render: Renderer }) {
   async function respond(ctx: Context, error: GatehouseError): Promise<void> {
     ctx.status = error.status;
     ctx.set(error.headers);
-    if (ctx.accepts('html', 'json') === 'json' || !ctx.accepts('html')) {
+    // The page only for a browser navigation, which names text/html; API clients and scripts send
+    // `*/*` or nothing and get the JSON body (RFC 6749 §5.2 shape) they can parse.
+    if (!/\btext\/html\b/i.test(ctx.get('accept'))) {
       ctx.body = { error: error.code, error_description: error.publicMessage };
       return;
     }
