@@ -55,7 +55,8 @@ class Cluster {
 
   workerPids(): number[] {
     try {
-      return execFileSync('pgrep', ['-P', String(this.proc.child.pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+      // by command line: under tsx the primary may also have an esbuild service child
+      return execFileSync('pgrep', ['-P', String(this.proc.child.pid), '-f', 'src/main.ts'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
     } catch {
       return [];
     }
