@@ -317,6 +317,18 @@ describe('what Gatehouse refuses', () => {
       ['a bad JSON body on revocation', '/token/revocation', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' }],
       ['a path with a NUL byte', '/interaction/%00', {}],
     ];
+    it('answers an API client (Accept */*) with the JSON error body and a browser with the page', async () => {
+      const init = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: '*/*' }, body: `email=${huge}` };
+      const api = await fetch(`${gh.issuer}/interaction/abc/login`, init);
+      assert.equal(api.status, 413);
+      assert.match(api.headers.get('content-type') ?? '', /^application\/json/);
+      assert.equal(((await api.json()) as { error: string }).error, 'invalid_request');
+      const browser = await fetch(`${gh.issuer}/interaction/abc/login`, { ...init, headers: { ...init.headers, accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+      assert.equal(browser.status, 413);
+      assert.match(browser.headers.get('content-type') ?? '', /^text\/html/);
+      await browser.body?.cancel();
+    });
+
     for (const [name, path, init] of requests) {
       it(`answers ${name} without a 5xx or a stack trace, and keeps serving`, async () => {
         const res = await fetch(`${gh.issuer}${path}`, { ...init, redirect: 'manual' });
