@@ -5,6 +5,12 @@ import type { ResourceRecord, ResourceStore } from '../../adapters/contract.js';
 
 export class InvalidResourceInput extends Error {}
 
+/**
+ * The longest access-token lifetime an API may have. Signing-key retirement (keys/rotation.ts) keeps a
+ * retired key published for this long, so a longer lifetime would outlive its key in the JWKS.
+ */
+export const MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400;
+
 export function createResourceRegistry(deps: { resources: ResourceStore }) {
   const { resources } = deps;
   return {
@@ -17,6 +23,9 @@ export function createResourceRegistry(deps: { resources: ResourceStore }) {
       }
       // RFC 8707 §2: the resource indicator "MUST NOT include a fragment component"
       if (url.hash) throw new InvalidResourceInput('identifier: must not contain a fragment (RFC 8707 §2)');
+      if (!Number.isInteger(input.accessTokenTtl) || input.accessTokenTtl < 1 || input.accessTokenTtl > MAX_ACCESS_TOKEN_TTL_SECONDS) {
+        throw new InvalidResourceInput(`accessTokenTtl: expected whole seconds from 1 to ${MAX_ACCESS_TOKEN_TTL_SECONDS}`);
+      }
       for (const scope of Object.keys(input.scopes)) {
         // RFC 6749 §3.3 scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
         if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new InvalidResourceInput(`scopes: ${JSON.stringify(scope)} is not a valid scope token`);
