@@ -4,6 +4,7 @@ import { AMR } from '../oidc/policy.js';
 export const NOTICES: Record<string, string> = {
   'profile-saved': 'Your profile was saved.',
   'password-changed': 'Your password was changed.',
+  'password-changed-signed-out': 'Your password was changed, and every other browser was signed out.',
   'session-signed-out': 'That session was signed out.',
   'session-gone': 'That session had already ended.',
   'app-revoked': 'The app was disconnected. It can no longer use your account until you sign in to it again.',

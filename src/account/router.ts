@@ -88,6 +88,11 @@ export function createAccountRouter(deps: AccountPagesDeps) {
     }
     await deps.passwordThrottle.recordSuccess(account.email);
     await deps.onPasswordChanged?.(account, ctx);
+    // a password changed because it leaked is only half a fix while another browser stays signed in
+    if (form.sign_out_others === 'yes') {
+      await sessionsAndApps.signOutOthers(account.id, (ctx.state as AccountState).session.uid);
+      return ctx.redirect('/account?notice=password-changed-signed-out');
+    }
     ctx.redirect('/account?notice=password-changed');
   });
 

@@ -35,6 +35,20 @@ export function createSessionsAndApps(deps: {
     return (await deps.oidc.findByAccountId('Grant', accountId)) as GrantPayload[];
   }
 
+  /** Signs out one of the account's sessions; false when it is not the account's (or is gone). */
+  async function signOut(accountId: string, uid: string): Promise<boolean> {
+    const session = await providers.current.Session.findByUid(uid);
+    if (!session || session.accountId !== accountId) return false;
+    const notices = Object.keys(session.authorizations ?? {}).map(async (clientId) => {
+      const client = (await providers.current.Client.find(clientId).catch(() => undefined)) as BackchannelClient | undefined;
+      if (!client?.backchannelLogoutUri || typeof client.backchannelLogout !== 'function') return;
+      await client.backchannelLogout(accountId, session.sidFor(clientId)).catch((err: unknown) => deps.onBackchannelError(err, clientId));
+    });
+    await Promise.all(notices);
+    await session.destroy();
+    return true;
+  }
+
   return {
     async sessions(accountId: string, currentUid: string): Promise<SessionView[]> {
       const payloads = (await deps.oidc.findByAccountId('Session', accountId)) as SessionPayload[];
@@ -51,18 +65,14 @@ export function createSessionsAndApps(deps: {
       return views.sort((a, b) => Number(b.current) - Number(a.current) || (b.loginTs ?? 0) - (a.loginTs ?? 0));
     },
 
-    /** Signs out one of the account's sessions; false when it is not the account's (or is gone). */
-    async signOut(accountId: string, uid: string): Promise<boolean> {
-      const session = await providers.current.Session.findByUid(uid);
-      if (!session || session.accountId !== accountId) return false;
-      const notices = Object.keys(session.authorizations ?? {}).map(async (clientId) => {
-        const client = (await providers.current.Client.find(clientId).catch(() => undefined)) as BackchannelClient | undefined;
-        if (!client?.backchannelLogoutUri || typeof client.backchannelLogout !== 'function') return;
-        await client.backchannelLogout(accountId, session.sidFor(clientId)).catch((err: unknown) => deps.onBackchannelError(err, clientId));
-      });
-      await Promise.all(notices);
-      await session.destroy();
-      return true;
+    signOut,
+
+    /** Signs out every session of the account but `currentUid` (each as `signOut`); how many. */
+    async signOutOthers(accountId: string, currentUid: string): Promise<number> {
+      const payloads = (await deps.oidc.findByAccountId('Session', accountId)) as SessionPayload[];
+      const others = payloads.map((p) => p.uid).filter((uid): uid is string => typeof uid === 'string' && uid !== currentUid);
+      const done = await Promise.all(others.map((uid) => signOut(accountId, uid)));
+      return done.filter(Boolean).length;
     },
 
     async apps(accountId: string): Promise<AppView[]> {

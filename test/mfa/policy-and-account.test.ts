@@ -184,10 +184,27 @@ describe('MFA policies, step-up and the account pages', () => {
     const wrong = await agent.submit(home, '/account/password', { current_password: 'not-it', new_password: 'brand-new-password', confirm_password: 'brand-new-password' });
     assert.equal(wrong.status, 401);
     assert.match(wrong.html, /current password is not correct/);
+    // unticked: the other browser stays signed in
+    const phone = new UserAgent();
+    await submitPassword(phone, await phone.open(`${gh.issuer}/account`), user);
     const ok = await agent.submit(home, '/account/password', { current_password: user.password, new_password: 'brand-new-password', confirm_password: 'brand-new-password' });
-    assert.match(ok.html, /Your password was changed/);
+    assert.match(ok.html, /Your password was changed\./);
     assert.ok(await gh.context.accounts.authenticate(user.email, 'brand-new-password'));
     assert.equal(await gh.context.accounts.authenticate(user.email, user.password), undefined);
+    assert.match((await phone.open(`${gh.issuer}/account`)).html, /Your account/);
+  });
+
+  it('signs out every other browser when the password changes with the box ticked (the default)', async () => {
+    const user = await newUser();
+    const laptop = new UserAgent();
+    const phone = new UserAgent();
+    const home = await submitPassword(laptop, await laptop.open(`${gh.issuer}/account`), user);
+    await submitPassword(phone, await phone.open(`${gh.issuer}/account`), user);
+    assert.match(home.html, /name="sign_out_others" type="checkbox" value="yes" checked/);
+    const ok = await laptop.submit(home, '/account/password', { current_password: user.password, new_password: 'brand-new-password', confirm_password: 'brand-new-password', sign_out_others: 'yes' });
+    assert.match(ok.html, /every other browser was signed out/);
+    assert.ok(isLoginPage(await phone.open(`${gh.issuer}/account`)), 'the phone must sign in again');
+    assert.match((await laptop.open(`${gh.issuer}/account`)).html, /Your account/, 'this browser stays signed in');
   });
 
   it('refuses account forms without the CSRF token, and pages without a sign-in', async () => {
