@@ -114,6 +114,8 @@ export function openSqliteStore(databaseUrl: string): Store {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  // SQLite leaves REFERENCES unenforced unless asked, per connection; PostgreSQL always enforces them
+  db.pragma('foreign_keys = ON');
   migrate(db);
 
   const now = () => Date.now();
