@@ -243,7 +243,7 @@ export function openSqliteStore(databaseUrl: string): Store {
         q.upsert.run({
           model, id, payload: JSON.stringify(payload), grantId: payload.grantId ?? null, userCode: payload.userCode ?? null,
           uid: payload.uid ?? null, accountId: typeof payload.accountId === 'string' ? payload.accountId : null,
-          expiresAt: expiresIn ? now() + expiresIn * 1000 : null,
+          expiresAt: expiresIn === undefined ? null : now() + expiresIn * 1000,
         });
       },
       find: async (model, id) => live(q.find.get(model, id)),

@@ -91,6 +91,12 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
       assert.deepEqual(await b.store.oidc.find(lasting.model, lasting.id), lasting.payload);
     });
 
+    it('treats expiresIn 0 as expired now, never as "no expiry"', async () => {
+      const id = rand();
+      await a.store.oidc.upsert(SHORT, id, token(), 0);
+      await until(async () => (await b.store.oidc.find(SHORT, id)) === undefined, 'a zero lifetime to be over');
+    });
+
     it('finds by id, uid and user code, within the model asked for', async () => {
       const id = rand();
       const uid = rand();
