@@ -166,19 +166,17 @@ export function createKeyRing(d: KeyRingDeps): KeyRing {
       const schedule = scheduleKeys(records, t, d.timings.retentionMs);
       // not scheduled: retired past its expiry, about to be deleted anyway
       const target = schedule.find((k) => k.record.kid === kid) ?? { state: 'retired' as const };
-      let current = schedule.find((k) => k.state === 'current' && k.record.kid !== kid)?.record.kid;
       if (target.state === 'current') {
-        // Never the pending next key: it was published from the same store, and may have leaked with this one.
-        // A fresh key, signing from now; the schedule (latest activation signs) makes it current everywhere.
-        const fresh = await generateSigningKey(d.cipher, 'current', t, t);
-        await d.keys.save(fresh);
-        current = fresh.kid;
+        // A fresh key rather than the published next one: whatever exposed this private key may have exposed
+        // that one too (revoke it as well then), and the next key keeps its own schedule. It signs from now:
+        // of the active keys the one activated last signs (key-schedule.ts), on every replica.
+        await d.keys.save(await generateSigningKey(d.cipher, 'current', t, t));
       }
-      const after = scheduleKeys((await d.keys.list()).filter((k) => k.kid !== kid), t, d.timings.retentionMs);
-      if (!after.some((k) => k.state === 'current')) throw new Error(`refusing to revoke ${kid}: no other key could sign`);
+      const current = scheduleKeys((await d.keys.list()).filter((k) => k.kid !== kid), t, d.timings.retentionMs).find((k) => k.state === 'current');
+      if (!current) throw new Error(`refusing to revoke ${kid}: no other key would sign`);
       await d.keys.delete(kid);
       plain.delete(kid);
-      return { revoked: kid, state: target.state, current: current ?? after.find((k) => k.state === 'current')!.record.kid };
+      return { revoked: kid, state: target.state, current: current.record.kid };
     }),
   };
 }
