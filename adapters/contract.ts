@@ -102,8 +102,36 @@ export type SigningKeyRecord = {
 
 export interface SigningKeyStore {
   list(): Promise<SigningKeyRecord[]>;
+  /** Stores a new key; for a kid already stored, changes only state, activatesAt and expiresAt. */
   save(key: SigningKeyRecord): Promise<void>;
+  /**
+   * Changes the life-cycle fields of a stored key; false (and nothing stored) when the kid is gone. The
+   * key ring writes its decisions with this, so a decision made on rows read before a `keys revoke`
+   * deleted a key never brings that key back.
+   */
+  update(kid: string, changes: Pick<SigningKeyRecord, 'state' | 'activatesAt' | 'expiresAt'>): Promise<boolean>;
   delete(kid: string): Promise<void>;
+}
+
+/** The values stored encrypted with the at-rest cipher (src/keys/at-rest-cipher.ts), by what they are. */
+export type EncryptedSecretKind = 'signing-key' | 'client-secret' | 'totp-secret';
+
+/** id: the signing key's kid, the client_id, the TOTP factor's account id. */
+export type EncryptedSecret = { kind: EncryptedSecretKind; id: string; ciphertext: string };
+
+/**
+ * Every value encrypted at rest, for re-encrypting them under a new KEY_ENCRYPTION_KEYS key
+ * (`gatehouse keys reencrypt`). The adapter owns where each kind lives; the cipher stays outside.
+ */
+export interface EncryptedSecretStore {
+  /** Every stored ciphertext: private signing keys, client secrets (clients that have one), TOTP secrets. */
+  list(): Promise<EncryptedSecret[]>;
+  /**
+   * Compare-and-set: stores `next` only while the stored ciphertext is still `previous`, and touches
+   * nothing else of the record. False when it changed meanwhile (a TOTP re-enrolment) or is gone (a key
+   * deleted), so a write racing the re-encryption is never overwritten.
+   */
+  replace(kind: EncryptedSecretKind, id: string, previous: string, next: string): Promise<boolean>;
 }
 
 /** Counters for throttling, shaped for rate-limiter-flexible's store limiters. */
@@ -189,6 +217,8 @@ export interface Store {
   clients: ClientStore;
   resources: ResourceStore;
   signingKeys: SigningKeyStore;
+  /** The ciphertexts of signing keys, client secrets and TOTP secrets, across their tables. */
+  encryptedSecrets: EncryptedSecretStore;
   factors: FactorStore;
   /** Upstream federation: identity links and directory/IdP roles (see FederationStore). */
   federation: FederationStore;

@@ -14,7 +14,7 @@
  */
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import { RateLimiterMongo } from 'rate-limiter-flexible';
-import type { AccountRecord, ClientRecord, OidcPayload, RateLimiterOptions, ResourceRecord, SigningKeyRecord, Store } from './contract.js';
+import type { AccountRecord, ClientRecord, EncryptedSecretKind, EncryptedSecretStore, OidcPayload, RateLimiterOptions, ResourceRecord, SigningKeyRecord, Store } from './contract.js';
 import { retryDuplicateUpsert, unique } from './mongodb-errors.js';
 import { FACTOR_INDEXES, mongoFactorStore } from './mongodb-factors.js';
 import { FEDERATION_INDEXES, mongoFederationStore } from './mongodb-federation.js';
@@ -182,10 +182,13 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
           keys.updateOne({ _id: kid }, { $set: { state, activatesAt, expiresAt }, $setOnInsert: fixed }, { upsert: true }),
         );
       },
+      update: async (kid, c) =>
+        (await keys.updateOne({ _id: kid }, { $set: { state: c.state, activatesAt: c.activatesAt, expiresAt: c.expiresAt } })).matchedCount === 1,
       async delete(kid) {
         await keys.deleteOne({ _id: kid });
       },
     },
+    encryptedSecrets: mongoEncryptedSecrets(db),
     factors: mongoFactorStore(db),
     federation: mongoFederationStore(db),
     accountTokens: mongoAccountTokenStore(db),
@@ -206,6 +209,31 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
       await client.close();
     },
     tryLock: (name, ttlSeconds, owner) => mongoTryLock(db, name, ttlSeconds, owner),
+  };
+}
+
+/** Where each kind of encrypted value lives: collection and field (the document's _id is the id). */
+const ENCRYPTED_FIELDS: Record<EncryptedSecretKind, [collection: string, field: string]> = {
+  'signing-key': ['signing_keys', 'privateJwkCiphertext'],
+  'client-secret': ['clients', 'secretCiphertext'],
+  'totp-secret': ['totp_factors', 'secretCiphertext'],
+};
+
+function mongoEncryptedSecrets(db: Db): EncryptedSecretStore {
+  const collection = (name: string) => db.collection<{ _id: string } & Record<string, unknown>>(name);
+  return {
+    async list() {
+      const kinds = Object.entries(ENCRYPTED_FIELDS) as [EncryptedSecretKind, [string, string]][];
+      const found = await Promise.all(kinds.map(async ([kind, [name, field]]) =>
+        (await collection(name).find({ [field]: { $type: 'string' } }, { projection: { [field]: 1 } }).toArray())
+          .map((d) => ({ kind, id: d._id, ciphertext: d[field] as string }))));
+      return found.flat();
+    },
+    async replace(kind, id, previous, next) {
+      const [name, field] = ENCRYPTED_FIELDS[kind];
+      // one conditional update of one document: atomic against any other write of it
+      return (await collection(name).updateOne({ _id: id, [field]: previous }, { $set: { [field]: next } })).modifiedCount === 1;
+    },
   };
 }
 

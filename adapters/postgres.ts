@@ -13,6 +13,8 @@ import { RateLimiterPostgres } from 'rate-limiter-flexible';
 import type {
   AccountRecord,
   ClientRecord,
+  EncryptedSecretKind,
+  EncryptedSecretStore,
   OidcPayload,
   RateLimiterOptions,
   ResourceRecord,
@@ -215,10 +217,15 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
           [k.kid, k.alg, k.state, toJsonb(k.publicJwk), k.privateJwkCiphertext, k.createdAt, k.activatesAt, k.expiresAt],
         );
       },
+      update: async (kid, c) =>
+        ((await pool.query('UPDATE signing_keys SET state = $2, activates_at = $3, expires_at = $4 WHERE kid = $1', [
+          kid, c.state, c.activatesAt, c.expiresAt,
+        ])).rowCount ?? 0) === 1,
       async delete(kid) {
         await pool.query('DELETE FROM signing_keys WHERE kid = $1', [kid]);
       },
     },
+    encryptedSecrets: postgresEncryptedSecrets(pool),
     factors: postgresFactorStore(pool),
     federation: postgresFederationStore(pool),
     accountTokens: postgresAccountTokenStore(pool),
@@ -246,6 +253,30 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
       await pool.end();
     },
     tryLock: (name, ttlSeconds, owner) => postgresTryLock(pool, name, ttlSeconds, owner),
+  };
+}
+
+/** Where each kind of encrypted value lives: table, key column, ciphertext column (the same as in sqlite.ts). */
+const ENCRYPTED_COLUMNS: Record<EncryptedSecretKind, [table: string, id: string, ciphertext: string]> = {
+  'signing-key': ['signing_keys', 'kid', 'private_jwk_ciphertext'],
+  'client-secret': ['clients', 'client_id', 'secret_ciphertext'],
+  'totp-secret': ['totp_factors', 'account_id', 'secret_ciphertext'],
+};
+
+function postgresEncryptedSecrets(pool: pg.Pool): EncryptedSecretStore {
+  const kinds = Object.entries(ENCRYPTED_COLUMNS) as [EncryptedSecretKind, [string, string, string]][];
+  const listSql = kinds
+    .map(([kind, [table, id, ct]]) => `SELECT '${kind}' AS kind, ${id} AS id, ${ct} AS ciphertext FROM ${table} WHERE ${ct} IS NOT NULL`)
+    .join(' UNION ALL ');
+  return {
+    list: async () => (await pool.query<{ kind: EncryptedSecretKind; id: string; ciphertext: string }>(listSql)).rows,
+    async replace(kind, id, previous, next) {
+      const [table, idColumn, ct] = ENCRYPTED_COLUMNS[kind];
+      if (!storable(id) || !storable(previous)) return false;
+      // one conditional UPDATE: the row lock orders it against any other write of the same row
+      const res = await pool.query(`UPDATE ${table} SET ${ct} = $1 WHERE ${idColumn} = $2 AND ${ct} = $3`, [next, id, previous]);
+      return res.rowCount === 1;
+    },
   };
 }
 

@@ -44,6 +44,7 @@ export function createSplitStore(durable: Store, shortLived: ShortLivedStore): S
     clients: durable.clients,
     resources: durable.resources,
     signingKeys: durable.signingKeys,
+    encryptedSecrets: durable.encryptedSecrets,
     factors: durable.factors,
     federation: durable.federation,
     // lifecycle records are durable: links and tokens sent by mail, password history, the audit log

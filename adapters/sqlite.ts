@@ -14,6 +14,8 @@ import {
   type AuditEventRecord,
   type AuditQuery,
   type ClientRecord,
+  type EncryptedSecretKind,
+  type EncryptedSecretStore,
   type FederatedLinkRecord,
   type OidcPayload,
   type FactorStore,
@@ -172,6 +174,7 @@ export function openSqliteStore(databaseUrl: string): Store {
        VALUES (@kid, @alg, @state, @publicJwk, @privateJwkCiphertext, @createdAt, @activatesAt, @expiresAt)
        ON CONFLICT (kid) DO UPDATE SET state = excluded.state, activates_at = excluded.activates_at, expires_at = excluded.expires_at`,
     ),
+    keyUpdate: db.prepare('UPDATE signing_keys SET state = @state, activates_at = @activatesAt, expires_at = @expiresAt WHERE kid = @kid'),
     keyDelete: db.prepare('DELETE FROM signing_keys WHERE kid = ?'),
     linkFind: db.prepare<[string, string], LinkRow>('SELECT * FROM federated_links WHERE provider_id = ? AND external_id = ?'),
     linkInsert: db.prepare(
@@ -368,10 +371,12 @@ export function openSqliteStore(databaseUrl: string): Store {
       async save(k) {
         q.keySave.run({ ...k, publicJwk: JSON.stringify(k.publicJwk) });
       },
+      update: async (kid, c) => q.keyUpdate.run({ kid, state: c.state, activatesAt: c.activatesAt, expiresAt: c.expiresAt }).changes === 1,
       async delete(kid) {
         q.keyDelete.run(kid);
       },
     },
+    encryptedSecrets: sqliteEncryptedSecrets(db),
     factors: sqliteFactorStore(db),
     rateLimiter(o: RateLimiterOptions) {
       // The library creates its table asynchronously and refuses to count until then; create it here
@@ -404,6 +409,27 @@ export function openSqliteStore(databaseUrl: string): Store {
       db.close();
     },
     tryLock: async (name, ttlSeconds, owner) => sqliteTryLock(db, name, ttlSeconds, owner),
+  };
+}
+
+/** Where each kind of encrypted value lives: table, key column, ciphertext column (also postgres.ts). */
+const ENCRYPTED_COLUMNS: Record<EncryptedSecretKind, [table: string, id: string, ciphertext: string]> = {
+  'signing-key': ['signing_keys', 'kid', 'private_jwk_ciphertext'],
+  'client-secret': ['clients', 'client_id', 'secret_ciphertext'],
+  'totp-secret': ['totp_factors', 'account_id', 'secret_ciphertext'],
+};
+
+function sqliteEncryptedSecrets(db: Database.Database): EncryptedSecretStore {
+  const kinds = Object.entries(ENCRYPTED_COLUMNS) as [EncryptedSecretKind, [string, string, string]][];
+  const list = db.prepare<[], { kind: EncryptedSecretKind; id: string; ciphertext: string }>(
+    kinds.map(([kind, [table, id, ct]]) => `SELECT '${kind}' AS kind, ${id} AS id, ${ct} AS ciphertext FROM ${table} WHERE ${ct} IS NOT NULL`).join(' UNION ALL '),
+  );
+  const replace = Object.fromEntries(
+    kinds.map(([kind, [table, id, ct]]) => [kind, db.prepare(`UPDATE ${table} SET ${ct} = ? WHERE ${id} = ? AND ${ct} = ?`)]),
+  ) as Record<EncryptedSecretKind, Database.Statement>;
+  return {
+    list: async () => list.all(),
+    replace: async (kind, id, previous, next) => replace[kind].run(next, id, previous).changes === 1,
   };
 }
 

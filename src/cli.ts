@@ -10,7 +10,12 @@
  *   gatehouse resources list
  *   gatehouse users set-password --email E --password P      (signs the account out everywhere)
  *   gatehouse keys list
- *   gatehouse keys rotate [--now]      (--now: sign with the new key at once, e.g. after a key leaked)
+ *   gatehouse keys rotate [--now]      (--now: sign with the new key at once)
+ *   gatehouse keys revoke KID          (a leaked key: out of the JWKS and never signing again, within
+ *                                       KEY_REFRESH_INTERVAL; a fresh key signs at once when it was the current one)
+ *   gatehouse keys reencrypt           (every secret at rest under the first KEY_ENCRYPTION_KEYS key, so the
+ *                                       others can be dropped; exit 1, changing nothing for it, when a value
+ *                                       cannot be decrypted)
  *   gatehouse audit [--account ID|EMAIL] [--since 24h|2024-05-01T00:00Z] [--until ...] [--type T ...] [--limit N]
  *                                                               (JSON lines, oldest first; a type ending in . is a prefix)
  */
@@ -26,6 +31,7 @@ import { createLogger } from './app/logger.js';
 import type { AppContext } from './app/context.js';
 import { scheduleKeys } from './keys/key-schedule.js';
 import { keyTimings } from './keys/rotation.js';
+import { reencryptSecrets } from './keys/reencrypt-secrets.js';
 import type { AuditEvent } from './audit/audit-log.js';
 
 /**
@@ -37,6 +43,8 @@ type Command = (args: string[]) => (c: AppContext) => Promise<void>;
 const print = (value: unknown): void => void process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
 
 class UsageError extends Error {}
+/** Some value could not be re-encrypted (exit 1: the store, not the input, is the trouble). */
+class ReencryptFailed extends Error {}
 
 /** Operator actions are audited like any other security event, from the CLI. */
 function audited(c: AppContext, event: AuditEvent): Promise<void> {
@@ -55,6 +63,19 @@ function pointInTime(value: string, name: string): number {
   const t = Date.parse(value);
   if (Number.isNaN(t)) throw new UsageError(`--${name} takes a duration such as 24h or 7d, or an ISO 8601 date-time`);
   return t;
+}
+
+/** Like options(), for a command that takes one positional argument. */
+function positional(args: string[], what: string): string {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: {}, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const [value, ...extra] = parsed.positionals;
+  if (!value || extra.length > 0) throw new UsageError(`expected exactly one ${what}`);
+  return value;
 }
 
 function options<T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>>(args: string[], spec: T) {
@@ -210,6 +231,29 @@ const COMMANDS: Record<string, Command> = {
       const next = await c.keyRing.rotate({ immediately: o.now ?? false });
       print({ kid: next.kid, activates_at: new Date(next.activatesAt).toISOString() });
       process.stderr.write('Every replica signs with it from then on (within KEY_REFRESH_INTERVAL); the old key stays in the JWKS until its tokens expire.\n');
+    };
+  },
+
+  'keys revoke'(args) {
+    const kid = positional(args, 'KID (see gatehouse keys list)');
+    return async (c) => {
+      const result = await c.keyRing.revoke(kid);
+      await audited(c, { type: 'admin.key.revoked', details: { kid: result.revoked, state: result.state, current: result.current } });
+      print({ revoked: result.revoked, was: result.state, current: result.current });
+      process.stderr.write('Every replica drops it from the JWKS and stops signing with it within KEY_REFRESH_INTERVAL; tokens it signed no longer verify.\n');
+    };
+  },
+
+  'keys reencrypt'(args) {
+    options(args, {});
+    return async (c) => {
+      const report = await reencryptSecrets({ secrets: c.store.encryptedSecrets, cipher: c.cipher });
+      const counts = Object.fromEntries(Object.entries(report.counts).map(([kind, n]) => [kind, { reencrypted: n.reencrypted, already_current: n.alreadyCurrent, failed: n.failed }]));
+      await audited(c, { type: 'admin.keys.reencrypted', result: report.failures.length ? 'failure' : 'success', details: { counts } });
+      print(counts);
+      for (const f of report.failures) process.stderr.write(`gatehouse: ${f.kind} ${f.id} was left as it is: ${f.reason}\n`);
+      if (report.failures.length) throw new ReencryptFailed(`${report.failures.length} value(s) could not be re-encrypted; keep the key that encrypted them in KEY_ENCRYPTION_KEYS`);
+      process.stderr.write('Every secret is now encrypted under the first KEY_ENCRYPTION_KEYS key: the others can be removed (then restart or roll the replicas).\n');
     };
   },
 };

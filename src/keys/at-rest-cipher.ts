@@ -1,6 +1,7 @@
 /**
- * AES-256-GCM for secrets at rest (private signing keys, client secrets). The first key encrypts; every
- * key decrypts, so the key itself can be rotated: add the new key first, re-encrypt, then drop the old one.
+ * AES-256-GCM for secrets at rest (private signing keys, client secrets, TOTP secrets). The first key
+ * encrypts; every key decrypts, so the key itself can be rotated: add the new key first, re-encrypt
+ * (`gatehouse keys reencrypt`, src/keys/reencrypt-secrets.ts), then drop the old one.
  * Format: `v1.<key id>.<iv>.<ciphertext>.<tag>` (base64url), where the key id is a hash prefix of the key,
  * so decryption picks the right key without trying each.
  */
@@ -11,6 +12,8 @@ export class DecryptionError extends Error {}
 export type AtRestCipher = {
   encrypt(plaintext: string): string;
   decrypt(ciphertext: string): string;
+  /** true when the value is already encrypted under the first key (re-encrypting it would change nothing) */
+  isCurrent(ciphertext: string): boolean;
 };
 
 const keyId = (key: Buffer) => createHash('sha256').update(key).digest('base64url').slice(0, 8);
@@ -40,6 +43,10 @@ export function createAtRestCipher(keys: Buffer[]): AtRestCipher {
       } catch {
         throw new DecryptionError('a value failed authentication under its KEY_ENCRYPTION_KEYS key (tampered or wrong key)');
       }
+    },
+    isCurrent(ciphertext) {
+      const [version, id] = ciphertext.split('.');
+      return version === 'v1' && id === primaryId;
     },
   };
 }

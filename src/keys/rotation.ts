@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import type { SigningKeyRecord, SigningKeyStore, Store } from '../../adapters/contract.js';
+import type { SigningKeyRecord, SigningKeyState, SigningKeyStore, Store } from '../../adapters/contract.js';
 import type { Config } from '../config/schema.js';
 import { DecryptionError, type AtRestCipher } from './at-rest-cipher.js';
 import { generateSigningKey } from './keystore.js';
@@ -47,7 +47,14 @@ export type KeyRing = {
   refresh(): Promise<JWK[] | undefined>;
   /** On-demand rotation: schedules a next key (KEY_PUBLISH_AHEAD ahead), or with `immediately` makes it sign now. */
   rotate(o: { immediately: boolean }): Promise<{ kid: string; activatesAt: number }>;
+  /**
+   * A leaked key: deleted from the store, so it leaves every replica's JWKS and stops signing at their next
+   * refresh. When it is the signing key, a fresh key signs from now on first. Throws UnknownKeyError.
+   */
+  revoke(kid: string): Promise<{ revoked: string; state: SigningKeyState; current: string }>;
 };
+
+export class UnknownKeyError extends Error {}
 
 export type KeyRingDeps = {
   keys: SigningKeyStore;
@@ -103,7 +110,8 @@ export function createKeyRing(d: KeyRingDeps): KeyRing {
     const records = await d.keys.list();
     const schedule = scheduleKeys(records, t, d.timings.retentionMs);
     for (const k of schedule) {
-      if (k.record.state !== k.state || k.record.expiresAt !== k.expiresAt) await d.keys.save({ ...k.record, state: k.state, expiresAt: k.expiresAt });
+      // update, not save: a key revoked since list() stays deleted
+      if (k.record.state !== k.state || k.record.expiresAt !== k.expiresAt) await d.keys.update(k.record.kid, { state: k.state, activatesAt: k.record.activatesAt, expiresAt: k.expiresAt });
     }
     for (const r of records) if (!schedule.some((k) => k.record.kid === r.kid)) await d.keys.delete(r.kid);
     const due = nextKeyDue(schedule, t, d.timings);
@@ -142,12 +150,33 @@ export function createKeyRing(d: KeyRingDeps): KeyRing {
       if (pending && !immediately) return { kid: pending.record.kid, activatesAt: pending.record.activatesAt ?? t };
       if (pending) {
         // already published: the best key to switch to at once
-        await d.keys.save({ ...pending.record, activatesAt: t });
-        return { kid: pending.record.kid, activatesAt: t };
+        if (await d.keys.update(pending.record.kid, { state: pending.record.state, activatesAt: t, expiresAt: pending.record.expiresAt })) {
+          return { kid: pending.record.kid, activatesAt: t };
+        }
+        // revoked meanwhile: a fresh key instead
       }
       const key = await generateSigningKey(d.cipher, 'next', t, immediately ? t : t + d.timings.publishAheadMs);
       await d.keys.save(key);
       return { kid: key.kid, activatesAt: key.activatesAt as number };
+    }),
+    revoke: (kid) => serial(async () => {
+      const t = now();
+      const records = await d.keys.list();
+      if (!records.some((r) => r.kid === kid)) throw new UnknownKeyError(`no signing key has the kid ${JSON.stringify(kid)} (see gatehouse keys list)`);
+      const schedule = scheduleKeys(records, t, d.timings.retentionMs);
+      // not scheduled: retired past its expiry, about to be deleted anyway
+      const target = schedule.find((k) => k.record.kid === kid) ?? { state: 'retired' as const };
+      if (target.state === 'current') {
+        // A fresh key rather than the published next one: whatever exposed this private key may have exposed
+        // that one too (revoke it as well then), and the next key keeps its own schedule. It signs from now:
+        // of the active keys the one activated last signs (key-schedule.ts), on every replica.
+        await d.keys.save(await generateSigningKey(d.cipher, 'current', t, t));
+      }
+      const current = scheduleKeys((await d.keys.list()).filter((k) => k.kid !== kid), t, d.timings.retentionMs).find((k) => k.state === 'current');
+      if (!current) throw new Error(`refusing to revoke ${kid}: no other key would sign`);
+      await d.keys.delete(kid);
+      plain.delete(kid);
+      return { revoked: kid, state: target.state, current: current.record.kid };
     }),
   };
 }

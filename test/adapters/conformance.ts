@@ -472,6 +472,57 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
       assert.deepEqual(await ours(), [current, retired]);
       await b.store.signingKeys.delete(k2.kid);
       assert.deepEqual(await ours(), [current]);
+
+      // update: the life-cycle fields of a stored key only, and never a deleted key back
+      const promoted = { ...current, state: 'retired' as const, expiresAt: t + 5 };
+      assert.equal(await b.store.signingKeys.update(k1.kid, { state: 'retired', activatesAt: t, expiresAt: t + 5 }), true);
+      assert.deepEqual(await ours(), [promoted]);
+      assert.equal(await b.store.signingKeys.update(k2.kid, { state: 'retired', activatesAt: t, expiresAt: t + 5 }), false, 'a deleted key');
+      assert.deepEqual(await ours(), [promoted], 'stays deleted');
+      await a.store.signingKeys.save({ ...promoted, privateJwkCiphertext: 'v1.other' });
+      assert.deepEqual(await ours(), [promoted], "a re-save keeps the stored key's ciphertext");
+      await a.store.signingKeys.delete(k1.kid);
+    });
+
+    it('lists every encrypted secret and replaces one only while it is unchanged (compare-and-set)', async () => {
+      const t = Date.now();
+      const [kid, clientId, publicClient, accountId] = [`k-${rand()}`, `c-${rand()}`, `p-${rand()}`, `a-${rand()}`];
+      const key = { kid, alg: 'RS256', state: 'current' as const, publicJwk: { kid }, privateJwkCiphertext: `v1.A.${rand()}`, createdAt: t, activatesAt: t, expiresAt: null };
+      const client = { clientId, metadata: { client_name: 'Secretive' }, secretCiphertext: `v1.A.${rand()}`, createdAt: t };
+      const totp = { accountId, secretCiphertext: `v1.A.${rand()}`, confirmedAt: t, lastUsedStep: 1234, createdAt: t };
+      await a.store.signingKeys.save(key);
+      await a.store.clients.create(client);
+      await a.store.clients.create({ clientId: publicClient, metadata: {}, secretCiphertext: null, createdAt: t });
+      await a.store.factors.saveTotp(totp);
+      const mine = new Set([kid, clientId, publicClient, accountId]);
+      const ours = async (s: Store) => (await s.encryptedSecrets.list()).filter((x) => mine.has(x.id)).sort((x, y) => x.kind.localeCompare(y.kind));
+      assert.deepEqual(await ours(b.store), [
+        { kind: 'client-secret', id: clientId, ciphertext: client.secretCiphertext },
+        { kind: 'signing-key', id: kid, ciphertext: key.privateJwkCiphertext },
+        { kind: 'totp-secret', id: accountId, ciphertext: totp.secretCiphertext },
+      ], 'a client without a secret is not listed');
+
+      // A stale `previous` (someone wrote meanwhile) changes nothing.
+      for (const x of await ours(b.store)) assert.equal(await b.store.encryptedSecrets.replace(x.kind, x.id, `${x.ciphertext}-stale`, 'v1.B.new'), false, x.kind);
+      assert.equal(await b.store.encryptedSecrets.replace('totp-secret', rand(), totp.secretCiphertext, 'v1.B.new'), false, 'no such record');
+      assert.equal(await b.store.encryptedSecrets.replace('signing-key', clientId, client.secretCiphertext, 'v1.B.new'), false, 'the id of another kind');
+      assert.deepEqual(await a.store.factors.findTotp(accountId), totp);
+
+      // Of 20 concurrent replacements from the same read, exactly one wins, and only the ciphertext changes.
+      for (const x of await ours(a.store)) {
+        const wins = (await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).store.encryptedSecrets.replace(x.kind, x.id, x.ciphertext, `v1.B.${x.kind}-${i}`)))).filter(Boolean);
+        assert.equal(wins.length, 1, x.kind);
+      }
+      const after = await ours(a.store);
+      assert.ok(after.every((x) => /^v1\.B\./.test(x.ciphertext)), 'every value replaced');
+      const ct = (kind: string) => after.find((x) => x.kind === kind)!.ciphertext;
+      assert.deepEqual(await b.store.factors.findTotp(accountId), { ...totp, secretCiphertext: ct('totp-secret') });
+      assert.deepEqual(await b.store.clients.find(clientId), { ...client, secretCiphertext: ct('client-secret') });
+      assert.deepEqual((await b.store.signingKeys.list()).find((k) => k.kid === kid), { ...key, privateJwkCiphertext: ct('signing-key') });
+
+      await a.store.signingKeys.delete(kid);
+      assert.equal(await b.store.encryptedSecrets.replace('signing-key', kid, ct('signing-key'), 'v1.C.x'), false, 'a deleted key stays deleted');
+      assert.deepEqual((await ours(b.store)).map((x) => x.kind), ['client-secret', 'totp-secret']);
     });
 
     it('counts rate limits across two store instances on one server', async () => {

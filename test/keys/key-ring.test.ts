@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Store } from '../../adapters/contract.js';
 import { openStore } from '../../adapters/index.js';
 import { createAtRestCipher } from '../../src/keys/at-rest-cipher.js';
-import { createKeyRing, keyTimings } from '../../src/keys/rotation.js';
+import { createKeyRing, keyTimings, UnknownKeyError } from '../../src/keys/rotation.js';
 
 const H = 3_600_000;
 const timings = keyTimings({ KEY_PUBLISH_AHEAD: 3600, KEY_ROTATION_INTERVAL: 30 * 86400, KEY_REFRESH_INTERVAL: 60 });
@@ -61,6 +61,25 @@ describe('key ring (SQLite, moved clock)', () => {
     const keys = await store.signingKeys.list();
     assert.equal(keys.length, 2);
     assert.equal(keys.find((k) => k.kid !== first!.kid)!.activatesAt, t + timings.publishAheadMs);
+  });
+
+  it('revokes the signing key: a fresh key (not the published next one) signs, and every replica drops the leaked one', async () => {
+    const [a, b] = [ring(), ring()];
+    const [leaked] = await a.start();
+    await b.start();
+    const { kid: next } = await a.rotate({ immediately: false });
+    const result = await b.revoke(leaked!.kid!);
+    assert.equal(result.state, 'current');
+    assert.notEqual(result.current, next);
+    assert.deepEqual(shape((await a.refresh())!), [[result.current, 'sign'], [next, 'verify']]);
+    assert.deepEqual((await store.signingKeys.list()).map((k) => k.kid).sort(), [result.current, next].sort());
+    // the scheduled rotation still happens
+    t += H;
+    assert.deepEqual(shape((await a.refresh())!), [[next, 'sign'], [result.current, 'verify']]);
+
+    assert.deepEqual(await a.revoke(result.current), { revoked: result.current, state: 'retired', current: next });
+    await assert.rejects(a.revoke('no-such-kid'), UnknownKeyError);
+    assert.deepEqual((await store.signingKeys.list()).map((k) => k.kid), [next]);
   });
 
   it('refuses to start with the wrong encryption key, and writes nothing', async () => {
