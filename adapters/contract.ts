@@ -288,6 +288,12 @@ export interface FactorStore {
    * factor (so one code is accepted once, however many requests race).
    */
   useTotpStep(accountId: string, step: number): Promise<boolean>;
+  /**
+   * Confirms the pending enrolment created at `createdAt`, recording `step` as used. Atomic, and it writes
+   * nothing else: false when that enrolment is gone, replaced or already confirmed (so a confirmation never
+   * puts back a secret that was re-enrolled or re-encrypted meanwhile).
+   */
+  confirmTotp(accountId: string, createdAt: number, confirmedAt: number, step: number): Promise<boolean>;
   deleteTotp(accountId: string): Promise<void>;
 
   listWebAuthn(accountId: string): Promise<WebAuthnCredentialRecord[]>;

@@ -37,6 +37,8 @@ export function mongoFactorStore(db: Db): FactorStore {
         { _id: accountId, confirmedAt: { $ne: null }, $or: [{ lastUsedStep: null }, { lastUsedStep: { $lt: step } }] },
         { $set: { lastUsedStep: step } },
       )).modifiedCount === 1,
+    confirmTotp: async (accountId, createdAt, confirmedAt, step) =>
+      (await totp.updateOne({ _id: accountId, createdAt, confirmedAt: null }, { $set: { confirmedAt, lastUsedStep: step } })).modifiedCount === 1,
     async deleteTotp(accountId) {
       await totp.deleteOne({ _id: accountId });
     },

@@ -44,6 +44,13 @@ export function postgresFactorStore(pool: pg.Pool): FactorStore {
          WHERE account_id = $1 AND confirmed_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < $2)`,
         [accountId, step],
       ),
+    confirmTotp: async (accountId, createdAt, confirmedAt, step) =>
+      storable(accountId) &&
+      changed(
+        `UPDATE totp_factors SET confirmed_at = $3, last_used_step = $4
+         WHERE account_id = $1 AND created_at = $2 AND confirmed_at IS NULL`,
+        [accountId, createdAt, confirmedAt, step],
+      ),
     async deleteTotp(accountId) {
       if (storable(accountId)) await pool.query('DELETE FROM totp_factors WHERE account_id = $1', [accountId]);
     },

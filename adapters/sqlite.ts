@@ -453,6 +453,10 @@ function sqliteFactorStore(db: Database.Database): FactorStore {
       `UPDATE totp_factors SET last_used_step = @step
        WHERE account_id = @accountId AND confirmed_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < @step)`,
     ),
+    totpConfirm: db.prepare(
+      `UPDATE totp_factors SET confirmed_at = @confirmedAt, last_used_step = @step
+       WHERE account_id = @accountId AND created_at = @createdAt AND confirmed_at IS NULL`,
+    ),
     totpDelete: db.prepare('DELETE FROM totp_factors WHERE account_id = ?'),
     webauthnList: db.prepare<[string], WebAuthnRow>('SELECT * FROM webauthn_credentials WHERE account_id = ? ORDER BY created_at, id'),
     webauthnFind: db.prepare<[string], WebAuthnRow>('SELECT * FROM webauthn_credentials WHERE id = ?'),
@@ -492,6 +496,7 @@ function sqliteFactorStore(db: Database.Database): FactorStore {
       q.totpSave.run(f);
     },
     useTotpStep: async (accountId, step) => q.totpUseStep.run({ accountId, step }).changes === 1,
+    confirmTotp: async (accountId, createdAt, confirmedAt, step) => q.totpConfirm.run({ accountId, createdAt, confirmedAt, step }).changes === 1,
     async deleteTotp(accountId) {
       q.totpDelete.run(accountId);
     },

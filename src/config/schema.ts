@@ -72,7 +72,7 @@ export const settings = {
   }),
   KEY_ENCRYPTION_KEYS: setting({
     description:
-      'Comma-separated base64 32-byte AES-256-GCM keys that encrypt private signing keys and client secrets at rest (first encrypts, all decrypt). Required in production; in development one is generated under keys/',
+      'Comma-separated base64 32-byte AES-256-GCM keys that encrypt private signing keys, client secrets and TOTP secrets at rest (first encrypts, all decrypt). Required in production; in development one is generated under keys/',
     default: '',
     parser: { accepted: p.aesKeyList.accepted, parse: (raw) => (raw.trim() === '' ? [] : p.aesKeyList.parse(raw)) },
     secret: true,

@@ -19,7 +19,7 @@ export type TotpService = ReturnType<typeof createTotpService>;
 export type TotpEnrolment = { secret: string; otpauthUri: string; qrDataUri: string };
 
 export function createTotpService(deps: {
-  factors: Pick<FactorStore, 'findTotp' | 'saveTotp' | 'useTotpStep' | 'deleteTotp'>;
+  factors: Pick<FactorStore, 'findTotp' | 'saveTotp' | 'confirmTotp' | 'useTotpStep' | 'deleteTotp'>;
   cipher: AtRestCipher;
   /** the issuer shown in authenticator apps (BRAND_NAME) */
   issuer: string;
@@ -68,8 +68,7 @@ export function createTotpService(deps: {
       if (!factor || factor.confirmedAt !== null) return false;
       const step = await match(cipher.decrypt(factor.secretCiphertext), code);
       if (step === undefined) return false;
-      await factors.saveTotp({ ...factor, confirmedAt: now(), lastUsedStep: step });
-      return true;
+      return factors.confirmTotp(accountId, factor.createdAt, now(), step);
     },
 
     /** Checks a code against the active factor; a code (time step) is accepted once. */

@@ -271,6 +271,22 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
       assert.equal(await a.store.factors.useTotpStep(accountId, step + 100), false);
     });
 
+    it('confirms a pending TOTP enrolment once, only that enrolment, and leaves its secret alone', async () => {
+      const accountId = rand();
+      const createdAt = Date.now();
+      const pending = { accountId, secretCiphertext: `v1.${rand()}`, confirmedAt: null, lastUsedStep: null, createdAt };
+      await a.store.factors.saveTotp(pending);
+      assert.equal(await b.store.factors.confirmTotp(accountId, createdAt - 1, createdAt + 5, 700), false, 'another enrolment');
+      assert.equal(await b.store.factors.confirmTotp(rand(), createdAt, createdAt + 5, 700), false, 'no factor');
+      // the secret was re-encrypted meanwhile: the confirmation must not write the old ciphertext back
+      const reencrypted = `v1.${rand()}`;
+      assert.equal(await a.store.encryptedSecrets.replace('totp-secret', accountId, pending.secretCiphertext, reencrypted), true);
+      const wins = (await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).store.factors.confirmTotp(accountId, createdAt, createdAt + 5, 700)))).filter(Boolean);
+      assert.equal(wins.length, 1, 'confirmed once');
+      assert.deepEqual(await b.store.factors.findTotp(accountId), { ...pending, secretCiphertext: reencrypted, confirmedAt: createdAt + 5, lastUsedStep: 700 });
+      assert.equal(await b.store.factors.useTotpStep(accountId, 700), false, 'the confirming code is used');
+    });
+
     it('keeps WebAuthn credentials and stores each counter value once', async () => {
       const accountId = rand();
       const t = Date.now();
