@@ -6,7 +6,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { RateLimiterSQLite } from 'rate-limiter-flexible';
 import {
   DuplicateError,
   type AccountRecord,
@@ -19,12 +18,12 @@ import {
   type FederatedLinkRecord,
   type OidcPayload,
   type FactorStore,
-  type RateLimiterOptions,
   type ResourceRecord,
   type SigningKeyRecord,
   type Store,
   type WebAuthnCredentialRecord,
 } from './contract.js';
+import { createSqliteRateLimiterFactory } from './sqlite-rate-limiter.js';
 
 /** Versioned migrations; `PRAGMA user_version` records how many have run. Append only. */
 const MIGRATIONS = [
@@ -378,12 +377,7 @@ export function openSqliteStore(databaseUrl: string): Store {
     },
     encryptedSecrets: sqliteEncryptedSecrets(db),
     factors: sqliteFactorStore(db),
-    rateLimiter(o: RateLimiterOptions) {
-      // The library creates its table asynchronously and refuses to count until then; create it here
-      // (its own layout, synchronously) so a limiter works from its first call.
-      db.exec('CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER)');
-      return new RateLimiterSQLite({ storeClient: db, storeType: 'better-sqlite3', tableName: 'rate_limits', tableCreated: true, ...o });
-    },
+    rateLimiter: createSqliteRateLimiterFactory(db),
     federation: {
       async findLink(providerId, externalId) {
         const row = q.linkFind.get(providerId, externalId);

@@ -147,7 +147,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     primaryColor: config.BRAND_PRIMARY_COLOR,
     backgroundColor: config.BRAND_BACKGROUND_COLOR,
   };
-  const transport = createMailTransport({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, logger, revealLinksInLog: config.NODE_ENV === 'development' });
+  const transport = await createMailTransport({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, logger, revealLinksInLog: config.NODE_ENV === 'development' });
   const mailer = createMailer({ transport, viewsDir, branding, issuer: config.ISSUER, logger });
   const accountMail = createAccountMail({ mailer, brandName: config.BRAND_NAME });
 

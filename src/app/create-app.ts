@@ -21,6 +21,7 @@ import { createAccountRouter } from '../account/router.js';
 import { createScriptAssetsRouter } from './script-assets.js';
 import { createLifecycleRouter } from '../lifecycle/router.js';
 import { tokenEndpointGuard } from '../protection/token-endpoint-guard.js';
+import { underRouterPrefixes } from './route-by-prefix.js';
 
 export function createApp(c: AppContext): Koa {
   const { config, logger, providers } = c;
@@ -37,6 +38,11 @@ export function createApp(c: AppContext): Koa {
   });
   const account = createAccountRouter({ ...c.accountPages, render: c.render, csrf });
 
+  const assets = createStaticRouter(c.viewsDir);
+  const scripts = createScriptAssetsRouter(c.viewsDir);
+  const health = createHealthRouter({ ping: () => c.store.ping() });
+  const metrics = createMetricsRouter(c);
+  const saml = c.federation?.samlRouter;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers carry their own context types
   const steps: Koa.Middleware<any, any>[] = [
     requestLogging({ logger }),
@@ -57,16 +63,19 @@ export function createApp(c: AppContext): Koa {
       onLockout: (scope, key, seconds, ctx) =>
         void c.audit.record({ type: 'lockout', result: 'failure', clientId: scope === 'client' ? key : null, reason: `token_failures_per_${scope}`, details: { seconds } }, ctx),
     }),
-    createStaticRouter(c.viewsDir).routes(),
-    createScriptAssetsRouter(c.viewsDir).routes(),
-    createHealthRouter({ ping: () => c.store.ping() }).routes(),
-    createMetricsRouter(c).routes(),
-    lifecycle.router.routes(),
-    interactions.routes(),
-    interactions.allowedMethods(),
-    account.routes(),
-    account.allowedMethods(),
-    ...(c.federation ? [c.federation.samlRouter.routes()] : []),
+    // our pages and endpoints; a protocol request skips them all (route-by-prefix.ts)
+    ...underRouterPrefixes([assets, scripts, health, metrics, lifecycle.router, interactions, account, ...(saml ? [saml] : [])], [
+      assets.routes(),
+      scripts.routes(),
+      health.routes(),
+      metrics.routes(),
+      lifecycle.router.routes(),
+      interactions.routes(),
+      interactions.allowedMethods(),
+      account.routes(),
+      account.allowedMethods(),
+      ...(saml ? [saml.routes()] : []),
+    ]),
     providers.middleware,
   ];
   for (const step of steps) app.use(step);

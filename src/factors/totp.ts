@@ -6,8 +6,7 @@
  *
  * otplib 13 (ESM, Node 20): one TOTP instance built here with its plugins; no library globals are changed.
  */
-import { NobleCryptoPlugin, ScureBase32Plugin, TOTP } from 'otplib';
-import QRCode from 'qrcode';
+import type { TOTP } from 'otplib';
 import type { FactorStore } from '../../adapters/contract.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
 
@@ -27,13 +26,17 @@ export function createTotpService(deps: {
 }) {
   const { factors, cipher, issuer } = deps;
   const now = deps.now ?? Date.now;
-  const totp = new TOTP({ crypto: new NobleCryptoPlugin(), base32: new ScureBase32Plugin(), period: PERIOD, digits: DIGITS });
+  // otplib loads at the first second-factor use and qrcode on the enrolment page: most starts need neither
+  let instance: Promise<TOTP> | undefined;
+  const otp = () => (instance ??= import('otplib').then(
+    ({ NobleCryptoPlugin, ScureBase32Plugin, TOTP }) => new TOTP({ crypto: new NobleCryptoPlugin(), base32: new ScureBase32Plugin(), period: PERIOD, digits: DIGITS }),
+  ));
 
   /** The matching time step, or undefined; `code` is anything the person typed. */
   async function match(secret: string, code: string): Promise<number | undefined> {
     const token = code.replace(/[\s-]/g, '');
     if (!/^\d{6}$/.test(token)) return undefined;
-    const result = await totp.verify(token, { secret, epoch: Math.floor(now() / 1000), epochTolerance: PERIOD });
+    const result = await (await otp()).verify(token, { secret, epoch: Math.floor(now() / 1000), epochTolerance: PERIOD });
     return result.valid ? result.timeStep : undefined;
   }
 
@@ -50,6 +53,7 @@ export function createTotpService(deps: {
     async startEnrolment(accountId: string, label: string): Promise<TotpEnrolment | undefined> {
       const existing = await factors.findTotp(accountId);
       if (existing?.confirmedAt) return undefined;
+      const totp = await otp();
       let secret: string;
       if (existing) {
         secret = cipher.decrypt(existing.secretCiphertext);
@@ -58,6 +62,7 @@ export function createTotpService(deps: {
         await factors.saveTotp({ accountId, secretCiphertext: cipher.encrypt(secret), confirmedAt: null, lastUsedStep: null, createdAt: now() });
       }
       const otpauthUri = totp.toURI({ secret, label, issuer });
+      const { default: QRCode } = await import('qrcode');
       const svg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
       return { secret, otpauthUri, qrDataUri: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` };
     },

@@ -7,15 +7,11 @@
  * in the expiring OIDC model store under its own value, bound to its purpose (and to the account or the
  * sign-in interaction), and consumed before the response is checked.
  */
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { FactorStore, OidcModelStore, WebAuthnCredentialRecord } from '../../adapters/contract.js';
 import { AMR } from '../oidc/policy.js';
@@ -23,6 +19,9 @@ import { AMR } from '../oidc/policy.js';
 const CHALLENGE_MODEL = 'WebAuthnChallenge';
 const CHALLENGE_TTL_SECONDS = 300;
 const MAX_NAME_LENGTH = 60;
+
+/** The library and its ASN.1/X.509 stack (~8 MB of heap) load at the first ceremony, not at every start-up. */
+const simpleWebAuthn = () => import('@simplewebauthn/server');
 
 export type WebAuthnService = ReturnType<typeof createWebAuthnService>;
 
@@ -79,6 +78,7 @@ export function createWebAuthnService(deps: {
 
     async registrationOptions(account: { id: string; email: string; name: string | null }): Promise<PublicKeyCredentialCreationOptionsJSON> {
       const existing = await credentials.listWebAuthn(account.id);
+      const { generateRegistrationOptions } = await simpleWebAuthn();
       const options = await generateRegistrationOptions({
         rpName,
         rpID,
@@ -102,6 +102,7 @@ export function createWebAuthnService(deps: {
       if (!taken || taken.record.purpose !== 'register' || taken.record.accountId !== accountId) {
         return { ok: false, detail: 'unknown, expired or foreign registration challenge' };
       }
+      const { verifyRegistrationResponse } = await simpleWebAuthn();
       let verification;
       try {
         verification = await verifyRegistrationResponse({
@@ -134,6 +135,7 @@ export function createWebAuthnService(deps: {
 
     async authenticationOptions(purpose: AssertionPurpose): Promise<PublicKeyCredentialRequestOptionsJSON> {
       const allow = purpose.purpose === 'second-factor' ? await credentials.listWebAuthn(purpose.accountId) : [];
+      const { generateAuthenticationOptions } = await simpleWebAuthn();
       const options = await generateAuthenticationOptions({
         rpID,
         timeout: CHALLENGE_TTL_SECONDS * 1000,
@@ -167,6 +169,7 @@ export function createWebAuthnService(deps: {
       if (expected.purpose === 'passwordless' && userHandle === undefined) {
         return { ok: false, detail: 'passwordless sign-in needs a discoverable credential (no user handle returned)' };
       }
+      const { verifyAuthenticationResponse } = await simpleWebAuthn();
       let verification;
       try {
         verification = await verifyAuthenticationResponse({

@@ -3,7 +3,7 @@
  * The log transport prints the plain-text body so a developer can follow the links; outside development
  * the links' tokens are hidden, because a log line is not a mailbox.
  */
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 
 export type MailMessage = { to: string; subject: string; html: string; text: string };
@@ -17,7 +17,8 @@ export type MailTransport = {
 /** Replaces the value of every `token=` in the text, for logs. */
 export const hideTokens = (text: string) => text.replace(/([?&]token=)[^\s&"'<>]+/g, '$1[hidden]');
 
-export function createMailTransport(deps: { smtpUrl: string; from: string; logger: Logger; revealLinksInLog: boolean }): MailTransport {
+/** Async because nodemailer (~4 MB of heap) is imported only when SMTP_URL is set. */
+export async function createMailTransport(deps: { smtpUrl: string; from: string; logger: Logger; revealLinksInLog: boolean }): Promise<MailTransport> {
   const { smtpUrl, from, logger } = deps;
   if (!smtpUrl) {
     return {
@@ -29,6 +30,7 @@ export function createMailTransport(deps: { smtpUrl: string; from: string; logge
       close() {},
     };
   }
+  const { default: nodemailer } = await import('nodemailer');
   let transporter: Transporter;
   try {
     transporter = nodemailer.createTransport(smtpUrl, { from });

@@ -26,7 +26,7 @@ describe('mail configuration', () => {
     it(`without SMTP_URL, prints mail to the log (${reveal ? 'with' : 'without'} the link's token in ${mode})`, async () => {
       const lines: string[] = [];
       const sink = new Writable({ write(chunk: Buffer, _e, done) { lines.push(chunk.toString()); done(); } });
-      const transport = createMailTransport({ smtpUrl: '', from: 'G <no-reply@example.test>', logger: createLogger('info', sink), revealLinksInLog: reveal });
+      const transport = await createMailTransport({ smtpUrl: '', from: 'G <no-reply@example.test>', logger: createLogger('info', sink), revealLinksInLog: reveal });
       assert.equal(transport.kind, 'log');
       await transport.send({ to: 'a@example.test', subject: 'Reset', html: '<p>x</p>', text: 'Go to https://id.example.test/password/reset?token=SECRET-TOKEN-VALUE now' });
       const mail = JSON.parse(lines[0]!).mail as { to: string; text: string };
