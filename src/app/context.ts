@@ -51,7 +51,7 @@ import { createWebAuthnStep, type WebAuthnStep } from '../interactions/mfa-webau
 import { createAccountAuth } from '../account/account-auth.js';
 import { createSessionsAndApps } from '../account/sessions-and-apps.js';
 import type { AccountPagesDeps } from '../account/router.js';
-import { buildFederation, type Federation } from '../federation/federation-context.js';
+import type { Federation } from '../federation/federation-context.js';
 import { OIDC_SCOPES } from '../oidc/claims.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createRenderer, type Renderer } from './render.js';
@@ -216,8 +216,9 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     return provider;
   }, signingJwks);
 
+  // imported only when configured: samlify, ldapts and the XML stack cost ~20 MB and ~0.2 s at start-up
   const federation = config.FEDERATION_FILE
-    ? await buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render })
+    ? await (await import('../federation/federation-context.js')).buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render })
     : undefined;
 
   const loginThrottle = createLoginThrottle({
