@@ -73,8 +73,13 @@ export async function startServer(o: {
     readyMs,
     // every process of the tree has the probe (cluster workers inherit the primary's node arguments)
     memory: async () => {
+      // idle means idle: a cluster's later workers may still be starting when the first answers
+      await quiet(() => processTree(child.pid!).reduce((sum, pid) => sum + cpuSecondsOf(pid), 0));
+      const pids = processTree(child.pid!);
+      // a worker that has not loaded the probe would be ended by SIGUSR2
+      await Promise.all(pids.map((pid) => catchesSigusr2(pid)));
       const answers = await Promise.all(
-        processTree(child.pid!).map(
+        pids.map(
           (pid) =>
             new Promise<{ rss: number; heapUsed: number; gc: boolean }>((resolve, reject) => {
               const timer = setTimeout(() => reject(new Error(`${o.name}: no memory probe answer`)), 5000);
@@ -109,6 +114,29 @@ function cpuSecondsOf(pid: number): number {
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return 0;
+  }
+}
+
+/** Resolves once the processes used under 2 % of a core over a 250 ms window (at most `timeoutMs`). */
+async function quiet(cpuSeconds: () => number, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let before = cpuSeconds();
+  while (performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = cpuSeconds();
+    if (now - before < 0.005) return;
+    before = now;
+  }
+}
+
+/** Resolves once the process has a SIGUSR2 handler (bit 12 of SigCgt in /proc/<pid>/status), i.e. the probe is loaded. */
+async function catchesSigusr2(pid: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    if (caught && (BigInt(`0x${caught}`) >> 11n) & 1n) return;
+    if (performance.now() > deadline) throw new Error(`process ${pid} has no SIGUSR2 handler (probe not loaded)`);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
