@@ -3,44 +3,23 @@
  * serves at once; secrets are shown once and stored encrypted; bad input is exit code 2 and one line.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { bootGatehouse, TEST_ENCRYPTION_KEY, type TestGatehouse } from '../helpers/gatehouse.js';
 import { UserAgent, signIn } from '../helpers/user-agent.js';
+import { runCli, type CliRun } from '../helpers/run-cli.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
-
-type Run = { code: number | null; stdout: string; stderr: string; lines: string[] };
 
 describe('the gatehouse CLI on a running server’s store', () => {
   let gh: TestGatehouse;
   let databaseUrl: string;
 
-  /** `node --import tsx src/cli.ts ...args` with the server's store and key-encryption key. */
-  function cli(...args: string[]): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const env = { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: databaseUrl, KEY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEY, BCRYPT_COST: '4', ISSUER: gh.issuer };
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d));
-      child.stderr.on('data', (d: Buffer) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      child.on('error', reject);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        // oidc-provider itself warns on every load under Node < 22 (this machine runs Node 20); that line is
-        // the runtime's, not the CLI's message
-        const lines = stderr.split('\n').filter((l) => l && !l.startsWith('oidc-provider WARNING: Unsupported runtime'));
-        resolve({ code, stdout, stderr, lines });
-      });
-    });
-  }
+  /** `gatehouse ...args` with the server's store and key-encryption key. */
+  const cli = (...args: string[]): Promise<CliRun> =>
+    runCli({ DATABASE_URL: databaseUrl, KEY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEY, ISSUER: gh.issuer }, ...args);
 
   before(async () => {
     gh = await bootGatehouse();
@@ -130,7 +109,7 @@ describe('the gatehouse CLI on a running server’s store', () => {
       ['a bad --ttl', ['resources', 'create', '--identifier', 'https://ttl.example.test', '--scope', 'read', '--ttl', 'forever'], /^gatehouse: --ttl: expected a duration/],
     ];
     // three at a time: the machine has two cores, and each run is a whole Node process
-    const runs = new Map<string, Promise<Run>>();
+    const runs = new Map<string, Promise<CliRun>>();
     before(() => {
       let slot: Promise<unknown>[] = [Promise.resolve(), Promise.resolve(), Promise.resolve()];
       cases.forEach(([name, args], i) => {
