@@ -21,8 +21,8 @@ export type AccountPagesDeps = {
   csrf: (ctx: Context, next: Next) => Promise<void>;
   auth: ReturnType<typeof createAccountAuth>;
   accounts: Pick<AccountService, 'authenticate' | 'setName' | 'setPassword'>;
-  /** after a password change: the notice mail and the audit event (lifecycle) */
-  onPasswordChanged?(account: AccountRecord, ctx: Context): Promise<void>;
+  /** after a password change: the notice mail and the audit event (lifecycle), with what was signed out */
+  onPasswordChanged?(account: AccountRecord, ctx: Context, signedOut?: { sessions: number; grants: number }): Promise<void>;
   passwordThrottle: LoginThrottle;
   sessionsAndApps: SessionsAndApps;
 } & Omit<SecurityDeps, 'page' | 'auth'>;
@@ -61,7 +61,8 @@ export function createAccountRouter(deps: AccountPagesDeps) {
     ctx.redirect('/account?notice=profile-saved');
   });
 
-  router.post('/password', async (ctx) => {
+  // a new password is a change to how the person signs in: a recent sign-in at the account's level, as for factors
+  router.post('/password', auth.requireRecentSignIn, async (ctx) => {
     const { account } = ctx.state as AccountState;
     const form = ctx.state.form as Record<string, string>;
     const fail = async (status: number, error: string) => {
@@ -87,13 +88,13 @@ export function createAccountRouter(deps: AccountPagesDeps) {
       return fail(400, 'Choose another new password.');
     }
     await deps.passwordThrottle.recordSuccess(account.email);
-    await deps.onPasswordChanged?.(account, ctx);
-    // a password changed because it leaked is only half a fix while another browser stays signed in
-    if (form.sign_out_others === 'yes') {
-      await sessionsAndApps.signOutOthers(account.id, (ctx.state as AccountState).session.uid);
-      return ctx.redirect('/account?notice=password-changed-signed-out');
-    }
-    ctx.redirect('/account?notice=password-changed');
+    // a password changed because it leaked is only half a fix while another browser stays signed in, or
+    // an app keeps a refresh token it got there: other sessions end and their grants are revoked
+    const signedOut = form.sign_out_others === 'yes'
+      ? await sessionsAndApps.signOutOthers(account.id, (ctx.state as AccountState).session.uid)
+      : undefined;
+    await deps.onPasswordChanged?.(account, ctx, signedOut);
+    ctx.redirect(signedOut ? '/account?notice=password-changed-signed-out' : '/account?notice=password-changed');
   });
 
   router.get('/sessions', async (ctx) => {

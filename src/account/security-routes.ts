@@ -2,7 +2,9 @@
  * /account/security: the person's second factors. An authenticator app (TOTP: QR code and secret,
  * confirmed by a first code), security keys and passkeys (registered by the page script, several per
  * account, each named), and recovery codes (shown once, regenerated on request). Adding or removing a
- * factor needs a recent sign-in; removing the last one is refused while a policy requires one.
+ * factor needs a recent sign-in at the account's level (account-auth.ts); removing the last one is
+ * refused while a policy requires one. A first authenticator app is set up inside the sign-in's own
+ * mfa prompt (step-up with acr_values), so the session that set it up holds the mfa level afterwards.
  */
 import type Router from '@koa/router';
 import type { Context } from 'koa';
@@ -14,6 +16,7 @@ import type { AccountFactors } from '../factors/account-factors.js';
 import { parseCredentialJson, WebAuthnInputError, type WebAuthnService } from '../factors/webauthn.js';
 import { BadRequestError, GatehouseError, TooManyRequestsError } from '../errors/errors.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
+import { ACR, acrRank } from '../oidc/policy.js';
 
 export type SecurityDeps = {
   auth: ReturnType<typeof createAccountAuth>;
@@ -38,8 +41,15 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
   // the security page itself needs a recent sign-in too, so its forms and script run inside that window
   router.get('/security', recent, (ctx) => securityPage(ctx));
 
+  // A session below mfa (an account with no factor yet) sets up its first app through the mfa prompt,
+  // which enrols it and upgrades the session; the account pages then accept the account's new level.
+  const belowMfa = (ctx: Context) => acrRank((ctx.state as AccountState).session.acr) < acrRank(ACR.mfa);
+  const enrolThroughSignIn = (ctx: Context) =>
+    auth.signIn(ctx, '/account/security/totp', { acr_values: ACR.mfa, login_hint: accountOf(ctx).email });
+
   router.get('/security/totp', recent, async (ctx) => {
     const account = accountOf(ctx);
+    if (belowMfa(ctx)) return enrolThroughSignIn(ctx);
     const enrolment = await deps.totp.startEnrolment(account.id, account.email);
     if (!enrolment) return ctx.redirect('/account/security');
     await page(ctx, 'account-totp', 'Set up an authenticator app', { enrolment });
@@ -47,6 +57,7 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
 
   router.post('/security/totp', recent, async (ctx) => {
     const account = accountOf(ctx);
+    if (belowMfa(ctx)) return enrolThroughSignIn(ctx);
     const throttle = deps.secondFactorThrottle;
     const retryAfter = await throttle.retryAfter(account.id, ctx.ip);
     if (retryAfter > 0) throw new TooManyRequestsError(retryAfter, 'Too many wrong codes. Wait a few minutes and try again.');

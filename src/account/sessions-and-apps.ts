@@ -6,6 +6,7 @@
  */
 import type { OidcModelStore } from '../../adapters/contract.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
+import type { EndingSession, SignOutEverywhere } from '../accounts/sign-out-everywhere.js';
 import { ACCOUNT_CLIENT_ID } from './account-client.js';
 
 export type SessionView = { uid: string; loginTs: number | undefined; expiresAt: number | undefined; amr: string[]; apps: string[]; current: boolean };
@@ -19,10 +20,26 @@ type BackchannelClient = { backchannelLogoutUri?: string; backchannelLogout?(sub
 
 export type SessionsAndApps = ReturnType<typeof createSessionsAndApps>;
 
+/**
+ * Back-channel logout (OpenID Connect Back-Channel Logout 1.0 §2.5) to every app a session signed in to
+ * that registered a backchannel_logout_uri; a failed delivery is reported, never thrown.
+ */
+export function createBackchannelLogout(deps: { providers: ProviderHost; onBackchannelError(err: unknown, clientId: string): void }) {
+  return async (accountId: string, session: EndingSession): Promise<void> => {
+    const notices = Object.entries(session.authorizations ?? {}).map(async ([clientId, authorization]) => {
+      const client = (await deps.providers.current.Client.find(clientId).catch(() => undefined)) as BackchannelClient | undefined;
+      if (!client?.backchannelLogoutUri || typeof client.backchannelLogout !== 'function') return;
+      await client.backchannelLogout(accountId, authorization.sid).catch((err: unknown) => deps.onBackchannelError(err, clientId));
+    });
+    await Promise.all(notices);
+  };
+}
+
 export function createSessionsAndApps(deps: {
   oidc: Pick<OidcModelStore, 'findByAccountId'>;
   providers: ProviderHost;
-  onBackchannelError(err: unknown, clientId: string): void;
+  backchannelLogout: ReturnType<typeof createBackchannelLogout>;
+  signOutEverywhere: SignOutEverywhere;
 }) {
   const { providers } = deps;
 
@@ -39,12 +56,7 @@ export function createSessionsAndApps(deps: {
   async function signOut(accountId: string, uid: string): Promise<boolean> {
     const session = await providers.current.Session.findByUid(uid);
     if (!session || session.accountId !== accountId) return false;
-    const notices = Object.keys(session.authorizations ?? {}).map(async (clientId) => {
-      const client = (await providers.current.Client.find(clientId).catch(() => undefined)) as BackchannelClient | undefined;
-      if (!client?.backchannelLogoutUri || typeof client.backchannelLogout !== 'function') return;
-      await client.backchannelLogout(accountId, session.sidFor(clientId)).catch((err: unknown) => deps.onBackchannelError(err, clientId));
-    });
-    await Promise.all(notices);
+    await deps.backchannelLogout(accountId, { authorizations: session.authorizations as EndingSession['authorizations'] });
     await session.destroy();
     return true;
   }
@@ -67,12 +79,13 @@ export function createSessionsAndApps(deps: {
 
     signOut,
 
-    /** Signs out every session of the account but `currentUid` (each as `signOut`); how many. */
-    async signOutOthers(accountId: string, currentUid: string): Promise<number> {
-      const payloads = (await deps.oidc.findByAccountId('Session', accountId)) as SessionPayload[];
-      const others = payloads.map((p) => p.uid).filter((uid): uid is string => typeof uid === 'string' && uid !== currentUid);
-      const done = await Promise.all(others.map((uid) => signOut(accountId, uid)));
-      return done.filter(Boolean).length;
+    /**
+     * Signs out every session of the account but `currentUid` (back-channel logout to their apps), and
+     * revokes every grant, with its refresh and access tokens, that the current session does not hold:
+     * what a password reset does, but for this browser. How many sessions ended.
+     */
+    async signOutOthers(accountId: string, currentUid: string): Promise<{ sessions: number; grants: number }> {
+      return deps.signOutEverywhere(accountId, { keepSessionUid: currentUid });
     },
 
     async apps(accountId: string): Promise<AppView[]> {

@@ -49,7 +49,7 @@ import { createAccountFactors, type AccountFactors } from '../factors/account-fa
 import { createMfaStep, type MfaStep } from '../interactions/mfa-step.js';
 import { createWebAuthnStep, type WebAuthnStep } from '../interactions/mfa-webauthn.js';
 import { createAccountAuth } from '../account/account-auth.js';
-import { createSessionsAndApps } from '../account/sessions-and-apps.js';
+import { createBackchannelLogout, createSessionsAndApps } from '../account/sessions-and-apps.js';
 import type { AccountPagesDeps } from '../account/router.js';
 import type { Federation } from '../federation/federation-context.js';
 import { OIDC_SCOPES } from '../oidc/claims.js';
@@ -251,26 +251,29 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     onResult: (result) => metrics.secondFactors.inc({ method: 'code', result }),
   });
   const webAuthnStep = createWebAuthnStep({ webauthn, mfa: mfaStep, onResult: (result) => metrics.secondFactors.inc({ method: 'webauthn', result }) });
+  // every sign-out that ends sessions of an account (password reset, password change, CLI) tells their apps
+  const backchannelLogout = createBackchannelLogout({
+    providers,
+    onBackchannelError: (err, clientId) => logger.warn({ err, clientId }, 'back-channel logout failed'),
+  });
+  const signOutEverywhere = createSignOutEverywhere({ oidc: store.oidc, beforeSessionEnds: backchannelLogout });
   const accountPages: AppContext['accountPages'] = {
     auth: createAccountAuth({
       issuer: config.ISSUER,
       secure: config.ISSUER.startsWith('https://'),
       providers,
       findAccount: accounts.findById,
-      mfaRequiredByPolicy: mfaPolicy.requiredByPolicy,
+      accountRequirement: mfaPolicy.accountRequirement,
       reauthMaxAge: config.ACCOUNT_REAUTH_MAX_AGE,
     }),
     accounts,
     passwordThrottle: loginThrottle,
-    sessionsAndApps: createSessionsAndApps({
-      oidc: store.oidc,
-      providers,
-      onBackchannelError: (err, clientId) => logger.warn({ err, clientId }, 'back-channel logout failed'),
-    }),
+    sessionsAndApps: createSessionsAndApps({ oidc: store.oidc, providers, backchannelLogout, signOutEverywhere }),
     totp, webauthn, recoveryCodes, factors: accountFactors, secondFactorThrottle,
-    async onPasswordChanged(account, ctx) {
+    async onPasswordChanged(account, ctx, signedOut) {
       accountMail.passwordChanged(account, 'changed', `${config.ISSUER}/password/forgot`);
-      await audit.record({ type: 'password.changed', accountId: account.id, details: { via: 'account page' } }, ctx);
+      const ended = signedOut ? { sessionsEnded: signedOut.sessions, grantsRevoked: signedOut.grants } : {};
+      await audit.record({ type: 'password.changed', accountId: account.id, details: { via: 'account page', ...ended } }, ctx);
     },
   };
   const tokenEndpointLockouts = {
@@ -279,7 +282,6 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   };
 
   const tokens = createAccountTokens({ store: store.accountTokens });
-  const signOutEverywhere = createSignOutEverywhere({ oidc: store.oidc });
   const later = mailer.later;
   const verification = createEmailVerification({ issuer: config.ISSUER, ttlSeconds: config.EMAIL_VERIFICATION_TTL, tokens, accounts, mail: accountMail, audit });
   const lifecycle: AppContext['lifecycle'] = {

@@ -43,6 +43,12 @@ export function createMfaPolicy(deps: {
     return reasons;
   }
 
+  /**
+   * The one answer to "what acr must this account reach": its standing requirement (an enrolled factor,
+   * the settings, its roles), raised by the client's registration and the request's acr_values. The mfa
+   * prompt asks it for every authorization request; the account pages ask it with no client and no
+   * acr_values (accountRequirement), so they accept exactly the sessions a sign-in would have finished.
+   */
   async function requirement(accountId: string, clientRequires: boolean, acrValues: unknown): Promise<MfaRequirement> {
     const account = await deps.findAccount(accountId);
     if (!account) return { acr: ACR.password, reasons: [] };
@@ -58,6 +64,9 @@ export function createMfaPolicy(deps: {
 
   return {
     requirement,
+
+    /** What this account needs whatever the client and request: the floor the account pages require. */
+    accountRequirement: (accountId: string): Promise<MfaRequirement> => requirement(accountId, false, undefined),
 
     /** Whether policy (settings or roles) forces a second factor on this account, whatever it enrolled. */
     async requiredByPolicy(accountId: string): Promise<boolean> {

@@ -82,6 +82,13 @@ export function requestedAcrFloor(acrValues: unknown): AcrValue | undefined {
 /** What a sign-in must reach for this request, and why (shown on the page, and in the logs). */
 export type MfaRequirement = { acr: AcrValue; reasons: string[] };
 
+/**
+ * Whether a session's acr reaches the requirement. A session that holds an accountId after the password
+ * but before the second factor fails this, so neither the mfa prompt (authorization, consent,
+ * prompt=none, device flow) nor the account pages treat it as signed in.
+ */
+export const meetsRequirement = (sessionAcr: string | undefined, needed: MfaRequirement): boolean => acrRank(sessionAcr) >= acrRank(needed.acr);
+
 export type PolicyDeps = {
   /** The acr this account must reach for this client and request; `ACR.password` when nothing more is needed. */
   requirement(ctx: KoaContextWithOIDC): Promise<MfaRequirement>;
@@ -108,7 +115,8 @@ export function createInteractionPolicy(deps: PolicyDeps) {
       const { session } = (ctx as KoaContextWithOIDC).oidc;
       if (!session?.accountId) return Check.NO_NEED_TO_PROMPT;
       const needed = await requirement(ctx as KoaContextWithOIDC);
-      return acrRank(session.acr) < acrRank(needed.acr) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+      // with prompt=none oidc-provider answers this check's default error, interaction_required (Core §3.1.2.6)
+      return meetsRequirement(session.acr, needed) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
     }),
   );
   policy.add(mfa, 1);
