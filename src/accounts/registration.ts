@@ -23,6 +23,8 @@ export function createRegistration(deps: {
   audit: Pick<AuditLog, 'record'>;
   /** runs after the response (Mailer.later): the same time for new and taken addresses */
   later(what: string, job: () => Promise<void>): void;
+  /** the per-address mail quota (EMAIL_LIMIT_PER_ACCOUNT): takes one mail, false when the address had its share */
+  mayMail(email: string): Promise<boolean>;
 }) {
   const { accounts, audit } = deps;
   return {
@@ -40,7 +42,7 @@ export function createRegistration(deps: {
         await audit.record({ type: 'registration', result: 'failure', reason: 'email_taken', details: { email: input.email } }, from);
         deps.later('registration attempt mail', async () => {
           const owner = await accounts.findByEmail(input.email);
-          if (owner) deps.mail.registrationAttempt(owner, `${deps.issuer}/password/forgot`);
+          if (owner && (await deps.mayMail(owner.email))) deps.mail.registrationAttempt(owner, `${deps.issuer}/password/forgot`);
         });
         return undefined;
       }

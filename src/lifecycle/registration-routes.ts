@@ -61,7 +61,6 @@ export function addRegistrationRoutes(router: Router, deps: LifecycleDeps) {
     await takeQuotas('registrations', deps.limits.registrationPerIp.take(ctx.ip));
     if (!isEmailAddress(values.email)) return again('Enter your email address, such as name@example.com.');
     if (deps.termsUrl && f.terms !== 'accepted') return again('To create an account, accept the terms of service.');
-    await takeQuotas('registrations for this email address', deps.limits.emailPerAddress.take(values.email));
     let account;
     try {
       account = await deps.registration.register({ ...values, name: values.name || undefined, password, interactionUid: page.interactionUid }, sourceOf(ctx));
