@@ -63,6 +63,7 @@ export function createApp(c: AppContext): Koa {
       onLockout: (scope, key, seconds, ctx) =>
         void c.audit.record({ type: 'lockout', result: 'failure', clientId: scope === 'client' ? key : null, reason: `token_failures_per_${scope}`, details: { seconds } }, ctx),
     }),
+    unsupportedMethodIsNotAllowed,
     // our pages and endpoints; a protocol request skips them all (route-by-prefix.ts)
     ...underRouterPrefixes([assets, scripts, health, metrics, lifecycle.router, interactions, account, ...(saml ? [saml] : [])], [
       assets.routes(),
@@ -80,6 +81,15 @@ export function createApp(c: AppContext): Koa {
   ];
   for (const step of steps) app.use(step);
   return app;
+}
+
+/**
+ * @koa/router answers a method it has no route for at all (TRACE, PROPFIND, ...) with 501; for our pages
+ * that is the same case as PUT on a GET page: RFC 9110 §15.5.6 405 with the Allow header the router set.
+ */
+async function unsupportedMethodIsNotAllowed(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  await next();
+  if (ctx.status === 501 && typeof ctx.response.get('Allow') === 'string') ctx.status = 405;
 }
 
 function createStaticRouter(viewsDir: string) {
