@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { buildContext, type AppContext } from './app/context.js';
 import { createApp } from './app/create-app.js';
+import { createMetricsApp, createMetricsRouter } from './app/metrics-endpoint.js';
 
 /** The repository root, from src/ or dist/src/ alike. */
 const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../' : '../', import.meta.url));
@@ -31,6 +32,20 @@ export async function startServer(config: Config, logger: Logger, paths = DEFAUL
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
+  // METRICS_PORT: /metrics alone on its own port (with WORKERS > 1 every worker listens on it, and the
+  // answer is still every worker's sum, cluster-metrics.ts)
+  let metricsServer: Server | undefined;
+  if (config.METRICS_PORT) {
+    metricsServer = createServer(createMetricsApp(createMetricsRouter({ metrics: context.metrics, token: config.METRICS_TOKEN })).callback());
+    metricsServer.listen(config.METRICS_PORT, config.HOST);
+    try {
+      await once(metricsServer, 'listening');
+    } catch (err) {
+      server.close();
+      await context.close();
+      throw err;
+    }
+  }
   let closing: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -40,7 +55,8 @@ export async function startServer(config: Config, logger: Logger, paths = DEFAUL
     close() {
       closing ??= (async () => {
         server.closeIdleConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        metricsServer?.closeIdleConnections();
+        await Promise.all([server, metricsServer].map((s) => s && new Promise<void>((resolve) => s.close(() => resolve()))));
         await context.close();
       })();
       return closing;

@@ -18,11 +18,20 @@ export function createEmailVerification(deps: {
   accounts: Pick<AccountService, 'findById' | 'markEmailVerified'>;
   mail: Pick<AccountMail, 'verifyEmail'>;
   audit: Pick<AuditLog, 'record'>;
+  /** the per-address mail quota (EMAIL_LIMIT_PER_ACCOUNT): takes one mail, false when the address had its share */
+  mayMail(email: string): Promise<boolean>;
 }) {
   const { tokens, accounts, audit } = deps;
   return {
-    /** Sends a new link (earlier ones stop working). */
+    /**
+     * Sends a new link (earlier ones stop working). Past the address's mail quota nothing is sent and no
+     * token is made (so the link already in the inbox keeps working); the caller's answer stays the same.
+     */
     async send(account: AccountRecord, options: { interactionUid?: string | null }, from: AuditSource): Promise<void> {
+      if (!(await deps.mayMail(account.email))) {
+        await audit.record({ type: 'email.verification_sent', result: 'failure', accountId: account.id, reason: 'mail_limit' }, from);
+        return;
+      }
       const token = await tokens.issue({ purpose: 'verify-email', account, ttlSeconds: deps.ttlSeconds, interactionUid: options.interactionUid });
       deps.mail.verifyEmail(account, `${deps.issuer}/verify-email?token=${token}`, deps.ttlSeconds);
       await audit.record({ type: 'email.verification_sent', accountId: account.id }, from);

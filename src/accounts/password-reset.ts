@@ -29,6 +29,8 @@ export function createPasswordReset(deps: {
   audit: Pick<AuditLog, 'record'>;
   /** runs after the response (Mailer.later): the same time for known and unknown addresses */
   later(what: string, job: () => Promise<void>): void;
+  /** the per-address mail quota (EMAIL_LIMIT_PER_ACCOUNT): takes one mail, false when the address had its share */
+  mayMail(email: string): Promise<boolean>;
 }) {
   const { tokens, accounts, audit } = deps;
   const forgotLink = `${deps.issuer}/password/forgot`;
@@ -43,6 +45,8 @@ export function createPasswordReset(deps: {
       }
       await audit.record({ type: 'password.reset_requested', accountId: account.id }, from);
       deps.later('password reset mail', async () => {
+        // past the quota: no mail and no new token (a newer token would cancel the link already sent)
+        if (!(await deps.mayMail(account.email))) return;
         const token = await tokens.issue({ purpose: 'reset-password', account, ttlSeconds: deps.ttlSeconds, interactionUid: options.interactionUid });
         deps.mail.resetPassword(account, `${deps.issuer}/password/reset?token=${token}`, deps.ttlSeconds);
       });

@@ -13,6 +13,18 @@ import type { EmailVerification } from './email-verification.js';
 
 export type Registration = ReturnType<typeof createRegistration>;
 
+/**
+ * Why a display name typed at registration is refused, or null. Names are shown on pages and in mails, so
+ * they carry no markup ('<', '>'), no control, private-use or bidirectional-override characters (which can
+ * reorder or hide text), and nothing that reads as a link: a scheme, "www.", or a host-like word.
+ */
+export function nameRefusal(name: string): string | null {
+  if (/[\p{Cc}\p{Co}\p{Cs}\p{Cn}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u.test(name)) return 'Use only letters, spaces and punctuation in your name.';
+  if (/[<>]/.test(name)) return 'Your name cannot contain < or >.';
+  if (/[a-z][a-z0-9+.-]*:\/\/|\bwww\.|[\p{L}\p{N}-]+\.[\p{L}]{2,}\b|\bmailto:/iu.test(name)) return 'Your name cannot contain a web address or a domain name.';
+  return null;
+}
+
 export type RegistrationInput = { email: string; password: string; name?: string; interactionUid?: string | null };
 
 export function createRegistration(deps: {
@@ -23,6 +35,8 @@ export function createRegistration(deps: {
   audit: Pick<AuditLog, 'record'>;
   /** runs after the response (Mailer.later): the same time for new and taken addresses */
   later(what: string, job: () => Promise<void>): void;
+  /** the per-address mail quota (EMAIL_LIMIT_PER_ACCOUNT): takes one mail, false when the address had its share */
+  mayMail(email: string): Promise<boolean>;
 }) {
   const { accounts, audit } = deps;
   return {
@@ -40,7 +54,7 @@ export function createRegistration(deps: {
         await audit.record({ type: 'registration', result: 'failure', reason: 'email_taken', details: { email: input.email } }, from);
         deps.later('registration attempt mail', async () => {
           const owner = await accounts.findByEmail(input.email);
-          if (owner) deps.mail.registrationAttempt(owner, `${deps.issuer}/password/forgot`);
+          if (owner && (await deps.mayMail(owner.email))) deps.mail.registrationAttempt(owner, `${deps.issuer}/password/forgot`);
         });
         return undefined;
       }

@@ -283,7 +283,10 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
 
   const tokens = createAccountTokens({ store: store.accountTokens });
   const later = mailer.later;
-  const verification = createEmailVerification({ issuer: config.ISSUER, ttlSeconds: config.EMAIL_VERIFICATION_TTL, tokens, accounts, mail: accountMail, audit });
+  // EMAIL_LIMIT_PER_ACCOUNT counts mails sent to an address, taken where a mail is about to be made
+  const mailPerAddress = hourly('mail-address', config.EMAIL_LIMIT_PER_ACCOUNT);
+  const mayMail = async (email: string) => (await mailPerAddress.take(email)) === 0;
+  const verification = createEmailVerification({ issuer: config.ISSUER, ttlSeconds: config.EMAIL_VERIFICATION_TTL, tokens, accounts, mail: accountMail, audit, mayMail });
   const lifecycle: AppContext['lifecycle'] = {
     issuer: config.ISSUER,
     secureCookies: config.ISSUER.startsWith('https://'),
@@ -295,13 +298,12 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     accounts,
     policy: passwordPolicy,
     verification,
-    registration: createRegistration({ issuer: config.ISSUER, accounts, verification, mail: accountMail, audit, later }),
-    reset: createPasswordReset({ issuer: config.ISSUER, ttlSeconds: config.PASSWORD_RESET_TTL, tokens, accounts, signOutEverywhere, mail: accountMail, audit, later }),
+    registration: createRegistration({ issuer: config.ISSUER, accounts, verification, mail: accountMail, audit, later, mayMail }),
+    reset: createPasswordReset({ issuer: config.ISSUER, ttlSeconds: config.PASSWORD_RESET_TTL, tokens, accounts, signOutEverywhere, mail: accountMail, audit, later, mayMail }),
     mail: accountMail,
     audit,
     limits: {
       registrationPerIp: hourly('registration-ip', config.REGISTRATION_LIMIT_PER_IP),
-      emailPerAddress: hourly('mail-address', config.EMAIL_LIMIT_PER_ACCOUNT),
       emailPerIp: hourly('mail-ip', config.EMAIL_LIMIT_PER_IP),
     },
   };

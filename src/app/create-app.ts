@@ -22,6 +22,7 @@ import { createScriptAssetsRouter } from './script-assets.js';
 import { createLifecycleRouter } from '../lifecycle/router.js';
 import { tokenEndpointGuard } from '../protection/token-endpoint-guard.js';
 import { underRouterPrefixes } from './route-by-prefix.js';
+import { createMetricsRouter } from './metrics-endpoint.js';
 
 export function createApp(c: AppContext): Koa {
   const { config, logger, providers } = c;
@@ -41,7 +42,8 @@ export function createApp(c: AppContext): Koa {
   const assets = createStaticRouter(c.viewsDir);
   const scripts = createScriptAssetsRouter(c.viewsDir);
   const health = createHealthRouter({ ping: () => c.store.ping() });
-  const metrics = createMetricsRouter(c);
+  // with METRICS_PORT set, /metrics is served there only (server.ts), and this router stays empty
+  const metrics = config.METRICS_PORT ? new Router() : createMetricsRouter({ metrics: c.metrics, token: config.METRICS_TOKEN });
   const saml = c.federation?.samlRouter;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers carry their own context types
   const steps: Koa.Middleware<any, any>[] = [
@@ -63,6 +65,7 @@ export function createApp(c: AppContext): Koa {
       onLockout: (scope, key, seconds, ctx) =>
         void c.audit.record({ type: 'lockout', result: 'failure', clientId: scope === 'client' ? key : null, reason: `token_failures_per_${scope}`, details: { seconds } }, ctx),
     }),
+    unsupportedMethodIsNotAllowed,
     // our pages and endpoints; a protocol request skips them all (route-by-prefix.ts)
     ...underRouterPrefixes([assets, scripts, health, metrics, lifecycle.router, interactions, account, ...(saml ? [saml] : [])], [
       assets.routes(),
@@ -82,6 +85,15 @@ export function createApp(c: AppContext): Koa {
   return app;
 }
 
+/**
+ * @koa/router answers a method it has no route for at all (TRACE, PROPFIND, ...) with 501; for our pages
+ * that is the same case as PUT on a GET page: RFC 9110 §15.5.6 405 with the Allow header the router set.
+ */
+async function unsupportedMethodIsNotAllowed(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  await next();
+  if (ctx.status === 501 && typeof ctx.response.get('Allow') === 'string') ctx.status = 405;
+}
+
 function createStaticRouter(viewsDir: string) {
   const css = readFileSync(join(viewsDir, 'assets', 'gatehouse.css'));
   const router = new Router();
@@ -89,15 +101,6 @@ function createStaticRouter(viewsDir: string) {
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = css;
-  });
-  return router;
-}
-
-function createMetricsRouter(c: AppContext) {
-  const router = new Router();
-  router.get('/metrics', async (ctx) => {
-    ctx.type = c.metrics.contentType;
-    ctx.body = await c.metrics.exposition();
   });
   return router;
 }

@@ -1,7 +1,9 @@
 /**
- * CSRF protection for our forms (synchroniser token). A random value lives in a signed, httpOnly,
- * SameSite=Lax cookie; each form carries HMAC(cookie key, value). A POST without a matching token is
- * refused before any handler runs. Also parses the urlencoded form body, which only our routes read
+ * CSRF protection for our forms (synchroniser token). A random per-browser secret lives in a signed,
+ * httpOnly, SameSite=Lax cookie; each form carries HMAC(cookie key, "csrf:" + secret), so a token is good
+ * only in the browser that holds that secret. A POST without a matching token is refused before any
+ * handler runs. Under https the cookie is `__Host-` prefixed (Secure, Path=/, no Domain): a sibling
+ * subdomain cannot plant its own secret-and-token pair in a victim's browser (cookie tossing). Also parses the urlencoded form body, which only our routes read
  * (oidc-provider parses its own).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -10,15 +12,18 @@ import { BadRequestError, CsrfError } from '../errors/errors.js';
 import { readRawBody, BodyTooLargeError } from './raw-body.js';
 
 const COOKIE = 'gatehouse.csrf';
+/** RFC 6265bis §4.1.3.2: a `__Host-` cookie is Secure, has Path=/ and no Domain, so only this host sets it. */
+const HOST_COOKIE = `__Host-${COOKIE}`;
 const MAX_FORM_BYTES = 16 * 1024;
 
 export function csrfProtection(deps: { secret: string; secure: boolean }) {
-  const tokenFor = (value: string) => createHmac('sha256', deps.secret).update(value).digest('base64url');
+  const tokenFor = (value: string) => createHmac('sha256', deps.secret).update(`csrf:${value}`).digest('base64url');
+  const name = deps.secure ? HOST_COOKIE : COOKIE;
   return async function checkCsrf(ctx: Context, next: Next): Promise<void> {
-    let value = ctx.cookies.get(COOKIE, { signed: true });
+    let value = ctx.cookies.get(name, { signed: true });
     if (!value) {
       value = randomBytes(32).toString('base64url');
-      ctx.cookies.set(COOKIE, value, { signed: true, httpOnly: true, sameSite: 'lax', secure: deps.secure, overwrite: true });
+      ctx.cookies.set(name, value, { signed: true, httpOnly: true, sameSite: 'lax', secure: deps.secure, path: '/', overwrite: true });
     }
     ctx.state.csrfToken = tokenFor(value);
     if (ctx.method === 'POST') {

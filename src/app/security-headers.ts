@@ -2,12 +2,33 @@
  * Security headers on every response, and a strict nonce-based CSP. oidc-provider appends the hashes of its
  * own inline scripts (form_post, logout) to script-src, so the CSP is set before the request goes down.
  * Browsers apply form-action to the redirects that follow a form post, so the origin of the relying
- * party's redirect URI is added to form-action once it is known (after the request).
+ * party's redirect URI is added to form-action once it is known (after the request), and only once
+ * oidc-provider validated it for the client.
  */
 import { randomFillSync } from 'node:crypto';
 import type { Context, Next } from 'koa';
 
-type WithOidcParams = { oidc?: { params?: Record<string, unknown> } };
+type OidcClient = { redirectUriAllowed?(uri: string): boolean; postLogoutRedirectUriAllowed?(uri: string): boolean };
+type WithOidcParams = { oidc?: { params?: Record<string, unknown>; client?: OidcClient } };
+
+/**
+ * The redirect URIs of this request that the client registered (oidc-provider's own check: exact match,
+ * with the port of a native client's loopback URI free, RFC 8252 §7.3). A URI that was only sent, not
+ * validated (unknown client, unregistered URI, an error page), never widens form-action.
+ */
+function validatedRedirectUris(oidc: WithOidcParams['oidc']): string[] {
+  const client = oidc?.client;
+  const params = oidc?.params;
+  if (!client || !params) return [];
+  const checks: [string, ((uri: string) => boolean) | undefined][] = [
+    ['redirect_uri', client.redirectUriAllowed?.bind(client)],
+    ['post_logout_redirect_uri', client.postLogoutRedirectUriAllowed?.bind(client)],
+  ];
+  return checks.flatMap(([key, allowed]) => {
+    const value = params[key];
+    return typeof value === 'string' && allowed?.(value) === true ? [value] : [];
+  });
+}
 
 export function securityHeaders(deps: { https: boolean; imageOrigins: string[] }) {
   const imgSrc = ["'self'", 'data:', 'https:', ...deps.imageOrigins].join(' ');
@@ -39,11 +60,7 @@ export function securityHeaders(deps: { https: boolean; imageOrigins: string[] }
     await next();
 
     const origins = ctx.state.formActionOrigins as Set<string>;
-    const params = (ctx as Context & WithOidcParams).oidc?.params;
-    for (const key of ['redirect_uri', 'post_logout_redirect_uri']) {
-      const value = params?.[key];
-      if (typeof value === 'string') origins.add(originOf(value));
-    }
+    for (const uri of validatedRedirectUris((ctx as Context & WithOidcParams).oidc)) origins.add(originOf(uri));
     origins.delete('');
     const current = ctx.response.get('Content-Security-Policy');
     if (origins.size && current) {

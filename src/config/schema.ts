@@ -34,6 +34,23 @@ export const settings = {
   }),
   HOST: setting({ description: 'Interface to listen on', default: '0.0.0.0', parser: p.text(255) }),
   PORT: setting({ description: 'TCP port to listen on (0 picks a free one)', default: '3000', parser: p.integer(0, 65535) }),
+  METRICS_PORT: setting({
+    description: 'A separate TCP port for /metrics (then not served on PORT); 0 serves /metrics on PORT',
+    default: '0',
+    parser: p.integer(0, 65535),
+  }),
+  METRICS_TOKEN: setting({
+    description: 'When set, /metrics requires `Authorization: Bearer <token>` (at least 32 characters); empty: no token',
+    default: '',
+    parser: {
+      accepted: 'empty, or a token of at least 32 characters without spaces',
+      parse(raw) {
+        if (raw !== '' && !/^[^\s]{32,512}$/.test(raw)) throw new p.SettingValueError('empty, or a token of at least 32 characters without spaces');
+        return raw;
+      },
+    },
+    secret: true,
+  }),
   WORKERS: setting({
     description:
       'Processes serving PORT together (Node cluster), each a full Gatehouse on the same store; set it to the number of cores to use them all',

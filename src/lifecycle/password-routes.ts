@@ -32,8 +32,8 @@ export function addPasswordRoutes(router: Router, deps: LifecycleDeps) {
       ctx.status = 400;
       return;
     }
-    // counted for every address, with or without an account, so the limit says nothing about accounts
-    await takeQuotas('password reset requests for this email address', deps.limits.emailPerAddress.take(email));
+    // The per-address limit counts mails sent (password-reset.ts): past it the answer is this same page,
+    // with no mail, so it says nothing about accounts.
     await deps.reset.request(email, { interactionUid: interaction || null }, sourceOf(ctx));
     await render(ctx, 'forgot-password-sent', { title: 'Check your inbox', email });
   });

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { InvalidAccountInput, PasswordRefused, isEmailAddress, normaliseEmail } from '../accounts/accounts.js';
+import { nameRefusal } from '../accounts/registration.js';
 import { sourceOf } from '../audit/audit-log.js';
 import { BadRequestError, NotFoundError } from '../errors/errors.js';
 import { ACR, AMR } from '../oidc/policy.js';
@@ -60,8 +61,9 @@ export function addRegistrationRoutes(router: Router, deps: LifecycleDeps) {
     };
     await takeQuotas('registrations', deps.limits.registrationPerIp.take(ctx.ip));
     if (!isEmailAddress(values.email)) return again('Enter your email address, such as name@example.com.');
+    const badName = nameRefusal(values.name);
+    if (badName) return again(badName);
     if (deps.termsUrl && f.terms !== 'accepted') return again('To create an account, accept the terms of service.');
-    await takeQuotas('registrations for this email address', deps.limits.emailPerAddress.take(values.email));
     let account;
     try {
       account = await deps.registration.register({ ...values, name: values.name || undefined, password, interactionUid: page.interactionUid }, sourceOf(ctx));

@@ -32,7 +32,7 @@ export type LifecycleDeps = {
   reset: PasswordReset;
   mail: Pick<AccountMail, 'passwordChanged'>;
   audit: Pick<AuditLog, 'record'>;
-  limits: { registrationPerIp: Quota; emailPerAddress: Quota; emailPerIp: Quota };
+  limits: { registrationPerIp: Quota; emailPerIp: Quota };
 };
 
 /** An interaction a link was issued from, if it is still pending (for a "continue to the app" step). */

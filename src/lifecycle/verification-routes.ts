@@ -56,7 +56,8 @@ export function addVerificationRoutes(router: Router, deps: LifecycleDeps) {
 
   router.post('/interaction/:uid/verify-email/send', deps.csrf, async (ctx) => {
     const { interaction, account } = await promptInteraction(ctx);
-    await takeQuotas('verification emails', deps.limits.emailPerIp.take(ctx.ip), deps.limits.emailPerAddress.take(account.email));
+    await takeQuotas('verification emails', deps.limits.emailPerIp.take(ctx.ip));
+    // past the per-address mail limit, send() sends nothing and the page stays the same
     await deps.verification.send(account, { interactionUid: interaction.uid }, sourceOf(ctx));
     await promptPage(ctx, interaction, { sent: true });
   });

@@ -18,8 +18,12 @@ export function createAccountMail(deps: { mailer: Pick<Mailer, 'queue'>; brandNa
   const { mailer, brandName } = deps;
   const to = (r: Recipient) => r.email;
   return {
+    /**
+     * To an address nobody has proven yet: whoever registered chose the name, so it is not echoed (a
+     * "name" is a way to put the attacker's words into a mail from us to a stranger).
+     */
     verifyEmail(r: Recipient, link: string, validForSeconds: number) {
-      mailer.queue('verify-email', to(r), `Verify your email address for ${brandName}`, { name: r.name, link, validFor: hours(validForSeconds) });
+      mailer.queue('verify-email', to(r), `Verify your email address for ${brandName}`, { name: null, link, validFor: hours(validForSeconds) });
     },
     resetPassword(r: Recipient, link: string, validForSeconds: number) {
       mailer.queue('reset-password', to(r), `Reset your ${brandName} password`, { name: r.name, link, validFor: hours(validForSeconds) });

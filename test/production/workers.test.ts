@@ -187,3 +187,55 @@ describe('WORKERS=2: one port served by a cluster of Gatehouse processes', funct
     assert.deepEqual(failing.workerPids(), []);
   });
 });
+
+describe('WORKERS=2 with METRICS_PORT and METRICS_TOKEN (issue 10 item 12a)', function () {
+  this.timeout(60_000);
+  const token = 'cluster-metrics-token-0123456789abcdef';
+  let setup: TestGatehouse;
+  let cluster: Cluster;
+  let metricsOrigin: string;
+
+  before(async () => {
+    setup = await bootGatehouse();
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    metricsOrigin = `http://127.0.0.1:${metricsPort}`;
+    cluster = Cluster.start({
+      NODE_ENV: 'test', ISSUER: `http://127.0.0.1:${port}`, DATABASE_URL: `sqlite:${setup.dataDir}/gatehouse.db`,
+      KEY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEY, BCRYPT_COST: '4', METRICS_PORT: String(metricsPort), METRICS_TOKEN: token,
+    }, port);
+    await cluster.waitFor((l) => l.msg === 'worker ready' && l.worker === 1);
+    await cluster.waitFor((l) => l.msg === 'worker ready' && l.worker === 2);
+  });
+  after(async () => {
+    if (cluster && !cluster.proc.hasExited()) {
+      cluster.proc.child.kill('SIGKILL');
+      await cluster.proc.exited;
+    }
+    await setup?.close();
+  });
+
+  it('answers the metrics port, with the token, with the sum of both workers; the main port has no /metrics', async () => {
+    const scrape = async (headers: Record<string, string>) => {
+      const dispatcher = new Agent();
+      try {
+        const res = await fetch(`${metricsOrigin}/metrics`, { headers, dispatcher } as RequestInit);
+        return { status: res.status, text: await res.text() };
+      } finally {
+        await dispatcher.close();
+      }
+    };
+    const jwksCount = async () => {
+      const { status, text } = await scrape({ authorization: `Bearer ${token}` });
+      assert.equal(status, 200);
+      const line = text.split('\n').find((l) => l.startsWith('gatehouse_http_request_duration_seconds_count{method="GET",route="jwks",status="200"}'));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    assert.equal((await scrape({})).status, 401);
+    const before = await jwksCount();
+    const from = cluster.lines.length;
+    for (let i = 0; i < 10; i++) assert.equal((await fresh(`${cluster.origin}/jwks`)).status, 200);
+    assert.equal(new Set(cluster.lines.slice(from).filter((l) => l.path === '/jwks').map((l) => l.worker)).size, 2, 'both workers served');
+    assert.equal(await jwksCount(), before + 10);
+    assert.equal((await fresh(`${cluster.origin}/metrics`)).status, 404);
+  });
+});
