@@ -29,9 +29,13 @@ const LABELS: Record<string, string> = {
   BackchannelAuthenticationRequest: 'auth_req_id',
 };
 
-/** The models whose id is a bearer credential (a token, code, cookie or handle that works when presented). */
+/**
+ * The models whose id is a bearer credential (a token, code, cookie or handle that works when presented).
+ * DeviceCode is not among them: oidc-provider finds it by user code and later again by the id that lookup
+ * gave it (the /device pages), which only the clear id can serve without making the stored key usable.
+ */
 export const HASHED = new Set([
-  'AccessToken', 'RefreshToken', 'AuthorizationCode', 'Session', 'ClientCredentials', 'DeviceCode',
+  'AccessToken', 'RefreshToken', 'AuthorizationCode', 'Session', 'ClientCredentials',
   'BackchannelAuthenticationRequest', 'PushedAuthorizationRequest', 'RegistrationAccessToken', 'InitialAccessToken',
 ]);
 
