@@ -6,6 +6,8 @@
  *   gatehouse users roles --email E [--set 'admin,ops']     (prints the roles; --set '' clears them)
  *   gatehouse clients create --json '<OIDC client metadata>'
  *   gatehouse clients list
+ *   gatehouse clients set-scope --client-id ID --scope 'openid invoices:read'   (the scopes it may request; a
+ *                                       client without `scope` gets no API scope; '' removes it)
  *   gatehouse resources create --identifier URI --scope 'read=Read your things' [--scope ...] [--name N] [--ttl 1h]
  *   gatehouse resources list
  *   gatehouse users set-password --email E --password P      (signs the account out everywhere)
@@ -183,11 +185,24 @@ const COMMANDS: Record<string, Command> = {
     };
   },
 
+  'clients set-scope'(args) {
+    const o = options(args, { 'client-id': { type: 'string' }, scope: { type: 'string' } });
+    const clientId = required(o['client-id'], 'client-id');
+    if (o.scope === undefined) throw new UsageError('--scope is required (a space-separated list; \'\' removes it)');
+    const scope = o.scope;
+    return async (c) => {
+      const metadata = await c.clients.setScope(clientId, scope);
+      if (!metadata) throw new UsageError('no client has this client_id');
+      await audited(c, { type: 'admin.client.updated', clientId, details: { scope: metadata.scope ?? null } });
+      print({ client_id: clientId, scope: metadata.scope ?? null });
+    };
+  },
+
   'clients list'(args) {
     options(args, {});
     return async (c) => {
       const clients = await c.clients.list();
-      print(clients.map((r) => ({ client_id: r.clientId, client_name: r.metadata.client_name, token_endpoint_auth_method: r.metadata.token_endpoint_auth_method ?? 'client_secret_basic', redirect_uris: r.metadata.redirect_uris, grant_types: r.metadata.grant_types })));
+      print(clients.map((r) => ({ client_id: r.clientId, client_name: r.metadata.client_name, token_endpoint_auth_method: r.metadata.token_endpoint_auth_method ?? 'client_secret_basic', redirect_uris: r.metadata.redirect_uris, grant_types: r.metadata.grant_types, scope: r.metadata.scope ?? null })));
     };
   },
 

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientStore } from '../../adapters/contract.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
-import { parseClientScope, providerView } from './client-scope.js';
+import { parseClientScope, providerView, requireScopeForClientCredentials } from './client-scope.js';
 
 /** token endpoint auth methods that need a shared secret (RFC 7591 §2) */
 const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
@@ -45,6 +45,7 @@ export function createClientRegistry(deps: {
         ...requested,
         client_id: typeof input.client_id === 'string' && input.client_id ? input.client_id : randomBytes(16).toString('base64url'),
       };
+      requireScopeForClientCredentials(metadata);
       const method = (metadata.token_endpoint_auth_method as string | undefined) ?? 'client_secret_basic';
       const secret = SECRET_METHODS.has(method) ? randomBytes(32).toString('base64url') : undefined;
       const shown = providerView(metadata, oidcScopes);
@@ -68,10 +69,33 @@ export function createClientRegistry(deps: {
       return record.secretCiphertext ? { ...shown, client_secret: decryptSecret(record.secretCiphertext) } : shown;
     },
 
-    /** The scope values the client registered (RFC 7591 §2), or undefined when it registered none. */
-    async registeredScope(clientId: string): Promise<Set<string> | undefined> {
+    /**
+     * Sets (or, with an empty value, removes) a client's registered `scope`, keeping its id, secret and other
+     * metadata: how a client registered before API scopes failed closed gets its API scopes back. The new
+     * metadata is validated by oidc-provider before the stored record is replaced.
+     */
+    async setScope(clientId: string, scope: string): Promise<ClientMetadata | undefined> {
       const record = await clients.find(clientId);
-      return record ? parseClientScope(record.metadata.scope) : undefined;
+      if (!record) return undefined;
+      const { scope: _old, ...rest } = record.metadata;
+      const values = parseClientScope(scope);
+      const metadata = (values?.size ? { ...rest, scope: [...values].join(' ') } : rest) as ClientMetadata;
+      requireScopeForClientCredentials(metadata);
+      const shown = providerView(metadata, oidcScopes);
+      await validate(record.secretCiphertext ? { ...shown, client_secret: decryptSecret(record.secretCiphertext) } : shown);
+      // The store has no update: replace the record, same id, secret ciphertext and creation time.
+      await clients.delete(clientId);
+      await clients.create({ ...record, metadata });
+      return metadata;
+    },
+
+    /**
+     * The scope values the client registered (RFC 7591 §2); empty when it registered none, so that such a
+     * client gets no API scope (fail closed) rather than every scope of every API.
+     */
+    async registeredScope(clientId: string): Promise<Set<string>> {
+      const record = await clients.find(clientId);
+      return (record && parseClientScope(record.metadata.scope)) || new Set();
     },
   };
 }

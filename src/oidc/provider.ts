@@ -23,7 +23,7 @@ export type ProviderDeps = {
   findAccount: FindAccount;
   signingJwks: JWK[];
   findResource(identifier: string): Promise<ResourceRecord | undefined>;
-  registeredScope(clientId: string): Promise<Set<string> | undefined>;
+  registeredScope(clientId: string): Promise<Set<string>>;
   pages: ProviderPages;
   ledger: JwtAccessTokenLedger;
   /** how strong a sign-in must be for a request (the `mfa` prompt) */

@@ -27,6 +27,7 @@ describe('authorization code + PKCE, end to end', () => {
       post_logout_redirect_uris: ['http://127.0.0.1:9/'],
       grant_types: ['authorization_code', 'refresh_token'],
       token_endpoint_auth_method: 'client_secret_basic',
+      scope: 'openid profile email offline_access read:things',
     });
     clientId = client.client_id;
     rp = await oidc.discovery(new URL(gh.issuer), clientId, String(client.client_secret), undefined, { execute: [oidc.allowInsecureRequests] });

@@ -35,7 +35,8 @@ describe('client credentials grant for an API (RFC 6749 §4.4, RFC 8707, RFC 906
     });
     await gh.context.resources.create({ identifier: OTHER_API, scopes: { 'reports:read': 'Read reports' }, accessTokenTtl: 300 });
     // A machine client: no redirect URIs, no response types, only this grant.
-    service = await register({ client_name: 'Nightly job', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] });
+    // reports:read belongs to the other API and admin to none: what the resource defines still limits the grant
+    service = await register({ client_name: 'Nightly job', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'invoices:read invoices:write reports:read admin' });
     // RFC 7591 §2: "scope ... scope values that the client can use when requesting access tokens"
     limited = await register({ client_name: 'Read-only job', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'invoices:read' });
     webApp = await register({ client_name: 'Web app', redirect_uris: ['http://127.0.0.1:9/cb'] });

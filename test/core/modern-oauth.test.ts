@@ -34,6 +34,7 @@ describe('modern OAuth 2.0 and OpenID Connect', () => {
       client_name: 'Modern RP',
       redirect_uris: [REDIRECT_URI],
       grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      scope: 'openid profile email offline_access read:things',
       token_endpoint_auth_method: 'client_secret_basic',
     });
     web = { client_id: c.client_id, client_secret: String(c.client_secret) };
@@ -136,6 +137,7 @@ describe('modern OAuth 2.0 and OpenID Connect', () => {
         client_name: 'Key RP',
         redirect_uris: [REDIRECT_URI],
         grant_types: ['authorization_code', 'client_credentials'],
+        scope: 'openid profile email offline_access read:things',
         token_endpoint_auth_method: 'private_key_jwt',
         token_endpoint_auth_signing_alg: 'RS256',
         request_object_signing_alg: 'RS256',
@@ -195,7 +197,7 @@ describe('modern OAuth 2.0 and OpenID Connect', () => {
 
   describe('client_secret_post (RFC 6749 §2.3.1)', () => {
     it('authenticates a client that sends its secret in the form body', async () => {
-      const c = await gh.context.clients.create({ grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_post' });
+      const c = await gh.context.clients.create({ grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_post', scope: 'read:things' });
       const postRp = await oidc.discovery(new URL(gh.issuer), c.client_id, undefined, oidc.ClientSecretPost(String(c.client_secret)), insecure);
       const tokens = await oidc.clientCredentialsGrant(postRp, { resource: API, scope: 'read:things' });
       const { payload } = await jwtVerify(tokens.access_token, jwks, { issuer: gh.issuer, audience: API });
@@ -396,7 +398,7 @@ describe('modern OAuth 2.0 and OpenID Connect', () => {
     });
 
     it('tells a public client nothing: every token is inactive to it (RFC 7662 §2.1, §4)', async () => {
-      const c = await gh.context.clients.create({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'] });
+      const c = await gh.context.clients.create({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], scope: 'openid offline_access read:things' });
       const publicRp = await oidc.discovery(new URL(gh.issuer), c.client_id, undefined, oidc.None(), insecure);
       const { verifier, params } = await pkce();
       const state = oidc.randomState();

@@ -47,7 +47,7 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
     gh = await bootGatehouse({ KEY_ENCRYPTION_KEYS: b64(OLD) });
     databaseUrl = `sqlite:${join(gh.dataDir, 'gatehouse.db')}`;
     await gh.context.resources.create({ identifier: API, name: 'Ledger', scopes: { 'entries:read': 'Read entries' }, accessTokenTtl: 300 });
-    const registered = await gh.context.clients.create({ client_name: 'Nightly job', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] });
+    const registered = await gh.context.clients.create({ client_name: 'Nightly job', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'entries:read' });
     client = { id: registered.client_id, secret: String(registered.client_secret) };
     const account = await gh.context.accounts.create({ email: 'ada@example.test', password: 'analytical engine notes', emailVerified: true });
     accountId = account.id;

@@ -49,7 +49,7 @@ describe('gatehouse keys revoke: a leaked signing key', function () {
     gh = await bootGatehouse({ KEY_REFRESH_INTERVAL: '1s' });
     await gh.context.resources.create({ identifier: API, name: 'Billing', scopes: { 'invoices:read': 'Read invoices' }, accessTokenTtl: 300 });
     await gh.context.accounts.create({ ...user, emailVerified: true });
-    const m = await gh.context.clients.create({ client_name: 'Nightly job', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] });
+    const m = await gh.context.clients.create({ client_name: 'Nightly job', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'invoices:read' });
     const w = await gh.context.clients.create({ client_name: 'Web app', redirect_uris: [REDIRECT_URI] });
     const discover = (c: { client_id: string; client_secret?: unknown }) =>
       oidc.discovery(new URL(gh.issuer), c.client_id, String(c.client_secret), undefined, { execute: [oidc.allowInsecureRequests] });

@@ -73,7 +73,7 @@ describe('lockout and rate limits across two instances sharing one store', () =>
   });
 
   it('answers the token endpoint with 429, Retry-After and a JSON error once a client fails too often', async () => {
-    const client = await a.context.clients.create({ client_name: 'Machine', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] });
+    const client = await a.context.clients.create({ client_name: 'Machine', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'jobs:run' });
     const good = basicAuth(client.client_id, String(client.client_secret));
     const bad = basicAuth(client.client_id, 'not-the-secret');
     const request = (gh: TestGatehouse, auth: string) => tokenRequest(gh.issuer, { grant_type: 'client_credentials' }, { authorization: auth });

@@ -67,7 +67,7 @@ describe('lockouts across two replicas whose counters live in a shared Redis', (
     for (const gh of [a, b]) {
       await gh.context.accounts.create({ ...user, emailVerified: true });
       rp.set(gh, await registerRelyingParty(gh, { client_id: 'replicated-rp' }));
-      const machine = await gh.context.clients.create({ client_id: CLIENT_ID, client_name: 'Machine', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] });
+      const machine = await gh.context.clients.create({ client_id: CLIENT_ID, client_name: 'Machine', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'jobs:run' });
       secrets.set(gh, String(machine.client_secret));
     }
   });
