@@ -44,7 +44,7 @@ export function readFederationFile(path: string): FederationConfig {
   const ldap = root.list('ldap', { optional: true }).map(readLdapDirectory);
   const ldapOrder = root.stringList('ldapOrder', { optional: true, pattern: PROVIDER_ID, accepted: 'a list of directory ids', item: 'a directory id' });
   const samlSection = root.section('saml');
-  const saml = samlSection ? readSamlSettings(samlSection) : { clockSkewSeconds: 60, requestTtlSeconds: 600, idps: [] };
+  const saml = samlSection ? readSamlSettings(samlSection) : { clockSkewSeconds: 60, requestTtlSeconds: 600, acsRequestsPerMinute: 60, idps: [] };
   root.done();
 
   // Provider ids name links in the store and appear in URLs; a domain can only have one home.
