@@ -218,7 +218,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
 
   // imported only when configured: samlify, ldapts and the XML stack cost ~20 MB and ~0.2 s at start-up
   const federation = config.FEDERATION_FILE
-    ? await (await import('../federation/federation-context.js')).buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render })
+    ? await (await import('../federation/federation-context.js')).buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render, audit })
     : undefined;
 
   const loginThrottle = createLoginThrottle({

@@ -2,6 +2,12 @@
  * Just-in-time accounts for people who sign in upstream. An account is found by its link
  * (provider id, external id), never by email alone; it is created on the first login and its email, name
  * and the roles that provider grants are refreshed at every login. Federated accounts have no password.
+ *
+ * Each provider stays in its lane (the email domains of the federation file): an asserted address in a
+ * domain another provider owns is refused; one outside the provider's `emailDomains` is stored unverified
+ * or refused (`outsideDomains`), and never links to an existing account. An address that already belongs
+ * to a local account or to another provider's account is never attached: the sign-in is refused with a
+ * friendly page, and the existing account (credentials, email, links) is left as it was.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -14,14 +20,33 @@ export type FederatedAccounts = ReturnType<typeof createFederatedAccounts>;
 export type FederatedSignIn =
   | { account: AccountRecord; created: boolean }
   /** the email belongs to an account this upstream identity is not linked to */
-  | { refused: 'email_taken' };
+  | { refused: 'email_taken' }
+  /** the email is in a domain another provider owns, or outside this one's with outsideDomains "refuse" */
+  | { refused: 'email_not_allowed' };
 
 export function createFederatedAccounts(deps: {
   accounts: Pick<AccountStore, 'create' | 'findById' | 'findByEmail' | 'update'>;
   federation: FederationStore;
+  /** email domain → the provider that owns it (FederationConfig.domainOwners) */
+  domainOwners: ReadonlyMap<string, string>;
   logger: Pick<Logger, 'warn' | 'info'>;
 }) {
   const { accounts, federation, logger } = deps;
+
+  /** Where the asserted email stands for this provider: its own domain, outside, or not allowed at all. */
+  function lane(provider: ProviderCommon, email: string): 'inside' | 'outside' | 'refused' {
+    const domain = email.slice(email.lastIndexOf('@') + 1);
+    const owner = deps.domainOwners.get(domain);
+    if (owner !== undefined && owner !== provider.id) return 'refused';
+    if (provider.emailDomains.includes(domain)) return 'inside';
+    return provider.outsideDomains === 'refuse' ? 'refused' : 'outside';
+  }
+
+  /** Linking by email: opt-in, verified and in-lane only, and never to a local or another provider's account. */
+  async function mayLink(existing: AccountRecord, provider: ProviderCommon, inside: boolean, verified: boolean): Promise<boolean> {
+    if (!provider.linkExistingAccounts || !inside || !verified || existing.passwordHash !== null) return false;
+    return (await federation.linksOf(existing.id)).every((l) => l.providerId === provider.id);
+  }
 
   async function refresh(account: AccountRecord, provider: ProviderCommon, externalId: string, profile: UpstreamProfile): Promise<AccountRecord> {
     const now = Date.now();
@@ -56,14 +81,24 @@ export function createFederatedAccounts(deps: {
   }
 
   return {
-    async signIn(provider: ProviderCommon, externalId: string, profile: UpstreamProfile): Promise<FederatedSignIn> {
+    async signIn(provider: ProviderCommon, externalId: string, asserted: UpstreamProfile): Promise<FederatedSignIn> {
+      const where = lane(provider, asserted.email);
+      if (where === 'refused') {
+        logger.warn({ provider: provider.id, domain: asserted.email.slice(asserted.email.lastIndexOf('@') + 1) }, 'upstream asserted an email outside its domains; refused');
+        return { refused: 'email_not_allowed' };
+      }
+      // verified only inside the provider's own domains, and only if it vouches for its emails
+      const profile: UpstreamProfile = { ...asserted, emailVerified: where === 'inside' && asserted.emailVerified };
       const linked = await federation.findLink(provider.id, externalId);
       const linkedAccount = linked && (await accounts.findById(linked.accountId));
       if (linkedAccount) return { account: await refresh(linkedAccount, provider, externalId, profile), created: false };
 
       const existing = await accounts.findByEmail(profile.email);
       if (existing) {
-        if (!provider.linkExistingAccounts) return { refused: 'email_taken' };
+        if (!(await mayLink(existing, provider, where === 'inside', profile.emailVerified))) {
+          logger.info({ provider: provider.id, accountId: existing.id }, 'upstream email belongs to an unlinked account; not attached');
+          return { refused: 'email_taken' };
+        }
         await link(existing, provider, externalId);
         logger.info({ provider: provider.id, accountId: existing.id }, 'linked an upstream identity to an existing account by email');
         return { account: await refresh(existing, provider, externalId, profile), created: false };

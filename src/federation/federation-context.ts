@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import * as samlify from 'samlify';
 import type { Store } from '../../adapters/contract.js';
 import type { Renderer } from '../app/render.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { createQuota } from '../protection/lockout.js';
 import type { LoginFederation } from '../interactions/login.js';
 import { createFederatedStep, type FederatedStep } from '../interactions/federated.js';
 import type { FederationConfig } from './config/federation-file.js';
@@ -30,13 +32,14 @@ export async function buildFederation(deps: {
   store: Store;
   logger: Logger;
   render: Renderer;
+  audit: AuditLog;
 }): Promise<Federation> {
   const { config, store, logger } = deps;
   // samlify keeps its schema validator in module state and refuses every message until one is set; this
   // is the one place that sets it, always to the same real validator.
   samlify.setSchemaValidator(createSamlSchemaValidator());
 
-  const accounts = createFederatedAccounts({ accounts: store.accounts, federation: store.federation, logger });
+  const accounts = createFederatedAccounts({ accounts: store.accounts, federation: store.federation, domainOwners: config.domainOwners, logger });
   const realms = createHomeRealms([
     ...config.ldap.map((d) => ({ kind: 'ldap' as const, id: d.id, domains: d.domains })),
     ...config.saml.idps.map((i) => ({ kind: 'saml' as const, id: i.id, domains: i.domains })),
@@ -57,7 +60,11 @@ export async function buildFederation(deps: {
   const step = createFederatedStep({ saml, accounts, render: deps.render });
   return {
     step,
-    samlRouter: createSamlRouter({ saml, logger }),
+    samlRouter: createSamlRouter({
+      saml, logger, audit: deps.audit,
+      // in the shared store like every other limiter, so the quota holds across replicas
+      acsQuota: createQuota(store.rateLimiter({ keyPrefix: 'saml-acs-ip', points: config.saml.acsRequestsPerMinute, duration: 60, blockDuration: 0 })),
+    }),
     login: {
       buttons: step.buttons,
       formActionOrigins: step.formActionOrigins,

@@ -8,6 +8,8 @@ export const refusalMessages = {
   unavailable: (name: string) => `${name} cannot be reached right now, so your password could not be checked. Try again in a few minutes.`,
   emailTaken: (name: string) =>
     `An account with this email address already exists here and is not linked to ${name}. Sign in the way you usually do, or ask an administrator to link the accounts.`,
+  emailNotAllowed: (name: string) =>
+    `${name} signed you in with an email address it does not manage here, so this sign-in cannot be used. Sign in the way you usually do, or ask an administrator.`,
   noEmail: (name: string) => `${name} did not share an email address for your account, and signing in here needs one. Ask your administrator.`,
   rejected: (name: string) => `The sign-in answer from ${name} could not be accepted. Go back to the app and sign in again.`,
 };

@@ -47,7 +47,10 @@ export function createFederatedStep(deps: { saml: SamlLogins; accounts: Pick<Fed
       const profile = mapProfile(provider.config, { providerId, externalId: identity.nameId, attribute, groups });
       if (!profile) throw new FederationRefusedError(refusalMessages.noEmail(provider.config.name), 'the IdP sent no usable email');
       const signedIn = await deps.accounts.signIn(provider.config, identity.nameId, profile);
-      if ('refused' in signedIn) throw new FederationRefusedError(refusalMessages.emailTaken(provider.config.name), 'email belongs to an unlinked account');
+      if ('refused' in signedIn) {
+        if (signedIn.refused === 'email_taken') throw new FederationRefusedError(refusalMessages.emailTaken(provider.config.name), 'email belongs to an unlinked account');
+        throw new FederationRefusedError(refusalMessages.emailNotAllowed(provider.config.name), 'email outside the IdP\'s domains');
+      }
       return { login: { accountId: signedIn.account.id, acr: ACR.federated, amr: [AMR.federated], remember: true } };
     },
   };

@@ -45,6 +45,8 @@ describe('FEDERATION_FILE', () => {
     assert.equal(config.ldap[0]!.id, 'corp');
     assert.equal(config.ldap[0]!.idAttribute, 'entryUUID');
     assert.equal(config.ldap[0]!.connectTimeoutMs, 5000);
+    assert.deepEqual(config.ldap[0]!.emailDomains, ['example.org'], 'emailDomains defaults to domains');
+    assert.equal(config.ldap[0]!.outsideDomains, 'unverified');
     assert.deepEqual(config.ldapOrder, ['corp']);
     assert.deepEqual(config.saml.idps, []);
   });
@@ -60,6 +62,8 @@ describe('FEDERATION_FILE', () => {
     await refused({ ldap: [{ ...directory, id: 'Corp!' }] }, /ldap\[0\]\.id: got "Corp!"; expected 1 to 40 lower-case letters/);
     await refused({ ldap: [directory, { ...directory }] }, /ldap\[1\]\.id: got "corp"; expected an id no other directory or IdP uses/);
     await refused({ ldap: [{ ...directory, domains: ['example.org'] }, { ...directory, id: 'lab', domains: ['example.org'] }] }, /ldap\[1\]\.domains: got "example\.org"; expected a domain no other provider claims \(corp has it\)/);
+    await refused({ ldap: [{ ...directory, domains: ['example.org'] }, { ...directory, id: 'lab', emailDomains: ['example.org'] }] }, /ldap\[1\]\.emailDomains: got "example\.org"; expected a domain no other provider claims \(corp has it\)/);
+    await refused({ ldap: [{ ...directory, outsideDomains: 'verified' }] }, /ldap\[0\]\.outsideDomains: got "verified"; expected one of unverified, refuse/);
     await refused({ ldap: [directory], ldapOrder: ['lab'] }, /ldapOrder\[0\]: got "lab"; expected the id of a directory in "ldap" \(corp\)/);
     await refused({ ldap: [{ ...directory, startTLS: true }] }, /ldap\[0\]\.startTLS: got an unknown key; expected only /);
     await refused({ ldap: [{ ...directory, roles: { admins: 'admin' } }] }, /ldap\[0\]\.roles\.admins: got "admin"; expected a list of role names$/);

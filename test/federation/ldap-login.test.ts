@@ -144,15 +144,16 @@ describe('LDAP directories (real slapd)', function () {
     assert.equal(await gh.context.store.accounts.count(), before);
   });
 
-  it('tries ordered directories after local accounts, and never links a second directory to a taken email', async () => {
-    // "carol" has no domain: local accounts first (none), then ldapOrder: the lab directory
-    const carol = await idTokenFor('carol', 'carol-password');
-    assert.equal(carol.email, 'carol@example.org');
-    assert.deepEqual(carol.roles, []);
-    // the same person through the corp directory is another upstream identity: refused, not merged
-    const page = await tryLogin('carol@example.org', 'carol-password');
+  it('tries ordered directories after local accounts, and never lets one directory assert another\'s domain', async () => {
+    // "carol" has no domain: local accounts first (none), then ldapOrder: the lab directory, which asserts
+    // carol@example.org, a domain the corp directory owns (issue 10 item 7): refused, nothing claimed
+    const page = await tryLogin('carol', 'carol-password');
     assert.equal(page.status, 403);
-    assert.match(page.html, /already exists here and is not linked to Example Corp directory/);
+    assert.match(page.html, /Lab directory signed you in with an email address it does not manage here/);
+    assert.equal(await gh.context.store.accounts.findByEmail('carol@example.org'), undefined);
+    // through the domain's owner she signs in
+    const carol = await idTokenFor('carol@example.org', 'carol-password');
+    assert.equal(carol.email, 'carol@example.org');
     // local accounts are checked before any directory
     assert.equal((await idTokenFor(local.email, local.password)).email, local.email);
   });

@@ -70,6 +70,14 @@ export class Section {
     return v as T;
   }
 
+  /** A whole number between min and max. */
+  integer(key: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) this.fail(key, `a whole number from ${min} to ${max}`);
+    return v;
+  }
+
   /** A duration such as "30s" or "10m", in seconds. */
   duration(key: string, fallback: string, min: number, max: number): number {
     const v = this.raw(key) ?? fallback;

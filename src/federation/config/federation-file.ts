@@ -15,6 +15,8 @@ export type FederationConfig = {
   /** directory ids tried, in this order, for logins that no domain claims (after local accounts) */
   ldapOrder: string[];
   saml: SamlSettings;
+  /** email domain → the id of the provider that owns it (its `domains` and `emailDomains`) */
+  domainOwners: Map<string, string>;
 };
 
 const ACCEPTED = 'the path of a JSON federation file as described in the README, or empty';
@@ -44,7 +46,7 @@ export function readFederationFile(path: string): FederationConfig {
   const ldap = root.list('ldap', { optional: true }).map(readLdapDirectory);
   const ldapOrder = root.stringList('ldapOrder', { optional: true, pattern: PROVIDER_ID, accepted: 'a list of directory ids', item: 'a directory id' });
   const samlSection = root.section('saml');
-  const saml = samlSection ? readSamlSettings(samlSection) : { clockSkewSeconds: 60, requestTtlSeconds: 600, idps: [] };
+  const saml = samlSection ? readSamlSettings(samlSection) : { clockSkewSeconds: 60, requestTtlSeconds: 600, acsRequestsPerMinute: 60, idps: [] };
   root.done();
 
   // Provider ids name links in the store and appear in URLs; a domain can only have one home.
@@ -54,14 +56,17 @@ export function readFederationFile(path: string): FederationConfig {
   for (const { p, at } of providers) {
     if (ids.has(p.id)) throw new FederationFileError(`${at}.id`, JSON.stringify(p.id), 'an id no other directory or IdP uses');
     ids.add(p.id);
-    for (const domain of p.domains) {
-      const owner = owners.get(domain);
-      if (owner) throw new FederationFileError(`${at}.domains`, JSON.stringify(domain), `a domain no other provider claims (${owner} has it)`);
-      owners.set(domain, p.id);
+    // an email domain has one owner: the only provider that may assert (and verify) addresses in it
+    for (const [key, list] of [['domains', p.domains], ['emailDomains', p.emailDomains]] as const) {
+      for (const domain of list) {
+        const owner = owners.get(domain);
+        if (owner && owner !== p.id) throw new FederationFileError(`${at}.${key}`, JSON.stringify(domain), `a domain no other provider claims (${owner} has it)`);
+        owners.set(domain, p.id);
+      }
     }
   }
   ldapOrder.forEach((id, i) => {
     if (!ldap.some((d) => d.id === id)) throw new FederationFileError(`ldapOrder[${i}]`, JSON.stringify(id), `the id of a directory in "ldap" (${ldap.map((d) => d.id).join(', ') || 'none configured'})`);
   });
-  return { file: path, ldap, ldapOrder, saml };
+  return { file: path, ldap, ldapOrder, saml, domainOwners: owners };
 }

@@ -10,6 +10,16 @@ export type ProviderCommon = {
   name: string;
   /** email domains this provider owns (home-realm discovery); lower-case */
   domains: string[];
+  /**
+   * email domains this provider may assert addresses in (and mark them verified, with `emailVerified`);
+   * defaults to `domains`. No other provider may list a domain here or in its `domains`.
+   */
+  emailDomains: string[];
+  /**
+   * an asserted email outside `emailDomains`: stored unverified (the default; it never links to an
+   * existing account) or the sign-in is refused. An address in another provider's domain is always refused.
+   */
+  outsideDomains: 'unverified' | 'refuse';
   /** claim → upstream attribute; `email` is required (accounts are keyed by email) */
   claims: { email: string; name?: string };
   /** whether the provider's email addresses count as verified (email_verified) */
@@ -18,7 +28,9 @@ export type ProviderCommon = {
   roles: Record<string, string[]>;
   /**
    * A first login whose email already belongs to an account without this link: link to that account
-   * (true) or refuse (false, the default). Only for providers trusted to assert their users' emails.
+   * (true) or refuse (false, the default). Only for providers trusted to assert their users' emails, and
+   * only for a verified address inside `emailDomains`, to an account with no password and no link to
+   * another provider (an account pre-created for this provider): a local account is never taken over.
    */
   linkExistingAccounts: boolean;
 };
@@ -26,10 +38,16 @@ export type ProviderCommon = {
 export function readProviderCommon(s: Section): ProviderCommon {
   const claims = s.stringMap('claims', { keys: ['email', 'name'], accepted: 'an attribute name' });
   if (!claims.email) s.fail('claims', 'an object with at least "email" (the attribute holding the email address)');
+  const domains = s.stringList('domains', { optional: true, pattern: DOMAIN, accepted: 'a list of email domains', item: 'a lower-case email domain such as example.org' });
+  const emailDomains = s.has('emailDomains')
+    ? s.stringList('emailDomains', { pattern: DOMAIN, accepted: 'a list of email domains', item: 'a lower-case email domain such as example.org' })
+    : domains;
   return {
     id: s.requiredString('id', { pattern: PROVIDER_ID, accepted: PROVIDER_ID_ACCEPTED }),
     name: s.requiredString('name', { max: 80, accepted: 'a display name of 1 to 80 characters' }),
-    domains: s.stringList('domains', { optional: true, pattern: DOMAIN, accepted: 'a list of email domains', item: 'a lower-case email domain such as example.org' }),
+    domains,
+    emailDomains,
+    outsideDomains: s.oneOf('outsideDomains', ['unverified', 'refuse'] as const, 'unverified'),
     claims: { email: claims.email, ...(claims.name ? { name: claims.name } : {}) },
     emailVerified: s.boolean('emailVerified', false),
     roles: s.roleMap('roles'),

@@ -40,7 +40,10 @@ export function createDirectoryLogin(deps: {
     const profile = mapProfile(directory.config, outcome.identity, normalizeDn);
     if (!profile) return { status: 'refused', message: refusalMessages.noEmail(directory.config.name) };
     const signedIn = await deps.accounts.signIn(directory.config, outcome.identity.externalId, profile);
-    if ('refused' in signedIn) return { status: 'refused', message: refusalMessages.emailTaken(directory.config.name) };
+    if ('refused' in signedIn) {
+      const message = signedIn.refused === 'email_taken' ? refusalMessages.emailTaken : refusalMessages.emailNotAllowed;
+      return { status: 'refused', message: message(directory.config.name) };
+    }
     deps.logger.info({ directory: directory.config.id, accountId: signedIn.account.id, created: signedIn.created }, 'directory login');
     return { status: 'ok', account: signedIn.account };
   }

@@ -10,8 +10,11 @@ export const NAMEID_FORMATS = {
 } as const;
 
 export type SamlIdpConfig = ProviderCommon & {
-  /** the IdP's metadata: read from a file at start-up, or fetched from a URL at start-up */
-  metadata: { xml: string } | { url: string };
+  /**
+   * the IdP's metadata: read from a file at start-up, or fetched from a URL at start-up (https, or http
+   * pinned by `fingerprint`: the SHA-256 of the IdP's signing certificate, upper-case hex with colons)
+   */
+  metadata: { xml: string } | { url: string; fingerprint?: string };
   /** how the AuthnRequest travels to the IdP */
   binding: 'redirect' | 'post';
   nameIdFormat: keyof typeof NAMEID_FORMATS;
@@ -28,6 +31,8 @@ export type SamlSettings = {
   clockSkewSeconds: number;
   /** how long an AuthnRequest we sent may be answered */
   requestTtlSeconds: number;
+  /** POSTs to the ACS endpoints per client IP per minute; more are answered 429 before any parsing */
+  acsRequestsPerMinute: number;
   /** the SP's key pair (PEM), from files named in the federation file; optional */
   spKey?: { privateKey: string; certificate: string };
   idps: SamlIdpConfig[];
@@ -43,6 +48,7 @@ export function readSamlSettings(s: Section): SamlSettings {
   const settings: SamlSettings = {
     clockSkewSeconds: s.duration('clockSkew', '60s', 0, 300),
     requestTtlSeconds: s.duration('requestTtl', '10m', 60, 3600),
+    acsRequestsPerMinute: s.integer('acsRequestsPerMinute', 60, 1, 100_000),
     ...(privateKey && certificate ? { spKey: { privateKey, certificate } } : {}),
     idps: s.list('idps').map(readIdp),
   };
@@ -56,13 +62,23 @@ export function readSamlSettings(s: Section): SamlSettings {
 function readIdp(s: Section): SamlIdpConfig {
   const common = readProviderCommon(s);
   const file = s.file('metadataFile', { optional: true });
-  const url = s.string('metadataUrl', { optional: true, pattern: /^https?:\/\/\S+$/, accepted: 'an http(s) URL of the IdP metadata' });
+  const url = s.string('metadataUrl', { optional: true, pattern: /^https?:\/\/\S+$/, accepted: 'an https:// URL of the IdP metadata' });
   if ((file === undefined) === (url === undefined)) s.fail('metadataFile', 'exactly one of metadataFile or metadataUrl');
+  const fingerprint = s.string('metadataFingerprint', {
+    optional: true, pattern: FINGERPRINT,
+    accepted: 'the SHA-256 fingerprint of the IdP signing certificate (64 hex digits, colons allowed), e.g. from openssl x509 -noout -fingerprint -sha256',
+  });
+  if (fingerprint !== undefined && url === undefined) s.fail('metadataFingerprint', 'nothing, unless metadataUrl is set (a metadataFile is trusted as it is)');
+  // Metadata carries the keys every assertion is checked with: fetched in clear, whoever sits on the path
+  // chooses them. Only https, or a fingerprint that pins the signing certificate, makes it trustworthy.
+  if (url?.startsWith('http:') && fingerprint === undefined) {
+    s.fail('metadataUrl', 'an https:// URL (IdP metadata holds the signing keys; http:// is accepted only together with "metadataFingerprint")');
+  }
   const groupsAttribute = s.string('groupsAttribute', { optional: true, accepted: 'the name of the attribute listing the groups' });
   const spEntityId = s.string('spEntityId', { optional: true, pattern: /^\S+$/, accepted: 'an entityID (a URI) for Gatehouse towards this IdP' });
   const idp: SamlIdpConfig = {
     ...common,
-    metadata: file !== undefined ? { xml: file } : { url: url as string },
+    metadata: file !== undefined ? { xml: file } : { url: url as string, ...(fingerprint ? { fingerprint: normalizeFingerprint(fingerprint) } : {}) },
     binding: s.oneOf('binding', ['redirect', 'post'] as const, 'redirect'),
     nameIdFormat: s.oneOf('nameIdFormat', Object.keys(NAMEID_FORMATS) as (keyof typeof NAMEID_FORMATS)[], 'persistent'),
     ...(groupsAttribute ? { groupsAttribute } : {}),
@@ -72,6 +88,13 @@ function readIdp(s: Section): SamlIdpConfig {
   if (Object.keys(idp.roles).length > 0 && !idp.groupsAttribute) s.fail('groupsAttribute', 'the attribute listing the groups, because "roles" maps groups');
   s.done();
   return idp;
+}
+
+const FINGERPRINT = /^(?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$/;
+
+/** "ab:cd:..." or "ABCD..." → "AB:CD:...", the form node's X509Certificate.fingerprint256 has. */
+export function normalizeFingerprint(value: string): string {
+  return (value.replace(/:/g, '').toUpperCase().match(/../g) ?? []).join(':');
 }
 
 function checkKeyPair(s: Section, privateKeyPem: string, certificatePem: string): void {

@@ -2,7 +2,10 @@
  * SP-initiated SSO, end to end, with its state in the oidc model store:
  *  - `begin` sends an AuthnRequest and remembers its ID (model SamlRequest, TTL saml.requestTtl) with the
  *    interaction it serves and a random RelayState;
- *  - `acceptResponse` runs samlify's checks (schema, status, signature, issuer, times), then ours
+ *    and, under that RelayState (model SamlRelayState, same TTL), the request's ID;
+ *  - `acceptResponse` first looks the RelayState up (one keyed read, before any XML is decoded, parsed,
+ *    schema-validated or signature-checked: a POST that answers no pending request of this IdP costs
+ *    nothing more), then runs samlify's checks (schema, status, signature, issuer, times), then ours
  *    (login-response.ts), then accepts it only as the answer to a request we sent and have not seen
  *    answered (InResponseTo, consumed atomically; unsolicited responses are refused: an OpenID provider
  *    has no sign-in to attach them to), and only once per assertion ID (model SamlAssertion, kept until the
@@ -24,6 +27,8 @@ export type SamlLogins = ReturnType<typeof createSamlLogins>;
 type Outbound = { kind: 'redirect'; url: string } | { kind: 'post'; action: string; fields: Record<string, string> };
 
 const COLLECT_TTL = 120;
+/** RelayState values we issue: 24 random bytes, base64url */
+const RELAY_STATE = /^[A-Za-z0-9_-]{32}$/;
 
 export function createSamlLogins(deps: {
   providers: SamlProvider[];
@@ -59,6 +64,7 @@ export function createSamlLogins(deps: {
         id: string; context: string; entityEndpoint?: string;
       };
       await oidc.upsert('SamlRequest', request.id, { uid: interactionUid, providerId, relayState }, deps.requestTtlSeconds);
+      await oidc.upsert('SamlRelayState', relayState, { requestId: request.id, providerId }, deps.requestTtlSeconds);
       if (p.config.binding === 'redirect') return { kind: 'redirect', url: request.context };
       return { kind: 'post', action: String(request.entityEndpoint), fields: { SAMLRequest: request.context, RelayState: relayState } };
     },
@@ -66,6 +72,11 @@ export function createSamlLogins(deps: {
     /** The interaction uid and the handle to collect the identity with; throws SamlRejected otherwise. */
     async acceptResponse(providerId: string, form: Record<string, string>): Promise<{ uid: string; handle: string }> {
       const p = provider(providerId);
+      // Cheap refusals first: a response must come back with the RelayState of a request we sent to this
+      // IdP and that is still pending. Nothing of the SAMLResponse is read before this keyed lookup.
+      const relayState = form.RelayState ?? '';
+      const pending = RELAY_STATE.test(relayState) ? await oidc.find('SamlRelayState', relayState) : undefined;
+      if (!pending || pending.consumed || pending.providerId !== providerId) throw new SamlRejected('no pending request for this RelayState');
       const encoded = form.SAMLResponse ?? '';
       if (!encoded) throw new SamlRejected('no SAMLResponse');
       try {
@@ -85,10 +96,12 @@ export function createSamlLogins(deps: {
 
       // SAML profiles §4.1.4.3: InResponseTo must match a request we sent
       if (!login.inResponseTo) throw new SamlRejected('unsolicited response (no InResponseTo)');
+      if (login.inResponseTo !== pending.requestId) throw new SamlRejected('InResponseTo is not the request of this RelayState');
       const request = await oidc.find('SamlRequest', login.inResponseTo);
       if (!request || request.providerId !== providerId) throw new SamlRejected('InResponseTo names no pending request of this IdP');
       if (request.relayState !== form.RelayState) throw new SamlRejected('RelayState does not match the request');
       if (!(await oidc.consume('SamlRequest', login.inResponseTo))) throw new SamlRejected('the request was already answered');
+      await oidc.consume('SamlRelayState', relayState);
 
       // SAML profiles §4.1.4.5: one use per assertion, remembered until it expires
       const ttl = Math.ceil((login.expiresAt - Date.now()) / 1000);

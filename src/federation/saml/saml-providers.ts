@@ -4,6 +4,7 @@
  * its own SP entity (entityID = its SP metadata URL), with its own ACS: a response meant for one IdP's
  * flow can never be accepted at another's.
  */
+import { X509Certificate } from 'node:crypto';
 import * as samlify from 'samlify';
 import type { SamlIdpConfig, SamlSettings } from './saml-config.js';
 import { NAMEID_FORMATS } from './saml-config.js';
@@ -37,12 +38,21 @@ export async function loadSamlProviders(settings: SamlSettings, issuer: string, 
   return providers;
 }
 
+function fingerprintOf(certificate: string): string | undefined {
+  try {
+    return new X509Certificate(pemCertificate(certificate)).fingerprint256;
+  } catch {
+    return undefined;
+  }
+}
+
 async function fetchMetadata(url: string, fetchImpl: typeof fetch, at: string): Promise<string> {
   let res: Response;
   try {
-    res = await fetchImpl(url, { signal: AbortSignal.timeout(10_000), headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
+    // no redirects: one to http:// (or elsewhere) would undo the https requirement of metadataUrl
+    res = await fetchImpl(url, { redirect: 'error', signal: AbortSignal.timeout(10_000), headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
   } catch (err) {
-    throw new SamlMetadataError(`${at}: cannot fetch ${JSON.stringify(url)} (${(err as Error).message})`);
+    throw new SamlMetadataError(`${at}: cannot fetch ${JSON.stringify(url)} (${(err as Error).message}; redirects are not followed)`);
   }
   if (!res.ok) throw new SamlMetadataError(`${at}: ${JSON.stringify(url)} answered HTTP ${res.status}; expected the IdP's metadata`);
   return res.text();
@@ -68,6 +78,10 @@ function buildProvider(config: SamlIdpConfig, metadataXml: string, settings: Sam
     throw new SamlMetadataError(`${at}: the IdP metadata has no SingleSignOnService for the ${config.binding} binding; expected one, or another "binding"`);
   }
   if (certs.length === 0) throw new SamlMetadataError(`${at}: the IdP metadata has no signing certificate; expected a KeyDescriptor (use="signing" or no use) with an X509Certificate`);
+  const pinned = 'url' in config.metadata ? config.metadata.fingerprint : undefined;
+  if (pinned && !certs.some((c) => fingerprintOf(c) === pinned)) {
+    throw new SamlMetadataError(`${at}.metadataFingerprint: the fetched IdP metadata has no signing certificate with fingerprint ${pinned}; refusing it`);
+  }
   const wantsSigned = idp.entityMeta.isWantAuthnRequestsSigned();
   if (wantsSigned && !settings.spKey) throw new SamlMetadataError(`${at}: the IdP wants signed AuthnRequests; expected saml.privateKeyFile and saml.certificateFile`);
 

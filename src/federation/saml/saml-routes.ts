@@ -5,20 +5,39 @@
  * The ACS is posted to by the IdP's page, so it has no CSRF token: what binds the response to the
  * browser is InResponseTo + RelayState (a request this interaction sent), then the interaction cookie,
  * which the redirect to /interaction/:uid/federated/... checks.
+ *
+ * The ACS is open to anyone, and XML parsing, schema validation and signature checks are the expensive
+ * part, so the cheap refusals come first: a per-IP quota (before the body is read), a bounded body, then
+ * the RelayState lookup (saml-logins.ts), and only then the XML. Every refusal is an audit event
+ * `federation.saml.refused` with the reason; the page says nothing about which check failed.
  */
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import { readRawBody } from '../../app/raw-body.js';
-import { BadRequestError, NotFoundError } from '../../errors/errors.js';
+import type { AuditLog } from '../../audit/audit-log.js';
+import { BadRequestError, NotFoundError, TooManyRequestsError } from '../../errors/errors.js';
+import type { Quota } from '../../protection/lockout.js';
 import { FederationRefusedError, refusalMessages } from '../federation-errors.js';
 import type { SamlLogins } from './saml-logins.js';
 import { SamlRejected } from './saml-xml.js';
 
 const MAX_RESPONSE_BYTES = 512 * 1024;
 
-export function createSamlRouter(deps: { saml: SamlLogins; logger: Pick<Logger, 'info'> }) {
+export function createSamlRouter(deps: {
+  saml: SamlLogins;
+  logger: Pick<Logger, 'info'>;
+  audit: Pick<AuditLog, 'record'>;
+  /** POSTs to any ACS, per client IP (SamlSettings.acsRequestsPerMinute) */
+  acsQuota: Quota;
+}) {
   const { saml } = deps;
   const router = new Router({ prefix: '/federation/saml' });
+
+  async function refused(ctx: Context, idp: string, reason: string) {
+    deps.logger.info({ reqId: ctx.state.requestId, idp, reason }, 'SAML response refused');
+    await deps.audit.record({ type: 'federation.saml.refused', result: 'failure', reason, details: { idp } }, ctx);
+  }
 
   router.get('/:idp/metadata', (ctx) => {
     const provider = saml.get(ctx.params.idp as string);
@@ -31,6 +50,11 @@ export function createSamlRouter(deps: { saml: SamlLogins; logger: Pick<Logger, 
   router.post('/:idp/acs', async (ctx) => {
     const provider = saml.get(ctx.params.idp as string);
     if (!provider) throw new NotFoundError();
+    const wait = await deps.acsQuota.take(ctx.ip);
+    if (wait > 0) {
+      await refused(ctx, provider.config.id, 'over the per-IP limit of the ACS');
+      throw new TooManyRequestsError(wait, 'Too many sign-in answers from your address. Wait a minute and try again.');
+    }
     if (!ctx.is('application/x-www-form-urlencoded')) throw new BadRequestError('Expected a SAML response (HTTP-POST binding).');
     const form = Object.fromEntries(new URLSearchParams(await readRawBody(ctx, MAX_RESPONSE_BYTES)));
     let accepted: { uid: string; handle: string };
@@ -38,7 +62,7 @@ export function createSamlRouter(deps: { saml: SamlLogins; logger: Pick<Logger, 
       accepted = await saml.acceptResponse(provider.config.id, form);
     } catch (err) {
       if (!(err instanceof SamlRejected)) throw err;
-      deps.logger.info({ reqId: ctx.state.requestId, idp: provider.config.id, reason: err.message }, 'SAML response refused');
+      await refused(ctx, provider.config.id, err.message);
       throw new FederationRefusedError(refusalMessages.rejected(provider.config.name), `SAML response refused: ${err.message}`);
     }
     ctx.status = 303;
