@@ -25,7 +25,10 @@ import { auditProviderEvents } from '../audit/provider-events.js';
 import { createMailTransport } from '../mail/transport.js';
 import { createMailer, type Mailer } from '../mail/mailer.js';
 import { createAccountMail, type AccountMail } from '../mail/account-mail.js';
-import { createLockout, createQuota, type Lockout } from '../protection/lockout.js';
+import { createLockout, createQuota } from '../protection/lockout.js';
+import { keyedByIp } from '../http/client-ip.js';
+import { createAttemptLockout } from '../protection/attempt-lockout.js';
+import type { TokenEndpointLockouts } from '../protection/token-endpoint-guard.js';
 import { createFailureThrottle, type FailureThrottle } from '../protection/failure-throttle.js';
 import { createLifecyclePrompts } from '../lifecycle/prompts.js';
 import { lifecycleClientMetadata } from '../lifecycle/client-metadata.js';
@@ -81,7 +84,7 @@ export type AppContext = {
   signOutEverywhere: SignOutEverywhere;
   /** wrong second-factor codes, per account id and per IP, with lockout (for the MFA feature) */
   secondFactorThrottle: FailureThrottle;
-  tokenEndpointLockouts: { perIp: Lockout; perClient: Lockout };
+  tokenEndpointLockouts: TokenEndpointLockouts;
   /** what the lifecycle pages need (create-app.ts adds the CSRF check and the interaction loader) */
   lifecycle: Omit<LifecycleDeps, 'csrf' | 'loadInteraction'>;
   factors: { totp: TotpService; webauthn: WebAuthnService; recoveryCodes: RecoveryCodes; policy: MfaPolicy; account: AccountFactors };
@@ -151,7 +154,8 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const mailer = createMailer({ transport, viewsDir, branding, issuer: config.ISSUER, logger });
   const accountMail = createAccountMail({ mailer, brandName: config.BRAND_NAME });
 
-  // Every counter below lives in the shared store, so limits hold across replicas.
+  // Every counter below lives in the shared store, so limits hold across replicas. Per-IP counters go
+  // through keyedByIp: an IPv6 address counts by its /64 (src/http/client-ip.ts).
   const limiter = (options: RateLimiterOptions) => store.rateLimiter(options);
   const lockout = (keyPrefix: string, maxFailures: number) =>
     createLockout({
@@ -223,7 +227,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
 
   const loginThrottle = createLoginThrottle({
     perAccount: lockout('login-account', config.LOGIN_MAX_FAILURES_PER_ACCOUNT),
-    perIp: lockout('login-ip', config.LOGIN_MAX_FAILURES_PER_IP),
+    perIp: keyedByIp(lockout('login-ip', config.LOGIN_MAX_FAILURES_PER_IP)),
   });
   const loginStep = createLoginStep({
     providers,
@@ -244,7 +248,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   // wrong second-factor codes count like wrong passwords, per account (by id) and per IP, with their own lockouts
   const secondFactorThrottle = createFailureThrottle({
     perSubject: lockout('mfa-account', config.MFA_MAX_FAILURES_PER_ACCOUNT),
-    perIp: lockout('mfa-ip', config.LOGIN_MAX_FAILURES_PER_IP),
+    perIp: keyedByIp(lockout('mfa-ip', config.LOGIN_MAX_FAILURES_PER_IP)),
   });
   const mfaStep = createMfaStep({
     providers, render, findAccount: accounts.findById, totp, recoveryCodes, factors: accountFactors, throttle: secondFactorThrottle,
@@ -276,9 +280,15 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
       await audit.record({ type: 'password.changed', accountId: account.id, details: { via: 'account page', ...ended } }, ctx);
     },
   };
-  const tokenEndpointLockouts = {
-    perIp: lockout('token-ip', config.TOKEN_MAX_FAILURES_PER_IP),
-    perClient: lockout('token-client', config.TOKEN_MAX_FAILURES_PER_CLIENT),
+  // the token endpoint counts failed client authentication per (client, IP), before the check (token-endpoint-guard.ts)
+  const tokenEndpointLockouts: TokenEndpointLockouts = {
+    perIp: keyedByIp(lockout('token-ip', config.TOKEN_MAX_FAILURES_PER_IP)),
+    perClientIp: createAttemptLockout({
+      attempts: limiter({ keyPrefix: 'token-client-ip', points: config.TOKEN_MAX_FAILURES_PER_CLIENT, duration: config.LOGIN_THROTTLE_WINDOW, blockDuration: 0 }),
+      lockouts: limiter({ keyPrefix: 'token-client-ip-lockouts', points: 1_000_000, duration: config.LOCKOUT_MEMORY, blockDuration: 0 }),
+      baseSeconds: config.LOGIN_THROTTLE_WINDOW,
+      maxSeconds: config.LOCKOUT_MAX_DURATION,
+    }),
   };
 
   const tokens = createAccountTokens({ store: store.accountTokens });
@@ -303,8 +313,8 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     mail: accountMail,
     audit,
     limits: {
-      registrationPerIp: hourly('registration-ip', config.REGISTRATION_LIMIT_PER_IP),
-      emailPerIp: hourly('mail-ip', config.EMAIL_LIMIT_PER_IP),
+      registrationPerIp: keyedByIp(hourly('registration-ip', config.REGISTRATION_LIMIT_PER_IP)),
+      emailPerIp: keyedByIp(hourly('mail-ip', config.EMAIL_LIMIT_PER_IP)),
     },
   };
   const consentStep = createConsentStep({ providers, render, findAccount: accounts.findById, findResource: resources.find });

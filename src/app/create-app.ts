@@ -23,11 +23,15 @@ import { createLifecycleRouter } from '../lifecycle/router.js';
 import { tokenEndpointGuard } from '../protection/token-endpoint-guard.js';
 import { underRouterPrefixes } from './route-by-prefix.js';
 import { createMetricsRouter } from './metrics-endpoint.js';
+import { applyProxyTrust, trustedClientIp } from '../http/client-ip.js';
+import { originFromIssuer } from '../http/issuer-origin.js';
 
 export function createApp(c: AppContext): Koa {
   const { config, logger, providers } = c;
   const https = config.ISSUER.startsWith('https://');
-  const app = new Koa({ proxy: config.TRUST_PROXY, keys: config.COOKIE_KEYS });
+  const app = new Koa({ keys: config.COOKIE_KEYS });
+  const proxyTrust = { trustProxy: config.TRUST_PROXY, hops: config.TRUST_PROXY_HOPS };
+  applyProxyTrust(app, proxyTrust);
   app.silent = true; // errors are logged by errorHandler, with the request id
 
   const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure: https });
@@ -47,6 +51,8 @@ export function createApp(c: AppContext): Koa {
   const saml = c.federation?.samlRouter;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers carry their own context types
   const steps: Koa.Middleware<any, any>[] = [
+    trustedClientIp(proxyTrust),
+    originFromIssuer(config.ISSUER),
     requestLogging({ logger }),
     c.metrics.measure,
     securityHeaders({ https, imageOrigins: config.BRAND_LOGO_URL ? [new URL(config.BRAND_LOGO_URL).origin] : [] }),
@@ -63,7 +69,7 @@ export function createApp(c: AppContext): Koa {
       path: '/token',
       ...c.tokenEndpointLockouts,
       onLockout: (scope, key, seconds, ctx) =>
-        void c.audit.record({ type: 'lockout', result: 'failure', clientId: scope === 'client' ? key : null, reason: `token_failures_per_${scope}`, details: { seconds } }, ctx),
+        void c.audit.record({ type: 'lockout', result: 'failure', clientId: scope === 'client_ip' ? key : null, reason: `token_failures_per_${scope}`, details: { seconds } }, ctx),
     }),
     unsupportedMethodIsNotAllowed,
     // our pages and endpoints; a protocol request skips them all (route-by-prefix.ts)

@@ -68,6 +68,11 @@ export const settings = {
     default: 'false',
     parser: p.boolean,
   }),
+  TRUST_PROXY_HOPS: setting({
+    description: 'With TRUST_PROXY, how many proxies in front of Gatehouse append to X-Forwarded-For: the client IP is that many entries from the right, entries left of it are ignored',
+    default: '1',
+    parser: p.integer(1, 10),
+  }),
   DATABASE_URL: setting({
     description: 'Durable store: `sqlite:<file>` (embedded default), `postgres://...` or `mongodb://...`',
     default: 'sqlite:./data/gatehouse.db',
@@ -141,12 +146,12 @@ export const settings = {
     parser: p.integer(1, 1000),
   }),
   TOKEN_MAX_FAILURES_PER_CLIENT: setting({
-    description: 'Refused token requests (bad client credentials or grants) for one client_id within LOGIN_THROTTLE_WINDOW before it gets HTTP 429',
+    description: 'Failed client authentications (invalid_client) for one client_id from one IP (IPv6: its /64) within LOGIN_THROTTLE_WINDOW before that pair gets HTTP 429; other addresses are not affected',
     default: '100',
     parser: p.integer(1, 1000000),
   }),
   TOKEN_MAX_FAILURES_PER_IP: setting({
-    description: 'Refused token requests from one client IP within LOGIN_THROTTLE_WINDOW before it gets HTTP 429',
+    description: 'Failed client authentications (invalid_client) from one client IP (IPv6: its /64), any client_id, within LOGIN_THROTTLE_WINDOW before that IP gets HTTP 429 at the token endpoint',
     default: '100',
     parser: p.integer(1, 1000000),
   }),

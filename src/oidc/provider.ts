@@ -16,6 +16,7 @@ import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
 import { createResourceServerInfo } from './resource-server-info.js';
 import { createOutboundFetch } from './outbound-fetch.js';
 import { combineClientMetadata, type ClientMetadataPart } from './client-metadata.js';
+import { applyProxyTrust } from '../http/client-ip.js';
 
 export type ProviderDeps = {
   config: Config;
@@ -118,7 +119,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     fetch: createOutboundFetch(config.OUTBOUND_PRIVATE_HOSTS),
   };
   const provider = new Provider(config.ISSUER, configuration);
-  provider.proxy = config.TRUST_PROXY;
+  // the same proxy trust as the app (src/http/client-ip.ts), for the contexts oidc-provider builds itself
+  applyProxyTrust(provider, { trustProxy: config.TRUST_PROXY, hops: config.TRUST_PROXY_HOPS });
   return provider;
 }
 

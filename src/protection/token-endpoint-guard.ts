@@ -1,22 +1,41 @@
 /**
- * Brute-force protection for the token endpoint: refused token requests (bad client credentials, bad or
- * replayed grants) count per client IP and per client_id; over the limit the endpoint answers HTTP 429
- * (RFC 6585) with Retry-After and a JSON error body before oidc-provider sees the request. The error code
- * is `slow_down`, the token-endpoint error registered by RFC 8628 §3.5 for "slow down", which device-flow
- * clients already understand. Successful requests are never counted or delayed.
+ * Brute-force protection for the token endpoint that nobody can turn against a client.
+ *
+ * What counts: only failed client authentication, `invalid_client` (RFC 6749 §5.2: "Client authentication
+ * failed (e.g., unknown client, no client authentication included, or unsupported authentication
+ * method)"). Every other error (invalid_grant, invalid_scope, unauthorized_client, ...) is answered to a
+ * client that proved who it is: it guesses nothing, and counting it would only let a client's own bugs, or
+ * a stolen code replayed at it, throttle the client.
+ *
+ * Where it counts: per (client_id, client IP). An attacker who sends wrong secrets for a client from
+ * address X exhausts the counter of (client, X) only; the client authenticating from any other address is
+ * never refused. A second counter per IP (all client_ids together) stops one address from spraying many
+ * client_ids; it, too, refuses nobody but that address.
+ *
+ * When: the (client, IP) attempt is counted before oidc-provider checks the secret
+ * (src/protection/attempt-lockout.ts), so 40 parallel wrong secrets get at most the limit checked and the
+ * rest HTTP 429 (RFC 6585) with Retry-After, unchecked. Over the limit the endpoint answers `slow_down`,
+ * the token-endpoint error RFC 8628 §3.5 registers, which device-flow clients already understand.
+ * Requests that authenticate are never counted as failures and never delayed.
  */
 import querystring from 'node:querystring';
 import type { Context, Next } from 'koa';
 import { readRawBody } from '../app/raw-body.js';
+import { ipKey } from '../http/client-ip.js';
 import type { Lockout } from './lockout.js';
+import type { AttemptLockout } from './attempt-lockout.js';
 
-/** Device-flow polling answers (RFC 8628 §3.5): part of the protocol, not failures. */
-const POLLING = new Set(['authorization_pending', 'slow_down', 'expired_token']);
+export type TokenLockoutListener = (scope: 'ip' | 'client_ip', key: string, seconds: number, ctx: Context) => void;
 
-export type TokenLockoutListener = (scope: 'ip' | 'client', key: string, seconds: number, ctx: Context) => void;
+export type TokenEndpointLockouts = {
+  /** invalid_client answers from one IP, whatever the client_id (keyed by ipKey) */
+  perIp: Lockout;
+  /** attempts per (client_id, ipKey(IP)), counted before the check */
+  perClientIp: AttemptLockout;
+};
 
-export function tokenEndpointGuard(deps: { path: string; perIp: Lockout; perClient: Lockout; onLockout: TokenLockoutListener }) {
-  const { perIp, perClient } = deps;
+export function tokenEndpointGuard(deps: TokenEndpointLockouts & { path: string; onLockout: TokenLockoutListener }) {
+  const { perIp, perClientIp } = deps;
   return async function guardTokenEndpoint(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== deps.path || ctx.method !== 'POST') return next();
     let clientId = basicClientId(ctx.get('authorization'));
@@ -24,24 +43,48 @@ export function tokenEndpointGuard(deps: { path: string; perIp: Lockout; perClie
       const raw = await readRawBody(ctx);
       // oidc-provider reads `request.body` when the stream was already consumed (shared/selective_body.js)
       (ctx.request as { body?: unknown }).body = raw;
-      const bodyClientId = querystring.parse(raw).client_id;
-      if (!clientId && typeof bodyClientId === 'string') clientId = bodyClientId;
+      const body = querystring.parse(raw);
+      if (!clientId) clientId = single(body.client_id) ?? assertionSubject(single(body.client_assertion));
     }
-    const clientKey = clientId?.slice(0, 200);
-    const wait = Math.max(await perIp.retryAfter(ctx.ip), clientKey ? await perClient.retryAfter(clientKey) : 0);
-    if (wait > 0) {
+    // an unknown or missing client_id is counted like any other: the answer is invalid_client either way
+    const clientKey = (clientId ?? '').slice(0, 200);
+    const pairKey = `${ipKey(ctx.ip)} ${clientKey}`;
+
+    const ipWait = await perIp.retryAfter(ctx.ip);
+    const attempt = ipWait > 0 ? { wait: ipWait } : await perClientIp.begin(pairKey);
+    if (!('settle' in attempt)) {
       ctx.status = 429;
-      ctx.set({ 'Retry-After': String(wait), 'Cache-Control': 'no-store' });
-      ctx.body = { error: 'slow_down', error_description: `too many refused token requests; retry after ${wait} seconds` };
+      ctx.set({ 'Retry-After': String(attempt.wait), 'Cache-Control': 'no-store' });
+      ctx.body = { error: 'slow_down', error_description: `too many refused token requests; retry after ${attempt.wait} seconds` };
       return;
     }
-    await next();
-    const error = (ctx.body as { error?: unknown } | undefined)?.error;
-    if (ctx.status < 400 || ctx.status >= 500 || typeof error !== 'string' || POLLING.has(error)) return;
-    const [ipLock, clientLock] = await Promise.all([perIp.fail(ctx.ip), clientKey ? perClient.fail(clientKey) : 0]);
-    if (ipLock) deps.onLockout('ip', ctx.ip, ipLock, ctx);
-    if (clientLock && clientKey) deps.onLockout('client', clientKey, clientLock, ctx);
+    let failed = false;
+    try {
+      await next();
+      failed = (ctx.body as { error?: unknown } | undefined)?.error === 'invalid_client';
+    } finally {
+      // a thrown error (a 5xx) is not a failed authentication: the point goes back
+      const [pairLock, ipLock] = await Promise.all([attempt.settle(failed), failed ? perIp.fail(ctx.ip) : 0]);
+      if (pairLock) deps.onLockout('client_ip', clientKey, pairLock, ctx);
+      if (ipLock) deps.onLockout('ip', ctx.ip, ipLock, ctx);
+    }
   };
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** private_key_jwt / client_secret_jwt (RFC 7523 §3): `sub` is the client_id. Read unverified, only to pick the counter; oidc-provider verifies the assertion. */
+function assertionSubject(assertion: string | undefined): string | undefined {
+  const payload = assertion?.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const sub = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown }).sub;
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** RFC 6749 §2.3.1: the client id is form-urlencoded before base64. */

@@ -72,7 +72,9 @@ describe('lockout and rate limits across two instances sharing one store', () =>
     assert.deepEqual(events.map((e) => e.details.seconds), [1, 2]);
   });
 
-  it('answers the token endpoint with 429, Retry-After and a JSON error once a client fails too often', async () => {
+  // every request here comes from 127.0.0.1: the client is refused at the address its wrong secrets came
+  // from (other addresses: test/security/token-endpoint-throttle.test.ts)
+  it('answers the token endpoint with 429, Retry-After and a JSON error once a client fails too often from one address', async () => {
     const client = await a.context.clients.create({ client_name: 'Machine', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'jobs:run' });
     const good = basicAuth(client.client_id, String(client.client_secret));
     const bad = basicAuth(client.client_id, 'not-the-secret');
@@ -93,7 +95,7 @@ describe('lockout and rate limits across two instances sharing one store', () =>
     const inBody = await tokenRequest(b.issuer, { grant_type: 'client_credentials', client_id: client.client_id, client_secret: String(client.client_secret) });
     assert.equal(inBody.status, 429);
     const events = await b.context.audit.query({ types: ['lockout'] });
-    assert.ok(events.some((e) => e.reason === 'token_failures_per_client' && e.clientId === client.client_id));
+    assert.ok(events.some((e) => e.reason === 'token_failures_per_client_ip' && e.clientId === client.client_id));
   });
 });
 

@@ -1,0 +1,58 @@
+/**
+ * Count first, then check: a lockout for credentials that are verified per request (client secrets at the
+ * token endpoint). Each attempt takes a point from the key's counter in the shared store BEFORE the
+ * credential is checked, atomically, so N parallel attempts can never have more than `points` checked.
+ * An attempt that turns out not to be a failure gives its point back; a failed one keeps it. The failure
+ * that held the last point locks the key for the base duration, doubled for every earlier lockout within
+ * the lockouts' memory (the same back-off as src/protection/lockout.ts), up to the maximum.
+ */
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+
+export type AttemptOutcome = { wait: number } | { wait: 0; settle(failed: boolean): Promise<number> };
+
+export type AttemptLockout = {
+  /** Takes a point for an attempt about to be checked: `wait` > 0 when over the limit (do not check it), else `settle` with the outcome (returns the lockout it started in seconds, or 0). */
+  begin(key: string): Promise<AttemptOutcome>;
+};
+
+async function consumed(limiter: RateLimiterAbstract, key: string): Promise<RateLimiterRes> {
+  try {
+    return await limiter.consume(key);
+  } catch (res) {
+    if (res instanceof RateLimiterRes) return res;
+    throw res;
+  }
+}
+
+export function createAttemptLockout(deps: {
+  attempts: RateLimiterAbstract;
+  lockouts: RateLimiterAbstract;
+  baseSeconds: number;
+  maxSeconds: number;
+}): AttemptLockout {
+  const { attempts, lockouts } = deps;
+  return {
+    async begin(key) {
+      const taken = await consumed(attempts, key);
+      if (taken.consumedPoints > attempts.points) {
+        // refused unchecked; its point goes back, so refusals alone never extend a window or a lockout
+        await attempts.reward(key, 1);
+        return { wait: Math.max(1, Math.ceil(taken.msBeforeNext / 1000)) };
+      }
+      return {
+        wait: 0,
+        async settle(failed) {
+          if (!failed) {
+            await attempts.reward(key, 1);
+            return 0;
+          }
+          if (taken.consumedPoints !== attempts.points) return 0;
+          const count = (await consumed(lockouts, key)).consumedPoints;
+          const seconds = Math.min(deps.baseSeconds * 2 ** Math.min(count - 1, 30), deps.maxSeconds);
+          await attempts.block(key, seconds);
+          return seconds;
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Issue 10 items 2 and 5 (token endpoint): nobody can lock a client out by sending wrong secrets for it.
+ * Failed client authentication (invalid_client) counts per (client_id, client IP), before the secret is
+ * checked; the client authenticating from another address is never refused. Addresses are presented the
+ * way a trusted reverse proxy presents them: TRUST_PROXY=true and one X-Forwarded-For hop.
+ */
+import assert from 'node:assert/strict';
+import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
+import { basicAuth, expectOAuthError, tokenRequest } from '../helpers/oauth.js';
+
+const LIMIT = 5;
+
+describe('security: token endpoint throttling cannot lock a client out', () => {
+  let gh: TestGatehouse;
+  before(async () => {
+    gh = await bootGatehouse({
+      TRUST_PROXY: 'true',
+      TOKEN_MAX_FAILURES_PER_CLIENT: String(LIMIT),
+      TOKEN_MAX_FAILURES_PER_IP: '1000',
+      LOGIN_THROTTLE_WINDOW: '15m',
+    });
+  });
+  after(() => gh.close());
+
+  const machine = (name: string, grants = ['client_credentials']) =>
+    gh.context.clients.create({ client_name: name, grant_types: grants, response_types: [], redirect_uris: [] });
+  const from = (ip: string, auth: string, params: Record<string, string> = { grant_type: 'client_credentials' }) =>
+    tokenRequest(gh.issuer, params, { authorization: auth, 'x-forwarded-for': ip });
+
+  it('40 parallel wrong secrets from one address: at most the limit are checked, the client keeps working from elsewhere', async () => {
+    const client = await machine('Victim service');
+    const secret = String(client.client_secret);
+    const attacker = '198.51.100.7';
+
+    const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => from(attacker, basicAuth(client.client_id, `guess-${i}`))));
+    const statuses = burst.map((r) => r.status);
+    assert.equal(statuses.filter((s) => s === 401).length, LIMIT, `checked: ${statuses.join(',')}`);
+    assert.equal(statuses.filter((s) => s === 429).length, 40 - LIMIT);
+    for (const res of burst.filter((r) => r.status === 429)) {
+      assert.ok(Number(res.headers.get('retry-after')) >= 1);
+      await expectOAuthError(res, 'slow_down', 429);
+    }
+
+    // the real client, from its own address: never refused
+    const elsewhere = await from('203.0.113.9', basicAuth(client.client_id, secret));
+    assert.equal(elsewhere.status, 200);
+    assert.ok(((await elsewhere.json()) as { access_token?: string }).access_token);
+    // the same from an address in another IPv6 /64
+    assert.equal((await from('2001:db8:aaaa:1::5', basicAuth(client.client_id, secret))).status, 200);
+
+    // from the attacker's own address the pair (client, X) is locked for the window: the secret is not even
+    // checked there, so a correct one is refused too (README: the cost is borne by that address only)
+    const sameAddress = await from(attacker, basicAuth(client.client_id, secret));
+    await expectOAuthError(sameAddress, 'slow_down', 429);
+
+    // nothing changed for the client: still there, same secret, one lockout recorded for the pair
+    const stored = await gh.context.clients.findForProvider(client.client_id);
+    assert.equal(stored?.client_secret, secret);
+    const lockouts = (await gh.context.audit.query({ types: ['lockout'] })).filter((e) => e.clientId === client.client_id);
+    assert.equal(lockouts.length, 1);
+    assert.equal(lockouts[0]?.reason, 'token_failures_per_client_ip');
+    assert.equal(lockouts[0]?.ip, attacker);
+  });
+
+  it('errors after a successful client authentication (invalid_grant) never count', async () => {
+    const client = await machine('Refreshing service', ['client_credentials', 'refresh_token']);
+    const auth = basicAuth(client.client_id, String(client.client_secret));
+    const ip = '198.51.100.30';
+    const bogus = await Promise.all(Array.from({ length: LIMIT * 3 }, (_, i) => from(ip, auth, { grant_type: 'refresh_token', refresh_token: `stale-${i}` })));
+    for (const res of bogus) await expectOAuthError(res, 'invalid_grant', 400);
+    assert.equal((await from(ip, auth)).status, 200);
+  });
+
+  it('an unknown client_id is counted and refused exactly like a known one', async () => {
+    const known = await machine('Known service');
+    const ip = '198.51.100.40';
+    const run = async (clientId: string) => {
+      const statuses: number[] = [];
+      for (let i = 0; i <= LIMIT; i++) statuses.push((await from(ip, basicAuth(clientId, `wrong-${i}`))).status);
+      return statuses;
+    };
+    const expected = [...Array(LIMIT).fill(401), 429];
+    assert.deepEqual(await run(known.client_id), expected);
+    assert.deepEqual(await run('no-such-client'), expected);
+  });
+
+  it('a correct secret is never refused because other clients failed from the same shared address', async () => {
+    const ip = '198.51.100.50';
+    const noisy = await machine('Misconfigured neighbour');
+    const healthy = await machine('Healthy neighbour');
+    for (let i = 0; i < LIMIT; i++) await from(ip, basicAuth(noisy.client_id, 'old-secret'));
+    assert.equal((await from(ip, basicAuth(noisy.client_id, 'old-secret'))).status, 429);
+    assert.equal((await from(ip, basicAuth(healthy.client_id, String(healthy.client_secret)))).status, 200);
+  });
+});
