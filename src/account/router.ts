@@ -9,7 +9,7 @@ import type { Renderer } from '../app/render.js';
 import type { AccountService } from '../accounts/accounts.js';
 import { InvalidAccountInput, PasswordRefused } from '../accounts/accounts.js';
 import type { AccountRecord } from '../../adapters/contract.js';
-import type { LoginThrottle } from '../accounts/login-throttle.js';
+import { accountSubject, type LoginThrottle } from '../accounts/login-throttle.js';
 import { BadRequestError, TooManyRequestsError } from '../errors/errors.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
 import type { SessionsAndApps } from './sessions-and-apps.js';
@@ -70,14 +70,16 @@ export function createAccountRouter(deps: AccountPagesDeps) {
       await page(ctx, 'account', 'Your account', { passwordError: error });
       ctx.status = status;
     };
-    const retryAfter = await deps.passwordThrottle.retryAfter(account.email, ctx.ip);
-    if (retryAfter > 0) throw new TooManyRequestsError(retryAfter, 'Too many wrong passwords. Wait a few minutes and try again.');
+    // count first, then check, on the same counter as the account's sign-ins (accounts/login-throttle.ts)
+    const attempt = await deps.passwordThrottle.begin(accountSubject(account.id), ctx.ip);
+    if (attempt.refused) throw new TooManyRequestsError(attempt.retryAfter, 'Too many wrong passwords. Wait a few minutes and try again.');
     const current = (form.current_password ?? '').slice(0, 1024);
     const next = form.new_password ?? '';
     if (!current || !(await deps.accounts.authenticate(account.email, current))) {
-      await deps.passwordThrottle.recordFailure(account.email, ctx.ip);
+      await attempt.settle('failed');
       return fail(401, 'Your current password is not correct.');
     }
+    await attempt.settle('succeeded');
     if (next !== (form.confirm_password ?? '')) return fail(400, 'The new passwords do not match.');
     try {
       // the password policy (length, blocklist, history) applies here as everywhere a password is set
@@ -87,7 +89,6 @@ export function createAccountRouter(deps: AccountPagesDeps) {
       if (!(err instanceof InvalidAccountInput)) throw err;
       return fail(400, 'Choose another new password.');
     }
-    await deps.passwordThrottle.recordSuccess(account.email);
     // a password changed because it leaked is only half a fix while another browser stays signed in, or
     // an app keeps a refresh token it got there: other sessions end and their grants are revoked
     const signedOut = form.sign_out_others === 'yes'

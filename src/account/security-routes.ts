@@ -9,7 +9,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
-import type { LoginThrottle } from '../accounts/login-throttle.js';
+import type { FailureThrottle } from '../protection/failure-throttle.js';
 import type { TotpService } from '../factors/totp.js';
 import type { RecoveryCodes } from '../factors/recovery-codes.js';
 import type { AccountFactors } from '../factors/account-factors.js';
@@ -24,7 +24,7 @@ export type SecurityDeps = {
   webauthn: Pick<WebAuthnService, 'registrationOptions' | 'verifyRegistration'>;
   recoveryCodes: Pick<RecoveryCodes, 'regenerate'>;
   factors: Pick<AccountFactors, 'overview' | 'issueRecoveryCodesIfNone' | 'removeTotp' | 'removeCredential'>;
-  secondFactorThrottle: LoginThrottle;
+  secondFactorThrottle: FailureThrottle;
   page(ctx: Context, view: string, title: string, locals?: Record<string, unknown>): Promise<void>;
 };
 
@@ -59,11 +59,12 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
     const account = accountOf(ctx);
     if (belowMfa(ctx)) return enrolThroughSignIn(ctx);
     const throttle = deps.secondFactorThrottle;
-    const retryAfter = await throttle.retryAfter(account.id, ctx.ip);
-    if (retryAfter > 0) throw new TooManyRequestsError(retryAfter, 'Too many wrong codes. Wait a few minutes and try again.');
+    // count first, then check (protection/failure-throttle.ts)
+    const attempt = await throttle.begin(account.id, ctx.ip);
+    if (attempt.refused) throw new TooManyRequestsError(attempt.retryAfter, 'Too many wrong codes. Wait a few minutes and try again.');
     const code = String((ctx.state.form as Record<string, string>).code ?? '').slice(0, 64);
     if (!(await deps.totp.confirmEnrolment(account.id, code))) {
-      await throttle.recordFailure(account.id, ctx.ip);
+      await attempt.settle('failed');
       const enrolment = await deps.totp.startEnrolment(account.id, account.email);
       if (!enrolment) return ctx.redirect('/account/security');
       ctx.status = 400;
@@ -71,7 +72,7 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
       ctx.status = 400;
       return;
     }
-    await throttle.recordSuccess(account.id);
+    await attempt.settle('succeeded');
     const codes = await deps.factors.issueRecoveryCodesIfNone(account.id);
     if (!codes) return ctx.redirect('/account/security?notice=totp-added');
     await page(ctx, 'recovery-codes', 'Save your recovery codes', { codes, continueUrl: '/account/security?notice=totp-added', continueLabel: 'Done' });

@@ -13,7 +13,7 @@ import { loadOrCreateDevEncryptionKey } from '../keys/dev-encryption-key.js';
 import { createKeyRing, keyTimings, type KeyRing } from '../keys/rotation.js';
 import { createPasswordHasher } from '../accounts/passwords.js';
 import { createAccountService, type AccountService } from '../accounts/accounts.js';
-import { createLoginThrottle } from '../accounts/login-throttle.js';
+import type { LoginThrottle } from '../accounts/login-throttle.js';
 import { createPasswordPolicy, loadCommonPasswords, type PasswordPolicy } from '../accounts/password-policy.js';
 import { createAccountTokens } from '../accounts/account-tokens.js';
 import { createSignOutEverywhere, type SignOutEverywhere } from '../accounts/sign-out-everywhere.js';
@@ -99,6 +99,8 @@ export type AppContext = {
 
 /** Kept this long after expiry, so a late click on a mailed link gets "expired" rather than "not valid". */
 const EXPIRED_LINK_GRACE_SECONDS = 7 * 86400;
+/** An address is slowed down past LOGIN_MAX_FAILURES_PER_IP failures and locked out only at this many times that. */
+const IP_LOCKOUT_FACTOR = 10;
 
 export type ContextOptions = { config: Config; logger: Logger; viewsDir: string; keysDir: string };
 
@@ -164,6 +166,14 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
       baseSeconds: config.LOGIN_THROTTLE_WINDOW,
       maxSeconds: config.LOCKOUT_MAX_DURATION,
     });
+  // count first, then check (attempt-lockout.ts): for secrets verified per request
+  const attemptLockout = (keyPrefix: string, maxFailures: number) =>
+    createAttemptLockout({
+      attempts: limiter({ keyPrefix, points: maxFailures, duration: config.LOGIN_THROTTLE_WINDOW, blockDuration: 0 }),
+      lockouts: limiter({ keyPrefix: `${keyPrefix}-lockouts`, points: 1_000_000, duration: config.LOCKOUT_MEMORY, blockDuration: 0 }),
+      baseSeconds: config.LOGIN_THROTTLE_WINDOW,
+      maxSeconds: config.LOCKOUT_MAX_DURATION,
+    });
   const hourly = (keyPrefix: string, points: number) => createQuota(limiter({ keyPrefix, points, duration: 3600, blockDuration: 0 }));
 
   // The client registry validates metadata with the provider, and the provider reads clients through
@@ -225,9 +235,13 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     ? await (await import('../federation/federation-context.js')).buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render, audit })
     : undefined;
 
-  const loginThrottle = createLoginThrottle({
-    perAccount: lockout('login-account', config.LOGIN_MAX_FAILURES_PER_ACCOUNT),
-    perIp: keyedByIp(lockout('login-ip', config.LOGIN_MAX_FAILURES_PER_IP)),
+  // failed logins (and wrong current passwords on the account page) count per person (login-throttle.ts)
+  // and per IP, before the password is checked; the per-IP limit slows an address down before it locks it
+  const ipBrake = { ipDelayAfter: config.LOGIN_MAX_FAILURES_PER_IP, ipDelayStepMs: 250, ipDelayMaxMs: 5000 };
+  const loginThrottle: LoginThrottle = createFailureThrottle({
+    perSubject: attemptLockout('login-account', config.LOGIN_MAX_FAILURES_PER_ACCOUNT),
+    perIp: keyedByIp(attemptLockout('login-ip', config.LOGIN_MAX_FAILURES_PER_IP * IP_LOCKOUT_FACTOR)),
+    brake: ipBrake,
   });
   const loginStep = createLoginStep({
     providers,
@@ -247,8 +261,9 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   });
   // wrong second-factor codes count like wrong passwords, per account (by id) and per IP, with their own lockouts
   const secondFactorThrottle = createFailureThrottle({
-    perSubject: lockout('mfa-account', config.MFA_MAX_FAILURES_PER_ACCOUNT),
-    perIp: keyedByIp(lockout('mfa-ip', config.LOGIN_MAX_FAILURES_PER_IP)),
+    perSubject: attemptLockout('mfa-account', config.MFA_MAX_FAILURES_PER_ACCOUNT),
+    perIp: keyedByIp(attemptLockout('mfa-ip', config.LOGIN_MAX_FAILURES_PER_IP * IP_LOCKOUT_FACTOR)),
+    brake: ipBrake,
   });
   const mfaStep = createMfaStep({
     providers, render, findAccount: accounts.findById, totp, recoveryCodes, factors: accountFactors, throttle: secondFactorThrottle,
@@ -283,12 +298,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   // the token endpoint counts failed client authentication per (client, IP), before the check (token-endpoint-guard.ts)
   const tokenEndpointLockouts: TokenEndpointLockouts = {
     perIp: keyedByIp(lockout('token-ip', config.TOKEN_MAX_FAILURES_PER_IP)),
-    perClientIp: createAttemptLockout({
-      attempts: limiter({ keyPrefix: 'token-client-ip', points: config.TOKEN_MAX_FAILURES_PER_CLIENT, duration: config.LOGIN_THROTTLE_WINDOW, blockDuration: 0 }),
-      lockouts: limiter({ keyPrefix: 'token-client-ip-lockouts', points: 1_000_000, duration: config.LOCKOUT_MEMORY, blockDuration: 0 }),
-      baseSeconds: config.LOGIN_THROTTLE_WINDOW,
-      maxSeconds: config.LOCKOUT_MAX_DURATION,
-    }),
+    perClientIp: attemptLockout('token-client-ip', config.TOKEN_MAX_FAILURES_PER_CLIENT),
   };
 
   const tokens = createAccountTokens({ store: store.accountTokens });

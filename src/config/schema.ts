@@ -124,12 +124,12 @@ export const settings = {
   INTERACTION_TTL: setting({ description: 'How long a login/consent interaction may take', default: '1h', parser: p.duration(60, 86400) }),
   BCRYPT_COST: setting({ description: 'bcrypt cost factor for passwords', default: '12', parser: p.integer(4, 15) }),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: setting({
-    description: 'Failed logins for one account before it is throttled for LOGIN_THROTTLE_WINDOW',
+    description: 'Failed logins (and wrong current passwords) for one person (account, or directory entry) within LOGIN_THROTTLE_WINDOW before further attempts are refused unchecked for LOGIN_THROTTLE_WINDOW',
     default: '5',
     parser: p.integer(1, 1000),
   }),
   LOGIN_MAX_FAILURES_PER_IP: setting({
-    description: 'Failed logins from one client IP before it is throttled for LOGIN_THROTTLE_WINDOW',
+    description: 'Failed logins (or second-factor codes) from one client IP (IPv6: its /64) within LOGIN_THROTTLE_WINDOW after which each attempt from it is slowed down (250 ms per failure over, up to 5 s); at ten times this the address is locked out',
     default: '50',
     parser: p.integer(1, 100000),
   }),
@@ -166,7 +166,7 @@ export const settings = {
     parser: p.nameList,
   }),
   ACCOUNT_REAUTH_MAX_AGE: setting({
-    description: 'How recent a sign-in must be to change second factors on the account pages (older ones sign in again)',
+    description: 'How recent a sign-in must be to change second factors, recovery codes or the password on the account pages (older ones sign in again)',
     default: '15m',
     parser: p.duration(30, 86400),
   }),

@@ -8,6 +8,7 @@ import type { Store } from '../../adapters/contract.js';
 import type { Renderer } from '../app/render.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { createQuota } from '../protection/lockout.js';
+import { keyedByIp } from '../http/client-ip.js';
 import type { LoginFederation } from '../interactions/login.js';
 import { createFederatedStep, type FederatedStep } from '../interactions/federated.js';
 import type { FederationConfig } from './config/federation-file.js';
@@ -63,7 +64,7 @@ export async function buildFederation(deps: {
     samlRouter: createSamlRouter({
       saml, logger, audit: deps.audit,
       // in the shared store like every other limiter, so the quota holds across replicas
-      acsQuota: createQuota(store.rateLimiter({ keyPrefix: 'saml-acs-ip', points: config.saml.acsRequestsPerMinute, duration: 60, blockDuration: 0 })),
+      acsQuota: keyedByIp(createQuota(store.rateLimiter({ keyPrefix: 'saml-acs-ip', points: config.saml.acsRequestsPerMinute, duration: 60, blockDuration: 0 }))),
     }),
     login: {
       buttons: step.buttons,
@@ -73,6 +74,7 @@ export async function buildFederation(deps: {
         return realm.kind === 'saml' ? realm.id : undefined;
       },
       startSso: (ctx, interaction, idpId) => step.start(ctx, interaction, idpId),
+      subjectOf: (login) => directoryLogin.subjectOf(login),
       checkPassword: (login, password, local) => directoryLogin.checkPassword(login, password, local),
     },
   };

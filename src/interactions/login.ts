@@ -8,7 +8,7 @@ import type { Context } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { Renderer } from '../app/render.js';
 import { isEmailAddress, normaliseEmail, type AccountService } from '../accounts/accounts.js';
-import type { LoginThrottle } from '../accounts/login-throttle.js';
+import { accountSubject, normaliseLogin, unknownLoginSubject, type LoginThrottle } from '../accounts/login-throttle.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { inWords } from '../protection/lockout.js';
 import { TooManyRequestsError } from '../errors/errors.js';
@@ -26,6 +26,8 @@ export type LoginFederation = {
   /** home-realm discovery: the IdP that owns this email's domain, if any */
   idpFor(login: string): string | undefined;
   startSso(ctx: Context, interaction: Interaction, idpId: string): Promise<void>;
+  /** the counter of a directory person this login finds (`ldap:<directory>:<dn>`), without checking any password */
+  subjectOf(login: string): Promise<string | undefined>;
   /** local accounts, then directories (see federation/ldap/directory-login.ts) */
   checkPassword(login: string, password: string, local: () => Promise<AccountRecord | undefined>): Promise<PasswordCheck>;
 };
@@ -40,7 +42,7 @@ const typedEmail = (email: string) => ({ email: isEmailAddress(normaliseEmail(em
 export function createLoginStep(deps: {
   providers: ProviderHost;
   render: Renderer;
-  accounts: Pick<AccountService, 'checkPassword'>;
+  accounts: Pick<AccountService, 'checkPassword' | 'findByEmail'>;
   throttle: LoginThrottle;
   onResult(result: 'success' | 'failure' | 'throttled'): void;
   audit: Pick<AuditLog, 'record'>;
@@ -68,32 +70,46 @@ export function createLoginStep(deps: {
     });
   }
 
+  /** The counter a login's attempts go to: the account, else the directory entry, else the login itself. */
+  async function subjectOf(login: string): Promise<string> {
+    if (!login) return unknownLoginSubject(login);
+    const account = await deps.accounts.findByEmail(login);
+    if (account) return accountSubject(account.id);
+    return (await deps.federation?.subjectOf(login)) ?? unknownLoginSubject(login);
+  }
+
   return {
     show: (ctx: Context, interaction: Interaction) => page(ctx, interaction),
 
     /** The interaction result when the login succeeds; otherwise renders the page again and returns undefined. */
     async submit(ctx: Context, interaction: Interaction, form: Record<string, string>) {
-      const email = (form.email ?? '').slice(0, 254);
+      const typed = (form.email ?? '').slice(0, 254);
       const password = (form.password ?? '').slice(0, 1024);
       const clientId = String(interaction.params.client_id);
-      const retryAfter = await deps.throttle.retryAfter(email, ctx.ip);
-      if (retryAfter > 0) {
-        deps.onResult('throttled');
-        await deps.audit.record({ type: 'login.failure', result: 'failure', clientId, reason: 'locked_out', details: typedEmail(email) }, ctx);
-        throw new TooManyRequestsError(retryAfter, `Too many failed sign-in attempts. Try again in ${inWords(retryAfter)}.`);
-      }
+      // whitespace or control characters inside a login are refused before any lookup (login-throttle.ts)
+      const login = normaliseLogin(typed);
       // home-realm discovery: an email of an IdP's domain signs in at that IdP (the password stays here, unused)
-      const idp = deps.federation?.idpFor(email);
+      const idp = login ? deps.federation?.idpFor(login) : undefined;
       if (idp) {
         await deps.federation!.startSso(ctx, interaction, idp);
         return undefined;
+      }
+      const email = login ?? '';
+
+      // count first, then check: the point is taken under the person's own counter before any secret is verified
+      const subject = await subjectOf(login ?? typed.trim().toLowerCase());
+      const attempt = await deps.throttle.begin(subject, ctx.ip);
+      if (attempt.refused) {
+        deps.onResult('throttled');
+        await deps.audit.record({ type: 'login.failure', result: 'failure', clientId, reason: 'locked_out', details: typedEmail(email) }, ctx);
+        throw new TooManyRequestsError(attempt.retryAfter, `Too many failed sign-in attempts. Try again in ${inWords(attempt.retryAfter)}.`);
       }
 
       let accountId: string | null = null;
       let reason = 'wrong_password';
       const local = async (): Promise<AccountRecord | undefined> => {
-        if (!email || !password) {
-          reason = 'missing_input';
+        if (!login || !password) {
+          reason = login ? 'missing_input' : 'malformed_login';
           return undefined;
         }
         const checked = await deps.accounts.checkPassword(email, password);
@@ -108,7 +124,7 @@ export function createLoginStep(deps: {
       if (check.status !== 'ok') {
         deps.onResult('failure');
         if (check.status === 'invalid') {
-          const locked = await deps.throttle.recordFailure(email, ctx.ip);
+          const locked = await attempt.settle('failed');
           await deps.audit.record({ type: 'login.failure', result: 'failure', accountId, clientId, reason, details: typedEmail(email) }, ctx);
           if (locked.subjectLockedFor) {
             await deps.audit.record({ type: 'lockout', result: 'failure', accountId, clientId, reason: 'login_failures', details: { ...typedEmail(email), seconds: locked.subjectLockedFor } }, ctx);
@@ -117,6 +133,8 @@ export function createLoginStep(deps: {
             await deps.audit.record({ type: 'lockout', result: 'failure', clientId, reason: 'login_failures_from_ip', details: { seconds: locked.ipLockedFor } }, ctx);
           }
         } else {
+          // the directory did not verify anything wrong: the attempt's points go back
+          await attempt.settle('succeeded');
           await deps.audit.record({ type: 'login.failure', result: 'failure', clientId, reason: `directory_${check.status}`, details: typedEmail(email) }, ctx);
         }
         await page(ctx, interaction, { email, error: check.status === 'invalid' ? WRONG : check.message });
@@ -124,7 +142,7 @@ export function createLoginStep(deps: {
         return undefined;
       }
       const { account } = check;
-      await deps.throttle.recordSuccess(email);
+      await attempt.settle('succeeded');
       deps.onResult('success');
       await deps.audit.record({ type: 'login.success', accountId: account.id, clientId, details: { method: 'password' } }, ctx);
       return { login: { accountId: account.id, acr: ACR.password, amr: [AMR.password], remember: true } };

@@ -7,7 +7,9 @@
 import type { Context } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { Renderer } from '../app/render.js';
-import type { LoginThrottle } from '../accounts/login-throttle.js';
+import type { FailureThrottle, ThrottledAttempt } from '../protection/failure-throttle.js';
+
+type Attempt = Extract<ThrottledAttempt, { refused: false }>;
 import type { AccountRecord } from '../../adapters/contract.js';
 import type { TotpService } from '../factors/totp.js';
 import type { RecoveryCodes } from '../factors/recovery-codes.js';
@@ -30,7 +32,7 @@ export function createMfaStep(deps: {
   totp: Pick<TotpService, 'startEnrolment' | 'confirmEnrolment' | 'verify'>;
   recoveryCodes: Pick<RecoveryCodes, 'use'>;
   factors: Pick<AccountFactors, 'overview' | 'issueRecoveryCodesIfNone'>;
-  throttle: LoginThrottle;
+  throttle: FailureThrottle;
   onResult(result: 'success' | 'failure' | 'throttled'): void;
 }) {
   const { providers, render } = deps;
@@ -79,16 +81,18 @@ export function createMfaStep(deps: {
     return { login: { accountId, acr: acrForAmr(amr), amr, remember: !transient, ...(ts ? { ts } : {}) } };
   }
 
-  async function throttled(ctx: Context, accountId: string): Promise<void> {
-    const retryAfter = await deps.throttle.retryAfter(accountId, ctx.ip);
-    if (retryAfter > 0) {
+  /** Count first, then check: takes the attempt's point before the code is verified (429 over the limit). */
+  async function beginAttempt(ctx: Context, accountId: string) {
+    const attempt = await deps.throttle.begin(accountId, ctx.ip);
+    if (attempt.refused) {
       deps.onResult('throttled');
-      throw new TooManyRequestsError(retryAfter, 'Too many wrong codes. Wait a few minutes and try again.');
+      throw new TooManyRequestsError(attempt.retryAfter, 'Too many wrong codes. Wait a few minutes and try again.');
     }
+    return attempt;
   }
 
-  async function refuse(ctx: Context, interaction: Interaction, accountId: string, message: string): Promise<undefined> {
-    await deps.throttle.recordFailure(accountId, ctx.ip);
+  async function refuse(ctx: Context, interaction: Interaction, attempt: Attempt, message: string): Promise<undefined> {
+    await attempt.settle('failed');
     deps.onResult('failure');
     await page(ctx, interaction, message);
     ctx.status = 401;
@@ -112,16 +116,17 @@ export function createMfaStep(deps: {
         return { error: 'unmet_authentication_requirements', error_description: 'the requested authentication level cannot be met for this account' };
       }
       if (phishingResistantOnly(interaction)) throw new BadRequestError('This app requires a security key or passkey.');
-      await throttled(ctx, account.id);
+      if (!['totp', 'recovery', 'enrol'].includes(method)) throw new BadRequestError('Choose a way to verify.');
+      const attempt = await beginAttempt(ctx, account.id);
       const code = (form.code ?? '').slice(0, 64);
 
       if (method === 'totp') {
-        if (!(await deps.totp.verify(account.id, code))) return refuse(ctx, interaction, account.id, WRONG_CODE);
+        if (!(await deps.totp.verify(account.id, code))) return refuse(ctx, interaction, attempt, WRONG_CODE);
       } else if (method === 'recovery') {
-        if (!(await deps.recoveryCodes.use(account.id, code))) return refuse(ctx, interaction, account.id, WRONG_RECOVERY);
-      } else if (method === 'enrol') {
-        if (!(await deps.totp.confirmEnrolment(account.id, code))) return refuse(ctx, interaction, account.id, WRONG_CODE);
-        await deps.throttle.recordSuccess(account.id);
+        if (!(await deps.recoveryCodes.use(account.id, code))) return refuse(ctx, interaction, attempt, WRONG_RECOVERY);
+      } else {
+        if (!(await deps.totp.confirmEnrolment(account.id, code))) return refuse(ctx, interaction, attempt, WRONG_CODE);
+        await attempt.settle('succeeded');
         deps.onResult('success');
         const result = await upgradedLogin(interaction, [AMR.otp]);
         const codes = await deps.factors.issueRecoveryCodesIfNone(account.id);
@@ -133,10 +138,8 @@ export function createMfaStep(deps: {
         }
         await render(ctx, 'recovery-codes', { title: 'Save your recovery codes', codes, continueUrl: returnTo, continueLabel: 'Continue' });
         return undefined;
-      } else {
-        throw new BadRequestError('Choose a way to verify.');
       }
-      await deps.throttle.recordSuccess(account.id);
+      await attempt.settle('succeeded');
       deps.onResult('success');
       return upgradedLogin(interaction, [AMR.otp]);
     },

@@ -8,11 +8,14 @@
  */
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
-export type AttemptOutcome = { wait: number } | { wait: 0; settle(failed: boolean): Promise<number> };
+/** `count`: the points taken in the window, this attempt's included (attempts in flight count). */
+export type AttemptOutcome = { wait: number } | { wait: 0; count: number; settle(failed: boolean): Promise<number> };
 
 export type AttemptLockout = {
   /** Takes a point for an attempt about to be checked: `wait` > 0 when over the limit (do not check it), else `settle` with the outcome (returns the lockout it started in seconds, or 0). */
   begin(key: string): Promise<AttemptOutcome>;
+  /** Forgets the key's failures (after a success); earlier lockouts still count towards the back-off. */
+  reset(key: string): Promise<void>;
 };
 
 async function consumed(limiter: RateLimiterAbstract, key: string): Promise<RateLimiterRes> {
@@ -41,6 +44,7 @@ export function createAttemptLockout(deps: {
       }
       return {
         wait: 0,
+        count: taken.consumedPoints,
         async settle(failed) {
           if (!failed) {
             await attempts.reward(key, 1);
@@ -53,6 +57,9 @@ export function createAttemptLockout(deps: {
           return seconds;
         },
       };
+    },
+    async reset(key) {
+      await attempts.delete(key);
     },
   };
 }

@@ -1,31 +1,53 @@
 /**
- * Failed attempts at a secret (a password, a second-factor code), limited per subject (the account, or the
- * email typed, whether or not it exists) and per client IP, each with its own lockout and back-off.
- * For the MFA feature: context.ts builds one keyed by account id as `secondFactorThrottle`.
+ * Attempts at a secret (a password, a second-factor code), limited per subject and per client IP. Count
+ * first, then check (attempt-lockout.ts): `begin` takes a point from both counters before the secret is
+ * verified, so N parallel attempts never get more than the limit verified, and a request over a limit is
+ * refused without running bcrypt or the code check. `settle` says how the check went: a failure keeps
+ * its points (and may start a lockout), a success gives the IP's point back and clears the subject's count.
+ *
+ * The per-IP counter is a brake, not a wall (a shared office or NAT address must not lock out a person
+ * who knows their password): past `ipDelayAfter` failures in the window every attempt from that address
+ * waits a little longer before it is checked (`ipDelayStepMs` per failure over, up to `ipDelayMaxMs`), and
+ * only the per-IP lockout's own limit (set well above it) refuses outright.
  */
-import type { Lockout } from './lockout.js';
+import type { AttemptLockout } from './attempt-lockout.js';
+
+export type ThrottledAttempt =
+  | { refused: true; retryAfter: number }
+  | { refused: false; settle(outcome: 'failed' | 'succeeded'): Promise<{ subjectLockedFor: number; ipLockedFor: number }> };
 
 export type FailureThrottle = {
-  /** Seconds to wait before another attempt is allowed, or 0. */
-  retryAfter(subject: string, ip: string): Promise<number>;
-  /** Counts a failure; says which lockouts it started (seconds, 0 for none). */
-  recordFailure(subject: string, ip: string): Promise<{ subjectLockedFor: number; ipLockedFor: number }>;
-  recordSuccess(subject: string): Promise<void>;
+  /** Takes a point for an attempt about to be verified; `refused` when a limit is reached (do not verify it). */
+  begin(subject: string, ip: string): Promise<ThrottledAttempt>;
 };
 
-export function createFailureThrottle(lockouts: { perSubject: Lockout; perIp: Lockout }): FailureThrottle {
-  const { perSubject, perIp } = lockouts;
+export type IpBrake = { ipDelayAfter: number; ipDelayStepMs: number; ipDelayMaxMs: number };
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function createFailureThrottle(deps: { perSubject: AttemptLockout; perIp: AttemptLockout; brake?: IpBrake }): FailureThrottle {
+  const { perSubject, perIp, brake } = deps;
   return {
-    async retryAfter(subject, ip) {
-      const [a, b] = await Promise.all([perSubject.retryAfter(subject), perIp.retryAfter(ip)]);
-      return Math.max(a, b);
-    },
-    async recordFailure(subject, ip) {
-      const [subjectLockedFor, ipLockedFor] = await Promise.all([perSubject.fail(subject), perIp.fail(ip)]);
-      return { subjectLockedFor, ipLockedFor };
-    },
-    async recordSuccess(subject) {
-      await perSubject.reset(subject);
+    async begin(subject, ip) {
+      const bySubject = await perSubject.begin(subject);
+      if (!('settle' in bySubject)) return { refused: true, retryAfter: bySubject.wait };
+      const byIp = await perIp.begin(ip);
+      if (!('settle' in byIp)) {
+        await bySubject.settle(false);
+        return { refused: true, retryAfter: byIp.wait };
+      }
+      if (brake && byIp.count > brake.ipDelayAfter) {
+        await pause(Math.min(brake.ipDelayMaxMs, (byIp.count - brake.ipDelayAfter) * brake.ipDelayStepMs));
+      }
+      return {
+        refused: false,
+        async settle(outcome) {
+          const failed = outcome === 'failed';
+          const [subjectLockedFor, ipLockedFor] = await Promise.all([bySubject.settle(failed), byIp.settle(failed)]);
+          if (!failed) await perSubject.reset(subject);
+          return { subjectLockedFor, ipLockedFor };
+        },
+      };
     },
   };
 }

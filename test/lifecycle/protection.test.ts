@@ -139,11 +139,15 @@ describe('hourly quotas on registration and mail', () => {
 
   it('locks out wrong second-factor codes per account (for the MFA feature)', async () => {
     const throttle = h.gh.context.secondFactorThrottle;
-    assert.equal(await throttle.retryAfter('account-1', '198.51.100.7'), 0);
     const results = [];
-    for (let i = 0; i < 3; i++) results.push(await throttle.recordFailure('account-1', '198.51.100.7'));
+    for (let i = 0; i < 3; i++) {
+      const attempt = await throttle.begin('account-1', '198.51.100.7');
+      assert.equal(attempt.refused, false);
+      if (!attempt.refused) results.push(await attempt.settle('failed'));
+    }
     assert.deepEqual(results.map((r) => r.subjectLockedFor), [0, 0, 900]);
-    assert.ok((await throttle.retryAfter('account-1', '203.0.113.9')) > 800, 'from any IP');
-    assert.equal(await throttle.retryAfter('account-2', '203.0.113.9'), 0);
+    const fromElsewhere = await throttle.begin('account-1', '203.0.113.9');
+    assert.ok(fromElsewhere.refused && fromElsewhere.retryAfter > 800, 'from any IP');
+    assert.equal((await throttle.begin('account-2', '203.0.113.9')).refused, false);
   });
 });

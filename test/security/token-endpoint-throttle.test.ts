@@ -23,7 +23,7 @@ describe('security: token endpoint throttling cannot lock a client out', () => {
   after(() => gh.close());
 
   const machine = (name: string, grants = ['client_credentials']) =>
-    gh.context.clients.create({ client_name: name, grant_types: grants, response_types: [], redirect_uris: [] });
+    gh.context.clients.create({ client_name: name, grant_types: grants, response_types: [], redirect_uris: [], scope: 'jobs:run' });
   const from = (ip: string, auth: string, params: Record<string, string> = { grant_type: 'client_credentials' }) =>
     tokenRequest(gh.issuer, params, { authorization: auth, 'x-forwarded-for': ip });
 

@@ -12,6 +12,7 @@ import { mapProfile } from '../upstream-profile.js';
 import { refusalMessages } from '../federation-errors.js';
 import type { LdapDirectory } from './ldap-directory.js';
 import { normalizeDn } from './ldap-names.js';
+import { directorySubject } from '../../accounts/login-throttle.js';
 
 export type PasswordCheck =
   | { status: 'ok'; account: AccountRecord }
@@ -49,6 +50,21 @@ export function createDirectoryLogin(deps: {
   }
 
   return {
+    /**
+     * The throttle's counter for a login that a directory knows: the entry's DN, found as checkPassword
+     * would find it (the domain's directory, else the `ldapOrder` directories in turn), before any bind.
+     */
+    async subjectOf(login: string): Promise<string | undefined> {
+      const realm = deps.realms.discover(login);
+      if (realm.kind === 'saml') return undefined;
+      const ids = realm.kind === 'ldap' ? [realm.id] : deps.order;
+      for (const id of ids) {
+        const dn = await (byId.get(id) as LdapDirectory).locate(login);
+        if (dn) return directorySubject(id, dn);
+      }
+      return undefined;
+    },
+
     async checkPassword(login: string, password: string, local: () => Promise<AccountRecord | undefined>): Promise<PasswordCheck> {
       const realm = deps.realms.discover(login);
       if (realm.kind === 'ldap') return viaDirectory(byId.get(realm.id) as LdapDirectory, login, password);

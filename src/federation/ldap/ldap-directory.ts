@@ -18,7 +18,12 @@ export type DirectoryOutcome =
   /** no server of the directory could answer */
   | { status: 'unavailable' };
 
-export type LdapDirectory = { config: LdapDirectoryConfig; authenticate(login: string, password: string): Promise<DirectoryOutcome> };
+export type LdapDirectory = {
+  config: LdapDirectoryConfig;
+  authenticate(login: string, password: string): Promise<DirectoryOutcome>;
+  /** The normalised DN of the one entry this login finds (service bind + search, no password checked), if any. */
+  locate(login: string): Promise<string | undefined>;
+};
 
 /** A transport failure (refused, timed out, TLS) as opposed to an answer from the server. */
 class Unreachable extends Error {}
@@ -125,8 +130,31 @@ export function createLdapDirectory(config: LdapDirectoryConfig, deps: { logger:
     return (name) => byName.get(name.toLowerCase()) ?? [];
   }
 
+  async function locateAt(url: string, login: string): Promise<string | undefined> {
+    const service = await open(url);
+    try {
+      await guard(() => service.bind(config.bindDn, config.bindPassword));
+      const user = await findUser(service, login);
+      return user ? normalizeDn(user.dn) : undefined;
+    } finally {
+      await service.unbind().catch(() => undefined);
+    }
+  }
+
   return {
     config,
+    async locate(login) {
+      if (login.length === 0) return undefined;
+      for (const url of config.urls) {
+        try {
+          return await locateAt(url, login);
+        } catch (err) {
+          if (err instanceof Unreachable) continue;
+          return undefined;
+        }
+      }
+      return undefined;
+    },
     async authenticate(login, password) {
       // RFC 4513 §5.1.2: a simple bind with an empty password is an unauthenticated bind, which servers
       // answer with success. It must never count as a password check.
