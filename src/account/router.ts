@@ -10,6 +10,7 @@ import type { AccountService } from '../accounts/accounts.js';
 import { InvalidAccountInput, PasswordRefused } from '../accounts/accounts.js';
 import type { AccountRecord } from '../../adapters/contract.js';
 import { accountSubject, type LoginThrottle } from '../accounts/login-throttle.js';
+import { nameRefusal } from '../accounts/registration.js';
 import { BadRequestError, TooManyRequestsError } from '../errors/errors.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
 import type { SessionsAndApps } from './sessions-and-apps.js';
@@ -51,6 +52,12 @@ export function createAccountRouter(deps: AccountPagesDeps) {
   router.post('/profile', async (ctx) => {
     const { account } = ctx.state as AccountState;
     const form = ctx.state.form as Record<string, string>;
+    // the same rule as at registration: names are shown on pages and in mails
+    const refusal = nameRefusal(form.name ?? '');
+    if (refusal) {
+      ctx.status = 400;
+      return page(ctx, 'account', 'Your account', { error: refusal });
+    }
     try {
       await deps.accounts.setName(account.id, form.name ?? '');
     } catch (err) {

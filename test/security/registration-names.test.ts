@@ -5,7 +5,7 @@
  * has proven) never contains the name.
  */
 import assert from 'node:assert/strict';
-import { UserAgent } from '../helpers/user-agent.js';
+import { UserAgent, formAction } from '../helpers/user-agent.js';
 import { bootWithMail, textOf, type LifecycleHarness } from '../lifecycle/setup.js';
 
 describe('security: names at registration', () => {
@@ -46,6 +46,21 @@ describe('security: names at registration', () => {
       for (const part of name.split(/\s+/).filter((w) => w.length > 2)) {
         assert.ok(!mail.text.includes(part) && !mail.html.includes(part), `${part} echoed in the mail`);
       }
+    }
+  });
+
+  it('the account page refuses the same names, and the stored name stays as it was', async () => {
+    const email = 'profile-name@example.test';
+    const password = 'a long and quiet evening';
+    await h.gh.context.accounts.create({ email, password, name: 'Ada Lovelace', emailVerified: true });
+    const agent = new UserAgent();
+    let page = await agent.open(`${h.gh.issuer}/account`);
+    page = await agent.submit(page, formAction(page.html, /\/login$/), { email, password });
+    assert.match(page.html, /action="\/account\/profile"/, 'the account page');
+    for (const name of ['Visit http://evil.example', '<b>Ada</b>', 'Ada\u202Eevil', 'login-now.com']) {
+      const answer = await agent.submit(page, '/account/profile', { name });
+      assert.equal(answer.status, 400, name);
+      assert.equal((await h.gh.context.accounts.findByEmail(email))?.name, 'Ada Lovelace', name);
     }
   });
 });
