@@ -63,7 +63,8 @@ describe('gatehouse keys revoke: a leaked signing key', function () {
     assert.equal(kidOf(await idToken()), leaked);
     assert.deepEqual(await publishedKids(), [leaked]);
 
-    const run = await cli('revoke', leaked);
+    // a kid is base64url and may start with '-': after '--' it is never read as an option
+    const run = await cli('revoke', '--', leaked);
     assert.equal(run.code, 0, run.stderr);
     const result = JSON.parse(run.stdout) as { revoked: string; was: string; current: string };
     assert.equal(result.revoked, leaked);
@@ -92,7 +93,7 @@ describe('gatehouse keys revoke: a leaked signing key', function () {
     const rotate = await cli('rotate');
     assert.equal(rotate.code, 0, rotate.stderr);
     const next = (JSON.parse(rotate.stdout) as { kid: string }).kid;
-    const run = await cli('revoke', next);
+    const run = await cli('revoke', '--', next);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(JSON.parse(run.stdout), { revoked: next, was: 'next', current });
     await untilUnpublished(next);
