@@ -25,9 +25,8 @@ import { auditProviderEvents } from '../audit/provider-events.js';
 import { createMailTransport } from '../mail/transport.js';
 import { createMailer, type Mailer } from '../mail/mailer.js';
 import { createAccountMail, type AccountMail } from '../mail/account-mail.js';
-import { createLockout, createQuota } from '../protection/lockout.js';
 import { keyedByIp } from '../http/client-ip.js';
-import { createAttemptLockout } from '../protection/attempt-lockout.js';
+import { createAttemptLockout, createQuota } from '../protection/lockout.js';
 import type { TokenEndpointLockouts } from '../protection/token-endpoint-guard.js';
 import { createFailureThrottle, type FailureThrottle } from '../protection/failure-throttle.js';
 import { createLifecyclePrompts } from '../lifecycle/prompts.js';
@@ -159,14 +158,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   // Every counter below lives in the shared store, so limits hold across replicas. Per-IP counters go
   // through keyedByIp: an IPv6 address counts by its /64 (src/http/client-ip.ts).
   const limiter = (options: RateLimiterOptions) => store.rateLimiter(options);
-  const lockout = (keyPrefix: string, maxFailures: number) =>
-    createLockout({
-      failures: limiter({ keyPrefix, points: maxFailures, duration: config.LOGIN_THROTTLE_WINDOW, blockDuration: 0 }),
-      lockouts: limiter({ keyPrefix: `${keyPrefix}-lockouts`, points: 1_000_000, duration: config.LOCKOUT_MEMORY, blockDuration: 0 }),
-      baseSeconds: config.LOGIN_THROTTLE_WINDOW,
-      maxSeconds: config.LOCKOUT_MAX_DURATION,
-    });
-  // count first, then check (attempt-lockout.ts): for secrets verified per request
+  // count first, then check (protection/lockout.ts): for secrets verified per request
   const attemptLockout = (keyPrefix: string, maxFailures: number) =>
     createAttemptLockout({
       attempts: limiter({ keyPrefix, points: maxFailures, duration: config.LOGIN_THROTTLE_WINDOW, blockDuration: 0 }),
@@ -297,7 +289,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   };
   // the token endpoint counts failed client authentication per (client, IP), before the check (token-endpoint-guard.ts)
   const tokenEndpointLockouts: TokenEndpointLockouts = {
-    perIp: keyedByIp(lockout('token-ip', config.TOKEN_MAX_FAILURES_PER_IP)),
+    perIp: keyedByIp(attemptLockout('token-ip', config.TOKEN_MAX_FAILURES_PER_IP)),
     perClientIp: attemptLockout('token-client-ip', config.TOKEN_MAX_FAILURES_PER_CLIENT),
   };
 

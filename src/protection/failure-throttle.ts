@@ -1,6 +1,6 @@
 /**
  * Attempts at a secret (a password, a second-factor code), limited per subject and per client IP. Count
- * first, then check (attempt-lockout.ts): `begin` takes a point from both counters before the secret is
+ * first, then check (protection/lockout.ts): `begin` takes a point from both counters before the secret is
  * verified, so N parallel attempts never get more than the limit verified, and a request over a limit is
  * refused without running bcrypt or the code check. `settle` says how the check went: a failure keeps
  * its points (and may start a lockout), a success gives the IP's point back and clears the subject's count.
@@ -10,7 +10,7 @@
  * waits a little longer before it is checked (`ipDelayStepMs` per failure over, up to `ipDelayMaxMs`), and
  * only the per-IP lockout's own limit (set well above it) refuses outright.
  */
-import type { AttemptLockout } from './attempt-lockout.js';
+import type { AttemptLockout } from './lockout.js';
 
 export type ThrottledAttempt =
   | { refused: true; retryAfter: number }

@@ -1,19 +1,22 @@
 /**
- * Temporary lockout with exponential back-off, on rate-limiter-flexible counters that live in the shared
- * store (so every replica sees the same counts). A key (an account, an email, an IP, a client) may fail
- * `points` times within the window; the failure that reaches the limit locks the key out for the base
- * duration, and every further lockout within the memory period doubles it, up to the maximum.
+ * Count first, then check: a lockout for secrets that are verified per request (passwords, second-factor codes,
+ * client secrets). Each attempt takes a point from the key's counter in the shared store BEFORE the
+ * credential is checked, atomically, so N parallel attempts can never have more than `points` checked.
+ * An attempt that turns out not to be a failure gives its point back; a failed one keeps it. The failure
+ * that held the last point locks the key for the base duration, doubled for every earlier lockout within
+ * the lockouts' memory, up to the maximum. Counters live in the shared store, so replicas see the same counts.
  *
- *   failures: points = max failures, duration = window           (consume per failure; block = lockout)
- *   lockouts: points = unlimited, duration = memory               (consumedPoints = how many lockouts so far)
+ *   attempts: points = max failures, duration = window         (a point per attempt; block = lockout)
+ *   lockouts: points = unlimited, duration = memory            (consumedPoints = how many lockouts so far)
  */
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
-export type Lockout = {
-  /** Seconds until the key may try again, or 0. */
-  retryAfter(key: string): Promise<number>;
-  /** Counts a failure; returns the lockout it started in seconds, or 0. */
-  fail(key: string): Promise<number>;
+/** `count`: the points taken in the window, this attempt's included (attempts in flight count). */
+export type AttemptOutcome = { wait: number } | { wait: 0; count: number; settle(failed: boolean): Promise<number> };
+
+export type AttemptLockout = {
+  /** Takes a point for an attempt about to be checked: `wait` > 0 when over the limit (do not check it), else `settle` with the outcome (returns the lockout it started in seconds, or 0). */
+  begin(key: string): Promise<AttemptOutcome>;
   /** Forgets the key's failures (after a success); earlier lockouts still count towards the back-off. */
   reset(key: string): Promise<void>;
 };
@@ -28,29 +31,39 @@ async function consumed(limiter: RateLimiterAbstract, key: string): Promise<Rate
   }
 }
 
-export function createLockout(deps: {
-  failures: RateLimiterAbstract;
+export function createAttemptLockout(deps: {
+  attempts: RateLimiterAbstract;
   lockouts: RateLimiterAbstract;
   baseSeconds: number;
   maxSeconds: number;
-}): Lockout {
-  const { failures, lockouts } = deps;
+}): AttemptLockout {
+  const { attempts, lockouts } = deps;
   return {
-    async retryAfter(key) {
-      const res = await failures.get(key);
-      return res && res.consumedPoints >= failures.points && res.msBeforeNext > 0 ? Math.ceil(res.msBeforeNext / 1000) : 0;
-    },
-    async fail(key) {
-      const res = await consumed(failures, key);
-      // exactly one failure reaches the limit (the store increments atomically), so one lockout starts
-      if (res.consumedPoints !== failures.points) return 0;
-      const count = (await consumed(lockouts, key)).consumedPoints;
-      const seconds = Math.min(deps.baseSeconds * 2 ** Math.min(count - 1, 30), deps.maxSeconds);
-      await failures.block(key, seconds);
-      return seconds;
+    async begin(key) {
+      const taken = await consumed(attempts, key);
+      if (taken.consumedPoints > attempts.points) {
+        // refused unchecked; its point goes back, so refusals alone never extend a window or a lockout
+        await attempts.reward(key, 1);
+        return { wait: Math.max(1, Math.ceil(taken.msBeforeNext / 1000)) };
+      }
+      return {
+        wait: 0,
+        count: taken.consumedPoints,
+        async settle(failed) {
+          if (!failed) {
+            await attempts.reward(key, 1);
+            return 0;
+          }
+          if (taken.consumedPoints !== attempts.points) return 0;
+          const count = (await consumed(lockouts, key)).consumedPoints;
+          const seconds = Math.min(deps.baseSeconds * 2 ** Math.min(count - 1, 30), deps.maxSeconds);
+          await attempts.block(key, seconds);
+          return seconds;
+        },
+      };
     },
     async reset(key) {
-      await failures.delete(key);
+      await attempts.delete(key);
     },
   };
 }

@@ -12,8 +12,8 @@
  * never refused. A second counter per IP (all client_ids together) stops one address from spraying many
  * client_ids; it, too, refuses nobody but that address.
  *
- * When: the (client, IP) attempt is counted before oidc-provider checks the secret
- * (src/protection/attempt-lockout.ts), so 40 parallel wrong secrets get at most the limit checked and the
+ * When: both attempts are counted before oidc-provider checks the secret
+ * (src/protection/lockout.ts), so 40 parallel wrong secrets get at most the limit checked and the
  * rest HTTP 429 (RFC 6585) with Retry-After, unchecked. Over the limit the endpoint answers `slow_down`,
  * the token-endpoint error RFC 8628 §3.5 registers, which device-flow clients already understand.
  * Requests that authenticate are never counted as failures and never delayed.
@@ -22,14 +22,13 @@ import querystring from 'node:querystring';
 import type { Context, Next } from 'koa';
 import { readRawBody } from '../app/raw-body.js';
 import { ipKey } from '../http/client-ip.js';
-import type { Lockout } from './lockout.js';
-import type { AttemptLockout } from './attempt-lockout.js';
+import type { AttemptLockout } from './lockout.js';
 
 export type TokenLockoutListener = (scope: 'ip' | 'client_ip', key: string, seconds: number, ctx: Context) => void;
 
 export type TokenEndpointLockouts = {
-  /** invalid_client answers from one IP, whatever the client_id (keyed by ipKey) */
-  perIp: Lockout;
+  /** invalid_client answers from one IP, whatever the client_id (keyed by ipKey), counted before the check */
+  perIp: AttemptLockout;
   /** attempts per (client_id, ipKey(IP)), counted before the check */
   perClientIp: AttemptLockout;
 };
@@ -50,9 +49,10 @@ export function tokenEndpointGuard(deps: TokenEndpointLockouts & { path: string;
     const clientKey = (clientId ?? '').slice(0, 200);
     const pairKey = `${ipKey(ctx.ip)} ${clientKey}`;
 
-    const ipWait = await perIp.retryAfter(ctx.ip);
-    const attempt = ipWait > 0 ? { wait: ipWait } : await perClientIp.begin(pairKey);
-    if (!('settle' in attempt)) {
+    const byIp = await perIp.begin(ctx.ip);
+    const attempt = 'settle' in byIp ? await perClientIp.begin(pairKey) : byIp;
+    if (!('settle' in attempt) || !('settle' in byIp)) {
+      if ('settle' in byIp) await byIp.settle(false);
       ctx.status = 429;
       ctx.set({ 'Retry-After': String(attempt.wait), 'Cache-Control': 'no-store' });
       ctx.body = { error: 'slow_down', error_description: `too many refused token requests; retry after ${attempt.wait} seconds` };
@@ -64,7 +64,7 @@ export function tokenEndpointGuard(deps: TokenEndpointLockouts & { path: string;
       failed = (ctx.body as { error?: unknown } | undefined)?.error === 'invalid_client';
     } finally {
       // a thrown error (a 5xx) is not a failed authentication: the point goes back
-      const [pairLock, ipLock] = await Promise.all([attempt.settle(failed), failed ? perIp.fail(ctx.ip) : 0]);
+      const [pairLock, ipLock] = await Promise.all([attempt.settle(failed), byIp.settle(failed)]);
       if (pairLock) deps.onLockout('client_ip', clientKey, pairLock, ctx);
       if (ipLock) deps.onLockout('ip', ctx.ip, ipLock, ctx);
     }
