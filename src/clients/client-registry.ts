@@ -5,7 +5,7 @@
  * the token endpoint's path.
  */
 import { randomBytes } from 'node:crypto';
-import type { ClientStore } from '../../adapters/contract.js';
+import { DuplicateError, type ClientStore } from '../../adapters/contract.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
 import { parseClientScope, providerView, requireScopeForClientCredentials } from './client-scope.js';
 import { checkSelfServiceMetadata } from './dynamic-registration.js';
@@ -80,9 +80,18 @@ export function createClientRegistry(deps: {
         secretCiphertext: typeof secret === 'string' && secret ? cipher.encrypt(secret) : null,
         createdAt: existing?.createdAt ?? Date.now(),
       };
-      // The store has no update: an update (RFC 7592 §2.2) replaces the record under the same id.
-      if (existing) await clients.delete(clientId);
-      await clients.create(record);
+      // The store has no update: an update (RFC 7592 §2.2) replaces the record under the same id. Two
+      // updates at once can both delete before either creates; the one that finds the id taken replaces again.
+      for (let attempt = 0; ; attempt++) {
+        if (existing) await clients.delete(clientId);
+        try {
+          await clients.create(record);
+          return;
+        } catch (err) {
+          // a new registration never replaces a client it collides with
+          if (!existing || !(err instanceof DuplicateError) || attempt >= 2) throw err;
+        }
+      }
     },
 
     /** RFC 7592 §2.3: the client deleted its own registration. */

@@ -65,6 +65,20 @@ describe('protocol: dynamic client registration (RFC 7591 / 7592, issue 11 item 
       return reg;
     }
 
+    /** Authorization code with PKCE, as a strict relying party (openid-client) runs it. */
+    async function codeFlow(reg: Registration) {
+      const rp = await oidc.discovery(new URL(gh.issuer), reg.client_id, reg.client_secret, undefined, { execute: [oidc.allowInsecureRequests] });
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const url = oidc.buildAuthorizationUrl(rp, {
+        redirect_uri: REDIRECT_URI, scope: 'openid email', state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      });
+      const callback = new URL(await signIn(new UserAgent(), url.href, REDIRECT_URI, user));
+      const tokens = await oidc.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: state });
+      issued.push(tokens.access_token);
+      return tokens;
+    }
+
     before(async () => {
       gh = await bootGatehouse({ DYNAMIC_REGISTRATION: 'true' });
       await gh.context.accounts.create({ ...user, emailVerified: true });
@@ -90,7 +104,11 @@ describe('protocol: dynamic client registration (RFC 7591 / 7592, issue 11 item 
         fetch(`${gh.issuer}/reg`, json(METADATA, initialToken.slice(0, -1))),
       ];
       const responses = await Promise.all(attempts);
-      for (const res of responses) await expectInvalidToken(res);
+      // RFC 6750 §3.1: no credentials at all is a bare challenge (no error code in the header)
+      const [none, ...wrong] = responses;
+      assert.match(none!.headers.get('www-authenticate') ?? '', /^Bearer realm=/);
+      await expectOAuthError(none!, 'invalid_token', 401);
+      for (const res of wrong) await expectInvalidToken(res);
       // a registration access token is not an initial access token
       const other = await register();
       await expectInvalidToken(await fetch(`${gh.issuer}/reg`, json(METADATA, other.registration_access_token)));
@@ -103,16 +121,8 @@ describe('protocol: dynamic client registration (RFC 7591 / 7592, issue 11 item 
       assert.ok(reg.client_id && reg.client_secret && reg.registration_access_token);
       assert.equal(reg.registration_client_uri, `${gh.issuer}/reg/${reg.client_id}`);
 
-      const rp = await oidc.discovery(new URL(gh.issuer), reg.client_id, reg.client_secret, undefined, { execute: [oidc.allowInsecureRequests] });
-      const verifier = oidc.randomPKCECodeVerifier();
-      const state = oidc.randomState();
-      const url = oidc.buildAuthorizationUrl(rp, {
-        redirect_uri: REDIRECT_URI, scope: 'openid email', state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-      });
-      const callback = new URL(await signIn(new UserAgent(), url.href, REDIRECT_URI, user));
-      const tokens = await oidc.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: state });
+      const tokens = await codeFlow(reg);
       assert.equal(tokens.claims()?.email, user.email);
-      issued.push(tokens.access_token);
 
       const record = (await gh.context.store.clients.find(reg.client_id))!;
       assert.ok(record.secretCiphertext && !record.secretCiphertext.includes(reg.client_secret));
@@ -151,6 +161,9 @@ describe('protocol: dynamic client registration (RFC 7591 / 7592, issue 11 item 
       const grant = await tokenRequest(gh.issuer, { grant_type: 'authorization_code', code: 'nope', redirect_uri: REDIRECT_URI }, { authorization: basicAuth(reg.client_id, reg.client_secret) });
       await expectOAuthError(grant, 'invalid_grant', 400);
 
+      const { access_token: accessToken } = await codeFlow(reg);
+      assert.equal((await fetch(`${gh.issuer}/me`, bearer(accessToken))).status, 200);
+
       const deleted = await fetch(reg.registration_client_uri, bearer(updated.registration_access_token, { method: 'DELETE' }));
       assert.equal(deleted.status, 204);
       assert.equal(await gh.context.store.clients.find(reg.client_id), undefined);
@@ -158,9 +171,29 @@ describe('protocol: dynamic client registration (RFC 7591 / 7592, issue 11 item 
       // a deleted client cannot authenticate any more (RFC 6749 §5.2)
       const after = await tokenRequest(gh.issuer, { grant_type: 'authorization_code', code: 'nope', redirect_uri: REDIRECT_URI }, { authorization: basicAuth(reg.client_id, reg.client_secret) });
       await expectOAuthError(after, 'invalid_client', 401);
+      // and what it was issued before stops working (the provider finds no client for it)
+      assert.equal((await fetch(`${gh.issuer}/me`, bearer(accessToken))).status, 401);
       const audit = await gh.context.audit.query({ types: ['admin.client.'] });
       assert.ok(audit.some((e) => e.type === 'admin.client.updated' && e.clientId === reg.client_id));
       assert.ok(audit.some((e) => e.type === 'admin.client.deleted' && e.clientId === reg.client_id));
+    });
+
+    it('parallel updates with one registration access token: no 5xx, one record, the secret still works', async () => {
+      const reg = await register();
+      const put = () => fetch(reg.registration_client_uri, bearer(reg.registration_access_token, {
+        method: 'PUT', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...METADATA, client_id: reg.client_id, client_secret: reg.client_secret, client_name: 'Raced' }),
+      }));
+      const responses = await Promise.all(Array.from({ length: 8 }, put));
+      for (const res of responses) {
+        assert.ok(res.status === 200 || res.status === 401, `status ${res.status}`);
+        const body = (await res.json()) as Record<string, unknown>;
+        if (typeof body.registration_access_token === 'string') issued.push(body.registration_access_token);
+      }
+      assert.ok(responses.some((r) => r.status === 200));
+      assert.equal((await gh.context.clients.list()).filter((c) => c.clientId === reg.client_id).length, 1);
+      const grant = await tokenRequest(gh.issuer, { grant_type: 'authorization_code', code: 'nope', redirect_uri: REDIRECT_URI }, { authorization: basicAuth(reg.client_id, reg.client_secret) });
+      await expectOAuthError(grant, 'invalid_grant', 400);
     });
 
     it("another client's registration access token reads, updates and deletes nothing: 401", async () => {
