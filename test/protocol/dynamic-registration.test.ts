@@ -91,6 +91,13 @@ describe('protocol: dynamic client registration (RFC 7591 / 7592, issue 11 item 
     });
     after(() => gh.close());
 
+    it('the CLI refuses an initial access token lifetime outside 60s..1d, creating nothing', async () => {
+      const run = await cli('clients', 'initial-token', 'create', '--ttl', '2d');
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /--ttl/);
+      assert.equal(run.stdout, '');
+    });
+
     it('discovery names the registration endpoint', async () => {
       const discovery = (await (await fetch(`${gh.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
       assert.equal(discovery.registration_endpoint, `${gh.issuer}/reg`);
