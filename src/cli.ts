@@ -6,6 +6,8 @@
  *   gatehouse users roles --email E [--set 'admin,ops']     (prints the roles; --set '' clears them)
  *   gatehouse clients create --json '<OIDC client metadata>'
  *   gatehouse clients list
+ *   gatehouse clients initial-token create [--ttl 1d]   (an RFC 7591 initial access token for POST /reg when
+ *                                       DYNAMIC_REGISTRATION is on; shown once, stored hashed, usable until it expires)
  *   gatehouse clients set-scope --client-id ID --scope 'openid invoices:read'   (the scopes it may request; a
  *                                       client without `scope` gets no API scope; '' removes it)
  *   gatehouse resources create --identifier URI --scope 'read=Read your things' [--scope ...] [--name N] [--ttl 1h]
@@ -206,6 +208,20 @@ const COMMANDS: Record<string, Command> = {
     };
   },
 
+  'clients initial-token create'(args) {
+    const o = options(args, { ttl: { type: 'string' } });
+    const ttl = parseTtl(o.ttl ?? '1d');
+    return async (c) => {
+      const token = new c.providers.current.InitialAccessToken({ expiresIn: ttl });
+      const value = await token.save();
+      const expiresAt = new Date(Date.now() + ttl * 1000).toISOString();
+      await audited(c, { type: 'admin.client.initial_token.created', details: { expires_at: expiresAt } });
+      print({ initial_access_token: value, expires_at: expiresAt });
+      process.stderr.write('The initial access token is shown only now; it is stored hashed.\n');
+      if (!c.config.DYNAMIC_REGISTRATION) process.stderr.write('DYNAMIC_REGISTRATION is off: the token works once it is turned on.\n');
+    };
+  },
+
   'resources create'(args) {
     const o = options(args, { identifier: { type: 'string' }, name: { type: 'string' }, scope: { type: 'string', multiple: true }, ttl: { type: 'string' } });
     const scopes: Record<string, string> = {};
@@ -274,7 +290,8 @@ const COMMANDS: Record<string, Command> = {
 };
 
 async function main(argv: string[]): Promise<number> {
-  const name = COMMANDS[argv[0] ?? ''] ? (argv[0] as string) : argv.slice(0, 2).join(' ');
+  // the longest command name the arguments start with ('clients initial-token create', 'clients create', ...)
+  const name = [3, 2, 1].map((n) => argv.slice(0, n).join(' ')).find((n) => COMMANDS[n]) ?? '';
   const command = COMMANDS[name];
   if (!command) {
     process.stderr.write(`usage: gatehouse <${Object.keys(COMMANDS).join(' | ')}> [options]\n`);

@@ -35,6 +35,13 @@ export function auditProviderEvents(provider: Provider, audit: Pick<AuditLog, 'r
       void audit.record({ type: 'token.revoked', accountId: token.accountId ?? null, clientId: token.clientId ?? null, details: { kind, grant: token.grantId } }, ctx);
     });
   }
+  // RFC 7591 / 7592: clients registered, updated and deleted by themselves, audited like the CLI's
+  const viaRegistration = (type: string) => (ctx: KoaContextWithOIDC, client?: { clientId: string }) => {
+    void audit.record({ type, clientId: client?.clientId ?? clientOf(ctx), details: { via: 'dynamic registration' } }, ctx);
+  };
+  on('registration_create.success', viaRegistration('admin.client.created'));
+  on('registration_update.success', viaRegistration('admin.client.updated'));
+  on('registration_delete.success', viaRegistration('admin.client.deleted'));
   on('end_session.success', (ctx: KoaContextWithOIDC) => {
     void audit.record({ type: 'logout', accountId: ctx.oidc?.session?.accountId ?? null, clientId: clientOf(ctx) }, ctx);
   });

@@ -5,9 +5,10 @@
  * the token endpoint's path.
  */
 import { randomBytes } from 'node:crypto';
-import type { ClientStore } from '../../adapters/contract.js';
+import { DuplicateError, type ClientStore } from '../../adapters/contract.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
 import { parseClientScope, providerView, requireScopeForClientCredentials } from './client-scope.js';
+import { checkSelfServiceMetadata } from './dynamic-registration.js';
 
 /** token endpoint auth methods that need a shared secret (RFC 7591 §2) */
 const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
@@ -58,6 +59,43 @@ export function createClientRegistry(deps: {
       });
       return secret ? { ...metadata, client_secret: secret } : metadata;
     },
+
+    /**
+     * Stores a client oidc-provider registered or updated (RFC 7591 / 7592, via the adapter's Client model),
+     * as `create` stores one: the secret oidc-provider generated encrypted, the metadata without it. The
+     * provider has validated the metadata; the registry's own rules are applied here, before anything is
+     * written (client_credentials needs `scope`; only self-service gatehouse_* properties).
+     */
+    async saveRegistered(payload: Record<string, unknown>): Promise<void> {
+      const { client_secret: secret, registration_access_token: _t, registration_client_uri: _u, ...rest } = payload;
+      const clientId = rest.client_id;
+      if (typeof clientId !== 'string' || !clientId) throw new Error('a registered client has a client_id');
+      const metadata = rest as ClientMetadata;
+      checkSelfServiceMetadata(metadata);
+      requireScopeForClientCredentials(metadata);
+      const existing = await clients.find(clientId);
+      const record = {
+        clientId,
+        metadata,
+        secretCiphertext: typeof secret === 'string' && secret ? cipher.encrypt(secret) : null,
+        createdAt: existing?.createdAt ?? Date.now(),
+      };
+      // The store has no update: an update (RFC 7592 §2.2) replaces the record under the same id. Two
+      // updates at once can both delete before either creates; the one that finds the id taken replaces again.
+      for (let attempt = 0; ; attempt++) {
+        if (existing) await clients.delete(clientId);
+        try {
+          await clients.create(record);
+          return;
+        } catch (err) {
+          // a new registration never replaces a client it collides with
+          if (!existing || !(err instanceof DuplicateError) || attempt >= 2) throw err;
+        }
+      }
+    },
+
+    /** RFC 7592 §2.3: the client deleted its own registration. */
+    delete: (clientId: string) => clients.delete(clientId),
 
     list: () => clients.list(),
 

@@ -227,6 +227,11 @@ export const settings = {
     parser: p.mailbox,
   }),
   AUDIT_RETENTION: setting({ description: 'How long audit events are kept before they are swept', default: '90d', parser: p.duration(86400, 315360000) }),
+  DYNAMIC_REGISTRATION: setting({
+    description: 'Dynamic client registration (RFC 7591) and management (RFC 7592) at /reg, with initial access tokens from `gatehouse clients initial-token create`',
+    default: 'false',
+    parser: p.boolean,
+  }),
   SEED_DEMO: setting({
     description: 'Seed an empty store with a demo client and user (development only)',
     default: 'true',

@@ -18,8 +18,15 @@
 import { createHash } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { OidcModelStore, OidcPayload } from '../../adapters/contract.js';
+import { InvalidClientScope } from '../clients/client-scope.js';
+import { DisallowedClientMetadata } from '../clients/dynamic-registration.js';
 
-type ClientSource = { findForProvider(clientId: string): Promise<Record<string, unknown> | undefined> };
+type ClientSource = {
+  findForProvider(clientId: string): Promise<Record<string, unknown> | undefined>;
+  /** a client oidc-provider registered or updated (RFC 7591 / 7592): stored like a CLI one */
+  saveRegistered(payload: Record<string, unknown>): Promise<void>;
+  delete(clientId: string): Promise<void>;
+};
 
 const LABELS: Record<string, string> = {
   AuthorizationCode: 'authorization code',
@@ -66,7 +73,17 @@ export function createAdapterClass(deps: { oidc: OidcModelStore; clients: Client
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      if (this.model === 'Client') throw new Error('clients are registered through the client registry');
+      // only dynamic registration (RFC 7591 / 7592) writes clients through oidc-provider; the CLI uses the registry
+      if (this.model === 'Client') {
+        try {
+          await clients.saveRegistered(payload as Record<string, unknown>);
+        } catch (err) {
+          // RFC 7591 §3.2.2: metadata the registry refuses is invalid_client_metadata, and nothing is stored
+          if (err instanceof InvalidClientScope || err instanceof DisallowedClientMetadata) throw new errors.InvalidClientMetadata(err.message);
+          throw err;
+        }
+        return;
+      }
       const key = this.key(id);
       const stored = this.hashed && 'jti' in payload ? { ...payload, jti: key } : payload;
       await oidc.upsert(this.model, key, stored as OidcPayload, expiresIn);
@@ -102,6 +119,7 @@ export function createAdapterClass(deps: { oidc: OidcModelStore; clients: Client
     }
 
     async destroy(id: string): Promise<void> {
+      if (this.model === 'Client') return clients.delete(id);
       await oidc.destroy(this.model, this.key(id));
     }
 

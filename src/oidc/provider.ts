@@ -100,6 +100,12 @@ export function createProvider(deps: ProviderDeps): Provider {
         userCodeConfirmSource: pages.userCodeConfirmSource,
         successSource: pages.deviceSuccessSource,
       },
+      // RFC 7591 / 7592, off unless DYNAMIC_REGISTRATION: registering needs an initial access token the
+      // operator created (`gatehouse clients initial-token create`); the registration access token it returns
+      // reads, updates and deletes that one registration and is replaced on every update. Clients are stored
+      // through the adapter's Client model, i.e. the client registry (secrets encrypted, the registry's rules).
+      registration: { enabled: config.DYNAMIC_REGISTRATION, initialAccessToken: true, issueRegistrationAccessToken: true },
+      registrationManagement: { enabled: config.DYNAMIC_REGISTRATION, rotateRegistrationAccessToken: true },
       dPoP: { enabled: true },
       pushedAuthorizationRequests: { enabled: true },
       requestObjects: { enabled: true },
