@@ -12,7 +12,7 @@ export const defaultResourceClientMetadata: ClientMetadataPart = {
   properties: [DEFAULT_RESOURCE],
   validate(key, value) {
     if (value === undefined) return;
-    if (typeof value !== 'string' || !URL.canParse(value)) throw new errors.InvalidClientMetadata(`${key} must be an absolute URI naming a registered API`);
+    if (typeof value !== 'string' || value.trim() !== value || !URL.canParse(value)) throw new errors.InvalidClientMetadata(`${key} must be an absolute URI naming a registered API`);
     // RFC 8707 §2: a resource indicator "MUST NOT include a fragment component"
     if (new URL(value).hash || value.includes('#')) throw new errors.InvalidClientMetadata(`${key} must not contain a fragment (RFC 8707 §2)`);
   },
