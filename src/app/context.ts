@@ -175,6 +175,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     clients: store.clients,
     cipher,
     oidcScopes: OIDC_SCOPES,
+    resourceExists: async (identifier) => (await resources.find(identifier)) !== undefined,
     validate: async (metadata) => {
       await (providers as ProviderHost).current.Client.validate(metadata as never);
     },
@@ -206,7 +207,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const findAccount = createFindAccount({ findById: accounts.findById, rolesOf: async (id) => (await withAllRoles(id))?.roles ?? [] });
   providers = createProviderHost((jwks: JWK[]) => {
     const provider = createProvider({
-      config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, registeredScope: clients.registeredScope, pages, ledger,
+      config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, listResources: resources.list, registeredScope: clients.registeredScope, pages, ledger,
       mfaRequirement: (ctx) => mfaPolicy.fromContext(ctx),
       promptsAfterMfa: createLifecyclePrompts({ findAccount: accounts.findById, passwordExpired: accounts.passwordExpired }),
       clientMetadata: [lifecycleClientMetadata],

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { DuplicateError, type ClientStore } from '../../adapters/contract.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
-import { parseClientScope, providerView, requireScopeForClientCredentials } from './client-scope.js';
+import { DEFAULT_RESOURCE, InvalidClientScope, parseClientScope, providerView, requireScopeForClientCredentials } from './client-scope.js';
 import { checkSelfServiceMetadata } from './dynamic-registration.js';
 
 /** token endpoint auth methods that need a shared secret (RFC 7591 §2) */
@@ -24,8 +24,16 @@ export function createClientRegistry(deps: {
   validate: ClientValidator;
   /** the scopes oidc-provider defines (OpenID Connect's); every other registered scope value is an API scope */
   oidcScopes: ReadonlySet<string>;
+  /** whether an API (resource indicator) is registered: `gatehouse_default_resource` must name one */
+  resourceExists?(identifier: string): Promise<boolean>;
 }) {
   const { clients, cipher, validate, oidcScopes } = deps;
+  const requireRegisteredDefaultResource = async (metadata: Record<string, unknown>) => {
+    const api = metadata[DEFAULT_RESOURCE];
+    if (typeof api === 'string' && deps.resourceExists && !(await deps.resourceExists(api))) {
+      throw new InvalidClientScope(`${DEFAULT_RESOURCE}: ${JSON.stringify(api)} is not a registered API (gatehouse resources list)`);
+    }
+  };
   // The token endpoint reads the client on every request: decrypt each stored secret once, not per request.
   // Keyed by ciphertext, so a changed secret is a new entry; bounded, so it cannot grow without limit.
   const secrets = new Map<string, string>();
@@ -51,6 +59,7 @@ export function createClientRegistry(deps: {
       const secret = SECRET_METHODS.has(method) ? randomBytes(32).toString('base64url') : undefined;
       const shown = providerView(metadata, oidcScopes);
       await validate(secret ? { ...shown, client_secret: secret } : shown);
+      await requireRegisteredDefaultResource(metadata);
       await clients.create({
         clientId: metadata.client_id,
         metadata,

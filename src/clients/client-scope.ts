@@ -15,6 +15,9 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 export class InvalidClientScope extends Error {}
 
+/** Client metadata: the API a client_credentials request without `resource` is for (oidc/client-credentials-target.ts). */
+export const DEFAULT_RESOURCE = 'gatehouse_default_resource';
+
 /** The scope values of a registered `scope`, or undefined when the client registered none. */
 export function parseClientScope(scope: unknown): Set<string> | undefined {
   if (scope === undefined || scope === null) return undefined;

@@ -7,13 +7,15 @@ import { Provider, type Configuration, type FindAccount, type KoaContextWithOIDC
 import type { JWK } from 'jose';
 import type { Config } from '../config/schema.js';
 import type { ResourceRecord } from '../../adapters/contract.js';
-import { SCOPE_CLAIMS } from './claims.js';
+import { OIDC_SCOPES, SCOPE_CLAIMS } from './claims.js';
 import { ACR, createInteractionPolicy, type PolicyDeps } from './policy.js';
 import { extraClientMetadata as mfaClientMetadata } from '../factors/mfa-policy.js';
 import { accountClientMetadata, loadExistingGrant } from '../account/account-client.js';
 import type { ProviderPages } from './provider-pages.js';
 import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
 import { createResourceServerInfo } from './resource-server-info.js';
+import { createClientCredentialsTarget, isClientCredentialsRequest } from './client-credentials-target.js';
+import { defaultResourceClientMetadata } from './default-resource-metadata.js';
 import { createOutboundFetch } from './outbound-fetch.js';
 import { combineClientMetadata, type ClientMetadataPart } from './client-metadata.js';
 import { applyProxyTrust } from '../http/client-ip.js';
@@ -24,6 +26,7 @@ export type ProviderDeps = {
   findAccount: FindAccount;
   signingJwks: JWK[];
   findResource(identifier: string): Promise<ResourceRecord | undefined>;
+  listResources(): Promise<ResourceRecord[]>;
   registeredScope(clientId: string): Promise<Set<string>>;
   pages: ProviderPages;
   ledger: JwtAccessTokenLedger;
@@ -37,6 +40,7 @@ export type ProviderDeps = {
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, pages } = deps;
+  const clientCredentials = createClientCredentialsTarget({ listResources: deps.listResources, registeredScope: deps.registeredScope, oidcScopes: OIDC_SCOPES });
   const configuration: Configuration = {
     adapter: deps.adapter,
     // the account pages' own first-party client (src/account/account-client.ts)
@@ -56,6 +60,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     extraClientMetadata: combineClientMetadata([
       { properties: mfaClientMetadata.properties, validate: (key, value) => mfaClientMetadata.validator(undefined, key, value) },
+      defaultResourceClientMetadata,
       ...(deps.clientMetadata ?? []),
     ]),
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', response_types: ['code'] },
@@ -111,9 +116,11 @@ export function createProvider(deps: ProviderDeps): Provider {
       requestObjects: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async (_ctx, _client, oneOf) => oneOf,
+        // client_credentials: the client's default API or the one API defining the scopes (client-credentials-target.ts)
+        defaultResource: async (ctx, client, oneOf) =>
+          oneOf === undefined && isClientCredentialsRequest(ctx) ? clientCredentials.defaultResource(ctx, client as never) : oneOf,
         useGrantedResource: async () => false,
-        getResourceServerInfo: createResourceServerInfo({ findResource: deps.findResource, registeredScope: deps.registeredScope }),
+        getResourceServerInfo: createResourceServerInfo({ findResource: deps.findResource, registeredScope: deps.registeredScope, clientCredentials }),
       },
     },
     formats: {

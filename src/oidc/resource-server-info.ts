@@ -4,27 +4,30 @@
  */
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { ResourceRecord } from '../../adapters/contract.js';
+import { isClientCredentialsRequest, type ClientCredentialsTarget } from './client-credentials-target.js';
 
 export type ResourceServerInfoDeps = {
   findResource(identifier: string): Promise<ResourceRecord | undefined>;
   /** the client's registered `scope` (RFC 7591 §2); empty when it registered none (no API scope: fail closed) */
   registeredScope(clientId: string): Promise<Set<string>>;
+  /** what a client_credentials token may carry (client-credentials-target.ts) */
+  clientCredentials: ClientCredentialsTarget;
 };
 
 export function createResourceServerInfo(deps: ResourceServerInfoDeps) {
+  const registeredOf = async (clientId: string, resource: ResourceRecord) => {
+    const registered = await deps.registeredScope(clientId);
+    return Object.keys(resource.scopes).filter((s) => registered.has(s));
+  };
   return async function getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client: { clientId: string }) {
     const resource = await deps.findResource(indicator);
     // RFC 8707 §2: an unknown resource is invalid_target
     if (!resource) throw new errors.InvalidTarget('resource indicator is not registered');
-    const registered = await deps.registeredScope(client.clientId);
-    if (isClientCredentialsRequest(ctx)) {
-      // RFC 6749 §4.4: the client asks on its own behalf, so its registration is the whole grant, and asking
-      // beyond it is RFC 6749 §5.2 invalid_scope ("exceeds the scope granted by the resource owner"), as
-      // oidc-provider already answers for the OpenID scopes outside a client's `scope`.
-      const beyond = String(ctx.oidc.params?.scope ?? '').split(' ').find((s) => s && !registered.has(s));
-      if (beyond !== undefined) throw new errors.InvalidScope('requested scope is not allowed', beyond);
-    }
-    const scopes = Object.keys(resource.scopes).filter((s) => registered.has(s));
+    // RFC 6749 §4.4: the client asks on its own behalf, so its registration is the whole grant, and asking
+    // beyond it is RFC 6749 §5.2 invalid_scope ("exceeds the scope granted by the resource owner")
+    const scopes = isClientCredentialsRequest(ctx)
+      ? await deps.clientCredentials.grantedScope(ctx, client.clientId, resource)
+      : await registeredOf(client.clientId, resource);
     return {
       scope: scopes.join(' '),
       audience: resource.identifier,
@@ -33,8 +36,4 @@ export function createResourceServerInfo(deps: ResourceServerInfoDeps) {
       jwt: { sign: { alg: 'RS256' as const } },
     };
   };
-}
-
-function isClientCredentialsRequest(ctx: KoaContextWithOIDC): boolean {
-  return ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials';
 }

@@ -67,7 +67,9 @@ describe('client credentials grant for an API (RFC 6749 §4.4, RFC 8707, RFC 906
 
   it('grants only the scopes the resource defines, and names the granted scope when it differs (RFC 6749 §3.3, §5.1)', async () => {
     const rp = await machine(service);
-    const tokens = await oidc.clientCredentialsGrant(rp, { resource: API, scope: 'invoices:read reports:read admin' });
+    // reports:read is another API's: left out, and the response says so. (`admin`, which no API defines, is
+    // invalid_scope since issue 11: test/protocol/token-scope.test.ts)
+    const tokens = await oidc.clientCredentialsGrant(rp, { resource: API, scope: 'invoices:read reports:read' });
     assert.equal(tokens.scope, 'invoices:read');
     const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), { issuer: gh.issuer, audience: API });
     assert.equal(payload.scope, 'invoices:read');

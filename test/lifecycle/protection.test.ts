@@ -75,10 +75,12 @@ describe('lockout and rate limits across two instances sharing one store', () =>
   // every request here comes from 127.0.0.1: the client is refused at the address its wrong secrets came
   // from (other addresses: test/security/token-endpoint-throttle.test.ts)
   it('answers the token endpoint with 429, Retry-After and a JSON error once a client fails too often from one address', async () => {
+    // issue 11: a client_credentials token is for a registered API, so the job's scope belongs to one
+    await a.context.resources.create({ identifier: 'https://jobs.example.test', scopes: { 'jobs:run': 'Run jobs' }, accessTokenTtl: 300 });
     const client = await a.context.clients.create({ client_name: 'Machine', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'jobs:run' });
     const good = basicAuth(client.client_id, String(client.client_secret));
     const bad = basicAuth(client.client_id, 'not-the-secret');
-    const request = (gh: TestGatehouse, auth: string) => tokenRequest(gh.issuer, { grant_type: 'client_credentials' }, { authorization: auth });
+    const request = (gh: TestGatehouse, auth: string) => tokenRequest(gh.issuer, { grant_type: 'client_credentials', scope: 'jobs:run' }, { authorization: auth });
 
     assert.equal((await request(a, good)).status, 200);
     for (const gh of [a, b, a]) assert.equal((await request(gh, bad)).status, 401);
@@ -92,7 +94,7 @@ describe('lockout and rate limits across two instances sharing one store', () =>
       assert.match(body.error_description!, /retry after \d+ seconds/);
     }
     // a client_id sent in the body counts the same as one in the Authorization header
-    const inBody = await tokenRequest(b.issuer, { grant_type: 'client_credentials', client_id: client.client_id, client_secret: String(client.client_secret) });
+    const inBody = await tokenRequest(b.issuer, { grant_type: 'client_credentials', scope: 'jobs:run', client_id: client.client_id, client_secret: String(client.client_secret) });
     assert.equal(inBody.status, 429);
     const events = await b.context.audit.query({ types: ['lockout'] });
     assert.ok(events.some((e) => e.reason === 'token_failures_per_client_ip' && e.clientId === client.client_id));

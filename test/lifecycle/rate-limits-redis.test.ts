@@ -70,6 +70,8 @@ describe('lockouts across two replicas whose counters live in a shared Redis', (
     await b.context.store.accounts.create(account);
     for (const gh of [a, b]) {
       rp.set(gh, await registerRelyingParty(gh, { client_id: 'replicated-rp' }));
+      // issue 11: a client_credentials token is for a registered API, so the job's scope belongs to one
+      await gh.context.resources.create({ identifier: 'https://jobs.example.test', scopes: { 'jobs:run': 'Run jobs' }, accessTokenTtl: 300 });
       const machine = await gh.context.clients.create({ client_id: CLIENT_ID, client_name: 'Machine', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'jobs:run' });
       secrets.set(gh, String(machine.client_secret));
     }
@@ -112,7 +114,7 @@ describe('lockouts across two replicas whose counters live in a shared Redis', (
 
   it('counts refused token requests of one client on both replicas towards one 429 slow_down', async () => {
     const bad = basicAuth(CLIENT_ID, 'not-the-secret');
-    const request = (gh: TestGatehouse, auth: string) => tokenRequest(gh.issuer, { grant_type: 'client_credentials' }, { authorization: auth });
+    const request = (gh: TestGatehouse, auth: string) => tokenRequest(gh.issuer, { grant_type: 'client_credentials', scope: 'jobs:run' }, { authorization: auth });
 
     for (const gh of [a, b]) assert.equal((await request(gh, basicAuth(CLIENT_ID, secrets.get(gh)!))).status, 200);
     for (const gh of [a, b, a]) {

@@ -19,12 +19,14 @@ describe('security: token endpoint throttling cannot lock a client out', () => {
       TOKEN_MAX_FAILURES_PER_IP: '1000',
       LOGIN_THROTTLE_WINDOW: '15m',
     });
+    // issue 11: a client_credentials token is for a registered API, so the jobs' scope belongs to one
+    await gh.context.resources.create({ identifier: 'https://jobs.example.test', scopes: { 'jobs:run': 'Run jobs' }, accessTokenTtl: 300 });
   });
   after(() => gh.close());
 
   const machine = (name: string, grants = ['client_credentials']) =>
     gh.context.clients.create({ client_name: name, grant_types: grants, response_types: [], redirect_uris: [], scope: 'jobs:run' });
-  const from = (ip: string, auth: string, params: Record<string, string> = { grant_type: 'client_credentials' }) =>
+  const from = (ip: string, auth: string, params: Record<string, string> = { grant_type: 'client_credentials', scope: 'jobs:run' }) =>
     tokenRequest(gh.issuer, params, { authorization: auth, 'x-forwarded-for': ip });
 
   it('40 parallel wrong secrets from one address: at most the limit are checked, the client keeps working from elsewhere', async () => {
