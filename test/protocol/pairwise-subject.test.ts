@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { startReplicas, on, type Replicas } from '../helpers/replicas.js';
 import { UserAgent, signIn } from '../helpers/user-agent.js';
@@ -20,6 +21,7 @@ import { basicAuth } from '../helpers/oauth.js';
 
 const SALT = 'a-pairwise-salt-every-replica-shares-0123456789';
 const user = { email: 'pat@example.test', password: 'correct horse battery staple', name: 'Pat' };
+const API = 'https://api.example.test';
 const redirect = (port: number) => `http://127.0.0.1:${port}/cb`;
 
 describe('pairwise subject identifiers (OIDC Core §8.1)', () => {
@@ -126,6 +128,29 @@ describe('pairwise subject identifiers (OIDC Core §8.1)', () => {
     const d = await subs(await register(12, { subject_type: 'pairwise', sector_identifier_uri: sector }), 12);
     assert.equal(c, d);
     assert.notEqual(c, accountId);
+  });
+
+  it('puts the same pairwise sub in the RFC 9068 access token the API sees', async () => {
+    await gh.context.resources.create({ identifier: API, name: 'Example API', scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600 });
+    const client = await register(30, { subject_type: 'pairwise', scope: 'openid read:things' });
+    const rp = await oidc.discovery(new URL(gh.issuer), client.client_id, String(client.client_secret), undefined, { execute: [oidc.allowInsecureRequests] });
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(rp, {
+      redirect_uri: redirect(30), scope: 'openid read:things', resource: API, nonce: oidc.randomNonce(),
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    const callback = await signIn(new UserAgent(), url.href, redirect(30), user);
+    const tokens = await oidc.authorizationCodeGrant(rp, new URL(callback), { pkceCodeVerifier: verifier, expectedNonce: url.searchParams.get('nonce')! }, { resource: API });
+    const idSub = tokens.claims()!.sub;
+    assert.notEqual(idSub, accountId);
+    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), { issuer: gh.issuer, audience: API, typ: 'at+jwt' });
+    assert.equal(payload.sub, idSub, 'the API sees the pairwise sub of the client the token was issued to');
+    const introspected = await (await fetch(`${gh.issuer}/token/introspection`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(client.client_id, String(client.client_secret)), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokens.access_token }),
+    })).json() as { active: boolean; sub?: string };
+    assert.deepEqual([introspected.active, introspected.sub], [true, idSub]);
   });
 
   it('refuses a sector_identifier_uri that does not list every redirect_uri, and several redirect hosts without one', async () => {
