@@ -30,6 +30,7 @@ describe('pairwise subject identifiers (OIDC Core §8.1)', () => {
   let sectorServer: Server;
   let sectorOrigin: string;
   const hits: string[] = [];
+  const logoutTokens: string[] = [];
   let certDir: string;
   let accountId: string;
   const previousTls = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
@@ -47,6 +48,15 @@ describe('pairwise subject identifiers (OIDC Core §8.1)', () => {
     };
     sectorServer = createServer({ key: await readFile(join(certDir, 'key.pem')), cert: await readFile(join(certDir, 'cert.pem')) }, (req, res) => {
       hits.push(req.url ?? '');
+      if (req.method === 'POST') {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          logoutTokens.push(new URLSearchParams(Buffer.concat(chunks).toString()).get('logout_token') ?? '');
+          res.writeHead(200).end();
+        });
+        return;
+      }
       const body = documents[req.url ?? ''];
       res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {}));
     });
@@ -151,6 +161,17 @@ describe('pairwise subject identifiers (OIDC Core §8.1)', () => {
       body: new URLSearchParams({ token: tokens.access_token }),
     })).json() as { active: boolean; sub?: string };
     assert.deepEqual([introspected.active, introspected.sub], [true, idSub]);
+  });
+
+  it('names the pairwise sub in the back-channel logout token', async () => {
+    const client = await register(31, { subject_type: 'pairwise', backchannel_logout_uri: `${sectorOrigin}/backchannel-logout` });
+    const idSub = await subs(client, 31);
+    // the call the account pages and the password change make when they end a session (src/account/sessions-and-apps.ts)
+    const provider = gh.context.providers.current;
+    const found = (await provider.Client.find(client.client_id)) as unknown as { backchannelLogout(sub: string, sid: string): Promise<unknown> };
+    await found.backchannelLogout(accountId, 'a-session-id');
+    const { payload } = await jwtVerify(logoutTokens.at(-1)!, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), { issuer: gh.issuer, audience: client.client_id });
+    assert.equal(payload.sub, idSub);
   });
 
   it('refuses a sector_identifier_uri that does not list every redirect_uri, and several redirect hosts without one', async () => {
