@@ -32,6 +32,7 @@ describe('pairwise subject identifiers (OIDC Core §8.1)', () => {
   const hits: string[] = [];
   const logoutTokens: string[] = [];
   let certDir: string;
+  let documents: Record<string, string[]>;
   let accountId: string;
   const previousTls = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
 
@@ -42,9 +43,10 @@ describe('pairwise subject identifiers (OIDC Core §8.1)', () => {
       '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
       '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')], { stdio: 'ignore' });
     process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
-    const documents: Record<string, string[]> = {
+    documents = {
       '/sector.json': [redirect(11), redirect(12)],
       '/sector-missing.json': [redirect(11)],
+      '/sector-later.json': [redirect(13)],
     };
     sectorServer = createServer({ key: await readFile(join(certDir, 'key.pem')), cert: await readFile(join(certDir, 'cert.pem')) }, (req, res) => {
       hits.push(req.url ?? '');
@@ -185,6 +187,16 @@ describe('pairwise subject identifiers (OIDC Core §8.1)', () => {
       (err: { error?: string }) => err.error === 'invalid_client_metadata',
     );
     assert.equal((await gh.context.clients.list()).length, before, 'nothing registered');
+  });
+
+  it('a sector document that later drops a redirect_uri: a replica loading the client refuses it with a 4xx, never a 5xx', async () => {
+    const client = await register(13, { subject_type: 'pairwise', sector_identifier_uri: `${sectorOrigin}/sector-later.json` });
+    documents['/sector-later.json'] = [];
+    const res = await fetch(`${replicas.secondary.url}/auth?${new URLSearchParams({
+      client_id: client.client_id, redirect_uri: redirect(13), response_type: 'code', scope: 'openid',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWZi3USjNnQd0', code_challenge_method: 'S256',
+    })}`, { redirect: 'manual' });
+    assert.ok(res.status >= 400 && res.status < 500, `got ${res.status}`);
   });
 
   it('refuses a sector_identifier_uri on a private address that OUTBOUND_PRIVATE_HOSTS does not name, without reaching it', async () => {
