@@ -2,7 +2,7 @@
 # Gatehouse container image.
 #   docker build -t gatehouse .
 #   docker run -p 3000:3000 -e ISSUER=https://id.example.com -e TRUST_PROXY=true \
-#     -e COOKIE_KEYS=... -e KEY_ENCRYPTION_KEYS=... -v gatehouse-data:/var/lib/gatehouse gatehouse
+#     -e COOKIE_KEYS=... -e KEY_ENCRYPTION_KEYS=... -e PAIRWISE_SALT=... -v gatehouse-data:/var/lib/gatehouse gatehouse
 # Node 26 is the Active LTS line (since 2026-10-28; 24 is in maintenance). better-sqlite3 12.11 lists 26.x
 # in its engines. Override with --build-arg NODE_IMAGE=node:24-bookworm-slim if needed.
 ARG NODE_IMAGE=node:26-bookworm-slim

@@ -99,6 +99,19 @@ export const settings = {
     parser: { accepted: p.aesKeyList.accepted, parse: (raw) => (raw.trim() === '' ? [] : p.aesKeyList.parse(raw)) },
     secret: true,
   }),
+  PAIRWISE_SALT: setting({
+    description:
+      'Secret (at least 32 characters) keying the pairwise `sub` of clients with `subject_type: pairwise`; the same on every replica. Required in production; changing it changes every pairwise `sub`',
+    default: '',
+    parser: {
+      accepted: 'empty, or a secret of at least 32 characters',
+      parse(raw) {
+        if (raw !== '' && raw.length < 32) throw new p.SettingValueError('empty, or a secret of at least 32 characters');
+        return raw;
+      },
+    },
+    secret: true,
+  }),
   KEY_ROTATION_INTERVAL: setting({ description: 'How long a signing key signs before the next one takes over (scheduled rotation)', default: '30d', parser: p.duration(3600, 31536000) }),
   KEY_PUBLISH_AHEAD: setting({
     description: 'How long a new signing key is published in the JWKS before it signs; the JWKS max-age is this minus KEY_REFRESH_INTERVAL',

@@ -18,6 +18,7 @@ import { createClientCredentialsTarget, isClientCredentialsRequest } from './cli
 import { defaultResourceClientMetadata } from './default-resource-metadata.js';
 import { createOutboundFetch } from './outbound-fetch.js';
 import { combineClientMetadata, type ClientMetadataPart } from './client-metadata.js';
+import { createPairwiseIdentifier } from './pairwise-subject.js';
 import { applyProxyTrust } from '../http/client-ip.js';
 
 export type ProviderDeps = {
@@ -53,6 +54,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     // Core §5.4 lets scope-requested claims go in the ID token too; relying parties expect profile/email there.
     conformIdTokenClaims: false,
     acrValues: Object.values(ACR),
+    // Core §8: `subject_type` is each client's choice; public is the default, pairwise is derived in pairwise-subject.ts
+    subjectTypes: ['public', 'pairwise'],
+    pairwiseIdentifier: createPairwiseIdentifier(config.PAIRWISE_SALT),
     // 'none' only for the account client, which needs the session and nothing issued
     responseTypes: ['code', 'none'],
     // OAuth 2.0 Security BCP (RFC 9700 §2.1.1): PKCE for every client, and only S256.

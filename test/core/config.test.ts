@@ -42,7 +42,7 @@ describe('configuration', () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   describe('a bad value stops start-up with exit code 1 and one line naming it', () => {
-    const production = { NODE_ENV: 'production', KEY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEY, COOKIE_KEYS: GOOD_COOKIE_KEY, ISSUER: 'https://id.example.test' };
+    const production = { NODE_ENV: 'production', KEY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEY, COOKIE_KEYS: GOOD_COOKIE_KEY, PAIRWISE_SALT: 'a-production-pairwise-salt-of-32-characters', ISSUER: 'https://id.example.test' };
     // setting, env, what the line must say, and a value that must never appear
     const cases: [string, () => Promise<Record<string, string>>, RegExp, string?][] = [
       ['PORT=abc', async () => ({ PORT: 'abc' }), /^PORT: got "abc"; expected an integer from 0 to 65535$/],
@@ -61,6 +61,7 @@ describe('configuration', () => {
       }, /^ACCESS_TOKEN_TTL: got "2 weeks"; expected a duration such as 90s, 15m, 1h or 14d \(or plain seconds\), from 60s to 86400s$/],
       ['NODE_ENV=production with an http issuer', async () => ({ ...production, ISSUER: 'http://id.example.test' }), /^ISSUER: got "http:\/\/id\.example\.test"; expected an https URL in production \(or ALLOW_INSECURE=true\)$/],
       ['NODE_ENV=production without KEY_ENCRYPTION_KEYS', async () => ({ ...production, KEY_ENCRYPTION_KEYS: '' }), /^KEY_ENCRYPTION_KEYS: required in production; expected a comma-separated list of base64-encoded 32-byte keys/],
+      ['NODE_ENV=production without PAIRWISE_SALT', async () => ({ ...production, PAIRWISE_SALT: '' }), /^PAIRWISE_SALT: required in production; expected empty, or a secret of at least 32 characters$/],
       ['NODE_ENV=production with the development cookie key', async () => ({ ...production, COOKIE_KEYS: DEV_COOKIE_KEY }), /^COOKIE_KEYS: the development default is refused in production; expected your own secrets/, DEV_COOKIE_KEY],
       ['a short KEY_ENCRYPTION_KEYS (a secret)', async () => ({ KEY_ENCRYPTION_KEYS: 'c2hvcnQ=' }), /^KEY_ENCRYPTION_KEYS: got \(hidden\); expected/, 'c2hvcnQ='],
       ['DATABASE_URL with an unknown scheme (a secret: it may hold a password)', async () => ({ DATABASE_URL: 'mysql://root:hunter2@db/gh' }), /^DATABASE_URL: got \(hidden\); expected a sqlite: or postgres:/, 'hunter2'],
@@ -100,6 +101,7 @@ describe('configuration', () => {
         DATABASE_URL: `sqlite:${join(dir, 'production.db')}`,
         KEY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEY,
         COOKIE_KEYS: GOOD_COOKIE_KEY,
+        PAIRWISE_SALT: 'a-production-pairwise-salt-of-32-characters',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
