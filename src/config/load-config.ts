@@ -59,10 +59,6 @@ function checkProduction(c: Config): void {
   if (c.KEY_ENCRYPTION_KEYS.length === 0) {
     throw new ConfigError('KEY_ENCRYPTION_KEYS: required in production; expected ' + settings.KEY_ENCRYPTION_KEYS.parser.accepted);
   }
-  // pairwise subs must not depend on a development constant, nor on a key that rotates (pairwise-subject.ts)
-  if (c.PAIRWISE_SALT === '') {
-    throw new ConfigError('PAIRWISE_SALT: required in production; expected ' + settings.PAIRWISE_SALT.parser.accepted);
-  }
   if (c.ALLOW_INSECURE) return;
   if (!c.ISSUER.startsWith('https://')) {
     throw new ConfigError(`ISSUER: got ${JSON.stringify(c.ISSUER)}; expected an https URL in production (or ALLOW_INSECURE=true)`);

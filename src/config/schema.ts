@@ -101,7 +101,7 @@ export const settings = {
   }),
   PAIRWISE_SALT: setting({
     description:
-      'Secret (at least 32 characters) keying the pairwise `sub` of clients with `subject_type: pairwise`; the same on every replica. Required in production; changing it changes every pairwise `sub`',
+      'Secret (at least 32 characters) keying the pairwise `sub` of clients with `subject_type: pairwise`; the same on every replica. In production, pairwise subjects are offered only when it is set; changing it changes every pairwise `sub`',
     default: '',
     parser: {
       accepted: 'empty, or a secret of at least 32 characters',

@@ -17,7 +17,7 @@ import type { Client, Configuration } from 'oidc-provider';
 /** oidc-provider's Client computes this (its types do not declare it) */
 type WithSector = Client & { readonly sectorIdentifier?: string };
 
-/** Outside production only (load-config.ts requires PAIRWISE_SALT there). */
+/** Outside production only (in production without PAIRWISE_SALT, provider.ts offers no pairwise subjects). */
 export const DEV_PAIRWISE_SALT = 'gatehouse-development-pairwise-salt-do-not-use-in-production';
 
 const DOMAIN = 'gatehouse pairwise sub v1';

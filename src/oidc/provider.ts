@@ -21,6 +21,8 @@ import { combineClientMetadata, type ClientMetadataPart } from './client-metadat
 import { createPairwiseIdentifier } from './pairwise-subject.js';
 import { applyProxyTrust } from '../http/client-ip.js';
 
+const pairwiseOffered = (config: { NODE_ENV: string; PAIRWISE_SALT: string }) => config.PAIRWISE_SALT !== '' || config.NODE_ENV !== 'production';
+
 export type ProviderDeps = {
   config: Config;
   adapter: NonNullable<Configuration['adapter']>;
@@ -54,9 +56,12 @@ export function createProvider(deps: ProviderDeps): Provider {
     // Core §5.4 lets scope-requested claims go in the ID token too; relying parties expect profile/email there.
     conformIdTokenClaims: false,
     acrValues: Object.values(ACR),
-    // Core §8: `subject_type` is each client's choice; public is the default, pairwise is derived in pairwise-subject.ts
-    subjectTypes: ['public', 'pairwise'],
-    pairwiseIdentifier: createPairwiseIdentifier(config.PAIRWISE_SALT),
+    // Core §8: `subject_type` is each client's choice; public is the default, pairwise is derived in
+    // pairwise-subject.ts. In production pairwise needs PAIRWISE_SALT (never the development constant):
+    // without it only public subjects are offered, so an upgrade needs no new secret until it is wanted.
+    ...(pairwiseOffered(config)
+      ? { subjectTypes: ['public', 'pairwise'], pairwiseIdentifier: createPairwiseIdentifier(config.PAIRWISE_SALT) }
+      : { subjectTypes: ['public'] }),
     // 'none' only for the account client, which needs the session and nothing issued
     responseTypes: ['code', 'none'],
     // OAuth 2.0 Security BCP (RFC 9700 §2.1.1): PKCE for every client, and only S256.

@@ -61,7 +61,7 @@ describe('configuration', () => {
       }, /^ACCESS_TOKEN_TTL: got "2 weeks"; expected a duration such as 90s, 15m, 1h or 14d \(or plain seconds\), from 60s to 86400s$/],
       ['NODE_ENV=production with an http issuer', async () => ({ ...production, ISSUER: 'http://id.example.test' }), /^ISSUER: got "http:\/\/id\.example\.test"; expected an https URL in production \(or ALLOW_INSECURE=true\)$/],
       ['NODE_ENV=production without KEY_ENCRYPTION_KEYS', async () => ({ ...production, KEY_ENCRYPTION_KEYS: '' }), /^KEY_ENCRYPTION_KEYS: required in production; expected a comma-separated list of base64-encoded 32-byte keys/],
-      ['NODE_ENV=production without PAIRWISE_SALT', async () => ({ ...production, PAIRWISE_SALT: '' }), /^PAIRWISE_SALT: required in production; expected empty, or a secret of at least 32 characters$/],
+      ['a short PAIRWISE_SALT (a secret)', async () => ({ PAIRWISE_SALT: 'short-salt' }), /^PAIRWISE_SALT: got \(hidden\); expected empty, or a secret of at least 32 characters$/, 'short-salt'],
       ['NODE_ENV=production with the development cookie key', async () => ({ ...production, COOKIE_KEYS: DEV_COOKIE_KEY }), /^COOKIE_KEYS: the development default is refused in production; expected your own secrets/, DEV_COOKIE_KEY],
       ['a short KEY_ENCRYPTION_KEYS (a secret)', async () => ({ KEY_ENCRYPTION_KEYS: 'c2hvcnQ=' }), /^KEY_ENCRYPTION_KEYS: got \(hidden\); expected/, 'c2hvcnQ='],
       ['DATABASE_URL with an unknown scheme (a secret: it may hold a password)', async () => ({ DATABASE_URL: 'mysql://root:hunter2@db/gh' }), /^DATABASE_URL: got \(hidden\); expected a sqlite: or postgres:/, 'hunter2'],

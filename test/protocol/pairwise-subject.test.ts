@@ -216,4 +216,19 @@ describe('pairwise subject identifiers (OIDC Core §8.1)', () => {
       await other.close();
     }
   });
+
+  it('in production without PAIRWISE_SALT offers public subjects only, and refuses a pairwise client (never the development salt)', async () => {
+    const production = await bootGatehouse({ NODE_ENV: 'production', ALLOW_INSECURE: 'true', COOKIE_KEYS: 'a-production-cookie-key-of-at-least-32-chars' });
+    try {
+      const discovery = (await (await fetch(`${production.issuer}/.well-known/openid-configuration`)).json()) as { subject_types_supported: string[] };
+      assert.deepEqual(discovery.subject_types_supported, ['public']);
+      await assert.rejects(
+        production.context.clients.create({ redirect_uris: [redirect(12)], grant_types: ['authorization_code'], scope: 'openid', subject_type: 'pairwise' }),
+        (err: { error?: string }) => err.error === 'invalid_client_metadata',
+      );
+      assert.equal((await production.context.clients.list()).length, 0);
+    } finally {
+      await production.close();
+    }
+  });
 });
