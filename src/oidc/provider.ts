@@ -17,6 +17,7 @@ import { createResourceServerInfo } from './resource-server-info.js';
 import { createOutboundFetch } from './outbound-fetch.js';
 import { combineClientMetadata, type ClientMetadataPart } from './client-metadata.js';
 import { applyProxyTrust } from '../http/client-ip.js';
+import { introspectionClientMetadata, mayIntrospect } from './introspection-rights.js';
 
 export type ProviderDeps = {
   config: Config;
@@ -56,6 +57,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     extraClientMetadata: combineClientMetadata([
       { properties: mfaClientMetadata.properties, validate: (key, value) => mfaClientMetadata.validator(undefined, key, value) },
+      introspectionClientMetadata,
       ...(deps.clientMetadata ?? []),
     ]),
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', response_types: ['code'] },
@@ -86,8 +88,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // RFC 7662 §2.1: the caller must authenticate; a public client has nothing to authenticate with.
-        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+        // RFC 7662 §2.1, §4: only tokens issued to the caller, or for an API it serves (introspection-rights.ts)
+        allowedPolicy: async (_ctx, client, token) =>
+          mayIntrospect(client, { clientId: token.clientId, aud: audienceOf(token) }),
       },
       // RFC 7009 §2.1: the server "verifies whether the token was issued to the client making the revocation request"
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
@@ -122,6 +125,12 @@ export function createProvider(deps: ProviderDeps): Provider {
   // the same proxy trust as the app (src/http/client-ip.ts), for the contexts oidc-provider builds itself
   applyProxyTrust(provider, { trustProxy: config.TRUST_PROXY, hops: config.TRUST_PROXY_HOPS });
   return provider;
+}
+
+/** An opaque token's audience: its `aud`, or the API it was issued for (RFC 8707). */
+function audienceOf(token: object): unknown {
+  const t = token as { aud?: unknown; resourceServer?: { audience?: unknown } };
+  return t.aud ?? t.resourceServer?.audience;
 }
 
 export type { KoaContextWithOIDC };
