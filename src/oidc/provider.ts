@@ -8,7 +8,7 @@ import type { JWK } from 'jose';
 import type { Config } from '../config/schema.js';
 import type { ResourceRecord } from '../../adapters/contract.js';
 import { SCOPE_CLAIMS } from './claims.js';
-import { ACR, createInteractionPolicy, type PolicyDeps } from './policy.js';
+import { ACR, assertClaimsParameter, createInteractionPolicy, type PolicyDeps } from './policy.js';
 import { extraClientMetadata as mfaClientMetadata } from '../factors/mfa-policy.js';
 import { accountClientMetadata, loadExistingGrant } from '../account/account-client.js';
 import type { ProviderPages } from './provider-pages.js';
@@ -95,6 +95,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       // RFC 7009 §2.1: the server "verifies whether the token was issued to the client making the revocation request"
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
+      // OIDC Core §5.5: the `claims` request parameter; an essential acr drives the mfa prompt (policy.ts)
+      claimsParameter: { enabled: true, assertClaimsParameter },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       backchannelLogout: { enabled: true },
       deviceFlow: {
