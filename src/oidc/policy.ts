@@ -100,30 +100,6 @@ export function requestedAcr(acrValues: unknown, claim: AcrClaimRequest | null |
   return floors.sort((a, b) => acrRank(b) - acrRank(a))[0];
 }
 
-/**
- * oidc-provider's `features.claimsParameter.assertClaimsParameter`: its default shape check (each member
- * null or an object), and Core §5.5.1: `value` is a string and `values` an array of strings. A malformed
- * request is invalid_request before anyone is asked to sign in.
- */
-export async function assertClaimsParameter(_ctx: unknown, parameter: object): Promise<void> {
-  const claims = parameter as Record<string, unknown>;
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  for (const container of ['userinfo', 'id_token']) {
-    const members = claims[container];
-    if (members === undefined) continue;
-    if (!isObject(members)) throw new errors.InvalidRequest(`claims.${container} must be an object`);
-    for (const [name, request] of Object.entries(members)) {
-      if (request === null) continue;
-      if (!isObject(request)) throw new errors.InvalidRequest(`claims.${container} members must be null or objects`);
-      if (request.essential !== undefined && typeof request.essential !== 'boolean') throw new errors.InvalidRequest(`claims.${container}.${name}.essential must be a boolean`);
-      if (name === 'acr' && request.value !== undefined && typeof request.value !== 'string') throw new errors.InvalidRequest(`claims.${container}.acr.value must be a string`);
-      if (name === 'acr' && request.values !== undefined && !(Array.isArray(request.values) && request.values.every((v) => typeof v === 'string'))) {
-        throw new errors.InvalidRequest(`claims.${container}.acr.values must be an array of strings`);
-      }
-    }
-  }
-}
-
 /** The `claims` parameter's id_token.acr of a request (oidc-provider parses it, features.claimsParameter). */
 export const acrClaimOf = (ctx: KoaContextWithOIDC): AcrClaimRequest | undefined =>
   (ctx.oidc.claims as { id_token?: { acr?: AcrClaimRequest | null } } | undefined)?.id_token?.acr ?? undefined;

@@ -80,6 +80,8 @@ describe('the claims request parameter (OIDC Core §5.5)', () => {
       JSON.stringify({ id_token: { acr: { essential: true, values: MFA } } }),
       JSON.stringify({ id_token: { acr: { essential: 'yes', values: [MFA] } } }),
       JSON.stringify({ id_token: { acr: { value: [MFA] } } }),
+      // roles: released only by the roles scope, which this client did not register
+      JSON.stringify({ userinfo: { roles: null } }),
     ]) {
       const req = await authorizationRequest(rp, REDIRECT_URI, { claims });
       const agent = new UserAgent();
