@@ -12,6 +12,8 @@
  *                                       client without `scope` gets no API scope; '' removes it)
  *   gatehouse resources create --identifier URI --scope 'read=Read your things' [--scope ...] [--name N] [--ttl 1h]
  *   gatehouse resources list
+ *   gatehouse resources introspector --identifier URI --client-id ID [--remove]
+ *                                       (the API's resource server: that client may introspect tokens for the API)
  *   gatehouse users set-password --email E --password P      (signs the account out everywhere)
  *   gatehouse keys list
  *   gatehouse keys rotate [--now]      (--now: sign with the new key at once)
@@ -236,6 +238,23 @@ const COMMANDS: Record<string, Command> = {
       const resource = await c.resources.create({ identifier, name: o.name, scopes, accessTokenTtl: ttl ?? c.config.ACCESS_TOKEN_TTL });
       await audited(c, { type: 'admin.resource.created', details: { identifier: resource.identifier, scopes: Object.keys(resource.scopes) } });
       print(resource);
+    };
+  },
+
+  'resources introspector'(args) {
+    const o = options(args, { identifier: { type: 'string' }, 'client-id': { type: 'string' }, remove: { type: 'boolean' } });
+    const identifier = required(o.identifier, 'identifier');
+    const clientId = required(o['client-id'], 'client-id');
+    return async (c) => {
+      if (!(await c.resources.find(identifier))) throw new UsageError('no API has this identifier');
+      const client = (await c.clients.list()).find((r) => r.clientId === clientId);
+      if (!client) throw new UsageError('no client has this client_id');
+      const current = Array.isArray(client.metadata.gatehouse_introspects) ? (client.metadata.gatehouse_introspects as string[]) : [];
+      const next = o.remove ? current.filter((r) => r !== identifier) : [...current, identifier];
+      const metadata = await c.clients.setIntrospects(clientId, next);
+      if (!metadata) throw new UsageError('no client has this client_id');
+      await audited(c, { type: 'admin.client.updated', clientId, details: { gatehouse_introspects: metadata.gatehouse_introspects ?? [] } });
+      print({ client_id: clientId, gatehouse_introspects: metadata.gatehouse_introspects ?? [] });
     };
   },
 

@@ -137,6 +137,23 @@ export function createClientRegistry(deps: {
     },
 
     /**
+     * Sets (or, with an empty list, removes) the APIs whose tokens a client may introspect as their resource
+     * server (`gatehouse_introspects`, RFC 7662 §2.1), keeping its id, secret and other metadata; validated
+     * by oidc-provider before the stored record is replaced.
+     */
+    async setIntrospects(clientId: string, resources: string[]): Promise<ClientMetadata | undefined> {
+      const record = await clients.find(clientId);
+      if (!record) return undefined;
+      const { gatehouse_introspects: _old, ...rest } = record.metadata;
+      const metadata = (resources.length ? { ...rest, gatehouse_introspects: [...new Set(resources)] } : rest) as ClientMetadata;
+      const shown = providerView(metadata, oidcScopes);
+      await validate(record.secretCiphertext ? { ...shown, client_secret: decryptSecret(record.secretCiphertext) } : shown);
+      await clients.delete(clientId);
+      await clients.create({ ...record, metadata });
+      return metadata;
+    },
+
+    /**
      * The scope values the client registered (RFC 7591 §2); empty when it registered none, so that such a
      * client gets no API scope (fail closed) rather than every scope of every API.
      */

@@ -1,11 +1,11 @@
 /**
  * Who must use a second factor, and how strong a sign-in must be: the account's own choice (it enrolled
  * a factor), the operator's settings (MFA_REQUIRED, MFA_REQUIRED_ROLES), the client's registration
- * (`gatehouse_require_mfa`), and the relying party's request (`acr_values`). The strongest wins.
+ * (`gatehouse_require_mfa`), and the relying party's request (`acr_values`, or `acr` in the `claims` parameter). The strongest wins.
  */
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AccountRecord } from '../../adapters/contract.js';
-import { ACR, acrRank, requestedAcrFloor, type AcrValue, type MfaRequirement } from '../oidc/policy.js';
+import { ACR, acrClaimOf, acrRank, requestedAcr, type AcrClaimRequest, type AcrValue, type MfaRequirement } from '../oidc/policy.js';
 
 /** Client metadata that makes every sign-in to this client use a second factor (boolean). */
 export const CLIENT_REQUIRE_MFA = 'gatehouse_require_mfa';
@@ -49,12 +49,12 @@ export function createMfaPolicy(deps: {
    * prompt asks it for every authorization request; the account pages ask it with no client and no
    * acr_values (accountRequirement), so they accept exactly the sessions a sign-in would have finished.
    */
-  async function requirement(accountId: string, clientRequires: boolean, acrValues: unknown): Promise<MfaRequirement> {
+  async function requirement(accountId: string, clientRequires: boolean, acrValues: unknown, acrClaim?: AcrClaimRequest): Promise<MfaRequirement> {
     const account = await deps.findAccount(accountId);
     if (!account) return { acr: ACR.password, reasons: [] };
     const reasons = await standingReasons(account, clientRequires);
     let acr: AcrValue = reasons.length ? ACR.mfa : ACR.password;
-    const requested = requestedAcrFloor(acrValues);
+    const requested = requestedAcr(acrValues, acrClaim);
     if (requested && acrRank(requested) > acrRank(ACR.password)) {
       reasons.push('acr_values');
       if (acrRank(requested) > acrRank(acr)) acr = requested;
@@ -79,7 +79,7 @@ export function createMfaPolicy(deps: {
       const { session, client, params } = ctx.oidc;
       if (!session?.accountId) return Promise.resolve({ acr: ACR.password, reasons: [] });
       const clientRequires = client?.metadata()[CLIENT_REQUIRE_MFA] === true;
-      return requirement(session.accountId, clientRequires, params?.acr_values);
+      return requirement(session.accountId, clientRequires, params?.acr_values, acrClaimOf(ctx));
     },
   };
 }

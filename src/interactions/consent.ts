@@ -6,7 +6,7 @@ import type { Context } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { Renderer } from '../app/render.js';
 import type { AccountRecord, ResourceRecord } from '../../adapters/contract.js';
-import { SCOPE_DESCRIPTIONS } from '../oidc/claims.js';
+import { SCOPE_CLAIMS, SCOPE_DESCRIPTIONS } from '../oidc/claims.js';
 import type { Interaction } from './router.js';
 
 export type ConsentStep = ReturnType<typeof createConsentStep>;
@@ -27,6 +27,12 @@ export function createConsentStep(deps: {
 
   async function describe(missing: MissingDetails): Promise<string[]> {
     const lines = (missing.missingOIDCScope ?? []).map((s) => SCOPE_DESCRIPTIONS[s] ?? `Use the “${s}” permission`);
+    // claims asked for one by one with the `claims` parameter (Core §5.5): in the words of the scope that releases them
+    for (const claim of missing.missingOIDCClaims ?? []) {
+      const scope = Object.entries(SCOPE_CLAIMS).find(([name, claims]) => name !== 'openid' && (claims as string[]).includes(claim))?.[0];
+      const line = scope ? SCOPE_DESCRIPTIONS[scope] : undefined;
+      if (line && !lines.includes(line)) lines.push(line);
+    }
     for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
       const resource = await deps.findResource(indicator);
       for (const scope of scopes) lines.push(`${resource?.scopes[scope] ?? scope} (${resource?.name ?? indicator})`);

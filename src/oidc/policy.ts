@@ -4,7 +4,7 @@
  * them, with its checks here rather than a second state machine (STYLE.md §6). This file is the one place
  * that defines ACR and AMR values; the README documents them.
  */
-import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import { errors, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 
 const { base, Prompt, Check } = interactionPolicy;
 
@@ -75,9 +75,34 @@ export function acrForAmr(amr: readonly string[]): AcrValue {
  */
 export function requestedAcrFloor(acrValues: unknown): AcrValue | undefined {
   if (typeof acrValues !== 'string') return undefined;
-  const known = acrValues.split(' ').filter((v) => acrRank(v) > 0) as AcrValue[];
-  return known.sort((a, b) => acrRank(a) - acrRank(b))[0];
+  return weakestKnown(acrValues.split(' '));
 }
+
+const weakestKnown = (values: readonly unknown[]): AcrValue | undefined =>
+  (values.filter((v) => typeof v === 'string' && acrRank(v) > 0) as AcrValue[]).sort((a, b) => acrRank(a) - acrRank(b))[0];
+
+/** The `acr` member of the `claims` request parameter's `id_token` object (Core §5.5.1.1). */
+export type AcrClaimRequest = { essential?: boolean; value?: unknown; values?: unknown };
+
+/** The acr values a `claims` request for acr names (`value` or `values`); empty when it names none. */
+export function acrClaimValues(request: AcrClaimRequest | null | undefined): unknown[] {
+  if (!request) return [];
+  if (Array.isArray(request.values)) return request.values;
+  return request.value !== undefined ? [request.value] : [];
+}
+
+/**
+ * The weakest acr a request asks for, from `acr_values` and from the `claims` parameter's id_token.acr
+ * (Core §5.5.1.1 `value`/`values`): the higher of the two floors, since the request must satisfy both.
+ */
+export function requestedAcr(acrValues: unknown, claim: AcrClaimRequest | null | undefined): AcrValue | undefined {
+  const floors = [requestedAcrFloor(acrValues), weakestKnown(acrClaimValues(claim))].filter((v): v is AcrValue => !!v);
+  return floors.sort((a, b) => acrRank(b) - acrRank(a))[0];
+}
+
+/** The `claims` parameter's id_token.acr of a request (oidc-provider parses it, features.claimsParameter). */
+export const acrClaimOf = (ctx: KoaContextWithOIDC): AcrClaimRequest | undefined =>
+  (ctx.oidc.claims as { id_token?: { acr?: AcrClaimRequest | null } } | undefined)?.id_token?.acr ?? undefined;
 
 /** What a sign-in must reach for this request, and why (shown on the page, and in the logs). */
 export type MfaRequirement = { acr: AcrValue; reasons: string[] };
@@ -105,7 +130,7 @@ export function createInteractionPolicy(deps: PolicyDeps) {
     if (!r) memo.set(ctx, (r = deps.requirement(ctx)));
     return r;
   };
-  // The second factor (and step-up for acr_values, which oidc-provider does not enforce unless essential)
+  // The second factor (and step-up for acr_values and the claims parameter's acr)
   // is asked after login and before consent. It finishes with a `login` result for the same account and a
   // stronger acr/amr, so the session itself records it and max_age/auth_time keep their meaning.
   const mfa = new Prompt(
@@ -117,6 +142,27 @@ export function createInteractionPolicy(deps: PolicyDeps) {
       const needed = await requirement(ctx as KoaContextWithOIDC);
       // with prompt=none oidc-provider answers this check's default error, interaction_required (Core §3.1.2.6)
       return meetsRequirement(session.acr, needed) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+    }),
+  );
+  // Core §5.5.1.1: an essential acr with value/values must be one of them in the ID token. oidc-provider's
+  // login prompt checks this by asking for a login again, which the password cannot raise and which would
+  // loop; here the mfa prompt raises the session first, and only a session still outside the requested
+  // values (a stronger or a different method) ends the request with unmet_authentication_requirements
+  // (OpenID Connect Core Unmet Authentication Requirements 1.0).
+  const login = policy.get('login')!;
+  login.checks.remove('essential_acrs');
+  login.checks.remove('essential_acr');
+  mfa.checks.add(
+    new Check('essential_acr_unmet', 'the requested essential acr cannot be satisfied', async (ctx) => {
+      const oidcCtx = ctx as KoaContextWithOIDC;
+      const { session } = oidcCtx.oidc;
+      const claim = acrClaimOf(oidcCtx);
+      if (!session?.accountId || !claim?.essential) return Check.NO_NEED_TO_PROMPT;
+      const values = acrClaimValues(claim);
+      if (!values.length || values.includes(session.acr)) return Check.NO_NEED_TO_PROMPT;
+      // the prompt's checks run together: while the second factor is still to come, mfa_required asks for it
+      if (!meetsRequirement(session.acr, await requirement(oidcCtx))) return Check.NO_NEED_TO_PROMPT;
+      throw new errors.UnmetAuthenticationRequirements('the requested essential acr cannot be satisfied');
     }),
   );
   policy.add(mfa, 1);

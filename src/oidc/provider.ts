@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { ResourceRecord } from '../../adapters/contract.js';
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './claims.js';
 import { ACR, createInteractionPolicy, type PolicyDeps } from './policy.js';
+import { assertClaimsParameter } from './claims-parameter.js';
 import { extraClientMetadata as mfaClientMetadata } from '../factors/mfa-policy.js';
 import { accountClientMetadata, loadExistingGrant } from '../account/account-client.js';
 import type { ProviderPages } from './provider-pages.js';
@@ -20,6 +21,7 @@ import { createOutboundFetch } from './outbound-fetch.js';
 import { combineClientMetadata, type ClientMetadataPart } from './client-metadata.js';
 import { createPairwiseIdentifier } from './pairwise-subject.js';
 import { applyProxyTrust } from '../http/client-ip.js';
+import { introspectionClientMetadata, mayIntrospect } from './introspection-rights.js';
 
 const pairwiseOffered = (config: { NODE_ENV: string; PAIRWISE_SALT: string }) => config.PAIRWISE_SALT !== '' || config.NODE_ENV !== 'production';
 
@@ -70,6 +72,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     extraClientMetadata: combineClientMetadata([
       { properties: mfaClientMetadata.properties, validate: (key, value) => mfaClientMetadata.validator(undefined, key, value) },
       defaultResourceClientMetadata,
+      introspectionClientMetadata,
       ...(deps.clientMetadata ?? []),
     ]),
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', response_types: ['code'] },
@@ -100,12 +103,15 @@ export function createProvider(deps: ProviderDeps): Provider {
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // RFC 7662 §2.1: the caller must authenticate; a public client has nothing to authenticate with.
-        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+        // RFC 7662 §2.1, §4: only tokens issued to the caller, or for an API it serves (introspection-rights.ts)
+        allowedPolicy: async (_ctx, client, token) =>
+          mayIntrospect(client, { clientId: token.clientId, aud: audienceOf(token) }),
       },
       // RFC 7009 §2.1: the server "verifies whether the token was issued to the client making the revocation request"
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
+      // OIDC Core §5.5: the `claims` request parameter; an essential acr drives the mfa prompt (policy.ts)
+      claimsParameter: { enabled: true, assertClaimsParameter },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       backchannelLogout: { enabled: true },
       deviceFlow: {
@@ -144,6 +150,12 @@ export function createProvider(deps: ProviderDeps): Provider {
   // the same proxy trust as the app (src/http/client-ip.ts), for the contexts oidc-provider builds itself
   applyProxyTrust(provider, { trustProxy: config.TRUST_PROXY, hops: config.TRUST_PROXY_HOPS });
   return provider;
+}
+
+/** An opaque token's audience: its `aud`, or the API it was issued for (RFC 8707). */
+function audienceOf(token: object): unknown {
+  const t = token as { aud?: unknown; resourceServer?: { audience?: unknown } };
+  return t.aud ?? t.resourceServer?.audience;
 }
 
 export type { KoaContextWithOIDC };

@@ -10,8 +10,9 @@ import { createLocalJWKSet, jwtVerify, decodeProtectedHeader, type JSONWebKeySet
 import type { Context, Next } from 'koa';
 import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
 import { readRawBody } from '../app/raw-body.js';
+import { mayIntrospect } from './introspection-rights.js';
 
-type ProviderClient = { clientId: string; clientAuthMethod: string };
+type ProviderClient = { clientId: string; clientAuthMethod: string; metadata(): Record<string, unknown> };
 type WithOidc = Context & { oidc?: { client?: ProviderClient } };
 
 const PLACEHOLDER = 'gatehouse-structured-token';
@@ -70,7 +71,9 @@ export function structuredTokenEndpoints(deps: {
 
     const client = (ctx as WithOidc).oidc?.client;
     if (ctx.status !== 200 || !client || !claims) return;
-    if (route === 'introspection' && client.clientAuthMethod !== 'none') {
+    // RFC 7662 §2.1, §4: the same rule as oidc-provider's allowedPolicy (introspection-rights.ts); otherwise
+    // the provider's own answer for the placeholder, `active: false`, stands
+    if (route === 'introspection' && mayIntrospect(client, { clientId: claims.client_id, aud: claims.aud })) {
       const cnf = claims.cnf as { jkt?: string } | undefined;
       ctx.body = { ...claims, active: true, token_type: cnf?.jkt ? 'DPoP' : 'Bearer' };
     } else if (route === 'revocation' && claims.client_id === client.clientId) {
