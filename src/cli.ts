@@ -33,6 +33,7 @@ import { DuplicateError } from '../adapters/contract.js';
 import { InvalidAccountInput } from './accounts/accounts.js';
 import { InvalidResourceInput } from './clients/resource-registry.js';
 import { InvalidClientScope } from './clients/client-scope.js';
+import { InvalidClientSecret } from './clients/client-registry.js';
 import { createLogger } from './app/logger.js';
 import type { AppContext } from './app/context.js';
 import { scheduleKeys } from './keys/key-schedule.js';
@@ -107,7 +108,7 @@ function parseTtl(raw: string): number {
 }
 
 /** Errors that mean the operator's input was refused (exit code 2), as opposed to the CLI failing (1). */
-const BAD_INPUT = [UsageError, ConfigError, DuplicateError, InvalidAccountInput, InvalidResourceInput, InvalidClientScope];
+const BAD_INPUT = [UsageError, ConfigError, DuplicateError, InvalidAccountInput, InvalidResourceInput, InvalidClientScope, InvalidClientSecret];
 // oidc-provider's own error class is matched by name: importing it here would load the provider for every command
 const isBadInput = (err: unknown) => BAD_INPUT.some((kind) => err instanceof kind) || (err as Error)?.name === 'InvalidClientMetadata';
 

@@ -13,6 +13,12 @@ import { checkSelfServiceMetadata } from './dynamic-registration.js';
 /** token endpoint auth methods that need a shared secret (RFC 7591 §2) */
 const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
 
+/** the shortest operator-supplied client secret accepted */
+export const MIN_SUPPLIED_SECRET = 32;
+
+/** An operator-supplied client secret that is refused (too short, or for a client that has none). */
+export class InvalidClientSecret extends Error {}
+
 export type ClientMetadata = Record<string, unknown> & { client_id: string };
 export type ClientValidator = (metadata: Record<string, unknown>) => Promise<void>;
 
@@ -49,14 +55,22 @@ export function createClientRegistry(deps: {
   return {
     /** Registers a client; returns its metadata with the generated secret, the only time it is shown. */
     async create(input: Record<string, unknown>): Promise<ClientMetadata> {
-      const { client_secret: _ignored, ...requested } = input;
+      const { client_secret: supplied, ...requested } = input;
       const metadata: ClientMetadata = {
         ...requested,
         client_id: typeof input.client_id === 'string' && input.client_id ? input.client_id : randomBytes(16).toString('base64url'),
       };
       requireScopeForClientCredentials(metadata);
       const method = (metadata.token_endpoint_auth_method as string | undefined) ?? 'client_secret_basic';
-      const secret = SECRET_METHODS.has(method) ? randomBytes(32).toString('base64url') : undefined;
+      // An operator-supplied secret (a migration from another provider) is kept, stored encrypted like a
+      // generated one; it must be at least as long as RFC 7518 §3.2 asks of an HS256 key (32 octets).
+      if (supplied !== undefined) {
+        if (!SECRET_METHODS.has(method)) throw new InvalidClientSecret(`client_secret: a client with token_endpoint_auth_method ${method} has no secret`);
+        if (typeof supplied !== 'string' || [...supplied].length < MIN_SUPPLIED_SECRET || /[^\x21-\x7e]/.test(supplied)) {
+          throw new InvalidClientSecret(`client_secret: expected at least ${MIN_SUPPLIED_SECRET} printable ASCII characters without spaces`);
+        }
+      }
+      const secret = SECRET_METHODS.has(method) ? (supplied as string | undefined) ?? randomBytes(32).toString('base64url') : undefined;
       const shown = providerView(metadata, oidcScopes);
       await validate(secret ? { ...shown, client_secret: secret } : shown);
       await requireRegisteredDefaultResource(metadata);
