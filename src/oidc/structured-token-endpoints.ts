@@ -11,6 +11,7 @@ import type { Context, Next } from 'koa';
 import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
 import { readRawBody } from '../app/raw-body.js';
 import { mayIntrospect } from './introspection-rights.js';
+import { protocolPath } from '../http/protocol-path.js';
 
 type ProviderClient = { clientId: string; clientAuthMethod: string; metadata(): Record<string, unknown> };
 type WithOidc = Context & { oidc?: { client?: ProviderClient } };
@@ -56,7 +57,7 @@ export function structuredTokenEndpoints(deps: {
   }
 
   return async function answerForJwtAccessTokens(ctx: Context, next: Next): Promise<void> {
-    const route = routes.get(ctx.path);
+    const route = routes.get(protocolPath(ctx.path));
     if (!route || ctx.method !== 'POST' || !ctx.is('application/x-www-form-urlencoded')) return next();
     const raw = await readRawBody(ctx);
     const params = querystring.parse(raw);

@@ -23,6 +23,7 @@ import type { Context, Next } from 'koa';
 import { readRawBody } from '../app/raw-body.js';
 import { ipKey } from '../http/client-ip.js';
 import type { AttemptLockout } from './lockout.js';
+import { protocolPath } from '../http/protocol-path.js';
 
 export type TokenLockoutListener = (scope: 'ip' | 'client_ip', key: string, seconds: number, ctx: Context) => void;
 
@@ -36,7 +37,8 @@ export type TokenEndpointLockouts = {
 export function tokenEndpointGuard(deps: TokenEndpointLockouts & { path: string; onLockout: TokenLockoutListener }) {
   const { perIp, perClientIp } = deps;
   return async function guardTokenEndpoint(ctx: Context, next: Next): Promise<void> {
-    if (ctx.path !== deps.path || ctx.method !== 'POST') return next();
+    // every spelling oidc-provider routes to the token endpoint (/TOKEN, /token/) is guarded
+    if (protocolPath(ctx.path) !== deps.path || ctx.method !== 'POST') return next();
     let clientId = basicClientId(ctx.get('authorization'));
     if (ctx.is('application/x-www-form-urlencoded')) {
       const raw = await readRawBody(ctx);

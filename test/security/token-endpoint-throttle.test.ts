@@ -94,4 +94,20 @@ describe('security: token endpoint throttling cannot lock a client out', () => {
     assert.equal((await from(ip, basicAuth(noisy.client_id, 'old-secret'))).status, 429);
     assert.equal((await from(ip, basicAuth(healthy.client_id, String(healthy.client_secret)))).status, 200);
   });
+
+  it('other spellings of the token endpoint path that oidc-provider routes (/TOKEN, /token/) count on the same pair', async () => {
+    const client = await machine('Spelled service');
+    const attacker = '198.51.100.77';
+    const spellings = ['/TOKEN', '/token/', '/Token', '/TOKEN/'];
+    const wrong = (path: string, i: number) => fetch(`${gh.issuer}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(client.client_id, `guess-${i}`), 'x-forwarded-for': attacker },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'jobs:run' }),
+    });
+    const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => wrong(spellings[i % spellings.length]!, i)));
+    const statuses = burst.map((r) => r.status);
+    assert.equal(statuses.filter((s) => s === 401).length, LIMIT, `checked: ${statuses.join(',')}`);
+    assert.equal(statuses.filter((s) => s === 429).length, 20 - LIMIT);
+    await expectOAuthError(await from(attacker, basicAuth(client.client_id, 'one more guess')), 'slow_down', 429);
+  });
 });
