@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { sqliteText } from '../helpers/sqlite-text.js';
 import { bootGatehouse, TEST_ENCRYPTION_KEY, type TestGatehouse } from '../helpers/gatehouse.js';
 import { runCli, type CliRun } from '../helpers/run-cli.js';
 
@@ -22,14 +22,7 @@ describe('CLI: clients create with an operator-supplied client_secret', () => {
   });
   after(() => gh.close());
 
-  const rows = () => {
-    const db = new Database(join(gh.dataDir, 'gatehouse.db'), { readonly: true });
-    try {
-      return JSON.stringify(db.prepare("SELECT * FROM sqlite_master WHERE type='table'").all().flatMap((t) => db.prepare(`SELECT * FROM "${(t as { name: string }).name}"`).all()));
-    } finally {
-      db.close();
-    }
-  };
+  const rows = () => sqliteText(gh.dataDir);
 
   it('keeps a supplied secret of 32+ characters, stores it encrypted, and the token endpoint accepts it', async () => {
     const secret = 'migrated-from-keycloak-0123456789-abcdef';

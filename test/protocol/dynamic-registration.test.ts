@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import * as oidc from 'openid-client';
+import { sqliteText } from '../helpers/sqlite-text.js';
 import { bootGatehouse, TEST_ENCRYPTION_KEY, type TestGatehouse } from '../helpers/gatehouse.js';
 import { basicAuth, expectOAuthError, tokenRequest } from '../helpers/oauth.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -247,17 +247,7 @@ describe('protocol: dynamic client registration (RFC 7591 / 7592, issue 11 item 
     });
 
     it('the database holds no client secret, registration access token or initial access token in the clear', () => {
-      const db = new Database(join(gh.dataDir, 'gatehouse.db'), { readonly: true, fileMustExist: true });
-      let text: string;
-      try {
-        const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
-        text = tables
-          .flatMap(({ name }) => db.prepare(`SELECT * FROM "${name}"`).all() as Record<string, unknown>[])
-          .map((row) => Object.values(row).map((v) => (Buffer.isBuffer(v) ? `${v.toString('utf8')} ${v.toString('hex')}` : String(v))).join(' '))
-          .join('\n');
-      } finally {
-        db.close();
-      }
+      const text = sqliteText(gh.dataDir);
       assert.ok(issued.length >= 10);
       for (const value of issued) assert.ok(!text.includes(value), 'a secret or token is stored in the clear');
     });

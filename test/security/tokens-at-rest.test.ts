@@ -4,9 +4,8 @@
  * and every one of them still works: userinfo, refresh, introspection, revocation, sign-out of other sessions.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import * as oidc from 'openid-client';
+import { sqliteText } from '../helpers/sqlite-text.js';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { basicAuth, tokenRequest } from '../helpers/oauth.js';
 import { UserAgent, signIn } from '../helpers/user-agent.js';
@@ -28,19 +27,7 @@ describe('security: bearer values are stored only as hashes (issue 10 item 10)',
   });
   after(() => gh.close());
 
-  /** Every value of every row of every table, as text (blobs as utf8 and hex). */
-  function databaseText(): string {
-    const db = new Database(join(gh.dataDir, 'gatehouse.db'), { readonly: true, fileMustExist: true });
-    try {
-      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
-      return tables
-        .flatMap(({ name }) => db.prepare(`SELECT * FROM "${name}"`).all() as Record<string, unknown>[])
-        .map((row) => Object.values(row).map((v) => (Buffer.isBuffer(v) ? `${v.toString('utf8')} ${v.toString('hex')}` : String(v))).join(' '))
-        .join('\n');
-    } finally {
-      db.close();
-    }
-  }
+  const databaseText = () => sqliteText(gh.dataDir);
 
   async function codeFlow(agent: UserAgent) {
     const verifier = oidc.randomPKCECodeVerifier();
