@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { NAMEID_EMAIL, NAMEID_PERSISTENT, startSamlIdp, type SamlIdp } from './helpers/services/saml-idp.js';
+import { NAMEID_EMAIL, NAMEID_PERSISTENT, startSamlIdp, type SamlIdp } from '../helpers/services/saml-idp.js';
 
 const execFileP = promisify(execFile);
 
