@@ -12,11 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
-import type { Browser } from 'playwright-core';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { UserAgent, formAction, hiddenFields, type Page } from '../helpers/user-agent.js';
 import { startSamlIdp, type SamlIdp } from '../helpers/services/saml-idp.js';
-import { launchChromium } from './helpers/chromium.js';
+import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { authnRequestFrom, idpMetadata, makeTestKey, rewrite, sign, stripSignatures, type TestKey } from './helpers/saml-crafting.js';
 import { createSamlSchemaValidator } from '../../src/federation/saml/schema-validator.js';
 
@@ -101,9 +100,9 @@ describe('SAML 2.0 federation (SimpleSAMLphp IdP)', function () {
   }
 
   describe('in a real browser', () => {
-    let browser: Browser;
+    let browser: TestBrowser;
     before(async () => {
-      browser = await launchChromium();
+      browser = await launchBrowser();
     });
     after(async () => {
       await browser?.close();

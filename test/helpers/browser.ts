@@ -2,7 +2,8 @@
  * Real headless Chromium for tests: Debian's /usr/bin/chromium driven by playwright-core.
  *
  * - `launchBrowser()` starts one browser; `newPage()` opens a page in a fresh context (own cookies and
- *   storage), so tests never share a session.
+ *   storage), so tests never share a session; `newContext()` gives the context itself, for a test that
+ *   opens several tabs in one session or keeps one session across tests.
  * - `useBrowser()` registers the mocha hooks: launch before the suite, close every context after each
  *   test (screenshotting the pages of a failed one), and close the browser after the suite, whatever
  *   happened. Playwright also kills the browser if the test process exits.
@@ -33,9 +34,11 @@ export const SCREENSHOT_DIR = fileURLToPath(new URL('../../test-artifacts/screen
 
 export type TestBrowser = {
   browser: Browser;
-  /** A page in a new, empty browser context. */
+  /** A new, empty browser context (Playwright's default timeouts). */
+  newContext(options?: BrowserContextOptions): Promise<BrowserContext>;
+  /** A page in a new, empty browser context whose actions time out after 5 seconds. */
   newPage(options?: BrowserContextOptions): Promise<Page>;
-  /** Closes every context opened by newPage (the browser stays up). */
+  /** Closes every context opened by newContext or newPage (the browser stays up). */
   closeContexts(): Promise<void>;
   /** Closes the contexts and the browser; safe to call twice. */
   close(): Promise<void>;
@@ -49,11 +52,16 @@ export async function launchBrowser(): Promise<TestBrowser> {
     contexts.clear();
     await Promise.allSettled(open.map((c) => c.close()));
   };
+  const newContext = async (options: BrowserContextOptions = {}) => {
+    const context = await browser.newContext(options);
+    contexts.add(context);
+    return context;
+  };
   return {
     browser,
+    newContext,
     async newPage(options = {}) {
-      const context = await browser.newContext(options);
-      contexts.add(context);
+      const context = await newContext(options);
       context.setDefaultTimeout(5_000);
       return context.newPage();
     },

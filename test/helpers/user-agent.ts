@@ -1,6 +1,7 @@
 /**
- * A minimal browser for HTTP-level tests: a cookie jar for one host, manual redirects, and the form
- * fields of the page it is on. It signs a person in through the real login and consent pages.
+ * A minimal browser for HTTP-level tests: a cookie jar for one host, manual redirects (so every hop is
+ * visible to the test), and the form fields of the page it is on. It signs a person in through the real
+ * login and consent pages, and walks the SAML test IdP's pages (test/harness/saml-idp.test.ts).
  */
 export type Page = { url: string; status: number; html: string; headers: Headers };
 
@@ -11,15 +12,24 @@ export class UserAgent {
     const headers = new Headers(init.headers);
     if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
     const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim();
-      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    for (const line of res.headers.getSetCookie()) this.store(line);
     return res;
+  }
+
+  /** Keeps a Set-Cookie's value, or drops the cookie when the server expires it (RFC 6265 §5.3). */
+  private store(setCookie: string): void {
+    const [pair = '', ...attributes] = setCookie.split(';');
+    const eq = pair.indexOf('=');
+    if (eq <= 0) return;
+    const name = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    const expired = attributes.some((attribute) => {
+      const [key = '', v = ''] = attribute.split('=');
+      const k = key.trim().toLowerCase();
+      return (k === 'max-age' && Number(v) <= 0) || (k === 'expires' && Date.parse(v) < Date.now());
+    });
+    if (expired || value === '') this.cookies.delete(name);
+    else this.cookies.set(name, value);
   }
 
   /** GET, following redirects until a page is served or `stop(url)` says the next URL is not ours. */
@@ -41,9 +51,13 @@ export class UserAgent {
   }
 
   /** POST a form from `page` (by action) with the page's hidden fields plus `fields`; follows redirects. */
-  async submit(page: Page, action: string, fields: Record<string, string>, stop: (url: string) => boolean = () => false): Promise<Page> {
-    const target = new URL(action, page.url).toString();
-    const body = new URLSearchParams({ ...hiddenFields(page.html, action), ...fields });
+  submit(page: Page, action: string, fields: Record<string, string>, stop: (url: string) => boolean = () => false): Promise<Page> {
+    return this.post(new URL(action, page.url).toString(), { ...hiddenFields(page.html, action), ...fields }, stop);
+  }
+
+  /** POST exactly `fields` as a form to `target`; follows redirects like `open`. */
+  async post(target: string, fields: Record<string, string>, stop: (url: string) => boolean = () => false): Promise<Page> {
+    const body = new URLSearchParams(fields);
     const res = await this.fetch(target, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     const location = res.headers.get('location');
     if (res.status >= 300 && res.status < 400 && location) {

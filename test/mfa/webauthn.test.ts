@@ -6,25 +6,21 @@
  * test-artifacts/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as oidc from 'openid-client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { freePort } from '../helpers/services/free-port.js';
 import { authorizationRequest, totpCode } from './helpers.js';
-import { addVirtualAuthenticator, launchChromium, newPage, type VirtualAuthenticator } from './chromium.js';
-
-const SCREENSHOTS = join(process.cwd(), 'test-artifacts', 'screenshots');
+import { launchBrowser, screenshot, virtualAuthenticator, type TestBrowser, type VirtualAuthenticator } from '../helpers/browser.js';
 
 describe('MFA: WebAuthn security keys and passkeys in Chromium', function () {
   this.timeout(120_000);
   let gh: TestGatehouse;
   let issuer: string;
   let rp: oidc.Configuration;
-  let browser: Browser;
+  let browser: TestBrowser;
   let context: BrowserContext;
   let page: Page;
   let authenticator: VirtualAuthenticator;
@@ -47,10 +43,10 @@ describe('MFA: WebAuthn security keys and passkeys in Chromium', function () {
       client_name: 'Passkey RP', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code'], token_endpoint_auth_method: 'client_secret_basic',
     });
     rp = await oidc.discovery(new URL(issuer), client.client_id, String(client.client_secret), undefined, { execute: [oidc.allowInsecureRequests] });
-    await mkdir(SCREENSHOTS, { recursive: true });
-    browser = await launchChromium();
-    ({ context, page } = await newPage(browser));
-    authenticator = await addVirtualAuthenticator(page);
+    browser = await launchBrowser();
+    context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
+    page = await context.newPage();
+    authenticator = await virtualAuthenticator(page);
     // the relying party's callback is answered in the browser, and its URL handed to openid-client
     // The virtual authenticator takes a conditional-mediation (autofill) request at once, as if the person
     // picked the passkey from the username field's suggestions. Tests that want the password first refuse
@@ -70,7 +66,7 @@ describe('MFA: WebAuthn security keys and passkeys in Chromium', function () {
     await new Promise((resolve) => app?.close(resolve));
   });
 
-  const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const shot = (name: string) => screenshot(page, name);
 
   async function signInWithPassword() {
     await page.fill('#email', user.email);

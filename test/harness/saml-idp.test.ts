@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { NAMEID_EMAIL, NAMEID_PERSISTENT, startSamlIdp, type SamlIdp } from './helpers/services/saml-idp.js';
+import { NAMEID_EMAIL, NAMEID_PERSISTENT, startSamlIdp, type SamlIdp } from '../helpers/services/saml-idp.js';
+import { UserAgent } from '../helpers/user-agent.js';
 
 const execFileP = promisify(execFile);
 
@@ -26,70 +27,14 @@ const ALICE = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// A tiny browser: fetch + cookie jar + manual redirects, so every hop is visible to the test.
+// The agent (test/helpers/user-agent.ts) follows redirects by hand, so every hop is visible to the test.
 
-class Browser {
-  private readonly cookies = new Map<string, string>();
-
-  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<{ url: string; status: number; body: string }> {
-    let current = url;
-    let method = init.method ?? (init.form ? 'POST' : 'GET');
-    let body: string | undefined = init.form ? new URLSearchParams(init.form).toString() : undefined;
-    for (let hops = 0; hops < 10; hops += 1) {
-      const headers: Record<string, string> = {};
-      if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-      if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
-      const res = await fetch(current, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(15_000) });
-      for (const line of res.headers.getSetCookie()) this.store(line);
-      const location = res.headers.get('location');
-      if (res.status >= 300 && res.status < 400 && location) {
-        await res.arrayBuffer();
-        current = new URL(location, current).toString();
-        method = 'GET';
-        body = undefined;
-        continue;
-      }
-      return { url: current, status: res.status, body: await res.text() };
-    }
-    throw new Error(`too many redirects from ${url}`);
-  }
-
-  /** Follow redirects within the starting origin; return the first redirect that leaves it (e.g. to the SP). */
-  async redirectOut(url: string): Promise<URL> {
-    let current = new URL(url);
-    for (let hops = 0; hops < 10; hops += 1) {
-      const headers: Record<string, string> = {};
-      if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-      const res = await fetch(current, { headers, redirect: 'manual', signal: AbortSignal.timeout(15_000) });
-      for (const line of res.headers.getSetCookie()) this.store(line);
-      const body = await res.text();
-      const location = res.headers.get('location');
-      assert.ok(res.status >= 300 && res.status < 400 && location, `expected a redirect from ${current}, got ${res.status}\n${body}`);
-      const next = new URL(location, current);
-      if (next.origin !== current.origin) return next;
-      current = next;
-    }
-    throw new Error(`too many redirects from ${url}`);
-  }
-
-  hasCookie(name: string): boolean {
-    return this.cookies.has(name);
-  }
-
-  private store(setCookie: string): void {
-    const [pair = '', ...attrs] = setCookie.split(';');
-    const eq = pair.indexOf('=');
-    if (eq <= 0) return;
-    const name = pair.slice(0, eq).trim();
-    const value = pair.slice(eq + 1).trim();
-    const expired = attrs.some((a) => {
-      const [k = '', v = ''] = a.split('=');
-      const key = k.trim().toLowerCase();
-      return (key === 'max-age' && Number(v) <= 0) || (key === 'expires' && Date.parse(v) < Date.now());
-    });
-    if (expired || value === 'deleted') this.cookies.delete(name);
-    else this.cookies.set(name, value);
-  }
+/** Follows redirects within the starting origin; returns the first redirect that leaves it (e.g. to the SP). */
+async function redirectOut(agent: UserAgent, url: string): Promise<URL> {
+  const origin = new URL(url).origin;
+  const page = await agent.open(url, (next) => new URL(next).origin !== origin);
+  assert.notEqual(new URL(page.url).origin, origin, `expected a redirect away from ${origin}, got ${page.status} at ${page.url}\n${page.html}`);
+  return new URL(page.url);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,25 +177,23 @@ describe('SAML IdP test fixture (SimpleSAMLphp via php -S)', function () {
   }
 
   /** SP-initiated login up to the auto-submitting POST form; returns the decoded SAMLResponse. */
-  async function login(browser: Browser, requestId: string, relayState: string, nameIdFormat?: string) {
+  async function login(agent: UserAgent, requestId: string, relayState: string, nameIdFormat?: string) {
     const start = redirectBindingUrl(idp.ssoRedirectUrl, 'SAMLRequest', buildAuthnRequest({ id: requestId, nameIdFormat }), relayState);
-    let page = await browser.request(start);
-    assert.equal(page.status, 200, page.body);
-    let forms = parseForms(page.body, page.url);
+    let page = await agent.open(start);
+    assert.equal(page.status, 200, page.html);
+    let forms = parseForms(page.html, page.url);
 
     const loginForm = forms.find((f) => 'AuthState' in f.fields && 'password' in f.fields);
     if (loginForm) {
       assert.ok(page.url.startsWith(idp.loginUrl), `login page at ${page.url}`);
       assert.ok('username' in loginForm.fields, 'login form has a username field');
-      page = await browser.request(loginForm.action, {
-        form: { ...loginForm.fields, username: ALICE.username, password: ALICE.password },
-      });
-      assert.equal(page.status, 200, page.body);
-      forms = parseForms(page.body, page.url);
+      page = await agent.post(loginForm.action, { ...loginForm.fields, username: ALICE.username, password: ALICE.password });
+      assert.equal(page.status, 200, page.html);
+      forms = parseForms(page.html, page.url);
     }
 
     const post = forms.find((f) => 'SAMLResponse' in f.fields);
-    assert.ok(post, `no SAMLResponse form in:\n${page.body}`);
+    assert.ok(post, `no SAMLResponse form in:\n${page.html}`);
     assert.equal(post.method, 'POST');
     assert.equal(post.action, ACS_URL);
     assert.equal(post.fields.RelayState, relayState);
@@ -285,26 +228,26 @@ describe('SAML IdP test fixture (SimpleSAMLphp via php -S)', function () {
   });
 
   it('rejects a wrong password by re-showing the login form', async function () {
-    const browser = new Browser();
+    const agent = new UserAgent();
     const start = redirectBindingUrl(idp.ssoRedirectUrl, 'SAMLRequest', buildAuthnRequest({ id: newId() }), 'rs-bad');
-    const page = await browser.request(start);
-    const form = parseForms(page.body, page.url).find((f) => 'AuthState' in f.fields);
+    const page = await agent.open(start);
+    const form = parseForms(page.html, page.url).find((f) => 'AuthState' in f.fields);
     assert.ok(form);
-    const again = await browser.request(form.action, { form: { ...form.fields, username: ALICE.username, password: 'wrong' } });
+    const again = await agent.post(form.action, { ...form.fields, username: ALICE.username, password: 'wrong' });
     assert.equal(again.status, 200);
-    assert.ok(!again.body.includes('SAMLResponse'));
-    const retry = parseForms(again.body, again.url).find((f) => 'AuthState' in f.fields && 'password' in f.fields);
+    assert.ok(!again.html.includes('SAMLResponse'));
+    const retry = parseForms(again.html, again.url).find((f) => 'AuthState' in f.fields && 'password' in f.fields);
     assert.ok(retry, 'login form shown again');
-    assert.match(again.body, /Incorrect username or password|WRONGUSERPASS/i);
+    assert.match(again.html, /Incorrect username or password|WRONGUSERPASS/i);
   });
 
   describe('SP-initiated login over HTTP-Redirect → HTTP-POST', function () {
-    const browser = new Browser();
+    const agent = new UserAgent();
     const requestId = newId();
     let xml = '';
 
     before(async function () {
-      const result = await login(browser, requestId, 'relay-123');
+      const result = await login(agent, requestId, 'relay-123');
       assert.ok(result.sawLoginForm, 'first login must show the UserPass form');
       xml = result.xml;
     });
@@ -378,10 +321,10 @@ describe('SAML IdP test fixture (SimpleSAMLphp via php -S)', function () {
 
     it('reuses the IdP session (no login form) and honours NameIDPolicy emailAddress', async function () {
       for (const name of idp.sessionCookieNames) {
-        assert.ok(browser.hasCookie(name), `IdP session cookie ${name}`);
+        assert.ok(agent.cookies.has(name), `IdP session cookie ${name}`);
       }
       const secondId = newId();
-      const again = await login(browser, secondId, 'relay-2', NAMEID_EMAIL);
+      const again = await login(agent, secondId, 'relay-2', NAMEID_EMAIL);
       assert.equal(again.sawLoginForm, false);
       assert.equal(attr(firstTag(again.xml, 'samlp:Response'), 'InResponseTo'), secondId);
       const nameId = /<saml:NameID\b([^>]*)>([^<]+)<\/saml:NameID>/.exec(again.xml);
@@ -399,7 +342,7 @@ describe('SAML IdP test fixture (SimpleSAMLphp via php -S)', function () {
         '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"' +
         ` ID="${logoutId}" Version="2.0" IssueInstant="${new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')}" Destination="%DEST%">` +
         `<saml:Issuer>${SP_ENTITY_ID}</saml:Issuer>${nameId}<samlp:SessionIndex>${sessionIndex}</samlp:SessionIndex></samlp:LogoutRequest>`;
-      const target = await browser.redirectOut(redirectBindingUrl(idp.sloUrl, 'SAMLRequest', logoutRequest, 'bye'));
+      const target = await redirectOut(agent, redirectBindingUrl(idp.sloUrl, 'SAMLRequest', logoutRequest, 'bye'));
       assert.equal(`${target.origin}${target.pathname}`, SLO_URL);
       assert.equal(target.searchParams.get('RelayState'), 'bye');
       assert.equal(target.searchParams.get('SigAlg'), 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
@@ -451,22 +394,22 @@ describe('SAML IdP test fixture (SimpleSAMLphp via php -S)', function () {
     }
 
     it('refuses an unsigned AuthnRequest', async function () {
-      const page = await new Browser().request(redirectBindingUrl(strict.ssoRedirectUrl, 'SAMLRequest', buildAuthnRequest({ id: newId() }), 'x'));
+      const page = await new UserAgent().open(redirectBindingUrl(strict.ssoRedirectUrl, 'SAMLRequest', buildAuthnRequest({ id: newId() }), 'x'));
       // SimpleSAMLphp 1.19 renders its error page with HTTP 200; the message is in the body (showerrors).
-      assert.match(page.body, /Validation of received messages enabled, but no signature found on message/);
-      assert.ok(!parseForms(page.body, page.url).some((f) => 'AuthState' in f.fields));
+      assert.match(page.html, /Validation of received messages enabled, but no signature found on message/);
+      assert.ok(!parseForms(page.html, page.url).some((f) => 'AuthState' in f.fields));
     });
 
     it('accepts a correctly signed AuthnRequest and logs the user in', async function () {
-      const browser = new Browser();
+      const agent = new UserAgent();
       const id = newId();
-      const page = await browser.request(signedRedirect(strict.ssoRedirectUrl, buildAuthnRequest({ id }), 'signed'));
-      assert.equal(page.status, 200, page.body);
-      const form = parseForms(page.body, page.url).find((f) => 'AuthState' in f.fields);
-      assert.ok(form, page.body);
-      const done = await browser.request(form.action, { form: { ...form.fields, username: ALICE.username, password: ALICE.password } });
-      const post = parseForms(done.body, done.url).find((f) => 'SAMLResponse' in f.fields);
-      assert.ok(post, done.body);
+      const page = await agent.open(signedRedirect(strict.ssoRedirectUrl, buildAuthnRequest({ id }), 'signed'));
+      assert.equal(page.status, 200, page.html);
+      const form = parseForms(page.html, page.url).find((f) => 'AuthState' in f.fields);
+      assert.ok(form, page.html);
+      const done = await agent.post(form.action, { ...form.fields, username: ALICE.username, password: ALICE.password });
+      const post = parseForms(done.html, done.url).find((f) => 'SAMLResponse' in f.fields);
+      assert.ok(post, done.html);
       const xml = Buffer.from(post.fields.SAMLResponse ?? '', 'base64').toString('utf8');
       assert.equal(attr(firstTag(xml, 'samlp:Response'), 'InResponseTo'), id);
       assert.equal(await xmlsecVerify(xml, strict.signingCertPem, RESPONSE_SIG), true);

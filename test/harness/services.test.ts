@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { postgresBinDir, startPostgres } from './helpers/services/postgres-server.js';
-import { runCommand, tcpAccepts } from './helpers/services/process-handle.js';
-import { startRedis } from './helpers/services/redis-server.js';
-import { DIRECTORY_FIXTURE, startSlapd } from './helpers/services/slapd.js';
+import { postgresBinDir, startPostgres } from '../helpers/services/postgres-server.js';
+import { runCommand, tcpAccepts } from '../helpers/services/process-handle.js';
+import { startRedis } from '../helpers/services/redis-server.js';
+import { DIRECTORY_FIXTURE, startSlapd } from '../helpers/services/slapd.js';
 
 interface Service { port: number; stop(): Promise<void>; restart(): Promise<void> }
 

@@ -1,6 +1,6 @@
 /**
  * The production layout, end to end: Gatehouse on PostgreSQL (DATABASE_URL) with Redis (REDIS_URL) for
- * short-lived state. The same code + PKCE login as test/core/authorization-code.test.ts, then token,
+ * short-lived state. The same code + PKCE login as test/protocol/authorization-code.test.ts, then token,
  * refresh (RFC 9700 §4.14.2: reuse refused), code replay (RFC 6749 §4.1.2), introspection (RFC 7662)
  * and revocation (RFC 7009), and a look inside both servers to see each record where it belongs.
  */
