@@ -58,7 +58,7 @@ export function createApp(c: AppContext): Koa {
     securityHeaders({ https, imageOrigins: config.BRAND_LOGO_URL ? [new URL(config.BRAND_LOGO_URL).origin] : [] }),
     errorHandler({ logger, render: c.render }),
     acceptPostAtAuthorizationEndpoint,
-    protocolEdge({ jwksMaxAgeSeconds: jwksMaxAgeSeconds(c.config) }),
+    protocolEdge({ issuer: config.ISSUER, jwksMaxAgeSeconds: jwksMaxAgeSeconds(c.config) }),
     structuredTokenEndpoints({
       issuer: config.ISSUER,
       publicJwks: () => providers.publicJwks(),
