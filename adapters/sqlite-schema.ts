@@ -13,7 +13,7 @@ type Migration = string | ((db: Database.Database) => void);
  * earlier version up to version 4, the last one they made. A new database is created from the schema
  * instead, and every later change is a migration below that uses the schema's own DDL.
  */
-const HISTORIC_MIGRATIONS: readonly string[] = [
+export const HISTORIC_MIGRATIONS: readonly string[] = [
   `CREATE TABLE oidc_models (
      model TEXT NOT NULL, id TEXT NOT NULL, payload TEXT NOT NULL,
      grant_id TEXT, user_code TEXT, uid TEXT, expires_at INTEGER, consumed_at INTEGER,
