@@ -13,11 +13,11 @@ export function shortLivedRecords(oidc: Pick<OidcModelStore, 'upsert' | 'find' |
     return kind;
   };
   return {
-    upsert(kind, id, record, ttlSeconds) {
+    async upsert(kind, id, record, ttlSeconds) {
       if (!(Number.isFinite(ttlSeconds) && ttlSeconds > 0)) throw new Error(`${kind}: a short-lived record needs a TTL above 0 s, not ${ttlSeconds}`);
-      return oidc.upsert(known(kind), id, record, ttlSeconds);
+      await oidc.upsert(known(kind), id, record, ttlSeconds);
     },
-    find: (kind, id) => oidc.find(known(kind), id),
-    consume: (kind, id) => oidc.consume(known(kind), id),
+    find: async (kind, id) => oidc.find(known(kind), id),
+    consume: async (kind, id) => oidc.consume(known(kind), id),
   };
 }
