@@ -217,9 +217,12 @@ export const TABLES = {
 
 export const ALL_TABLES: readonly Table[] = Object.values(TABLES);
 
+/** The order `EncryptedSecretStore.list()` has always listed them in. */
+const ENCRYPTED_ORDER: readonly EncryptedSecretKind[] = ['signing-key', 'client-secret', 'totp-secret'];
+
 /** Where each kind of encrypted value lives: table, key column, ciphertext column (and the MongoDB field). */
 export const ENCRYPTED_COLUMNS = Object.fromEntries(
-  ALL_TABLES.filter((t) => t.encrypted).map((t) => {
+  ALL_TABLES.filter((t) => t.encrypted).sort((a, b) => ENCRYPTED_ORDER.indexOf(a.encrypted!.kind) - ENCRYPTED_ORDER.indexOf(b.encrypted!.kind)).map((t) => {
     const { kind, column } = t.encrypted!;
     return [kind, { table: t.name, id: t.primaryKey[0]!, column, field: column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) }];
   }),
