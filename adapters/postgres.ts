@@ -12,13 +12,16 @@ import pg from 'pg';
 import { RateLimiterPostgres } from 'rate-limiter-flexible';
 import type {
   AccountRecord,
+  AccountStore,
   ClientRecord,
+  ClientStore,
   EncryptedSecretKind,
   EncryptedSecretStore,
-  OidcPayload,
   RateLimiterOptions,
   ResourceRecord,
+  ResourceStore,
   SigningKeyRecord,
+  SigningKeyStore,
   Store,
 } from './contract.js';
 import { emailKey, ENCRYPTED_COLUMNS, TABLES, type Table } from './record-schema.js';
@@ -27,7 +30,7 @@ import { shortLivedRecords } from './short-lived-records.js';
 import { postgresFactorStore } from './postgres-factors.js';
 import { postgresFederationStore } from './postgres-federation.js';
 import { postgresAccountTokenStore, postgresAuditStore, postgresPasswordHistoryStore } from './postgres-lifecycle.js';
-import { fromJsonb, toJsonb } from './postgres-jsonb.js';
+import { postgresOidcStore } from './postgres-oidc.js';
 import { migrate } from './postgres-schema.js';
 import { insertSql, postgresMapper, storable, unique } from './postgres-sql.js';
 
@@ -59,14 +62,10 @@ export function postgresPoolConfig(databaseUrl: string): pg.PoolConfig {
   };
 }
 
-type OidcRow = { payload: unknown; consumed_at: number | null };
 const accountRows = postgresMapper<AccountRecord>(TABLES.accounts);
 const clientRows = postgresMapper<ClientRecord>(TABLES.clients);
 const resourceRows = postgresMapper<ResourceRecord>(TABLES.resources);
 const keyRows = postgresMapper<SigningKeyRecord>(TABLES.signingKeys);
-
-const LIVE = '(expires_at IS NULL OR expires_at > $NOW)';
-const live = (sql: string, nowParam: number) => sql.replace('$NOW', `$${nowParam}`);
 
 export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOptions = {}): Promise<Store> {
   const pool = new pg.Pool(postgresPoolConfig(databaseUrl));
@@ -84,125 +83,15 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
     throw err;
   }
 
-  const now = () => Date.now();
-  const rows = async <R extends pg.QueryResultRow>(text: string, values: unknown[]) => (await pool.query<R>(text, values)).rows;
-  const one = async <R extends pg.QueryResultRow>(text: string, values: unknown[]) => (await rows<R>(text, values))[0];
-  const toPayload = (row: OidcRow | undefined): OidcPayload | undefined => {
-    if (!row) return undefined;
-    const payload = fromJsonb(row.payload) as OidcPayload;
-    return row.consumed_at === null ? payload : { ...payload, consumed: Math.floor(row.consumed_at / 1000) };
-  };
-  const toAccount = (r: Row | undefined) => r && accountRows.fromRow(r);
-  const toClient = clientRows.fromRow;
-  const toResource = resourceRows.fromRow;
-  const insert = <R>(table: Table, mapper: RowMapper<R>, record: R) => {
-    const row = mapper.toRow(record);
-    return pool.query(insertSql(table, mapper), mapper.columns.map((c) => row[c]));
-  };
-  const selectOidc = (where: string) =>
-    live(`SELECT payload, consumed_at FROM oidc_models WHERE model = $1 AND ${where} = $2 AND ${LIVE}`, 3);
-
-  const oidc: Store['oidc'] = {
-      async upsert(model, id, payload, expiresIn) {
-        await pool.query(
-          `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, account_id, expires_at, consumed_at)
-           VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, NULL)
-           ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
-             user_code = excluded.user_code, uid = excluded.uid, account_id = excluded.account_id, expires_at = excluded.expires_at`,
-          [model, id, toJsonb(payload), payload.grantId ?? null, payload.userCode ?? null, payload.uid ?? null,
-            typeof payload.accountId === 'string' ? payload.accountId : null, expiresIn === undefined ? null : now() + expiresIn * 1000],
-        );
-      },
-      find: async (model, id) => (storable(id) ? toPayload(await one<OidcRow>(selectOidc('id'), [model, id, now()])) : undefined),
-      findByUid: async (model, uid) => (storable(uid) ? toPayload(await one<OidcRow>(selectOidc('uid'), [model, uid, now()])) : undefined),
-      findByUserCode: async (model, code) =>
-        storable(code) ? toPayload(await one<OidcRow>(selectOidc('user_code'), [model, code, now()])) : undefined,
-      async consume(model, id) {
-        if (!storable(id)) return false;
-        const t = now();
-        const won = await rows(
-          live(`UPDATE oidc_models SET consumed_at = $3 WHERE model = $1 AND id = $2 AND consumed_at IS NULL AND ${LIVE} RETURNING 1`, 3),
-          [model, id, t],
-        );
-        return won.length === 1;
-      },
-      async destroy(model, id) {
-        if (storable(id)) await pool.query('DELETE FROM oidc_models WHERE model = $1 AND id = $2', [model, id]);
-      },
-      async revokeByGrantId(grantId) {
-        if (storable(grantId)) await pool.query('DELETE FROM oidc_models WHERE grant_id = $1', [grantId]);
-      },
-      findByAccountId: async (model, accountId) =>
-        storable(accountId)
-          ? (await rows<OidcRow>(`${selectOidc('account_id')} ORDER BY expires_at NULLS LAST, id COLLATE "C"`, [model, accountId, now()]))
-            .map((r) => toPayload(r) as OidcPayload)
-          : [],
-  };
-
+  const oidc = postgresOidcStore(pool);
   return {
     kind: 'postgres',
     oidc,
     records: shortLivedRecords(oidc),
-    accounts: {
-      async create(a) {
-        await unique('account', () => insert(TABLES.accounts, accountRows, a));
-      },
-      findById: async (id) => (storable(id) ? toAccount(await one<Row>('SELECT * FROM accounts WHERE id = $1', [id])) : undefined),
-      findByEmail: async (email) =>
-        storable(email) ? toAccount(await one<Row>('SELECT * FROM accounts WHERE email_lower = $1', [emailKey(email)])) : undefined,
-      async update(id, changes) {
-        const row = accountRows.toRow({ ...changes, updatedAt: changes.updatedAt ?? now() });
-        delete row.id;
-        const entries = Object.entries(row);
-        const sets = entries.map(([column], i) => `${column} = $${i + 2}`).join(', ');
-        await unique('account', () => pool.query(`UPDATE accounts SET ${sets} WHERE id = $1`, [id, ...entries.map(([, v]) => v)]));
-      },
-      count: async () => (await one<{ n: number }>('SELECT count(*)::integer AS n FROM accounts', []))?.n ?? 0,
-    },
-    clients: {
-      async create(c) {
-        await unique('client', () => insert(TABLES.clients, clientRows, c));
-      },
-      async find(clientId) {
-        const row = storable(clientId) ? await one<Row>('SELECT * FROM clients WHERE client_id = $1', [clientId]) : undefined;
-        return row && toClient(row);
-      },
-      list: async () =>
-        (await rows<Row>('SELECT * FROM clients ORDER BY created_at, client_id COLLATE "C"', [])).map(toClient),
-      async delete(clientId) {
-        if (storable(clientId)) await pool.query('DELETE FROM clients WHERE client_id = $1', [clientId]);
-      },
-    },
-    resources: {
-      async create(r) {
-        await unique('resource', () => insert(TABLES.resources, resourceRows, r));
-      },
-      async find(identifier) {
-        const row = storable(identifier) ? await one<Row>('SELECT * FROM resources WHERE identifier = $1', [identifier]) : undefined;
-        return row && toResource(row);
-      },
-      list: async () =>
-        (await rows<Row>('SELECT * FROM resources ORDER BY identifier COLLATE "C"', [])).map(toResource),
-    },
-    signingKeys: {
-      list: async () =>
-        (await rows<Row>('SELECT * FROM signing_keys ORDER BY created_at, kid COLLATE "C"', [])).map(keyRows.fromRow),
-      async save(k) {
-        const row = keyRows.toRow(k);
-        await pool.query(
-          `${insertSql(TABLES.signingKeys, keyRows)}
-           ON CONFLICT (kid) DO UPDATE SET state = excluded.state, activates_at = excluded.activates_at, expires_at = excluded.expires_at`,
-          keyRows.columns.map((c) => row[c]),
-        );
-      },
-      update: async (kid, c) =>
-        ((await pool.query('UPDATE signing_keys SET state = $2, activates_at = $3, expires_at = $4 WHERE kid = $1', [
-          kid, c.state, c.activatesAt, c.expiresAt,
-        ])).rowCount ?? 0) === 1,
-      async delete(kid) {
-        await pool.query('DELETE FROM signing_keys WHERE kid = $1', [kid]);
-      },
-    },
+    accounts: postgresAccountStore(pool),
+    clients: postgresClientStore(pool),
+    resources: postgresResourceStore(pool),
+    signingKeys: postgresSigningKeyStore(pool),
     encryptedSecrets: postgresEncryptedSecrets(pool),
     factors: postgresFactorStore(pool),
     federation: postgresFederationStore(pool),
@@ -217,7 +106,7 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
         ...options,
       }),
     async sweepExpired() {
-      const t = now();
+      const t = Date.now();
       const [models, limits] = await Promise.all([
         pool.query('DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= $1', [t]),
         pool.query('DELETE FROM rate_limits WHERE expire IS NOT NULL AND expire <= $1', [t]),
@@ -231,6 +120,90 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
       await pool.end();
     },
     tryLock: (name, ttlSeconds, owner) => postgresTryLock(pool, name, ttlSeconds, owner),
+  };
+}
+
+const rowsOf = (pool: pg.Pool) => async (text: string, values: unknown[]) => (await pool.query<Row>(text, values)).rows;
+
+/** INSERT of the whole record, through the schema's mapper. */
+function insert<R>(pool: pg.Pool, table: Table, mapper: RowMapper<R>, record: R, suffix = '') {
+  const row = mapper.toRow(record);
+  return pool.query(`${insertSql(table, mapper)}${suffix}`, mapper.columns.map((c) => row[c]));
+}
+
+function postgresAccountStore(pool: pg.Pool): AccountStore {
+  const rows = rowsOf(pool);
+  const one = async (text: string, values: unknown[]) => (await rows(text, values))[0];
+  const toAccount = (r: Row | undefined) => r && accountRows.fromRow(r);
+  return {
+    async create(a) {
+      await unique('account', () => insert(pool, TABLES.accounts, accountRows, a));
+    },
+    findById: async (id) => (storable(id) ? toAccount(await one('SELECT * FROM accounts WHERE id = $1', [id])) : undefined),
+    findByEmail: async (email) =>
+      storable(email) ? toAccount(await one('SELECT * FROM accounts WHERE email_lower = $1', [emailKey(email)])) : undefined,
+    async update(id, changes) {
+      const row = accountRows.toRow({ ...changes, updatedAt: changes.updatedAt ?? Date.now() });
+      delete row.id;
+      const entries = Object.entries(row);
+      const sets = entries.map(([column], i) => `${column} = $${i + 2}`).join(', ');
+      await unique('account', () => pool.query(`UPDATE accounts SET ${sets} WHERE id = $1`, [id, ...entries.map(([, v]) => v)]));
+    },
+    count: async () => Number((await one('SELECT count(*)::integer AS n FROM accounts', []))?.n ?? 0),
+  };
+}
+
+function postgresClientStore(pool: pg.Pool): ClientStore {
+  const rows = rowsOf(pool);
+  const one = async (text: string, values: unknown[]) => (await rows(text, values))[0];
+  return {
+    async create(c) {
+      await unique('client', () => insert(pool, TABLES.clients, clientRows, c));
+    },
+    async find(clientId) {
+      const row = storable(clientId) ? await one('SELECT * FROM clients WHERE client_id = $1', [clientId]) : undefined;
+      return row && clientRows.fromRow(row);
+    },
+    list: async () =>
+      (await rows('SELECT * FROM clients ORDER BY created_at, client_id COLLATE "C"', [])).map(clientRows.fromRow),
+    async delete(clientId) {
+      if (storable(clientId)) await pool.query('DELETE FROM clients WHERE client_id = $1', [clientId]);
+    },
+  };
+}
+
+function postgresResourceStore(pool: pg.Pool): ResourceStore {
+  const rows = rowsOf(pool);
+  const one = async (text: string, values: unknown[]) => (await rows(text, values))[0];
+  return {
+    async create(r) {
+      await unique('resource', () => insert(pool, TABLES.resources, resourceRows, r));
+    },
+    async find(identifier) {
+      const row = storable(identifier) ? await one('SELECT * FROM resources WHERE identifier = $1', [identifier]) : undefined;
+      return row && resourceRows.fromRow(row);
+    },
+    list: async () =>
+      (await rows('SELECT * FROM resources ORDER BY identifier COLLATE "C"', [])).map(resourceRows.fromRow),
+  };
+}
+
+function postgresSigningKeyStore(pool: pg.Pool): SigningKeyStore {
+  const rows = rowsOf(pool);
+  return {
+    list: async () =>
+      (await rows('SELECT * FROM signing_keys ORDER BY created_at, kid COLLATE "C"', [])).map(keyRows.fromRow),
+    async save(k) {
+      await insert(pool, TABLES.signingKeys, keyRows, k,
+        ' ON CONFLICT (kid) DO UPDATE SET state = excluded.state, activates_at = excluded.activates_at, expires_at = excluded.expires_at');
+    },
+    update: async (kid, c) =>
+      ((await pool.query('UPDATE signing_keys SET state = $2, activates_at = $3, expires_at = $4 WHERE kid = $1', [
+        kid, c.state, c.activatesAt, c.expiresAt,
+      ])).rowCount ?? 0) === 1,
+    async delete(kid) {
+      await pool.query('DELETE FROM signing_keys WHERE kid = $1', [kid]);
+    },
   };
 }
 
