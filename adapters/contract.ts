@@ -1,7 +1,8 @@
 /**
- * The storage interfaces. Everything Gatehouse keeps goes through these; each adapter file
- * (sqlite.ts, postgres.ts, mongodb.ts, redis.ts) implements some or all of them. Services declare
- * the narrow slice they use (e.g. `Pick<AccountStore, 'findById'>`) rather than taking `Store`.
+ * The storage interfaces. Everything Gatehouse keeps goes through these; each adapter (sqlite*.ts,
+ * postgres*.ts, mongodb*.ts, redis.ts) implements some or all of them, on the tables and indexes of the
+ * one schema (record-schema.ts). Services declare the narrow slice they use (e.g.
+ * `Pick<AccountStore, 'findById'>`) rather than taking `Store`.
  */
 
 /** oidc-provider's artifacts (sessions, interactions, codes, tokens, grants...), keyed by model name. */

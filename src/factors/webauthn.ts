@@ -4,7 +4,7 @@
  *
  * The relying party ID is the issuer's hostname and the only accepted origin is the issuer's origin, so
  * a credential works exactly where the issuer's pages are served. Challenges are single-use: each is kept
- * in the expiring OIDC model store under its own value, bound to its purpose (and to the account or the
+ * in the expiring short-lived record store under its own value, bound to its purpose (and to the account or the
  * sign-in interaction), and consumed before the response is checked.
  */
 import type {
