@@ -24,7 +24,7 @@ import type {
   SigningKeyStore,
   Store,
 } from './contract.js';
-import { emailKey, ENCRYPTED_COLUMNS, TABLES, type Table } from './record-schema.js';
+import { emailKey, ENCRYPTED_COLUMNS, TABLES, type EncryptedColumn, type Table } from './record-schema.js';
 import type { Row, RowMapper } from './row-mapper.js';
 import { shortLivedRecords } from './short-lived-records.js';
 import { postgresFactorStore } from './postgres-factors.js';
@@ -209,7 +209,7 @@ function postgresSigningKeyStore(pool: pg.Pool): SigningKeyStore {
 
 /** The ciphertexts at rest, wherever the schema says each kind lives (record-schema.ts: ENCRYPTED_COLUMNS). */
 function postgresEncryptedSecrets(pool: pg.Pool): EncryptedSecretStore {
-  const kinds = Object.entries(ENCRYPTED_COLUMNS) as [EncryptedSecretKind, (typeof ENCRYPTED_COLUMNS)[EncryptedSecretKind]][];
+  const kinds = Object.entries(ENCRYPTED_COLUMNS) as [EncryptedSecretKind, EncryptedColumn][];
   const listSql = kinds
     .map(([kind, c]) => `SELECT '${kind}' AS kind, ${c.id} AS id, ${c.column} AS ciphertext FROM ${c.table} WHERE ${c.column} IS NOT NULL`)
     .join(' UNION ALL ');

@@ -220,10 +220,13 @@ export const ALL_TABLES: readonly Table[] = Object.values(TABLES);
 /** The order `EncryptedSecretStore.list()` has always listed them in. */
 const ENCRYPTED_ORDER: readonly EncryptedSecretKind[] = ['signing-key', 'client-secret', 'totp-secret'];
 
+export type EncryptedColumn = { table: string; id: string; column: string; field: string };
+
 /** Where each kind of encrypted value lives: table, key column, ciphertext column (and the MongoDB field). */
 export const ENCRYPTED_COLUMNS = Object.fromEntries(
-  ALL_TABLES.filter((t) => t.encrypted).sort((a, b) => ENCRYPTED_ORDER.indexOf(a.encrypted!.kind) - ENCRYPTED_ORDER.indexOf(b.encrypted!.kind)).map((t) => {
-    const { kind, column } = t.encrypted!;
-    return [kind, { table: t.name, id: t.primaryKey[0]!, column, field: column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) }];
+  ENCRYPTED_ORDER.map((kind) => {
+    const table = ALL_TABLES.find((t) => t.encrypted?.kind === kind)!;
+    const column = table.encrypted!.column;
+    return [kind, { table: table.name, id: table.primaryKey[0]!, column, field: column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) }];
   }),
-) as Record<EncryptedSecretKind, { table: string; id: string; column: string; field: string }>;
+) as Record<EncryptedSecretKind, EncryptedColumn>;

@@ -1,7 +1,7 @@
 /** Small pieces shared by the SQLite store's files: the row codec, duplicate keys, encrypted secrets, locks. */
 import type Database from 'better-sqlite3';
 import { DuplicateError, type EncryptedSecretKind, type EncryptedSecretStore } from './contract.js';
-import { ENCRYPTED_COLUMNS, type Table } from './record-schema.js';
+import { ENCRYPTED_COLUMNS, type EncryptedColumn, type Table } from './record-schema.js';
 import { rowMapper, type Codec, type RowMapper } from './row-mapper.js';
 
 const json = { encode: (v: unknown) => JSON.stringify(v), decode: (v: unknown) => JSON.parse(v as string) as unknown };
@@ -26,7 +26,7 @@ export function unique<T>(what: string, fn: () => T): T {
 }
 
 export function sqliteEncryptedSecrets(db: Database.Database): EncryptedSecretStore {
-  const kinds = Object.entries(ENCRYPTED_COLUMNS) as [EncryptedSecretKind, (typeof ENCRYPTED_COLUMNS)[EncryptedSecretKind]][];
+  const kinds = Object.entries(ENCRYPTED_COLUMNS) as [EncryptedSecretKind, EncryptedColumn][];
   const list = db.prepare<[], { kind: EncryptedSecretKind; id: string; ciphertext: string }>(
     kinds.map(([kind, c]) => `SELECT '${kind}' AS kind, ${c.id} AS id, ${c.column} AS ciphertext FROM ${c.table} WHERE ${c.column} IS NOT NULL`).join(' UNION ALL '),
   );
