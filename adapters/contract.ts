@@ -1,7 +1,8 @@
 /**
- * The storage interfaces. Everything Gatehouse keeps goes through these; each adapter file
- * (sqlite.ts, postgres.ts, mongodb.ts, redis.ts) implements some or all of them. Services declare
- * the narrow slice they use (e.g. `Pick<AccountStore, 'findById'>`) rather than taking `Store`.
+ * The storage interfaces. Everything Gatehouse keeps goes through these; each adapter (sqlite*.ts,
+ * postgres*.ts, mongodb*.ts, redis.ts) implements some or all of them, on the tables and indexes of the
+ * one schema (record-schema.ts). Services declare the narrow slice they use (e.g.
+ * `Pick<AccountStore, 'findById'>`) rather than taking `Store`.
  */
 
 /** oidc-provider's artifacts (sessions, interactions, codes, tokens, grants...), keyed by model name. */
@@ -30,6 +31,41 @@ export interface OidcModelStore {
    * for the account pages), each with its `consumed` state like `find`.
    */
   findByAccountId(model: string, accountId: string): Promise<OidcPayload[]>;
+}
+
+/**
+ * Short-lived records of our own (not oidc-provider models): each kind, what it is for, and how long
+ * it lives. Every one expires (its TTL is required) and is worthless after it does, so with REDIS_URL
+ * they live in Redis with oidc-provider's short-lived models (split-store.ts), and in the durable
+ * database otherwise, in the same table as those models under the kind as model name.
+ */
+export const SHORT_LIVED_RECORDS = {
+  /** a WebAuthn ceremony's challenge (src/factors/webauthn.ts): the ceremony's timeout, consumed by its answer */
+  WebAuthnChallenge: 'the ceremony timeout (5 minutes); consumed once',
+  /** an AuthnRequest we sent, by its ID (src/federation/saml/saml-logins.ts): saml.requestTtl; consumed by its response */
+  SamlRequest: 'saml.requestTtl; consumed once by the response',
+  /** the RelayState of a pending AuthnRequest: as long as the request */
+  SamlRelayState: 'saml.requestTtl; consumed with the request',
+  /** an assertion ID seen once (SAML profiles §4.1.4.5): until the assertion itself expires */
+  SamlAssertion: 'until the assertion expires (NotOnOrAfter)',
+  /** a verified SAML identity parked for the interaction to collect: two minutes; collected once */
+  SamlLogin: 'two minutes; consumed once',
+} as const;
+
+export type ShortLivedRecordKind = keyof typeof SHORT_LIVED_RECORDS;
+
+export type ShortLivedRecord = Record<string, unknown> & {
+  /** set (epoch seconds) once the record was consumed */
+  consumed?: number;
+};
+
+export interface ShortLivedRecordStore {
+  /** Saves (or replaces) the record; it expires `ttlSeconds` (at least 1) from now, always. */
+  upsert(kind: ShortLivedRecordKind, id: string, record: Record<string, unknown>, ttlSeconds: number): Promise<void>;
+  /** The record until it expires, with `consumed` once it was. */
+  find(kind: ShortLivedRecordKind, id: string): Promise<ShortLivedRecord | undefined>;
+  /** Atomic: true for exactly one caller, however many race; false when already consumed, expired or missing. */
+  consume(kind: ShortLivedRecordKind, id: string): Promise<boolean>;
 }
 
 export type AccountRecord = {
@@ -213,6 +249,8 @@ export interface AuditStore {
 export interface Store {
   readonly kind: string;
   oidc: OidcModelStore;
+  /** Our own short-lived records (SHORT_LIVED_RECORDS), never oidc-provider's. */
+  records: ShortLivedRecordStore;
   accounts: AccountStore;
   clients: ClientStore;
   resources: ResourceStore;

@@ -4,17 +4,13 @@
  * An account's recovery codes are one document, so replacing them all is atomic too (no multi-document
  * transaction, which would need a replica set).
  */
-import type { Collection, Db, IndexDescription } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import type { FactorStore, TotpFactorRecord, WebAuthnCredentialRecord } from './contract.js';
 import { unique } from './mongodb-errors.js';
 
 type TotpDoc = Omit<TotpFactorRecord, 'accountId'> & { _id: string };
 type WebAuthnDoc = Omit<WebAuthnCredentialRecord, 'id'> & { _id: string };
 type RecoveryDoc = { _id: string; codes: { hash: string; usedAt: number | null }[]; createdAt: number };
-
-export const FACTOR_INDEXES: Record<string, IndexDescription[]> = {
-  webauthn_credentials: [{ key: { accountId: 1, createdAt: 1, _id: 1 }, name: 'accountId' }],
-};
 
 export function mongoFactorStore(db: Db): FactorStore {
   const totp: Collection<TotpDoc> = db.collection('totp_factors');

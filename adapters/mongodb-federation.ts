@@ -3,20 +3,12 @@
  * account are one document, so replacing them is one atomic write. Provider ids are kept as values,
  * never as field names (they may hold dots).
  */
-import type { Db, IndexDescription } from 'mongodb';
+import type { Db } from 'mongodb';
 import type { FederatedLinkRecord, FederationStore } from './contract.js';
 import { retryDuplicateUpsert, unique } from './mongodb-errors.js';
 
 type LinkDoc = FederatedLinkRecord;
 type RolesDoc = { accountId: string; source: string; roles: string[] };
-
-export const FEDERATION_INDEXES: Record<string, IndexDescription[]> = {
-  federated_links: [
-    { key: { providerId: 1, externalId: 1 }, name: 'providerId_externalId_unique', unique: true },
-    { key: { accountId: 1 }, name: 'accountId' },
-  ],
-  account_roles: [{ key: { accountId: 1, source: 1 }, name: 'accountId_source_unique', unique: true }],
-};
 
 /** Code-point order, as the SQL stores sort (SQLite BINARY, PostgreSQL COLLATE "C"). */
 const byCodePoint = (a: string, b: string) => {

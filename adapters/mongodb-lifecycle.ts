@@ -13,7 +13,7 @@
  *   of the same millisecond by insertion, the event's own id is `eventId` with a unique index; `details`
  *   is JSON text (its keys are not ours).
  */
-import { ObjectId, type Collection, type Db, type Filter, type IndexDescription } from 'mongodb';
+import { ObjectId, type Collection, type Db, type Filter } from 'mongodb';
 import type {
   AccountTokenPurpose,
   AccountTokenRecord,
@@ -31,18 +31,6 @@ type HistoryDoc = { _id: string; entries: PasswordHistoryEntry[] };
 type AuditDoc = Omit<AuditEventRecord, 'id' | 'details'> & { _id: ObjectId; eventId: string; details: string };
 
 const DEFAULT_AUDIT_LIMIT = 1000;
-
-export const LIFECYCLE_INDEXES: Record<string, IndexDescription[]> = {
-  account_tokens: [
-    { key: { accountId: 1, purpose: 1, seq: 1 }, name: 'accountId_purpose' },
-    { key: { expiresAt: 1 }, name: 'expiresAt' },
-  ],
-  audit_events: [
-    { key: { eventId: 1 }, name: 'eventId_unique', unique: true },
-    { key: { time: 1, _id: 1 }, name: 'time' },
-    { key: { accountId: 1, time: 1, _id: 1 }, name: 'accountId_time', partialFilterExpression: { accountId: { $type: 'string' } } },
-  ],
-};
 
 export function mongoAccountTokenStore(db: Db): AccountTokenStore {
   const tokens: Collection<TokenDoc> = db.collection('account_tokens');

@@ -9,17 +9,21 @@
  * - oidc payloads, client metadata and resource scopes are stored as JSON text, not as sub-documents:
  *   their keys are not ours (URLs with dots as resource indicators, `$`-prefixed names), and JSON text
  *   round-trips every string exactly (BSON would replace a lone UTF-16 surrogate).
- * - Emails are unique case-insensitively through a normalised `emailLower` with a unique index.
- * Indexes are created at start-up; createIndexes is idempotent, so replicas starting together agree.
+ * - Emails are unique case-insensitively through a normalised `emailLower` with a unique index (the one
+ *   rule of record-schema.ts: emailKey).
+ * Indexes are created at start-up (mongodb-indexes.ts).
  */
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import { RateLimiterMongo } from 'rate-limiter-flexible';
 import type { AccountRecord, ClientRecord, EncryptedSecretKind, EncryptedSecretStore, OidcPayload, RateLimiterOptions, ResourceRecord, SigningKeyRecord, Store } from './contract.js';
 import { retryDuplicateUpsert, unique } from './mongodb-errors.js';
-import { FACTOR_INDEXES, mongoFactorStore } from './mongodb-factors.js';
-import { FEDERATION_INDEXES, mongoFederationStore } from './mongodb-federation.js';
-import { LIFECYCLE_INDEXES, mongoAccountTokenStore, mongoAuditStore, mongoPasswordHistoryStore } from './mongodb-lifecycle.js';
+import { mongoFactorStore } from './mongodb-factors.js';
+import { mongoFederationStore } from './mongodb-federation.js';
+import { createIndexes } from './mongodb-indexes.js';
+import { mongoAccountTokenStore, mongoAuditStore, mongoPasswordHistoryStore } from './mongodb-lifecycle.js';
 import { mongoTryLock } from './mongodb-locks.js';
+import { emailKey, ENCRYPTED_COLUMNS } from './record-schema.js';
+import { shortLivedRecords } from './short-lived-records.js';
 
 type OidcDoc = {
   _id: string; model: string; payload: string; grantId: string | null; uid: string | null; userCode: string | null;
@@ -93,9 +97,7 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
     identifier: d._id, name: d.name, scopes: JSON.parse(d.scopes), accessTokenTtl: d.accessTokenTtl, createdAt: d.createdAt,
   });
 
-  return {
-    kind: 'mongodb',
-    oidc: {
+  const oidcStore: Store['oidc'] = {
       async upsert(model, id, payload, expiresIn) {
         const fields = {
           model, payload: JSON.stringify(payload), grantId: payload.grantId ?? null, uid: payload.uid ?? null,
@@ -122,21 +124,26 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
       },
       findByAccountId: async (model, accountId) =>
         (await oidc.find({ accountId, model, ...live() }).sort({ expiresAt: 1, _id: 1 }).toArray()).map((d) => toPayload(d) as OidcPayload),
-    },
+  };
+
+  return {
+    kind: 'mongodb',
+    oidc: oidcStore,
+    records: shortLivedRecords(oidcStore),
     accounts: {
       async create(a) {
         await unique('account', () =>
           accounts.insertOne({
-            _id: a.id, email: a.email, emailLower: a.email.toLowerCase(), emailVerified: a.emailVerified, name: a.name,
+            _id: a.id, email: a.email, emailLower: emailKey(a.email), emailVerified: a.emailVerified, name: a.name,
             passwordHash: a.passwordHash, roles: a.roles, createdAt: a.createdAt, updatedAt: a.updatedAt,
           }),
         );
       },
       findById: async (id) => toAccount(await accounts.findOne({ _id: id })),
-      findByEmail: async (email) => toAccount(await accounts.findOne({ emailLower: email.toLowerCase() })),
+      findByEmail: async (email) => toAccount(await accounts.findOne({ emailLower: emailKey(email) })),
       async update(id, changes) {
         const set: Partial<AccountDoc> = { updatedAt: changes.updatedAt ?? Date.now() };
-        if (changes.email !== undefined) Object.assign(set, { email: changes.email, emailLower: changes.email.toLowerCase() });
+        if (changes.email !== undefined) Object.assign(set, { email: changes.email, emailLower: emailKey(changes.email) });
         if (changes.emailVerified !== undefined) set.emailVerified = changes.emailVerified;
         if (changes.name !== undefined) set.name = changes.name;
         if (changes.passwordHash !== undefined) set.passwordHash = changes.passwordHash;
@@ -212,47 +219,21 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
   };
 }
 
-/** Where each kind of encrypted value lives: collection and field (the document's _id is the id). */
-const ENCRYPTED_FIELDS: Record<EncryptedSecretKind, [collection: string, field: string]> = {
-  'signing-key': ['signing_keys', 'privateJwkCiphertext'],
-  'client-secret': ['clients', 'secretCiphertext'],
-  'totp-secret': ['totp_factors', 'secretCiphertext'],
-};
-
+/** The ciphertexts at rest: the schema's ENCRYPTED_COLUMNS, as collection and camelCase field (the document's _id is the id). */
 function mongoEncryptedSecrets(db: Db): EncryptedSecretStore {
   const collection = (name: string) => db.collection<{ _id: string } & Record<string, unknown>>(name);
   return {
     async list() {
-      const kinds = Object.entries(ENCRYPTED_FIELDS) as [EncryptedSecretKind, [string, string]][];
-      const found = await Promise.all(kinds.map(async ([kind, [name, field]]) =>
+      const kinds = Object.entries(ENCRYPTED_COLUMNS) as [EncryptedSecretKind, { table: string; field: string }][];
+      const found = await Promise.all(kinds.map(async ([kind, { table: name, field }]) =>
         (await collection(name).find({ [field]: { $type: 'string' } }, { projection: { [field]: 1 } }).toArray())
           .map((d) => ({ kind, id: d._id, ciphertext: d[field] as string }))));
       return found.flat();
     },
     async replace(kind, id, previous, next) {
-      const [name, field] = ENCRYPTED_FIELDS[kind];
+      const { table: name, field } = ENCRYPTED_COLUMNS[kind];
       // one conditional update of one document: atomic against any other write of it
       return (await collection(name).updateOne({ _id: id, [field]: previous }, { $set: { [field]: next } })).modifiedCount === 1;
     },
   };
-}
-
-async function createIndexes(db: Db): Promise<void> {
-  const some = (field: string) => ({ partialFilterExpression: { [field]: { $type: 'string' } } });
-  await Promise.all([
-    db.collection('oidc_models').createIndexes([
-      { key: { expiresAt: 1 }, name: 'expiresAt_ttl', expireAfterSeconds: 0 },
-      { key: { grantId: 1 }, name: 'grantId', ...some('grantId') },
-      { key: { model: 1, uid: 1 }, name: 'model_uid', ...some('uid') },
-      { key: { model: 1, userCode: 1 }, name: 'model_userCode', ...some('userCode') },
-      { key: { accountId: 1, model: 1 }, name: 'accountId_model', ...some('accountId') },
-    ]),
-    db.collection('accounts').createIndexes([{ key: { emailLower: 1 }, name: 'emailLower_unique', unique: true }]),
-    db.collection('clients').createIndexes([{ key: { createdAt: 1, _id: 1 }, name: 'createdAt' }]),
-    ...Object.entries({ ...FACTOR_INDEXES, ...FEDERATION_INDEXES, ...LIFECYCLE_INDEXES }).map(([name, specs]) => db.collection(name).createIndexes(specs)),
-    db.collection('rate_limits').createIndexes([
-      { key: { key: 1 }, name: 'key_unique', unique: true },
-      { key: { expire: 1 }, name: 'expire_ttl', expireAfterSeconds: 0 },
-    ]),
-  ]);
 }

@@ -3,37 +3,30 @@
  * locking lets exactly one of any number of concurrent callers match the condition it changes.
  */
 import type pg from 'pg';
-import type { FactorStore, WebAuthnCredentialRecord } from './contract.js';
-import { lockedTransaction, storable, unique } from './postgres-sql.js';
+import type { FactorStore, TotpFactorRecord, WebAuthnCredentialRecord } from './contract.js';
+import { insertSql, lockedTransaction, postgresMapper, storable, unique } from './postgres-sql.js';
+import { TABLES } from './record-schema.js';
+import type { Row } from './row-mapper.js';
 
-type TotpRow = { account_id: string; secret_ciphertext: string; confirmed_at: number | null; last_used_step: number | null; created_at: number };
-type WebAuthnRow = {
-  id: string; account_id: string; name: string; public_key: string; counter: number; transports: string[];
-  device_type: string; backed_up: boolean; created_at: number; last_used_at: number | null;
-};
-
-const toCredential = (r: WebAuthnRow): WebAuthnCredentialRecord => ({
-  id: r.id, accountId: r.account_id, name: r.name, publicKey: r.public_key, counter: r.counter, transports: r.transports,
-  deviceType: r.device_type, backedUp: r.backed_up, createdAt: r.created_at, lastUsedAt: r.last_used_at,
-});
+const totp = postgresMapper<TotpFactorRecord>(TABLES.totpFactors);
+const credentials = postgresMapper<WebAuthnCredentialRecord>(TABLES.webauthnCredentials);
+const toCredential = credentials.fromRow;
 
 export function postgresFactorStore(pool: pg.Pool): FactorStore {
   const rows = async <R extends pg.QueryResultRow>(text: string, values: unknown[]) => (await pool.query<R>(text, values)).rows;
   const changed = async (text: string, values: unknown[]) => ((await pool.query(text, values)).rowCount ?? 0) > 0;
   return {
     async findTotp(accountId) {
-      const [r] = storable(accountId) ? await rows<TotpRow>('SELECT * FROM totp_factors WHERE account_id = $1', [accountId]) : [];
-      return r && {
-        accountId: r.account_id, secretCiphertext: r.secret_ciphertext, confirmedAt: r.confirmed_at,
-        lastUsedStep: r.last_used_step, createdAt: r.created_at,
-      };
+      const [r] = storable(accountId) ? await rows<Row>('SELECT * FROM totp_factors WHERE account_id = $1', [accountId]) : [];
+      return r && totp.fromRow(r);
     },
     async saveTotp(f) {
+      const row = totp.toRow(f);
       await pool.query(
-        `INSERT INTO totp_factors (account_id, secret_ciphertext, confirmed_at, last_used_step, created_at) VALUES ($1, $2, $3, $4, $5)
+        `${insertSql(TABLES.totpFactors, totp)}
          ON CONFLICT (account_id) DO UPDATE SET secret_ciphertext = excluded.secret_ciphertext, confirmed_at = excluded.confirmed_at,
            last_used_step = excluded.last_used_step, created_at = excluded.created_at`,
-        [f.accountId, f.secretCiphertext, f.confirmedAt, f.lastUsedStep, f.createdAt],
+        totp.columns.map((c) => row[c]),
       );
     },
     // RFC 6238 §5.2: a verifier must not accept the second attempt of the same OTP
@@ -57,21 +50,16 @@ export function postgresFactorStore(pool: pg.Pool): FactorStore {
 
     listWebAuthn: async (accountId) =>
       storable(accountId)
-        ? (await rows<WebAuthnRow>('SELECT * FROM webauthn_credentials WHERE account_id = $1 ORDER BY created_at, id COLLATE "C"', [accountId])).map(toCredential)
+        ? (await rows<Row>('SELECT * FROM webauthn_credentials WHERE account_id = $1 ORDER BY created_at, id COLLATE "C"', [accountId])).map(toCredential)
         : [],
     async findWebAuthn(id) {
       // The credential ID comes from the browser's assertion: anything at all.
-      const [r] = storable(id) ? await rows<WebAuthnRow>('SELECT * FROM webauthn_credentials WHERE id = $1', [id]) : [];
+      const [r] = storable(id) ? await rows<Row>('SELECT * FROM webauthn_credentials WHERE id = $1', [id]) : [];
       return r && toCredential(r);
     },
     async createWebAuthn(c) {
-      await unique('credential', () =>
-        pool.query(
-          `INSERT INTO webauthn_credentials (id, account_id, name, public_key, counter, transports, device_type, backed_up, created_at, last_used_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [c.id, c.accountId, c.name, c.publicKey, c.counter, c.transports, c.deviceType, c.backedUp, c.createdAt, c.lastUsedAt],
-        ),
-      );
+      const row = credentials.toRow(c);
+      await unique('credential', () => pool.query(insertSql(TABLES.webauthnCredentials, credentials), credentials.columns.map((col) => row[col])));
     },
     // WebAuthn §7.2 step 22: a counter that does not grow (when either side is non-zero) signals a cloned authenticator
     recordWebAuthnUse: async (id, counter, usedAt) =>

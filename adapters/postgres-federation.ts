@@ -1,13 +1,12 @@
 /** Federated identity links and per-source roles in PostgreSQL (FederationStore). */
 import type pg from 'pg';
 import type { FederatedLinkRecord, FederationStore } from './contract.js';
-import { lockedTransaction, storable, unique } from './postgres-sql.js';
+import { insertSql, lockedTransaction, postgresMapper, storable, unique } from './postgres-sql.js';
+import { TABLES } from './record-schema.js';
+import type { Row } from './row-mapper.js';
 
-type LinkRow = { provider_id: string; external_id: string; account_id: string; created_at: number; last_login_at: number };
-
-const toLink = (r: LinkRow): FederatedLinkRecord => ({
-  providerId: r.provider_id, externalId: r.external_id, accountId: r.account_id, createdAt: r.created_at, lastLoginAt: r.last_login_at,
-});
+const links = postgresMapper<FederatedLinkRecord>(TABLES.federatedLinks);
+const toLink = links.fromRow;
 
 export function postgresFederationStore(pool: pg.Pool): FederationStore {
   const rows = async <R extends pg.QueryResultRow>(text: string, values: unknown[]) => (await pool.query<R>(text, values)).rows;
@@ -15,16 +14,12 @@ export function postgresFederationStore(pool: pg.Pool): FederationStore {
     async findLink(providerId, externalId) {
       // externalId comes from the directory or the IdP's assertion.
       if (!storable(providerId) || !storable(externalId)) return undefined;
-      const [r] = await rows<LinkRow>('SELECT * FROM federated_links WHERE provider_id = $1 AND external_id = $2', [providerId, externalId]);
+      const [r] = await rows<Row>('SELECT * FROM federated_links WHERE provider_id = $1 AND external_id = $2', [providerId, externalId]);
       return r && toLink(r);
     },
     async createLink(l) {
-      await unique('federated link', () =>
-        pool.query(
-          'INSERT INTO federated_links (provider_id, external_id, account_id, created_at, last_login_at) VALUES ($1, $2, $3, $4, $5)',
-          [l.providerId, l.externalId, l.accountId, l.createdAt, l.lastLoginAt],
-        ),
-      );
+      const row = links.toRow(l);
+      await unique('federated link', () => pool.query(insertSql(TABLES.federatedLinks, links), links.columns.map((c) => row[c])));
     },
     async touchLink(providerId, externalId, lastLoginAt) {
       if (!storable(providerId) || !storable(externalId)) return;
@@ -32,7 +27,7 @@ export function postgresFederationStore(pool: pg.Pool): FederationStore {
     },
     linksOf: async (accountId) =>
       storable(accountId)
-        ? (await rows<LinkRow>('SELECT * FROM federated_links WHERE account_id = $1 ORDER BY created_at, provider_id COLLATE "C"', [accountId])).map(toLink)
+        ? (await rows<Row>('SELECT * FROM federated_links WHERE account_id = $1 ORDER BY created_at, provider_id COLLATE "C"', [accountId])).map(toLink)
         : [],
     async setRoles(accountId, source, roles) {
       // The lock makes concurrent logins through one source end with one of their lists, not a mix.

@@ -14,17 +14,12 @@ import type {
   AuditStore,
   PasswordHistoryStore,
 } from './contract.js';
-import { fromJsonb, toJsonb } from './postgres-jsonb.js';
-import { lockedTransaction, storable } from './postgres-sql.js';
+import { TABLES } from './record-schema.js';
+import type { Row } from './row-mapper.js';
+import { insertSql, lockedTransaction, postgresMapper, storable } from './postgres-sql.js';
 
-type TokenRow = {
-  token_hash: string; purpose: AccountTokenPurpose; account_id: string; email: string; interaction_uid: string | null;
-  created_at: number; expires_at: number; consumed_at: number | null; superseded_at: number | null;
-};
-type AuditRow = {
-  id: string; time: number; type: string; result: AuditEventRecord['result']; account_id: string | null; client_id: string | null;
-  ip: string | null; user_agent: string | null; request_id: string | null; reason: string | null; details: unknown;
-};
+const tokens = postgresMapper<AccountTokenRecord>(TABLES.accountTokens);
+const events = postgresMapper<AuditEventRecord>(TABLES.auditEvents);
 
 const DEFAULT_AUDIT_LIMIT = 1000;
 
@@ -39,20 +34,14 @@ export function postgresAccountTokenStore(pool: pg.Pool): AccountTokenStore {
     async issue(t) {
       await lockedTransaction(pool, 'account_tokens', tokenLock(t.accountId, t.purpose), async (client) => {
         await client.query(SUPERSEDE, [t.createdAt, t.accountId, t.purpose]);
-        await client.query(
-          `INSERT INTO account_tokens (token_hash, purpose, account_id, email, interaction_uid, created_at, expires_at, consumed_at, superseded_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-          [t.tokenHash, t.purpose, t.accountId, t.email, t.interactionUid, t.createdAt, t.expiresAt, t.consumedAt, t.supersededAt],
-        );
+        const row = tokens.toRow(t);
+        await client.query(insertSql(TABLES.accountTokens, tokens), tokens.columns.map((c) => row[c]));
       });
     },
     async find(tokenHash) {
       if (!storable(tokenHash)) return undefined;
-      const [r] = (await pool.query<TokenRow>('SELECT * FROM account_tokens WHERE token_hash = $1', [tokenHash])).rows;
-      return r && ({
-        tokenHash: r.token_hash, purpose: r.purpose, accountId: r.account_id, email: r.email, interactionUid: r.interaction_uid,
-        createdAt: r.created_at, expiresAt: r.expires_at, consumedAt: r.consumed_at, supersededAt: r.superseded_at,
-      } satisfies AccountTokenRecord);
+      const [r] = (await pool.query<Row>('SELECT * FROM account_tokens WHERE token_hash = $1', [tokenHash])).rows;
+      return r && tokens.fromRow(r);
     },
     consume: async (tokenHash, now) =>
       storable(tokenHash) &&
@@ -105,12 +94,11 @@ const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${
 export function postgresAuditStore(pool: pg.Pool): AuditStore {
   return {
     async append(e) {
-      await pool.query(
-        `INSERT INTO audit_events (id, time, type, result, account_id, client_id, ip, user_agent, request_id, reason, details)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)`,
-        [text(e.id), e.time, text(e.type), e.result, text(e.accountId), text(e.clientId), text(e.ip), text(e.userAgent),
-          text(e.requestId), text(e.reason), toJsonb(e.details)],
-      );
+      const row = events.toRow({
+        ...e, id: text(e.id)!, type: text(e.type)!, accountId: text(e.accountId), clientId: text(e.clientId), ip: text(e.ip),
+        userAgent: text(e.userAgent), requestId: text(e.requestId), reason: text(e.reason),
+      });
+      await pool.query(insertSql(TABLES.auditEvents, events), events.columns.map((c) => row[c]));
     },
     async query(filter: AuditQuery) {
       const where: string[] = [];
@@ -127,10 +115,7 @@ export function postgresAuditStore(pool: pg.Pool): AuditStore {
       }
       const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                    ORDER BY time, seq LIMIT ${param(Math.max(filter.limit ?? DEFAULT_AUDIT_LIMIT, 0))}`;
-      return (await pool.query<AuditRow>(sql, values)).rows.map((r) => ({
-        id: r.id, time: r.time, type: r.type, result: r.result, accountId: r.account_id, clientId: r.client_id, ip: r.ip,
-        userAgent: r.user_agent, requestId: r.request_id, reason: r.reason, details: fromJsonb(r.details) as Record<string, unknown>,
-      }));
+      return (await pool.query<Row>(sql, values)).rows.map(events.fromRow);
     },
     deleteOlderThan: async (time) => (await pool.query('DELETE FROM audit_events WHERE time < $1', [time])).rowCount ?? 0,
   };

@@ -1,14 +1,19 @@
 /**
- * The PostgreSQL schema, created and upgraded by Gatehouse itself at start-up. Migrations are numbered
- * by their position (append only, never edit one that shipped); `gatehouse_migrations` records which
- * have run. Several replicas may start at once: each takes the same transaction-scoped advisory lock,
+ * The PostgreSQL schema, created and upgraded by Gatehouse itself at start-up. A new database is created
+ * from the one schema (record-schema.ts) and marked as having every migration; a database of an earlier
+ * version is upgraded by the migrations it has not had. Migrations are numbered by their position
+ * (append only, never edit one that shipped); `gatehouse_migrations` records which have run. Several replicas may start at once: each takes the same transaction-scoped advisory lock,
  * so one applies the migrations and the others then find nothing left to do. DDL is transactional in
  * PostgreSQL, so a failed migration leaves no half-made schema behind.
  */
 import type { PoolClient } from 'pg';
+import { ALL_TABLES, TABLES } from './record-schema.js';
+import { addTableSql, createIndexSql, schemaSql } from './sql-ddl.js';
+
+type Migration = string | ((client: PoolClient) => Promise<void>);
 
 /** Timestamps are epoch milliseconds (bigint), as in the contract's records and the SQLite store. */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE oidc_models (
      model text NOT NULL, id text NOT NULL, payload jsonb NOT NULL,
      grant_id text, user_code text, uid text, expires_at bigint, consumed_at bigint,
@@ -77,6 +82,27 @@ export const MIGRATIONS: readonly string[] = [
      details jsonb NOT NULL);
    CREATE INDEX audit_events_time ON audit_events (time, seq);
    CREATE INDEX audit_events_account_time ON audit_events (account_id, time, seq) WHERE account_id IS NOT NULL;`,
+  // 4: one rule for emails in every store: unique by the lower-cased address, computed by Gatehouse
+  // (record-schema.ts: emailKey) rather than by lower(), whose folding depends on the server's locale;
+  // the lock table is part of the schema instead of being created on first use.
+  async (client) => {
+    const accounts = TABLES.accounts;
+    await client.query('ALTER TABLE accounts ADD COLUMN email_lower text');
+    const { rows } = await client.query<{ id: string; email: string }>('SELECT id, email FROM accounts');
+    await client.query(
+      'UPDATE accounts AS a SET email_lower = k.email_lower FROM unnest($1::text[], $2::text[]) AS k (id, email_lower) WHERE a.id = k.id',
+      [rows.map((r) => r.id), rows.map((r) => accounts.computed.email_lower.compute(r.email))],
+    );
+    await client.query('ALTER TABLE accounts ALTER COLUMN email_lower SET NOT NULL');
+    await client.query('DROP INDEX accounts_email_lower');
+    try {
+      for (const index of accounts.indexes) await client.query(createIndexSql('postgres', accounts, index));
+    } catch (err) {
+      if ((err as { code?: string }).code !== '23505') throw err;
+      throw new Error('PostgreSQL upgrade: two accounts have email addresses that differ only in letter case; merge or rename one, then start again');
+    }
+    for (const sql of addTableSql('postgres', TABLES.storeLocks)) await client.query(sql);
+  },
 ];
 
 /** Any fixed 64-bit number: it names Gatehouse's migration lock among the database's advisory locks. */
@@ -93,9 +119,17 @@ export async function migrate(client: PoolClient): Promise<void> {
     const { rows } = await client.query<{ version: number }>('SELECT coalesce(max(version), 0)::integer AS version FROM gatehouse_migrations');
     // A newer schema than this build knows is left alone: migrations only add, so an older replica
     // still running during a rolling upgrade keeps working.
-    for (let v = rows[0]?.version ?? 0; v < MIGRATIONS.length; v++) {
-      await client.query(MIGRATIONS[v] as string);
-      await client.query('INSERT INTO gatehouse_migrations (version) VALUES ($1)', [v + 1]);
+    const applied = rows[0]?.version ?? 0;
+    if (applied === 0) {
+      for (const sql of schemaSql('postgres', ALL_TABLES)) await client.query(sql);
+      await client.query('INSERT INTO gatehouse_migrations (version) SELECT generate_series(1, $1::integer)', [MIGRATIONS.length]);
+    } else {
+      for (let v = applied; v < MIGRATIONS.length; v++) {
+        const migration = MIGRATIONS[v]!;
+        if (typeof migration === 'string') await client.query(migration);
+        else await migration(client);
+        await client.query('INSERT INTO gatehouse_migrations (version) VALUES ($1)', [v + 1]);
+      }
     }
     await client.query('COMMIT');
   } catch (err) {

@@ -1,6 +1,20 @@
 /** Small helpers shared by the PostgreSQL store's files (postgres.ts, postgres-factors.ts, postgres-federation.ts). */
 import type pg from 'pg';
 import { DuplicateError } from './contract.js';
+import { fromJsonb, toJsonb } from './postgres-jsonb.js';
+import type { Table } from './record-schema.js';
+import { rowMapper, type Codec, type RowMapper } from './row-mapper.js';
+
+const itself = { encode: (v: unknown) => v, decode: (v: unknown) => v };
+
+/** PostgreSQL keeps booleans and lists as themselves; JSON as jsonb, through toJsonb (postgres-jsonb.ts). */
+export const POSTGRES_CODEC: Codec = { boolean: itself, list: itself, json: { encode: toJsonb, decode: fromJsonb } };
+
+export const postgresMapper = <R>(table: Table): RowMapper<R> => rowMapper<R>(table, POSTGRES_CODEC);
+
+/** INSERT of every column of the record; the values are `mapper.columns.map((c) => row[c])`. */
+export const insertSql = (table: Table, mapper: { readonly columns: readonly string[] }) =>
+  `INSERT INTO ${table.name} (${mapper.columns.join(', ')}) VALUES (${mapper.columns.map((_, i) => `$${i + 1}`).join(', ')})`;
 
 /**
  * PostgreSQL text cannot hold U+0000. No identifier we issue contains it, so a lookup for one (a token

@@ -5,11 +5,13 @@
  */
 import type { OidcModelStore, Store } from './contract.js';
 import type { ShortLivedStore } from './redis.js';
+import { SHORT_LIVED_RECORD_KINDS, shortLivedRecords } from './short-lived-records.js';
 
 /**
  * Lives for minutes, is read on every request of a login, and is worthless after a restart of both
  * sides at once: sessions and interactions, one-time codes and requests, replay detection (DPoP/JAR jti),
  * and the ledger of issued JWT access tokens (src/oidc/jwt-access-token-ledger.ts).
+ * Our own short-lived records (contract.ts: SHORT_LIVED_RECORDS) go the same way.
  * Durable (not here): Grant, RefreshToken, AccessToken, ClientCredentials and the tables for accounts,
  * clients, resources and keys.
  */
@@ -25,7 +27,8 @@ export const SHORT_LIVED_MODELS: ReadonlySet<string> = new Set([
 ]);
 
 export function createSplitStore(durable: Store, shortLived: ShortLivedStore): Store {
-  const side = (model: string): OidcModelStore => (SHORT_LIVED_MODELS.has(model) ? shortLived.oidc : durable.oidc);
+  const side = (model: string): OidcModelStore =>
+    SHORT_LIVED_MODELS.has(model) || SHORT_LIVED_RECORD_KINDS.has(model) ? shortLived.oidc : durable.oidc;
   return {
     kind: `${durable.kind}+${shortLived.kind}`,
     oidc: {
@@ -40,6 +43,7 @@ export function createSplitStore(durable: Store, shortLived: ShortLivedStore): S
         await Promise.all([shortLived.oidc.revokeByGrantId(grantId), durable.oidc.revokeByGrantId(grantId)]);
       },
     },
+    records: shortLivedRecords(shortLived.oidc),
     accounts: durable.accounts,
     clients: durable.clients,
     resources: durable.resources,

@@ -10,11 +10,11 @@
 import type Database from 'better-sqlite3';
 import { RateLimiterSQLite } from 'rate-limiter-flexible';
 import type { RateLimiterOptions } from './contract.js';
+import { TABLES } from './record-schema.js';
 
-const TABLE = 'rate_limits';
+const TABLE = TABLES.rateLimits.name;
 
 export function createSqliteRateLimiterFactory(db: Database.Database): (o: RateLimiterOptions) => RateLimiterSQLite {
-  let tableCreated = false;
   const statements = new Map<string, Database.Statement>();
   const client = {
     prepare(sql: string): Database.Statement {
@@ -24,11 +24,8 @@ export function createSqliteRateLimiterFactory(db: Database.Database): (o: RateL
     },
     transaction: db.transaction.bind(db),
   };
-  return (o) => {
-    // The library creates its table asynchronously and refuses to count until then; create it here (its
-    // own layout, synchronously) so a limiter works from its first call.
-    if (!tableCreated) db.exec(`CREATE TABLE IF NOT EXISTS ${TABLE} (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER)`);
-    tableCreated = true;
-    return new RateLimiterSQLite({ storeClient: client, storeType: 'better-sqlite3', tableName: TABLE, tableCreated: true, ...o });
-  };
+  // The library creates its table asynchronously and refuses to count until then; the table is part of
+  // the schema (record-schema.ts: rate_limits, the library's own layout), so a limiter counts from its first call.
+  return (o) =>
+    new RateLimiterSQLite({ storeClient: client, storeType: 'better-sqlite3', tableName: TABLE, tableCreated: true, ...o });
 }

@@ -195,7 +195,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   // second factors (src/factors) and the policy that says who needs one
   const totp = createTotpService({ factors: store.factors, cipher, issuer: config.BRAND_NAME });
   const recoveryCodes = createRecoveryCodes({ factors: store.factors });
-  const webauthn = createWebAuthnService({ credentials: store.factors, challenges: store.oidc, issuer: config.ISSUER, rpName: config.BRAND_NAME });
+  const webauthn = createWebAuthnService({ credentials: store.factors, challenges: store.records, issuer: config.ISSUER, rpName: config.BRAND_NAME });
   const mfaPolicy = createMfaPolicy({
     required: config.MFA_REQUIRED,
     requiredRoles: config.MFA_REQUIRED_ROLES,

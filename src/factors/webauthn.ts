@@ -4,7 +4,7 @@
  *
  * The relying party ID is the issuer's hostname and the only accepted origin is the issuer's origin, so
  * a credential works exactly where the issuer's pages are served. Challenges are single-use: each is kept
- * in the expiring OIDC model store under its own value, bound to its purpose (and to the account or the
+ * in the expiring short-lived record store under its own value, bound to its purpose (and to the account or the
  * sign-in interaction), and consumed before the response is checked.
  */
 import type {
@@ -13,7 +13,7 @@ import type {
   PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import type { FactorStore, OidcModelStore, WebAuthnCredentialRecord } from '../../adapters/contract.js';
+import type { FactorStore, ShortLivedRecordStore, WebAuthnCredentialRecord } from '../../adapters/contract.js';
 import { AMR } from '../oidc/policy.js';
 
 const CHALLENGE_MODEL = 'WebAuthnChallenge';
@@ -42,7 +42,7 @@ export class WebAuthnInputError extends Error {}
 
 export function createWebAuthnService(deps: {
   credentials: Pick<FactorStore, 'listWebAuthn' | 'findWebAuthn' | 'createWebAuthn' | 'recordWebAuthnUse' | 'deleteWebAuthn'>;
-  challenges: Pick<OidcModelStore, 'upsert' | 'find' | 'consume'>;
+  challenges: Pick<ShortLivedRecordStore, 'upsert' | 'find' | 'consume'>;
   /** from ISSUER: its hostname is the RP ID, its origin the only expected origin */
   issuer: string;
   rpName: string;

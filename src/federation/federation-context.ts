@@ -54,7 +54,7 @@ export async function buildFederation(deps: {
   });
   const saml = createSamlLogins({
     providers: await loadSamlProviders(config.saml, deps.issuer),
-    oidc: store.oidc,
+    records: store.records,
     clockSkewSeconds: config.saml.clockSkewSeconds,
     requestTtlSeconds: config.saml.requestTtlSeconds,
   });

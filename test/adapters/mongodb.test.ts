@@ -6,8 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { openMongoStore } from '../../adapters/mongodb.js';
-import { describeLifecycleStore } from '../lifecycle/store-contract.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeStoreContract } from './store-contract.js';
 
 const MONGODB_URI = process.env.MONGODB_URI ?? '';
 
@@ -21,7 +20,7 @@ function withDatabase(uri: string, database: string): string {
 describe('MongoDB store', function () {
   this.timeout(60_000);
   const database = `gatehouse_test_${randomBytes(6).toString('hex')}`;
-  /** The lifecycle contract wants an empty store per test: a database each, all dropped afterwards. */
+  /** The lifecycle checks want an empty store per test: a database each, all dropped afterwards. */
   const lifecycleDatabases: string[] = [];
 
   before(function () {
@@ -40,15 +39,16 @@ describe('MongoDB store', function () {
     }
   });
 
-  describeStoreConformance('mongodb', async () => {
-    const store = await openMongoStore(withDatabase(MONGODB_URI, database));
-    return { store, close: () => store.close() };
-  });
-
-  describeLifecycleStore('mongodb', async () => {
-    const name = `${database}_l${lifecycleDatabases.length}`;
-    lifecycleDatabases.push(name);
-    const store = await openMongoStore(withDatabase(MONGODB_URI, name));
-    return { store, close: () => store.close() };
+  describeStoreContract('mongodb', {
+    open: async () => {
+      const store = await openMongoStore(withDatabase(MONGODB_URI, database));
+      return { store, close: () => store.close() };
+    },
+    openEmpty: async () => {
+      const name = `${database}_l${lifecycleDatabases.length}`;
+      lifecycleDatabases.push(name);
+      const store = await openMongoStore(withDatabase(MONGODB_URI, name));
+      return { store, close: () => store.close() };
+    },
   });
 });

@@ -6,8 +6,7 @@ import { fromJsonb, toJsonb } from '../../adapters/postgres-jsonb.js';
 import { MIGRATIONS } from '../../adapters/postgres-schema.js';
 import { startPostgres, type PostgresService } from '../helpers/services/postgres-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { describeLifecycleStore } from '../lifecycle/store-contract.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeStoreContract } from './store-contract.js';
 
 describe('PostgreSQL store', function () {
   this.timeout(60_000);
@@ -24,19 +23,6 @@ describe('PostgreSQL store', function () {
   /** The stores reach the server through the proxy, so a test can cut them off while it runs. */
   const urlFor = (database = 'gatehouse') => `postgres://postgres@127.0.0.1:${proxy.port}/${database}`;
 
-  describeStoreConformance('postgres', async () => {
-    const store = await openPostgresStore(urlFor());
-    return {
-      store,
-      restartServer: () => server.restart(),
-      takeServerDown: async () => {
-        await proxy.cut();
-        return () => proxy.restore();
-      },
-      close: () => store.close(),
-    };
-  });
-
   async function freshDatabase(prefix = 'migrate'): Promise<string> {
     const name = `${prefix}_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: server.url });
@@ -49,10 +35,24 @@ describe('PostgreSQL store', function () {
     return name;
   }
 
-  // Each test starts from an empty store: a database of its own (the server is dropped with its data).
-  describeLifecycleStore('postgres', async () => {
-    const store = await openPostgresStore(urlFor(await freshDatabase('lifecycle')));
-    return { store, close: () => store.close() };
+  describeStoreContract('postgres', {
+    open: async () => {
+      const store = await openPostgresStore(urlFor());
+      return {
+        store,
+        restartServer: () => server.restart(),
+        takeServerDown: async () => {
+          await proxy.cut();
+          return () => proxy.restore();
+        },
+        close: () => store.close(),
+      };
+    },
+    // an empty store: a database of its own (the server is dropped with its data)
+    openEmpty: async () => {
+      const store = await openPostgresStore(urlFor(await freshDatabase('lifecycle')));
+      return { store, close: () => store.close() };
+    },
   });
 
   describe('schema migrations', () => {

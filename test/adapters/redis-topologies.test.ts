@@ -1,5 +1,5 @@
 /**
- * The split store on a real Redis Cluster (3 masters) and behind a real Sentinel: the same conformance
+ * The split store on a real Redis Cluster (3 masters) and behind a real Sentinel: the same contract
  * suite, through `redis+cluster://` and `redis+sentinel://` URLs. Every Redis command the store sends
  * touches one key, which is what lets it run on a Cluster at all (no CROSSSLOT).
  */
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../adapters/index.js';
 import { startRedisCluster, startRedisSentinel, type RedisTopology } from '../helpers/services/redis-topologies.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeStoreContract } from './store-contract.js';
 
 for (const [name, start] of [['Cluster', startRedisCluster], ['Sentinel', startRedisSentinel]] as const) {
   describe(`SQLite + Redis ${name} split store`, function () {
@@ -24,9 +24,16 @@ for (const [name, start] of [['Cluster', startRedisCluster], ['Sentinel', startR
       await rm(dir, { recursive: true, force: true });
     });
 
-    describeStoreConformance(`sqlite+redis-${name.toLowerCase()}`, async () => {
-      const store = await openStore({ databaseUrl: `sqlite:${join(dir, 'gatehouse.db')}`, redisUrl: topology.url });
-      return { store, close: () => store.close() };
+    let empties = 0;
+    describeStoreContract(`sqlite+redis-${name.toLowerCase()}`, {
+      open: async () => {
+        const store = await openStore({ databaseUrl: `sqlite:${join(dir, 'gatehouse.db')}`, redisUrl: topology.url });
+        return { store, close: () => store.close() };
+      },
+      openEmpty: async () => {
+        const store = await openStore({ databaseUrl: `sqlite:${join(dir, `empty-${empties++}.db`)}`, redisUrl: topology.url });
+        return { store, close: () => store.close() };
+      },
     });
   });
 }

@@ -1,5 +1,5 @@
 /**
- * SP-initiated SSO, end to end, with its state in the oidc model store:
+ * SP-initiated SSO, end to end, with its state in the short-lived record store (adapters/contract.ts):
  *  - `begin` sends an AuthnRequest and remembers its ID (model SamlRequest, TTL saml.requestTtl) with the
  *    interaction it serves and a random RelayState;
  *    and, under that RelayState (model SamlRelayState, same TTL), the request's ID;
@@ -14,7 +14,7 @@
  *  - `collect` hands it to the interaction the request was for, once.
  */
 import { randomBytes } from 'node:crypto';
-import type { OidcModelStore } from '../../../adapters/contract.js';
+import type { ShortLivedRecordKind, ShortLivedRecordStore } from '../../../adapters/contract.js';
 import type { SamlProvider } from './saml-providers.js';
 import { verifyLoginResponse } from './login-response.js';
 import { NAMEID_FORMATS } from './saml-config.js';
@@ -32,11 +32,11 @@ const RELAY_STATE = /^[A-Za-z0-9_-]{32}$/;
 
 export function createSamlLogins(deps: {
   providers: SamlProvider[];
-  oidc: Pick<OidcModelStore, 'upsert' | 'find' | 'consume'>;
+  records: Pick<ShortLivedRecordStore, 'upsert' | 'find' | 'consume'>;
   clockSkewSeconds: number;
   requestTtlSeconds: number;
 }) {
-  const { oidc } = deps;
+  const { records } = deps;
   const byId = new Map(deps.providers.map((p) => [p.config.id, p]));
   const random = () => randomBytes(24).toString('base64url');
 
@@ -47,10 +47,10 @@ export function createSamlLogins(deps: {
   }
 
   /** Atomic "first time only": the record is written, then exactly one caller can consume it. */
-  async function once(model: string, id: string, ttlSeconds: number): Promise<boolean> {
-    if (await oidc.find(model, id)) return false;
-    await oidc.upsert(model, id, {}, Math.max(1, ttlSeconds));
-    return oidc.consume(model, id);
+  async function once(model: ShortLivedRecordKind, id: string, ttlSeconds: number): Promise<boolean> {
+    if (await records.find(model, id)) return false;
+    await records.upsert(model, id, {}, Math.max(1, ttlSeconds));
+    return records.consume(model, id);
   }
 
   return {
@@ -63,8 +63,8 @@ export function createSamlLogins(deps: {
       const request = p.sp.createLoginRequest(p.idp, p.config.binding, { relayState }) as {
         id: string; context: string; entityEndpoint?: string;
       };
-      await oidc.upsert('SamlRequest', request.id, { uid: interactionUid, providerId, relayState }, deps.requestTtlSeconds);
-      await oidc.upsert('SamlRelayState', relayState, { requestId: request.id, providerId }, deps.requestTtlSeconds);
+      await records.upsert('SamlRequest', request.id, { uid: interactionUid, providerId, relayState }, deps.requestTtlSeconds);
+      await records.upsert('SamlRelayState', relayState, { requestId: request.id, providerId }, deps.requestTtlSeconds);
       if (p.config.binding === 'redirect') return { kind: 'redirect', url: request.context };
       return { kind: 'post', action: String(request.entityEndpoint), fields: { SAMLRequest: request.context, RelayState: relayState } };
     },
@@ -75,7 +75,7 @@ export function createSamlLogins(deps: {
       // Cheap refusals first: a response must come back with the RelayState of a request we sent to this
       // IdP and that is still pending. Nothing of the SAMLResponse is read before this keyed lookup.
       const relayState = form.RelayState ?? '';
-      const pending = RELAY_STATE.test(relayState) ? await oidc.find('SamlRelayState', relayState) : undefined;
+      const pending = RELAY_STATE.test(relayState) ? await records.find('SamlRelayState', relayState) : undefined;
       if (!pending || pending.consumed || pending.providerId !== providerId) throw new SamlRejected('no pending request for this RelayState');
       const encoded = form.SAMLResponse ?? '';
       if (!encoded) throw new SamlRejected('no SAMLResponse');
@@ -97,11 +97,11 @@ export function createSamlLogins(deps: {
       // SAML profiles §4.1.4.3: InResponseTo must match a request we sent
       if (!login.inResponseTo) throw new SamlRejected('unsolicited response (no InResponseTo)');
       if (login.inResponseTo !== pending.requestId) throw new SamlRejected('InResponseTo is not the request of this RelayState');
-      const request = await oidc.find('SamlRequest', login.inResponseTo);
+      const request = await records.find('SamlRequest', login.inResponseTo);
       if (!request || request.providerId !== providerId) throw new SamlRejected('InResponseTo names no pending request of this IdP');
       if (request.relayState !== form.RelayState) throw new SamlRejected('RelayState does not match the request');
-      if (!(await oidc.consume('SamlRequest', login.inResponseTo))) throw new SamlRejected('the request was already answered');
-      await oidc.consume('SamlRelayState', relayState);
+      if (!(await records.consume('SamlRequest', login.inResponseTo))) throw new SamlRejected('the request was already answered');
+      await records.consume('SamlRelayState', relayState);
 
       // SAML profiles §4.1.4.5: one use per assertion, remembered until it expires
       const ttl = Math.ceil((login.expiresAt - Date.now()) / 1000);
@@ -111,16 +111,16 @@ export function createSamlLogins(deps: {
       const identity: SamlIdentity = {
         providerId, nameId: login.nameId, sessionIndex: login.sessionIndex ?? null, attributes: Object.fromEntries(login.attributes),
       };
-      await oidc.upsert('SamlLogin', handle, { uid: String(request.uid), identity }, COLLECT_TTL);
+      await records.upsert('SamlLogin', handle, { uid: String(request.uid), identity }, COLLECT_TTL);
       return { uid: String(request.uid), handle };
     },
 
     /** The identity parked for this interaction, once; undefined when missing, expired or someone else's. */
     async collect(handle: string, interactionUid: string, providerId: string): Promise<SamlIdentity | undefined> {
-      const parked = await oidc.find('SamlLogin', handle);
+      const parked = await records.find('SamlLogin', handle);
       const identity = parked?.identity as SamlIdentity | undefined;
       if (!parked || parked.uid !== interactionUid || identity?.providerId !== providerId) return undefined;
-      return (await oidc.consume('SamlLogin', handle)) ? identity : undefined;
+      return (await records.consume('SamlLogin', handle)) ? identity : undefined;
     },
   };
 }

@@ -1,0 +1,56 @@
+/**
+ * Every MongoDB index, created at start-up (createIndexes is idempotent, so replicas starting together
+ * agree). Where a collection's documents are laid out like the schema's rows, its indexes are the
+ * schema's own (record-schema.ts: the indexes with a `mongo` name, fields in camelCase). The rest follow
+ * from documents shaped differently from the rows, listed below with the reason.
+ */
+import type { Db, IndexDescription } from 'mongodb';
+import { ALL_TABLES } from './record-schema.js';
+
+const fieldOf = (column: string) => column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** The schema's indexes, as MongoDB indexes of the collection of the same name. */
+function schemaIndexes(): Record<string, IndexDescription[]> {
+  const out: Record<string, IndexDescription[]> = {};
+  for (const table of ALL_TABLES) {
+    for (const index of table.indexes) {
+      if (!index.mongo) continue;
+      const spec: IndexDescription = { key: Object.fromEntries(index.columns.map((c) => [fieldOf(c), 1])), name: index.mongo };
+      if (index.unique) spec.unique = true;
+      if (index.mongoTtl) spec.expireAfterSeconds = 0;
+      else if (index.whereNotNull) spec.partialFilterExpression = { [fieldOf(index.whereNotNull)]: { $type: 'string' } };
+      (out[table.name] ??= []).push(spec);
+    }
+  }
+  return out;
+}
+
+/** Indexes of documents that are not shaped like the schema's rows. */
+const LAYOUT_INDEXES: Record<string, IndexDescription[]> = {
+  // listed by creation time; the SQL stores sort the same rows without an index of their own
+  clients: [{ key: { createdAt: 1, _id: 1 }, name: 'createdAt' }],
+  webauthn_credentials: [{ key: { accountId: 1, createdAt: 1, _id: 1 }, name: 'accountId' }],
+  // _id is an ObjectId here, so the schema's primary keys become unique indexes
+  federated_links: [{ key: { providerId: 1, externalId: 1 }, name: 'providerId_externalId_unique', unique: true }],
+  rate_limits: [{ key: { key: 1 }, name: 'key_unique', unique: true }],
+  // one document per (account, source) holding its roles, not one row per role
+  account_roles: [{ key: { accountId: 1, source: 1 }, name: 'accountId_source_unique', unique: true }],
+  // tokens carry a per-account sequence number (mongodb-lifecycle.ts) instead of a transaction
+  account_tokens: [{ key: { accountId: 1, purpose: 1, seq: 1 }, name: 'accountId_purpose' }],
+  // the event's own id is `eventId`; `_id` (an ObjectId) is the insertion order the schema calls seq
+  audit_events: [
+    { key: { eventId: 1 }, name: 'eventId_unique', unique: true },
+    { key: { time: 1, _id: 1 }, name: 'time' },
+    { key: { accountId: 1, time: 1, _id: 1 }, name: 'accountId_time', partialFilterExpression: { accountId: { $type: 'string' } } },
+  ],
+};
+
+export function mongoIndexes(): Record<string, IndexDescription[]> {
+  const all = schemaIndexes();
+  for (const [name, specs] of Object.entries(LAYOUT_INDEXES)) (all[name] ??= []).push(...specs);
+  return all;
+}
+
+export async function createIndexes(db: Db): Promise<void> {
+  await Promise.all(Object.entries(mongoIndexes()).map(([name, specs]) => db.collection(name).createIndexes(specs)));
+}

@@ -1,0 +1,232 @@
+/**
+ * The one schema: every durable record Gatehouse keeps, its table (or collection), columns, keys,
+ * indexes and which of its fields are encrypted at rest. The SQLite and PostgreSQL DDL, the MongoDB
+ * indexes, the row mappers of the SQL stores and the list of encrypted columns are all derived from
+ * here (sqlite-schema.ts, postgres-schema.ts, mongodb-indexes.ts, row-mapper.ts), and
+ * test/adapters/schema-catalog.test.ts compares the live SQLite and PostgreSQL catalogs with it.
+ *
+ * Column names are the record's field names in snake_case. A column type names what the value is;
+ * each engine picks its own type for it (see SQL_TYPES in sql-ddl.ts).
+ */
+import type {
+  AccountRecord,
+  AccountTokenRecord,
+  AuditEventRecord,
+  ClientRecord,
+  EncryptedSecretKind,
+  FederatedLinkRecord,
+  RecoveryCodeRecord,
+  ResourceRecord,
+  SigningKeyRecord,
+  TotpFactorRecord,
+  WebAuthnCredentialRecord,
+} from './contract.js';
+
+/**
+ * text; integer (32-bit); bigint (epoch milliseconds and counters); boolean; json (any JSON value:
+ * jsonb, or JSON text in SQLite); list (of strings: text[], or a JSON array in SQLite); serial
+ * (insertion order, generated: an identity column, or SQLite's rowid).
+ */
+export type ColumnType = 'text' | 'integer' | 'bigint' | 'boolean' | 'json' | 'list' | 'serial';
+
+export type Column = { type: ColumnType; nullable?: true; default?: 0 | readonly [] };
+
+export type Index = {
+  name: string;
+  columns: readonly string[];
+  unique?: true;
+  /** a partial index over the rows where this column is not null (MongoDB: where the field is a string) */
+  whereNotNull?: string;
+  /** MongoDB gets this index too, under this name (the names of existing MongoDB indexes are kept) */
+  mongo?: string;
+  /** MongoDB deletes documents by this (Date) field itself: expireAfterSeconds 0 */
+  mongoTtl?: true;
+};
+
+export type Table = {
+  name: string;
+  columns: Readonly<Record<string, Column>>;
+  primaryKey: readonly string[];
+  indexes: readonly Index[];
+  references?: { column: string; table: string; onDelete: 'cascade' };
+  /** columns kept for lookups, computed from a field of the record by the mappers */
+  computed?: Readonly<Record<string, { from: string; compute: (value: never) => unknown }>>;
+  /** the column holding an at-rest ciphertext (src/keys/at-rest-cipher.ts), and which kind it is */
+  encrypted?: { kind: EncryptedSecretKind; column: string };
+};
+
+const text: Column = { type: 'text' };
+const textOrNull: Column = { type: 'text', nullable: true };
+const time: Column = { type: 'bigint' };
+const timeOrNull: Column = { type: 'bigint', nullable: true };
+
+/** snake_case of a record's field name: the column that holds it. */
+export const columnOf = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** A record's columns, one per field, checked by the compiler against the record type (every field, no other). */
+function fieldsOf<R>(fields: { [K in keyof R]-?: Column }): Record<string, Column> {
+  return Object.fromEntries(Object.entries(fields as Record<string, Column>).map(([f, c]) => [columnOf(f), c]));
+}
+
+/**
+ * The one rule for emails: unique and found case-insensitively, by the lower-cased address (as the
+ * accounts service normalises it, src/accounts/accounts.ts). It is computed here, in JavaScript, for every
+ * store alike, rather than by each database's own collation (SQLite's NOCASE folds ASCII only).
+ */
+export const emailKey = (email: string) => email.toLowerCase();
+
+export const TABLES = {
+  /** oidc-provider's artifacts and our own short-lived records (contract.ts: OidcModelStore, ShortLivedRecordStore) */
+  oidcModels: {
+    name: 'oidc_models',
+    columns: {
+      model: text, id: text, payload: { type: 'json' }, grant_id: textOrNull, user_code: textOrNull, uid: textOrNull,
+      expires_at: timeOrNull, consumed_at: timeOrNull, account_id: textOrNull,
+    },
+    primaryKey: ['model', 'id'],
+    indexes: [
+      { name: 'oidc_models_grant_id', columns: ['grant_id'], whereNotNull: 'grant_id', mongo: 'grantId' },
+      { name: 'oidc_models_uid', columns: ['model', 'uid'], whereNotNull: 'uid', mongo: 'model_uid' },
+      { name: 'oidc_models_user_code', columns: ['model', 'user_code'], whereNotNull: 'user_code', mongo: 'model_userCode' },
+      { name: 'oidc_models_expires_at', columns: ['expires_at'], whereNotNull: 'expires_at', mongo: 'expiresAt_ttl', mongoTtl: true },
+      { name: 'oidc_models_account_id', columns: ['account_id', 'model'], whereNotNull: 'account_id', mongo: 'accountId_model' },
+    ],
+  },
+  accounts: {
+    name: 'accounts',
+    columns: {
+      ...fieldsOf<AccountRecord>({
+        id: text, email: text, emailVerified: { type: 'boolean' }, name: textOrNull, passwordHash: textOrNull,
+        roles: { type: 'list', default: [] }, createdAt: time, updatedAt: time,
+      }),
+      email_lower: text,
+    },
+    computed: { email_lower: { from: 'email', compute: emailKey } },
+    primaryKey: ['id'],
+    indexes: [{ name: 'accounts_email_lower', columns: ['email_lower'], unique: true, mongo: 'emailLower_unique' }],
+  },
+  clients: {
+    name: 'clients',
+    columns: fieldsOf<ClientRecord>({ clientId: text, metadata: { type: 'json' }, secretCiphertext: textOrNull, createdAt: time }),
+    primaryKey: ['client_id'],
+    indexes: [],
+    encrypted: { kind: 'client-secret', column: 'secret_ciphertext' },
+  },
+  resources: {
+    name: 'resources',
+    columns: fieldsOf<ResourceRecord>({ identifier: text, name: text, scopes: { type: 'json' }, accessTokenTtl: { type: 'integer' }, createdAt: time }),
+    primaryKey: ['identifier'],
+    indexes: [],
+  },
+  signingKeys: {
+    name: 'signing_keys',
+    columns: fieldsOf<SigningKeyRecord>({
+      kid: text, alg: text, state: text, publicJwk: { type: 'json' }, privateJwkCiphertext: text,
+      createdAt: time, activatesAt: timeOrNull, expiresAt: timeOrNull,
+    }),
+    primaryKey: ['kid'],
+    indexes: [],
+    encrypted: { kind: 'signing-key', column: 'private_jwk_ciphertext' },
+  },
+  totpFactors: {
+    name: 'totp_factors',
+    columns: fieldsOf<TotpFactorRecord>({
+      accountId: text, secretCiphertext: text, confirmedAt: timeOrNull, lastUsedStep: { type: 'bigint', nullable: true }, createdAt: time,
+    }),
+    primaryKey: ['account_id'],
+    indexes: [],
+    encrypted: { kind: 'totp-secret', column: 'secret_ciphertext' },
+  },
+  webauthnCredentials: {
+    name: 'webauthn_credentials',
+    columns: fieldsOf<WebAuthnCredentialRecord>({
+      id: text, accountId: text, name: text, publicKey: text, counter: { type: 'bigint' }, transports: { type: 'list' },
+      deviceType: text, backedUp: { type: 'boolean' }, createdAt: time, lastUsedAt: timeOrNull,
+    }),
+    primaryKey: ['id'],
+    indexes: [{ name: 'webauthn_credentials_account_id', columns: ['account_id'] }],
+  },
+  recoveryCodes: {
+    name: 'recovery_codes',
+    columns: fieldsOf<RecoveryCodeRecord>({ accountId: text, codeHash: text, usedAt: timeOrNull, createdAt: time }),
+    primaryKey: ['account_id', 'code_hash'],
+    indexes: [],
+  },
+  federatedLinks: {
+    name: 'federated_links',
+    columns: fieldsOf<FederatedLinkRecord>({ providerId: text, externalId: text, accountId: text, createdAt: time, lastLoginAt: time }),
+    primaryKey: ['provider_id', 'external_id'],
+    references: { column: 'account_id', table: 'accounts', onDelete: 'cascade' },
+    indexes: [{ name: 'federated_links_account_id', columns: ['account_id'], mongo: 'accountId' }],
+  },
+  accountRoles: {
+    name: 'account_roles',
+    columns: { account_id: text, source: text, role: text },
+    primaryKey: ['account_id', 'source', 'role'],
+    references: { column: 'account_id', table: 'accounts', onDelete: 'cascade' },
+    indexes: [],
+  },
+  accountTokens: {
+    name: 'account_tokens',
+    columns: fieldsOf<AccountTokenRecord>({
+      tokenHash: text, purpose: text, accountId: text, email: text, interactionUid: textOrNull,
+      createdAt: time, expiresAt: time, consumedAt: timeOrNull, supersededAt: timeOrNull,
+    }),
+    primaryKey: ['token_hash'],
+    indexes: [
+      { name: 'account_tokens_account', columns: ['account_id', 'purpose'] },
+      { name: 'account_tokens_expires_at', columns: ['expires_at'], mongo: 'expiresAt' },
+    ],
+  },
+  passwordHistory: {
+    name: 'password_history',
+    columns: { seq: { type: 'serial' }, account_id: text, password_hash: text, created_at: time },
+    primaryKey: ['seq'],
+    indexes: [{ name: 'password_history_account', columns: ['account_id', 'seq'] }],
+  },
+  auditEvents: {
+    name: 'audit_events',
+    columns: {
+      seq: { type: 'serial' },
+      ...fieldsOf<AuditEventRecord>({
+        id: text, time, type: text, result: text, accountId: textOrNull, clientId: textOrNull, ip: textOrNull,
+        userAgent: textOrNull, requestId: textOrNull, reason: textOrNull, details: { type: 'json' },
+      }),
+    },
+    primaryKey: ['id'],
+    indexes: [
+      { name: 'audit_events_time', columns: ['time', 'seq'] },
+      { name: 'audit_events_account_time', columns: ['account_id', 'time', 'seq'], whereNotNull: 'account_id' },
+    ],
+  },
+  /** rate-limiter-flexible's table layout (its RateLimiterSQLite/Postgres/Mongo), with a text key */
+  rateLimits: {
+    name: 'rate_limits',
+    columns: { key: text, points: { type: 'integer', default: 0 }, expire: timeOrNull },
+    primaryKey: ['key'],
+    indexes: [{ name: 'rate_limits_expire', columns: ['expire'], whereNotNull: 'expire', mongo: 'expire_ttl', mongoTtl: true }],
+  },
+  /** Store.tryLock */
+  storeLocks: {
+    name: 'store_locks',
+    columns: { name: text, owner: text, expires_at: time },
+    primaryKey: ['name'],
+    indexes: [],
+  },
+} as const satisfies Record<string, Table>;
+
+export const ALL_TABLES: readonly Table[] = Object.values(TABLES);
+
+/** The order `EncryptedSecretStore.list()` has always listed them in. */
+const ENCRYPTED_ORDER: readonly EncryptedSecretKind[] = ['signing-key', 'client-secret', 'totp-secret'];
+
+export type EncryptedColumn = { table: string; id: string; column: string; field: string };
+
+/** Where each kind of encrypted value lives: table, key column, ciphertext column (and the MongoDB field). */
+export const ENCRYPTED_COLUMNS = Object.fromEntries(
+  ENCRYPTED_ORDER.map((kind) => {
+    const table = ALL_TABLES.find((t) => t.encrypted?.kind === kind)!;
+    const column = table.encrypted!.column;
+    return [kind, { table: table.name, id: table.primaryKey[0]!, column, field: column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) }];
+  }),
+) as Record<EncryptedSecretKind, EncryptedColumn>;

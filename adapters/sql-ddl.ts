@@ -1,0 +1,80 @@
+/**
+ * CREATE TABLE / CREATE INDEX statements for SQLite and PostgreSQL, derived from the one schema
+ * (record-schema.ts). The stores create a new database with these, and their upgrade migrations use
+ * them for every table or index they add or change, so a new and an upgraded database end up alike
+ * (test/adapters/schema-catalog.test.ts checks both).
+ */
+import type { ColumnType, Index, Table } from './record-schema.js';
+
+export type SqlDialect = 'sqlite' | 'postgres';
+
+/** Each engine's declared type for a column type. */
+export const SQL_TYPES: Record<SqlDialect, Record<ColumnType, string>> = {
+  sqlite: { text: 'TEXT', integer: 'INTEGER', bigint: 'INTEGER', boolean: 'INTEGER', json: 'TEXT', list: 'TEXT', serial: 'INTEGER' },
+  postgres: { text: 'text', integer: 'integer', bigint: 'bigint', boolean: 'boolean', json: 'jsonb', list: 'text[]', serial: 'bigint' },
+};
+
+/**
+ * SQLite orders rows by its rowid: a serial column that is the primary key is the rowid itself
+ * (INTEGER PRIMARY KEY AUTOINCREMENT); any other serial column is the implicit rowid, so it is not
+ * declared, and an index that ends with it is the index without it (SQLite indexes end with the rowid).
+ */
+export const implicitInSqlite = (table: Table, column: string) =>
+  table.columns[column]?.type === 'serial' && !(table.primaryKey.length === 1 && table.primaryKey[0] === column);
+
+function defaultOf(dialect: SqlDialect, type: ColumnType, value: 0 | readonly []): string {
+  if (value === 0) return '0';
+  return dialect === 'sqlite' || type !== 'list' ? `'[]'` : `'{}'`;
+}
+
+function columnDdl(dialect: SqlDialect, table: Table, name: string): string | undefined {
+  const c = table.columns[name]!;
+  if (dialect === 'sqlite' && implicitInSqlite(table, name)) return undefined;
+  const soleKey = table.primaryKey.length === 1 && table.primaryKey[0] === name;
+  if (c.type === 'serial') {
+    return dialect === 'sqlite'
+      ? `${name} INTEGER PRIMARY KEY AUTOINCREMENT`
+      : `${name} bigint GENERATED ALWAYS AS IDENTITY${soleKey ? ' PRIMARY KEY' : ''}`;
+  }
+  const parts = [name, SQL_TYPES[dialect][c.type]];
+  // a sole text key is NOT NULL by being the key (PostgreSQL), as the first SQLite schema declared it
+  if (soleKey) parts.push('PRIMARY KEY');
+  else if (!c.nullable) parts.push('NOT NULL');
+  if (c.default !== undefined) parts.push(`DEFAULT ${defaultOf(dialect, c.type, c.default)}`);
+  if (table.references?.column === name) parts.push(`REFERENCES ${table.references.table} (id) ON DELETE CASCADE`);
+  return parts.join(' ');
+}
+
+export function createTableSql(dialect: SqlDialect, table: Table, o: { ifNotExists?: boolean; name?: string } = {}): string {
+  const columns = Object.keys(table.columns).map((name) => columnDdl(dialect, table, name)).filter((d) => d !== undefined);
+  if (table.primaryKey.length > 1) columns.push(`PRIMARY KEY (${table.primaryKey.join(', ')})`);
+  return `CREATE TABLE ${o.ifNotExists ? 'IF NOT EXISTS ' : ''}${o.name ?? table.name} (${columns.join(', ')})`;
+}
+
+export function indexColumns(dialect: SqlDialect, table: Table, index: Index): string[] {
+  return index.columns.filter((c) => dialect !== 'sqlite' || !implicitInSqlite(table, c));
+}
+
+export function createIndexSql(dialect: SqlDialect, table: Table, index: Index, o: { ifNotExists?: boolean } = {}): string {
+  const where = index.whereNotNull ? ` WHERE ${index.whereNotNull} IS NOT NULL` : '';
+  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${o.ifNotExists ? 'IF NOT EXISTS ' : ''}${index.name} ON ${table.name} (${indexColumns(dialect, table, index).join(', ')})${where}`;
+}
+
+/** The whole schema for a new database: every table, then every index. */
+export function schemaSql(dialect: SqlDialect, tables: readonly Table[]): string[] {
+  return [
+    ...tables.map((t) => createTableSql(dialect, t)),
+    ...tables.flatMap((t) => t.indexes.map((i) => createIndexSql(dialect, t, i))),
+  ];
+}
+
+/** The table and its indexes, for a migration that adds a table (IF NOT EXISTS: it may have been made on first use). */
+export function addTableSql(dialect: SqlDialect, table: Table): string[] {
+  return [createTableSql(dialect, table, { ifNotExists: true }), ...table.indexes.map((i) => createIndexSql(dialect, table, i, { ifNotExists: true }))];
+}
+
+export function indexNamed(table: Table, name: string): Index {
+  const index = table.indexes.find((i) => i.name === name);
+  if (!index) throw new Error(`record-schema: ${table.name} has no index ${name}`);
+  return index;
+}

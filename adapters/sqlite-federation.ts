@@ -1,0 +1,41 @@
+/** Federated identity links and per-source roles in SQLite (FederationStore). */
+import type Database from 'better-sqlite3';
+import type { FederatedLinkRecord, FederationStore } from './contract.js';
+import { TABLES } from './record-schema.js';
+import type { Row } from './row-mapper.js';
+import { insertSql, sqliteMapper, unique } from './sqlite-sql.js';
+
+const links = sqliteMapper<FederatedLinkRecord>(TABLES.federatedLinks);
+
+export function sqliteFederationStore(db: Database.Database): FederationStore {
+  const q = {
+    linkFind: db.prepare<[string, string], Row>('SELECT * FROM federated_links WHERE provider_id = ? AND external_id = ?'),
+    linkInsert: db.prepare(insertSql(TABLES.federatedLinks, links)),
+    linkTouch: db.prepare('UPDATE federated_links SET last_login_at = ? WHERE provider_id = ? AND external_id = ?'),
+    linksOf: db.prepare<[string], Row>('SELECT * FROM federated_links WHERE account_id = ? ORDER BY created_at, provider_id'),
+    rolesClear: db.prepare('DELETE FROM account_roles WHERE account_id = ? AND source = ?'),
+    roleInsert: db.prepare('INSERT OR IGNORE INTO account_roles (account_id, source, role) VALUES (?, ?, ?)'),
+    rolesOf: db.prepare<[string], { role: string }>('SELECT DISTINCT role FROM account_roles WHERE account_id = ? ORDER BY role'),
+  };
+  const replaceRoles = db.transaction((accountId: string, source: string, roles: string[]) => {
+    q.rolesClear.run(accountId, source);
+    for (const role of roles) q.roleInsert.run(accountId, source, role);
+  });
+  return {
+    async findLink(providerId, externalId) {
+      const row = q.linkFind.get(providerId, externalId);
+      return row && links.fromRow(row);
+    },
+    async createLink(link) {
+      unique('federated link', () => q.linkInsert.run(links.toRow(link)));
+    },
+    async touchLink(providerId, externalId, lastLoginAt) {
+      q.linkTouch.run(lastLoginAt, providerId, externalId);
+    },
+    linksOf: async (accountId) => q.linksOf.all(accountId).map(links.fromRow),
+    async setRoles(accountId, source, roles) {
+      replaceRoles(accountId, source, roles);
+    },
+    rolesOf: async (accountId) => q.rolesOf.all(accountId).map((r) => r.role),
+  };
+}

@@ -1,0 +1,56 @@
+/** oidc-provider's artifacts (and our short-lived records) in SQLite: OidcModelStore on the oidc_models table. */
+import type Database from 'better-sqlite3';
+import type { OidcModelStore, OidcPayload } from './contract.js';
+
+type OidcRow = { payload: string; expires_at: number | null; consumed_at: number | null };
+
+export function sqliteOidcStore(db: Database.Database): OidcModelStore & { sweep(): number } {
+  const now = () => Date.now();
+  const live = (row: OidcRow | undefined): OidcPayload | undefined => {
+    if (!row || (row.expires_at !== null && row.expires_at <= now())) return undefined;
+    const payload = JSON.parse(row.payload) as OidcPayload;
+    return row.consumed_at === null ? payload : { ...payload, consumed: Math.floor(row.consumed_at / 1000) };
+  };
+  const select = (where: string) =>
+    db.prepare<[string, string], OidcRow>(`SELECT payload, expires_at, consumed_at FROM oidc_models WHERE model = ? AND ${where} = ?`);
+  const q = {
+    upsert: db.prepare(
+      `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, account_id, expires_at, consumed_at)
+       VALUES (@model, @id, @payload, @grantId, @userCode, @uid, @accountId, @expiresAt, NULL)
+       ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
+         user_code = excluded.user_code, uid = excluded.uid, account_id = excluded.account_id, expires_at = excluded.expires_at`,
+    ),
+    find: select('id'),
+    findByUid: select('uid'),
+    findByUserCode: select('user_code'),
+    consume: db.prepare('UPDATE oidc_models SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL AND (expires_at IS NULL OR expires_at > ?)'),
+    destroy: db.prepare('DELETE FROM oidc_models WHERE model = ? AND id = ?'),
+    revokeByGrantId: db.prepare('DELETE FROM oidc_models WHERE grant_id = ?'),
+    findByAccountId: db.prepare<[string, string], OidcRow>(
+      'SELECT payload, expires_at, consumed_at FROM oidc_models WHERE account_id = ? AND model = ? ORDER BY rowid',
+    ),
+    sweep: db.prepare('DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= ?'),
+  };
+  return {
+    async upsert(model, id, payload, expiresIn) {
+      q.upsert.run({
+        model, id, payload: JSON.stringify(payload), grantId: payload.grantId ?? null, userCode: payload.userCode ?? null,
+        uid: payload.uid ?? null, accountId: typeof payload.accountId === 'string' ? payload.accountId : null,
+        expiresAt: expiresIn === undefined ? null : now() + expiresIn * 1000,
+      });
+    },
+    find: async (model, id) => live(q.find.get(model, id)),
+    findByUid: async (model, uid) => live(q.findByUid.get(model, uid)),
+    findByUserCode: async (model, userCode) => live(q.findByUserCode.get(model, userCode)),
+    consume: async (model, id) => q.consume.run(now(), model, id, now()).changes === 1,
+    async destroy(model, id) {
+      q.destroy.run(model, id);
+    },
+    async revokeByGrantId(grantId) {
+      q.revokeByGrantId.run(grantId);
+    },
+    findByAccountId: async (model, accountId) =>
+      q.findByAccountId.all(accountId, model).map(live).filter((p): p is OidcPayload => p !== undefined),
+    sweep: () => q.sweep.run(now()).changes,
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The SQLite schema: a new file is created from the one schema (record-schema.ts); a file made by an
+ * earlier version is upgraded by the migrations below. `PRAGMA user_version` records the version.
+ */
+import type Database from 'better-sqlite3';
+import { ALL_TABLES, TABLES } from './record-schema.js';
+import { addTableSql, createIndexSql, createTableSql, indexNamed, schemaSql } from './sql-ddl.js';
+
+type Migration = string | ((db: Database.Database) => void);
+
+/**
+ * The migrations that shipped before the one schema (never edit them): they bring a database of an
+ * earlier version up to version 4, the last one they made. A new database is created from the schema
+ * instead, and every later change is a migration below that uses the schema's own DDL.
+ */
+export const HISTORIC_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE oidc_models (
+     model TEXT NOT NULL, id TEXT NOT NULL, payload TEXT NOT NULL,
+     grant_id TEXT, user_code TEXT, uid TEXT, expires_at INTEGER, consumed_at INTEGER,
+     PRIMARY KEY (model, id));
+   CREATE INDEX oidc_models_grant_id ON oidc_models (grant_id) WHERE grant_id IS NOT NULL;
+   CREATE INDEX oidc_models_uid ON oidc_models (uid) WHERE uid IS NOT NULL;
+   CREATE INDEX oidc_models_user_code ON oidc_models (user_code) WHERE user_code IS NOT NULL;
+   CREATE INDEX oidc_models_expires_at ON oidc_models (expires_at) WHERE expires_at IS NOT NULL;
+   CREATE TABLE accounts (
+     id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE COLLATE NOCASE, email_verified INTEGER NOT NULL,
+     name TEXT, password_hash TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+   CREATE TABLE clients (
+     client_id TEXT PRIMARY KEY, metadata TEXT NOT NULL, secret_ciphertext TEXT, created_at INTEGER NOT NULL);
+   CREATE TABLE resources (
+     identifier TEXT PRIMARY KEY, name TEXT NOT NULL, scopes TEXT NOT NULL,
+     access_token_ttl INTEGER NOT NULL, created_at INTEGER NOT NULL);
+   CREATE TABLE signing_keys (
+     kid TEXT PRIMARY KEY, alg TEXT NOT NULL, state TEXT NOT NULL, public_jwk TEXT NOT NULL,
+     private_jwk_ciphertext TEXT NOT NULL, created_at INTEGER NOT NULL, activates_at INTEGER, expires_at INTEGER);`,
+  // 2: account roles; second factors; sessions and grants found by account (the account pages)
+  `ALTER TABLE accounts ADD COLUMN roles TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE oidc_models ADD COLUMN account_id TEXT;
+   UPDATE oidc_models SET account_id = json_extract(payload, '$.accountId') WHERE json_valid(payload);
+   CREATE INDEX oidc_models_account_id ON oidc_models (account_id, model) WHERE account_id IS NOT NULL;
+   CREATE TABLE totp_factors (
+     account_id TEXT PRIMARY KEY, secret_ciphertext TEXT NOT NULL,
+     confirmed_at INTEGER, last_used_step INTEGER, created_at INTEGER NOT NULL);
+   CREATE TABLE webauthn_credentials (
+     id TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL,
+     public_key TEXT NOT NULL, counter INTEGER NOT NULL, transports TEXT NOT NULL, device_type TEXT NOT NULL,
+     backed_up INTEGER NOT NULL, created_at INTEGER NOT NULL, last_used_at INTEGER);
+   CREATE INDEX webauthn_credentials_account_id ON webauthn_credentials (account_id);
+   CREATE TABLE recovery_codes (
+     account_id TEXT NOT NULL, code_hash TEXT NOT NULL,
+     used_at INTEGER, created_at INTEGER NOT NULL, PRIMARY KEY (account_id, code_hash));`,
+  // 3: upstream federation (identity links; roles granted by a directory or IdP, kept per source)
+  `CREATE TABLE federated_links (
+     provider_id TEXT NOT NULL, external_id TEXT NOT NULL,
+     account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+     created_at INTEGER NOT NULL, last_login_at INTEGER NOT NULL,
+     PRIMARY KEY (provider_id, external_id));
+   CREATE INDEX federated_links_account_id ON federated_links (account_id);
+   CREATE TABLE account_roles (
+     account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+     source TEXT NOT NULL, role TEXT NOT NULL,
+     PRIMARY KEY (account_id, source, role));`,
+  // 4: account lifecycle: tokens sent by email, password history, audit log
+  `CREATE TABLE account_tokens (
+     token_hash TEXT PRIMARY KEY, purpose TEXT NOT NULL, account_id TEXT NOT NULL, email TEXT NOT NULL,
+     interaction_uid TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, consumed_at INTEGER, superseded_at INTEGER);
+   CREATE INDEX account_tokens_account ON account_tokens (account_id, purpose);
+   CREATE INDEX account_tokens_expires_at ON account_tokens (expires_at);
+   CREATE TABLE password_history (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT, account_id TEXT NOT NULL, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL);
+   CREATE INDEX password_history_account ON password_history (account_id, seq);
+   CREATE TABLE audit_events (
+     id TEXT PRIMARY KEY, time INTEGER NOT NULL, type TEXT NOT NULL, result TEXT NOT NULL, account_id TEXT, client_id TEXT,
+     ip TEXT, user_agent TEXT, request_id TEXT, reason TEXT, details TEXT NOT NULL);
+   CREATE INDEX audit_events_time ON audit_events (time);
+   CREATE INDEX audit_events_account_time ON audit_events (account_id, time) WHERE account_id IS NOT NULL;`,
+];
+
+/**
+ * The migrations since the one schema, each made of the schema's own DDL (append only).
+ * 5: the drift between the stores resolved: the uid and user-code indexes lead with the model (as the
+ * lookups do); emails are unique by their lower-cased form (accounts.email_lower, one rule for every
+ * store) instead of SQLite's ASCII-only NOCASE; the rate-limit and lock tables are part of the schema
+ * instead of being created on first use.
+ */
+const MIGRATIONS: readonly Migration[] = [
+  ...HISTORIC_MIGRATIONS,
+  (db) => {
+    const oidc = TABLES.oidcModels;
+    for (const name of ['oidc_models_uid', 'oidc_models_user_code']) {
+      db.exec(`DROP INDEX IF EXISTS ${name}`);
+      db.exec(createIndexSql('sqlite', oidc, indexNamed(oidc, name)));
+    }
+    rebuildAccounts(db);
+    for (const sql of [...addTableSql('sqlite', TABLES.rateLimits), ...addTableSql('sqlite', TABLES.storeLocks)]) db.exec(sql);
+  },
+];
+
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * SQLite cannot drop a column's UNIQUE constraint, so the table is made anew and the rows copied
+ * (https://sqlite.org/lang_altertable.html#otheralter). Foreign keys are off meanwhile (migrate()), so
+ * dropping the old table does not cascade into the links and roles that point at accounts.
+ */
+function rebuildAccounts(db: Database.Database): void {
+  const t = TABLES.accounts;
+  db.exec(createTableSql('sqlite', t, { name: 'accounts_next' }));
+  const rows = db.prepare<[], { id: string; email: string }>('SELECT id, email FROM accounts').all();
+  db.exec(`INSERT INTO accounts_next (id, email, email_lower, email_verified, name, password_hash, roles, created_at, updated_at)
+           SELECT id, email, id, email_verified, name, password_hash, roles, created_at, updated_at FROM accounts`);
+  const key = db.prepare('UPDATE accounts_next SET email_lower = ? WHERE id = ?');
+  for (const r of rows) key.run(t.computed.email_lower.compute(r.email), r.id);
+  db.exec('DROP TABLE accounts');
+  db.exec('ALTER TABLE accounts_next RENAME TO accounts');
+  try {
+    for (const index of t.indexes) db.exec(createIndexSql('sqlite', t, index));
+  } catch (err) {
+    if (!(err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) throw err;
+    throw new Error('SQLite upgrade: two accounts have email addresses that differ only in letter case; merge or rename one, then start again');
+  }
+}
+
+export function migrate(db: Database.Database): void {
+  // A table rebuild must not cascade (see rebuildAccounts); the pragma is a no-op inside a transaction.
+  db.pragma('foreign_keys = OFF');
+  try {
+    db.transaction(() => {
+      const applied = db.pragma('user_version', { simple: true }) as number;
+      if (applied === 0) {
+        for (const sql of schemaSql('sqlite', ALL_TABLES)) db.exec(sql);
+      } else if (applied < MIGRATIONS.length) {
+        for (const migration of MIGRATIONS.slice(applied)) {
+          if (typeof migration === 'string') db.exec(migration);
+          else migration(db);
+        }
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0) throw new Error(`SQLite upgrade: ${broken.length} rows point at records that do not exist`);
+      }
+      // A newer file than this build knows is left alone: migrations only add.
+      if (applied < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+    }).immediate();
+  } finally {
+    // SQLite leaves REFERENCES unenforced unless asked, per connection; PostgreSQL always enforces them
+    db.pragma('foreign_keys = ON');
+  }
+}
