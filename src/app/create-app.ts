@@ -17,7 +17,7 @@ import { structuredTokenEndpoints } from '../oidc/structured-token-endpoints.js'
 import { protocolEdge } from '../oidc/protocol-edge.js';
 import { jwksMaxAgeSeconds } from '../keys/rotation.js';
 import { createInteractionRouter, createInteractionLoader } from '../interactions/router.js';
-import { createAccountRouter } from '../account/router.js';
+import { createAccountRouter } from '../account-pages/router.js';
 import { createScriptAssetsRouter } from './script-assets.js';
 import { createLifecycleRouter } from '../lifecycle/router.js';
 import { tokenEndpointGuard } from '../protection/token-endpoint-guard.js';

@@ -11,7 +11,7 @@ import { OIDC_SCOPES, SCOPE_CLAIMS } from './claims.js';
 import { ACR, createInteractionPolicy, type PolicyDeps } from './policy.js';
 import { assertClaimsParameter } from './claims-parameter.js';
 import { extraClientMetadata as mfaClientMetadata } from '../factors/mfa-policy.js';
-import { accountClientMetadata, loadExistingGrant } from '../account/account-client.js';
+import { accountClientMetadata, loadExistingGrant } from '../account-pages/account-client.js';
 import type { ProviderPages } from './provider-pages.js';
 import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
 import { createResourceServerInfo } from './resource-server-info.js';
@@ -48,7 +48,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const clientCredentials = createClientCredentialsTarget({ listResources: deps.listResources, registeredScope: deps.registeredScope, oidcScopes: OIDC_SCOPES });
   const configuration: Configuration = {
     adapter: deps.adapter,
-    // the account pages' own first-party client (src/account/account-client.ts)
+    // the account pages' own first-party client (src/account-pages/account-client.ts)
     clients: [accountClientMetadata(config.ISSUER, config.BRAND_NAME)],
     loadExistingGrant,
     // `gatehouse_require_mfa: true` in a client's metadata makes its sign-ins use a second factor
