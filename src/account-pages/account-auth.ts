@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { AccountRecord } from '../../adapters/contract.js';
-import { ACR, acrRank, meetsRequirement, type MfaRequirement } from '../oidc/policy.js';
+import { ACR, acrRank, meetsRequirement, type MfaRequirement } from '../assurance/acr-amr.js';
 import { GatehouseError } from '../errors/errors.js';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from './account-client.js';
 

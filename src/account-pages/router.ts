@@ -5,7 +5,7 @@
  */
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import type { Renderer } from '../app/render.js';
+import type { Renderer } from '../http/render.js';
 import type { AccountService } from '../accounts/accounts.js';
 import { InvalidAccountInput, PasswordRefused } from '../accounts/accounts.js';
 import type { AccountRecord } from '../../adapters/contract.js';

@@ -16,7 +16,7 @@ import type { AccountFactors } from '../factors/account-factors.js';
 import { parseCredentialJson, WebAuthnInputError, type WebAuthnService } from '../factors/webauthn.js';
 import { BadRequestError, GatehouseError, TooManyRequestsError } from '../errors/errors.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
-import { ACR, acrRank } from '../oidc/policy.js';
+import { ACR, acrRank } from '../assurance/acr-amr.js';
 
 export type SecurityDeps = {
   auth: ReturnType<typeof createAccountAuth>;

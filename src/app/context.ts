@@ -46,17 +46,18 @@ import { createConsentStep, type ConsentStep } from '../interactions/consent.js'
 import { createTotpService, type TotpService } from '../factors/totp.js';
 import { createRecoveryCodes, type RecoveryCodes } from '../factors/recovery-codes.js';
 import { createWebAuthnService, type WebAuthnService } from '../factors/webauthn.js';
-import { createMfaPolicy, type MfaPolicy } from '../factors/mfa-policy.js';
+import { createMfaPolicy, mfaClientMetadata, type MfaPolicy } from '../factors/mfa-policy.js';
 import { createAccountFactors, type AccountFactors } from '../factors/account-factors.js';
 import { createMfaStep, type MfaStep } from '../interactions/mfa-step.js';
 import { createWebAuthnStep, type WebAuthnStep } from '../interactions/mfa-webauthn.js';
 import { createAccountAuth } from '../account-pages/account-auth.js';
+import { accountClientMetadata, loadExistingGrant } from '../account-pages/account-client.js';
 import { createBackchannelLogout, createSessionsAndApps } from '../account-pages/sessions-and-apps.js';
 import type { AccountPagesDeps } from '../account-pages/router.js';
-import type { Federation } from '../federation/federation-context.js';
+import type { Federation } from './build-federation.js';
 import { OIDC_SCOPES } from '../oidc/claims.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { createRenderer, type Renderer } from './render.js';
+import { createRenderer, type Renderer } from '../http/render.js';
 
 export type AppContext = {
   config: Config;
@@ -210,7 +211,10 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
       config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, listResources: resources.list, registeredScope: clients.registeredScope, pages, ledger,
       mfaRequirement: (ctx) => mfaPolicy.fromContext(ctx),
       promptsAfterMfa: createLifecyclePrompts({ findAccount: accounts.findById, passwordExpired: accounts.passwordExpired }),
-      clientMetadata: [lifecycleClientMetadata],
+      clientMetadata: [mfaClientMetadata, lifecycleClientMetadata],
+      // the account pages' own first-party client, consented by construction (src/account-pages/account-client.ts)
+      staticClients: [accountClientMetadata(config.ISSUER, config.BRAND_NAME)],
+      loadExistingGrant,
     });
     auditProviderEvents(provider, audit);
     provider.on('grant.success', (ctx) => {
@@ -225,7 +229,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
 
   // imported only when configured: samlify, ldapts and the XML stack cost ~20 MB and ~0.2 s at start-up
   const federation = config.FEDERATION_FILE
-    ? await (await import('../federation/federation-context.js')).buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render, audit })
+    ? await (await import('./build-federation.js')).buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render, audit })
     : undefined;
 
   // failed logins (and wrong current passwords on the account page) count per person (login-throttle.ts)

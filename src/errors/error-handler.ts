@@ -7,7 +7,7 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { GatehouseError } from './errors.js';
-import type { Renderer } from '../app/render.js';
+import type { Renderer } from '../http/render.js';
 
 export function errorHandler(deps: { logger: Logger; render: Renderer }) {
   const { logger, render } = deps;

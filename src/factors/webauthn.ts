@@ -14,7 +14,7 @@ import type {
   RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { FactorStore, OidcModelStore, WebAuthnCredentialRecord } from '../../adapters/contract.js';
-import { AMR } from '../oidc/policy.js';
+import { AMR } from '../assurance/acr-amr.js';
 
 const CHALLENGE_MODEL = 'WebAuthnChallenge';
 const CHALLENGE_TTL_SECONDS = 300;

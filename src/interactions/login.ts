@@ -6,14 +6,14 @@
  */
 import type { Context } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
-import type { Renderer } from '../app/render.js';
+import type { Renderer } from '../http/render.js';
 import { isEmailAddress, normaliseEmail, type AccountService } from '../accounts/accounts.js';
 import { accountSubject, normaliseLogin, unknownLoginSubject, type LoginThrottle } from '../accounts/login-throttle.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { inWords } from '../protection/lockout.js';
 import { TooManyRequestsError } from '../errors/errors.js';
-import { ACR, AMR } from '../oidc/policy.js';
-import type { Interaction } from './router.js';
+import { ACR, AMR } from '../assurance/acr-amr.js';
+import type { Interaction } from '../oidc/interaction.js';
 import type { AccountRecord } from '../../adapters/contract.js';
 import type { PasswordCheck } from '../federation/ldap/directory-login.js';
 

@@ -6,7 +6,7 @@
  */
 import type { Context } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
-import type { Renderer } from '../app/render.js';
+import type { Renderer } from '../http/render.js';
 import type { FailureThrottle, ThrottledAttempt } from '../protection/failure-throttle.js';
 
 type Attempt = Extract<ThrottledAttempt, { refused: false }>;
@@ -14,9 +14,9 @@ import type { AccountRecord } from '../../adapters/contract.js';
 import type { TotpService } from '../factors/totp.js';
 import type { RecoveryCodes } from '../factors/recovery-codes.js';
 import type { AccountFactors } from '../factors/account-factors.js';
-import { ACR, AMR, acrForAmr, acrRank, combineAmr, type MfaRequirement } from '../oidc/policy.js';
+import { ACR, AMR, acrForAmr, acrRank, combineAmr, type MfaRequirement } from '../assurance/acr-amr.js';
 import { BadRequestError, InteractionExpiredError, TooManyRequestsError } from '../errors/errors.js';
-import type { Interaction } from './router.js';
+import type { Interaction } from '../oidc/interaction.js';
 
 export type MfaStep = ReturnType<typeof createMfaStep>;
 

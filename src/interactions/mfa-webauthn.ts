@@ -7,9 +7,9 @@ import type { Context } from 'koa';
 import type { WebAuthnService } from '../factors/webauthn.js';
 import { parseCredentialJson, WebAuthnInputError, type AssertionPurpose } from '../factors/webauthn.js';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
-import { acrForAmr, combineAmr } from '../oidc/policy.js';
+import { acrForAmr, combineAmr } from '../assurance/acr-amr.js';
 import { BadRequestError, GatehouseError } from '../errors/errors.js';
-import type { Interaction } from './router.js';
+import type { Interaction } from '../oidc/interaction.js';
 import type { MfaStep } from './mfa-step.js';
 
 export type WebAuthnStep = ReturnType<typeof createWebAuthnStep>;

@@ -8,8 +8,12 @@ import type { Context } from 'koa';
 import { isEmailAddress, normaliseEmail } from '../accounts/accounts.js';
 import { sourceOf } from '../audit/audit-log.js';
 import { BadRequestError } from '../errors/errors.js';
-import type { Interaction } from '../interactions/router.js';
-import { field, finishInteraction, pendingInteraction, renderLinkProblem, takeQuotas, type LifecycleDeps } from './shared.js';
+import type { Interaction } from '../oidc/interaction.js';
+import { field } from '../http/form-field.js';
+import { finishInteraction, pendingInteraction } from '../oidc/interaction.js';
+import { renderLinkProblem } from './link-problem.js';
+import { takeQuotas } from '../protection/lockout.js';
+import type { LifecycleDeps } from './lifecycle-deps.js';
 
 const MISMATCH = 'The two passwords are not the same. Type the new password twice.';
 

@@ -12,10 +12,13 @@ import { InvalidAccountInput, PasswordRefused, isEmailAddress, normaliseEmail } 
 import { nameRefusal } from '../accounts/registration.js';
 import { sourceOf } from '../audit/audit-log.js';
 import { BadRequestError, NotFoundError } from '../errors/errors.js';
-import { ACR, AMR } from '../oidc/policy.js';
-import type { Interaction } from '../interactions/router.js';
+import { ACR, AMR } from '../assurance/acr-amr.js';
+import type { Interaction } from '../oidc/interaction.js';
 import { SELF_REGISTRATION, clientFlag } from './client-metadata.js';
-import { field, finishInteraction, takeQuotas, type LifecycleDeps } from './shared.js';
+import { field } from '../http/form-field.js';
+import { finishInteraction } from '../oidc/interaction.js';
+import { takeQuotas } from '../protection/lockout.js';
+import type { LifecycleDeps } from './lifecycle-deps.js';
 
 const COOKIE = 'gatehouse.registration';
 

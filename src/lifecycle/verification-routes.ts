@@ -8,8 +8,13 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { sourceOf } from '../audit/audit-log.js';
 import { BadRequestError } from '../errors/errors.js';
-import { allowFormRedirectTo, type Interaction } from '../interactions/router.js';
-import { field, finishInteraction, pendingInteraction, renderLinkProblem, takeQuotas, type LifecycleDeps } from './shared.js';
+import { allowFormRedirectTo } from '../http/security-headers.js';
+import type { Interaction } from '../oidc/interaction.js';
+import { field } from '../http/form-field.js';
+import { finishInteraction, pendingInteraction } from '../oidc/interaction.js';
+import { renderLinkProblem } from './link-problem.js';
+import { takeQuotas } from '../protection/lockout.js';
+import type { LifecycleDeps } from './lifecycle-deps.js';
 
 export function addVerificationRoutes(router: Router, deps: LifecycleDeps) {
   const { providers, render } = deps;

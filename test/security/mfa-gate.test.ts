@@ -14,7 +14,7 @@ import { startRelyingParty, type TestRelyingParty } from '../helpers/relying-par
 import { UserAgent, formAction, type Page } from '../helpers/user-agent.js';
 import { isLoginPage, isMfaPage, submitMfa, submitPassword, totpCode } from '../mfa/helpers.js';
 import { createAccountRouter } from '../../src/account-pages/router.js';
-import { ACR } from '../../src/oidc/policy.js';
+import { ACR } from '../../src/assurance/acr-amr.js';
 
 type Fixture = { email: string; password: string; id: string; recoveryCode: string; credentialId?: string; totpSecret?: string };
 

@@ -14,7 +14,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
-import { readRawBody } from '../../app/raw-body.js';
+import { readRawBody } from '../../http/raw-body.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import { BadRequestError, NotFoundError, TooManyRequestsError } from '../../errors/errors.js';
 import type { Quota } from '../../protection/lockout.js';
