@@ -7,7 +7,7 @@ import type { Context, Next } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import { createInteractionLoader, finishInteraction, type Interaction, type PromptPage } from '../oidc/interaction.js';
 import type { Renderer } from '../http/render.js';
-import { BadRequestError } from '../errors/errors.js';
+import { InvalidRequestError } from '../errors/errors.js';
 import type { LoginStep } from './login.js';
 import type { ConsentStep } from './consent.js';
 import type { MfaStep } from './mfa-step.js';
@@ -42,21 +42,21 @@ export function createInteractionRouter(deps: {
       default: {
         const page = deps.promptPages?.[interaction.prompt.name];
         if (page) return page(ctx, interaction);
-        throw new BadRequestError('This sign-in step is not supported.', `unknown prompt ${interaction.prompt.name}`);
+        throw new InvalidRequestError('This sign-in step is not supported.', `unknown prompt ${interaction.prompt.name}`);
       }
     }
   });
 
   router.post('/:uid/login', deps.csrf, async (ctx) => {
     const interaction = await loadInteraction(ctx);
-    if (interaction.prompt.name !== 'login') throw new BadRequestError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'login') throw new InvalidRequestError('This sign-in step is already complete.');
     const result = await login.submit(ctx, interaction, ctx.state.form as Record<string, string>);
     if (result) await finishInteraction(providers, ctx, result, false);
   });
 
   router.post('/:uid/mfa', deps.csrf, async (ctx) => {
     const interaction = await loadInteraction(ctx);
-    if (interaction.prompt.name !== 'mfa') throw new BadRequestError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'mfa') throw new InvalidRequestError('This sign-in step is already complete.');
     const result = await mfa.submit(ctx, interaction, ctx.state.form as Record<string, string>);
     if (result) await finishInteraction(providers, ctx, result, false);
   });
@@ -75,19 +75,19 @@ export function createInteractionRouter(deps: {
   // upstream IdP sign-in (interactions/federated.ts): leave for the IdP, then come back from the ACS
   router.post('/:uid/federated/:provider', deps.csrf, async (ctx) => {
     const interaction = await loadInteraction(ctx);
-    if (interaction.prompt.name !== 'login' || !deps.federated) throw new BadRequestError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'login' || !deps.federated) throw new InvalidRequestError('This sign-in step is already complete.');
     await deps.federated.start(ctx, interaction, ctx.params.provider as string);
   });
 
   router.get('/:uid/federated/:provider/complete', async (ctx) => {
     const interaction = await loadInteraction(ctx);
-    if (interaction.prompt.name !== 'login' || !deps.federated) throw new BadRequestError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'login' || !deps.federated) throw new InvalidRequestError('This sign-in step is already complete.');
     await finishInteraction(providers, ctx, await deps.federated.complete(ctx, interaction, ctx.params.provider as string), false);
   });
 
   router.post('/:uid/consent', deps.csrf, async (ctx) => {
     const interaction = await loadInteraction(ctx);
-    if (interaction.prompt.name !== 'consent') throw new BadRequestError('This consent step is already complete.');
+    if (interaction.prompt.name !== 'consent') throw new InvalidRequestError('This consent step is already complete.');
     await finishInteraction(providers, ctx, await consent.grant(interaction), true);
   });
 
