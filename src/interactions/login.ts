@@ -17,7 +17,7 @@ import type { Interaction } from '../oidc/interaction.js';
 import type { AccountRecord } from '../../adapters/contract.js';
 import type { PasswordCheck } from '../federation/ldap/directory-login.js';
 
-/** Upstream federation as the login page sees it (src/federation; wired in context.ts). */
+/** Upstream federation as the login page sees it (src/federation; wired in app/build-federation.ts). */
 export type LoginFederation = {
   /** a "Continue with ..." button per IdP */
   buttons: { id: string; name: string }[];
