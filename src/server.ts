@@ -1,5 +1,5 @@
 /**
- * Builds the context and the app and listens: what main.ts runs, and what tests boot on port 0.
+ * Builds the context and the app, listens, and starts the jobs (app/jobs.ts): what main.ts runs, and what tests boot on port 0.
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
