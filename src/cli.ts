@@ -35,7 +35,7 @@ import { InvalidResourceInput } from './clients/resource-registry.js';
 import { InvalidClientScope } from './clients/client-scope.js';
 import { InvalidClientSecret } from './clients/client-registry.js';
 import { createLogger } from './app/logger.js';
-import type { AppContext } from './app/context.js';
+import type { CliContext as AppContext } from './app/cli-context.js';
 import { scheduleKeys } from './keys/key-schedule.js';
 import { keyTimings } from './keys/rotation.js';
 import { reencryptSecrets } from './keys/reencrypt-secrets.js';
@@ -319,8 +319,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const run = command(argv.slice(name.split(' ').length));
   const config = loadConfig();
-  const [{ buildContext }, { DEFAULT_PATHS }] = await Promise.all([import('./app/context.js'), import('./server.js')]);
-  const context = await buildContext({ config, logger: createLogger('warn'), ...DEFAULT_PATHS });
+  // the CLI's lean context: no timers, no pages, and oidc-provider loaded only when a command needs it
+  const [{ buildCliContext }, { DEFAULT_PATHS }] = await Promise.all([import('./app/cli-context.js'), import('./app/paths.js')]);
+  const context = await buildCliContext({ config, logger: createLogger('warn'), ...DEFAULT_PATHS, providerUpFront: name === 'clients initial-token create' });
   try {
     await run(context);
     return 0;

@@ -1,20 +1,18 @@
 /**
- * Builds the context and the app and listens: what main.ts runs, and what tests boot on port 0.
+ * Builds the context and the app, listens, and starts the jobs (app/jobs.ts): what main.ts runs, and what tests boot on port 0.
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { buildContext, type AppContext } from './app/context.js';
 import { createApp } from './app/create-app.js';
 import { createMetricsApp, createMetricsRouter } from './app/metrics-endpoint.js';
+import { startJobs } from './app/jobs.js';
+import { DEFAULT_PATHS } from './app/paths.js';
 
-/** The repository root, from src/ or dist/src/ alike. */
-const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../' : '../', import.meta.url));
-
-export const DEFAULT_PATHS = { viewsDir: `${ROOT}views`, keysDir: `${ROOT}keys` };
+export { DEFAULT_PATHS } from './app/paths.js';
 
 export type RunningServer = { url: string; port: number; context: AppContext; server: Server; close(): Promise<void> };
 
@@ -46,6 +44,8 @@ export async function startServer(config: Config, logger: Logger, paths = DEFAUL
       throw err;
     }
   }
+  // the timers (sweeps, key refresh) run in the server only, once it listens
+  const jobs = startJobs(context);
   let closing: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -57,6 +57,7 @@ export async function startServer(config: Config, logger: Logger, paths = DEFAUL
         server.closeIdleConnections();
         metricsServer?.closeIdleConnections();
         await Promise.all([server, metricsServer].map((s) => s && new Promise<void>((resolve) => s.close(() => resolve()))));
+        jobs.stop();
         await context.close();
       })();
       return closing;

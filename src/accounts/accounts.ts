@@ -7,6 +7,7 @@ import type { AccountRecord, AccountStore, PasswordHistoryStore } from '../../ad
 import type { PasswordHasher } from './passwords.js';
 import type { PasswordPolicy, PasswordRefusal } from './password-policy.js';
 import { PasswordRefusal as Refusal } from './password-policy.js';
+import { DomainError } from '../errors/errors.js';
 
 export type AccountService = ReturnType<typeof createAccountService>;
 
@@ -17,12 +18,15 @@ const ROLE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 export const isEmailAddress = (email: string) => EMAIL.test(email) && email.length <= 254;
 
-export class InvalidAccountInput extends Error {}
+/** A value an account cannot take (the message names the field and why; it is the operator's and the log's). */
+export class InvalidAccountInput extends DomainError {
+  readonly kind = 'invalid_input';
+}
 
-/** A password the policy refuses; `refusal.message` says why in plain words. */
+/** A password the policy refuses; `refusal.message` says why in plain words (safe to show). */
 export class PasswordRefused extends InvalidAccountInput {
   constructor(readonly refusal: PasswordRefusal) {
-    super(`password: ${refusal.message}`);
+    super(`password: ${refusal.message}`, refusal.message);
   }
 }
 

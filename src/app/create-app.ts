@@ -8,16 +8,15 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { AppContext } from './context.js';
 import { requestLogging } from './request-logging.js';
-import { securityHeaders } from './security-headers.js';
+import { securityHeaders } from '../http/security-headers.js';
 import { errorHandler } from '../errors/error-handler.js';
-import { csrfProtection } from './csrf.js';
 import { createHealthRouter } from './health.js';
 import { acceptPostAtAuthorizationEndpoint } from '../oidc/authorization-post.js';
 import { structuredTokenEndpoints } from '../oidc/structured-token-endpoints.js';
 import { protocolEdge } from '../oidc/protocol-edge.js';
 import { jwksMaxAgeSeconds } from '../keys/rotation.js';
-import { createInteractionRouter, createInteractionLoader } from '../interactions/router.js';
-import { createAccountRouter } from '../account/router.js';
+import { createInteractionRouter } from '../interactions/router.js';
+import { createAccountRouter } from '../account-pages/router.js';
 import { createScriptAssetsRouter } from './script-assets.js';
 import { createLifecycleRouter } from '../lifecycle/router.js';
 import { tokenEndpointGuard } from '../protection/token-endpoint-guard.js';
@@ -34,14 +33,13 @@ export function createApp(c: AppContext): Koa {
   applyProxyTrust(app, proxyTrust);
   app.silent = true; // errors are logged by errorHandler, with the request id
 
-  const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure: https });
-  const lifecycle = createLifecycleRouter({ ...c.lifecycle, csrf, loadInteraction: createInteractionLoader(providers) });
+  const lifecycle = createLifecycleRouter(c.lifecycle);
   const interactions = createInteractionRouter({
-    providers, render: c.render, csrf, login: c.loginStep, consent: c.consentStep, mfa: c.mfaStep, webauthn: c.webAuthnStep,
+    providers, render: c.render, csrf: c.csrf, login: c.loginStep, consent: c.consentStep, mfa: c.mfaStep, webauthn: c.webAuthnStep,
     ...(c.federation ? { federated: c.federation.step } : {}),
     promptPages: lifecycle.promptPages,
   });
-  const account = createAccountRouter({ ...c.accountPages, render: c.render, csrf });
+  const account = createAccountRouter(c.accountPages);
 
   const assets = createStaticRouter(c.viewsDir);
   const scripts = createScriptAssetsRouter(c.viewsDir);

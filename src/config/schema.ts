@@ -3,7 +3,7 @@
  * `load-config.ts` validates against it and `npm run config-table` prints the README's table from it.
  */
 import * as p from './parsers.js';
-import { federationFile } from '../federation/config/federation-file.js';
+import { federationFile } from './federation/federation-file.js';
 
 export type SettingSpec<T> = {
   description: string;

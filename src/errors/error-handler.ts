@@ -1,22 +1,40 @@
 /**
- * The one error handler for our routes: JSON `{ error, error_description }` for API clients, the friendly
- * error page for browsers. Unknown errors become a generic 500 and a log line with the request id; no
- * stack trace or internal detail ever reaches the response. (oidc-provider renders its own protocol
- * errors through `renderError` in oidc/provider.ts, which uses the same page.)
+ * The one error handler for our routes: JSON `{ error, error_description }` (RFC 6749 §5.2) for API
+ * clients, problem details (RFC 9457) for management API routes, and the friendly error page for
+ * browsers. Domain errors are translated here, in one table, not in each router. Unknown errors become a
+ * generic 500 and a log line with the request id; no stack trace or internal detail ever reaches the
+ * response. (oidc-provider renders its own protocol errors through `renderError` in oidc/provider.ts,
+ * which uses the same page.)
  */
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
-import { GatehouseError } from './errors.js';
-import type { Renderer } from '../app/render.js';
+import {
+  DomainError, GatehouseError, InvalidRequestError, NotFoundError, PROBLEM_TYPES, ProblemError, ServerError,
+  type DomainErrorKind, type ProblemKind,
+} from './errors.js';
+import type { Renderer } from '../http/render.js';
+
+/**
+ * Domain errors as the protocol answers them: the status, the OAuth error and the problem type for each
+ * kind, and what the person reads when the error gives no words of its own.
+ */
+const DOMAIN_ERRORS: Record<DomainErrorKind, (e: DomainError) => GatehouseError> = {
+  invalid_input: (e) => new InvalidRequestError(e.publicMessage ?? 'The request has a value that is not accepted.', e.message),
+  not_found: (e) => new NotFoundError(e.publicMessage, e.message),
+  conflict: (e) => new InvalidRequestError(e.publicMessage ?? 'This conflicts with what is already there. Reload and try again.', e.message, 409),
+};
+
+/** Which problem type an error is for a management API route, by status (ProblemError names its own). */
+const PROBLEM_BY_STATUS: Record<number, ProblemKind> = {
+  400: 'invalid_input', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 412: 'precondition_failed', 429: 'rate_limited',
+};
 
 export function errorHandler(deps: { logger: Logger; render: Renderer }) {
   const { logger, render } = deps;
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        await respond(ctx, new GatehouseError(404, 'not_found', 'There is nothing at this address.'));
-      }
+      if (ctx.status === 404 && ctx.body === undefined) await respond(ctx, new NotFoundError());
     } catch (err) {
       const known = toGatehouseError(err);
       if (known.status >= 500) logger.error({ err, reqId: ctx.state.requestId }, 'unhandled error');
@@ -28,6 +46,12 @@ export function errorHandler(deps: { logger: Logger; render: Renderer }) {
   async function respond(ctx: Context, error: GatehouseError): Promise<void> {
     ctx.status = error.status;
     ctx.set(error.headers);
+    if (ctx.state.problemDetails === true) {
+      const kind = error instanceof ProblemError ? error.kind : (PROBLEM_BY_STATUS[error.status] ?? (error.status >= 500 ? 'server_error' : 'invalid_input'));
+      ctx.body = { ...PROBLEM_TYPES[kind], status: error.status, detail: error.publicMessage };
+      ctx.type = 'application/problem+json';
+      return;
+    }
     // The page only for a browser navigation, which names text/html; API clients and scripts send
     // `*/*` or nothing and get the JSON body (RFC 6749 §5.2 shape) they can parse.
     if (!/\btext\/html\b/i.test(ctx.get('accept'))) {
@@ -47,10 +71,11 @@ export function errorHandler(deps: { logger: Logger; render: Renderer }) {
 
 function toGatehouseError(err: unknown): GatehouseError {
   if (err instanceof GatehouseError) return err;
+  if (err instanceof DomainError) return DOMAIN_ERRORS[err.kind](err);
   const e = err as { status?: number; expose?: boolean; message?: string };
   // Koa's own http-errors (e.g. a body too large) are safe to pass through when marked `expose`
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
     return new GatehouseError(e.status, 'invalid_request', e.message ?? 'Bad request');
   }
-  return new GatehouseError(500, 'server_error', 'An unexpected error occurred. Try again later.', (e?.message ?? String(err)));
+  return new ServerError(e?.message ?? String(err));
 }

@@ -1,6 +1,10 @@
 /**
- * Typed errors for our own routes. Each carries an HTTP status, an OAuth-style error code, a message that
- * is safe to show the client, and optional internal detail that only reaches the log.
+ * Typed errors shaped like the protocol. Each carries an HTTP status, an OAuth 2.0 / OpenID Connect error
+ * code (RFC 6749 §4.1.2.1 and §5.2, OpenID Connect Core §3.1.2.6), a message that is safe to show the
+ * client, and optional internal detail that only reaches the log. There is one class per error kind;
+ * the named cases below (not found, too many requests, CSRF, an expired interaction) are kinds with a
+ * fixed status or wording. Domain services throw `DomainError`s instead, which know nothing of HTTP;
+ * error-handler.ts translates them in one table.
  */
 export class GatehouseError extends Error {
   constructor(
@@ -14,34 +18,104 @@ export class GatehouseError extends Error {
   }
 }
 
-export class BadRequestError extends GatehouseError {
+/** RFC 6749 `invalid_request`: a parameter or form value is missing, repeated, malformed or not accepted. */
+export class InvalidRequestError extends GatehouseError {
+  constructor(publicMessage: string, detail?: string, status = 400, headers: Record<string, string> = {}) {
+    super(status, 'invalid_request', publicMessage, detail, headers);
+  }
+}
+
+/** RFC 6749 `access_denied`: the person or the server refused the request. */
+export class AccessDeniedError extends GatehouseError {
+  constructor(publicMessage: string, detail?: string, status = 403) {
+    super(status, 'access_denied', publicMessage, detail);
+  }
+}
+
+/** OpenID Connect Core §3.1.2.6 `login_required`: a (fresh) sign-in is needed first. */
+export class LoginRequiredError extends GatehouseError {
   constructor(publicMessage: string, detail?: string) {
-    super(400, 'invalid_request', publicMessage, detail);
+    super(401, 'login_required', publicMessage, detail);
   }
 }
 
-/** RFC 6749's access_denied, used for a failed CSRF check on our forms. */
-export class CsrfError extends GatehouseError {
+/** RFC 6749 `temporarily_unavailable`: try again later (with Retry-After when we know when). */
+export class TemporarilyUnavailableError extends GatehouseError {
+  constructor(publicMessage: string, detail?: string, status = 503, retryAfterSeconds?: number) {
+    super(status, 'temporarily_unavailable', publicMessage, detail, retryAfterSeconds === undefined ? {} : { 'Retry-After': String(Math.max(1, retryAfterSeconds)) });
+  }
+}
+
+/** RFC 6749 `server_error`: what every unexpected error becomes; its detail goes to the log only. */
+export class ServerError extends GatehouseError {
+  constructor(detail: string) {
+    super(500, 'server_error', 'An unexpected error occurred. Try again later.', detail);
+  }
+}
+
+/** A failed CSRF check on our forms: access_denied. */
+export class CsrfError extends AccessDeniedError {
   constructor() {
-    super(403, 'access_denied', 'This form has expired or did not come from this site. Go back, reload the page and try again.');
+    super('This form has expired or did not come from this site. Go back, reload the page and try again.');
   }
 }
 
-export class NotFoundError extends GatehouseError {
-  constructor(publicMessage = 'There is nothing at this address.') {
-    super(404, 'not_found', publicMessage);
+/** Nothing at this address: HTTP 404 with invalid_request (OAuth has no "not found" code). */
+export class NotFoundError extends InvalidRequestError {
+  constructor(publicMessage = 'There is nothing at this address.', detail?: string) {
+    super(publicMessage, detail, 404);
   }
 }
 
-export class TooManyRequestsError extends GatehouseError {
+/** A throttle or quota said no: HTTP 429 (RFC 6585 §4) with Retry-After, and temporarily_unavailable. */
+export class TooManyRequestsError extends TemporarilyUnavailableError {
   constructor(readonly retryAfterSeconds: number, publicMessage = 'Too many attempts. Wait a few minutes and try again.') {
-    super(429, 'too_many_requests', publicMessage, undefined, { 'Retry-After': String(Math.max(1, retryAfterSeconds)) });
+    super(publicMessage, undefined, 429, retryAfterSeconds);
   }
 }
 
 /** An interaction whose cookie is missing or expired (the browser went back, or took too long). */
-export class InteractionExpiredError extends GatehouseError {
+export class InteractionExpiredError extends InvalidRequestError {
   constructor(detail?: string) {
-    super(400, 'invalid_request', 'This sign-in page has expired. Go back to the app and start signing in again.', detail);
+    super('This sign-in page has expired. Go back to the app and start signing in again.', detail);
+  }
+}
+
+/**
+ * Problem types of the management API (RFC 9457 problem details), for routes that answer
+ * `application/problem+json` (they set `ctx.state.problemDetails`). Each names its type URI and title;
+ * error-handler.ts writes the body.
+ */
+export const PROBLEM_TYPES = {
+  invalid_input: { type: 'urn:gatehouse:problem:invalid-input', title: 'The request has a value that is not accepted' },
+  unauthorized: { type: 'urn:gatehouse:problem:unauthorized', title: 'The request needs a valid access token' },
+  forbidden: { type: 'urn:gatehouse:problem:forbidden', title: 'The access token does not allow this' },
+  not_found: { type: 'urn:gatehouse:problem:not-found', title: 'There is no such resource' },
+  conflict: { type: 'urn:gatehouse:problem:conflict', title: 'The resource already exists or changed' },
+  precondition_failed: { type: 'urn:gatehouse:problem:precondition-failed', title: 'The resource changed since it was read (If-Match)' },
+  rate_limited: { type: 'urn:gatehouse:problem:rate-limited', title: 'Too many requests' },
+  server_error: { type: 'urn:gatehouse:problem:server-error', title: 'An unexpected error occurred' },
+} as const;
+
+export type ProblemKind = keyof typeof PROBLEM_TYPES;
+
+/** A management API answer in problem form: the kind gives type and title; `publicMessage` is the detail. */
+export class ProblemError extends GatehouseError {
+  constructor(readonly kind: ProblemKind, status: number, publicMessage: string, detail?: string, headers: Record<string, string> = {}) {
+    super(status, kind, publicMessage, detail, headers);
+  }
+}
+
+/** What a domain error means, whoever answers it (a page, an OAuth client, the management API). */
+export type DomainErrorKind = 'invalid_input' | 'not_found' | 'conflict';
+
+/**
+ * The base of errors that domain services throw. The message is internal detail (logged); a subclass
+ * may give words that are safe to show (`publicMessage`), else the handler's default for the kind is shown.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly kind: DomainErrorKind;
+  constructor(detail: string, readonly publicMessage?: string) {
+    super(detail);
   }
 }

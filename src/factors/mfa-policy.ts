@@ -5,15 +5,15 @@
  */
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AccountRecord } from '../../adapters/contract.js';
-import { ACR, acrClaimOf, acrRank, requestedAcr, type AcrClaimRequest, type AcrValue, type MfaRequirement } from '../oidc/policy.js';
+import { ACR, acrClaimOf, acrRank, requestedAcr, type AcrClaimRequest, type AcrValue, type MfaRequirement } from '../assurance/acr-amr.js';
 
 /** Client metadata that makes every sign-in to this client use a second factor (boolean). */
 export const CLIENT_REQUIRE_MFA = 'gatehouse_require_mfa';
 
-/** oidc-provider's `extraClientMetadata` for our client properties. */
-export const extraClientMetadata = {
+/** Our client metadata property, as a part of oidc-provider's `extraClientMetadata` (oidc/client-metadata.ts). */
+export const mfaClientMetadata = {
   properties: [CLIENT_REQUIRE_MFA],
-  validator(_ctx: unknown, key: string, value: unknown) {
+  validate(key: string, value: unknown) {
     if (key === CLIENT_REQUIRE_MFA && value !== undefined && typeof value !== 'boolean') {
       throw new errors.InvalidClientMetadata(`${CLIENT_REQUIRE_MFA} must be a boolean`);
     }

@@ -14,7 +14,8 @@ import type {
   RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { FactorStore, ShortLivedRecordStore, WebAuthnCredentialRecord } from '../../adapters/contract.js';
-import { AMR } from '../oidc/policy.js';
+import { AMR } from '../assurance/acr-amr.js';
+import { DomainError } from '../errors/errors.js';
 
 const CHALLENGE_MODEL = 'WebAuthnChallenge';
 const CHALLENGE_TTL_SECONDS = 300;
@@ -38,7 +39,13 @@ export type AssertionResult =
 
 export type RegistrationResult = { ok: true; credential: WebAuthnCredentialRecord } | { ok: false; detail: string };
 
-export class WebAuthnInputError extends Error {}
+/** A credential response the browser sent that is not well-formed (the message says how; the log's). */
+export class WebAuthnInputError extends DomainError {
+  readonly kind = 'invalid_input';
+  constructor(detail: string) {
+    super(detail, 'The security key response was malformed.');
+  }
+}
 
 export function createWebAuthnService(deps: {
   credentials: Pick<FactorStore, 'listWebAuthn' | 'findWebAuthn' | 'createWebAuthn' | 'recordWebAuthnUse' | 'deleteWebAuthn'>;

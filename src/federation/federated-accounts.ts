@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DuplicateError, type AccountRecord, type AccountStore, type FederationStore } from '../../adapters/contract.js';
-import type { ProviderCommon } from './config/provider-common.js';
+import type { ProviderCommon } from '../config/federation/provider-common.js';
 import type { UpstreamProfile } from './upstream-profile.js';
 
 export type FederatedAccounts = ReturnType<typeof createFederatedAccounts>;

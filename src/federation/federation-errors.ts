@@ -2,7 +2,7 @@
  * Why a federated sign-in was refused, in words for the person. The detail (which check failed) goes to
  * the log only: an attacker probing the SAML endpoint learns nothing from the page.
  */
-import { GatehouseError } from '../errors/errors.js';
+import { AccessDeniedError } from '../errors/errors.js';
 
 export const refusalMessages = {
   unavailable: (name: string) => `${name} cannot be reached right now, so your password could not be checked. Try again in a few minutes.`,
@@ -15,8 +15,8 @@ export const refusalMessages = {
 };
 
 /** A federated sign-in that cannot complete: shown on the error page, never with a stack trace. */
-export class FederationRefusedError extends GatehouseError {
+export class FederationRefusedError extends AccessDeniedError {
   constructor(publicMessage: string, detail?: string) {
-    super(400, 'access_denied', publicMessage, detail);
+    super(publicMessage, detail, 400);
   }
 }

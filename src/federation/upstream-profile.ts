@@ -2,7 +2,7 @@
  * Attribute-to-claim and group-to-role mapping, the same for directories and IdPs: the upstream speaks in
  * attributes and groups; Gatehouse keeps an email, a name, email_verified and a list of roles.
  */
-import type { ProviderCommon } from './config/provider-common.js';
+import type { ProviderCommon } from '../config/federation/provider-common.js';
 import { normaliseEmail } from '../accounts/accounts.js';
 
 export type UpstreamProfile = { email: string; name: string | null; emailVerified: boolean; roles: string[] };

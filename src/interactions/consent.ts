@@ -4,10 +4,10 @@
  */
 import type { Context } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
-import type { Renderer } from '../app/render.js';
+import type { Renderer } from '../http/render.js';
 import type { AccountRecord, ResourceRecord } from '../../adapters/contract.js';
 import { SCOPE_CLAIMS, SCOPE_DESCRIPTIONS } from '../oidc/claims.js';
-import type { Interaction } from './router.js';
+import type { Interaction } from '../oidc/interaction.js';
 
 export type ConsentStep = ReturnType<typeof createConsentStep>;
 

@@ -5,14 +5,14 @@
  * kind of login result as a password login, so every later prompt (MFA, consent) follows as usual.
  */
 import type { Context } from 'koa';
-import type { Renderer } from '../app/render.js';
+import type { Renderer } from '../http/render.js';
 import type { SamlLogins } from '../federation/saml/saml-logins.js';
 import type { FederatedAccounts } from '../federation/federated-accounts.js';
 import { mapProfile } from '../federation/upstream-profile.js';
 import { FederationRefusedError, refusalMessages } from '../federation/federation-errors.js';
 import { NotFoundError } from '../errors/errors.js';
-import { ACR, AMR } from '../oidc/policy.js';
-import type { Interaction } from './router.js';
+import { ACR, AMR } from '../assurance/acr-amr.js';
+import type { Interaction } from '../oidc/interaction.js';
 
 export type FederatedStep = ReturnType<typeof createFederatedStep>;
 

@@ -6,18 +6,18 @@
  */
 import type { Context } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
-import type { Renderer } from '../app/render.js';
+import type { Renderer } from '../http/render.js';
 import { isEmailAddress, normaliseEmail, type AccountService } from '../accounts/accounts.js';
 import { accountSubject, normaliseLogin, unknownLoginSubject, type LoginThrottle } from '../accounts/login-throttle.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { inWords } from '../protection/lockout.js';
 import { TooManyRequestsError } from '../errors/errors.js';
-import { ACR, AMR } from '../oidc/policy.js';
-import type { Interaction } from './router.js';
+import { ACR, AMR } from '../assurance/acr-amr.js';
+import type { Interaction } from '../oidc/interaction.js';
 import type { AccountRecord } from '../../adapters/contract.js';
 import type { PasswordCheck } from '../federation/ldap/directory-login.js';
 
-/** Upstream federation as the login page sees it (src/federation; wired in context.ts). */
+/** Upstream federation as the login page sees it (src/federation; wired in app/build-federation.ts). */
 export type LoginFederation = {
   /** a "Continue with ..." button per IdP */
   buttons: { id: string; name: string }[];

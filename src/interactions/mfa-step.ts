@@ -6,7 +6,7 @@
  */
 import type { Context } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
-import type { Renderer } from '../app/render.js';
+import type { Renderer } from '../http/render.js';
 import type { FailureThrottle, ThrottledAttempt } from '../protection/failure-throttle.js';
 
 type Attempt = Extract<ThrottledAttempt, { refused: false }>;
@@ -14,9 +14,9 @@ import type { AccountRecord } from '../../adapters/contract.js';
 import type { TotpService } from '../factors/totp.js';
 import type { RecoveryCodes } from '../factors/recovery-codes.js';
 import type { AccountFactors } from '../factors/account-factors.js';
-import { ACR, AMR, acrForAmr, acrRank, combineAmr, type MfaRequirement } from '../oidc/policy.js';
-import { BadRequestError, InteractionExpiredError, TooManyRequestsError } from '../errors/errors.js';
-import type { Interaction } from './router.js';
+import { ACR, AMR, acrForAmr, acrRank, combineAmr, type MfaRequirement } from '../assurance/acr-amr.js';
+import { InvalidRequestError, InteractionExpiredError, TooManyRequestsError } from '../errors/errors.js';
+import type { Interaction } from '../oidc/interaction.js';
 
 export type MfaStep = ReturnType<typeof createMfaStep>;
 
@@ -65,7 +65,7 @@ export function createMfaStep(deps: {
     } else {
       // a second factor is required and the account has none it can use here: enrol an authenticator app
       const enrolment = await deps.totp.startEnrolment(account.id, account.email);
-      if (!enrolment) throw new BadRequestError('Two-step verification could not be set up. Sign in again.');
+      if (!enrolment) throw new InvalidRequestError('Two-step verification could not be set up. Sign in again.');
       await render(ctx, 'mfa-enrol', { title: 'Set up two-step verification', ...base, enrolment });
     }
   }
@@ -115,8 +115,8 @@ export function createMfaStep(deps: {
         // OpenID Connect Core §3.1.2.6 / Unmet Authentication Requirements 1.0: the requested acr cannot be met
         return { error: 'unmet_authentication_requirements', error_description: 'the requested authentication level cannot be met for this account' };
       }
-      if (phishingResistantOnly(interaction)) throw new BadRequestError('This app requires a security key or passkey.');
-      if (!['totp', 'recovery', 'enrol'].includes(method)) throw new BadRequestError('Choose a way to verify.');
+      if (phishingResistantOnly(interaction)) throw new InvalidRequestError('This app requires a security key or passkey.');
+      if (!['totp', 'recovery', 'enrol'].includes(method)) throw new InvalidRequestError('Choose a way to verify.');
       const attempt = await beginAttempt(ctx, account.id);
       const code = (form.code ?? '').slice(0, 64);
 

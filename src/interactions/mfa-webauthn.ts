@@ -5,18 +5,18 @@
  */
 import type { Context } from 'koa';
 import type { WebAuthnService } from '../factors/webauthn.js';
-import { parseCredentialJson, WebAuthnInputError, type AssertionPurpose } from '../factors/webauthn.js';
+import { parseCredentialJson, type AssertionPurpose } from '../factors/webauthn.js';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
-import { acrForAmr, combineAmr } from '../oidc/policy.js';
-import { BadRequestError, GatehouseError } from '../errors/errors.js';
-import type { Interaction } from './router.js';
+import { acrForAmr, combineAmr } from '../assurance/acr-amr.js';
+import { AccessDeniedError, InvalidRequestError } from '../errors/errors.js';
+import type { Interaction } from '../oidc/interaction.js';
 import type { MfaStep } from './mfa-step.js';
 
 export type WebAuthnStep = ReturnType<typeof createWebAuthnStep>;
 
-export class CredentialRefusedError extends GatehouseError {
+export class CredentialRefusedError extends AccessDeniedError {
   constructor(detail: string) {
-    super(401, 'access_denied', 'That security key or passkey was not accepted. Use one registered to your account, or sign in another way.', detail);
+    super('That security key or passkey was not accepted. Use one registered to your account, or sign in another way.', detail, 401);
   }
 }
 
@@ -32,7 +32,7 @@ export function createWebAuthnStep(deps: {
     if (interaction.prompt.name === 'mfa' && interaction.session?.accountId) {
       return { purpose: 'second-factor', accountId: interaction.session.accountId, interactionUid: interaction.uid };
     }
-    throw new BadRequestError('This sign-in step does not use a security key.');
+    throw new InvalidRequestError('This sign-in step does not use a security key.');
   }
 
   return {
@@ -41,13 +41,8 @@ export function createWebAuthnStep(deps: {
     /** The interaction result for a verified assertion; throws CredentialRefusedError otherwise. */
     async verify(_ctx: Context, interaction: Interaction, form: Record<string, string>): Promise<Record<string, unknown>> {
       const purpose = purposeOf(interaction);
-      let response: AuthenticationResponseJSON;
-      try {
-        response = parseCredentialJson<AuthenticationResponseJSON>(form.credential, 'authentication');
-      } catch (err) {
-        if (err instanceof WebAuthnInputError) throw new BadRequestError('The security key response was malformed.', err.message);
-        throw err;
-      }
+      // a malformed response is a WebAuthnInputError, answered by the error handler (errors/error-handler.ts)
+      const response = parseCredentialJson<AuthenticationResponseJSON>(form.credential, 'authentication');
       const verdict = await webauthn.verifyAuthentication(response, purpose);
       if (!verdict.ok) {
         deps.onResult('failure');

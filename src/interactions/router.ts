@@ -4,21 +4,15 @@
  */
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import type { Provider } from 'oidc-provider';
 import type { ProviderHost } from '../oidc/provider-host.js';
-import type { Renderer } from '../app/render.js';
-import { InteractionExpiredError, BadRequestError } from '../errors/errors.js';
-import { originOf } from '../app/security-headers.js';
+import { createInteractionLoader, finishInteraction, type Interaction, type PromptPage } from '../oidc/interaction.js';
+import type { Renderer } from '../http/render.js';
+import { InvalidRequestError } from '../errors/errors.js';
 import type { LoginStep } from './login.js';
 import type { ConsentStep } from './consent.js';
 import type { MfaStep } from './mfa-step.js';
 import type { WebAuthnStep } from './mfa-webauthn.js';
 import type { FederatedStep } from './federated.js';
-
-export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
-
-/** A page for a prompt other than login and consent (lifecycle/, factors/ add theirs by prompt name). */
-export type PromptPage = (ctx: Context, interaction: Interaction) => Promise<void>;
 
 export function createInteractionRouter(deps: {
   providers: ProviderHost;
@@ -35,12 +29,6 @@ export function createInteractionRouter(deps: {
   const router = new Router({ prefix: '/interaction' });
   const loadInteraction = createInteractionLoader(providers);
 
-  const finish = async (ctx: Context, interaction: Interaction, result: Record<string, unknown>, merge: boolean) => {
-    const redirectTo = await providers.current.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
-    void interaction;
-    ctx.status = 303;
-    ctx.redirect(redirectTo);
-  };
 
   router.get('/:uid', deps.csrf, async (ctx) => {
     const interaction = await loadInteraction(ctx);
@@ -54,23 +42,23 @@ export function createInteractionRouter(deps: {
       default: {
         const page = deps.promptPages?.[interaction.prompt.name];
         if (page) return page(ctx, interaction);
-        throw new BadRequestError('This sign-in step is not supported.', `unknown prompt ${interaction.prompt.name}`);
+        throw new InvalidRequestError('This sign-in step is not supported.', `unknown prompt ${interaction.prompt.name}`);
       }
     }
   });
 
   router.post('/:uid/login', deps.csrf, async (ctx) => {
     const interaction = await loadInteraction(ctx);
-    if (interaction.prompt.name !== 'login') throw new BadRequestError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'login') throw new InvalidRequestError('This sign-in step is already complete.');
     const result = await login.submit(ctx, interaction, ctx.state.form as Record<string, string>);
-    if (result) await finish(ctx, interaction, result, false);
+    if (result) await finishInteraction(providers, ctx, result, false);
   });
 
   router.post('/:uid/mfa', deps.csrf, async (ctx) => {
     const interaction = await loadInteraction(ctx);
-    if (interaction.prompt.name !== 'mfa') throw new BadRequestError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'mfa') throw new InvalidRequestError('This sign-in step is already complete.');
     const result = await mfa.submit(ctx, interaction, ctx.state.form as Record<string, string>);
-    if (result) await finish(ctx, interaction, result, false);
+    if (result) await finishInteraction(providers, ctx, result, false);
   });
 
   // WebAuthn (passkey sign-in on the login prompt, security key on the mfa prompt): JSON for the page script
@@ -87,48 +75,27 @@ export function createInteractionRouter(deps: {
   // upstream IdP sign-in (interactions/federated.ts): leave for the IdP, then come back from the ACS
   router.post('/:uid/federated/:provider', deps.csrf, async (ctx) => {
     const interaction = await loadInteraction(ctx);
-    if (interaction.prompt.name !== 'login' || !deps.federated) throw new BadRequestError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'login' || !deps.federated) throw new InvalidRequestError('This sign-in step is already complete.');
     await deps.federated.start(ctx, interaction, ctx.params.provider as string);
   });
 
   router.get('/:uid/federated/:provider/complete', async (ctx) => {
     const interaction = await loadInteraction(ctx);
-    if (interaction.prompt.name !== 'login' || !deps.federated) throw new BadRequestError('This sign-in step is already complete.');
-    await finish(ctx, interaction, await deps.federated.complete(ctx, interaction, ctx.params.provider as string), false);
+    if (interaction.prompt.name !== 'login' || !deps.federated) throw new InvalidRequestError('This sign-in step is already complete.');
+    await finishInteraction(providers, ctx, await deps.federated.complete(ctx, interaction, ctx.params.provider as string), false);
   });
 
   router.post('/:uid/consent', deps.csrf, async (ctx) => {
     const interaction = await loadInteraction(ctx);
-    if (interaction.prompt.name !== 'consent') throw new BadRequestError('This consent step is already complete.');
-    await finish(ctx, interaction, await consent.grant(interaction), true);
+    if (interaction.prompt.name !== 'consent') throw new InvalidRequestError('This consent step is already complete.');
+    await finishInteraction(providers, ctx, await consent.grant(interaction), true);
   });
 
   router.post('/:uid/abort', deps.csrf, async (ctx) => {
     const interaction = await loadInteraction(ctx);
     // OpenID Connect Core §3.1.2.6: the person said no
-    await finish(ctx, interaction, { error: 'access_denied', error_description: 'End-User aborted interaction' }, false);
+    await finishInteraction(providers, ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' }, false);
   });
 
   return router;
-}
-
-/** Loads the interaction named in the path, which must be the one this browser's cookie is bound to. */
-export function createInteractionLoader(providers: ProviderHost) {
-  return async function loadInteraction(ctx: Context): Promise<Interaction> {
-    let interaction: Interaction;
-    try {
-      interaction = await providers.current.interactionDetails(ctx.req, ctx.res);
-    } catch (err) {
-      throw new InteractionExpiredError((err as Error).message);
-    }
-    if (interaction.uid !== ctx.params.uid) throw new InteractionExpiredError('interaction uid does not match the cookie');
-    allowFormRedirectTo(ctx, interaction.params.redirect_uri);
-    ctx.set('Cache-Control', 'no-store');
-    return interaction;
-  };
-}
-
-/** A page whose form ends in a redirect to the relying party: CSP form-action must allow its origin. */
-export function allowFormRedirectTo(ctx: Context, redirectUri: unknown): void {
-  if (typeof redirectUri === 'string') (ctx.state.formActionOrigins as Set<string>).add(originOf(redirectUri));
 }

@@ -8,14 +8,17 @@
 import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { InvalidAccountInput, PasswordRefused, isEmailAddress, normaliseEmail } from '../accounts/accounts.js';
+import { InvalidAccountInput, isEmailAddress, normaliseEmail } from '../accounts/accounts.js';
 import { nameRefusal } from '../accounts/registration.js';
 import { sourceOf } from '../audit/audit-log.js';
-import { BadRequestError, NotFoundError } from '../errors/errors.js';
-import { ACR, AMR } from '../oidc/policy.js';
-import type { Interaction } from '../interactions/router.js';
+import { InvalidRequestError, NotFoundError } from '../errors/errors.js';
+import { ACR, AMR } from '../assurance/acr-amr.js';
+import type { Interaction } from '../oidc/interaction.js';
 import { SELF_REGISTRATION, clientFlag } from './client-metadata.js';
-import { field, finishInteraction, takeQuotas, type LifecycleDeps } from './shared.js';
+import { field } from '../http/form-field.js';
+import { finishInteraction } from '../oidc/interaction.js';
+import { takeQuotas } from '../protection/lockout.js';
+import type { LifecycleDeps } from './lifecycle-deps.js';
 
 const COOKIE = 'gatehouse.registration';
 
@@ -32,7 +35,7 @@ export function addRegistrationRoutes(router: Router, deps: LifecycleDeps) {
 
   async function loginInteraction(ctx: Context) {
     const interaction = await deps.loadInteraction(ctx);
-    if (interaction.prompt.name !== 'login') throw new BadRequestError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'login') throw new InvalidRequestError('This sign-in step is already complete.');
     const client = await clientOf(interaction);
     if (!registrationAllowed(deps, client)) throw new NotFoundError();
     return { interaction, clientName: client?.clientName ?? null };
@@ -68,8 +71,7 @@ export function addRegistrationRoutes(router: Router, deps: LifecycleDeps) {
     try {
       account = await deps.registration.register({ ...values, name: values.name || undefined, password, interactionUid: page.interactionUid }, sourceOf(ctx));
     } catch (err) {
-      if (err instanceof PasswordRefused) return again(err.refusal.message);
-      if (err instanceof InvalidAccountInput) return again('Check the details you entered and try again.');
+      if (err instanceof InvalidAccountInput) return again(err.publicMessage ?? 'Check the details you entered and try again.');
       throw err;
     }
     if (page.interactionUid) {

@@ -3,13 +3,13 @@
  * lifecycle prompts (verify_email, update_password), which the interaction router shows by prompt name.
  */
 import Router from '@koa/router';
-import type { PromptPage } from '../interactions/router.js';
-import type { LifecycleDeps } from './shared.js';
+import type { PromptPage } from '../oidc/interaction.js';
+import type { LifecycleDeps } from './lifecycle-deps.js';
 import { addRegistrationRoutes } from './registration-routes.js';
 import { addVerificationRoutes } from './verification-routes.js';
 import { addPasswordRoutes } from './password-routes.js';
 
-export type { LifecycleDeps } from './shared.js';
+export type { LifecycleDeps } from './lifecycle-deps.js';
 
 export function createLifecycleRouter(deps: LifecycleDeps): { router: Router; promptPages: Record<string, PromptPage> } {
   const router = new Router();

@@ -7,9 +7,14 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { sourceOf } from '../audit/audit-log.js';
-import { BadRequestError } from '../errors/errors.js';
-import { allowFormRedirectTo, type Interaction } from '../interactions/router.js';
-import { field, finishInteraction, pendingInteraction, renderLinkProblem, takeQuotas, type LifecycleDeps } from './shared.js';
+import { InvalidRequestError } from '../errors/errors.js';
+import { allowFormRedirectTo } from '../http/security-headers.js';
+import type { Interaction } from '../oidc/interaction.js';
+import { field } from '../http/form-field.js';
+import { finishInteraction, pendingInteraction } from '../oidc/interaction.js';
+import { renderLinkProblem } from './link-problem.js';
+import { takeQuotas } from '../protection/lockout.js';
+import type { LifecycleDeps } from './lifecycle-deps.js';
 
 export function addVerificationRoutes(router: Router, deps: LifecycleDeps) {
   const { providers, render } = deps;
@@ -35,9 +40,9 @@ export function addVerificationRoutes(router: Router, deps: LifecycleDeps) {
 
   async function promptInteraction(ctx: Context) {
     const interaction = await deps.loadInteraction(ctx);
-    if (interaction.prompt.name !== 'verify_email') throw new BadRequestError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'verify_email') throw new InvalidRequestError('This sign-in step is already complete.');
     const account = await deps.accounts.findById(String(interaction.session?.accountId));
-    if (!account) throw new BadRequestError('This sign-in step is already complete.', 'verify_email prompt without an account');
+    if (!account) throw new InvalidRequestError('This sign-in step is already complete.', 'verify_email prompt without an account');
     return { interaction, account };
   }
 

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import ejs from 'ejs';
 import type { Logger } from 'pino';
-import type { Branding } from '../app/render.js';
+import type { Branding } from '../http/render.js';
 import type { MailTransport } from './transport.js';
 
 const LATER_MS = 20;

@@ -7,7 +7,7 @@
  * the GET path applies unchanged.
  */
 import type { Context, Next } from 'koa';
-import { readRawBody } from '../app/raw-body.js';
+import { readRawBody } from '../http/raw-body.js';
 
 const ENDPOINTS = new Set(['/auth', '/session/end']);
 

@@ -4,7 +4,7 @@
  * a safe description only: never a stack trace or internal detail.
  */
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { Renderer } from '../app/render.js';
+import type { Renderer } from '../http/render.js';
 
 type Out = { error?: string; error_description?: string };
 

@@ -3,15 +3,14 @@
  * Nothing reaches into oidc-provider's internals; gaps between its defaults and the specs are closed
  * by configuration here or at the edge (authorization-post.ts, structured-token-endpoints.ts, protocol-edge.ts).
  */
-import { Provider, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
+import { Provider, type ClientMetadata, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { Config } from '../config/schema.js';
 import type { ResourceRecord } from '../../adapters/contract.js';
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './claims.js';
-import { ACR, createInteractionPolicy, type PolicyDeps } from './policy.js';
+import { createInteractionPolicy, type PolicyDeps } from './policy.js';
+import { ACR } from '../assurance/acr-amr.js';
 import { assertClaimsParameter } from './claims-parameter.js';
-import { extraClientMetadata as mfaClientMetadata } from '../factors/mfa-policy.js';
-import { accountClientMetadata, loadExistingGrant } from '../account/account-client.js';
 import type { ProviderPages } from './provider-pages.js';
 import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
 import { createResourceServerInfo } from './resource-server-info.js';
@@ -39,8 +38,12 @@ export type ProviderDeps = {
   mfaRequirement: PolicyDeps['requirement'];
   /** prompts after the second factor, before consent (lifecycle: update_password, verify_email) */
   promptsAfterMfa?: PolicyDeps['afterMfa'];
-  /** Gatehouse's own client metadata properties, by feature (the MFA feature's are always there) */
+  /** Gatehouse's own client metadata properties, by feature (MFA's `gatehouse_require_mfa`, the lifecycle's flags) */
   clientMetadata?: ClientMetadataPart[];
+  /** clients defined in code rather than registered (the account pages' first-party client) */
+  staticClients?: ClientMetadata[];
+  /** oidc-provider's `loadExistingGrant` (the account pages pre-consent their own client) */
+  loadExistingGrant?: Configuration['loadExistingGrant'];
 };
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -48,9 +51,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   const clientCredentials = createClientCredentialsTarget({ listResources: deps.listResources, registeredScope: deps.registeredScope, oidcScopes: OIDC_SCOPES });
   const configuration: Configuration = {
     adapter: deps.adapter,
-    // the account pages' own first-party client (src/account/account-client.ts)
-    clients: [accountClientMetadata(config.ISSUER, config.BRAND_NAME)],
-    loadExistingGrant,
+    clients: deps.staticClients ?? [],
+    ...(deps.loadExistingGrant ? { loadExistingGrant: deps.loadExistingGrant } : {}),
     // `gatehouse_require_mfa: true` in a client's metadata makes its sign-ins use a second factor
     findAccount: deps.findAccount,
     jwks: { keys: deps.signingJwks as NonNullable<Configuration['jwks']>['keys'] },
@@ -69,12 +71,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     // OAuth 2.0 Security BCP (RFC 9700 §2.1.1): PKCE for every client, and only S256.
     pkce: { required: () => true },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
-    extraClientMetadata: combineClientMetadata([
-      { properties: mfaClientMetadata.properties, validate: (key, value) => mfaClientMetadata.validator(undefined, key, value) },
-      defaultResourceClientMetadata,
-      introspectionClientMetadata,
-      ...(deps.clientMetadata ?? []),
-    ]),
+    extraClientMetadata: combineClientMetadata([...(deps.clientMetadata ?? []), defaultResourceClientMetadata, introspectionClientMetadata]),
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', response_types: ['code'] },
     // RFC 9700 §4.14.2: rotate refresh tokens; oidc-provider revokes the grant when a rotated one comes back.
     rotateRefreshToken: true,

@@ -9,7 +9,7 @@ import querystring from 'node:querystring';
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { Context, Next } from 'koa';
 import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
-import { readRawBody } from '../app/raw-body.js';
+import { readRawBody } from '../http/raw-body.js';
 import { mayIntrospect } from './introspection-rights.js';
 import { protocolPath } from '../http/protocol-path.js';
 

@@ -10,6 +10,7 @@
  *   lockouts: points = unlimited, duration = memory            (consumedPoints = how many lockouts so far)
  */
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { TooManyRequestsError } from '../errors/errors.js';
 
 /** `count`: the points taken in the window, this attempt's included (attempts in flight count). */
 export type AttemptOutcome = { wait: number } | { wait: 0; count: number; settle(failed: boolean): Promise<number> };
@@ -85,4 +86,10 @@ export function inWords(seconds: number): string {
   if (seconds < 90) return `${Math.max(1, Math.round(seconds))} second${Math.round(seconds) === 1 ? '' : 's'}`;
   if (seconds < 90 * 60) return `${Math.round(seconds / 60)} minutes`;
   return `${Math.round(seconds / 3600)} hours`;
+}
+
+/** Takes one request from each quota; over any of them, HTTP 429 with Retry-After and a friendly page. */
+export async function takeQuotas(what: string, ...takes: Promise<number>[]): Promise<void> {
+  const wait = Math.max(...(await Promise.all(takes)));
+  if (wait > 0) throw new TooManyRequestsError(wait, `Too many ${what} in a short time. Try again in ${inWords(wait)}.`);
 }

@@ -20,7 +20,7 @@
  */
 import querystring from 'node:querystring';
 import type { Context, Next } from 'koa';
-import { readRawBody } from '../app/raw-body.js';
+import { readRawBody } from '../http/raw-body.js';
 import { ipKey } from '../http/client-ip.js';
 import type { AttemptLockout } from './lockout.js';
 import { protocolPath } from '../http/protocol-path.js';

@@ -13,8 +13,8 @@ import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { startRelyingParty, type TestRelyingParty } from '../helpers/relying-party.js';
 import { UserAgent, formAction, type Page } from '../helpers/user-agent.js';
 import { isLoginPage, isMfaPage, submitMfa, submitPassword, totpCode } from '../mfa/helpers.js';
-import { createAccountRouter } from '../../src/account/router.js';
-import { ACR } from '../../src/oidc/policy.js';
+import { createAccountRouter } from '../../src/account-pages/router.js';
+import { ACR } from '../../src/assurance/acr-amr.js';
 
 type Fixture = { email: string; password: string; id: string; recoveryCode: string; credentialId?: string; totpSecret?: string };
 

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Filter, InvalidCredentialsError, ResultCodeError, type Entry } from 'ldapts';
 import type { Logger } from 'pino';
-import type { LdapDirectoryConfig } from './ldap-config.js';
+import type { LdapDirectoryConfig } from '../../config/federation/ldap-config.js';
 import { fillUserFilter, normalizeDn } from './ldap-names.js';
 import type { UpstreamIdentity } from '../upstream-profile.js';
 

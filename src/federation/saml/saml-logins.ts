@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { ShortLivedRecordKind, ShortLivedRecordStore } from '../../../adapters/contract.js';
 import type { SamlProvider } from './saml-providers.js';
 import { verifyLoginResponse } from './login-response.js';
-import { NAMEID_FORMATS } from './saml-config.js';
+import { NAMEID_FORMATS } from '../../config/federation/saml-config.js';
 import { SamlRejected } from './saml-xml.js';
 
 export type SamlIdentity = { providerId: string; nameId: string; sessionIndex: string | null; attributes: Record<string, string[]> };

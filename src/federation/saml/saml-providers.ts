@@ -6,8 +6,8 @@
  */
 import { X509Certificate } from 'node:crypto';
 import * as samlify from 'samlify';
-import type { SamlIdpConfig, SamlSettings } from './saml-config.js';
-import { NAMEID_FORMATS } from './saml-config.js';
+import type { SamlIdpConfig, SamlSettings } from '../../config/federation/saml-config.js';
+import { NAMEID_FORMATS } from '../../config/federation/saml-config.js';
 import { pemCertificate } from './signature-check.js';
 
 export type SamlProvider = {

@@ -14,9 +14,9 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
-import { readRawBody } from '../../app/raw-body.js';
+import { readRawBody } from '../../http/raw-body.js';
 import type { AuditLog } from '../../audit/audit-log.js';
-import { BadRequestError, NotFoundError, TooManyRequestsError } from '../../errors/errors.js';
+import { InvalidRequestError, NotFoundError, TooManyRequestsError } from '../../errors/errors.js';
 import type { Quota } from '../../protection/lockout.js';
 import { FederationRefusedError, refusalMessages } from '../federation-errors.js';
 import type { SamlLogins } from './saml-logins.js';
@@ -55,7 +55,7 @@ export function createSamlRouter(deps: {
       await refused(ctx, provider.config.id, 'over the per-IP limit of the ACS');
       throw new TooManyRequestsError(wait, 'Too many sign-in answers from your address. Wait a minute and try again.');
     }
-    if (!ctx.is('application/x-www-form-urlencoded')) throw new BadRequestError('Expected a SAML response (HTTP-POST binding).');
+    if (!ctx.is('application/x-www-form-urlencoded')) throw new InvalidRequestError('Expected a SAML response (HTTP-POST binding).');
     const form = Object.fromEntries(new URLSearchParams(await readRawBody(ctx, MAX_RESPONSE_BYTES)));
     let accepted: { uid: string; handle: string };
     try {

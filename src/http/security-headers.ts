@@ -97,3 +97,8 @@ export function originOf(uri: string): string {
     return '';
   }
 }
+
+/** A page whose form ends in a redirect to the relying party: CSP form-action must allow its origin. */
+export function allowFormRedirectTo(ctx: Context, redirectUri: unknown): void {
+  if (typeof redirectUri === 'string') (ctx.state.formActionOrigins as Set<string>).add(originOf(redirectUri));
+}

@@ -4,7 +4,7 @@
  * the same shape as load-config.ts's errors. Nothing falls back silently: unknown keys are refused too.
  */
 import { readFileSync } from 'node:fs';
-import { duration } from '../../config/parsers.js';
+import { duration } from '../parsers.js';
 
 export class FederationFileError extends Error {
   constructor(readonly path: string, got: string, readonly accepted: string) {

@@ -4,10 +4,10 @@
  * The format is documented in the README ("Upstream federation").
  */
 import { readFileSync } from 'node:fs';
-import { SettingValueError, type Parser } from '../../config/parsers.js';
+import { SettingValueError, type Parser } from '../parsers.js';
 import { FederationFileError, PROVIDER_ID, Section } from './checks.js';
-import { readLdapDirectory, type LdapDirectoryConfig } from '../ldap/ldap-config.js';
-import { readSamlSettings, type SamlSettings } from '../saml/saml-config.js';
+import { readLdapDirectory, type LdapDirectoryConfig } from './ldap-config.js';
+import { readSamlSettings, type SamlSettings } from './saml-config.js';
 
 export type FederationConfig = {
   file: string;

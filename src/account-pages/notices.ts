@@ -1,5 +1,5 @@
 /** The fixed messages the account pages show after a change, by key (the query never carries text). */
-import { AMR } from '../oidc/policy.js';
+import { AMR } from '../assurance/acr-amr.js';
 
 export const NOTICES: Record<string, string> = {
   'profile-saved': 'Your profile was saved.',

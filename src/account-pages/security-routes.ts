@@ -13,10 +13,10 @@ import type { FailureThrottle } from '../protection/failure-throttle.js';
 import type { TotpService } from '../factors/totp.js';
 import type { RecoveryCodes } from '../factors/recovery-codes.js';
 import type { AccountFactors } from '../factors/account-factors.js';
-import { parseCredentialJson, WebAuthnInputError, type WebAuthnService } from '../factors/webauthn.js';
-import { BadRequestError, GatehouseError, TooManyRequestsError } from '../errors/errors.js';
+import { parseCredentialJson, type WebAuthnService } from '../factors/webauthn.js';
+import { InvalidRequestError, TooManyRequestsError } from '../errors/errors.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
-import { ACR, acrRank } from '../oidc/policy.js';
+import { ACR, acrRank } from '../assurance/acr-amr.js';
 
 export type SecurityDeps = {
   auth: ReturnType<typeof createAccountAuth>;
@@ -89,7 +89,7 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
   router.post('/security/recovery-codes', recent, async (ctx) => {
     const account = accountOf(ctx);
     const overview = await deps.factors.overview(account.id);
-    if (overview.totp !== 'active' && overview.credentials.length === 0) throw new BadRequestError('Add a second factor before creating recovery codes.');
+    if (overview.totp !== 'active' && overview.credentials.length === 0) throw new InvalidRequestError('Add a second factor before creating recovery codes.');
     const codes = await deps.recoveryCodes.regenerate(account.id);
     await page(ctx, 'recovery-codes', 'Your new recovery codes', { codes, continueUrl: '/account/security', continueLabel: 'Done', replaced: true });
   });
@@ -102,15 +102,10 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
   router.post('/security/passkeys', recent, async (ctx) => {
     const account = accountOf(ctx);
     const form = ctx.state.form as Record<string, string>;
-    let response: RegistrationResponseJSON;
-    try {
-      response = parseCredentialJson<RegistrationResponseJSON>(form.credential, 'registration');
-    } catch (err) {
-      if (err instanceof WebAuthnInputError) throw new BadRequestError('The security key response was malformed.', err.message);
-      throw err;
-    }
+    // a malformed response is a WebAuthnInputError, answered by the error handler (errors/error-handler.ts)
+    const response = parseCredentialJson<RegistrationResponseJSON>(form.credential, 'registration');
     const verdict = await deps.webauthn.verifyRegistration(account.id, response, form.name ?? '');
-    if (!verdict.ok) throw new GatehouseError(400, 'invalid_request', 'The security key or passkey could not be registered. Try again.', verdict.detail);
+    if (!verdict.ok) throw new InvalidRequestError('The security key or passkey could not be registered. Try again.', verdict.detail);
     // recovery codes are offered on the security page (one POST shows them once)
     ctx.body = { redirect: '/account/security?notice=passkey-added' };
   });

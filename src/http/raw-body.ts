@@ -7,11 +7,11 @@
  * paused rather than destroyed, so the 413 still reaches the client.
  */
 import type { Context } from 'koa';
-import { GatehouseError } from '../errors/errors.js';
+import { InvalidRequestError } from '../errors/errors.js';
 
-export class BodyTooLargeError extends GatehouseError {
+export class BodyTooLargeError extends InvalidRequestError {
   constructor(publicMessage = 'The request body is too large.') {
-    super(413, 'invalid_request', publicMessage);
+    super(publicMessage, undefined, 413);
   }
 }
 
@@ -44,7 +44,7 @@ export async function readRawBody(ctx: Context, limitBytes = 64 * 1024, tooLarge
     };
     const onError = (err: Error) => {
       cleanup();
-      reject(new GatehouseError(400, 'invalid_request', 'The request body could not be read.', err.message));
+      reject(new InvalidRequestError('The request body could not be read.', err.message));
     };
     req.on('data', onData);
     req.once('end', onEnd);

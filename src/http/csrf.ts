@@ -8,7 +8,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
-import { BadRequestError, CsrfError } from '../errors/errors.js';
+import { InvalidRequestError, CsrfError } from '../errors/errors.js';
 import { readRawBody, BodyTooLargeError } from './raw-body.js';
 
 const COOKIE = 'gatehouse.csrf';
@@ -37,7 +37,7 @@ export function csrfProtection(deps: { secret: string; secure: boolean }) {
 }
 
 async function readForm(ctx: Context): Promise<Record<string, string>> {
-  if (!ctx.is('application/x-www-form-urlencoded')) throw new BadRequestError('Expected a form submission.');
+  if (!ctx.is('application/x-www-form-urlencoded')) throw new InvalidRequestError('Expected a form submission.');
   const raw = await readRawBody(ctx, MAX_FORM_BYTES, () => new BodyTooLargeError('The form is too large.'));
   const form: Record<string, string> = {};
   for (const [key, val] of new URLSearchParams(raw)) form[key] = val;

@@ -1,7 +1,7 @@
 /** The `ldap` section of the federation file: one entry per directory. */
 import type { ConnectionOptions } from 'node:tls';
-import { Section } from '../config/checks.js';
-import { readProviderCommon, type ProviderCommon } from '../config/provider-common.js';
+import { Section } from './checks.js';
+import { readProviderCommon, type ProviderCommon } from './provider-common.js';
 
 export type LdapDirectoryConfig = ProviderCommon & {
   /** tried in order: the first that accepts a connection serves the login (failover) */

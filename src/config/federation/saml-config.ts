@@ -1,7 +1,7 @@
 /** The `saml` section of the federation file: Gatehouse's service-provider settings and the upstream IdPs. */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { FederationFileError, Section } from '../config/checks.js';
-import { readProviderCommon, type ProviderCommon } from '../config/provider-common.js';
+import { FederationFileError, Section } from './checks.js';
+import { readProviderCommon, type ProviderCommon } from './provider-common.js';
 
 export const NAMEID_FORMATS = {
   persistent: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',

@@ -7,6 +7,7 @@
 import type { OidcModelStore } from '../../adapters/contract.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { EndingSession, SignOutEverywhere } from '../accounts/sign-out-everywhere.js';
+import type { BackchannelLogout } from '../oidc/backchannel-logout.js';
 import { ACCOUNT_CLIENT_ID } from './account-client.js';
 
 export type SessionView = { uid: string; loginTs: number | undefined; expiresAt: number | undefined; amr: string[]; apps: string[]; current: boolean };
@@ -15,30 +16,12 @@ export type AppView = { clientId: string; name: string; scopes: string[]; grante
 type SessionPayload = { uid?: string; loginTs?: number; exp?: number; amr?: string[]; accountId?: string; authorizations?: Record<string, { sid?: string }> };
 type GrantPayload = { jti?: string; clientId?: string; iat?: number; openid?: { scope?: string }; resources?: Record<string, string> };
 
-/** oidc-provider's Client has this method (used by its own end_session); it is not in the typings. */
-type BackchannelClient = { backchannelLogoutUri?: string; backchannelLogout?(sub: string, sid: string | undefined): Promise<void> };
-
 export type SessionsAndApps = ReturnType<typeof createSessionsAndApps>;
-
-/**
- * Back-channel logout (OpenID Connect Back-Channel Logout 1.0 §2.5) to every app a session signed in to
- * that registered a backchannel_logout_uri; a failed delivery is reported, never thrown.
- */
-export function createBackchannelLogout(deps: { providers: ProviderHost; onBackchannelError(err: unknown, clientId: string): void }) {
-  return async (accountId: string, session: EndingSession): Promise<void> => {
-    const notices = Object.entries(session.authorizations ?? {}).map(async ([clientId, authorization]) => {
-      const client = (await deps.providers.current.Client.find(clientId).catch(() => undefined)) as BackchannelClient | undefined;
-      if (!client?.backchannelLogoutUri || typeof client.backchannelLogout !== 'function') return;
-      await client.backchannelLogout(accountId, authorization.sid).catch((err: unknown) => deps.onBackchannelError(err, clientId));
-    });
-    await Promise.all(notices);
-  };
-}
 
 export function createSessionsAndApps(deps: {
   oidc: Pick<OidcModelStore, 'findByAccountId'>;
   providers: ProviderHost;
-  backchannelLogout: ReturnType<typeof createBackchannelLogout>;
+  backchannelLogout: BackchannelLogout;
   signOutEverywhere: SignOutEverywhere;
 }) {
   const { providers } = deps;

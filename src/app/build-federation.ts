@@ -1,25 +1,26 @@
 /**
- * Upstream federation, assembled from FEDERATION_FILE for app/context.ts (the only caller): directories,
- * IdPs, home-realm discovery, just-in-time accounts, the SAML endpoints and the login page's view of it.
+ * Builds upstream federation from FEDERATION_FILE: directories, IdPs, home-realm discovery, just-in-time
+ * accounts, the SAML endpoints, the federated sign-in step and the login page's view of it. Part of the
+ * composition root: federation/ itself knows nothing of the pages that use it.
  */
 import type { Logger } from 'pino';
 import * as samlify from 'samlify';
 import type { Store } from '../../adapters/contract.js';
-import type { Renderer } from '../app/render.js';
+import type { Renderer } from '../http/render.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { createQuota } from '../protection/lockout.js';
 import { keyedByIp } from '../http/client-ip.js';
 import type { LoginFederation } from '../interactions/login.js';
 import { createFederatedStep, type FederatedStep } from '../interactions/federated.js';
-import type { FederationConfig } from './config/federation-file.js';
-import { createFederatedAccounts } from './federated-accounts.js';
-import { createHomeRealms } from './home-realm.js';
-import { createLdapDirectory } from './ldap/ldap-directory.js';
-import { createDirectoryLogin } from './ldap/directory-login.js';
-import { createSamlSchemaValidator } from './saml/schema-validator.js';
-import { loadSamlProviders } from './saml/saml-providers.js';
-import { createSamlLogins } from './saml/saml-logins.js';
-import { createSamlRouter } from './saml/saml-routes.js';
+import type { FederationConfig } from '../config/federation/federation-file.js';
+import { createFederatedAccounts } from '../federation/federated-accounts.js';
+import { createHomeRealms } from '../federation/home-realm.js';
+import { createLdapDirectory } from '../federation/ldap/ldap-directory.js';
+import { createDirectoryLogin } from '../federation/ldap/directory-login.js';
+import { createSamlSchemaValidator } from '../federation/saml/schema-validator.js';
+import { loadSamlProviders } from '../federation/saml/saml-providers.js';
+import { createSamlLogins } from '../federation/saml/saml-logins.js';
+import { createSamlRouter } from '../federation/saml/saml-routes.js';
 
 export type Federation = {
   login: LoginFederation;

@@ -5,13 +5,13 @@
  */
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import type { Renderer } from '../app/render.js';
+import type { Renderer } from '../http/render.js';
 import type { AccountService } from '../accounts/accounts.js';
-import { InvalidAccountInput, PasswordRefused } from '../accounts/accounts.js';
+import { InvalidAccountInput } from '../accounts/accounts.js';
 import type { AccountRecord } from '../../adapters/contract.js';
 import { accountSubject, type LoginThrottle } from '../accounts/login-throttle.js';
 import { nameRefusal } from '../accounts/registration.js';
-import { BadRequestError, TooManyRequestsError } from '../errors/errors.js';
+import { InvalidRequestError, TooManyRequestsError } from '../errors/errors.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
 import type { SessionsAndApps } from './sessions-and-apps.js';
 import { registerSecurityRoutes, type SecurityDeps } from './security-routes.js';
@@ -42,7 +42,7 @@ export function createAccountRouter(deps: AccountPagesDeps) {
     const outcome = await auth.callback(ctx);
     if (outcome.ok) return ctx.redirect(outcome.returnTo);
     if (outcome.error === 'state_mismatch') return ctx.redirect('/account');
-    throw new BadRequestError('Signing in to your account did not complete. Go back and try again.', `account sign-in returned ${outcome.error}`);
+    throw new InvalidRequestError('Signing in to your account did not complete. Go back and try again.', `account sign-in returned ${outcome.error}`);
   });
 
   router.use(deps.csrf, auth.requireSignIn);
@@ -92,9 +92,9 @@ export function createAccountRouter(deps: AccountPagesDeps) {
       // the password policy (length, blocklist, history) applies here as everywhere a password is set
       await deps.accounts.setPassword(account, next);
     } catch (err) {
-      if (err instanceof PasswordRefused) return fail(400, err.refusal.message);
+      // a refused value is shown on the form itself, in the domain error's own words when it has them
       if (!(err instanceof InvalidAccountInput)) throw err;
-      return fail(400, 'Choose another new password.');
+      return fail(400, err.publicMessage ?? 'Choose another new password.');
     }
     // a password changed because it leaked is only half a fix while another browser stays signed in, or
     // an app keeps a refresh token it got there: other sessions end and their grants are revoked

@@ -12,8 +12,8 @@ import { randomBytes } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { AccountRecord } from '../../adapters/contract.js';
-import { ACR, acrRank, meetsRequirement, type MfaRequirement } from '../oidc/policy.js';
-import { GatehouseError } from '../errors/errors.js';
+import { ACR, acrRank, meetsRequirement, type MfaRequirement } from '../assurance/acr-amr.js';
+import { LoginRequiredError } from '../errors/errors.js';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from './account-client.js';
 
 const STATE_COOKIE = 'gatehouse.account-signin';
@@ -107,7 +107,7 @@ export function createAccountAuth(deps: {
   /** A sign-in redirect; the page script's JSON requests cannot follow one, so they get an error that says what to do. */
   function signInAgain(ctx: Context, returnTo: string, extra: Record<string, string>): void {
     if (ctx.accepts('html', 'json') === 'json') {
-      throw new GatehouseError(401, 'login_required', 'For your security, sign in again to change this. Reload the page to continue.');
+      throw new LoginRequiredError('For your security, sign in again to change this. Reload the page to continue.');
     }
     return signIn(ctx, returnTo, extra);
   }

@@ -1,0 +1,82 @@
+/**
+ * Accounts: the audit log, passwords and their policy, the account service, account mail, mailed-link
+ * tokens and email verification. Nothing here needs (or loads) oidc-provider, so the CLI builds this
+ * bundle too.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { AccountRecord, Store } from '../../adapters/contract.js';
+import type { Branding } from '../http/render.js';
+import { createPasswordHasher } from '../accounts/passwords.js';
+import { createAccountService, type AccountService } from '../accounts/accounts.js';
+import { createPasswordPolicy, loadCommonPasswords, type PasswordPolicy } from '../accounts/password-policy.js';
+import { createAccountTokens, type AccountTokens } from '../accounts/account-tokens.js';
+import { createEmailVerification, type EmailVerification } from '../accounts/email-verification.js';
+import { createAuditLog, type AuditLog } from '../audit/audit-log.js';
+import { createMailTransport } from '../mail/transport.js';
+import { createMailer, type Mailer } from '../mail/mailer.js';
+import { createAccountMail, type AccountMail } from '../mail/account-mail.js';
+
+export const brandingOf = (config: Config): Branding => ({
+  name: config.BRAND_NAME,
+  logoUrl: config.BRAND_LOGO_URL,
+  primaryColor: config.BRAND_PRIMARY_COLOR,
+  backgroundColor: config.BRAND_BACKGROUND_COLOR,
+});
+
+export type Accounts = {
+  audit: AuditLog;
+  passwordPolicy: PasswordPolicy;
+  accounts: AccountService;
+  /** an account with every role: those set on it (CLI) and those upstream providers grant (federation) */
+  withAllRoles(id: string): Promise<AccountRecord | undefined>;
+  mailer: Mailer;
+  accountMail: AccountMail;
+  accountTokens: AccountTokens;
+  verification: EmailVerification;
+  /** waits for mail in flight, then closes the transport */
+  closeMail(): Promise<void>;
+};
+
+export async function buildAccounts(
+  o: { config: Config; logger: Logger; viewsDir: string },
+  store: Store,
+  mayMail: (email: string) => Promise<boolean>,
+): Promise<Accounts> {
+  const { config, logger } = o;
+  const audit = createAuditLog({ store: store.audit, logger, retentionSeconds: config.AUDIT_RETENTION });
+  const passwordPolicy = createPasswordPolicy({
+    minLength: config.PASSWORD_MIN_LENGTH,
+    maxLength: config.PASSWORD_MAX_LENGTH,
+    common: loadCommonPasswords(config.PASSWORD_MIN_LENGTH),
+    serviceName: config.BRAND_NAME,
+  });
+  const accounts = createAccountService({
+    accounts: store.accounts,
+    passwords: createPasswordHasher(config.BCRYPT_COST),
+    policy: passwordPolicy,
+    history: store.passwordHistory,
+    historySize: config.PASSWORD_HISTORY,
+    maxPasswordAge: config.PASSWORD_MAX_AGE,
+  });
+  const withAllRoles = async (id: string) => {
+    const account = await accounts.findById(id);
+    if (!account) return undefined;
+    const roles = [...new Set([...account.roles, ...(await store.federation.rolesOf(id))])].sort();
+    return { ...account, roles };
+  };
+  const transport = await createMailTransport({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, logger, revealLinksInLog: config.NODE_ENV === 'development' });
+  const mailer = createMailer({ transport, viewsDir: o.viewsDir, branding: brandingOf(config), issuer: config.ISSUER, logger });
+  const accountMail = createAccountMail({ mailer, brandName: config.BRAND_NAME });
+  const accountTokens = createAccountTokens({ store: store.accountTokens });
+  const verification = createEmailVerification({
+    issuer: config.ISSUER, ttlSeconds: config.EMAIL_VERIFICATION_TTL, tokens: accountTokens, accounts, mail: accountMail, audit, mayMail,
+  });
+  return {
+    audit, passwordPolicy, accounts, withAllRoles, mailer, accountMail, accountTokens, verification,
+    async closeMail() {
+      await mailer.drain();
+      transport.close();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * The pages: the interaction steps (login, consent, second factor, passkey), the lifecycle pages
+ * (registration, verification, password reset) and the /account pages, each given everything it uses,
+ * so create-app.ts only mounts them.
+ */
+import type { Context, Next } from 'koa';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../../adapters/contract.js';
+import type { Renderer } from '../http/render.js';
+import { csrfProtection } from '../http/csrf.js';
+import type { ProviderHost } from '../oidc/provider-host.js';
+import { createInteractionLoader } from '../oidc/interaction.js';
+import type { ResourceRegistry } from '../clients/resource-registry.js';
+import { createRegistration } from '../accounts/registration.js';
+import { createPasswordReset } from '../accounts/password-reset.js';
+import { createLoginStep, type LoginStep } from '../interactions/login.js';
+import { createConsentStep, type ConsentStep } from '../interactions/consent.js';
+import { createMfaStep, type MfaStep } from '../interactions/mfa-step.js';
+import { createWebAuthnStep, type WebAuthnStep } from '../interactions/mfa-webauthn.js';
+import { registrationAllowed } from '../lifecycle/registration-routes.js';
+import type { LifecycleDeps } from '../lifecycle/router.js';
+import { createAccountAuth } from '../account-pages/account-auth.js';
+import { createSessionsAndApps } from '../account-pages/sessions-and-apps.js';
+import type { AccountPagesDeps } from '../account-pages/router.js';
+import type { Metrics } from './metrics.js';
+import type { Accounts } from './build-accounts.js';
+import type { Factors } from './build-factors.js';
+import type { Protection } from './build-protection.js';
+import type { SignOut } from './build-sign-out.js';
+import type { Federation } from './build-federation.js';
+
+export type Pages = {
+  csrf: (ctx: Context, next: Next) => Promise<void>;
+  loginStep: LoginStep;
+  consentStep: ConsentStep;
+  mfaStep: MfaStep;
+  webAuthnStep: WebAuthnStep;
+  lifecycle: LifecycleDeps;
+  accountPages: AccountPagesDeps;
+};
+
+export function buildPages(deps: {
+  config: Config;
+  store: Store;
+  render: Renderer;
+  providers: ProviderHost;
+  resources: Pick<ResourceRegistry, 'find'>;
+  accounts: Accounts;
+  factors: Factors;
+  protection: Protection;
+  signOut: SignOut;
+  metrics: Metrics;
+  federation: Federation | undefined;
+}): Pages {
+  const { config, render, providers, factors, protection, metrics, federation } = deps;
+  const { accounts, audit, accountMail, verification, accountTokens } = deps.accounts;
+  const { signOutEverywhere, backchannelLogout } = deps.signOut;
+  const secure = config.ISSUER.startsWith('https://');
+  const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure });
+
+  const loginStep = createLoginStep({
+    providers,
+    render,
+    accounts,
+    throttle: protection.loginThrottle,
+    onResult: (result) => metrics.logins.inc({ result }),
+    ...(federation ? { federation: federation.login } : {}),
+    audit,
+    links: async (interaction) => {
+      const client = await providers.current.Client.find(String(interaction.params.client_id));
+      return {
+        forgot: `/password/forgot?interaction=${interaction.uid}`,
+        register: registrationAllowed({ registrationEnabled: config.REGISTRATION_ENABLED }, client) ? `/interaction/${interaction.uid}/register` : null,
+      };
+    },
+  });
+  const mfaStep = createMfaStep({
+    providers, render, findAccount: accounts.findById, totp: factors.totp, recoveryCodes: factors.recoveryCodes, factors: factors.account,
+    throttle: protection.secondFactorThrottle,
+    onResult: (result) => metrics.secondFactors.inc({ method: 'code', result }),
+  });
+  const webAuthnStep = createWebAuthnStep({ webauthn: factors.webauthn, mfa: mfaStep, onResult: (result) => metrics.secondFactors.inc({ method: 'webauthn', result }) });
+  const consentStep = createConsentStep({ providers, render, findAccount: accounts.findById, findResource: deps.resources.find });
+
+  const accountPages: AccountPagesDeps = {
+    render,
+    csrf,
+    auth: createAccountAuth({
+      issuer: config.ISSUER,
+      secure,
+      providers,
+      findAccount: accounts.findById,
+      accountRequirement: factors.policy.accountRequirement,
+      reauthMaxAge: config.ACCOUNT_REAUTH_MAX_AGE,
+    }),
+    accounts,
+    passwordThrottle: protection.loginThrottle,
+    sessionsAndApps: createSessionsAndApps({ oidc: deps.store.oidc, providers, backchannelLogout, signOutEverywhere }),
+    totp: factors.totp, webauthn: factors.webauthn, recoveryCodes: factors.recoveryCodes, factors: factors.account,
+    secondFactorThrottle: protection.secondFactorThrottle,
+    async onPasswordChanged(account, ctx, signedOut) {
+      accountMail.passwordChanged(account, 'changed', `${config.ISSUER}/password/forgot`);
+      const ended = signedOut ? { sessionsEnded: signedOut.sessions, grantsRevoked: signedOut.grants } : {};
+      await audit.record({ type: 'password.changed', accountId: account.id, details: { via: 'account page', ...ended } }, ctx);
+    },
+  };
+
+  const later = deps.accounts.mailer.later;
+  const { mayMail } = protection;
+  const lifecycle: LifecycleDeps = {
+    issuer: config.ISSUER,
+    secureCookies: secure,
+    registrationEnabled: config.REGISTRATION_ENABLED,
+    termsUrl: config.REGISTRATION_TERMS_URL,
+    interactionTtlSeconds: config.INTERACTION_TTL,
+    providers,
+    render,
+    csrf,
+    loadInteraction: createInteractionLoader(providers),
+    accounts,
+    policy: deps.accounts.passwordPolicy,
+    verification,
+    registration: createRegistration({ issuer: config.ISSUER, accounts, verification, mail: accountMail, audit, later, mayMail }),
+    reset: createPasswordReset({
+      issuer: config.ISSUER, ttlSeconds: config.PASSWORD_RESET_TTL, tokens: accountTokens, accounts, signOutEverywhere, mail: accountMail, audit, later, mayMail,
+    }),
+    mail: accountMail,
+    audit,
+    limits: { registrationPerIp: protection.registrationPerIp, emailPerIp: protection.emailPerIp },
+  };
+  return { csrf, loginStep, consentStep, mfaStep, webAuthnStep, lifecycle, accountPages };
+}

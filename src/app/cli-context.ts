@@ -1,0 +1,69 @@
+/**
+ * The CLI's context: the stores, keys and domain services the commands use, and no timers, pages or
+ * metrics. oidc-provider is loaded only when a command needs it (it prints a notice when it loads, and
+ * costs start-up time): to validate client metadata, to tell apps of a sign-out, or, with
+ * `providerUpFront`, for a command that reads `providers.current` straight away.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { ProviderHost } from '../oidc/provider-host.js';
+import { createRenderer } from '../http/render.js';
+import type { AppContext } from './context.js';
+import { buildKeys, withStore } from './build-stores.js';
+import { buildProtection } from './build-protection.js';
+import { brandingOf, buildAccounts } from './build-accounts.js';
+import { buildRegistries } from './build-clients.js';
+import { buildSignOut } from './build-sign-out.js';
+
+export type CliContext = Pick<
+  AppContext,
+  'config' | 'logger' | 'store' | 'cipher' | 'keyRing' | 'accounts' | 'clients' | 'resources' | 'audit' | 'mailer' | 'accountMail' | 'passwordPolicy' | 'signOutEverywhere' | 'providers'
+> & { close(): Promise<void> };
+
+export type CliContextOptions = { config: Config; logger: Logger; viewsDir: string; keysDir: string; providerUpFront?: boolean };
+
+export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
+  return withStore(o.config, o.logger, async (store) => {
+    const { config, logger } = o;
+    const { cipher, keyRing, signingJwks } = await buildKeys(o, store);
+    const protection = buildProtection(config, store);
+    const accounts = await buildAccounts(o, store, protection.mayMail);
+
+    // the provider, built the first time a command needs it, from the same registries and keys
+    let loaded: ProviderHost | undefined;
+    let loading: Promise<ProviderHost> | undefined;
+    const loadProvider = () =>
+      (loading ??= (async () => {
+        const [{ buildFactors }, { buildProvider }] = await Promise.all([import('./build-factors.js'), import('./build-provider.js')]);
+        const factors = buildFactors(config, store, cipher, accounts.withAllRoles);
+        const render = createRenderer({ viewsDir: o.viewsDir, branding: brandingOf(config) });
+        loaded = buildProvider({
+          config, logger, store, signingJwks, registries, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles,
+          mfaPolicy: factors.policy, audit: accounts.audit, render,
+        }).providers;
+        return loaded;
+      })());
+    const registries = buildRegistries(store, cipher, async (metadata) => {
+      await (await loadProvider()).current.Client.validate(metadata as never);
+    });
+    const signOut = buildSignOut(store, loadProvider, logger);
+    if (o.providerUpFront) await loadProvider();
+    return {
+      config, logger, store, cipher, keyRing, ...registries,
+      accounts: accounts.accounts,
+      audit: accounts.audit,
+      mailer: accounts.mailer,
+      accountMail: accounts.accountMail,
+      passwordPolicy: accounts.passwordPolicy,
+      signOutEverywhere: signOut.signOutEverywhere,
+      get providers(): ProviderHost {
+        if (!loaded) throw new Error('this command needs the provider: build the CLI context with providerUpFront');
+        return loaded;
+      },
+      async close() {
+        await accounts.closeMail();
+        await store.close();
+      },
+    };
+  });
+}

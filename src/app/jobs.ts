@@ -1,0 +1,50 @@
+/**
+ * The timers, in one place, started only by the server (server.ts): sweeping expired records and picking
+ * up key rotations. The CLI and anything else that builds a context runs none of them.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../../adapters/contract.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { AccountTokens } from '../accounts/account-tokens.js';
+import type { KeyRing } from '../keys/rotation.js';
+import type { ProviderHost } from '../oidc/provider-host.js';
+
+/** Kept this long after expiry, so a late click on a mailed link gets "expired" rather than "not valid". */
+const EXPIRED_LINK_GRACE_SECONDS = 7 * 86400;
+
+export type JobDeps = {
+  config: Pick<Config, 'SWEEP_INTERVAL' | 'KEY_REFRESH_INTERVAL'>;
+  logger: Logger;
+  store: Pick<Store, 'sweepExpired'>;
+  audit: Pick<AuditLog, 'sweep'>;
+  accountTokens: Pick<AccountTokens, 'sweep'>;
+  keyRing: Pick<KeyRing, 'refresh'>;
+  providers: Pick<ProviderHost, 'replaceKeys'>;
+};
+
+export type Jobs = { stop(): void };
+
+export function startJobs(d: JobDeps): Jobs {
+  const { logger } = d;
+  const sweeper = setInterval(() => {
+    const sweeps = [d.store.sweepExpired(), d.audit.sweep(), d.accountTokens.sweep(EXPIRED_LINK_GRACE_SECONDS)];
+    Promise.all(sweeps).catch((err: unknown) => logger.warn({ err }, 'sweeping expired records failed'));
+  }, d.config.SWEEP_INTERVAL * 1000);
+  sweeper.unref();
+  // every replica picks up a rotation within KEY_REFRESH_INTERVAL (src/keys/rotation.ts)
+  const keyRefresher = setInterval(() => {
+    d.keyRing.refresh().then((jwks) => {
+      if (!jwks) return;
+      d.providers.replaceKeys(jwks);
+      logger.info({ kids: jwks.map((k) => k.kid) }, 'signing keys changed');
+    }).catch((err: unknown) => logger.error({ err }, 'refreshing the signing keys failed (the keys in service stay)'));
+  }, d.config.KEY_REFRESH_INTERVAL * 1000);
+  keyRefresher.unref();
+  return {
+    stop() {
+      clearInterval(sweeper);
+      clearInterval(keyRefresher);
+    },
+  };
+}
