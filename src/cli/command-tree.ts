@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import type { AppContext } from '../app/context.js';
+import { UsageError } from './exit-codes.js';
 import { chooseFormat, createOut, outputOption, type Out, type OutputFormat, type Streams } from './output.js';
 
 export class CliCommand extends Command {
@@ -42,9 +43,14 @@ export type LeafSpec = {
   plan(opts: Record<string, unknown>, args: string[]): Run;
 };
 
-/** A mandatory option: commander refuses the command without it (exit 2). */
+/**
+ * A mandatory option. Checked in the action rather than with commander's makeOptionMandatory(), which runs
+ * before the unknown-option check: a mistyped `--emial` must get "did you mean --email?", not "--email missing".
+ */
+export class RequiredOption extends Option {}
+
 export function required(flags: string, description: string): Option {
-  return new Option(flags, `${description} (required)`).makeOptionMandatory();
+  return new RequiredOption(flags, `${description} (required)`);
 }
 
 export function leaf(parent: CliCommand, spec: LeafSpec, deps: CliDeps): CliCommand {
@@ -56,6 +62,8 @@ export function leaf(parent: CliCommand, spec: LeafSpec, deps: CliDeps): CliComm
   cmd.addHelpText('after', `\nExample:\n  $ ${spec.example}\n`);
   cmd.action(async () => {
     const opts = cmd.opts();
+    const missing = cmd.options.find((o) => o instanceof RequiredOption && opts[o.attributeName()] === undefined);
+    if (missing) throw new UsageError(`required option '${missing.flags}' not specified`);
     const run = spec.plan(opts, cmd.processedArgs as string[]);
     const out = createOut(chooseFormat(opts.output as string | undefined, deps.streams.stdout.isTTY === true, spec.scripted), deps.streams);
     const c = await deps.open();
