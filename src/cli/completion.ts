@@ -16,7 +16,7 @@ function walk(cmd: Command, path: string, into: Node[]): void {
 function choices(root: Command): Map<string, string[]> {
   const found = new Map<string, string[]>();
   const visit = (cmd: Command) => {
-    for (const o of cmd.options as (Option & { argChoices?: string[] })[]) if (o.long && o.argChoices) found.set(o.long, o.argChoices);
+    for (const o of cmd.options as (Option & { argChoices?: string[] })[]) if (o.long && o.argChoices) found.set([o.long, o.short].filter(Boolean).map((f) => quote(f!)).join('|'), o.argChoices);
     for (const a of cmd.registeredArguments) if (a.argChoices) found.set(`${cmdId(cmd)}:arg`, a.argChoices);
     cmd.commands.forEach(visit);
   };
@@ -50,7 +50,7 @@ function bashFunction(root: Command): string {
     '  done',
     '  local words',
     '  case "$prev" in',
-    ...argChoices.filter(([k]) => k.startsWith('--')).map(([opt, values]) => `    ${quote(opt)}) COMPREPLY=($(compgen -W ${quote(values.join(' '))} -- "$cur")); return ;;`),
+    ...argChoices.filter(([k]) => !k.endsWith(':arg')).map(([flags, values]) => `    ${flags}) COMPREPLY=($(compgen -W ${quote(values.join(' '))} -- "$cur")); return ;;`),
     '  esac',
     '  case "$path" in',
     ...argChoices.filter(([k]) => k.endsWith(':arg')).map(([k, values]) => `    ${quote(k.slice(0, -4))}) words=${quote(values.join(' '))} ;;`),
