@@ -10,5 +10,6 @@ export const RECOMMENDED_NODE = 'Node.js 24 or 26 LTS (the container image runs 
 export function runtimeAdvice(release: { lts?: string | undefined } = process.release, version: string = process.version): string | undefined {
   const lts = release.lts;
   if (lts && lts.charCodeAt(0) >= 'Jod'.charCodeAt(0)) return undefined;
-  return `gatehouse: running on Node.js ${version}${lts ? ` (${lts})` : ''}; oidc-provider supports v22 LTS and later: ${RECOMMENDED_NODE} is recommended`;
+  // indented under the library's line, and not a `gatehouse:` line (those are the errors that stop start-up)
+  return `  Gatehouse recommends ${RECOMMENDED_NODE}; this is Node.js ${version}${lts ? ` (${lts})` : ''}, which oidc-provider does not support.`;
 }

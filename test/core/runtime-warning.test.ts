@@ -15,8 +15,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('the runtime warning', () => {
   it('advises by the test oidc-provider uses: LTS from Jod (v22) on is supported', () => {
-    assert.match(runtimeAdvice({ lts: 'Iron' }, 'v20.20.2')!, /^gatehouse: running on Node\.js v20\.20\.2 \(Iron\); .*Node\.js 24 or 26 LTS/);
-    assert.match(runtimeAdvice({}, 'v25.1.0')!, /v25\.1\.0;/, 'a release that is not LTS');
+    assert.equal(runtimeAdvice({ lts: 'Iron' }, 'v20.20.2'), '  Gatehouse recommends Node.js 24 or 26 LTS (the container image runs 26); this is Node.js v20.20.2 (Iron), which oidc-provider does not support.');
+    assert.match(runtimeAdvice({}, 'v25.1.0')!, /this is Node\.js v25\.1\.0,/, 'a release that is not LTS');
     assert.equal(runtimeAdvice({ lts: 'Jod' }, 'v22.12.0'), undefined);
     assert.equal(runtimeAdvice({ lts: 'Krypton' }, 'v24.11.0'), undefined);
   });
@@ -46,9 +46,10 @@ describe('the runtime warning', () => {
       await rm(dir, { recursive: true, force: true });
     }
     const warnings = stderr.split('\n').filter((l) => l.includes('oidc-provider WARNING: Unsupported runtime'));
-    const advice = stderr.split('\n').filter((l) => l.startsWith('gatehouse: running on Node.js'));
+    const advice = stderr.split('\n').filter((l) => l.startsWith('  Gatehouse recommends Node.js'));
     const expected = runtimeAdvice() ? 1 : 0;
     assert.equal(warnings.length, expected, stderr);
     assert.deepEqual(advice, expected ? [runtimeAdvice()] : [], stderr);
+    if (expected) assert.equal(stderr.split('\n').indexOf(advice[0]!), stderr.split('\n').indexOf(warnings[0]!) + 1, 'right under the warning');
   });
 });
