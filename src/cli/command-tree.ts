@@ -25,8 +25,11 @@ export type CliContext = Pick<AppContext,
 export type Run = (c: CliContext, out: Out) => Promise<void>;
 
 export type CliDeps = {
-  /** opens the context a command runs on (src/cli/bootstrap.ts); called only once the input is checked */
-  open(): Promise<CliContext>;
+  /**
+   * opens the context a command runs on (src/cli/bootstrap.ts); called only once the input is checked.
+   * `provider`: the command uses oidc-provider itself (c.providers), not only the stores and the domain.
+   */
+  open(needs: { provider: boolean }): Promise<CliContext>;
   streams: Streams;
 };
 
@@ -37,6 +40,8 @@ export type LeafSpec = {
   argument?: [string, string];
   options?: Option[];
   example: string;
+  /** it uses c.providers (oidc-provider's own models); every other command runs without a provider */
+  provider?: boolean;
   /** the format off a terminal when --output is not given (json; ndjson for an event log) */
   scripted?: OutputFormat;
   /** reads the options (throwing UsageError for bad input) and returns what the command will do */
@@ -66,7 +71,7 @@ export function leaf(parent: CliCommand, spec: LeafSpec, deps: CliDeps): CliComm
     if (missing) throw new UsageError(`required option '${missing.flags}' not specified`);
     const run = spec.plan(opts, cmd.processedArgs as string[]);
     const out = createOut(chooseFormat(opts.output as string | undefined, deps.streams.stdout.isTTY === true, spec.scripted), deps.streams);
-    const c = await deps.open();
+    const c = await deps.open({ provider: spec.provider === true });
     try {
       await run(c, out);
     } finally {

@@ -79,6 +79,8 @@ export function clientsCommands(program: CliCommand, deps: CliDeps): void {
     description: 'create an initial access token, shown only once, stored hashed; it works while DYNAMIC_REGISTRATION is on',
     options: [new Option('--ttl <duration>', 'how long it stays usable (60s to 1d)').default(86400, '1d').argParser(ttl)],
     example: 'gatehouse clients initial-token create --ttl 1h',
+    // an initial access token is oidc-provider's own model (its format and storage)
+    provider: true,
     plan(o) {
       const expiresIn = o.ttl as number;
       return async (c, out) => {
