@@ -23,7 +23,8 @@ function commandBlock(cmd: Command): string[] {
   const lines = [`### \`${commandPath(cmd)}${args ? ` ${args}` : ''}\``, '', `${purpose.charAt(0).toUpperCase()}${purpose.slice(1)}.`, ''];
   // --help and --output are on every command; the introduction says so once
   const options = cmd.options.filter((o) => o.long !== '--help' && o.long !== '--output');
-  if (options.length) lines.push('| option | what it does | default |', '|---|---|---|', ...options.map(optionRow), '');
+  const argumentRows = cmd.registeredArguments.map((a) => `| \`${a.required ? `<${a.name()}>` : `[${a.name()}]`}\` | ${cellText(a.description)}${a.argChoices ? ` (${a.argChoices.join(', ')})` : ''} | |`);
+  if (options.length || argumentRows.length) lines.push('| argument or option | what it does | default |', '|---|---|---|', ...argumentRows, ...options.map(optionRow), '');
   const example = (cmd as CliCommand).example;
   if (example) lines.push(`    ${example}`, '');
   return lines;
