@@ -41,7 +41,12 @@ let tsc;
 try {
   tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 } catch {
-  process.stderr.write('gatehouse: the sources are newer than dist/, and TypeScript is not installed to compile them (npm ci installs it)\n');
+  // `npm ci --omit=dev` (a production install) has no compiler: installing still succeeds, starting does not
+  if (process.env.npm_lifecycle_event === 'prepare') {
+    process.stderr.write('gatehouse: TypeScript is not installed (a production install?), so dist/ was not compiled\n');
+    process.exit(0);
+  }
+  process.stderr.write('gatehouse: dist/ is older than the sources, and TypeScript is not installed to compile them (npm ci installs it)\n');
   process.exit(1);
 }
 const started = new Date();
