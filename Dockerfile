@@ -14,16 +14,19 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json ./
-# npm 11 runs only the install scripts that package.json "allowScripts" approves (better-sqlite3, bcrypt,
-# esbuild); older npm runs them all. Either way the next line fails the build if a native module is missing.
-RUN npm ci --no-audit --no-fund
-RUN node -e "new (require('better-sqlite3'))(':memory:').close(); require('bcrypt').hashSync('x', 4)"
-COPY tsconfig.json ./
+# The sources come first: `npm ci` builds the project (package.json "prepare": src/dev/build.mjs), as it does
+# for CI and a fresh clone. The npm cache mount keeps the reinstall after a source change quick.
+# tsconfig also includes test/ and bench/; .dockerignore keeps them out, so only src/ and adapters/ compile.
+COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 COPY adapters ./adapters
-# tsconfig also includes test/ and bench/; .dockerignore keeps them out, so only src/ and adapters/ compile
-RUN npm run build \
+# npm 11 runs only the install scripts that package.json "allowScripts" approves (better-sqlite3, bcrypt,
+# esbuild); older npm runs them all. Either way the next line fails the build if a native module is missing.
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+RUN node -e "new (require('better-sqlite3'))(':memory:').close(); require('bcrypt').hashSync('x', 4)"
+# compiles only if prepare did not (dist/.build-stamp older than the sources); fails the build on a type error
+RUN node src/dev/build.mjs --if-stale \
+ && test -f dist/src/main.js \
  && npm prune --omit=dev --no-audit --no-fund \
  && node -e "new (require('better-sqlite3'))(':memory:').close(); require('bcrypt').hashSync('x', 4)"
 

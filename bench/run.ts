@@ -7,6 +7,8 @@
  * warm-up, a closed-loop pass for the maximum rate, then a paced pass at half that rate for latency.
  * Prints markdown and writes bench/results/<timestamp>.json. Not part of the tests.
  *
+ * First it times `npm start` on the built tree, spawn to the first discovery answer (bench/npm-start.ts).
+ *
  * Settings (environment):
  *   BENCH_SECONDS=5            length of each measured pass
  *   BENCH_WARMUP_SECONDS=2     closed-loop warm-up before each scenario
@@ -33,6 +35,7 @@ import { BalancedPool, Pool, type Dispatcher } from 'undici';
 import { closedLoop, paced, type LoadResult, type Operation } from './load.js';
 import { combined, startServer, type ServerProcess } from './server-process.js';
 import { createGatehouseRecords } from './setup-data.js';
+import { measureNpmStart } from './npm-start.js';
 import { API, SERVICE_CLIENT_ID, SPA, USER, randomSecret } from './bench-data.js';
 import { SCENARIOS, Ring, RefreshChains, type Scenario, type Target } from './scenarios.js';
 import { cpuShares, cpuSnapshot, loadAverage, loadSampler } from './machine-load.js';
@@ -88,6 +91,17 @@ async function main(): Promise<void> {
   try {
     const targets: Target[] = [];
     if (S.targets.includes('gatehouse')) {
+      // the first-start figure, on its own store, before anything else loads the machine
+      const port = await freePort();
+      report.npmStart = await measureNpmStart({
+        env: {
+          NODE_ENV: 'production', ALLOW_INSECURE: 'true', HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn',
+          DATABASE_URL: `sqlite:${join(dataDir, 'npm-start.db')}`, KEY_ENCRYPTION_KEYS: randomBytes(32).toString('base64'), COOKIE_KEYS: randomSecret(32),
+        },
+        port,
+        cpus: S.serverCpu,
+      });
+      log(`npm start served discovery in ${report.npmStart.ms} ms${report.npmStart.compiled ? ' (it compiled first)' : ''}`);
       const { server, target } = await startGatehouse(dataDir, resultsDir, stamp, services);
       servers.push(server);
       pools.push(target.pool);

@@ -28,6 +28,8 @@ export async function createGatehouseRecords(env: Record<string, string>): Promi
     client_id: SERVICE_CLIENT_ID,
     client_name: 'Bench service',
     grant_types: ['client_credentials'],
+    // a client_credentials client gets only the API scopes it registers (src/clients/client-scope.ts)
+    scope: API.scope,
     response_types: [],
     redirect_uris: [],
     token_endpoint_auth_method: 'client_secret_basic',

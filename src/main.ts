@@ -5,6 +5,7 @@ import cluster from 'node:cluster';
 import { loadConfig, ConfigError } from './config/load-config.js';
 import { createLogger } from './app/logger.js';
 import { seedDemo, demoBanner } from './dev/seed-demo.js';
+import { runtimeAdvice } from './oidc/runtime-support.js';
 
 async function main(): Promise<void> {
   let config;
@@ -24,6 +25,10 @@ async function main(): Promise<void> {
   // Imported only once the configuration is good: oidc-provider prints notices when it loads (e.g. about the
   // Node version), and a configuration error must be the one line an operator reads.
   const { startServer } = await import('./server.js');
+  // that import printed oidc-provider's runtime warning if this Node is older than it supports; say which to
+  // use, once (each cluster worker loads the provider and prints the library's own line)
+  const advice = runtimeAdvice();
+  if (advice && (cluster.worker?.id ?? 1) === 1) process.stderr.write(`${advice}\n`);
   const started = Date.now();
   const workerLogger = cluster.worker ? logger.child({ worker: cluster.worker.id }) : logger;
   const running = await startServer(config, workerLogger);

@@ -1,4 +1,8 @@
-/** Runs the real `gatehouse` CLI (`node --import tsx src/cli.ts ...`) as the operator would, with only the env given. */
+/**
+ * Runs the real `gatehouse` CLI (`node --import tsx src/cli.ts ...`) as the operator would, with only the env
+ * given, stdout a pipe (so results are JSON). For `--help`, usage errors and output forms without a process
+ * per run, see cli-in-process.ts.
+ */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -19,7 +23,8 @@ export function runCli(env: Record<string, string>, ...args: string[]): Promise<
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      // oidc-provider warns on every load under Node < 22; that line is the runtime's, not the CLI's
+      // `lines` leaves out oidc-provider's runtime warning (printed when the provider loads, under Node < 22) for
+      // the tests that count the CLI's own lines; `stderr` keeps it (test/cli/quiet.test.ts asserts it is absent)
       const lines = stderr.split('\n').filter((l) => l && !l.startsWith('oidc-provider WARNING: Unsupported runtime'));
       resolve({ code, stdout, stderr, lines });
     });

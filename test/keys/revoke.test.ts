@@ -101,14 +101,14 @@ describe('gatehouse keys revoke: a leaked signing key', function () {
     assert.equal(kidOf(await accessToken()), current);
   });
 
-  it('refuses an unknown kid by name (exit 1) and a missing one (exit 2), changing nothing', async () => {
+  it('refuses an unknown kid by name (exit 3, not found) and a missing one (exit 2, usage), changing nothing', async () => {
     const keys = await gh.context.store.signingKeys.list();
     const unknown = await cli('revoke', 'no-such-kid');
-    assert.equal(unknown.code, 1);
+    assert.equal(unknown.code, 3);
     assert.deepEqual(unknown.lines, ['gatehouse: no signing key has the kid "no-such-kid" (see gatehouse keys list)']);
     const missing = await cli('revoke');
     assert.equal(missing.code, 2);
-    assert.match(missing.lines.join('\n'), /^gatehouse: expected exactly one KID/);
+    assert.match(missing.lines.join('\n'), /^gatehouse: missing required argument 'kid'/);
     assert.deepEqual(await gh.context.store.signingKeys.list(), keys);
   });
 });

@@ -20,7 +20,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const LAYERS: { layer: string; units: string[]; sideways: boolean; why: string }[] = [
   {
     layer: 'entry',
-    units: ['src/main.ts', 'src/server.ts', 'src/cli.ts', 'src/cluster-primary.ts', 'src/app/', 'src/dev/'],
+    units: ['src/main.ts', 'src/server.ts', 'src/cli.ts', 'src/cli/', 'src/cluster-primary.ts', 'src/app/', 'src/dev/'],
     sideways: true,
     why: 'start the process and wire everything (the composition root is src/app/)',
   },

@@ -1,6 +1,7 @@
 /**
- * The operator's CLI (`src/cli.ts`) on the same DATABASE_URL as a running server: what it creates, the server
- * serves at once; secrets are shown once and stored encrypted; bad input is exit code 2 and one line.
+ * The operator's CLI (`src/cli.ts`, commands in src/cli/) on the same DATABASE_URL as a running server: what it
+ * creates, the server serves at once; secrets are shown once and stored encrypted; bad input is exit code 2
+ * and starts with one `gatehouse: ...` line (commander adds a "did you mean" line where one fits).
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -54,6 +55,7 @@ describe('the gatehouse CLI on a running server’s store', () => {
     assert.equal(created.code, 0, created.stderr);
     const client = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
     assert.match(client.client_secret, /^[A-Za-z0-9_-]{43}$/, '256 random bits');
+    assert.deepEqual((JSON.parse(created.stdout) as { shown_once: string[] }).shown_once, ['client_secret'], 'JSON marks the secret shown only now');
     assert.deepEqual(created.lines, ['The client_secret is shown only now; it is stored encrypted.']);
 
     // the stored row: no plaintext secret anywhere in it
@@ -94,19 +96,19 @@ describe('the gatehouse CLI on a running server’s store', () => {
     assert.ok(!run.stdout.includes('"d"') && !run.stdout.includes('private'), 'no private key material');
   });
 
-  describe('bad input: exit code 2 and one line', () => {
+  describe('bad input: exit code 2 and a gatehouse: line', () => {
     const cases: [string, string[], RegExp][] = [
-      ['an unknown command', ['users', 'delete'], /^usage: gatehouse </],
-      ['no command at all', [], /^usage: gatehouse </],
-      ['a missing --password', ['users', 'create', '--email', 'x@example.test'], /--password is required/],
+      ['an unknown command', ['users', 'delete'], /^gatehouse: unknown command 'delete'/],
+      ['no command at all', [], /^Usage: gatehouse /],
+      ['a missing --password', ['users', 'create', '--email', 'x@example.test'], /^gatehouse: required option '--password <password>' not specified/],
       ['a bad email', ['users', 'create', '--email', 'not-an-email', '--password', 'long enough password'], /email: expected an email address/],
       ['a short password', ['users', 'create', '--email', 'short@example.test', '--password', 'short'], /password: Use at least 12 characters/],
-      ['an unknown option', ['clients', 'list', '--all'], /Unknown option '--all'/],
+      ['an unknown option', ['clients', 'list', '--all'], /^gatehouse: unknown option '--all'/],
       ['--json that is not JSON', ['clients', 'create', '--json', '{client_name:'], /--json must be a JSON object/],
       ['client metadata the provider refuses', ['clients', 'create', '--json', JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb#fragment'] })], /redirect_uris/],
       ['a client scope that is not a scope token', ['clients', 'create', '--json', JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'], scope: 'read "quoted"' })], /scope: .* is not a valid scope token/],
       ['a resource identifier with a fragment', ['resources', 'create', '--identifier', 'https://api.example.test/#x', '--scope', 'read'], /must not contain a fragment/],
-      ['a bad --ttl', ['resources', 'create', '--identifier', 'https://ttl.example.test', '--scope', 'read', '--ttl', 'forever'], /^gatehouse: --ttl: expected a duration/],
+      ['a bad --ttl', ['resources', 'create', '--identifier', 'https://ttl.example.test', '--scope', 'read', '--ttl', 'forever'], /^gatehouse: option '--ttl <duration>' argument 'forever' is invalid\. expected a duration/],
     ];
     // three at a time: the machine has two cores, and each run is a whole Node process
     const runs = new Map<string, Promise<CliRun>>();
@@ -119,20 +121,21 @@ describe('the gatehouse CLI on a running server’s store', () => {
       });
       slot = [];
     });
-    for (const [name, , expected] of cases) {
+    for (const [name, args, expected] of cases) {
       it(name, async () => {
         const run = await runs.get(name)!;
         assert.equal(run.code, 2, run.stderr);
-        assert.equal(run.lines.length, 1, run.stderr);
-        assert.match(run.lines[0]!, expected);
+        assert.match(run.lines[0] ?? '', expected);
+        // the domain's refusals are one line; commander's may add a suggestion, and no command prints the help
+        if (args.length > 0 && !/unknown|required option/.test(String(expected))) assert.equal(run.lines.length, 1, run.stderr);
         assert.equal(run.stdout, '');
       });
     }
 
-    it('an email that is taken', async () => {
+    it('an email that is taken: a conflict, exit 4', async () => {
       await gh.context.accounts.create({ email: 'taken@example.test', password: 'a password of length' });
       const run = await cli('users', 'create', '--email', 'Taken@example.test', '--password', 'another long password');
-      assert.equal(run.code, 2, run.stderr);
+      assert.equal(run.code, 4, run.stderr);
       assert.deepEqual(run.lines, ['gatehouse: account already exists']);
     });
   });

@@ -1,0 +1,97 @@
+/** gatehouse clients create | list | set-scope | initial-token create */
+import { Option } from 'commander';
+import { group, leaf, required, type CliCommand, type CliDeps } from '../command-tree.js';
+import { NotFoundError, UsageError } from '../exit-codes.js';
+import { ttl } from '../option-values.js';
+import { audited } from '../audited.js';
+
+export const CLIENT_COLUMNS = ['client_id', 'client_name', 'token_endpoint_auth_method', 'grant_types', 'scope'];
+
+function clientMetadata(raw: string): Record<string, unknown> {
+  let metadata: unknown;
+  try {
+    metadata = JSON.parse(raw);
+  } catch {
+    throw new UsageError('--json must be a JSON object of OIDC client metadata');
+  }
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new UsageError('--json must be a JSON object');
+  return metadata as Record<string, unknown>;
+}
+
+export function clientsCommands(program: CliCommand, deps: CliDeps): void {
+  const clients = group(program, 'clients', 'OAuth clients (relying parties): register, list, limit their API scopes');
+
+  leaf(clients, {
+    name: 'create',
+    description: 'register a client from OIDC client metadata; its client_secret is shown only once (exit 4 when the client_id is taken)',
+    options: [required('--json <metadata>', 'OIDC client metadata as a JSON object (a client_secret of 32+ characters is kept, for migrations)')],
+    example: 'gatehouse clients create --json \'{"client_name":"My app","redirect_uris":["http://localhost:8080/callback"]}\'',
+    plan(o) {
+      const metadata = clientMetadata(o.json as string);
+      return async (c, out) => {
+        const client = await c.clients.create(metadata);
+        await audited(c, { type: 'admin.client.created', clientId: client.client_id, details: { token_endpoint_auth_method: client.token_endpoint_auth_method ?? 'client_secret_basic' } });
+        out.record(client, { shownOnce: ['client_secret'] });
+        if (client.client_secret) out.note('The client_secret is shown only now; it is stored encrypted.');
+      };
+    },
+  }, deps);
+
+  leaf(clients, {
+    name: 'list',
+    description: 'list the registered clients (never their secrets)',
+    example: 'gatehouse clients list --output json',
+    plan() {
+      return async (c, out) => {
+        const rows = (await c.clients.list()).map((r) => ({
+          client_id: r.clientId,
+          client_name: r.metadata.client_name,
+          token_endpoint_auth_method: r.metadata.token_endpoint_auth_method ?? 'client_secret_basic',
+          redirect_uris: r.metadata.redirect_uris,
+          grant_types: r.metadata.grant_types,
+          scope: r.metadata.scope ?? null,
+        }));
+        out.list(rows, CLIENT_COLUMNS);
+      };
+    },
+  }, deps);
+
+  leaf(clients, {
+    name: 'set-scope',
+    description: 'set the API scopes a client may request (a client without scope gets no API scope)',
+    options: [required('--client-id <id>', 'the client'), required('--scope <scopes>', "space-separated scopes ('' removes them)")],
+    example: "gatehouse clients set-scope --client-id my-job --scope 'openid invoices:read'",
+    plan(o) {
+      const clientId = o.clientId as string;
+      const scope = o.scope as string;
+      return async (c, out) => {
+        const metadata = await c.clients.setScope(clientId, scope);
+        if (!metadata) throw new NotFoundError('no client has this client_id');
+        await audited(c, { type: 'admin.client.updated', clientId, details: { scope: metadata.scope ?? null } });
+        out.record({ client_id: clientId, scope: metadata.scope ?? null });
+      };
+    },
+  }, deps);
+
+  const initialToken = group(clients, 'initial-token', 'RFC 7591 initial access tokens for dynamic registration (POST /reg)');
+  leaf(initialToken, {
+    name: 'create',
+    description: 'create an initial access token, shown only once, stored hashed; it works while DYNAMIC_REGISTRATION is on',
+    options: [new Option('--ttl <duration>', 'how long it stays usable (60s to 1d)').default(86400, '1d').argParser(ttl)],
+    example: 'gatehouse clients initial-token create --ttl 1h',
+    // an initial access token is oidc-provider's own model (its format and storage)
+    provider: true,
+    plan(o) {
+      const expiresIn = o.ttl as number;
+      return async (c, out) => {
+        const token = new c.providers.current.InitialAccessToken({ expiresIn });
+        const value = await token.save();
+        const expiresAt = new Date(Date.now() + expiresIn * 1000).toISOString();
+        await audited(c, { type: 'admin.client.initial_token.created', details: { expires_at: expiresAt } });
+        out.record({ initial_access_token: value, expires_at: expiresAt }, { shownOnce: ['initial_access_token'] });
+        out.note('The initial access token is shown only now; it is stored hashed.');
+        if (!c.config.DYNAMIC_REGISTRATION) out.note('DYNAMIC_REGISTRATION is off: the token works once it is turned on.');
+      };
+    },
+  }, deps);
+}

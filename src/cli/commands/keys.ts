@@ -1,0 +1,76 @@
+/** gatehouse keys list | rotate | revoke | reencrypt */
+import { Option } from 'commander';
+import { group, leaf, type CliCommand, type CliDeps } from '../command-tree.js';
+import { OperationFailed } from '../exit-codes.js';
+import { audited } from '../audited.js';
+import { scheduleKeys } from '../../keys/key-schedule.js';
+import { keyTimings } from '../../keys/rotation.js';
+import { reencryptSecrets } from '../../keys/reencrypt-secrets.js';
+
+const iso = (t: number | null | undefined) => (t ? new Date(t).toISOString() : t);
+
+export function keysCommands(program: CliCommand, deps: CliDeps): void {
+  const keys = group(program, 'keys', 'signing keys (rotation, revocation) and the encryption of secrets at rest');
+
+  leaf(keys, {
+    name: 'list',
+    description: 'list the signing keys with their state (next, current, retired) and times; never key material',
+    example: 'gatehouse keys list',
+    plan() {
+      return async (c, out) => {
+        // the states the clock has decided (src/keys/key-schedule.ts), also before a replica has stored them
+        const scheduled = scheduleKeys(await c.store.signingKeys.list(), Date.now(), keyTimings(c.config).retentionMs);
+        out.list(scheduled.map(({ record: k, state, expiresAt }) => ({
+          kid: k.kid, alg: k.alg, state, created_at: iso(k.createdAt), activates_at: iso(k.activatesAt), expires_at: iso(expiresAt),
+        })), ['kid', 'alg', 'state', 'created_at', 'activates_at', 'expires_at']);
+      };
+    },
+  }, deps);
+
+  leaf(keys, {
+    name: 'rotate',
+    description: 'schedule a new signing key KEY_PUBLISH_AHEAD ahead, or sign with it at once with --now',
+    options: [new Option('--now', 'sign with the new key at once (emergencies)').default(false)],
+    example: 'gatehouse keys rotate --now',
+    plan(o) {
+      const immediately = o.now === true;
+      return async (c, out) => {
+        const next = await c.keyRing.rotate({ immediately });
+        out.record({ kid: next.kid, activates_at: new Date(next.activatesAt).toISOString() });
+        out.note('Every replica signs with it from then on (within KEY_REFRESH_INTERVAL); the old key stays in the JWKS until its tokens expire.');
+      };
+    },
+  }, deps);
+
+  leaf(keys, {
+    name: 'revoke',
+    description: 'a leaked key: out of the JWKS and never signing again, within KEY_REFRESH_INTERVAL (exit 3 for an unknown kid)',
+    argument: ['<kid>', 'the key id (see gatehouse keys list; put -- before a kid that starts with -)'],
+    example: 'gatehouse keys revoke -- 3fQk9v2R',
+    plan(_o, [kid]) {
+      return async (c, out) => {
+        const result = await c.keyRing.revoke(kid!);
+        await audited(c, { type: 'admin.key.revoked', details: { kid: result.revoked, state: result.state, current: result.current } });
+        out.record({ revoked: result.revoked, was: result.state, current: result.current });
+        out.note('Every replica drops it from the JWKS and stops signing with it within KEY_REFRESH_INTERVAL; tokens it signed no longer verify.');
+      };
+    },
+  }, deps);
+
+  leaf(keys, {
+    name: 'reencrypt',
+    description: 'encrypt every secret at rest under the first KEY_ENCRYPTION_KEYS key, so the others can be dropped (exit 1, changing nothing for it, when a value cannot be decrypted)',
+    example: 'KEY_ENCRYPTION_KEYS=NEW,OLD gatehouse keys reencrypt',
+    plan() {
+      return async (c, out) => {
+        const report = await reencryptSecrets({ secrets: c.store.encryptedSecrets, cipher: c.cipher });
+        const counts = Object.fromEntries(Object.entries(report.counts).map(([kind, n]) => [kind, { reencrypted: n.reencrypted, already_current: n.alreadyCurrent, failed: n.failed }]));
+        await audited(c, { type: 'admin.keys.reencrypted', result: report.failures.length ? 'failure' : 'success', details: { counts } });
+        out.record(counts);
+        for (const f of report.failures) out.note(`gatehouse: ${f.kind} ${f.id} was left as it is: ${f.reason}`);
+        if (report.failures.length) throw new OperationFailed(`${report.failures.length} value(s) could not be re-encrypted; keep the key that encrypted them in KEY_ENCRYPTION_KEYS`);
+        out.note('Every secret is now encrypted under the first KEY_ENCRYPTION_KEYS key: the others can be removed (then restart or roll the replicas).');
+      };
+    },
+  }, deps);
+}

@@ -1,0 +1,42 @@
+/**
+ * The CLI's one exit-code table: every command ends with one of these, and the README's table is made from
+ * EXIT_CODES (src/cli/readme-section.ts).
+ */
+import { CommanderError } from 'commander';
+import { ConfigError } from '../config/load-config.js';
+import { DuplicateError } from '../../adapters/contract.js';
+import { InvalidAccountInput } from '../accounts/accounts.js';
+import { InvalidResourceInput } from '../clients/resource-registry.js';
+import { InvalidClientScope } from '../clients/client-scope.js';
+import { InvalidClientSecret } from '../clients/client-registry.js';
+import { UnknownKeyError } from '../keys/rotation.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, conflict: 4 } as const;
+
+export const EXIT_CODES: readonly { code: number; meaning: string }[] = [
+  { code: EXIT.ok, meaning: 'success (also `--help`)' },
+  { code: EXIT.failed, meaning: 'the operation failed (the store, a key, a value that cannot be decrypted); stderr says why' },
+  { code: EXIT.usage, meaning: 'usage error: an unknown command or option (with the closest match), a missing or malformed value, input the domain refuses, a bad setting in the environment' },
+  { code: EXIT.notFound, meaning: 'not found: no account, client, API or signing key has the name given' },
+  { code: EXIT.conflict, meaning: 'conflict: the account, client or API already exists' },
+];
+
+/** The operator's input is wrong (exit 2). */
+export class UsageError extends Error {}
+/** The account, client, API or key named does not exist (exit 3). */
+export class NotFoundError extends Error {}
+/** The command ran, but part of it failed; it has said so on stderr (exit 1). */
+export class OperationFailed extends Error {}
+
+const USAGE = [UsageError, ConfigError, InvalidAccountInput, InvalidResourceInput, InvalidClientScope, InvalidClientSecret];
+
+export function exitCodeFor(err: unknown): number {
+  // commander's own errors (unknown command or option, missing value) and its help output
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  if (err instanceof NotFoundError || err instanceof UnknownKeyError) return EXIT.notFound;
+  if (err instanceof DuplicateError) return EXIT.conflict;
+  if (USAGE.some((kind) => err instanceof kind)) return EXIT.usage;
+  // oidc-provider's error class is matched by name: importing it here would load the provider for every command
+  if ((err as Error | undefined)?.name === 'InvalidClientMetadata') return EXIT.usage;
+  return EXIT.failed;
+}

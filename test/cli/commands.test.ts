@@ -1,0 +1,114 @@
+/**
+ * Issue 22 items 2 and 3, for every command on a running server's context: `--output json` is JSON a script
+ * can parse (NDJSON for lists with `--output ndjson`), a table on a terminal, a secret shown once marked in
+ * both; not found exits 3 and a conflict 4.
+ */
+import assert from 'node:assert/strict';
+import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
+import { cliInProcess, type InProcessRun } from '../helpers/cli-in-process.js';
+import { buildProgram } from '../../src/cli/program.js';
+import { commandPath, leaves } from '../../src/cli/command-tree.js';
+
+const EMAIL = 'grace@example.test';
+const API = 'https://json.example.test';
+
+describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => {
+  let gh: TestGatehouse;
+  let nextKid = '';
+  const cli = (...argv: string[]): Promise<InProcessRun> => cliInProcess(gh.context, argv);
+
+  before(async () => {
+    gh = await bootGatehouse();
+  });
+  after(() => gh.close());
+
+  // in this order: later commands use what earlier ones created
+  const valid: [string, () => string[], (printed: unknown) => void][] = [
+    ['gatehouse users create', () => ['--email', EMAIL, '--password', 'a long enough passphrase'], (p) => assert.equal((p as { email: string }).email, EMAIL)],
+    ['gatehouse users set-password', () => ['--email', EMAIL, '--password', 'another long passphrase'], (p) => assert.equal((p as { sessions_ended: number }).sessions_ended, 0)],
+    ['gatehouse users roles', () => ['--email', EMAIL, '--set', 'ops,admin'], (p) => assert.deepEqual((p as { roles: string[] }).roles, ['admin', 'ops'])],
+    ['gatehouse resources create', () => ['--identifier', API, '--scope', 'r=Read things'], (p) => assert.deepEqual((p as { scopes: object }).scopes, { r: 'Read things' })],
+    ['gatehouse resources list', () => [], (p) => assert.ok((p as { identifier: string }[]).some((r) => r.identifier === API))],
+    ['gatehouse clients create', () => ['--json', JSON.stringify({ client_id: 'json-job', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'r' })],
+      (p) => assert.deepEqual((p as { shown_once: string[] }).shown_once, ['client_secret'])],
+    ['gatehouse clients list', () => [], (p) => assert.ok((p as { client_id: string }[]).some((c) => c.client_id === 'json-job'))],
+    ['gatehouse clients set-scope', () => ['--client-id', 'json-job', '--scope', 'r'], (p) => assert.equal((p as { scope: string }).scope, 'r')],
+    ['gatehouse clients initial-token create', () => ['--ttl', '1h'], (p) => assert.deepEqual((p as { shown_once: string[] }).shown_once, ['initial_access_token'])],
+    ['gatehouse resources introspector', () => ['--identifier', API, '--client-id', 'json-job'], (p) => assert.deepEqual((p as { gatehouse_introspects: string[] }).gatehouse_introspects, [API])],
+    ['gatehouse keys list', () => [], (p) => assert.equal((p as { state: string }[]).filter((k) => k.state === 'current').length, 1)],
+    ['gatehouse keys rotate', () => [], (p) => (nextKid = (p as { kid: string }).kid)],
+    ['gatehouse keys revoke', () => ['--', nextKid], (p) => assert.deepEqual(p, { revoked: nextKid, was: 'next', current: (p as { current: string }).current })],
+    ['gatehouse keys reencrypt', () => [], (p) => assert.equal(typeof p, 'object')],
+    ['gatehouse audit', () => ['--type', 'admin.'], (p) => assert.ok((p as { type: string }[]).some((e) => e.type === 'admin.user.created'))],
+  ];
+
+  it('the table covers every command (a new command needs its case here)', () => {
+    const program = buildProgram({ open: () => Promise.reject(new Error('unused')), streams: process });
+    const names = leaves(program).map(commandPath).filter((n) => !/^gatehouse (help|completion)$/.test(n));
+    assert.deepEqual(valid.map(([n]) => n).sort(), names.sort());
+  });
+
+  for (const [name, args, check] of valid) {
+    it(`${name.slice('gatehouse '.length)} --output json`, async () => {
+      const run = await cli(...name.split(' ').slice(1), '--output', 'json', ...args());
+      assert.equal(run.code, 0, run.stderr);
+      check(JSON.parse(run.stdout));
+      // only an initial access token needs oidc-provider itself; every other command runs on the lean context
+      assert.equal(run.provider, name === 'gatehouse clients initial-token create');
+    });
+  }
+
+  it('off a terminal without --output: JSON (audit: NDJSON); --output ndjson: one object a line', async () => {
+    assert.ok(Array.isArray(JSON.parse((await cli('clients', 'list')).stdout)));
+    const lines = (await cli('clients', 'list', '--output', 'ndjson')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { client_id: string });
+    assert.ok(lines.some((c) => c.client_id === 'json-job'));
+    const events = (await cli('audit', '--type', 'admin.')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    assert.ok(events.length > 1 && events.every((e) => e.type.startsWith('admin.')));
+  });
+
+  it('on a terminal: a table; a secret shown once is marked in it', async () => {
+    const list = await cliInProcess(gh.context, ['clients', 'list'], { tty: true });
+    assert.match(list.stdout, /^CLIENT_ID +CLIENT_NAME +TOKEN_ENDPOINT_AUTH_METHOD +GRANT_TYPES +SCOPE\n/);
+    assert.match(list.stdout, /^json-job +- +client_secret_basic +client_credentials +r$/m);
+    const created = await cliInProcess(gh.context, ['clients', 'create', '--json', JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'] })], { tty: true });
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /^client_secret +[A-Za-z0-9_-]{43} {2}\(shown only now\)$/m);
+    assert.match(created.stderr, /shown only now/);
+  });
+
+  describe('not found: exit 3', () => {
+    const cases: [string, string[]][] = [
+      ['users set-password, an unknown email', ['users', 'set-password', '--email', 'nobody@example.test', '--password', 'a long enough passphrase']],
+      ['users roles, an unknown email', ['users', 'roles', '--email', 'nobody@example.test']],
+      ['clients set-scope, an unknown client', ['clients', 'set-scope', '--client-id', 'no-such-client', '--scope', 'r']],
+      ['resources introspector, an unknown API', ['resources', 'introspector', '--identifier', 'https://nowhere.example.test', '--client-id', 'json-job']],
+      ['resources introspector, an unknown client', ['resources', 'introspector', '--identifier', API, '--client-id', 'no-such-client']],
+      ['keys revoke, an unknown kid', ['keys', 'revoke', 'no-such-kid']],
+      ['audit, an unknown email', ['audit', '--account', 'nobody@example.test']],
+    ];
+    for (const [name, argv] of cases) {
+      it(name, async () => {
+        const run = await cli(...argv);
+        assert.equal(run.code, 3, run.stderr);
+        assert.match(run.stderr, /^gatehouse: no [^\n]+\n$/);
+        assert.equal(run.stdout, '');
+      });
+    }
+  });
+
+  describe('conflict: exit 4', () => {
+    const cases: [string, string[]][] = [
+      ['users create, a taken email (any case)', ['users', 'create', '--email', EMAIL.toUpperCase(), '--password', 'a long enough passphrase']],
+      ['clients create, a taken client_id', ['clients', 'create', '--json', JSON.stringify({ client_id: 'json-job', redirect_uris: ['http://127.0.0.1:9/cb'] })]],
+      ['resources create, a taken identifier', ['resources', 'create', '--identifier', API, '--scope', 'r']],
+    ];
+    for (const [name, argv] of cases) {
+      it(name, async () => {
+        const run = await cli(...argv);
+        assert.equal(run.code, 4, run.stderr);
+        assert.match(run.stderr, /^gatehouse: [^\n]*already exists\n$/);
+        assert.equal(run.stdout, '');
+      });
+    }
+  });
+});
