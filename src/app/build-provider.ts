@@ -17,13 +17,14 @@ import { createProvider } from '../oidc/provider.js';
 import { createProviderHost, type ProviderHost } from '../oidc/provider-host.js';
 import { createProviderPages } from '../oidc/provider-pages.js';
 import { createJwtAccessTokenLedger, type JwtAccessTokenLedger } from '../oidc/jwt-access-token-ledger.js';
+import { createJwtAccessTokenVerifier, type JwtAccessTokenVerifier } from '../oidc/jwt-access-token-verifier.js';
 import { createLifecyclePrompts } from '../lifecycle/prompts.js';
 import { lifecycleClientMetadata } from '../lifecycle/client-metadata.js';
 import { accountClientMetadata, loadExistingGrant } from '../account-pages/account-client.js';
 import type { Accounts } from './build-accounts.js';
 import type { Registries } from './build-clients.js';
 
-export type ProviderBundle = { providers: ProviderHost; ledger: JwtAccessTokenLedger };
+export type ProviderBundle = { providers: ProviderHost; ledger: JwtAccessTokenLedger; accessTokenVerifier: JwtAccessTokenVerifier };
 
 export function buildProvider(deps: {
   config: Config;
@@ -44,10 +45,17 @@ export function buildProvider(deps: {
   const ledger = createJwtAccessTokenLedger({ oidc: store.oidc });
   const pages = createProviderPages({ render: deps.render, logger });
   const adapter = createAdapterClass({ oidc: store.oidc, clients });
+  // the published keys are read when a token is checked, from the host built just below
+  const accessTokenVerifier = createJwtAccessTokenVerifier({
+    issuer: config.ISSUER,
+    publicJwks: () => providers.publicJwks(),
+    ledger,
+    grantExists: async (grantId) => !!(await store.oidc.find('Grant', grantId)),
+  });
   const findAccount = createFindAccount({ findById: accounts.findById, rolesOf: async (id) => (await deps.withAllRoles(id))?.roles ?? [] });
   const providers = createProviderHost((jwks: JWK[]) => {
     const provider = createProvider({
-      config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, listResources: resources.list, registeredScope: clients.registeredScope, pages, ledger,
+      config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, listResources: resources.list, registeredScope: clients.registeredScope, pages, ledger, accessTokenVerifier,
       mfaRequirement: (ctx) => deps.mfaPolicy.fromContext(ctx),
       promptsAfterMfa: createLifecyclePrompts({ findAccount: accounts.findById, passwordExpired: accounts.passwordExpired }),
       clientMetadata: [mfaClientMetadata, lifecycleClientMetadata],
@@ -63,5 +71,5 @@ export function buildProvider(deps: {
       logger.warn({ reqId: ctx.state?.requestId, clientId: client.clientId, err: err.message }, 'back-channel logout not delivered'));
     return provider;
   }, deps.signingJwks);
-  return { providers, ledger };
+  return { providers, ledger, accessTokenVerifier };
 }

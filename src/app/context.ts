@@ -24,6 +24,7 @@ import type { ClientRegistry } from '../clients/client-registry.js';
 import type { ResourceRegistry } from '../clients/resource-registry.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { JwtAccessTokenLedger } from '../oidc/jwt-access-token-ledger.js';
+import type { JwtAccessTokenVerifier } from '../oidc/jwt-access-token-verifier.js';
 import { createRenderer, type Renderer } from '../http/render.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { buildKeys, withStore } from './build-stores.js';
@@ -48,6 +49,7 @@ export type AppContext = {
   providers: ProviderHost;
   keyRing: KeyRing;
   ledger: JwtAccessTokenLedger;
+  accessTokenVerifier: JwtAccessTokenVerifier;
   metrics: Metrics;
   render: Renderer;
   /** security events: other features call `audit.record({ type, accountId, ... }, ctx)` */
@@ -87,7 +89,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const registries = buildRegistries(store, cipher, async (metadata) => {
     await providers.current.Client.validate(metadata as never);
   });
-  const { providers, ledger } = buildProvider({
+  const { providers, ledger, accessTokenVerifier } = buildProvider({
     config, logger, store, signingJwks, registries, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles,
     mfaPolicy: factors.policy, audit: accounts.audit, render,
     onTokenIssued: (grantType) => metrics.tokensIssued.inc({ grant_type: grantType }),
@@ -102,7 +104,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation });
 
   return {
-    config, logger, viewsDir, store, cipher, keyRing, providers, ledger, metrics, render, federation, factors,
+    config, logger, viewsDir, store, cipher, keyRing, providers, ledger, accessTokenVerifier, metrics, render, federation, factors,
     ...registries,
     accounts: accounts.accounts,
     audit: accounts.audit,

@@ -57,12 +57,7 @@ export function createApp(c: AppContext): Koa {
     errorHandler({ logger, render: c.render }),
     acceptPostAtAuthorizationEndpoint,
     protocolEdge({ issuer: config.ISSUER, jwksMaxAgeSeconds: jwksMaxAgeSeconds(c.config) }),
-    structuredTokenEndpoints({
-      issuer: config.ISSUER,
-      publicJwks: () => providers.publicJwks(),
-      ledger: c.ledger,
-      grantExists: async (grantId) => !!(await c.store.oidc.find('Grant', grantId)),
-    }),
+    structuredTokenEndpoints({ verifier: c.accessTokenVerifier, ledger: c.ledger }),
     tokenEndpointGuard({
       path: '/token',
       ...c.tokenEndpointLockouts,

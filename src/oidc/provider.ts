@@ -21,6 +21,8 @@ import { combineClientMetadata, type ClientMetadataPart } from './client-metadat
 import { createPairwiseIdentifier } from './pairwise-subject.js';
 import { applyProxyTrust } from '../http/client-ip.js';
 import { introspectionClientMetadata, mayIntrospect } from './introspection-rights.js';
+import type { JwtAccessTokenVerifier } from './jwt-access-token-verifier.js';
+import { createTokenExchange, tokenExchangeClientMetadata } from './token-exchange.js';
 
 const pairwiseOffered = (config: { NODE_ENV: string; PAIRWISE_SALT: string }) => config.PAIRWISE_SALT !== '' || config.NODE_ENV !== 'production';
 
@@ -34,6 +36,8 @@ export type ProviderDeps = {
   registeredScope(clientId: string): Promise<Set<string>>;
   pages: ProviderPages;
   ledger: JwtAccessTokenLedger;
+  /** reads our JWT access tokens back (token exchange's subject and actor tokens) */
+  accessTokenVerifier: JwtAccessTokenVerifier;
   /** how strong a sign-in must be for a request (the `mfa` prompt) */
   mfaRequirement: PolicyDeps['requirement'];
   /** prompts after the second factor, before consent (lifecycle: update_password, verify_email) */
@@ -49,6 +53,13 @@ export type ProviderDeps = {
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, pages } = deps;
   const clientCredentials = createClientCredentialsTarget({ listResources: deps.listResources, registeredScope: deps.registeredScope, oidcScopes: OIDC_SCOPES });
+  // RFC 8693, for clients with a gatehouse_token_exchange policy (token-exchange.ts)
+  const tokenExchange = createTokenExchange({
+    verifier: deps.accessTokenVerifier,
+    findResource: deps.findResource,
+    registeredScope: deps.registeredScope,
+    defaultAccessTokenTtl: config.ACCESS_TOKEN_TTL,
+  });
   const configuration: Configuration = {
     adapter: deps.adapter,
     clients: deps.staticClients ?? [],
@@ -71,7 +82,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     // OAuth 2.0 Security BCP (RFC 9700 §2.1.1): PKCE for every client, and only S256.
     pkce: { required: () => true },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
-    extraClientMetadata: combineClientMetadata([...(deps.clientMetadata ?? []), defaultResourceClientMetadata, introspectionClientMetadata]),
+    extraClientMetadata: combineClientMetadata([...(deps.clientMetadata ?? []), defaultResourceClientMetadata, introspectionClientMetadata, tokenExchangeClientMetadata]),
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', response_types: ['code'] },
     // RFC 9700 §4.14.2: rotate refresh tokens; oidc-provider revokes the grant when a rotated one comes back.
     rotateRefreshToken: true,
@@ -140,12 +151,15 @@ export function createProvider(deps: ProviderDeps): Provider {
       // introspection and revocation can answer for them (structured-token-endpoints.ts).
       customizers: { jwt: async (_ctx, token, parts) => deps.ledger.record(token, parts) },
     },
+    // RFC 8693 §4.1: the `act` claim of an exchanged token; no other token carries extra claims
+    extraTokenClaims: async (_ctx, token) => tokenExchange.extraTokenClaims(token),
     renderError: pages.renderError,
     fetch: createOutboundFetch(config.OUTBOUND_PRIVATE_HOSTS),
   };
   const provider = new Provider(config.ISSUER, configuration);
   // the same proxy trust as the app (src/http/client-ip.ts), for the contexts oidc-provider builds itself
   applyProxyTrust(provider, { trustProxy: config.TRUST_PROXY, hops: config.TRUST_PROXY_HOPS });
+  tokenExchange.register(provider);
   return provider;
 }
 

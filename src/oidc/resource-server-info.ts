@@ -28,12 +28,17 @@ export function createResourceServerInfo(deps: ResourceServerInfoDeps) {
     const scopes = isClientCredentialsRequest(ctx)
       ? await deps.clientCredentials.grantedScope(ctx, client.clientId, resource)
       : await registeredOf(client.clientId, resource);
-    return {
-      scope: scopes.join(' '),
-      audience: resource.identifier,
-      accessTokenTTL: resource.accessTokenTtl,
-      accessTokenFormat: 'jwt' as const,
-      jwt: { sign: { alg: 'RS256' as const } },
-    };
+    return resourceServerOf(resource, scopes);
+  };
+}
+
+/** An API as oidc-provider's resource server: the scopes a token may carry for it, RFC 9068 JWT access tokens. */
+export function resourceServerOf(resource: ResourceRecord, scopes: string[]) {
+  return {
+    scope: scopes.join(' '),
+    audience: resource.identifier,
+    accessTokenTTL: resource.accessTokenTtl,
+    accessTokenFormat: 'jwt' as const,
+    jwt: { sign: { alg: 'RS256' as const } },
   };
 }

@@ -6,9 +6,9 @@
  * for the JWT from its verified claims and the ledger.
  */
 import querystring from 'node:querystring';
-import { createLocalJWKSet, jwtVerify, decodeProtectedHeader, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { Context, Next } from 'koa';
 import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
+import { isJwt, type JwtAccessTokenVerifier } from './jwt-access-token-verifier.js';
 import { readRawBody } from '../http/raw-body.js';
 import { mayIntrospect } from './introspection-rights.js';
 import { protocolPath } from '../http/protocol-path.js';
@@ -18,43 +18,8 @@ type WithOidc = Context & { oidc?: { client?: ProviderClient } };
 
 const PLACEHOLDER = 'gatehouse-structured-token';
 
-export function structuredTokenEndpoints(deps: {
-  issuer: string;
-  publicJwks(): JSONWebKeySet;
-  ledger: JwtAccessTokenLedger;
-  grantExists(grantId: string): Promise<boolean>;
-}) {
+export function structuredTokenEndpoints(deps: { verifier: JwtAccessTokenVerifier; ledger: Pick<JwtAccessTokenLedger, 'forget'> }) {
   const routes = new Map([['/token/introspection', 'introspection'], ['/token/revocation', 'revocation']]);
-
-  // One key set per published JWKS (a new object when keys rotate): jose imports each key once per set,
-  // so building a set per request would re-import the RSA public key on every call.
-  let published: JSONWebKeySet | undefined;
-  let keySet: ReturnType<typeof createLocalJWKSet> | undefined;
-  const currentKeySet = () => {
-    const jwks = deps.publicJwks();
-    if (jwks !== published || !keySet) {
-      published = jwks;
-      keySet = createLocalJWKSet(jwks);
-    }
-    return keySet;
-  };
-
-  async function verify(token: string): Promise<JWTPayload | undefined> {
-    try {
-      const { payload } = await jwtVerify(token, currentKeySet(), {
-        issuer: deps.issuer,
-        typ: 'at+jwt',
-        algorithms: ['RS256'],
-      });
-      if (typeof payload.jti !== 'string') return undefined;
-      const entry = await deps.ledger.find(payload.jti);
-      if (!entry || entry.clientId !== payload.client_id) return undefined;
-      if (entry.grantId && !(await deps.grantExists(entry.grantId))) return undefined;
-      return payload;
-    } catch {
-      return undefined; // expired, tampered, foreign: simply not active
-    }
-  }
 
   return async function answerForJwtAccessTokens(ctx: Context, next: Next): Promise<void> {
     const route = routes.get(protocolPath(ctx.path));
@@ -66,7 +31,7 @@ export function structuredTokenEndpoints(deps: {
       setParsedBody(ctx, raw); // oidc-provider parses it exactly as it would have from the stream
       return next();
     }
-    const claims = await verify(token);
+    const claims = (await deps.verifier.verify(token))?.claims;
     setParsedBody(ctx, querystring.stringify({ ...params, token: PLACEHOLDER }));
     await next();
 
@@ -82,18 +47,6 @@ export function structuredTokenEndpoints(deps: {
       await deps.ledger.forget(claims.jti as string);
     }
   };
-}
-
-function isJwt(token: string): boolean {
-  // RFC 7515 §7.1 / RFC 7516 §7.1: compact JWS has 3 parts, JWE 5 (all decodeProtectedHeader accepts).
-  // Counted first because decodeProtectedHeader throws, with a stack trace, on every opaque token.
-  const parts = token.split('.', 6).length;
-  if (parts !== 3 && parts !== 5) return false;
-  try {
-    return !!decodeProtectedHeader(token);
-  } catch {
-    return false;
-  }
 }
 
 /** oidc-provider reads `request.body` when the stream was already consumed (shared/selective_body.js). */
