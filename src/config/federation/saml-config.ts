@@ -5,6 +5,7 @@ import { readProviderCommon, type ProviderCommon } from './provider-common.js';
 
 export const NAMEID_FORMATS = {
   persistent: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+  transient: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient',
   emailAddress: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
   unspecified: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
 } as const;
@@ -17,7 +18,16 @@ export type SamlIdpConfig = ProviderCommon & {
   metadata: { xml: string } | { url: string; fingerprint?: string };
   /** how the AuthnRequest travels to the IdP */
   binding: 'redirect' | 'post';
+  /** the NameIDPolicy Format of our AuthnRequests; a response with another NameID format is refused */
   nameIdFormat: keyof typeof NAMEID_FORMATS;
+  /** NameIDPolicy AllowCreate: lets the IdP create an identifier for a person's first sign-in here */
+  allowCreate: boolean;
+  /**
+   * the attribute the account is keyed by instead of the NameID (e.g. uid, employeeNumber, objectGUID);
+   * required with a transient NameID, which changes at every sign-in. It must be one stable, non-reassigned
+   * value per person: whoever the IdP gives this value signs in to that account.
+   */
+  idAttribute?: string;
   /** the attribute whose values are the person's groups (for `roles`) */
   groupsAttribute?: string;
   /** sign AuthnRequests (needs the SP key); forced on when the IdP's metadata says WantAuthnRequestsSigned */
@@ -74,6 +84,7 @@ function readIdp(s: Section): SamlIdpConfig {
   if (url?.startsWith('http:') && fingerprint === undefined) {
     s.fail('metadataUrl', 'an https:// URL (IdP metadata holds the signing keys; http:// is accepted only together with "metadataFingerprint")');
   }
+  const idAttribute = s.string('idAttribute', { optional: true, max: 200, pattern: /^\S+$/, accepted: 'the name of an attribute holding a stable id of the person, such as uid or employeeNumber' });
   const groupsAttribute = s.string('groupsAttribute', { optional: true, accepted: 'the name of the attribute listing the groups' });
   const spEntityId = s.string('spEntityId', { optional: true, pattern: /^\S+$/, accepted: 'an entityID (a URI) for Gatehouse towards this IdP' });
   const idp: SamlIdpConfig = {
@@ -81,10 +92,17 @@ function readIdp(s: Section): SamlIdpConfig {
     metadata: file !== undefined ? { xml: file } : { url: url as string, ...(fingerprint ? { fingerprint: normalizeFingerprint(fingerprint) } : {}) },
     binding: s.oneOf('binding', ['redirect', 'post'] as const, 'redirect'),
     nameIdFormat: s.oneOf('nameIdFormat', Object.keys(NAMEID_FORMATS) as (keyof typeof NAMEID_FORMATS)[], 'persistent'),
+    allowCreate: s.boolean('allowCreate', true),
+    ...(idAttribute ? { idAttribute } : {}),
     ...(groupsAttribute ? { groupsAttribute } : {}),
     signAuthnRequests: s.boolean('signAuthnRequests', false),
     ...(spEntityId ? { spEntityId } : {}),
   };
+  // SAML core §8.3.8: a transient NameID is a one-time value; linking accounts by it would make a new
+  // account at every sign-in (or, were values ever reused, hand one person's account to another)
+  if (idp.nameIdFormat === 'transient' && !idp.idAttribute) {
+    s.fail('idAttribute', 'the attribute that identifies the person (such as uid or employeeNumber), because nameIdFormat "transient" changes at every sign-in and cannot key an account');
+  }
   if (Object.keys(idp.roles).length > 0 && !idp.groupsAttribute) s.fail('groupsAttribute', 'the attribute listing the groups, because "roles" maps groups');
   s.done();
   return idp;

@@ -93,6 +93,9 @@ function buildProvider(config: SamlIdpConfig, metadataXml: string, settings: Sam
     wantAssertionsSigned: true,
     wantMessageSigned: false,
     nameIDFormat: [NAMEID_FORMATS[config.nameIdFormat]],
+    // SAML core §3.4.1.1: AllowCreate="false" lets an IdP refuse a person it has no identifier for yet
+    // towards this SP, i.e. everyone's first sign-in; "true" is what IdPs expect, and is configurable
+    allowCreate: config.allowCreate,
     assertionConsumerService: [{ Binding: BINDINGS.post, Location: acsUrl, isDefault: true }],
     ...(settings.spKey
       ? { privateKey: settings.spKey.privateKey, signingCert: settings.spKey.certificate, requestSignatureAlgorithm: RSA_SHA256 }
