@@ -41,7 +41,7 @@ export async function buildFederation(deps: {
   // is the one place that sets it, always to the same real validator.
   samlify.setSchemaValidator(createSamlSchemaValidator());
 
-  const accounts = createFederatedAccounts({ accounts: store.accounts, federation: store.federation, domainOwners: config.domainOwners, logger });
+  const accounts = createFederatedAccounts({ accounts: store.accounts, federation: store.federation, domainOwners: config.domainOwners, logger, audit: deps.audit });
   const realms = createHomeRealms([
     ...config.ldap.map((d) => ({ kind: 'ldap' as const, id: d.id, domains: d.domains })),
     ...config.saml.idps.map((i) => ({ kind: 'saml' as const, id: i.id, domains: i.domains })),

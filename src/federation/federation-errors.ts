@@ -12,6 +12,11 @@ export const refusalMessages = {
     `An account with this email address already exists here and is not linked to ${name}. Sign in the way you usually do, or ask an administrator to link the accounts.`,
   emailNotAllowed: (name: string) =>
     `${name} signed you in with an email address it does not manage here, so this sign-in cannot be used. Sign in the way you usually do, or ask an administrator.`,
+  emailConflict: (name: string) =>
+    `${name} now gives your account an email address that another account here already uses, so this sign-in cannot be used. Ask an administrator to sort out the two accounts.`,
+  /** shown before continuing, when the rule is "keep" (the person may not know their address here is stale) */
+  emailKept: (name: string, kept: string, asserted: string) =>
+    `${name} gave your account the email address ${asserted}, which another account here already uses. Your account keeps its email address ${kept}. If that is wrong, ask an administrator.`,
   noEmail: (name: string) => `${name} did not share an email address for your account, and signing in here needs one. Ask your administrator.`,
   rejected: (name: string, category: SamlRefusalCategory = 'malformed') =>
     `The sign-in answer from ${name} could not be accepted: ${refusalCategories[category]}. ${category === 'replay' || category === 'expired' ? 'Go back to the app and sign in again.' : 'Try again; if it happens again, tell your administrator what this page says.'}`,
