@@ -21,11 +21,14 @@ import { createSamlSchemaValidator } from '../federation/saml/schema-validator.j
 import { loadSamlProviders } from '../federation/saml/saml-providers.js';
 import { createSamlLogins } from '../federation/saml/saml-logins.js';
 import { createSamlRouter } from '../federation/saml/saml-routes.js';
+import { createMetadataRefresher, type MetadataRefresher } from '../federation/saml/metadata-refresh.js';
 
 export type Federation = {
   login: LoginFederation;
   step: FederatedStep;
   samlRouter: ReturnType<typeof createSamlRouter>;
+  /** refreshes URL-sourced IdP metadata; the server's jobs (app/jobs.ts) run it */
+  metadata: MetadataRefresher;
 };
 
 export async function buildFederation(deps: {
@@ -53,8 +56,9 @@ export async function buildFederation(deps: {
     accounts,
     logger,
   });
+  const samlProviders = await loadSamlProviders(config.saml, deps.issuer);
   const saml = createSamlLogins({
-    providers: await loadSamlProviders(config.saml, deps.issuer),
+    providers: samlProviders,
     records: store.records,
     clockSkewSeconds: config.saml.clockSkewSeconds,
     requestTtlSeconds: config.saml.requestTtlSeconds,
@@ -62,6 +66,7 @@ export async function buildFederation(deps: {
   const step = createFederatedStep({ saml, accounts, render: deps.render });
   return {
     step,
+    metadata: createMetadataRefresher({ providers: samlProviders, settings: config.saml, issuer: deps.issuer, logger }),
     samlRouter: createSamlRouter({
       saml, logger, audit: deps.audit,
       // in the shared store like every other limiter, so the quota holds across replicas

@@ -10,12 +10,25 @@ export const NAMEID_FORMATS = {
   unspecified: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
 } as const;
 
+/**
+ * Metadata fetched from a URL: at start-up, then again every `refreshSeconds` (sooner when the document's
+ * cacheDuration or validUntil says so). A refresh that fails keeps the last good metadata.
+ */
+export type MetadataSource = {
+  url: string;
+  /** SHA-256 fingerprint one of the metadata's signing certificates must have (upper-case hex with colons) */
+  fingerprint?: string;
+  /** PEM of a private CA trusted (besides the system CAs) for the https metadata server */
+  ca?: string;
+  refreshSeconds: number;
+};
+
 export type SamlIdpConfig = ProviderCommon & {
   /**
    * the IdP's metadata: read from a file at start-up, or fetched from a URL at start-up (https, or http
    * pinned by `fingerprint`: the SHA-256 of the IdP's signing certificate, upper-case hex with colons)
    */
-  metadata: { xml: string } | { url: string; fingerprint?: string };
+  metadata: { xml: string } | MetadataSource;
   /** how the AuthnRequest travels to the IdP */
   binding: 'redirect' | 'post';
   /** the NameIDPolicy Format of our AuthnRequests; a response with another NameID format is refused */
@@ -79,6 +92,10 @@ function readIdp(s: Section): SamlIdpConfig {
     accepted: 'the SHA-256 fingerprint of the IdP signing certificate (64 hex digits, colons allowed), e.g. from openssl x509 -noout -fingerprint -sha256',
   });
   if (fingerprint !== undefined && url === undefined) s.fail('metadataFingerprint', 'nothing, unless metadataUrl is set (a metadataFile is trusted as it is)');
+  const ca = s.file('metadataCaFile', { optional: true });
+  if (ca !== undefined && !url?.startsWith('https:')) s.fail('metadataCaFile', 'nothing, unless metadataUrl is an https:// URL');
+  const refreshSeconds = s.duration('metadataRefresh', '1h', 1, 7 * 86400);
+  if (s.has('metadataRefresh') && url === undefined) s.fail('metadataRefresh', 'nothing, unless metadataUrl is set (a metadataFile is read once, at start-up)');
   // Metadata carries the keys every assertion is checked with: fetched in clear, whoever sits on the path
   // chooses them. Only https, or a fingerprint that pins the signing certificate, makes it trustworthy.
   if (url?.startsWith('http:') && fingerprint === undefined) {
@@ -89,7 +106,9 @@ function readIdp(s: Section): SamlIdpConfig {
   const spEntityId = s.string('spEntityId', { optional: true, pattern: /^\S+$/, accepted: 'an entityID (a URI) for Gatehouse towards this IdP' });
   const idp: SamlIdpConfig = {
     ...common,
-    metadata: file !== undefined ? { xml: file } : { url: url as string, ...(fingerprint ? { fingerprint: normalizeFingerprint(fingerprint) } : {}) },
+    metadata: file !== undefined
+      ? { xml: file }
+      : { url: url as string, refreshSeconds, ...(fingerprint ? { fingerprint: normalizeFingerprint(fingerprint) } : {}), ...(ca ? { ca } : {}) },
     binding: s.oneOf('binding', ['redirect', 'post'] as const, 'redirect'),
     nameIdFormat: s.oneOf('nameIdFormat', Object.keys(NAMEID_FORMATS) as (keyof typeof NAMEID_FORMATS)[], 'persistent'),
     allowCreate: s.boolean('allowCreate', true),
