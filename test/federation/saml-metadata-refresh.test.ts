@@ -3,7 +3,7 @@
  * server whose certificate a test CA (made with openssl at test time) signed; Gatehouse trusts that CA
  * through metadataCaFile. The IdP rolls its signing key over: metadata with the old key, then both keys,
  * then the new key only; Gatehouse follows without a restart, paced by the metadata's cacheDuration. A
- * refresh that fails (HTTP 500, expired validUntil, another entityID) keeps the last good metadata and
+ * refresh that fails (HTTP 500, expired validUntil, another entityID or SSO origin) keeps the last good metadata and
  * logs a warning.
  *
  * The responses are crafted from a real SimpleSAMLphp response and signed with the rolling IdP's keys
@@ -31,13 +31,13 @@ const ROLLING_ENTITY = 'https://rolling-idp.example.test/idp';
 const ALICE = { username: 'alice', password: 'alice-idp-password', attributes: { email: ['alice@example.org'] } };
 
 const certBody = (pem: string) => pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
-function metadata(certs: string[], o: { cacheDuration?: string; validUntil?: string; entityId?: string } = {}) {
+function metadata(certs: string[], o: { cacheDuration?: string; validUntil?: string; entityId?: string; sso?: string } = {}) {
   const keys = certs.map((c) => `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${certBody(c)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`).join('');
   return `<?xml version="1.0"?>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${o.entityId ?? ROLLING_ENTITY}"${o.cacheDuration ? ` cacheDuration="${o.cacheDuration}"` : ''}${o.validUntil ? ` validUntil="${o.validUntil}"` : ''}>
   <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${keys}
     <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>
-    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="http://127.0.0.1:9/rolling-sso"/>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${o.sso ?? 'http://127.0.0.1:9/rolling-sso'}"/>
   </md:IDPSSODescriptor>
 </md:EntityDescriptor>`;
 }
@@ -177,11 +177,12 @@ describe('SAML metadata from a URL, refreshed (HTTPS with a test CA)', function 
     assert.equal(await signInSignedBy(newKey), 303);
   });
 
-  it('keeps the last good metadata when a refresh fails: HTTP 500, expired validUntil, another entityID', async () => {
+  it('keeps the last good metadata when a refresh fails: HTTP 500, expired validUntil, another entityID, a moved SSO origin', async () => {
     const bad = [
       { status: 500, body: 'down for maintenance' },
       { status: 200, body: metadata([oldKey.certPem], { cacheDuration: 'PT1S', validUntil: new Date(Date.now() - 60_000).toISOString() }) },
       { status: 200, body: metadata([oldKey.certPem], { cacheDuration: 'PT1S', entityId: 'https://someone-else.example.test/idp' }) },
+      { status: 200, body: metadata([oldKey.certPem], { cacheDuration: 'PT1S', sso: 'https://elsewhere.example.test/sso' }) },
     ];
     for (const next of bad) {
       served = next;

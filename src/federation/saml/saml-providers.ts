@@ -55,7 +55,8 @@ export async function loadSamlProviders(settings: SamlSettings, issuer: string, 
  * Fetches a URL-sourced IdP's metadata again and, if it is good, puts its keys, endpoints and samlify pair
  * in place in `provider` (the object every sign-in reads), so new signing certificates apply without a
  * restart. Anything wrong throws SamlMetadataError and leaves `provider` as it was: the last good metadata
- * stays in service. The entityID may not change (that is another IdP, and links are keyed by it).
+ * stays in service. The entityID may not change (that is another IdP, and links are keyed by it), nor the
+ * SSO endpoint's origin (pages allow form submissions to the origins known at start-up).
  */
 export async function refreshSamlProvider(provider: SamlProvider, settings: SamlSettings, issuer: string, now = Date.now()): Promise<void> {
   const source = provider.config.metadata;
@@ -66,6 +67,10 @@ export async function refreshSamlProvider(provider: SamlProvider, settings: Saml
   const fresh = buildProvider(provider.config, xml, settings, issuer, at);
   if (fresh.idpEntityId !== provider.idpEntityId) {
     throw new SamlMetadataError(`${at}: the refreshed metadata names entityID ${JSON.stringify(fresh.idpEntityId)}, not ${JSON.stringify(provider.idpEntityId)}; refusing it`);
+  }
+  // the login page's CSP form-action lists the SSO origins known at start-up (interactions/federated.ts)
+  if (fresh.ssoOrigin !== provider.ssoOrigin) {
+    throw new SamlMetadataError(`${at}: the refreshed metadata moves the SSO endpoint to ${fresh.ssoOrigin} (was ${provider.ssoOrigin}); restart Gatehouse to accept it`);
   }
   Object.assign(provider, { ...fresh, refreshAt, refreshIntervalMs: refreshAt - now });
 }
