@@ -90,6 +90,9 @@ describe('FEDERATION_FILE', () => {
     await refused({ ldap: [{ ...directory, emailConflict: 'merge' }] }, /ldap\[0\]\.emailConflict: got "merge"; expected one of keep, refuse/);
     await refused({ saml: { idps: [{ ...idp, metadataRefresh: '1h' }] } }, /saml\.idps\[0\]\.metadataRefresh: got "1h"; expected nothing, unless metadataUrl is set/);
     await refused({ saml: { idps: [{ ...idp, metadataFile: undefined, metadataUrl: 'https://idp.example.org/md', metadataRefresh: 'often' }] } }, /saml\.idps\[0\]\.metadataRefresh: got "often"; expected a duration/);
+    await refused({ saml: { idps: [{ ...idp, metadataFile: undefined, metadataUrl: 'https://idp.example.org/md', metadataFingerprint: ['AB'] }] } }, /saml\.idps\[0\]\.metadataFingerprint\[0\]: got "AB"; expected the SHA-256 fingerprint/);
+    const pins = (await load({ saml: { idps: [{ ...idp, metadataFile: undefined, metadataUrl: 'http://idp.example.org/md', metadataFingerprint: ['ab'.repeat(32), 'CD:'.repeat(31) + 'CD'] }] } })).FEDERATION_FILE!.saml.idps[0]!.metadata;
+    assert.deepEqual(pins, { url: 'http://idp.example.org/md', refreshSeconds: 3600, fingerprints: [('AB:'.repeat(31) + 'AB'), ('CD:'.repeat(31) + 'CD')] });
     await refused({ saml: { idps: [{ ...idp, metadataCaFile: join(dir, 'idp.xml') }] } }, /saml\.idps\[0\]\.metadataCaFile: got ".*"; expected nothing, unless metadataUrl is an https:\/\/ URL/);
   });
 

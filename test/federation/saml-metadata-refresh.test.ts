@@ -14,7 +14,7 @@ import { createServer, type Server } from 'node:https';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
@@ -221,6 +221,23 @@ describe('SAML metadata from a URL, refreshed (HTTPS with a test CA)', function 
     await refresher.refreshDue(Date.now() + 4 * 3600_000);
     assert.equal(providers[0]!.idpCertificates.length, 2);
     assert.match(lines.at(-1)!.msg, /signing certificates changed/);
+  });
+
+  it('with metadataFingerprint, trusts only the pinned certificates the metadata lists (a rollover pins both)', async () => {
+    const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
+    const file = join(work, 'pinned.json');
+    const load = async (pins: string[]) => {
+      await writeFile(file, JSON.stringify({ saml: { idps: [{ id: 'rolling', name: 'Rolling IdP', metadataUrl, metadataCaFile: caFile, metadataFingerprint: pins, claims: { email: 'email' } }] } }));
+      return loadSamlProviders(readFederationFile(file).saml, 'https://gatehouse.example.test');
+    };
+    // someone on the path added their certificate next to the pinned one: it is not trusted
+    served = { status: 200, body: metadata([oldKey.certPem, newKey.certPem]) };
+    const [pinnedOld] = await load([fingerprint(oldKey.certPem)]);
+    assert.deepEqual(pinnedOld!.idpCertificates.map(fingerprint), [fingerprint(oldKey.certPem)]);
+    const [both] = await load([fingerprint(oldKey.certPem), fingerprint(newKey.certPem)]);
+    assert.equal(both!.idpCertificates.length, 2, 'a rollover pins the old and the new certificate');
+    served = { status: 200, body: metadata([newKey.certPem]) };
+    await assert.rejects(load([fingerprint(oldKey.certPem)]), /metadataFingerprint: the fetched IdP metadata has no signing certificate with fingerprint/);
   });
 
   it('refuses at start-up metadata whose validUntil has passed, and an https server no configured CA vouches for', async () => {

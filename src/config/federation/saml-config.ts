@@ -16,8 +16,11 @@ export const NAMEID_FORMATS = {
  */
 export type MetadataSource = {
   url: string;
-  /** SHA-256 fingerprint one of the metadata's signing certificates must have (upper-case hex with colons) */
-  fingerprint?: string;
+  /**
+   * pinned SHA-256 fingerprints (upper-case hex with colons): only the metadata's signing certificates with
+   * one of them are trusted (list the old and the new one during a rollover)
+   */
+  fingerprints?: string[];
   /** PEM of a private CA trusted (besides the system CAs) for the https metadata server */
   ca?: string;
   refreshSeconds: number;
@@ -87,10 +90,10 @@ function readIdp(s: Section): SamlIdpConfig {
   const file = s.file('metadataFile', { optional: true });
   const url = s.string('metadataUrl', { optional: true, pattern: /^https?:\/\/\S+$/, accepted: 'an https:// URL of the IdP metadata' });
   if ((file === undefined) === (url === undefined)) s.fail('metadataFile', 'exactly one of metadataFile or metadataUrl');
-  const fingerprint = s.string('metadataFingerprint', {
-    optional: true, pattern: FINGERPRINT,
-    accepted: 'the SHA-256 fingerprint of the IdP signing certificate (64 hex digits, colons allowed), e.g. from openssl x509 -noout -fingerprint -sha256',
-  });
+  const fingerprintAccepted = 'the SHA-256 fingerprint of the IdP signing certificate (64 hex digits, colons allowed), e.g. from openssl x509 -noout -fingerprint -sha256, or a list of them';
+  const fingerprint = Array.isArray(s.raw('metadataFingerprint'))
+    ? s.stringList('metadataFingerprint', { min: 1, pattern: FINGERPRINT, accepted: fingerprintAccepted, item: fingerprintAccepted })
+    : s.string('metadataFingerprint', { optional: true, pattern: FINGERPRINT, accepted: fingerprintAccepted });
   if (fingerprint !== undefined && url === undefined) s.fail('metadataFingerprint', 'nothing, unless metadataUrl is set (a metadataFile is trusted as it is)');
   const ca = s.file('metadataCaFile', { optional: true });
   if (ca !== undefined && !url?.startsWith('https:')) s.fail('metadataCaFile', 'nothing, unless metadataUrl is an https:// URL');
@@ -108,7 +111,7 @@ function readIdp(s: Section): SamlIdpConfig {
     ...common,
     metadata: file !== undefined
       ? { xml: file }
-      : { url: url as string, refreshSeconds, ...(fingerprint ? { fingerprint: normalizeFingerprint(fingerprint) } : {}), ...(ca ? { ca } : {}) },
+      : { url: url as string, refreshSeconds, ...(fingerprint ? { fingerprints: [fingerprint].flat().map(normalizeFingerprint) } : {}), ...(ca ? { ca } : {}) },
     binding: s.oneOf('binding', ['redirect', 'post'] as const, 'redirect'),
     nameIdFormat: s.oneOf('nameIdFormat', Object.keys(NAMEID_FORMATS) as (keyof typeof NAMEID_FORMATS)[], 'persistent'),
     allowCreate: s.boolean('allowCreate', true),

@@ -103,10 +103,13 @@ function buildProvider(config: SamlIdpConfig, metadataXml: string, settings: Sam
     throw new SamlMetadataError(`${at}: the IdP metadata has no SingleSignOnService for the ${config.binding} binding; expected one, or another "binding"`);
   }
   if (certs.length === 0) throw new SamlMetadataError(`${at}: the IdP metadata has no signing certificate; expected a KeyDescriptor (use="signing" or no use) with an X509Certificate`);
-  // with a pin, a rollover publishes the pinned certificate and the new one together (both are trusted)
-  const pinned = 'url' in config.metadata ? config.metadata.fingerprint : undefined;
-  if (pinned && !certs.some((c) => fingerprintOf(c) === pinned)) {
-    throw new SamlMetadataError(`${at}.metadataFingerprint: the fetched IdP metadata has no signing certificate with fingerprint ${pinned}; refusing it`);
+  // With a pin, only the pinned certificates are trusted: metadata over http could otherwise carry an
+  // extra certificate of whoever sits on the path next to the pinned one. Pin the old and the new
+  // certificate during a rollover.
+  const pinned = 'url' in config.metadata ? config.metadata.fingerprints : undefined;
+  const trusted = pinned ? certs.filter((c) => pinned.includes(fingerprintOf(c) ?? '')) : certs;
+  if (trusted.length === 0) {
+    throw new SamlMetadataError(`${at}.metadataFingerprint: the fetched IdP metadata has no signing certificate with fingerprint ${pinned?.join(' or ')}; refusing it`);
   }
   const wantsSigned = idp.entityMeta.isWantAuthnRequestsSigned();
   if (wantsSigned && !settings.spKey) throw new SamlMetadataError(`${at}: the IdP wants signed AuthnRequests; expected saml.privateKeyFile and saml.certificateFile`);
@@ -130,6 +133,6 @@ function buildProvider(config: SamlIdpConfig, metadataXml: string, settings: Sam
   });
   return {
     config, spEntityId, acsUrl, metadataUrl: `${base}/metadata`, idpEntityId,
-    idpCertificates: certs.map(pemCertificate), ssoOrigin: new URL(ssoUrl).origin, sp, idp,
+    idpCertificates: trusted.map(pemCertificate), ssoOrigin: new URL(ssoUrl).origin, sp, idp,
   };
 }
