@@ -21,11 +21,14 @@ import { createSamlSchemaValidator } from '../federation/saml/schema-validator.j
 import { loadSamlProviders } from '../federation/saml/saml-providers.js';
 import { createSamlLogins } from '../federation/saml/saml-logins.js';
 import { createSamlRouter } from '../federation/saml/saml-routes.js';
+import { createMetadataRefresher, type MetadataRefresher } from '../federation/saml/metadata-refresh.js';
 
 export type Federation = {
   login: LoginFederation;
   step: FederatedStep;
   samlRouter: ReturnType<typeof createSamlRouter>;
+  /** refreshes URL-sourced IdP metadata; the server's jobs (app/jobs.ts) run it */
+  metadata: MetadataRefresher;
 };
 
 export async function buildFederation(deps: {
@@ -41,7 +44,7 @@ export async function buildFederation(deps: {
   // is the one place that sets it, always to the same real validator.
   samlify.setSchemaValidator(createSamlSchemaValidator());
 
-  const accounts = createFederatedAccounts({ accounts: store.accounts, federation: store.federation, domainOwners: config.domainOwners, logger });
+  const accounts = createFederatedAccounts({ accounts: store.accounts, federation: store.federation, domainOwners: config.domainOwners, logger, audit: deps.audit });
   const realms = createHomeRealms([
     ...config.ldap.map((d) => ({ kind: 'ldap' as const, id: d.id, domains: d.domains })),
     ...config.saml.idps.map((i) => ({ kind: 'saml' as const, id: i.id, domains: i.domains })),
@@ -53,8 +56,9 @@ export async function buildFederation(deps: {
     accounts,
     logger,
   });
+  const samlProviders = await loadSamlProviders(config.saml, deps.issuer);
   const saml = createSamlLogins({
-    providers: await loadSamlProviders(config.saml, deps.issuer),
+    providers: samlProviders,
     records: store.records,
     clockSkewSeconds: config.saml.clockSkewSeconds,
     requestTtlSeconds: config.saml.requestTtlSeconds,
@@ -62,6 +66,7 @@ export async function buildFederation(deps: {
   const step = createFederatedStep({ saml, accounts, render: deps.render });
   return {
     step,
+    metadata: createMetadataRefresher({ providers: samlProviders, settings: config.saml, issuer: deps.issuer, logger }),
     samlRouter: createSamlRouter({
       saml, logger, audit: deps.audit,
       // in the shared store like every other limiter, so the quota holds across replicas

@@ -1,6 +1,6 @@
 /**
- * The timers, in one place, started only by the server (server.ts): sweeping expired records and picking
- * up key rotations. The CLI and anything else that builds a context runs none of them.
+ * The timers, in one place, started only by the server (server.ts): sweeping expired records, picking
+ * up key rotations, and refreshing IdP metadata fetched from a URL. The CLI and anything else that builds a context runs none of them.
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -9,6 +9,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { AccountTokens } from '../accounts/account-tokens.js';
 import type { KeyRing } from '../keys/rotation.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
+import type { MetadataRefresher } from '../federation/saml/metadata-refresh.js';
 
 /** Kept this long after expiry, so a late click on a mailed link gets "expired" rather than "not valid". */
 const EXPIRED_LINK_GRACE_SECONDS = 7 * 86400;
@@ -21,6 +22,7 @@ export type JobDeps = {
   accountTokens: Pick<AccountTokens, 'sweep'>;
   keyRing: Pick<KeyRing, 'refresh'>;
   providers: Pick<ProviderHost, 'replaceKeys'>;
+  federation?: { metadata: Pick<MetadataRefresher, 'needed' | 'nextInMs' | 'refreshDue'> } | undefined;
 };
 
 export type Jobs = { stop(): void };
@@ -41,10 +43,27 @@ export function startJobs(d: JobDeps): Jobs {
     }).catch((err: unknown) => logger.error({ err }, 'refreshing the signing keys failed (the keys in service stay)'));
   }, d.config.KEY_REFRESH_INTERVAL * 1000);
   keyRefresher.unref();
+  // IdP metadata from a URL (federation/saml/metadata-refresh.ts): new signing certificates without a restart
+  // (re-armed after each run, so that a short cacheDuration in the metadata is honoured)
+  const metadata = d.federation?.metadata;
+  let metadataTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const armMetadata = () => {
+    if (!metadata?.needed || stopped) return;
+    metadataTimer = setTimeout(() => {
+      metadata.refreshDue()
+        .catch((err: unknown) => logger.warn({ err }, 'refreshing IdP metadata failed'))
+        .finally(armMetadata);
+    }, metadata.nextInMs());
+    metadataTimer.unref();
+  };
+  armMetadata();
   return {
     stop() {
       clearInterval(sweeper);
       clearInterval(keyRefresher);
+      stopped = true;
+      clearTimeout(metadataTimer);
     },
   };
 }

@@ -8,9 +8,16 @@
  * or refused (`outsideDomains`), and never links to an existing account. An address that already belongs
  * to a local account or to another provider's account is never attached: the sign-in is refused with a
  * friendly page, and the existing account (credentials, email, links) is left as it was.
+ *
+ * Email conflicts (the README's "refreshed at every login" has this one exception): when a linked person's
+ * upstream email changes to an address another account holds, the provider's `emailConflict` rule decides.
+ * "keep" signs them in with their old email and says so (`emailKept`, for the page to tell the person);
+ * "refuse" refuses the sign-in. Either way the audit log records `federation.email_conflict`, and the
+ * other account is never touched.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log.js';
 import { DuplicateError, type AccountRecord, type AccountStore, type FederationStore } from '../../adapters/contract.js';
 import type { ProviderCommon } from '../config/federation/provider-common.js';
 import type { UpstreamProfile } from './upstream-profile.js';
@@ -18,7 +25,10 @@ import type { UpstreamProfile } from './upstream-profile.js';
 export type FederatedAccounts = ReturnType<typeof createFederatedAccounts>;
 
 export type FederatedSignIn =
-  | { account: AccountRecord; created: boolean }
+  /** `emailKept`: the upstream asserted `asserted`, which another account holds; the account kept its email */
+  | { account: AccountRecord; created: boolean; emailKept?: { kept: string; asserted: string } }
+  /** a linked person's new upstream email belongs to another account, and the provider's rule is "refuse" */
+  | { refused: 'email_conflict' }
   /** the email belongs to an account this upstream identity is not linked to */
   | { refused: 'email_taken' }
   /** the email is in a domain another provider owns, or outside this one's with outsideDomains "refuse" */
@@ -30,6 +40,7 @@ export function createFederatedAccounts(deps: {
   /** email domain → the provider that owns it (FederationConfig.domainOwners) */
   domainOwners: ReadonlyMap<string, string>;
   logger: Pick<Logger, 'warn' | 'info'>;
+  audit: Pick<AuditLog, 'record'>;
 }) {
   const { accounts, federation, logger } = deps;
 
@@ -48,8 +59,44 @@ export function createFederatedAccounts(deps: {
     return (await federation.linksOf(existing.id)).every((l) => l.providerId === provider.id);
   }
 
-  async function refresh(account: AccountRecord, provider: ProviderCommon, externalId: string, profile: UpstreamProfile): Promise<AccountRecord> {
+  /** `federation.email_conflict`: which account, which provider, what was done; the addresses stay out of the audit log. */
+  async function auditConflict(account: AccountRecord, provider: ProviderCommon, outcome: 'kept' | 'refused') {
+    logger.warn({ provider: provider.id, accountId: account.id, outcome }, 'upstream email belongs to another account');
+    await deps.audit.record({
+      type: 'federation.email_conflict', result: outcome === 'kept' ? 'success' : 'failure', accountId: account.id,
+      reason: outcome === 'kept' ? 'email_kept' : 'sign_in_refused', details: { provider: provider.id, rule: provider.emailConflict },
+    });
+  }
+
+  /** Another account holds the asserted email (normalised, as the store keys it). */
+  async function heldByAnother(account: AccountRecord, email: string): Promise<boolean> {
+    const holder = await accounts.findByEmail(email);
+    return holder !== undefined && holder.id !== account.id;
+  }
+
+  type Refreshed = { account: AccountRecord; created: false; emailKept?: { kept: string; asserted: string } } | { refused: 'email_conflict' };
+
+  async function refresh(account: AccountRecord, provider: ProviderCommon, externalId: string, asserted: UpstreamProfile): Promise<Refreshed> {
+    let profile = asserted;
+    let emailKept: { kept: string; asserted: string } | undefined;
+    // checked first, so that "refuse" refuses before anything of the account changes
+    if (asserted.email !== account.email && (await heldByAnother(account, asserted.email))) {
+      if (provider.emailConflict === 'refuse') {
+        await auditConflict(account, provider, 'refused');
+        return { refused: 'email_conflict' };
+      }
+      await auditConflict(account, provider, 'kept');
+      emailKept = { kept: account.email, asserted: asserted.email };
+      profile = { ...asserted, email: account.email, emailVerified: account.emailVerified };
+    }
+    const updated = await apply(account, provider, externalId, profile);
+    if ('refused' in updated) return updated;
+    return emailKept ? { ...updated, emailKept: updated.emailKept ?? emailKept } : updated;
+  }
+
+  async function apply(account: AccountRecord, provider: ProviderCommon, externalId: string, profile: UpstreamProfile): Promise<Refreshed> {
     const now = Date.now();
+    let emailKept: { kept: string; asserted: string } | undefined;
     const changes: Partial<AccountRecord> = {};
     if (profile.email !== account.email) changes.email = profile.email;
     if (profile.name !== null && profile.name !== account.name) changes.name = profile.name;
@@ -63,16 +110,21 @@ export function createFederatedAccounts(deps: {
         updated = { ...account, ...changes, updatedAt: now };
       } catch (err) {
         if (!(err instanceof DuplicateError)) throw err;
-        // The new upstream email belongs to another account: keep the old one rather than merge people.
-        logger.warn({ provider: provider.id, accountId: account.id }, 'upstream email change collides with another account; kept the old email');
-        const { email: _ignored, ...rest } = changes;
+        // Another account took the new address since the check above (a race): the same rule applies.
+        if (provider.emailConflict === 'refuse') {
+          await auditConflict(account, provider, 'refused');
+          return { refused: 'email_conflict' };
+        }
+        await auditConflict(account, provider, 'kept');
+        emailKept = { kept: account.email, asserted: profile.email };
+        const { email: _ignored, emailVerified: _flag, ...rest } = changes;
         if (Object.keys(rest).length > 0) await accounts.update(account.id, { ...rest, updatedAt: now });
         updated = { ...account, ...rest, updatedAt: now };
       }
     }
     await federation.touchLink(provider.id, externalId, now);
     await federation.setRoles(account.id, provider.id, profile.roles);
-    return updated;
+    return emailKept ? { account: updated, created: false, emailKept } : { account: updated, created: false };
   }
 
   async function link(account: AccountRecord, provider: ProviderCommon, externalId: string): Promise<void> {
@@ -91,7 +143,7 @@ export function createFederatedAccounts(deps: {
       const profile: UpstreamProfile = { ...asserted, emailVerified: where === 'inside' && asserted.emailVerified };
       const linked = await federation.findLink(provider.id, externalId);
       const linkedAccount = linked && (await accounts.findById(linked.accountId));
-      if (linkedAccount) return { account: await refresh(linkedAccount, provider, externalId, profile), created: false };
+      if (linkedAccount) return refresh(linkedAccount, provider, externalId, profile);
 
       const existing = await accounts.findByEmail(profile.email);
       if (existing) {
@@ -101,7 +153,7 @@ export function createFederatedAccounts(deps: {
         }
         await link(existing, provider, externalId);
         logger.info({ provider: provider.id, accountId: existing.id }, 'linked an upstream identity to an existing account by email');
-        return { account: await refresh(existing, provider, externalId, profile), created: false };
+        return refresh(existing, provider, externalId, profile);
       }
 
       const now = Date.now();

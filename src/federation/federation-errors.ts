@@ -1,8 +1,10 @@
 /**
- * Why a federated sign-in was refused, in words for the person. The detail (which check failed) goes to
- * the log only: an attacker probing the SAML endpoint learns nothing from the page.
+ * Why a federated sign-in was refused, in words for the person: for a SAML response, its reason category
+ * (so that a person, or the administrator they call, knows where to look). The detail (which check failed)
+ * goes to the log and the audit event only.
  */
 import { AccessDeniedError } from '../errors/errors.js';
+import type { SamlRefusalCategory } from './saml/saml-xml.js';
 
 export const refusalMessages = {
   unavailable: (name: string) => `${name} cannot be reached right now, so your password could not be checked. Try again in a few minutes.`,
@@ -10,8 +12,28 @@ export const refusalMessages = {
     `An account with this email address already exists here and is not linked to ${name}. Sign in the way you usually do, or ask an administrator to link the accounts.`,
   emailNotAllowed: (name: string) =>
     `${name} signed you in with an email address it does not manage here, so this sign-in cannot be used. Sign in the way you usually do, or ask an administrator.`,
+  emailConflict: (name: string) =>
+    `${name} now gives your account an email address that another account here already uses, so this sign-in cannot be used. Ask an administrator to sort out the two accounts.`,
+  /** shown before continuing, when the rule is "keep" (the person may not know their address here is stale) */
+  emailKept: (name: string, kept: string, asserted: string) =>
+    `${name} gave your account the email address ${asserted}, which another account here already uses. Your account keeps its email address ${kept}. If that is wrong, ask an administrator.`,
   noEmail: (name: string) => `${name} did not share an email address for your account, and signing in here needs one. Ask your administrator.`,
-  rejected: (name: string) => `The sign-in answer from ${name} could not be accepted. Go back to the app and sign in again.`,
+  rejected: (name: string, category: SamlRefusalCategory = 'malformed') =>
+    `The sign-in answer from ${name} could not be accepted: ${refusalCategories[category]}. ${category === 'replay' || category === 'expired' ? 'Go back to the app and sign in again.' : 'Try again; if it happens again, tell your administrator what this page says.'}`,
+};
+
+/**
+ * The reason category of a refused SAML response, named to the person (SamlRejected.category); which check
+ * failed, exactly, is in the log and the audit event only.
+ */
+export const refusalCategories: Record<SamlRefusalCategory, string> = {
+  identifier: 'the identity provider sent no usable user identifier',
+  signature: 'its signature could not be verified',
+  expired: 'it has expired or is not valid yet (the clocks may differ)',
+  addressing: 'it was meant for another service, or came from another identity provider',
+  replay: 'it answers no sign-in in progress here, or was already used',
+  upstream: 'the identity provider did not sign you in',
+  malformed: 'it is not a well-formed SAML response',
 };
 
 /** A federated sign-in that cannot complete: shown on the error page, never with a stack trace. */

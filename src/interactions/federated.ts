@@ -36,22 +36,26 @@ export function createFederatedStep(deps: { saml: SamlLogins; accounts: Pick<Fed
       await deps.render(ctx, 'saml-post', { title: `Continue with ${provider.config.name}`, idpName: provider.config.name, action: out.action, fields: out.fields });
     },
 
-    async complete(ctx: Context, interaction: Interaction, providerId: string): Promise<Record<string, unknown>> {
+    /** The login result, and a notice the person must read before continuing (an email kept, see federated-accounts.ts). */
+    async complete(ctx: Context, interaction: Interaction, providerId: string): Promise<{ result: Record<string, unknown>; notice?: string }> {
       const provider = saml.get(providerId);
       if (!provider) throw new NotFoundError('There is no such sign-in option.');
       const handle = typeof ctx.query.handle === 'string' ? ctx.query.handle : '';
       const identity = handle ? await saml.collect(handle, interaction.uid, providerId) : undefined;
-      if (!identity) throw new FederationRefusedError(refusalMessages.rejected(provider.config.name), 'no parked SAML login for this interaction');
+      if (!identity) throw new FederationRefusedError(refusalMessages.rejected(provider.config.name, 'replay'), 'no parked SAML login for this interaction');
       const attribute = (name: string) => (name === 'NameID' ? [identity.nameId] : (identity.attributes[name] ?? []));
       const groups = provider.config.groupsAttribute ? attribute(provider.config.groupsAttribute) : [];
-      const profile = mapProfile(provider.config, { providerId, externalId: identity.nameId, attribute, groups });
+      const profile = mapProfile(provider.config, { providerId, externalId: identity.externalId, attribute, groups });
       if (!profile) throw new FederationRefusedError(refusalMessages.noEmail(provider.config.name), 'the IdP sent no usable email');
-      const signedIn = await deps.accounts.signIn(provider.config, identity.nameId, profile);
+      const signedIn = await deps.accounts.signIn(provider.config, identity.externalId, profile);
       if ('refused' in signedIn) {
+        if (signedIn.refused === 'email_conflict') throw new FederationRefusedError(refusalMessages.emailConflict(provider.config.name), 'new upstream email belongs to another account (emailConflict "refuse")');
         if (signedIn.refused === 'email_taken') throw new FederationRefusedError(refusalMessages.emailTaken(provider.config.name), 'email belongs to an unlinked account');
         throw new FederationRefusedError(refusalMessages.emailNotAllowed(provider.config.name), 'email outside the IdP\'s domains');
       }
-      return { login: { accountId: signedIn.account.id, acr: ACR.federated, amr: [AMR.federated], remember: true } };
+      const result = { login: { accountId: signedIn.account.id, acr: ACR.federated, amr: [AMR.federated], remember: true } };
+      const kept = signedIn.emailKept;
+      return kept ? { result, notice: refusalMessages.emailKept(provider.config.name, kept.kept, kept.asserted) } : { result };
     },
   };
 }

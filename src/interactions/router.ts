@@ -82,7 +82,11 @@ export function createInteractionRouter(deps: {
   router.get('/:uid/federated/:provider/complete', async (ctx) => {
     const interaction = await loadInteraction(ctx);
     if (interaction.prompt.name !== 'login' || !deps.federated) throw new InvalidRequestError('This sign-in step is already complete.');
-    await finishInteraction(providers, ctx, await deps.federated.complete(ctx, interaction, ctx.params.provider as string), false);
+    const done = await deps.federated.complete(ctx, interaction, ctx.params.provider as string);
+    if (!done.notice) return finishInteraction(providers, ctx, done.result, false);
+    // the sign-in is complete; the person reads the notice, then continues to the app themselves
+    const continueTo = await providers.current.interactionResult(ctx.req, ctx.res, done.result, { mergeWithLastSubmission: false });
+    await deps.render(ctx, 'federated-notice', { title: 'Before you continue', message: done.notice, continueTo });
   });
 
   router.post('/:uid/consent', deps.csrf, async (ctx) => {

@@ -73,6 +73,29 @@ describe('FEDERATION_FILE', () => {
     await refused({ saml: { idps: [{ id: 'p', name: 'P', claims: { email: 'mail' }, metadataFile: join(dir, 'idp.xml'), signAuthnRequests: true }] } }, /saml\.privateKeyFile: got nothing; expected the SP key files, because saml\.idps\[0\] signs its AuthnRequests/);
   });
 
+  it('reads and checks the NameID, email-conflict and metadata-refresh settings (issue 18)', async () => {
+    const idp = { id: 'p', name: 'P', claims: { email: 'mail' }, metadataFile: join(dir, 'idp.xml') };
+    const read = (await load({ saml: { idps: [{ ...idp, nameIdFormat: 'transient', idAttribute: 'employeeNumber', emailConflict: 'refuse' }] } })).FEDERATION_FILE!.saml.idps[0]!;
+    assert.equal(read.nameIdFormat, 'transient');
+    assert.equal(read.idAttribute, 'employeeNumber');
+    assert.equal(read.allowCreate, true, 'AllowCreate="true" by default');
+    assert.equal(read.emailConflict, 'refuse');
+    const defaults = (await load({ saml: { idps: [idp] } })).FEDERATION_FILE!.saml.idps[0]!;
+    assert.equal(defaults.emailConflict, 'keep');
+    assert.equal(defaults.nameIdFormat, 'persistent');
+    assert.equal((await load({ ldap: [directory] })).FEDERATION_FILE!.ldap[0]!.emailConflict, 'keep', 'directories share the rule');
+    await refused({ saml: { idps: [{ ...idp, nameIdFormat: 'transient' }] } }, /saml\.idps\[0\]\.idAttribute: got nothing; expected the attribute that identifies the person/);
+    await refused({ saml: { idps: [{ ...idp, nameIdFormat: 'kerberos' }] } }, /saml\.idps\[0\]\.nameIdFormat: got "kerberos"; expected one of persistent, transient, emailAddress, unspecified/);
+    await refused({ saml: { idps: [{ ...idp, allowCreate: 'yes' }] } }, /saml\.idps\[0\]\.allowCreate: got "yes"; expected true or false/);
+    await refused({ ldap: [{ ...directory, emailConflict: 'merge' }] }, /ldap\[0\]\.emailConflict: got "merge"; expected one of keep, refuse/);
+    await refused({ saml: { idps: [{ ...idp, metadataRefresh: '1h' }] } }, /saml\.idps\[0\]\.metadataRefresh: got "1h"; expected nothing, unless metadataUrl is set/);
+    await refused({ saml: { idps: [{ ...idp, metadataFile: undefined, metadataUrl: 'https://idp.example.org/md', metadataRefresh: 'often' }] } }, /saml\.idps\[0\]\.metadataRefresh: got "often"; expected a duration/);
+    await refused({ saml: { idps: [{ ...idp, metadataFile: undefined, metadataUrl: 'https://idp.example.org/md', metadataFingerprint: ['AB'] }] } }, /saml\.idps\[0\]\.metadataFingerprint\[0\]: got "AB"; expected the SHA-256 fingerprint/);
+    const pins = (await load({ saml: { idps: [{ ...idp, metadataFile: undefined, metadataUrl: 'http://idp.example.org/md', metadataFingerprint: ['ab'.repeat(32), 'CD:'.repeat(31) + 'CD'] }] } })).FEDERATION_FILE!.saml.idps[0]!.metadata;
+    assert.deepEqual(pins, { url: 'http://idp.example.org/md', refreshSeconds: 3600, fingerprints: [('AB:'.repeat(31) + 'AB'), ('CD:'.repeat(31) + 'CD')] });
+    await refused({ saml: { idps: [{ ...idp, metadataCaFile: join(dir, 'idp.xml') }] } }, /saml\.idps\[0\]\.metadataCaFile: got ".*"; expected nothing, unless metadataUrl is an https:\/\/ URL/);
+  });
+
   it('refuses at start-up an IdP whose metadata lacks what SSO needs', async () => {
     const file = join(dir, 'bad-metadata.json');
     await writeFile(file, JSON.stringify({ saml: { idps: [{ id: 'p', name: 'P', claims: { email: 'mail' }, metadataFile: join(dir, 'idp.xml') }] } }));

@@ -99,7 +99,7 @@ describe('security: SAML ACS refuses cheaply first', function () {
     });
     const fingerprint = 'AB:'.repeat(31) + 'AB';
     const pinned = (await load({ metadataUrl: 'http://idp.example.test/metadata', metadataFingerprint: fingerprint.toLowerCase() }))();
-    assert.deepEqual(pinned.FEDERATION_FILE!.saml.idps[0]!.metadata, { url: 'http://idp.example.test/metadata', fingerprint });
+    assert.deepEqual(pinned.FEDERATION_FILE!.saml.idps[0]!.metadata, { url: 'http://idp.example.test/metadata', refreshSeconds: 3600, fingerprints: [fingerprint] });
     assert.doesNotThrow(await load({ metadataUrl: 'https://idp.example.test/metadata' }));
     assert.throws(await load({ metadataUrl: 'https://idp.example.test/metadata', metadataFingerprint: 'nope' }), /metadataFingerprint: got "nope"/);
   });

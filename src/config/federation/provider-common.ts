@@ -33,6 +33,12 @@ export type ProviderCommon = {
    * another provider (an account pre-created for this provider): a local account is never taken over.
    */
   linkExistingAccounts: boolean;
+  /**
+   * A linked person's upstream email changed to an address another account here holds: keep the old email
+   * and sign in ("keep", the default; the person is told, the audit log records it), or refuse the sign-in
+   * ("refuse"). Two accounts are never merged, and the other account is never touched.
+   */
+  emailConflict: 'keep' | 'refuse';
 };
 
 export function readProviderCommon(s: Section): ProviderCommon {
@@ -52,5 +58,6 @@ export function readProviderCommon(s: Section): ProviderCommon {
     emailVerified: s.boolean('emailVerified', false),
     roles: s.roleMap('roles'),
     linkExistingAccounts: s.boolean('linkExistingAccounts', false),
+    emailConflict: s.oneOf('emailConflict', ['keep', 'refuse'] as const, 'keep'),
   };
 }

@@ -15,7 +15,8 @@ import { normalizeDn } from './ldap-names.js';
 import { directorySubject } from '../../accounts/login-throttle.js';
 
 export type PasswordCheck =
-  | { status: 'ok'; account: AccountRecord }
+  /** `notice`: to show the person (their new directory email belongs to another account; emailConflict "keep") */
+  | { status: 'ok'; account: AccountRecord; notice?: string }
   /** wrong password or unknown person, wherever they were looked for */
   | { status: 'invalid' }
   /** the directory that should answer cannot: the message says so */
@@ -42,11 +43,12 @@ export function createDirectoryLogin(deps: {
     if (!profile) return { status: 'refused', message: refusalMessages.noEmail(directory.config.name) };
     const signedIn = await deps.accounts.signIn(directory.config, outcome.identity.externalId, profile);
     if ('refused' in signedIn) {
-      const message = signedIn.refused === 'email_taken' ? refusalMessages.emailTaken : refusalMessages.emailNotAllowed;
+      const message = { email_taken: refusalMessages.emailTaken, email_conflict: refusalMessages.emailConflict, email_not_allowed: refusalMessages.emailNotAllowed }[signedIn.refused];
       return { status: 'refused', message: message(directory.config.name) };
     }
     deps.logger.info({ directory: directory.config.id, accountId: signedIn.account.id, created: signedIn.created }, 'directory login');
-    return { status: 'ok', account: signedIn.account };
+    const kept = signedIn.emailKept;
+    return kept ? { status: 'ok', account: signedIn.account, notice: refusalMessages.emailKept(directory.config.name, kept.kept, kept.asserted) } : { status: 'ok', account: signedIn.account };
   }
 
   return {

@@ -49,12 +49,12 @@ export function verifyLoginResponse(xml: string, e: Expectations): VerifiedLogin
   uniqueIds(doc);
 
   const status = attr(one('samlp:Status/samlp:StatusCode', response, 'StatusCode'), 'Value');
-  if (status !== SUCCESS) throw new SamlRejected(`status ${status}`);
+  if (status !== SUCCESS) throw new SamlRejected(`status ${status}`, 'upstream');
   const responseIssuer = optionalOne('saml:Issuer', response, 'Response Issuer');
-  if (responseIssuer && text(responseIssuer) !== e.idpEntityId) throw new SamlRejected('Response Issuer is not the IdP');
+  if (responseIssuer && text(responseIssuer) !== e.idpEntityId) throw new SamlRejected('Response Issuer is not the IdP', 'addressing');
   const destination = attr(response, 'Destination');
   // SAML bindings §3.5.5.2: a signed message sent by POST must carry a Destination, which must be us
-  if (destination !== e.acsUrl) throw new SamlRejected(`Destination ${destination} is not our ACS`);
+  if (destination !== e.acsUrl) throw new SamlRejected(`Destination ${destination} is not our ACS`, 'addressing');
 
   if (elements('saml:EncryptedAssertion', response).length > 0) throw new SamlRejected('encrypted assertions are not accepted');
   if (elements('//saml:Assertion', doc).length !== 1) throw new SamlRejected('the document must hold exactly one Assertion');
@@ -64,53 +64,54 @@ export function verifyLoginResponse(xml: string, e: Expectations): VerifiedLogin
   const responseSignature = optionalOne('ds:Signature', response, 'Response Signature');
   if (responseSignature) verifySignedElement(xml, responseSignature, responseId, e.idpCertificates);
   const assertionSignature = optionalOne('ds:Signature', assertion, 'Assertion Signature');
-  if (!assertionSignature) throw new SamlRejected('the Assertion is not signed');
+  if (!assertionSignature) throw new SamlRejected('the Assertion is not signed', 'signature');
   // from here on, only the XML the Assertion signature covers is read
   const signed = parseXml(verifySignedElement(xml, assertionSignature, assertionId, e.idpCertificates)).documentElement;
   if (signed.localName !== 'Assertion' || signed.namespaceURI !== NS.saml || attr(signed, 'ID') !== assertionId) {
-    throw new SamlRejected('the signed reference is not the Assertion');
+    throw new SamlRejected('the signed reference is not the Assertion', 'signature');
   }
   if (attr(signed, 'Version') !== '2.0') throw new SamlRejected('Assertion is not SAML 2.0');
-  if (text(one('saml:Issuer', signed, 'Assertion Issuer')) !== e.idpEntityId) throw new SamlRejected('Assertion Issuer is not the IdP');
+  if (text(one('saml:Issuer', signed, 'Assertion Issuer')) !== e.idpEntityId) throw new SamlRejected('Assertion Issuer is not the IdP', 'addressing');
 
   const subject = one('saml:Subject', signed, 'Subject');
-  const nameIdEl = one('saml:NameID', subject, 'NameID');
-  const nameId = text(nameIdEl);
-  if (!nameId) throw new SamlRejected('empty NameID');
+  const nameIdEl = elements('saml:NameID', subject);
+  if (nameIdEl.length !== 1) throw new SamlRejected(`expected exactly one NameID, found ${nameIdEl.length}`, 'identifier');
+  const nameId = text(nameIdEl[0]);
+  if (!nameId) throw new SamlRejected('empty NameID', 'identifier');
 
   // profiles §4.1.4.2: a bearer SubjectConfirmation with Recipient, NotOnOrAfter, and no NotBefore
   const inResponseTo = attr(response, 'InResponseTo');
   const confirmations = elements(`saml:SubjectConfirmation[@Method='${BEARER}']/saml:SubjectConfirmationData`, subject);
   const confirmation = confirmations.find((c) => attr(c, 'Recipient') === e.acsUrl);
-  if (!confirmation) throw new SamlRejected('no bearer SubjectConfirmation for our ACS (Recipient)');
+  if (!confirmation) throw new SamlRejected('no bearer SubjectConfirmation for our ACS (Recipient)', 'addressing');
   if (attr(confirmation, 'NotBefore') !== undefined) throw new SamlRejected('bearer SubjectConfirmationData has NotBefore');
   const confirmationEnd = time(confirmation, 'NotOnOrAfter', true);
-  if (now >= confirmationEnd + skew) throw new SamlRejected('SubjectConfirmationData has expired (NotOnOrAfter)');
+  if (now >= confirmationEnd + skew) throw new SamlRejected('SubjectConfirmationData has expired (NotOnOrAfter)', 'expired');
   if (attr(confirmation, 'InResponseTo') !== inResponseTo) throw new SamlRejected('InResponseTo differs between Response and SubjectConfirmationData');
 
   const conditions = one('saml:Conditions', signed, 'Conditions');
   const notBefore = time(conditions, 'NotBefore', false);
   const notOnOrAfter = time(conditions, 'NotOnOrAfter', false);
-  if (!Number.isNaN(notBefore) && now + skew < notBefore) throw new SamlRejected('Assertion is not yet valid (NotBefore)');
-  if (!Number.isNaN(notOnOrAfter) && now >= notOnOrAfter + skew) throw new SamlRejected('Assertion has expired (NotOnOrAfter)');
+  if (!Number.isNaN(notBefore) && now + skew < notBefore) throw new SamlRejected('Assertion is not yet valid (NotBefore)', 'expired');
+  if (!Number.isNaN(notOnOrAfter) && now >= notOnOrAfter + skew) throw new SamlRejected('Assertion has expired (NotOnOrAfter)', 'expired');
   // core §2.5.1.4: each AudienceRestriction must be satisfied; profiles §4.1.4.2 requires one naming us
   const restrictions = elements('saml:AudienceRestriction', conditions);
   if (restrictions.length === 0) throw new SamlRejected('no AudienceRestriction');
   for (const r of restrictions) {
-    if (!elements('saml:Audience', r).some((a) => text(a) === e.spEntityId)) throw new SamlRejected('Audience is not our entityID');
+    if (!elements('saml:Audience', r).some((a) => text(a) === e.spEntityId)) throw new SamlRejected('Audience is not our entityID', 'addressing');
   }
 
   const authn = elements('saml:AuthnStatement', signed);
   if (authn.length === 0) throw new SamlRejected('no AuthnStatement');
   const sessionEnd = time(authn[0] as Element, 'SessionNotOnOrAfter', false);
-  if (!Number.isNaN(sessionEnd) && now >= sessionEnd + skew) throw new SamlRejected('the IdP session has ended (SessionNotOnOrAfter)');
+  if (!Number.isNaN(sessionEnd) && now >= sessionEnd + skew) throw new SamlRejected('the IdP session has ended (SessionNotOnOrAfter)', 'expired');
 
   const attributes = new Map<string, string[]>();
   for (const a of elements('saml:AttributeStatement/saml:Attribute', signed)) {
     const name = attr(a, 'Name');
     if (name) attributes.set(name, [...(attributes.get(name) ?? []), ...elements('saml:AttributeValue', a).map((v) => text(v))]);
   }
-  const nameIdFormat = attr(nameIdEl, 'Format');
+  const nameIdFormat = attr(nameIdEl[0], 'Format');
   const sessionIndex = attr(authn[0], 'SessionIndex');
   return {
     responseId,

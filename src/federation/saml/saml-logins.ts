@@ -16,11 +16,18 @@
 import { randomBytes } from 'node:crypto';
 import type { ShortLivedRecordKind, ShortLivedRecordStore } from '../../../adapters/contract.js';
 import type { SamlProvider } from './saml-providers.js';
-import { verifyLoginResponse } from './login-response.js';
+import { verifyLoginResponse, type VerifiedLogin } from './login-response.js';
 import { NAMEID_FORMATS } from '../../config/federation/saml-config.js';
-import { SamlRejected } from './saml-xml.js';
+import { SamlRejected, type SamlRefusalCategory } from './saml-xml.js';
 
-export type SamlIdentity = { providerId: string; nameId: string; sessionIndex: string | null; attributes: Record<string, string[]> };
+export type SamlIdentity = {
+  providerId: string;
+  /** what the account is linked by: the NameID, or the value of the IdP's `idAttribute` */
+  externalId: string;
+  nameId: string;
+  sessionIndex: string | null;
+  attributes: Record<string, string[]>;
+};
 
 export type SamlLogins = ReturnType<typeof createSamlLogins>;
 
@@ -76,13 +83,14 @@ export function createSamlLogins(deps: {
       // IdP and that is still pending. Nothing of the SAMLResponse is read before this keyed lookup.
       const relayState = form.RelayState ?? '';
       const pending = RELAY_STATE.test(relayState) ? await records.find('SamlRelayState', relayState) : undefined;
-      if (!pending || pending.consumed || pending.providerId !== providerId) throw new SamlRejected('no pending request for this RelayState');
+      if (!pending || pending.consumed || pending.providerId !== providerId) throw new SamlRejected('no pending request for this RelayState', 'replay');
       const encoded = form.SAMLResponse ?? '';
       if (!encoded) throw new SamlRejected('no SAMLResponse');
       try {
         await p.sp.parseLoginResponse(p.idp, 'post', { body: { SAMLResponse: encoded, RelayState: form.RelayState ?? '' } });
       } catch (err) {
-        throw new SamlRejected(`samlify: ${err instanceof Error ? err.message : String(err)}`);
+        const message = err instanceof Error ? err.message : String(err);
+        throw new SamlRejected(`samlify: ${message}`, samlifyCategory(message));
       }
       const xml = Buffer.from(encoded, 'base64').toString('utf8');
       const login = verifyLoginResponse(xml, {
@@ -91,25 +99,26 @@ export function createSamlLogins(deps: {
       });
       const expectedFormat = NAMEID_FORMATS[p.config.nameIdFormat];
       if ((login.nameIdFormat ?? NAMEID_FORMATS.unspecified) !== expectedFormat) {
-        throw new SamlRejected(`NameID format ${login.nameIdFormat} is not the configured ${expectedFormat}`);
+        throw new SamlRejected(`NameID format ${login.nameIdFormat} is not the configured ${expectedFormat}`, 'identifier');
       }
+      const externalId = externalIdOf(p, login);
 
       // SAML profiles §4.1.4.3: InResponseTo must match a request we sent
-      if (!login.inResponseTo) throw new SamlRejected('unsolicited response (no InResponseTo)');
-      if (login.inResponseTo !== pending.requestId) throw new SamlRejected('InResponseTo is not the request of this RelayState');
+      if (!login.inResponseTo) throw new SamlRejected('unsolicited response (no InResponseTo)', 'replay');
+      if (login.inResponseTo !== pending.requestId) throw new SamlRejected('InResponseTo is not the request of this RelayState', 'replay');
       const request = await records.find('SamlRequest', login.inResponseTo);
-      if (!request || request.providerId !== providerId) throw new SamlRejected('InResponseTo names no pending request of this IdP');
-      if (request.relayState !== form.RelayState) throw new SamlRejected('RelayState does not match the request');
-      if (!(await records.consume('SamlRequest', login.inResponseTo))) throw new SamlRejected('the request was already answered');
+      if (!request || request.providerId !== providerId) throw new SamlRejected('InResponseTo names no pending request of this IdP', 'replay');
+      if (request.relayState !== form.RelayState) throw new SamlRejected('RelayState does not match the request', 'replay');
+      if (!(await records.consume('SamlRequest', login.inResponseTo))) throw new SamlRejected('the request was already answered', 'replay');
       await records.consume('SamlRelayState', relayState);
 
       // SAML profiles §4.1.4.5: one use per assertion, remembered until it expires
       const ttl = Math.ceil((login.expiresAt - Date.now()) / 1000);
-      if (!(await once('SamlAssertion', `${providerId}:${login.assertionId}`, ttl))) throw new SamlRejected('replayed assertion');
+      if (!(await once('SamlAssertion', `${providerId}:${login.assertionId}`, ttl))) throw new SamlRejected('replayed assertion', 'replay');
 
       const handle = random();
       const identity: SamlIdentity = {
-        providerId, nameId: login.nameId, sessionIndex: login.sessionIndex ?? null, attributes: Object.fromEntries(login.attributes),
+        providerId, externalId, nameId: login.nameId, sessionIndex: login.sessionIndex ?? null, attributes: Object.fromEntries(login.attributes),
       };
       await records.upsert('SamlLogin', handle, { uid: String(request.uid), identity }, COLLECT_TTL);
       return { uid: String(request.uid), handle };
@@ -123,4 +132,27 @@ export function createSamlLogins(deps: {
       return (await records.consume('SamlLogin', handle)) ? identity : undefined;
     },
   };
+}
+
+/**
+ * The id the account is linked by. With `idAttribute`, exactly one non-empty value of that attribute (a
+ * list would let the IdP's order pick the account); otherwise the NameID itself.
+ */
+function externalIdOf(p: SamlProvider, login: VerifiedLogin): string {
+  const name = p.config.idAttribute;
+  if (!name) return login.nameId;
+  const values = (login.attributes.get(name) ?? []).map((v) => v.trim()).filter((v) => v.length > 0);
+  if (values.length !== 1) throw new SamlRejected(`attribute ${name} (idAttribute) has ${values.length} values; expected exactly one`, 'identifier');
+  const value = values[0] as string;
+  if (value.length > 512) throw new SamlRejected(`attribute ${name} (idAttribute) is longer than 512 characters`, 'identifier');
+  return value;
+}
+
+/** samlify's error codes, in the categories the person is told. */
+function samlifyCategory(message: string): SamlRefusalCategory {
+  if (/SIGNATURE|SIG_ALG/.test(message)) return 'signature';
+  if (/EXPIRED|SUBJECT_UNCONFIRMED/.test(message)) return 'expired';
+  if (/ISSUER/.test(message)) return 'addressing';
+  if (/STATUS/.test(message)) return 'upstream';
+  return 'malformed';
 }

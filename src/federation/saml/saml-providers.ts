@@ -1,6 +1,8 @@
 /**
  * Builds, for each configured IdP, the samlify pair that talks to it: the IdP from its metadata (read
- * from the file, or fetched once at start-up) and Gatehouse's service provider towards it. Each IdP sees
+ * from the file at start-up, or fetched from its URL at start-up and again on a schedule, see
+ * `refreshSamlProvider` and app/jobs.ts) and Gatehouse's service provider towards it. Every signing
+ * certificate the metadata lists is trusted, which is how an IdP rolls its key over. Each IdP sees
  * its own SP entity (entityID = its SP metadata URL), with its own ACS: a response meant for one IdP's
  * flow can never be accepted at another's.
  */
@@ -9,6 +11,7 @@ import * as samlify from 'samlify';
 import type { SamlIdpConfig, SamlSettings } from '../../config/federation/saml-config.js';
 import { NAMEID_FORMATS } from '../../config/federation/saml-config.js';
 import { pemCertificate } from './signature-check.js';
+import { SamlMetadataError, fetchMetadataText, metadataLifetime } from './metadata-fetch.js';
 
 export type SamlProvider = {
   config: SamlIdpConfig;
@@ -21,21 +24,55 @@ export type SamlProvider = {
   ssoOrigin: string;
   sp: samlify.ServiceProviderInstance;
   idp: samlify.IdentityProviderInstance;
+  /** for metadata from a URL: when it is due to be fetched again (ms since epoch) */
+  refreshAt?: number;
+  /** the last interval granted (refreshAt - fetch time): a failed refresh is retried no later than this */
+  refreshIntervalMs?: number;
 };
 
-export class SamlMetadataError extends Error {}
+export { SamlMetadataError };
 
 const BINDINGS = samlify.Constants.namespace.binding;
 const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
 
-export async function loadSamlProviders(settings: SamlSettings, issuer: string, fetchImpl: typeof fetch = fetch): Promise<SamlProvider[]> {
+export async function loadSamlProviders(settings: SamlSettings, issuer: string, now = Date.now()): Promise<SamlProvider[]> {
   const providers: SamlProvider[] = [];
   for (const [i, config] of settings.idps.entries()) {
     const at = `FEDERATION_FILE: saml.idps[${i}]`;
-    const xml = 'xml' in config.metadata ? config.metadata.xml : await fetchMetadata(config.metadata.url, fetchImpl, `${at}.metadataUrl`);
-    providers.push(buildProvider(config, xml, settings, issuer, at));
+    if ('xml' in config.metadata) {
+      providers.push(buildProvider(config, config.metadata.xml, settings, issuer, at));
+      continue;
+    }
+    const source = config.metadata;
+    const xml = await fetchMetadataText(source.url, { at: `${at}.metadataUrl`, ...(source.ca ? { ca: source.ca } : {}) });
+    const refreshAt = metadataLifetime(xml, now, source.refreshSeconds * 1000, at);
+    providers.push({ ...buildProvider(config, xml, settings, issuer, at), refreshAt, refreshIntervalMs: refreshAt - now });
   }
   return providers;
+}
+
+/**
+ * Fetches a URL-sourced IdP's metadata again and, if it is good, puts its keys, endpoints and samlify pair
+ * in place in `provider` (the object every sign-in reads), so new signing certificates apply without a
+ * restart. Anything wrong throws SamlMetadataError and leaves `provider` as it was: the last good metadata
+ * stays in service. The entityID may not change (that is another IdP, and links are keyed by it), nor the
+ * SSO endpoint's origin (pages allow form submissions to the origins known at start-up).
+ */
+export async function refreshSamlProvider(provider: SamlProvider, settings: SamlSettings, issuer: string, now = Date.now()): Promise<void> {
+  const source = provider.config.metadata;
+  if ('xml' in source) return;
+  const at = `saml IdP ${provider.config.id}`;
+  const xml = await fetchMetadataText(source.url, { at, ...(source.ca ? { ca: source.ca } : {}) });
+  const refreshAt = metadataLifetime(xml, now, source.refreshSeconds * 1000, at);
+  const fresh = buildProvider(provider.config, xml, settings, issuer, at);
+  if (fresh.idpEntityId !== provider.idpEntityId) {
+    throw new SamlMetadataError(`${at}: the refreshed metadata names entityID ${JSON.stringify(fresh.idpEntityId)}, not ${JSON.stringify(provider.idpEntityId)}; refusing it`);
+  }
+  // the login page's CSP form-action lists the SSO origins known at start-up (interactions/federated.ts)
+  if (fresh.ssoOrigin !== provider.ssoOrigin) {
+    throw new SamlMetadataError(`${at}: the refreshed metadata moves the SSO endpoint to ${fresh.ssoOrigin} (was ${provider.ssoOrigin}); restart Gatehouse to accept it`);
+  }
+  Object.assign(provider, { ...fresh, refreshAt, refreshIntervalMs: refreshAt - now });
 }
 
 function fingerprintOf(certificate: string): string | undefined {
@@ -44,18 +81,6 @@ function fingerprintOf(certificate: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function fetchMetadata(url: string, fetchImpl: typeof fetch, at: string): Promise<string> {
-  let res: Response;
-  try {
-    // no redirects: one to http:// (or elsewhere) would undo the https requirement of metadataUrl
-    res = await fetchImpl(url, { redirect: 'error', signal: AbortSignal.timeout(10_000), headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
-  } catch (err) {
-    throw new SamlMetadataError(`${at}: cannot fetch ${JSON.stringify(url)} (${(err as Error).message}; redirects are not followed)`);
-  }
-  if (!res.ok) throw new SamlMetadataError(`${at}: ${JSON.stringify(url)} answered HTTP ${res.status}; expected the IdP's metadata`);
-  return res.text();
 }
 
 function buildProvider(config: SamlIdpConfig, metadataXml: string, settings: SamlSettings, issuer: string, at: string): SamlProvider {
@@ -78,9 +103,13 @@ function buildProvider(config: SamlIdpConfig, metadataXml: string, settings: Sam
     throw new SamlMetadataError(`${at}: the IdP metadata has no SingleSignOnService for the ${config.binding} binding; expected one, or another "binding"`);
   }
   if (certs.length === 0) throw new SamlMetadataError(`${at}: the IdP metadata has no signing certificate; expected a KeyDescriptor (use="signing" or no use) with an X509Certificate`);
-  const pinned = 'url' in config.metadata ? config.metadata.fingerprint : undefined;
-  if (pinned && !certs.some((c) => fingerprintOf(c) === pinned)) {
-    throw new SamlMetadataError(`${at}.metadataFingerprint: the fetched IdP metadata has no signing certificate with fingerprint ${pinned}; refusing it`);
+  // With a pin, only the pinned certificates are trusted: metadata over http could otherwise carry an
+  // extra certificate of whoever sits on the path next to the pinned one. Pin the old and the new
+  // certificate during a rollover.
+  const pinned = 'url' in config.metadata ? config.metadata.fingerprints : undefined;
+  const trusted = pinned ? certs.filter((c) => pinned.includes(fingerprintOf(c) ?? '')) : certs;
+  if (trusted.length === 0) {
+    throw new SamlMetadataError(`${at}.metadataFingerprint: the fetched IdP metadata has no signing certificate with fingerprint ${pinned?.join(' or ')}; refusing it`);
   }
   const wantsSigned = idp.entityMeta.isWantAuthnRequestsSigned();
   if (wantsSigned && !settings.spKey) throw new SamlMetadataError(`${at}: the IdP wants signed AuthnRequests; expected saml.privateKeyFile and saml.certificateFile`);
@@ -93,6 +122,9 @@ function buildProvider(config: SamlIdpConfig, metadataXml: string, settings: Sam
     wantAssertionsSigned: true,
     wantMessageSigned: false,
     nameIDFormat: [NAMEID_FORMATS[config.nameIdFormat]],
+    // SAML core §3.4.1.1: AllowCreate="false" lets an IdP refuse a person it has no identifier for yet
+    // towards this SP, i.e. everyone's first sign-in; "true" is what IdPs expect, and is configurable
+    allowCreate: config.allowCreate,
     assertionConsumerService: [{ Binding: BINDINGS.post, Location: acsUrl, isDefault: true }],
     ...(settings.spKey
       ? { privateKey: settings.spKey.privateKey, signingCert: settings.spKey.certificate, requestSignatureAlgorithm: RSA_SHA256 }
@@ -101,6 +133,6 @@ function buildProvider(config: SamlIdpConfig, metadataXml: string, settings: Sam
   });
   return {
     config, spEntityId, acsUrl, metadataUrl: `${base}/metadata`, idpEntityId,
-    idpCertificates: certs.map(pemCertificate), ssoOrigin: new URL(ssoUrl).origin, sp, idp,
+    idpCertificates: trusted.map(pemCertificate), ssoOrigin: new URL(ssoUrl).origin, sp, idp,
   };
 }

@@ -9,7 +9,7 @@
  * The ACS is open to anyone, and XML parsing, schema validation and signature checks are the expensive
  * part, so the cheap refusals come first: a per-IP quota (before the body is read), a bounded body, then
  * the RelayState lookup (saml-logins.ts), and only then the XML. Every refusal is an audit event
- * `federation.saml.refused` with the reason; the page says nothing about which check failed.
+ * `federation.saml.refused` with the reason; the page names only its category (federation-errors.ts).
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
@@ -34,9 +34,9 @@ export function createSamlRouter(deps: {
   const { saml } = deps;
   const router = new Router({ prefix: '/federation/saml' });
 
-  async function refused(ctx: Context, idp: string, reason: string) {
-    deps.logger.info({ reqId: ctx.state.requestId, idp, reason }, 'SAML response refused');
-    await deps.audit.record({ type: 'federation.saml.refused', result: 'failure', reason, details: { idp } }, ctx);
+  async function refused(ctx: Context, idp: string, reason: string, category?: string) {
+    deps.logger.info({ reqId: ctx.state.requestId, idp, reason, category }, 'SAML response refused');
+    await deps.audit.record({ type: 'federation.saml.refused', result: 'failure', reason, details: { idp, ...(category ? { category } : {}) } }, ctx);
   }
 
   router.get('/:idp/metadata', (ctx) => {
@@ -62,8 +62,8 @@ export function createSamlRouter(deps: {
       accepted = await saml.acceptResponse(provider.config.id, form);
     } catch (err) {
       if (!(err instanceof SamlRejected)) throw err;
-      await refused(ctx, provider.config.id, err.message);
-      throw new FederationRefusedError(refusalMessages.rejected(provider.config.name), `SAML response refused: ${err.message}`);
+      await refused(ctx, provider.config.id, err.message, err.category);
+      throw new FederationRefusedError(refusalMessages.rejected(provider.config.name, err.category), `SAML response refused: ${err.message}`);
     }
     ctx.status = 303;
     ctx.redirect(`/interaction/${encodeURIComponent(accepted.uid)}/federated/${provider.config.id}/complete?handle=${accepted.handle}`);

@@ -10,7 +10,17 @@ export const NS = {
 
 export const select = xpath.useNamespaces(NS);
 
-export class SamlRejected extends Error {}
+/**
+ * Why a response was refused, in a category the person may be told ("the identity provider sent no usable
+ * user identifier"); the message, with which check failed, is for the log and the audit event only.
+ */
+export type SamlRefusalCategory = 'identifier' | 'signature' | 'expired' | 'addressing' | 'replay' | 'upstream' | 'malformed';
+
+export class SamlRejected extends Error {
+  constructor(message: string, readonly category: SamlRefusalCategory = 'malformed') {
+    super(message);
+  }
+}
 
 export function parseXml(xml: string): Document {
   // SAML core §6.4 / saml-sec-consider §6.3.1: messages carry no DTD; refusing one closes XXE and entity expansion

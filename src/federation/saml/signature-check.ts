@@ -15,12 +15,12 @@ const DIGEST_ALGORITHMS = new Set(['http://www.w3.org/2001/04/xmlenc#sha256', 'h
 
 export function verifySignedElement(xml: string, signature: Element, signedElementId: string, certificatesPem: string[]): string {
   const method = attr(one("ds:SignedInfo/ds:SignatureMethod", signature, 'SignatureMethod'), 'Algorithm') ?? '';
-  if (!SIGNATURE_ALGORITHMS.has(method)) throw new SamlRejected(`signature algorithm not accepted: ${method}`);
+  if (!SIGNATURE_ALGORITHMS.has(method)) throw new SamlRejected(`signature algorithm not accepted: ${method}`, 'signature');
   const reference = one('ds:SignedInfo/ds:Reference', signature, 'signature Reference');
   // the signature must cover exactly the element it sits in (SAML core §5.4.2)
-  if (attr(reference, 'URI') !== `#${signedElementId}`) throw new SamlRejected('the signature does not reference its parent element');
+  if (attr(reference, 'URI') !== `#${signedElementId}`) throw new SamlRejected('the signature does not reference its parent element', 'signature');
   const digest = attr(one('ds:DigestMethod', reference, 'DigestMethod'), 'Algorithm') ?? '';
-  if (!DIGEST_ALGORITHMS.has(digest)) throw new SamlRejected(`digest algorithm not accepted: ${digest}`);
+  if (!DIGEST_ALGORITHMS.has(digest)) throw new SamlRejected(`digest algorithm not accepted: ${digest}`, 'signature');
 
   for (const publicCert of certificatesPem) {
     const sig = new SignedXml({ publicCert, getCertFromKeyInfo: () => null });
@@ -34,7 +34,7 @@ export function verifySignedElement(xml: string, signature: Element, signedEleme
     const signed = sig.getSignedReferences();
     if (valid && signed.length === 1) return signed[0] as string;
   }
-  throw new SamlRejected('signature verification failed');
+  throw new SamlRejected('signature verification failed', 'signature');
 }
 
 export function pemCertificate(base64OrPem: string): string {

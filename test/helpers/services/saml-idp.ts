@@ -42,9 +42,9 @@ export interface SamlIdpOptions {
    * NameID used when the AuthnRequest has no NameIDPolicy/@Format (an explicit policy for the
    * other format is honoured). persistent = opaque sha1 of (IdP, SP, uid, per-instance random salt), so stable only
    * within one running instance; emailAddress = the
-   * user's single `email` value. Default 'persistent'.
+   * user's single `email` value; transient = a new random value at every sign-in. Default 'persistent'.
    */
-  nameIdFormat?: 'persistent' | 'emailAddress';
+  nameIdFormat?: 'persistent' | 'emailAddress' | 'transient';
   users: SamlIdpUser[];
 }
 
@@ -71,6 +71,7 @@ export interface SamlIdp {
 
 export const NAMEID_PERSISTENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent';
 export const NAMEID_EMAIL = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
+export const NAMEID_TRANSIENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
 
 const SIMPLESAMLPHP_DIR = process.env.SIMPLESAMLPHP_DIR ?? '/usr/share/simplesamlphp';
 const PHP = process.env.PHP_BINARY ?? 'php';
@@ -145,7 +146,7 @@ async function launch(opts: SamlIdpOptions): Promise<SamlIdp> {
         acsUrls: [opts.acsUrl, ...(opts.extraAcsUrls ?? [])],
         sloUrl: opts.sloUrl ?? null,
         certData: opts.spCertPem ? pemBody(opts.spCertPem) : null,
-        nameIdFormat: opts.nameIdFormat === 'emailAddress' ? NAMEID_EMAIL : NAMEID_PERSISTENT,
+        nameIdFormat: { emailAddress: NAMEID_EMAIL, transient: NAMEID_TRANSIENT, persistent: NAMEID_PERSISTENT }[opts.nameIdFormat ?? 'persistent'],
         validateAuthnRequest: opts.requireSignedRequests === true,
         validateLogout: opts.requireSignedRequests === true,
       },
