@@ -11,6 +11,8 @@ export const refusalMessages = {
   emailNotAllowed: (name: string) =>
     `${name} signed you in with an email address it does not manage here, so this sign-in cannot be used. Sign in the way you usually do, or ask an administrator.`,
   noEmail: (name: string) => `${name} did not share an email address for your account, and signing in here needs one. Ask your administrator.`,
+  /** a disabled account: the same words whatever the reason, so the page says no more than "no" */
+  cannotSignIn: (_name: string) => 'This account cannot sign in here. Ask your administrator.',
   rejected: (name: string) => `The sign-in answer from ${name} could not be accepted. Go back to the app and sign in again.`,
 };
 

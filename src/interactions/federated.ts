@@ -48,6 +48,7 @@ export function createFederatedStep(deps: { saml: SamlLogins; accounts: Pick<Fed
       if (!profile) throw new FederationRefusedError(refusalMessages.noEmail(provider.config.name), 'the IdP sent no usable email');
       const signedIn = await deps.accounts.signIn(provider.config, identity.nameId, profile);
       if ('refused' in signedIn) {
+        if (signedIn.refused === 'account_disabled') throw new FederationRefusedError(refusalMessages.cannotSignIn(provider.config.name), 'the linked account is disabled');
         if (signedIn.refused === 'email_taken') throw new FederationRefusedError(refusalMessages.emailTaken(provider.config.name), 'email belongs to an unlinked account');
         throw new FederationRefusedError(refusalMessages.emailNotAllowed(provider.config.name), 'email outside the IdP\'s domains');
       }
