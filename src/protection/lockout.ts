@@ -20,6 +20,8 @@ export type AttemptLockout = {
   begin(key: string): Promise<AttemptOutcome>;
   /** Forgets the key's failures (after a success); earlier lockouts still count towards the back-off. */
   reset(key: string): Promise<void>;
+  /** An operator's unlock: the count, any lockout in force, and the memory of earlier lockouts all go. */
+  forget(key: string): Promise<void>;
 };
 
 /** consume() rejects with a RateLimiterRes over the limit, and with an Error when the store fails. */
@@ -65,6 +67,9 @@ export function createAttemptLockout(deps: {
     },
     async reset(key) {
       await attempts.delete(key);
+    },
+    async forget(key) {
+      await Promise.all([attempts.delete(key), lockouts.delete(key)]);
     },
   };
 }
