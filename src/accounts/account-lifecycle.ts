@@ -225,13 +225,13 @@ export function createAccountLifecycle(deps: {
       const email = normaliseEmail(o.email);
       if (!isEmailAddress(email)) throw new InvalidAccountInput('email: expected an email address');
       const holder = await accounts.findByEmail(email);
-      if (holder && holder.id !== account.id) throw new AccountConflict('email: another account has this address', 'Another account has this email address.');
+      if (holder && holder.id !== account.id) throw new AccountConflict('email: an account with this address already exists', 'An account with this email address already exists.');
       const emailVerified = o.verified === true;
       try {
         await accounts.update(account.id, { email, emailVerified });
       } catch (err) {
         // a concurrent change took the address between the check and the write: the store's rule holds
-        if (err instanceof DuplicateError) throw new AccountConflict('email: another account has this address', 'Another account has this email address.');
+        if (err instanceof DuplicateError) throw new AccountConflict('email: an account with this address already exists', 'An account with this email address already exists.');
         throw err;
       }
       const changed = { ...account, email, emailVerified };

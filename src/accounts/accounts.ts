@@ -139,6 +139,14 @@ export function createAccountService(deps: {
       return Date.now() - (latest?.createdAt ?? account.createdAt) > deps.maxPasswordAge * 1000;
     },
 
+    /**
+     * Dates a successful sign-in (AccountRecord.lastLoginAt, for the operators' lists). updatedAt stays:
+     * a sign-in is not an edit of the account (the management API's ETag must not change under an admin).
+     */
+    async recordSignIn(account: Pick<AccountRecord, 'id' | 'updatedAt'>): Promise<void> {
+      await accounts.update(account.id, { lastLoginAt: Date.now(), updatedAt: account.updatedAt });
+    },
+
     async markEmailVerified(accountId: string): Promise<void> {
       await accounts.update(accountId, { emailVerified: true });
     },
