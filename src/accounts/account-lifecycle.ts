@@ -30,7 +30,7 @@ import type {
   FederationStore,
   OidcModelStore,
 } from '../../adapters/contract.js';
-import { DuplicateError } from '../../adapters/contract.js';
+import { DuplicateError, InvalidCursorError } from '../../adapters/contract.js';
 import type { AuditEvent, AuditSource } from '../audit/audit-log.js';
 import { DomainError } from '../errors/errors.js';
 import { InvalidAccountInput, isEmailAddress, normaliseEmail } from './accounts.js';
@@ -123,7 +123,13 @@ export function createAccountLifecycle(deps: {
       for (const [field, value] of [['emailPrefix', q.emailPrefix], ['name', q.name], ['role', q.role]] as const) {
         if (value !== undefined && (value.length > 254 || /\p{C}/u.test(value))) throw new InvalidAccountInput(`${field}: at most 254 characters, no control characters`);
       }
-      return accounts.list(q);
+      if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000) throw new InvalidAccountInput('limit: expected an integer from 1 to 1000');
+      try {
+        return await accounts.list(q);
+      } catch (err) {
+        if (err instanceof InvalidCursorError) throw new InvalidAccountInput(err.message, 'The cursor is not one this list returned.');
+        throw err;
+      }
     },
 
     async show(o: { scope: AccountScope; account: AccountRef }): Promise<AccountDetails> {

@@ -37,7 +37,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof NotFoundError || err instanceof UnknownKeyError) return EXIT.notFound;
   if (err instanceof DuplicateError) return EXIT.conflict;
   if (USAGE.some((kind) => err instanceof kind)) return EXIT.usage;
-  if (err instanceof InvalidCursorError || err instanceof RangeError) return EXIT.usage;
+  if (err instanceof InvalidCursorError) return EXIT.usage;
   if (err instanceof DomainError) return { invalid_input: EXIT.usage, not_found: EXIT.notFound, conflict: EXIT.conflict }[err.kind];
   // oidc-provider's error class is matched by name: importing it here would load the provider for every command
   if ((err as Error | undefined)?.name === 'InvalidClientMetadata') return EXIT.usage;
