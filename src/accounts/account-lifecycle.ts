@@ -34,7 +34,7 @@ import { DuplicateError, InvalidCursorError } from '../../adapters/contract.js';
 import type { AuditEvent, AuditSource } from '../audit/audit-log.js';
 import { DomainError } from '../errors/errors.js';
 import { InvalidAccountInput, isEmailAddress, normaliseEmail } from './accounts.js';
-import { accountSubject } from './login-throttle.js';
+import { accountSubject, unknownLoginSubject } from './login-throttle.js';
 import type { SignOutEverywhere } from './sign-out-everywhere.js';
 
 /** Where an account must be for the call to see it. Empty today; issue 15 adds `tenant`. */
@@ -96,6 +96,9 @@ export function createAccountLifecycle(deps: {
   /** the subjects' counters of the login and second-factor throttles (protection/failure-throttle.ts) */
   unlockLogin(subject: string): Promise<void>;
   unlockSecondFactor(subject: string): Promise<void>;
+  /** erasure: the counters keyed by the address (mail quota), and expired records not yet swept */
+  forgetAddress(email: string): Promise<void>;
+  sweepExpired(): Promise<unknown>;
   /** sends a verification link to the account's (new) address (email-verification.ts) */
   sendVerification(account: AccountRecord, by: Actor): Promise<void>;
   now?: () => number;
@@ -194,7 +197,12 @@ export function createAccountLifecycle(deps: {
           if (typeof artifact.jti === 'string') await oidc.destroy(model, artifact.jti);
         }
       }
-      await Promise.all([deps.unlockLogin(accountSubject(account.id)), deps.unlockSecondFactor(account.id)]);
+      await Promise.all([
+        deps.unlockLogin(accountSubject(account.id)), deps.unlockLogin(unknownLoginSubject(account.email)),
+        deps.unlockSecondFactor(account.id), deps.forgetAddress(account.email),
+      ]);
+      // expired artifacts are not found by account (findByAccountId sees live ones) but may still hold its id
+      await deps.sweepExpired();
       await accounts.delete(account.id);
       const pseudonym = `erased:${randomUUID()}`;
       const events = await deps.auditEvents.pseudonymise(account.id, pseudonym);

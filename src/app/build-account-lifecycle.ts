@@ -11,7 +11,7 @@ import type { SignOut } from './build-sign-out.js';
 export function buildAccountLifecycle(
   store: Store,
   accounts: Pick<Accounts, 'audit' | 'verification'>,
-  protection: Pick<Protection, 'loginThrottle' | 'secondFactorThrottle'>,
+  protection: Pick<Protection, 'loginThrottle' | 'secondFactorThrottle' | 'forgetMailAddress'>,
   signOut: Pick<SignOut, 'signOutEverywhere'>,
 ): AccountLifecycle {
   return createAccountLifecycle({
@@ -24,6 +24,8 @@ export function buildAccountLifecycle(
     signOutEverywhere: signOut.signOutEverywhere,
     unlockLogin: (subject) => protection.loginThrottle.unlock(subject),
     unlockSecondFactor: (subject) => protection.secondFactorThrottle.unlock(subject),
+    forgetAddress: (email) => protection.forgetMailAddress(email),
+    sweepExpired: () => store.sweepExpired(),
     sendVerification: (account, by) => accounts.verification.send(account, {}, by.source ?? { userAgent: by.via }),
   });
 }

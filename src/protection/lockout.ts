@@ -75,13 +75,20 @@ export function createAttemptLockout(deps: {
 }
 
 /** A plain hourly (or other) quota: `take` counts one request and returns seconds to wait when over it, else 0. */
-export type Quota = { take(key: string): Promise<number> };
+export type Quota = {
+  take(key: string): Promise<number>;
+  /** drops the key's count (an erased account's address must not stay in the store as a counter key) */
+  forget(key: string): Promise<void>;
+};
 
 export function createQuota(limiter: RateLimiterAbstract): Quota {
   return {
     async take(key) {
       const res = await consumed(limiter, key);
       return res.consumedPoints > limiter.points ? Math.max(1, Math.ceil(res.msBeforeNext / 1000)) : 0;
+    },
+    async forget(key) {
+      await limiter.delete(key);
     },
   };
 }

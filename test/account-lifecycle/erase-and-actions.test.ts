@@ -58,8 +58,14 @@ describe('account lifecycle: erase, unlock, reset factors, set email (issue 13)'
     await s.federation.createLink({ providerId: 'corp', externalId: 'erin-external-id', accountId: account.id, createdAt: t, lastLoginAt: t });
     await s.federation.setRoles(account.id, 'corp', ['ops']);
     await gh.context.accountTokens.issue({ purpose: 'reset-password', account, ttlSeconds: 600 });
+    // a reset asked for by mail: the address's mail quota counts it under the address
+    const forgot = new UserAgent();
+    await forgot.submit(await forgot.open(`${gh.issuer}/password/forgot`), '/password/forgot', { email: user.email });
+    await new Promise((r) => setTimeout(r, 200));
     const before = sqliteText(gh.dataDir);
-    for (const trace of [account.id, account.email, user.name]) assert.ok(before.includes(trace), `the file holds ${trace} before`);
+    for (const trace of [account.id, account.email, user.name, `mail-address:${account.email}`, `login-account:account:${account.id}`]) {
+      assert.ok(before.includes(trace), `the file holds ${trace} before`);
+    }
 
     const run = await cliInProcess(gh.context, ['users', 'delete', '--email', user.email, '--yes', '--output', 'json']);
     assert.equal(run.code, 0, run.stderr);
