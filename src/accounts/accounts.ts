@@ -143,8 +143,8 @@ export function createAccountService(deps: {
      * Dates a successful sign-in (AccountRecord.lastLoginAt, for the operators' lists). updatedAt stays:
      * a sign-in is not an edit of the account (the management API's ETag must not change under an admin).
      */
-    async recordSignIn(account: Pick<AccountRecord, 'id' | 'updatedAt'>): Promise<void> {
-      await accounts.update(account.id, { lastLoginAt: Date.now(), updatedAt: account.updatedAt });
+    async recordSignIn(account: Pick<AccountRecord, 'id' | 'updatedAt'>, at = Date.now()): Promise<void> {
+      await accounts.update(account.id, { lastLoginAt: at, updatedAt: account.updatedAt });
     },
 
     async markEmailVerified(accountId: string): Promise<void> {

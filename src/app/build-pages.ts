@@ -80,11 +80,7 @@ export function buildPages(deps: {
     onResult: (result) => metrics.secondFactors.inc({ method: 'code', result }),
   });
   const maySignIn = async (accountId: string) => (await accounts.findById(accountId))?.disabledAt === null;
-  const signedIn = async (accountId: string) => {
-    const account = await accounts.findById(accountId);
-    if (account) await accounts.recordSignIn(account);
-  };
-  const webAuthnStep = createWebAuthnStep({ webauthn: factors.webauthn, mfa: mfaStep, maySignIn, signedIn, onResult: (result) => metrics.secondFactors.inc({ method: 'webauthn', result }) });
+  const webAuthnStep = createWebAuthnStep({ webauthn: factors.webauthn, mfa: mfaStep, maySignIn, onResult: (result) => metrics.secondFactors.inc({ method: 'webauthn', result }) });
   const consentStep = createConsentStep({ providers, render, findAccount: accounts.findById, findResource: deps.resources.find });
 
   const accountPages: AccountPagesDeps = {

@@ -58,19 +58,19 @@ export function createFederatedAccounts(deps: {
     // an upstream that vouches for its emails marks the address verified; "not verified" only replaces a
     // verified flag together with a new address (a flag set for the old one says nothing about the new)
     if (profile.emailVerified !== account.emailVerified && (changes.email !== undefined || profile.emailVerified)) changes.emailVerified = profile.emailVerified;
-    // the sign-in is dated; updatedAt moves only when the upstream changed something
-    const updatedAt = Object.keys(changes).length > 0 ? now : account.updatedAt;
-    let updated: AccountRecord;
-    try {
-      await accounts.update(account.id, { ...changes, lastLoginAt: now, updatedAt });
-      updated = { ...account, ...changes, lastLoginAt: now, updatedAt };
-    } catch (err) {
-      if (!(err instanceof DuplicateError)) throw err;
-      // The new upstream email belongs to another account: keep the old one rather than merge people.
-      logger.warn({ provider: provider.id, accountId: account.id }, 'upstream email change collides with another account; kept the old email');
-      const { email: _ignored, ...rest } = changes;
-      await accounts.update(account.id, { ...rest, lastLoginAt: now, updatedAt });
-      updated = { ...account, ...rest, lastLoginAt: now, updatedAt };
+    let updated = account;
+    if (Object.keys(changes).length > 0) {
+      try {
+        await accounts.update(account.id, { ...changes, updatedAt: now });
+        updated = { ...account, ...changes, updatedAt: now };
+      } catch (err) {
+        if (!(err instanceof DuplicateError)) throw err;
+        // The new upstream email belongs to another account: keep the old one rather than merge people.
+        logger.warn({ provider: provider.id, accountId: account.id }, 'upstream email change collides with another account; kept the old email');
+        const { email: _ignored, ...rest } = changes;
+        if (Object.keys(rest).length > 0) await accounts.update(account.id, { ...rest, updatedAt: now });
+        updated = { ...account, ...rest, updatedAt: now };
+      }
     }
     await federation.touchLink(provider.id, externalId, now);
     await federation.setRoles(account.id, provider.id, profile.roles);
@@ -112,7 +112,7 @@ export function createFederatedAccounts(deps: {
       const now = Date.now();
       const account: AccountRecord = {
         id: randomUUID(), email: profile.email, emailVerified: profile.emailVerified, name: profile.name,
-        passwordHash: null, roles: [], createdAt: now, updatedAt: now, disabledAt: null, lastLoginAt: now,
+        passwordHash: null, roles: [], createdAt: now, updatedAt: now, disabledAt: null, lastLoginAt: null,
       };
       try {
         await accounts.create(account);

@@ -42,7 +42,7 @@ const typedEmail = (email: string) => ({ email: isEmailAddress(normaliseEmail(em
 export function createLoginStep(deps: {
   providers: ProviderHost;
   render: Renderer;
-  accounts: Pick<AccountService, 'checkPassword' | 'findByEmail' | 'recordSignIn'>;
+  accounts: Pick<AccountService, 'checkPassword' | 'findByEmail'>;
   throttle: LoginThrottle;
   onResult(result: 'success' | 'failure' | 'throttled'): void;
   audit: Pick<AuditLog, 'record'>;
@@ -144,7 +144,6 @@ export function createLoginStep(deps: {
       const { account } = check;
       await attempt.settle('succeeded');
       deps.onResult('success');
-      await deps.accounts.recordSignIn(account);
       await deps.audit.record({ type: 'login.success', accountId: account.id, clientId, details: { method: 'password' } }, ctx);
       return { login: { accountId: account.id, acr: ACR.password, amr: [AMR.password], remember: true } };
     },

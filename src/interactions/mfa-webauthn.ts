@@ -25,8 +25,6 @@ export function createWebAuthnStep(deps: {
   mfa: Pick<MfaStep, 'upgradedLogin'>;
   /** false for an account that may not sign in (disabled, or gone since the credential was registered) */
   maySignIn(accountId: string): Promise<boolean>;
-  /** dates a passwordless sign-in (AccountRecord.lastLoginAt) */
-  signedIn(accountId: string): Promise<void>;
   onResult(result: 'success' | 'failure'): void;
 }) {
   const { webauthn } = deps;
@@ -60,7 +58,6 @@ export function createWebAuthnStep(deps: {
       deps.onResult('success');
       if (purpose.purpose === 'second-factor') return deps.mfa.upgradedLogin(interaction, verdict.amr);
       const amr = combineAmr([], verdict.amr);
-      await deps.signedIn(verdict.accountId);
       return { login: { accountId: verdict.accountId, acr: acrForAmr(amr), amr, remember: true } };
     },
   };
