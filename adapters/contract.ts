@@ -78,7 +78,49 @@ export type AccountRecord = {
   roles: string[];
   createdAt: number;
   updatedAt: number;
+  /** when an operator disabled the account (it cannot sign in by any method); null while it is active */
+  disabledAt: number | null;
+  /** the last successful sign-in, by any method; null before the first */
+  lastLoginAt: number | null;
 };
+
+export type AccountStatus = 'active' | 'disabled';
+
+/**
+ * One page of accounts, oldest first (createdAt, then id: a stable order, so paging while accounts are
+ * created meanwhile neither repeats nor skips one). Every given filter must match. The query is an object
+ * so that a tenant (issue 15) can join it without reshaping callers.
+ */
+export type AccountListQuery = {
+  /** 1..1000 */
+  limit: number;
+  /** `next` of the previous page (opaque) */
+  cursor?: string | null;
+  /** the lower-cased email starts with this (compared lower-cased) */
+  emailPrefix?: string;
+  /** the name contains this, ignoring letter case */
+  name?: string;
+  status?: AccountStatus;
+  /** holds this role, set on the account or granted by an upstream provider */
+  role?: string;
+  /** createdAt >= createdAfter (epoch ms) */
+  createdAfter?: number;
+  /** createdAt < createdBefore (epoch ms) */
+  createdBefore?: number;
+  /** lastLoginAt >= lastLoginAfter (epoch ms) */
+  lastLoginAfter?: number;
+  /** lastLoginAt < lastLoginBefore (epoch ms) */
+  lastLoginBefore?: number;
+};
+
+export type AccountPage = { accounts: AccountRecord[]; next: string | null };
+
+/** A cursor that no list() ever returned (tampered with, or from another kind of list). */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor: not a cursor this list returned');
+  }
+}
 
 export interface AccountStore {
   /** Fails with `DuplicateError` when the email is taken (emails are compared lower-cased). */
@@ -87,6 +129,14 @@ export interface AccountStore {
   findByEmail(email: string): Promise<AccountRecord | undefined>;
   update(id: string, changes: Partial<Omit<AccountRecord, 'id' | 'createdAt'>>): Promise<void>;
   count(): Promise<number>;
+  list(query: AccountListQuery): Promise<AccountPage>;
+  /**
+   * Erases the account and every record that is only its own, in one step: its factors (TOTP, WebAuthn,
+   * recovery codes), federated links, roles from upstream providers, mailed-link tokens and password
+   * history (record-schema.ts: ACCOUNT_OWNED_TABLES). Not oidc-provider's artifacts (end them with
+   * sign-out-everywhere first) nor the audit log (AuditStore.pseudonymise). False when it did not exist.
+   */
+  delete(id: string): Promise<boolean>;
 }
 
 /** A registered client: its OIDC metadata, with the secret encrypted at rest (never in `metadata`). */
@@ -242,6 +292,11 @@ export interface AuditStore {
   append(event: AuditEventRecord): Promise<void>;
   /** Oldest first, filtered by every given field; `types` entries ending in `.` match a prefix (`login.`). */
   query(q: AuditQuery): Promise<AuditEventRecord[]>;
+  /**
+   * Erasure: the account's events are kept under `pseudonym` instead of its id, with the fields that
+   * could name the person (IP, user agent, details) emptied. Returns how many events it changed.
+   */
+  pseudonymise(accountId: string, pseudonym: string): Promise<number>;
   /** Deletes events older than `time`; returns how many (the retention sweep). */
   deleteOlderThan(time: number): Promise<number>;
 }

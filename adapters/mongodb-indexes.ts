@@ -29,6 +29,12 @@ function schemaIndexes(): Record<string, IndexDescription[]> {
 const LAYOUT_INDEXES: Record<string, IndexDescription[]> = {
   // listed by creation time; the SQL stores sort the same rows without an index of their own
   clients: [{ key: { createdAt: 1, _id: 1 }, name: 'createdAt' }],
+  // AccountStore.list: the page order (accounts_created: the row's id is _id here) and its filters
+  accounts: [
+    { key: { createdAt: 1, _id: 1 }, name: 'createdAt' },
+    { key: { disabledAt: 1 }, name: 'disabledAt', partialFilterExpression: { disabledAt: { $type: 'number' } } },
+    { key: { lastLoginAt: 1 }, name: 'lastLoginAt', partialFilterExpression: { lastLoginAt: { $type: 'number' } } },
+  ],
   webauthn_credentials: [{ key: { accountId: 1, createdAt: 1, _id: 1 }, name: 'accountId' }],
   // _id is an ObjectId here, so the schema's primary keys become unique indexes
   federated_links: [{ key: { providerId: 1, externalId: 1 }, name: 'providerId_externalId_unique', unique: true }],

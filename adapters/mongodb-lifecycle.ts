@@ -108,6 +108,8 @@ export function mongoAuditStore(db: Db): AuditStore {
       const docs = await events.find(filter).sort({ time: 1, _id: 1 }).limit(limit).toArray();
       return docs.map(({ _id, eventId, details, ...e }) => ({ id: eventId, ...e, details: JSON.parse(details) as Record<string, unknown> }));
     },
+    pseudonymise: async (accountId, pseudonym) =>
+      (await events.updateMany({ accountId }, { $set: { accountId: pseudonym, ip: null, userAgent: null, details: '{}' } })).modifiedCount,
     deleteOlderThan: async (time) => (await events.deleteMany({ time: { $lt: time } })).deletedCount,
   };
 }

@@ -20,6 +20,8 @@ import { retryDuplicateUpsert, unique } from './mongodb-errors.js';
 import { mongoFactorStore } from './mongodb-factors.js';
 import { mongoFederationStore } from './mongodb-federation.js';
 import { createIndexes } from './mongodb-indexes.js';
+import { deleteMongoAccountDocuments, mongoAccountFilter } from './mongodb-accounts.js';
+import { pageLimit, toAccountPage } from './account-list.js';
 import { mongoAccountTokenStore, mongoAuditStore, mongoPasswordHistoryStore } from './mongodb-lifecycle.js';
 import { mongoTryLock } from './mongodb-locks.js';
 import { emailKey, ENCRYPTED_COLUMNS } from './record-schema.js';
@@ -32,6 +34,8 @@ type OidcDoc = {
 type AccountDoc = {
   _id: string; email: string; emailLower: string; emailVerified: boolean; name: string | null;
   passwordHash: string | null; roles: string[]; createdAt: number; updatedAt: number;
+  /** absent on documents written before the account lifecycle: read as null */
+  disabledAt?: number | null; lastLoginAt?: number | null;
 };
 type ClientDoc = { _id: string; metadata: string; secretCiphertext: string | null; createdAt: number };
 type ResourceDoc = { _id: string; name: string; scopes: string; accessTokenTtl: number; createdAt: number };
@@ -89,6 +93,7 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
     d ? {
       id: d._id, email: d.email, emailVerified: d.emailVerified, name: d.name,
       passwordHash: d.passwordHash, roles: d.roles ?? [], createdAt: d.createdAt, updatedAt: d.updatedAt,
+      disabledAt: d.disabledAt ?? null, lastLoginAt: d.lastLoginAt ?? null,
     } : undefined;
   const toClient = (d: ClientDoc): ClientRecord => ({
     clientId: d._id, metadata: JSON.parse(d.metadata), secretCiphertext: d.secretCiphertext, createdAt: d.createdAt,
@@ -136,6 +141,7 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
           accounts.insertOne({
             _id: a.id, email: a.email, emailLower: emailKey(a.email), emailVerified: a.emailVerified, name: a.name,
             passwordHash: a.passwordHash, roles: a.roles, createdAt: a.createdAt, updatedAt: a.updatedAt,
+            disabledAt: a.disabledAt, lastLoginAt: a.lastLoginAt,
           }),
         );
       },
@@ -148,9 +154,23 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
         if (changes.name !== undefined) set.name = changes.name;
         if (changes.passwordHash !== undefined) set.passwordHash = changes.passwordHash;
         if (changes.roles !== undefined) set.roles = changes.roles;
+        if (changes.disabledAt !== undefined) set.disabledAt = changes.disabledAt;
+        if (changes.lastLoginAt !== undefined) set.lastLoginAt = changes.lastLoginAt;
         await unique('account', () => accounts.updateOne({ _id: id }, { $set: set }));
       },
       count: () => accounts.countDocuments(),
+      async list(query) {
+        const limit = pageLimit(query.limit);
+        const filter = await mongoAccountFilter(db, query);
+        const docs = await accounts.find(filter).sort({ createdAt: 1, _id: 1 }).limit(limit + 1).toArray();
+        return toAccountPage(docs.map((d) => toAccount(d)!), limit);
+      },
+      async delete(id) {
+        // the account first, so it cannot sign in while the rest goes (no multi-document transaction)
+        const deleted = (await accounts.deleteOne({ _id: id })).deletedCount === 1;
+        await deleteMongoAccountDocuments(db, id);
+        return deleted;
+      },
     },
     clients: {
       async create(c) {

@@ -117,6 +117,8 @@ export function postgresAuditStore(pool: pg.Pool): AuditStore {
                    ORDER BY time, seq LIMIT ${param(Math.max(filter.limit ?? DEFAULT_AUDIT_LIMIT, 0))}`;
       return (await pool.query<Row>(sql, values)).rows.map(events.fromRow);
     },
+    pseudonymise: async (accountId, pseudonym) =>
+      (await pool.query(`UPDATE audit_events SET account_id = $2, ip = NULL, user_agent = NULL, details = '{}' WHERE account_id = $1`, [accountId, pseudonym])).rowCount ?? 0,
     deleteOlderThan: async (time) => (await pool.query('DELETE FROM audit_events WHERE time < $1', [time])).rowCount ?? 0,
   };
 }

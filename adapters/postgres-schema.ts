@@ -8,7 +8,7 @@
  */
 import type { PoolClient } from 'pg';
 import { ALL_TABLES, TABLES } from './record-schema.js';
-import { addTableSql, createIndexSql, schemaSql } from './sql-ddl.js';
+import { addColumnsSql, addTableSql, createIndexSql, indexNamed, schemaSql } from './sql-ddl.js';
 
 type Migration = string | ((client: PoolClient) => Promise<void>);
 
@@ -96,12 +96,20 @@ export const MIGRATIONS: readonly Migration[] = [
     await client.query('ALTER TABLE accounts ALTER COLUMN email_lower SET NOT NULL');
     await client.query('DROP INDEX accounts_email_lower');
     try {
-      for (const index of accounts.indexes) await client.query(createIndexSql('postgres', accounts, index));
+      // the index of its time (later migrations add the later ones)
+      await client.query(createIndexSql('postgres', accounts, indexNamed(accounts, 'accounts_email_lower')));
     } catch (err) {
       if ((err as { code?: string }).code !== '23505') throw err;
       throw new Error('PostgreSQL upgrade: two accounts have email addresses that differ only in letter case; merge or rename one, then start again');
     }
     for (const sql of addTableSql('postgres', TABLES.storeLocks)) await client.query(sql);
+  },
+  // 5: the account lifecycle (issue 13): accounts.disabled_at and last_login_at, and the indexes of
+  // AccountStore.list
+  async (client) => {
+    const columns = ['disabled_at', 'last_login_at'];
+    const indexes = ['accounts_created', 'accounts_disabled', 'accounts_last_login'];
+    for (const sql of addColumnsSql('postgres', TABLES.accounts, columns, indexes)) await client.query(sql);
   },
 ];
 

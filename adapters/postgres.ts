@@ -24,7 +24,7 @@ import type {
   SigningKeyStore,
   Store,
 } from './contract.js';
-import { emailKey, ENCRYPTED_COLUMNS, TABLES, type EncryptedColumn, type Table } from './record-schema.js';
+import { ACCOUNT_OWNED_TABLES, emailKey, ENCRYPTED_COLUMNS, TABLES, type EncryptedColumn, type Table } from './record-schema.js';
 import type { Row, RowMapper } from './row-mapper.js';
 import { shortLivedRecords } from './short-lived-records.js';
 import { postgresFactorStore } from './postgres-factors.js';
@@ -33,6 +33,7 @@ import { postgresAccountTokenStore, postgresAuditStore, postgresPasswordHistoryS
 import { postgresOidcStore } from './postgres-oidc.js';
 import { migrate } from './postgres-schema.js';
 import { insertSql, postgresMapper, storable, unique } from './postgres-sql.js';
+import { accountPageSql, pageLimit, toAccountPage } from './account-list.js';
 
 export const DEFAULT_POOL_SIZE = 10;
 const MAX_POOL_SIZE = 1000;
@@ -150,6 +151,27 @@ function postgresAccountStore(pool: pg.Pool): AccountStore {
       await unique('account', () => pool.query(`UPDATE accounts SET ${sets} WHERE id = $1`, [id, ...entries.map(([, v]) => v)]));
     },
     count: async () => Number((await one('SELECT count(*)::integer AS n FROM accounts', []))?.n ?? 0),
+    async list(query) {
+      const { text, values } = accountPageSql('postgres', query, emailKey);
+      return toAccountPage((await rows(text, values)).map((r) => accountRows.fromRow(r)), pageLimit(query.limit));
+    },
+    async delete(id) {
+      if (!storable(id)) return false;
+      // one transaction: the account goes with everything that is only its own, or nothing does
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        for (const t of ACCOUNT_OWNED_TABLES) await client.query(`DELETE FROM ${t.name} WHERE account_id = $1`, [id]);
+        const deleted = (await client.query('DELETE FROM accounts WHERE id = $1', [id])).rowCount === 1;
+        await client.query('COMMIT');
+        return deleted;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
   };
 }
 

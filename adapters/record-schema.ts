@@ -97,13 +97,19 @@ export const TABLES = {
     columns: {
       ...fieldsOf<AccountRecord>({
         id: text, email: text, emailVerified: { type: 'boolean' }, name: textOrNull, passwordHash: textOrNull,
-        roles: { type: 'list', default: [] }, createdAt: time, updatedAt: time,
+        roles: { type: 'list', default: [] }, createdAt: time, updatedAt: time, disabledAt: timeOrNull, lastLoginAt: timeOrNull,
       }),
       email_lower: text,
     },
     computed: { email_lower: { from: 'email', compute: emailKey } },
     primaryKey: ['id'],
-    indexes: [{ name: 'accounts_email_lower', columns: ['email_lower'], unique: true, mongo: 'emailLower_unique' }],
+    indexes: [
+      { name: 'accounts_email_lower', columns: ['email_lower'], unique: true, mongo: 'emailLower_unique' },
+      // AccountStore.list: the page order, and the filters that narrow it most (MongoDB: mongodb-indexes.ts)
+      { name: 'accounts_created', columns: ['created_at', 'id'] },
+      { name: 'accounts_disabled', columns: ['disabled_at'], whereNotNull: 'disabled_at' },
+      { name: 'accounts_last_login', columns: ['last_login_at'], whereNotNull: 'last_login_at' },
+    ],
   },
   clients: {
     name: 'clients',
@@ -216,6 +222,15 @@ export const TABLES = {
 } as const satisfies Record<string, Table>;
 
 export const ALL_TABLES: readonly Table[] = Object.values(TABLES);
+
+/**
+ * The tables whose rows belong to one account and go when it is erased (AccountStore.delete): every
+ * table with an account_id, except oidc-provider's artifacts (sign-out-everywhere ends those, telling the
+ * apps) and the audit log (kept, pseudonymised).
+ */
+export const ACCOUNT_OWNED_TABLES: readonly Table[] = ALL_TABLES.filter(
+  (t) => 'account_id' in t.columns && t !== TABLES.oidcModels && t !== TABLES.auditEvents,
+);
 
 /** The order `EncryptedSecretStore.list()` has always listed them in. */
 const ENCRYPTED_ORDER: readonly EncryptedSecretKind[] = ['signing-key', 'client-secret', 'totp-secret'];

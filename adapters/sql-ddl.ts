@@ -73,6 +73,18 @@ export function addTableSql(dialect: SqlDialect, table: Table): string[] {
   return [createTableSql(dialect, table, { ifNotExists: true }), ...table.indexes.map((i) => createIndexSql(dialect, table, i, { ifNotExists: true }))];
 }
 
+/** ALTER TABLE ... ADD COLUMN, for a migration that adds a (nullable or defaulted) column of the schema. */
+export function addColumnSql(dialect: SqlDialect, table: Table, column: string): string {
+  const ddl = columnDdl(dialect, table, column);
+  if (!ddl) throw new Error(`record-schema: ${table.name}.${column} is not a declared column`);
+  return `ALTER TABLE ${table.name} ADD COLUMN ${ddl}`;
+}
+
+/** A migration that adds columns and indexes of the schema to an existing table. */
+export function addColumnsSql(dialect: SqlDialect, table: Table, columns: readonly string[], indexes: readonly string[]): string[] {
+  return [...columns.map((c) => addColumnSql(dialect, table, c)), ...indexes.map((i) => createIndexSql(dialect, table, indexNamed(table, i)))];
+}
+
 export function indexNamed(table: Table, name: string): Index {
   const index = table.indexes.find((i) => i.name === name);
   if (!index) throw new Error(`record-schema: ${table.name} has no index ${name}`);

@@ -63,6 +63,7 @@ export function sqlitePasswordHistoryStore(db: Database.Database): PasswordHisto
 export function sqliteAuditStore(db: Database.Database): AuditStore {
   const insert = db.prepare(insertSql(TABLES.auditEvents, events));
   const sweep = db.prepare('DELETE FROM audit_events WHERE time < ?');
+  const pseudonymise = db.prepare(`UPDATE audit_events SET account_id = ?, ip = NULL, user_agent = NULL, details = '{}' WHERE account_id = ?`);
   return {
     async append(e) {
       insert.run(events.toRow(e));
@@ -87,6 +88,7 @@ export function sqliteAuditStore(db: Database.Database): AuditStore {
       const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time, rowid LIMIT @limit`;
       return db.prepare<[Record<string, unknown>], Row>(sql).all(params).map(events.fromRow);
     },
+    pseudonymise: async (accountId, pseudonym) => pseudonymise.run(pseudonym, accountId).changes,
     deleteOlderThan: async (time) => sweep.run(time).changes,
   };
 }

@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { ALL_TABLES, TABLES } from './record-schema.js';
-import { addTableSql, createIndexSql, createTableSql, indexNamed, schemaSql } from './sql-ddl.js';
+import { addColumnsSql, addTableSql, createIndexSql, createTableSql, indexNamed, schemaSql } from './sql-ddl.js';
 
 type Migration = string | ((db: Database.Database) => void);
 
@@ -82,6 +82,8 @@ export const HISTORIC_MIGRATIONS: readonly string[] = [
  * lookups do); emails are unique by their lower-cased form (accounts.email_lower, one rule for every
  * store) instead of SQLite's ASCII-only NOCASE; the rate-limit and lock tables are part of the schema
  * instead of being created on first use.
+ * 6: the account lifecycle (issue 13): accounts.disabled_at and last_login_at, and the indexes of
+ * AccountStore.list.
  */
 const MIGRATIONS: readonly Migration[] = [
   ...HISTORIC_MIGRATIONS,
@@ -94,7 +96,16 @@ const MIGRATIONS: readonly Migration[] = [
     rebuildAccounts(db);
     for (const sql of [...addTableSql('sqlite', TABLES.rateLimits), ...addTableSql('sqlite', TABLES.storeLocks)]) db.exec(sql);
   },
+  (db) => {
+    const present = new Set(db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'accounts\')').all().map((c) => c.name));
+    const missing = ACCOUNT_LIFECYCLE_COLUMNS.filter((c) => !present.has(c));
+    for (const sql of addColumnsSql('sqlite', TABLES.accounts, missing, ACCOUNT_LIFECYCLE_INDEXES)) db.exec(sql);
+  },
 ];
+
+/** What migration 6 (SQLite) and 5 (PostgreSQL) add to accounts. */
+export const ACCOUNT_LIFECYCLE_COLUMNS = ['disabled_at', 'last_login_at'] as const;
+export const ACCOUNT_LIFECYCLE_INDEXES = ['accounts_created', 'accounts_disabled', 'accounts_last_login'] as const;
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -114,7 +125,9 @@ function rebuildAccounts(db: Database.Database): void {
   db.exec('DROP TABLE accounts');
   db.exec('ALTER TABLE accounts_next RENAME TO accounts');
   try {
-    for (const index of t.indexes) db.exec(createIndexSql('sqlite', t, index));
+    // the index of its time; later migrations add the later ones (the table is made from today's schema,
+    // so columns added since are already there, empty: migration 6 skips them)
+    db.exec(createIndexSql('sqlite', t, indexNamed(t, 'accounts_email_lower')));
   } catch (err) {
     if (!(err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) throw err;
     throw new Error('SQLite upgrade: two accounts have email addresses that differ only in letter case; merge or rename one, then start again');

@@ -9,7 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AccountRecord, AccountStore, ClientRecord, ClientStore, ResourceRecord, ResourceStore, SigningKeyRecord, SigningKeyStore, Store } from './contract.js';
-import { emailKey, TABLES } from './record-schema.js';
+import { ACCOUNT_OWNED_TABLES, emailKey, TABLES } from './record-schema.js';
+import { accountPageSql, pageLimit, toAccountPage } from './account-list.js';
 import type { Row } from './row-mapper.js';
 import { sqliteFactorStore } from './sqlite-factors.js';
 import { sqliteFederationStore } from './sqlite-federation.js';
@@ -65,6 +66,13 @@ function sqliteAccountStore(db: Database.Database): AccountStore {
     count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM accounts'),
   };
   const toAccount = (r: Row | undefined) => r && accounts.fromRow(r);
+  const owned = ACCOUNT_OWNED_TABLES.map((t) => db.prepare(`DELETE FROM ${t.name} WHERE account_id = ?`));
+  const deleteAccount = db.prepare('DELETE FROM accounts WHERE id = ?');
+  // one transaction: the account goes with everything that is only its own, or nothing does
+  const erase = db.transaction((id: string) => {
+    for (const statement of owned) statement.run(id);
+    return deleteAccount.run(id).changes === 1;
+  });
   return {
     async create(a) {
       unique('account', () => q.insert.run(accounts.toRow(a)));
@@ -78,6 +86,11 @@ function sqliteAccountStore(db: Database.Database): AccountStore {
       unique('account', () => db.prepare(sql).run({ ...row, id }));
     },
     count: async () => q.count.get()?.n ?? 0,
+    async list(query) {
+      const { text, values } = accountPageSql('sqlite', query, emailKey);
+      return toAccountPage(db.prepare<unknown[], Row>(text).all(...values).map(accounts.fromRow), pageLimit(query.limit));
+    },
+    delete: async (id) => erase(id),
   };
 }
 

@@ -67,6 +67,8 @@ export function createAccountService(deps: {
         roles: [],
         createdAt: now,
         updatedAt: now,
+        disabledAt: null,
+        lastLoginAt: null,
       };
       await accounts.create(account);
       await history.add(account.id, { passwordHash: account.passwordHash as string, createdAt: now }, keep);
@@ -88,13 +90,15 @@ export function createAccountService(deps: {
     async checkPassword(
       email: string,
       password: string,
-    ): Promise<{ account?: AccountRecord; accountId?: string; reason?: 'unknown_account' | 'no_password' | 'wrong_password' }> {
+    ): Promise<{ account?: AccountRecord; accountId?: string; reason?: 'unknown_account' | 'no_password' | 'wrong_password' | 'account_disabled' }> {
       const account = await accounts.findByEmail(normaliseEmail(email));
       if (!account?.passwordHash) {
         await passwords.verifyNothing(password);
         return account ? { accountId: account.id, reason: 'no_password' } : { reason: 'unknown_account' };
       }
       if (!(await passwords.verify(password, account.passwordHash))) return { accountId: account.id, reason: 'wrong_password' };
+      // a disabled account is answered like a wrong password (same page, same timing, same throttle)
+      if (account.disabledAt !== null) return { accountId: account.id, reason: 'account_disabled' };
       if (passwords.needsRehash(account.passwordHash)) {
         const passwordHash = await passwords.hash(password);
         await accounts.update(account.id, { passwordHash });
@@ -133,6 +137,14 @@ export function createAccountService(deps: {
       if (deps.maxPasswordAge <= 0 || !account.passwordHash) return false;
       const [latest] = await history.recent(account.id, 1);
       return Date.now() - (latest?.createdAt ?? account.createdAt) > deps.maxPasswordAge * 1000;
+    },
+
+    /**
+     * Dates a successful sign-in (AccountRecord.lastLoginAt, for the operators' lists). updatedAt stays:
+     * a sign-in is not an edit of the account (the management API's ETag must not change under an admin).
+     */
+    async recordSignIn(account: Pick<AccountRecord, 'id' | 'updatedAt'>, at = Date.now()): Promise<void> {
+      await accounts.update(account.id, { lastLoginAt: at, updatedAt: account.updatedAt });
     },
 
     async markEmailVerified(accountId: string): Promise<void> {

@@ -43,6 +43,12 @@ export function createPasswordReset(deps: {
         await audit.record({ type: 'password.reset_requested', result: 'failure', reason: 'unknown_account', details: { email } }, from);
         return;
       }
+      // a disabled account gets no reset link (it could not sign in with the new password anyway); the
+      // answer is the one every address gets
+      if (account.disabledAt !== null) {
+        await audit.record({ type: 'password.reset_requested', result: 'failure', accountId: account.id, reason: 'account_disabled' }, from);
+        return;
+      }
       await audit.record({ type: 'password.reset_requested', accountId: account.id }, from);
       deps.later('password reset mail', async () => {
         // past the quota: no mail and no new token (a newer token would cancel the link already sent)

@@ -79,7 +79,8 @@ export function buildPages(deps: {
     throttle: protection.secondFactorThrottle,
     onResult: (result) => metrics.secondFactors.inc({ method: 'code', result }),
   });
-  const webAuthnStep = createWebAuthnStep({ webauthn: factors.webauthn, mfa: mfaStep, onResult: (result) => metrics.secondFactors.inc({ method: 'webauthn', result }) });
+  const maySignIn = async (accountId: string) => (await accounts.findById(accountId))?.disabledAt === null;
+  const webAuthnStep = createWebAuthnStep({ webauthn: factors.webauthn, mfa: mfaStep, maySignIn, onResult: (result) => metrics.secondFactors.inc({ method: 'webauthn', result }) });
   const consentStep = createConsentStep({ providers, render, findAccount: accounts.findById, findResource: deps.resources.find });
 
   const accountPages: AccountPagesDeps = {
@@ -89,7 +90,11 @@ export function buildPages(deps: {
       issuer: config.ISSUER,
       secure,
       providers,
-      findAccount: accounts.findById,
+      // a session that outlived a disable (it raced the sign-out) opens no account page
+      findAccount: async (id: string) => {
+        const account = await accounts.findById(id);
+        return account?.disabledAt === null ? account : undefined;
+      },
       accountRequirement: factors.policy.accountRequirement,
       reauthMaxAge: config.ACCOUNT_REAUTH_MAX_AGE,
     }),

@@ -22,6 +22,8 @@ export type Protection = {
   tokenEndpointLockouts: TokenEndpointLockouts;
   /** EMAIL_LIMIT_PER_ACCOUNT: whether one more mail may go to this address this hour (counts it) */
   mayMail(email: string): Promise<boolean>;
+  /** forgets the address's mail count (account erasure) */
+  forgetMailAddress(email: string): Promise<void>;
   registrationPerIp: Quota;
   emailPerIp: Quota;
 };
@@ -64,6 +66,7 @@ export function buildProtection(config: Config, store: Pick<Store, 'rateLimiter'
     secondFactorThrottle,
     tokenEndpointLockouts,
     mayMail: async (email) => (await mailPerAddress.take(email)) === 0,
+    forgetMailAddress: (email) => mailPerAddress.forget(email),
     registrationPerIp: keyedByIp(hourly('registration-ip', config.REGISTRATION_LIMIT_PER_IP)),
     emailPerIp: keyedByIp(hourly('mail-ip', config.EMAIL_LIMIT_PER_IP)),
   };

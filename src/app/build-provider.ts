@@ -9,6 +9,7 @@ import type { Store } from '../../adapters/contract.js';
 import type { Renderer } from '../http/render.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { auditProviderEvents } from '../audit/provider-events.js';
+import { recordSignIns } from '../oidc/last-sign-in.js';
 import type { AccountService } from '../accounts/accounts.js';
 import { mfaClientMetadata, type MfaPolicy } from '../factors/mfa-policy.js';
 import { createAdapterClass } from '../oidc/adapter.js';
@@ -32,7 +33,7 @@ export function buildProvider(deps: {
   store: Store;
   signingJwks: JWK[];
   registries: Registries;
-  accounts: Pick<AccountService, 'findById' | 'passwordExpired'>;
+  accounts: Pick<AccountService, 'findById' | 'passwordExpired' | 'recordSignIn'>;
   withAllRoles: Accounts['withAllRoles'];
   mfaPolicy: Pick<MfaPolicy, 'fromContext'>;
   audit: AuditLog;
@@ -64,6 +65,7 @@ export function buildProvider(deps: {
       loadExistingGrant,
     });
     auditProviderEvents(provider, audit);
+    recordSignIns(provider, accounts, (err) => logger.warn({ err }, 'dating a sign-in failed'));
     provider.on('grant.success', (ctx) => deps.onTokenIssued?.(String(ctx.oidc.params?.grant_type ?? 'unknown')));
     provider.on('server_error', (ctx, err) => logger.error({ err, reqId: ctx.state?.requestId }, 'oidc-provider server_error'));
     // a relying party that did not get its logout token is still signed in there: the operator must hear of it

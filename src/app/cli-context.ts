@@ -14,10 +14,11 @@ import { buildProtection } from './build-protection.js';
 import { brandingOf, buildAccounts } from './build-accounts.js';
 import { buildRegistries } from './build-clients.js';
 import { buildSignOut } from './build-sign-out.js';
+import { buildAccountLifecycle } from './build-account-lifecycle.js';
 
 export type CliContext = Pick<
   AppContext,
-  'config' | 'logger' | 'store' | 'cipher' | 'keyRing' | 'accounts' | 'clients' | 'resources' | 'audit' | 'mailer' | 'accountMail' | 'passwordPolicy' | 'signOutEverywhere' | 'providers'
+  'config' | 'logger' | 'store' | 'cipher' | 'keyRing' | 'accounts' | 'clients' | 'resources' | 'audit' | 'mailer' | 'accountMail' | 'passwordPolicy' | 'signOutEverywhere' | 'accountLifecycle' | 'providers'
 > & { close(): Promise<void> };
 
 export type CliContextOptions = { config: Config; logger: Logger; viewsDir: string; keysDir: string; providerUpFront?: boolean };
@@ -47,6 +48,7 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
       await (await loadProvider()).current.Client.validate(metadata as never);
     });
     const signOut = buildSignOut(store, loadProvider, logger);
+    const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut);
     if (o.providerUpFront) await loadProvider();
     return {
       config, logger, store, cipher, keyRing, ...registries,
@@ -56,6 +58,7 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
       accountMail: accounts.accountMail,
       passwordPolicy: accounts.passwordPolicy,
       signOutEverywhere: signOut.signOutEverywhere,
+      accountLifecycle,
       get providers(): ProviderHost {
         if (!loaded) throw new Error('this command needs the provider: build the CLI context with providerUpFront');
         return loaded;

@@ -29,6 +29,8 @@ import { createRenderer, type Renderer } from '../http/render.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { buildKeys, withStore } from './build-stores.js';
 import { buildProtection } from './build-protection.js';
+import { buildAccountLifecycle } from './build-account-lifecycle.js';
+import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
 import { brandingOf, buildAccounts } from './build-accounts.js';
 import { buildFactors, type Factors } from './build-factors.js';
 import { buildRegistries } from './build-clients.js';
@@ -60,6 +62,8 @@ export type AppContext = {
   accountTokens: AccountTokens;
   passwordPolicy: PasswordPolicy;
   signOutEverywhere: SignOutEverywhere;
+  /** what an operator does to an account: the CLI's `users` commands and the management API call it */
+  accountLifecycle: AccountLifecycle;
   /** wrong second-factor codes, per account id and per IP, with lockout (for the MFA feature) */
   secondFactorThrottle: FailureThrottle;
   tokenEndpointLockouts: TokenEndpointLockouts;
@@ -101,6 +105,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     ? await (await import('./build-federation.js')).buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render, audit: accounts.audit })
     : undefined;
 
+  const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut);
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation });
 
   return {
@@ -113,6 +118,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     accountTokens: accounts.accountTokens,
     passwordPolicy: accounts.passwordPolicy,
     signOutEverywhere: signOut.signOutEverywhere,
+    accountLifecycle,
     secondFactorThrottle: protection.secondFactorThrottle,
     tokenEndpointLockouts: protection.tokenEndpointLockouts,
     ...pages,

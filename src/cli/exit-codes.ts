@@ -4,7 +4,8 @@
  */
 import { CommanderError } from 'commander';
 import { ConfigError } from '../config/load-config.js';
-import { DuplicateError } from '../../adapters/contract.js';
+import { DuplicateError, InvalidCursorError } from '../../adapters/contract.js';
+import { DomainError } from '../errors/errors.js';
 import { InvalidAccountInput } from '../accounts/accounts.js';
 import { InvalidResourceInput } from '../clients/resource-registry.js';
 import { InvalidClientScope } from '../clients/client-scope.js';
@@ -18,7 +19,7 @@ export const EXIT_CODES: readonly { code: number; meaning: string }[] = [
   { code: EXIT.failed, meaning: 'the operation failed (the store, a key, a value that cannot be decrypted); stderr says why' },
   { code: EXIT.usage, meaning: 'usage error: an unknown command or option (with the closest match), a missing or malformed value, input the domain refuses, a bad setting in the environment' },
   { code: EXIT.notFound, meaning: 'not found: no account, client, API or signing key has the name given' },
-  { code: EXIT.conflict, meaning: 'conflict: the account, client or API already exists' },
+  { code: EXIT.conflict, meaning: 'conflict: the account, client or API already exists, or the change would take an email another account has' },
 ];
 
 /** The operator's input is wrong (exit 2). */
@@ -36,6 +37,8 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof NotFoundError || err instanceof UnknownKeyError) return EXIT.notFound;
   if (err instanceof DuplicateError) return EXIT.conflict;
   if (USAGE.some((kind) => err instanceof kind)) return EXIT.usage;
+  if (err instanceof InvalidCursorError) return EXIT.usage;
+  if (err instanceof DomainError) return { invalid_input: EXIT.usage, not_found: EXIT.notFound, conflict: EXIT.conflict }[err.kind];
   // oidc-provider's error class is matched by name: importing it here would load the provider for every command
   if ((err as Error | undefined)?.name === 'InvalidClientMetadata') return EXIT.usage;
   return EXIT.failed;

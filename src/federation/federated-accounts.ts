@@ -32,7 +32,9 @@ export type FederatedSignIn =
   /** the email belongs to an account this upstream identity is not linked to */
   | { refused: 'email_taken' }
   /** the email is in a domain another provider owns, or outside this one's with outsideDomains "refuse" */
-  | { refused: 'email_not_allowed' };
+  | { refused: 'email_not_allowed' }
+  /** the account is disabled (an operator's decision): no method signs it in */
+  | { refused: 'account_disabled' };
 
 export function createFederatedAccounts(deps: {
   accounts: Pick<AccountStore, 'create' | 'findById' | 'findByEmail' | 'update'>;
@@ -143,9 +145,12 @@ export function createFederatedAccounts(deps: {
       const profile: UpstreamProfile = { ...asserted, emailVerified: where === 'inside' && asserted.emailVerified };
       const linked = await federation.findLink(provider.id, externalId);
       const linkedAccount = linked && (await accounts.findById(linked.accountId));
+      if (linkedAccount?.disabledAt != null) return { refused: 'account_disabled' };
       if (linkedAccount) return refresh(linkedAccount, provider, externalId, profile);
 
       const existing = await accounts.findByEmail(profile.email);
+      // never linked to, nor refreshed: a disabled account stays as the operator left it
+      if (existing?.disabledAt != null) return { refused: 'account_disabled' };
       if (existing) {
         if (!(await mayLink(existing, provider, where === 'inside', profile.emailVerified))) {
           logger.info({ provider: provider.id, accountId: existing.id }, 'upstream email belongs to an unlinked account; not attached');
@@ -159,8 +164,7 @@ export function createFederatedAccounts(deps: {
       const now = Date.now();
       const account: AccountRecord = {
         id: randomUUID(), email: profile.email, emailVerified: profile.emailVerified, name: profile.name,
-        passwordHash: null,
-      roles: [], createdAt: now, updatedAt: now,
+        passwordHash: null, roles: [], createdAt: now, updatedAt: now, disabledAt: null, lastLoginAt: null,
       };
       try {
         await accounts.create(account);
@@ -169,6 +173,7 @@ export function createFederatedAccounts(deps: {
         // a concurrent first login of the same person may have won the race: use its link if it made one
         const raced = await federation.findLink(provider.id, externalId);
         const racedAccount = raced && (await accounts.findById(raced.accountId));
+        if (racedAccount?.disabledAt != null) return { refused: 'account_disabled' };
         if (racedAccount) return { account: racedAccount, created: false };
         return { refused: 'email_taken' };
       }

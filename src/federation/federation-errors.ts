@@ -18,6 +18,8 @@ export const refusalMessages = {
   emailKept: (name: string, kept: string, asserted: string) =>
     `${name} gave your account the email address ${asserted}, which another account here already uses. Your account keeps its email address ${kept}. If that is wrong, ask an administrator.`,
   noEmail: (name: string) => `${name} did not share an email address for your account, and signing in here needs one. Ask your administrator.`,
+  /** a disabled account: the same words whatever the reason, so the page says no more than "no" */
+  cannotSignIn: (_name: string) => 'This account cannot sign in here. Ask your administrator.',
   rejected: (name: string, category: SamlRefusalCategory = 'malformed') =>
     `The sign-in answer from ${name} could not be accepted: ${refusalCategories[category]}. ${category === 'replay' || category === 'expired' ? 'Go back to the app and sign in again.' : 'Try again; if it happens again, tell your administrator what this page says.'}`,
 };

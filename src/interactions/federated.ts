@@ -50,6 +50,7 @@ export function createFederatedStep(deps: { saml: SamlLogins; accounts: Pick<Fed
       const signedIn = await deps.accounts.signIn(provider.config, identity.externalId, profile);
       if ('refused' in signedIn) {
         if (signedIn.refused === 'email_conflict') throw new FederationRefusedError(refusalMessages.emailConflict(provider.config.name), 'new upstream email belongs to another account (emailConflict "refuse")');
+        if (signedIn.refused === 'account_disabled') throw new FederationRefusedError(refusalMessages.cannotSignIn(provider.config.name), 'the linked account is disabled');
         if (signedIn.refused === 'email_taken') throw new FederationRefusedError(refusalMessages.emailTaken(provider.config.name), 'email belongs to an unlinked account');
         throw new FederationRefusedError(refusalMessages.emailNotAllowed(provider.config.name), 'email outside the IdP\'s domains');
       }

@@ -23,6 +23,8 @@ export class CredentialRefusedError extends AccessDeniedError {
 export function createWebAuthnStep(deps: {
   webauthn: Pick<WebAuthnService, 'authenticationOptions' | 'verifyAuthentication'>;
   mfa: Pick<MfaStep, 'upgradedLogin'>;
+  /** false for an account that may not sign in (disabled, or gone since the credential was registered) */
+  maySignIn(accountId: string): Promise<boolean>;
   onResult(result: 'success' | 'failure'): void;
 }) {
   const { webauthn } = deps;
@@ -47,6 +49,11 @@ export function createWebAuthnStep(deps: {
       if (!verdict.ok) {
         deps.onResult('failure');
         throw new CredentialRefusedError(verdict.detail);
+      }
+      // a disabled account's passkey is refused with the words of an unknown one
+      if (!(await deps.maySignIn(verdict.accountId))) {
+        deps.onResult('failure');
+        throw new CredentialRefusedError('the account of this credential is disabled');
       }
       deps.onResult('success');
       if (purpose.purpose === 'second-factor') return deps.mfa.upgradedLogin(interaction, verdict.amr);

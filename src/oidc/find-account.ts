@@ -10,7 +10,8 @@ export function createFindAccount(deps: {
 }): FindAccount {
   return async (_ctx, sub) => {
     const account = await deps.findById(sub);
-    if (!account) return undefined;
+    // a disabled account is gone for the provider: refresh, userinfo and introspection of its tokens fail
+    if (!account || account.disabledAt !== null) return undefined;
     return {
       accountId: account.id,
       claims: async () => ({ ...accountClaims(account), ...(deps.rolesOf ? { roles: await deps.rolesOf(account.id) } : {}) }),

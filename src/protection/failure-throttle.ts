@@ -19,6 +19,8 @@ export type ThrottledAttempt =
 export type FailureThrottle = {
   /** Takes a point for an attempt about to be verified; `refused` when a limit is reached (do not verify it). */
   begin(subject: string, ip: string): Promise<ThrottledAttempt>;
+  /** An operator's unlock of one subject (its per-IP counters are left alone: they are not the person's). */
+  unlock(subject: string): Promise<void>;
 };
 
 export type IpBrake = { ipDelayAfter: number; ipDelayStepMs: number; ipDelayMaxMs: number };
@@ -28,6 +30,7 @@ const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export function createFailureThrottle(deps: { perSubject: AttemptLockout; perIp: AttemptLockout; brake?: IpBrake }): FailureThrottle {
   const { perSubject, perIp, brake } = deps;
   return {
+    unlock: (subject) => perSubject.forget(subject),
     async begin(subject, ip) {
       const bySubject = await perSubject.begin(subject);
       if (!('settle' in bySubject)) return { refused: true, retryAfter: bySubject.wait };

@@ -20,6 +20,8 @@ export type AttemptLockout = {
   begin(key: string): Promise<AttemptOutcome>;
   /** Forgets the key's failures (after a success); earlier lockouts still count towards the back-off. */
   reset(key: string): Promise<void>;
+  /** An operator's unlock: the count, any lockout in force, and the memory of earlier lockouts all go. */
+  forget(key: string): Promise<void>;
 };
 
 /** consume() rejects with a RateLimiterRes over the limit, and with an Error when the store fails. */
@@ -66,17 +68,27 @@ export function createAttemptLockout(deps: {
     async reset(key) {
       await attempts.delete(key);
     },
+    async forget(key) {
+      await Promise.all([attempts.delete(key), lockouts.delete(key)]);
+    },
   };
 }
 
 /** A plain hourly (or other) quota: `take` counts one request and returns seconds to wait when over it, else 0. */
-export type Quota = { take(key: string): Promise<number> };
+export type Quota = {
+  take(key: string): Promise<number>;
+  /** drops the key's count (an erased account's address must not stay in the store as a counter key) */
+  forget(key: string): Promise<void>;
+};
 
 export function createQuota(limiter: RateLimiterAbstract): Quota {
   return {
     async take(key) {
       const res = await consumed(limiter, key);
       return res.consumedPoints > limiter.points ? Math.max(1, Math.ceil(res.msBeforeNext / 1000)) : 0;
+    },
+    async forget(key) {
+      await limiter.delete(key);
     },
   };
 }

@@ -166,7 +166,7 @@ describe('one schema: the live catalogs', function () {
         assert.deepEqual(await store.federation.rolesOf('acc-1'), ['ops'], 'rebuilding accounts did not cascade');
         assert.deepEqual(await store.oidc.findByUid('Interaction', 'u1'), { uid: 'u1' });
         await assert.rejects(
-          store.accounts.create({ id: 'acc-2', email: 'ADA@example.test', emailVerified: false, name: null, passwordHash: null, roles: [], createdAt: 3, updatedAt: 3 }),
+          store.accounts.create({ id: 'acc-2', email: 'ADA@example.test', emailVerified: false, name: null, passwordHash: null, roles: [], createdAt: 3, updatedAt: 3, disabledAt: null, lastLoginAt: null }),
           DuplicateError,
         );
         await assert.rejects(store.federation.createLink({ providerId: 'ldap', externalId: 'x', accountId: 'nobody', createdAt: 1, lastLoginAt: 1 }), 'foreign keys are enforced again');

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { DuplicateError, type AccountTokenRecord, type OidcPayload, type Store } from '../../adapters/contract.js';
+import { DuplicateError, InvalidCursorError, type AccountTokenRecord, type OidcPayload, type Store } from '../../adapters/contract.js';
 
 export type OpenedStore = {
   store: Store;
@@ -365,7 +365,7 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
       const t = Date.now();
       const account = async () => {
         const id = rand();
-        await a.store.accounts.create({ id, email: `fed-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, roles: [], createdAt: t, updatedAt: t });
+        await a.store.accounts.create({ id, email: `fed-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, roles: [], createdAt: t, updatedAt: t, disabledAt: null, lastLoginAt: null });
         return id;
       };
       const [ada, grace] = [await account(), await account()];
@@ -395,7 +395,7 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
     it('keeps roles per source: a source replaces only its own, atomically', async () => {
       const t = Date.now();
       const id = rand();
-      await a.store.accounts.create({ id, email: `roles-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, roles: ['local'], createdAt: t, updatedAt: t });
+      await a.store.accounts.create({ id, email: `roles-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, roles: ['local'], createdAt: t, updatedAt: t, disabledAt: null, lastLoginAt: null });
       assert.deepEqual(await b.store.federation.rolesOf(id), []);
       await a.store.federation.setRoles(id, 'ldap.corp', ['staff', 'admins', 'staff']);
       await a.store.federation.setRoles(id, 'saml-okta', ['staff', 'Zeta', 'émigré']);
@@ -419,7 +419,7 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
       const before = await a.store.accounts.count();
       const email = `Ada.${rand()}@Example.Test`;
       const account = {
-        id: rand(), email, emailVerified: false, name: 'Ada Lovelace 👩🏽‍💻', passwordHash: '$2b$04$abc', roles: ['admin', 'ops'], createdAt: Date.now(), updatedAt: Date.now(),
+        id: rand(), email, emailVerified: false, name: 'Ada Lovelace 👩🏽‍💻', passwordHash: '$2b$04$abc', roles: ['admin', 'ops'], createdAt: Date.now(), updatedAt: Date.now(), disabledAt: null, lastLoginAt: null,
       };
       await a.store.accounts.create(account);
       assert.deepEqual(await b.store.accounts.findById(account.id), account);
@@ -448,6 +448,104 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
       const moved = await b.store.accounts.findById(other.id);
       assert.deepEqual(await b.store.accounts.findByEmail(moved!.email.toLowerCase()), moved);
       assert.ok(moved!.updatedAt >= other.updatedAt, 'update stamps updatedAt');
+    });
+
+    it('lists accounts in pages, oldest first, with no duplicate or gap while accounts are being created', async () => {
+      const hex = () => randomBytes(6).toString('hex');
+      const tag = `page${hex()}`;
+      const t = Date.now();
+      const make = (i: number, createdAt: number) => ({
+        id: `${tag}${String(i).padStart(4, '0')}${hex()}`, email: `${tag}.${i}@Example.Test`, emailVerified: false, name: i % 2 ? `Odd ${i}` : `Even ${i}`,
+        passwordHash: null, roles: i % 3 === 0 ? ['ops'] : [], createdAt, updatedAt: createdAt, disabledAt: i % 5 === 0 ? createdAt : null, lastLoginAt: null,
+      });
+      // several share a createdAt: the id breaks the tie
+      const existing = Array.from({ length: 57 }, (_, i) => make(i, t - 1000 + Math.floor(i / 4)));
+      for (const acc of existing) await a.store.accounts.create(acc);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let extra = 0;
+      do {
+        const page: Awaited<ReturnType<Store['accounts']['list']>> = await b.store.accounts.list({ limit: 7, cursor, emailPrefix: `${tag.toUpperCase()}.` });
+        assert.ok(page.accounts.length <= 7);
+        seen.push(...page.accounts.map((x) => x.id));
+        cursor = page.next;
+        // created while the listing runs: later than every existing one
+        await a.store.accounts.create(make(1000 + extra++, Date.now() + 1));
+      } while (cursor);
+      const expected = existing.map((x) => x.id);
+      assert.equal(new Set(seen).size, seen.length, 'no account listed twice');
+      assert.deepEqual(seen.filter((id) => expected.includes(id)), expected, 'every existing account, in order, none missing');
+      const ordered = [...existing].sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : 1)).map((x) => x.id);
+      assert.deepEqual(expected, ordered);
+      const all = async (q: Omit<Parameters<Store['accounts']['list']>[0], 'limit'>) =>
+        (await b.store.accounts.list({ limit: 1000, emailPrefix: `${tag}.`, ...q })).accounts.filter((x) => expected.includes(x.id)).map((x) => x.id);
+      assert.deepEqual(await all({ status: 'disabled' }), existing.filter((x) => x.disabledAt !== null).map((x) => x.id));
+      assert.deepEqual(await all({ status: 'active' }), existing.filter((x) => x.disabledAt === null).map((x) => x.id));
+      assert.deepEqual(await all({ role: 'ops' }), existing.filter((x) => x.roles.includes('ops')).map((x) => x.id));
+      assert.deepEqual(await all({ name: 'oDD 1' }), existing.filter((x) => x.name.toLowerCase().includes('odd 1')).map((x) => x.id));
+      assert.deepEqual(await all({ createdAfter: t - 990, createdBefore: t - 985 }), existing.filter((x) => x.createdAt >= t - 990 && x.createdAt < t - 985).map((x) => x.id));
+      await a.store.federation.setRoles(existing[1]!.id, 'ldap', ['ops']);
+      assert.ok((await all({ role: 'ops' })).includes(existing[1]!.id), 'a role granted upstream counts');
+      assert.deepEqual(await all({ emailPrefix: `${tag}_` }), [], 'LIKE wildcards in the prefix are literal');
+      await assert.rejects(b.store.accounts.list({ limit: 5, cursor: 'not-a-cursor' }), InvalidCursorError);
+      await assert.rejects(b.store.accounts.list({ limit: 5, cursor: Buffer.from('["x","y"]').toString('base64url') }), InvalidCursorError);
+    });
+
+    it('erases an account with everything that is only its own, and nothing of anyone else', async () => {
+      const t = Date.now();
+      const mk = (tag: string) => ({ id: `${tag}-${rand()}`, email: `${tag}-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, roles: [], createdAt: t, updatedAt: t, disabledAt: null, lastLoginAt: null });
+      const gone = mk('gone');
+      const kept = mk('kept');
+      for (const acc of [gone, kept]) {
+        await a.store.accounts.create(acc);
+        await a.store.factors.saveTotp({ accountId: acc.id, secretCiphertext: 'v1.x', confirmedAt: t, lastUsedStep: null, createdAt: t });
+        await a.store.factors.createWebAuthn({ id: `cred-${rand()}`, accountId: acc.id, name: 'key', publicKey: 'pk', counter: 0, transports: [], deviceType: 'singleDevice', backedUp: false, createdAt: t, lastUsedAt: null });
+        await a.store.factors.replaceRecoveryCodes(acc.id, [`h-${rand()}`], t);
+        await a.store.federation.createLink({ providerId: 'ldap', externalId: `ext-${rand()}`, accountId: acc.id, createdAt: t, lastLoginAt: t });
+        await a.store.federation.setRoles(acc.id, 'ldap', ['ops']);
+        await a.store.passwordHistory.add(acc.id, { passwordHash: 'h', createdAt: t }, 5);
+        await a.store.accountTokens.issue({ tokenHash: `tok-${rand()}`, purpose: 'reset-password', accountId: acc.id, email: acc.email, interactionUid: null, createdAt: t, expiresAt: t + 60_000, consumedAt: null, supersededAt: null });
+      }
+      assert.equal(await b.store.accounts.delete(gone.id), true);
+      assert.equal(await b.store.accounts.delete(gone.id), false, 'a second delete finds nothing');
+      assert.equal(await a.store.accounts.findById(gone.id), undefined);
+      assert.equal(await a.store.accounts.findByEmail(gone.email), undefined);
+      assert.equal(await a.store.factors.findTotp(gone.id), undefined);
+      assert.deepEqual(await a.store.factors.listWebAuthn(gone.id), []);
+      assert.equal(await a.store.factors.countUnusedRecoveryCodes(gone.id), 0);
+      assert.deepEqual(await a.store.federation.linksOf(gone.id), []);
+      assert.deepEqual(await a.store.federation.rolesOf(gone.id), []);
+      assert.deepEqual(await a.store.passwordHistory.recent(gone.id, 5), []);
+      // the other account is untouched
+      assert.ok(await a.store.accounts.findById(kept.id));
+      assert.ok(await a.store.factors.findTotp(kept.id));
+      assert.equal((await a.store.factors.listWebAuthn(kept.id)).length, 1);
+      assert.equal(await a.store.factors.countUnusedRecoveryCodes(kept.id), 1);
+      assert.equal((await a.store.federation.linksOf(kept.id)).length, 1);
+      assert.deepEqual(await a.store.federation.rolesOf(kept.id), ['ops']);
+      assert.equal((await a.store.passwordHistory.recent(kept.id, 5)).length, 1);
+      // the email can be registered again
+      await a.store.accounts.create({ ...mk('again'), email: gone.email });
+    });
+
+    it('pseudonymises an account\'s audit events and leaves the others', async () => {
+      const id = `audited-${rand()}`;
+      const other = `other-${rand()}`;
+      const event = (accountId: string) => ({
+        id: rand(), time: Date.now(), type: 'login.success', result: 'success' as const, accountId, clientId: 'c', ip: '192.0.2.1',
+        userAgent: 'UA', requestId: 'r', reason: null, details: { email: 'ada@example.test' },
+      });
+      await a.store.audit.append(event(id));
+      await a.store.audit.append(event(other));
+      const pseudonym = `erased-${rand()}`;
+      assert.equal(await b.store.audit.pseudonymise(id, pseudonym), 1);
+      assert.deepEqual(await a.store.audit.query({ accountId: id }), []);
+      const [kept] = await a.store.audit.query({ accountId: pseudonym });
+      assert.equal(kept?.type, 'login.success');
+      assert.equal(kept?.ip, null);
+      assert.equal(kept?.userAgent, null);
+      assert.deepEqual(kept?.details, {});
+      assert.equal((await a.store.audit.query({ accountId: other }))[0]?.ip, '192.0.2.1');
     });
 
     it('keeps clients', async () => {
@@ -639,7 +737,7 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
             failed++;
           }
         };
-        const account = { id: rand(), email: `restart-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, roles: [], createdAt: Date.now(), updatedAt: Date.now() };
+        const account = { id: rand(), email: `restart-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, roles: [], createdAt: Date.now(), updatedAt: Date.now(), disabledAt: null, lastLoginAt: null };
         await c.store.accounts.create(account);
         for (let n = 0; n < 10; n++) await write(n);
         assert.equal(acknowledged.length, 10);

@@ -98,7 +98,9 @@ describe('the gatehouse CLI on a running server’s store', () => {
 
   describe('bad input: exit code 2 and a gatehouse: line', () => {
     const cases: [string, string[], RegExp][] = [
-      ['an unknown command', ['users', 'delete'], /^gatehouse: unknown command 'delete'/],
+      ['an unknown command', ['users', 'obliterate'], /^gatehouse: unknown command 'obliterate'/],
+      ['users delete without --yes', ['users', 'delete', '--email', 'x@example.test'], /^gatehouse: deleting an account cannot be undone: add --yes to confirm/],
+      ['users disable with neither --email nor --id', ['users', 'disable'], /^gatehouse: required option '--email <email>' or '--id <id>' not specified/],
       ['no command at all', [], /^Usage: gatehouse /],
       ['a missing --password', ['users', 'create', '--email', 'x@example.test'], /^gatehouse: required option '--password <password>' not specified/],
       ['a bad email', ['users', 'create', '--email', 'not-an-email', '--password', 'long enough password'], /email: expected an email address/],

@@ -10,6 +10,10 @@ import { buildProgram } from '../../src/cli/program.js';
 import { commandPath, leaves } from '../../src/cli/command-tree.js';
 
 const EMAIL = 'grace@example.test';
+/** made before the commands run: set-email moves it to DOOMED2, delete erases it; OTHER stays for the conflicts */
+const DOOMED = 'doomed@example.test';
+const DOOMED2 = 'doomed.moved@example.test';
+const OTHER = 'other@example.test';
 const API = 'https://json.example.test';
 
 describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => {
@@ -19,6 +23,7 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
 
   before(async () => {
     gh = await bootGatehouse();
+    for (const email of [DOOMED, OTHER]) await gh.context.accounts.create({ email, password: 'a long enough passphrase' });
   });
   after(() => gh.close());
 
@@ -27,6 +32,13 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
     ['gatehouse users create', () => ['--email', EMAIL, '--password', 'a long enough passphrase'], (p) => assert.equal((p as { email: string }).email, EMAIL)],
     ['gatehouse users set-password', () => ['--email', EMAIL, '--password', 'another long passphrase'], (p) => assert.equal((p as { sessions_ended: number }).sessions_ended, 0)],
     ['gatehouse users roles', () => ['--email', EMAIL, '--set', 'ops,admin'], (p) => assert.deepEqual((p as { roles: string[] }).roles, ['admin', 'ops'])],
+    ['gatehouse users list', () => ['--email-prefix', 'GRACE@'], (p) => assert.deepEqual((p as { email: string }[]).map((u) => u.email), [EMAIL])],
+    ['gatehouse users show', () => ['--email', EMAIL.toUpperCase()], (p) => assert.deepEqual([(p as { status: string }).status, (p as { totp: string }).totp], ['active', 'none'])],
+    ['gatehouse users unlock', () => ['--email', EMAIL], (p) => assert.equal((p as { unlocked: boolean }).unlocked, true)],
+    ['gatehouse users reset-factors', () => ['--email', EMAIL], (p) => assert.equal((p as { webauthn_removed: number }).webauthn_removed, 0)],
+    ['gatehouse users disable', () => ['--email', EMAIL, '--note', 'test'], (p) => assert.equal((p as { status: string }).status, 'disabled')],
+    ['gatehouse users enable', () => ['--email', EMAIL], (p) => assert.equal((p as { status: string }).status, 'active')],
+    ['gatehouse users set-email', () => ['--email', DOOMED, '--new-email', DOOMED2, '--verified'], (p) => assert.equal((p as { email: string }).email, DOOMED2)],
     ['gatehouse resources create', () => ['--identifier', API, '--scope', 'r=Read things'], (p) => assert.deepEqual((p as { scopes: object }).scopes, { r: 'Read things' })],
     ['gatehouse resources list', () => [], (p) => assert.ok((p as { identifier: string }[]).some((r) => r.identifier === API))],
     ['gatehouse clients create', () => ['--json', JSON.stringify({ client_id: 'json-job', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'r' })],
@@ -40,6 +52,7 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
     ['gatehouse keys revoke', () => ['--', nextKid], (p) => assert.deepEqual(p, { revoked: nextKid, was: 'next', current: (p as { current: string }).current })],
     ['gatehouse keys reencrypt', () => [], (p) => assert.equal(typeof p, 'object')],
     ['gatehouse audit', () => ['--type', 'admin.'], (p) => assert.ok((p as { type: string }[]).some((e) => e.type === 'admin.user.created'))],
+    ['gatehouse users delete', () => ['--email', DOOMED2, '--yes'], (p) => assert.match((p as { audit_pseudonym: string }).audit_pseudonym, /^erased:/)],
   ];
 
   it('the table covers every command (a new command needs its case here)', () => {
@@ -80,6 +93,9 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
     const cases: [string, string[]][] = [
       ['users set-password, an unknown email', ['users', 'set-password', '--email', 'nobody@example.test', '--password', 'a long enough passphrase']],
       ['users roles, an unknown email', ['users', 'roles', '--email', 'nobody@example.test']],
+      ...['show', 'disable', 'enable', 'unlock', 'reset-factors'].map((cmd): [string, string[]] => [`users ${cmd}, an unknown email`, ['users', cmd, '--email', 'nobody@example.test']]),
+      ['users delete, an unknown id', ['users', 'delete', '--id', 'no-such-id', '--yes']],
+      ['users set-email, an unknown email', ['users', 'set-email', '--email', 'nobody@example.test', '--new-email', 'x@example.test']],
       ['clients set-scope, an unknown client', ['clients', 'set-scope', '--client-id', 'no-such-client', '--scope', 'r']],
       ['resources introspector, an unknown API', ['resources', 'introspector', '--identifier', 'https://nowhere.example.test', '--client-id', 'json-job']],
       ['resources introspector, an unknown client', ['resources', 'introspector', '--identifier', API, '--client-id', 'no-such-client']],
@@ -101,6 +117,7 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
       ['users create, a taken email (any case)', ['users', 'create', '--email', EMAIL.toUpperCase(), '--password', 'a long enough passphrase']],
       ['clients create, a taken client_id', ['clients', 'create', '--json', JSON.stringify({ client_id: 'json-job', redirect_uris: ['http://127.0.0.1:9/cb'] })]],
       ['resources create, a taken identifier', ['resources', 'create', '--identifier', API, '--scope', 'r']],
+      ['users set-email, an address another account has (other letter case)', ['users', 'set-email', '--email', OTHER, '--new-email', EMAIL.toUpperCase()]],
     ];
     for (const [name, argv] of cases) {
       it(name, async () => {

@@ -229,6 +229,32 @@ describe('SAML 2.0 federation (SimpleSAMLphp IdP)', function () {
     await expectRefused(replay, real.acs, real.fields, 'replayed response');
   });
 
+  it('refuses a disabled account\'s valid SAML sign-in with a neutral page, and signs it in again once enabled (issue 13)', async () => {
+    const first = new UserAgent();
+    const accepted = await captureResponse(first);
+    await finishAccepted(first, await post(first, accepted.acs, accepted.fields));
+    const account = await gh.context.store.accounts.findByEmail('alice@example.org');
+    const target = { scope: {}, account: { id: account!.id }, by: { via: 'test' } };
+    await gh.context.accountLifecycle.disable(target);
+
+    const agent = new UserAgent();
+    const real = await captureResponse(agent);
+    const res = await post(agent, real.acs, real.fields);
+    assert.equal(res.status, 303, 'the response itself is valid');
+    const atClient = (u: string) => u.startsWith(REDIRECT_URI);
+    const page = await agent.open(new URL(res.headers.get('location')!, gh.issuer).href, atClient);
+    assert.ok(!atClient(page.url), 'no code for a disabled account');
+    assert.equal(page.status, 400);
+    assert.match(page.html, /This account cannot sign in here/);
+    assert.ok(!/disabled/i.test(page.html), 'the page does not say why');
+    assert.ok((await gh.context.store.accounts.findById(account!.id))?.disabledAt, 'still disabled, not refreshed');
+
+    await gh.context.accountLifecycle.enable(target);
+    const again = new UserAgent();
+    const ok = await captureResponse(again);
+    assert.ok(new URL(await finishAccepted(again, await post(again, ok.acs, ok.fields))).searchParams.get('code'));
+  });
+
   it('signs AuthnRequests with the SP key and sends them over HTTP-POST to an IdP that requires it', async () => {
     const agent = new UserAgent();
     const login = await agent.open((await authorization()).url);

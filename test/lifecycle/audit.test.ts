@@ -147,7 +147,7 @@ describe('audit log', () => {
     const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(JSON.parse(chunk.toString())); done(); } });
     const stored: AuditEventRecord[] = [];
     const audit = createAuditLog({
-      store: { append: async (e) => void stored.push(e), query: async () => stored, deleteOlderThan: async () => 0 },
+      store: { append: async (e) => void stored.push(e), query: async () => stored, pseudonymise: async () => 0, deleteOlderThan: async () => 0 },
       logger: createLogger('info', sink),
       retentionSeconds: 86400,
     });

@@ -158,6 +158,24 @@ describe('MFA: WebAuthn security keys and passkeys in Chromium', function () {
     assert.ok(stored!.counter >= 2, 'the signature counter is stored');
   });
 
+  it('refuses a disabled account\'s passkey as it refuses an unknown one; enabled, it signs in again (issue 13)', async () => {
+    const account = await gh.context.store.accounts.findByEmail(user.email);
+    const target = { scope: {}, account: { id: account!.id }, by: { via: 'test' } };
+    await gh.context.accountLifecycle.disable(target);
+    await context.clearCookies();
+    await authorize();
+    // the autofill request is answered by the authenticator: the credential is valid, the account is not
+    const error = page.locator('[data-webauthn-error]').first();
+    await error.waitFor({ state: 'visible' });
+    assert.match(await error.innerText(), /not accepted/);
+    assert.ok(page.url().startsWith(`${issuer}/interaction/`), 'still on the login page');
+
+    await gh.context.accountLifecycle.enable(target);
+    await context.clearCookies();
+    const claims = await (await authorize()).finish();
+    assert.deepEqual(claims.amr, ['hwk', 'user', 'mfa']);
+  });
+
   it('shows TOTP enrolment with a QR code and the code entry page', async () => {
     await page.goto(`${issuer}/account/security/totp`, { waitUntil: 'commit' });
     // signed in by the passkey in autofill, back on the enrolment page

@@ -1,11 +1,12 @@
-/** gatehouse users create | set-password | roles */
+/** gatehouse users create | set-password | roles, and the lifecycle commands of users-lifecycle.ts */
 import { Option } from 'commander';
 import { group, leaf, required, type CliCommand, type CliDeps } from '../command-tree.js';
 import { NotFoundError } from '../exit-codes.js';
 import { audited } from '../audited.js';
+import { usersLifecycleCommands } from './users-lifecycle.js';
 
 export function usersCommands(program: CliCommand, deps: CliDeps): void {
-  const users = group(program, 'users', 'people who sign in: create them, set a password, set their roles');
+  const users = group(program, 'users', 'people who sign in: create, list, show, disable, delete them; passwords, roles, email, lockouts, factors');
 
   leaf(users, {
     name: 'create',
@@ -63,4 +64,5 @@ export function usersCommands(program: CliCommand, deps: CliDeps): void {
       };
     },
   }, deps);
+  usersLifecycleCommands(users, deps);
 }

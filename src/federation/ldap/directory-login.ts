@@ -42,6 +42,8 @@ export function createDirectoryLogin(deps: {
     const profile = mapProfile(directory.config, outcome.identity, normalizeDn);
     if (!profile) return { status: 'refused', message: refusalMessages.noEmail(directory.config.name) };
     const signedIn = await deps.accounts.signIn(directory.config, outcome.identity.externalId, profile);
+    // a disabled account is answered as a wrong password: the page reveals no more than a wrong one would
+    if ('refused' in signedIn && signedIn.refused === 'account_disabled') return { status: 'invalid' };
     if ('refused' in signedIn) {
       const message = { email_taken: refusalMessages.emailTaken, email_conflict: refusalMessages.emailConflict, email_not_allowed: refusalMessages.emailNotAllowed }[signedIn.refused];
       return { status: 'refused', message: message(directory.config.name) };

@@ -1,0 +1,78 @@
+/**
+ * AccountStore.list for every store: the opaque cursor (base64url of the last row's sort key) and the
+ * SQL of one page, for SQLite and PostgreSQL alike. The order is (created_at, id), the key of the
+ * accounts_created index, so a page is an index range scan and rows created while a client pages through
+ * land after its cursor or before it, never twice and never in place of another.
+ */
+import { InvalidCursorError, type AccountListQuery } from './contract.js';
+import type { SqlDialect } from './sql-ddl.js';
+
+export type AccountCursor = { createdAt: number; id: string };
+
+export const MAX_ACCOUNT_PAGE = 1000;
+
+export function encodeAccountCursor(last: AccountCursor): string {
+  return Buffer.from(JSON.stringify([last.createdAt, last.id])).toString('base64url');
+}
+
+export function decodeAccountCursor(cursor: string): AccountCursor {
+  try {
+    if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) throw new InvalidCursorError();
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') {
+      return { createdAt: value[0] as number, id: value[1] };
+    }
+  } catch {
+    // falls through to the one error
+  }
+  throw new InvalidCursorError();
+}
+
+export function pageLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_ACCOUNT_PAGE) throw new RangeError(`limit: expected 1..${MAX_ACCOUNT_PAGE}`);
+  return limit;
+}
+
+/** LIKE pattern text with its wildcards escaped (ESCAPE '\'). */
+const likeText = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * The SELECT of one page (one row more than the limit, to know whether there is a next page), with its
+ * values in order. SQLite takes `?` placeholders, PostgreSQL `$n`.
+ */
+export function accountPageSql(dialect: SqlDialect, q: AccountListQuery, emailKey: (s: string) => string): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const p = (v: unknown) => {
+    values.push(v);
+    return dialect === 'sqlite' ? '?' : `$${values.length}`;
+  };
+  const where: string[] = [];
+  if (q.cursor) {
+    const c = decodeAccountCursor(q.cursor);
+    where.push(`(created_at > ${p(c.createdAt)} OR (created_at = ${p(c.createdAt)} AND id > ${p(c.id)}))`);
+  }
+  if (q.emailPrefix) where.push(`email_lower LIKE ${p(`${likeText(emailKey(q.emailPrefix))}%`)} ESCAPE '\\'`);
+  if (q.name) where.push(`lower(name) LIKE ${p(`%${likeText(q.name.toLowerCase())}%`)} ESCAPE '\\'`);
+  if (q.status === 'disabled') where.push('disabled_at IS NOT NULL');
+  if (q.status === 'active') where.push('disabled_at IS NULL');
+  if (q.role) {
+    const own = dialect === 'sqlite' ? `EXISTS (SELECT 1 FROM json_each(accounts.roles) WHERE value = ${p(q.role)})` : `${p(q.role)} = ANY (roles)`;
+    where.push(`(${own} OR EXISTS (SELECT 1 FROM account_roles r WHERE r.account_id = accounts.id AND r.role = ${p(q.role)}))`);
+  }
+  if (q.createdAfter !== undefined) where.push(`created_at >= ${p(q.createdAfter)}`);
+  if (q.createdBefore !== undefined) where.push(`created_at < ${p(q.createdBefore)}`);
+  if (q.lastLoginAfter !== undefined) where.push(`last_login_at >= ${p(q.lastLoginAfter)}`);
+  if (q.lastLoginBefore !== undefined) where.push(`last_login_at < ${p(q.lastLoginBefore)}`);
+  const limit = p(pageLimit(q.limit) + 1);
+  return {
+    text: `SELECT * FROM accounts${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT ${limit}`,
+    values,
+  };
+}
+
+/** The page and its `next` cursor from the limit+1 rows fetched. */
+export function toAccountPage<R extends AccountCursor>(rows: R[], limit: number): { accounts: R[]; next: string | null } {
+  const accounts = rows.slice(0, limit);
+  const last = accounts[accounts.length - 1];
+  return { accounts, next: rows.length > limit && last ? encodeAccountCursor(last) : null };
+}

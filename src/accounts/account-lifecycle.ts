@@ -1,0 +1,265 @@
+/**
+ * What an operator does to an account (issue 13): list and show, disable and enable, erase, unlock,
+ * reset its second factors, change its email, sign it out everywhere. One implementation with two doors:
+ * the CLI (`gatehouse users ...`) calls it now, the management API (src/admin/) later.
+ *
+ * Every method takes one object: `scope` says where the account must be (today the one directory of
+ * accounts; issue 15 adds the tenant to it), `account` names it (by id or email), `by` says who acts
+ * (recorded in the audit event). An account outside the scope is answered as missing, never as
+ * forbidden (ATTACKS.md: IDOR answers 404).
+ *
+ * Disabling ends the account's sessions (its apps told by back-channel logout first) and revokes its
+ * grants with every token issued under them; `findAccount` no longer returns a disabled account
+ * (oidc/find-account.ts), so a token that survived (a JWT access token, a race with a sign-in) is refused
+ * at refresh, userinfo and introspection at once.
+ *
+ * Erasure keeps the audit trail under a pseudonym: `erased:` and a random UUID, recorded nowhere else.
+ * Random rather than an HMAC of the id: nobody, not even an operator holding the keys, can tell from it
+ * whose events these were (a keyed hash would let anyone with the key confirm a guessed id), while the
+ * erased person's events still group under one value.
+ */
+import { randomUUID } from 'node:crypto';
+import type {
+  AccountListQuery,
+  AccountPage,
+  AccountRecord,
+  AccountStore,
+  AuditStore,
+  FactorStore,
+  FederatedLinkRecord,
+  FederationStore,
+  OidcModelStore,
+} from '../../adapters/contract.js';
+import { DuplicateError, InvalidCursorError } from '../../adapters/contract.js';
+import type { AuditEvent, AuditSource } from '../audit/audit-log.js';
+import { DomainError } from '../errors/errors.js';
+import { InvalidAccountInput, isEmailAddress, normaliseEmail } from './accounts.js';
+import { accountSubject, unknownLoginSubject } from './login-throttle.js';
+import type { SignOutEverywhere } from './sign-out-everywhere.js';
+
+/** Where an account must be for the call to see it. Empty today; issue 15 adds `tenant`. */
+export type AccountScope = Record<string, never>;
+
+export const DEFAULT_SCOPE: AccountScope = {};
+
+export type AccountRef = { id: string } | { email: string };
+
+/** Who acts: recorded with every change. */
+export type Actor = {
+  /** 'cli', 'admin-api', ... */
+  via: string;
+  /** the operator's login (CLI), or the person behind an API token */
+  operator?: string | null;
+  accountId?: string | null;
+  /** the management client (API) */
+  clientId?: string | null;
+  source?: AuditSource;
+};
+
+/** No account by that id or email in the scope. */
+export class AccountNotFound extends DomainError {
+  readonly kind = 'not_found';
+  constructor() {
+    super('no such account', 'There is no such account.');
+  }
+}
+
+/** The change would break a uniqueness rule (an email in use by another account). */
+export class AccountConflict extends DomainError {
+  readonly kind = 'conflict';
+}
+
+export type AccountDetails = {
+  account: AccountRecord;
+  status: 'active' | 'disabled';
+  /** every role: set on the account and granted upstream */
+  roles: string[];
+  factors: { totp: 'none' | 'pending' | 'active'; webauthn: number; recoveryCodesLeft: number };
+  links: Pick<FederatedLinkRecord, 'providerId' | 'createdAt' | 'lastLoginAt'>[];
+  sessions: number;
+  grants: number;
+};
+
+export type AccountLifecycle = ReturnType<typeof createAccountLifecycle>;
+
+/** The oidc-provider models that carry an account id and so go when the account is erased. */
+const ACCOUNT_ARTIFACTS = ['Session', 'Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest', 'Interaction'];
+
+export function createAccountLifecycle(deps: {
+  accounts: Pick<AccountStore, 'findById' | 'findByEmail' | 'update' | 'list' | 'delete'>;
+  factors: Pick<FactorStore, 'findTotp' | 'deleteTotp' | 'listWebAuthn' | 'deleteWebAuthn' | 'countUnusedRecoveryCodes' | 'deleteRecoveryCodes'>;
+  federation: Pick<FederationStore, 'linksOf' | 'rolesOf'>;
+  oidc: Pick<OidcModelStore, 'findByAccountId' | 'destroy'>;
+  audit: { record(event: AuditEvent, from?: AuditSource): Promise<void> };
+  auditEvents: Pick<AuditStore, 'pseudonymise'>;
+  signOutEverywhere: SignOutEverywhere;
+  /** the subjects' counters of the login and second-factor throttles (protection/failure-throttle.ts) */
+  unlockLogin(subject: string): Promise<void>;
+  unlockSecondFactor(subject: string): Promise<void>;
+  /** erasure: the counters keyed by the address (mail quota), and expired records not yet swept */
+  forgetAddress(email: string): Promise<void>;
+  sweepExpired(): Promise<unknown>;
+  /** sends a verification link to the account's (new) address (email-verification.ts) */
+  sendVerification(account: AccountRecord, by: Actor): Promise<void>;
+  now?: () => number;
+}) {
+  const { accounts, factors, oidc } = deps;
+  const now = deps.now ?? Date.now;
+
+  async function find(_scope: AccountScope, ref: AccountRef): Promise<AccountRecord> {
+    const found = 'id' in ref ? await accounts.findById(ref.id) : await accounts.findByEmail(normaliseEmail(ref.email));
+    if (!found) throw new AccountNotFound();
+    return found;
+  }
+
+  async function audit(by: Actor, event: AuditEvent): Promise<void> {
+    const actor = { via: by.via, ...(by.operator ? { operator: by.operator } : {}), ...(by.accountId ? { actorAccountId: by.accountId } : {}) };
+    await deps.audit.record({ ...event, clientId: by.clientId ?? null, details: { ...event.details, ...actor } }, by.source);
+  }
+
+  /** Ends every session, grant and token of the account, telling its apps. */
+  const endEverything = (accountId: string) => deps.signOutEverywhere(accountId);
+
+  const lifecycle = {
+    async list(o: { scope: AccountScope; query: AccountListQuery }): Promise<AccountPage> {
+      const q = o.query;
+      for (const [field, value] of [['emailPrefix', q.emailPrefix], ['name', q.name], ['role', q.role]] as const) {
+        if (value !== undefined && (value.length > 254 || /\p{C}/u.test(value))) throw new InvalidAccountInput(`${field}: at most 254 characters, no control characters`);
+      }
+      if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000) throw new InvalidAccountInput('limit: expected an integer from 1 to 1000');
+      try {
+        return await accounts.list(q);
+      } catch (err) {
+        if (err instanceof InvalidCursorError) throw new InvalidAccountInput(err.message, 'The cursor is not one this list returned.');
+        throw err;
+      }
+    },
+
+    async show(o: { scope: AccountScope; account: AccountRef }): Promise<AccountDetails> {
+      const account = await find(o.scope, o.account);
+      const [totp, credentials, recoveryCodesLeft, links, upstreamRoles, sessions, grants] = await Promise.all([
+        factors.findTotp(account.id),
+        factors.listWebAuthn(account.id),
+        factors.countUnusedRecoveryCodes(account.id),
+        deps.federation.linksOf(account.id),
+        deps.federation.rolesOf(account.id),
+        oidc.findByAccountId('Session', account.id),
+        oidc.findByAccountId('Grant', account.id),
+      ]);
+      return {
+        account,
+        status: account.disabledAt === null ? 'active' : 'disabled',
+        roles: [...new Set([...account.roles, ...upstreamRoles])].sort(),
+        factors: { totp: !totp ? 'none' : totp.confirmedAt === null ? 'pending' : 'active', webauthn: credentials.length, recoveryCodesLeft },
+        links: links.map((l) => ({ providerId: l.providerId, createdAt: l.createdAt, lastLoginAt: l.lastLoginAt })),
+        sessions: sessions.length,
+        grants: grants.length,
+      };
+    },
+
+    /**
+     * Disables the account: no method signs it in any more, and everything it holds ends now. Disabling a
+     * disabled account keeps its first date, and still ends whatever a racing sign-in may have made.
+     */
+    async disable(o: { scope: AccountScope; account: AccountRef; by: Actor; reason?: string }) {
+      const account = await find(o.scope, o.account);
+      const disabledAt = account.disabledAt ?? now();
+      if (account.disabledAt === null) await accounts.update(account.id, { disabledAt });
+      // after the flag: a sign-in that checked the account before it is refused by findAccount, and its
+      // session, if it got one, is found here
+      const ended = await endEverything(account.id);
+      await audit(o.by, {
+        type: 'admin.user.disabled', accountId: account.id,
+        details: { sessionsEnded: ended.sessions, grantsRevoked: ended.grants, ...(o.reason ? { note: o.reason.slice(0, 200) } : {}) },
+      });
+      return { account: { ...account, disabledAt }, sessionsEnded: ended.sessions, grantsRevoked: ended.grants };
+    },
+
+    async enable(o: { scope: AccountScope; account: AccountRef; by: Actor }) {
+      const account = await find(o.scope, o.account);
+      if (account.disabledAt !== null) await accounts.update(account.id, { disabledAt: null });
+      await audit(o.by, { type: 'admin.user.enabled', accountId: account.id, details: { wasDisabled: account.disabledAt !== null } });
+      return { account: { ...account, disabledAt: null } };
+    },
+
+    /**
+     * Erases the account: disabled first (so no sign-in completes meanwhile), every session, grant and token
+     * ended (apps told), every other oidc-provider artifact of it destroyed, its lockout counters cleared,
+     * then the account with its factors, links, roles, mailed links and password history; its audit events
+     * are kept under a pseudonym (see the file's comment), returned so the operator can refer to them.
+     */
+    async erase(o: { scope: AccountScope; account: AccountRef; by: Actor }) {
+      const account = await find(o.scope, o.account);
+      if (account.disabledAt === null) await accounts.update(account.id, { disabledAt: now() });
+      const ended = await endEverything(account.id);
+      for (const model of ACCOUNT_ARTIFACTS) {
+        for (const artifact of await oidc.findByAccountId(model, account.id)) {
+          if (typeof artifact.jti === 'string') await oidc.destroy(model, artifact.jti);
+        }
+      }
+      await Promise.all([
+        deps.unlockLogin(accountSubject(account.id)), deps.unlockLogin(unknownLoginSubject(account.email)),
+        deps.unlockSecondFactor(account.id), deps.forgetAddress(account.email),
+      ]);
+      // expired artifacts are not found by account (findByAccountId sees live ones) but may still hold its id
+      await deps.sweepExpired();
+      await accounts.delete(account.id);
+      const pseudonym = `erased:${randomUUID()}`;
+      const events = await deps.auditEvents.pseudonymise(account.id, pseudonym);
+      await audit(o.by, { type: 'admin.user.deleted', accountId: pseudonym, details: { sessionsEnded: ended.sessions, grantsRevoked: ended.grants, eventsKept: events } });
+      return { pseudonym, sessionsEnded: ended.sessions, grantsRevoked: ended.grants, auditEventsKept: events };
+    },
+
+    /** Clears the account's sign-in and second-factor lockouts (counters, lockouts in force, their memory). */
+    async unlock(o: { scope: AccountScope; account: AccountRef; by: Actor }) {
+      const account = await find(o.scope, o.account);
+      await Promise.all([deps.unlockLogin(accountSubject(account.id)), deps.unlockSecondFactor(account.id)]);
+      await audit(o.by, { type: 'admin.user.unlocked', accountId: account.id });
+      return { account };
+    },
+
+    /** Removes every second factor (TOTP, security keys and passkeys) and every recovery code. */
+    async resetFactors(o: { scope: AccountScope; account: AccountRef; by: Actor }) {
+      const account = await find(o.scope, o.account);
+      const [totp, credentials] = await Promise.all([factors.findTotp(account.id), factors.listWebAuthn(account.id)]);
+      for (const c of credentials) await factors.deleteWebAuthn(account.id, c.id);
+      if (totp) await factors.deleteTotp(account.id);
+      await factors.deleteRecoveryCodes(account.id);
+      await audit(o.by, { type: 'admin.user.factors_reset', accountId: account.id, details: { totpRemoved: !!totp, webauthnRemoved: credentials.length } });
+      return { account, totpRemoved: !!totp, webauthnRemoved: credentials.length };
+    },
+
+    /**
+     * Changes the sign-in email. The new address is unverified and gets a verification link unless the
+     * operator marks it verified; an address in use by another account (in any letter case) is refused
+     * and nothing changes.
+     */
+    async setEmail(o: { scope: AccountScope; account: AccountRef; email: string; verified?: boolean; by: Actor }) {
+      const account = await find(o.scope, o.account);
+      const email = normaliseEmail(o.email);
+      if (!isEmailAddress(email)) throw new InvalidAccountInput('email: expected an email address');
+      const holder = await accounts.findByEmail(email);
+      if (holder && holder.id !== account.id) throw new AccountConflict('email: an account with this address already exists', 'An account with this email address already exists.');
+      const emailVerified = o.verified === true;
+      try {
+        await accounts.update(account.id, { email, emailVerified });
+      } catch (err) {
+        // a concurrent change took the address between the check and the write: the store's rule holds
+        if (err instanceof DuplicateError) throw new AccountConflict('email: an account with this address already exists', 'An account with this email address already exists.');
+        throw err;
+      }
+      const changed = { ...account, email, emailVerified };
+      if (!emailVerified) await deps.sendVerification(changed, o.by);
+      await audit(o.by, { type: 'admin.user.email_changed', accountId: account.id, details: { verified: emailVerified, verificationSent: !emailVerified } });
+      return { account: changed, verificationSent: !emailVerified };
+    },
+
+    async signOutEverywhere(o: { scope: AccountScope; account: AccountRef; by: Actor }) {
+      const account = await find(o.scope, o.account);
+      const ended = await endEverything(account.id);
+      await audit(o.by, { type: 'admin.user.signed_out', accountId: account.id, details: { sessionsEnded: ended.sessions, grantsRevoked: ended.grants } });
+      return { account, sessionsEnded: ended.sessions, grantsRevoked: ended.grants };
+    },
+  };
+  return lifecycle;
+}
