@@ -65,6 +65,8 @@ export function createApp(c: AppContext): Koa {
         void c.audit.record({ type: 'lockout', result: 'failure', clientId: scope === 'client_ip' ? key : null, reason: `token_failures_per_${scope}`, details: { seconds } }, ctx),
     }),
     unsupportedMethodIsNotAllowed,
+    // /admin/v1: the management API, problem details for everything under it (admin/router.ts)
+    c.adminApi,
     // our pages and endpoints; a protocol request skips them all (route-by-prefix.ts)
     ...underRouterPrefixes([assets, scripts, health, metrics, lifecycle.router, interactions, account, ...(saml ? [saml] : [])], [
       assets.routes(),

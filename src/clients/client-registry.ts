@@ -122,6 +122,47 @@ export function createClientRegistry(deps: {
 
     list: () => clients.list(),
 
+    find: (clientId: string) => clients.find(clientId),
+
+    /**
+     * Replaces a client's metadata (all of it but client_id), validated exactly as at creation: the
+     * registry's rules, then oidc-provider's. The secret is kept unless the new auth method has none.
+     */
+    async replaceMetadata(clientId: string, requested: Record<string, unknown>): Promise<ClientMetadata | undefined> {
+      const record = await clients.find(clientId);
+      if (!record) return undefined;
+      const { client_secret: _s, client_id: _id, ...rest } = requested;
+      const metadata: ClientMetadata = { ...rest, client_id: clientId };
+      requireScopeForClientCredentials(metadata);
+      const method = (metadata.token_endpoint_auth_method as string | undefined) ?? 'client_secret_basic';
+      const hasSecret = SECRET_METHODS.has(method);
+      let secretCiphertext = hasSecret ? record.secretCiphertext : null;
+      let generated: string | undefined;
+      // a client that moves to a secret-based method from one without gets a new secret, shown once
+      if (hasSecret && !secretCiphertext) {
+        generated = randomBytes(32).toString('base64url');
+        secretCiphertext = cipher.encrypt(generated);
+      }
+      const shown = providerView(metadata, oidcScopes);
+      const secret = generated ?? (secretCiphertext ? decryptSecret(secretCiphertext) : undefined);
+      await validate(secret ? { ...shown, client_secret: secret } : shown);
+      await requireRegisteredDefaultResource(metadata);
+      await clients.delete(clientId);
+      await clients.create({ ...record, metadata, secretCiphertext });
+      return generated ? { ...metadata, client_secret: generated } : metadata;
+    },
+
+    /** A new generated secret for a client that has one; returned once (undefined: no such client). */
+    async rotateSecret(clientId: string): Promise<{ client_secret: string } | undefined> {
+      const record = await clients.find(clientId);
+      if (!record) return undefined;
+      if (!record.secretCiphertext) throw new InvalidClientSecret('client_secret: this client authenticates without a secret');
+      const secret = randomBytes(32).toString('base64url');
+      await clients.delete(clientId);
+      await clients.create({ ...record, secretCiphertext: cipher.encrypt(secret) });
+      return { client_secret: secret };
+    },
+
     /** What oidc-provider's Client model reads: the metadata with the secret decrypted, in memory only. */
     async findForProvider(clientId: string): Promise<Record<string, unknown> | undefined> {
       const record = await clients.find(clientId);
