@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { TestGatehouse } from '../helpers/gatehouse.js';
 
 const insecure = { execute: [oidc.allowInsecureRequests] };
