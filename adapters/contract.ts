@@ -50,6 +50,8 @@ export const SHORT_LIVED_RECORDS = {
   SamlAssertion: 'until the assertion expires (NotOnOrAfter)',
   /** a verified SAML identity parked for the interaction to collect: two minutes; collected once */
   SamlLogin: 'two minutes; consumed once',
+  /** a client's secret before a rotation, by client_id (src/clients/client-registry.ts): the overlap window the operator chose */
+  ClientPreviousSecret: 'the rotation overlap window; never consumed',
 } as const;
 
 export type ShortLivedRecordKind = keyof typeof SHORT_LIVED_RECORDS;

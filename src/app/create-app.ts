@@ -24,6 +24,7 @@ import { underRouterPrefixes } from './route-by-prefix.js';
 import { createMetricsRouter } from './metrics-endpoint.js';
 import { applyProxyTrust, trustedClientIp } from '../http/client-ip.js';
 import { originFromIssuer } from '../http/issuer-origin.js';
+import { previousClientSecret } from '../oidc/previous-client-secret.js';
 
 export function createApp(c: AppContext): Koa {
   const { config, logger, providers } = c;
@@ -57,6 +58,8 @@ export function createApp(c: AppContext): Koa {
     errorHandler({ logger, render: c.render }),
     acceptPostAtAuthorizationEndpoint,
     protocolEdge({ issuer: config.ISSUER, jwksMaxAgeSeconds: jwksMaxAgeSeconds(c.config) }),
+    // a rotated-out client secret still works during its overlap window (admin: POST /clients/{id}/rotate-secret)
+    previousClientSecret({ secrets: c.clients }),
     structuredTokenEndpoints({ verifier: c.accessTokenVerifier, ledger: c.ledger }),
     tokenEndpointGuard({
       path: '/token',

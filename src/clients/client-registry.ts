@@ -5,7 +5,8 @@
  * the token endpoint's path.
  */
 import { randomBytes } from 'node:crypto';
-import { DuplicateError, type ClientStore } from '../../adapters/contract.js';
+import { timingSafeEqual } from 'node:crypto';
+import { DuplicateError, type ClientStore, type ShortLivedRecordStore } from '../../adapters/contract.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
 import { DEFAULT_RESOURCE, InvalidClientScope, parseClientScope, providerView, requireScopeForClientCredentials } from './client-scope.js';
 import { checkSelfServiceMetadata } from './dynamic-registration.js';
@@ -32,6 +33,8 @@ export function createClientRegistry(deps: {
   oidcScopes: ReadonlySet<string>;
   /** whether an API (resource indicator) is registered: `gatehouse_default_resource` must name one */
   resourceExists?(identifier: string): Promise<boolean>;
+  /** where a rotated-out secret waits out its overlap window (expires by itself) */
+  records?: Pick<ShortLivedRecordStore, 'upsert' | 'find' | 'consume'>;
 }) {
   const { clients, cipher, validate, oidcScopes } = deps;
   const requireRegisteredDefaultResource = async (metadata: Record<string, unknown>) => {
@@ -152,15 +155,41 @@ export function createClientRegistry(deps: {
       return generated ? { ...metadata, client_secret: generated } : metadata;
     },
 
-    /** A new generated secret for a client that has one; returned once (undefined: no such client). */
-    async rotateSecret(clientId: string): Promise<{ client_secret: string } | undefined> {
+    /**
+     * A new generated secret for a client that has one; returned once (undefined: no such client). With
+     * `overlapSeconds`, the old secret keeps working that long (so the client's replicas can be rolled),
+     * kept encrypted in a short-lived record that expires by itself.
+     */
+    async rotateSecret(clientId: string, o: { overlapSeconds?: number } = {}): Promise<{ client_secret: string; previous_valid_until?: number } | undefined> {
       const record = await clients.find(clientId);
       if (!record) return undefined;
       if (!record.secretCiphertext) throw new InvalidClientSecret('client_secret: this client authenticates without a secret');
+      const overlap = o.overlapSeconds ?? 0;
+      if (overlap > 0) {
+        if (!deps.records) throw new Error('rotateSecret with an overlap needs the short-lived record store');
+        await deps.records.upsert('ClientPreviousSecret', clientId, { ciphertext: record.secretCiphertext }, overlap);
+      } else {
+        // a rotation without overlap also ends the window of an earlier one
+        await deps.records?.consume('ClientPreviousSecret', clientId);
+      }
       const secret = randomBytes(32).toString('base64url');
       await clients.delete(clientId);
       await clients.create({ ...record, secretCiphertext: cipher.encrypt(secret) });
-      return { client_secret: secret };
+      return { client_secret: secret, ...(overlap > 0 ? { previous_valid_until: Date.now() + overlap * 1000 } : {}) };
+    },
+
+    /**
+     * The current secret when `presented` is the client's previous one, still in its overlap window
+     * (compared in constant time); undefined otherwise. How the token endpoint honours the old secret.
+     */
+    async currentSecretForPrevious(clientId: string, presented: string): Promise<string | undefined> {
+      const previous = await deps.records?.find('ClientPreviousSecret', clientId);
+      if (typeof previous?.ciphertext !== 'string' || previous.consumed) return undefined;
+      const old = Buffer.from(decryptSecret(previous.ciphertext));
+      const given = Buffer.from(presented);
+      if (old.length !== given.length || !timingSafeEqual(old, given)) return undefined;
+      const record = await clients.find(clientId);
+      return record?.secretCiphertext ? decryptSecret(record.secretCiphertext) : undefined;
     },
 
     /** What oidc-provider's Client model reads: the metadata with the secret decrypted, in memory only. */

@@ -34,6 +34,9 @@ const view = (r: ClientRecord) => ({
   has_secret: r.secretCiphertext !== null,
 });
 
+/** The longest overlap a rotation may give the old secret: a week, time enough to roll any deployment. */
+export const MAX_OVERLAP_SECONDS = 7 * 86_400;
+
 const notFound = () => new ProblemError('not_found', 404, 'No client has this client_id.');
 
 /** The registry's and oidc-provider's refusals of metadata, as 400 / 409 problems. */
@@ -126,13 +129,15 @@ export function clientRoutes(d: ClientRoutesDeps): AdminRoute[] {
     }),
     route({
       method: 'post', path: '/clients/:clientId/rotate-secret', operationId: 'clients.rotateSecret',
-      summary: 'Give the client a new generated secret, shown once', scope: 'admin:clients:write',
-      params: idParams, body: z.object({}).strict(), response: z.object({ client_id: z.string(), client_secret: z.string() }),
-      async handler({ params, ctx }) {
-        const rotated = await refusalsAsProblems(() => d.clients.rotateSecret(params.clientId));
+      summary: 'Give the client a new generated secret, shown once; with overlap_seconds the old one keeps working that long (HTTP Basic)', scope: 'admin:clients:write',
+      params: idParams,
+      body: z.object({ overlap_seconds: z.number().int().min(0).max(MAX_OVERLAP_SECONDS).default(0).describe(`how long the old secret still works (0 to ${MAX_OVERLAP_SECONDS})`) }).strict(),
+      response: z.object({ client_id: z.string(), client_secret: z.string(), previous_secret_valid_until: z.string().optional() }),
+      async handler({ params, body, ctx }) {
+        const rotated = await refusalsAsProblems(() => d.clients.rotateSecret(params.clientId, { overlapSeconds: body.overlap_seconds }));
         if (!rotated) throw notFound();
-        await audited(ctx, 'admin.client.secret_rotated', params.clientId);
-        return { body: { client_id: params.clientId, client_secret: rotated.client_secret } };
+        await audited(ctx, 'admin.client.secret_rotated', params.clientId, { overlap_seconds: body.overlap_seconds });
+        return { body: { client_id: params.clientId, client_secret: rotated.client_secret, ...(rotated.previous_valid_until ? { previous_secret_valid_until: new Date(rotated.previous_valid_until).toISOString() } : {}) } };
       },
     }),
   ];
