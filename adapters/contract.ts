@@ -103,6 +103,11 @@ export interface ClientStore {
   create(client: ClientRecord): Promise<void>;
   find(clientId: string): Promise<ClientRecord | undefined>;
   list(): Promise<ClientRecord[]>;
+  /**
+   * Changes a client's metadata and secret ciphertext in place, in one write (its id and creation time
+   * stay); false when no client has this id. No window where the client is missing, unlike delete + create.
+   */
+  update(clientId: string, changes: Pick<ClientRecord, 'metadata' | 'secretCiphertext'>): Promise<boolean>;
   delete(clientId: string): Promise<void>;
 }
 

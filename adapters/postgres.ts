@@ -166,6 +166,12 @@ function postgresClientStore(pool: pg.Pool): ClientStore {
     },
     list: async () =>
       (await rows('SELECT * FROM clients ORDER BY created_at, client_id COLLATE "C"', [])).map(clientRows.fromRow),
+    async update(clientId, changes) {
+      if (!storable(clientId)) return false;
+      const row = clientRows.toRow({ metadata: changes.metadata, secretCiphertext: changes.secretCiphertext });
+      const result = await pool.query('UPDATE clients SET metadata = $1, secret_ciphertext = $2 WHERE client_id = $3', [row.metadata, row.secret_ciphertext ?? null, clientId]);
+      return (result.rowCount ?? 0) > 0;
+    },
     async delete(clientId) {
       if (storable(clientId)) await pool.query('DELETE FROM clients WHERE client_id = $1', [clientId]);
     },

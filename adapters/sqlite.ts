@@ -88,6 +88,7 @@ function sqliteClientStore(db: Database.Database): ClientStore {
     find: db.prepare<[string], Row>('SELECT * FROM clients WHERE client_id = ?'),
     list: db.prepare<[], Row>('SELECT * FROM clients ORDER BY created_at, client_id'),
     delete: db.prepare('DELETE FROM clients WHERE client_id = ?'),
+    update: db.prepare('UPDATE clients SET metadata = @metadata, secret_ciphertext = @secret_ciphertext WHERE client_id = @client_id'),
   };
   return {
     async create(c) {
@@ -98,6 +99,10 @@ function sqliteClientStore(db: Database.Database): ClientStore {
       return row && clients.fromRow(row);
     },
     list: async () => q.list.all().map(clients.fromRow),
+    async update(clientId, changes) {
+      const row = clients.toRow({ clientId, metadata: changes.metadata, secretCiphertext: changes.secretCiphertext });
+      return q.update.run({ ...row, secret_ciphertext: row.secret_ciphertext ?? null }).changes > 0;
+    },
     async delete(clientId) {
       q.delete.run(clientId);
     },

@@ -106,18 +106,10 @@ export function createClientRegistry(deps: {
         secretCiphertext: typeof secret === 'string' && secret ? cipher.encrypt(secret) : null,
         createdAt: existing?.createdAt ?? Date.now(),
       };
-      // The store has no update: an update (RFC 7592 §2.2) replaces the record under the same id. Two
-      // updates at once can both delete before either creates; the one that finds the id taken replaces again.
-      for (let attempt = 0; ; attempt++) {
-        if (existing) await clients.delete(clientId);
-        try {
-          await clients.create(record);
-          return;
-        } catch (err) {
-          // a new registration never replaces a client it collides with
-          if (!existing || !(err instanceof DuplicateError) || attempt >= 2) throw err;
-        }
-      }
+      // RFC 7592 §2.2: an update changes the record in place, in one write; a new registration is created
+      // (and never replaces a client it collides with: DuplicateError)
+      if (existing && (await clients.update(clientId, { metadata: record.metadata, secretCiphertext: record.secretCiphertext }))) return;
+      await clients.create(record);
     },
 
     /** RFC 7592 §2.3: the client deleted its own registration. */
@@ -150,8 +142,7 @@ export function createClientRegistry(deps: {
       const secret = generated ?? (secretCiphertext ? decryptSecret(secretCiphertext) : undefined);
       await validate(secret ? { ...shown, client_secret: secret } : shown);
       await requireRegisteredDefaultResource(metadata);
-      await clients.delete(clientId);
-      await clients.create({ ...record, metadata, secretCiphertext });
+      if (!(await clients.update(clientId, { metadata, secretCiphertext }))) return undefined;
       return generated ? { ...metadata, client_secret: generated } : metadata;
     },
 
@@ -173,8 +164,7 @@ export function createClientRegistry(deps: {
         await deps.records?.consume('ClientPreviousSecret', clientId);
       }
       const secret = randomBytes(32).toString('base64url');
-      await clients.delete(clientId);
-      await clients.create({ ...record, secretCiphertext: cipher.encrypt(secret) });
+      if (!(await clients.update(clientId, { metadata: record.metadata, secretCiphertext: cipher.encrypt(secret) }))) return undefined;
       return { client_secret: secret, ...(overlap > 0 ? { previous_valid_until: Date.now() + overlap * 1000 } : {}) };
     },
 
@@ -214,9 +204,7 @@ export function createClientRegistry(deps: {
       requireScopeForClientCredentials(metadata);
       const shown = providerView(metadata, oidcScopes);
       await validate(record.secretCiphertext ? { ...shown, client_secret: decryptSecret(record.secretCiphertext) } : shown);
-      // The store has no update: replace the record, same id, secret ciphertext and creation time.
-      await clients.delete(clientId);
-      await clients.create({ ...record, metadata });
+      if (!(await clients.update(clientId, { metadata, secretCiphertext: record.secretCiphertext }))) return undefined;
       return metadata;
     },
 
@@ -232,8 +220,7 @@ export function createClientRegistry(deps: {
       const metadata = (resources.length ? { ...rest, gatehouse_introspects: [...new Set(resources)] } : rest) as ClientMetadata;
       const shown = providerView(metadata, oidcScopes);
       await validate(record.secretCiphertext ? { ...shown, client_secret: decryptSecret(record.secretCiphertext) } : shown);
-      await clients.delete(clientId);
-      await clients.create({ ...record, metadata });
+      if (!(await clients.update(clientId, { metadata, secretCiphertext: record.secretCiphertext }))) return undefined;
       return metadata;
     },
 
