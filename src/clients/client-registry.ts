@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { timingSafeEqual } from 'node:crypto';
-import { DuplicateError, type ClientStore, type ShortLivedRecordStore } from '../../adapters/contract.js';
+import { type ClientStore, type ShortLivedRecordStore } from '../../adapters/contract.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
 import { DEFAULT_RESOURCE, InvalidClientScope, parseClientScope, providerView, requireScopeForClientCredentials } from './client-scope.js';
 import { checkSelfServiceMetadata } from './dynamic-registration.js';
