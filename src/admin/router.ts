@@ -25,7 +25,6 @@ export type AdminRouterDeps = {
   audit: Pick<AuditLog, 'record'>;
   rateLimiter: AdminRateLimiter;
   routes: AdminRoute[];
-  /** the current ETag of what a PATCH changes (the handler is not run when it does not match) */
 };
 
 type Compiled = { route: AdminRoute; pattern: RegExp; names: string[] };
@@ -50,6 +49,15 @@ function parse(where: string, schema: z.ZodType | undefined, value: unknown): un
   const result = schema.safeParse(value);
   if (!result.success) throw invalid(where, result.error);
   return result.data;
+}
+
+/** A path segment, percent-decoded; one that does not decode (`%E0%A4%A`) names nothing here. */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ProblemError('not_found', 404, 'There is no such resource in this API.');
+  }
 }
 
 export function createAdminApi(deps: AdminRouterDeps) {
@@ -83,7 +91,7 @@ export function createAdminApi(deps: AdminRouterDeps) {
         if (typeof ms !== 'number') throw res;
         throw new TooManyRequestsError(Math.ceil(ms / 1000), 'Too many management requests from this client. Wait and retry.');
       }
-      const rawParams = Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(hit.m![i + 1]!)]));
+      const rawParams = Object.fromEntries(names.map((n, i) => [n, decodedSegment(hit.m![i + 1]!)]));
       const params = parse('params', route.params, rawParams);
       const query = parse('query', route.query, ctx.query);
       const body = route.body ? parse('body', route.body, await readJsonBody(ctx)) : undefined;
