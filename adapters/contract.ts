@@ -125,6 +125,8 @@ export interface ResourceStore {
   create(resource: ResourceRecord): Promise<void>;
   find(identifier: string): Promise<ResourceRecord | undefined>;
   list(): Promise<ResourceRecord[]>;
+  /** Changes an API's name, scopes and token lifetime in place; false when no API has this identifier. */
+  update(identifier: string, changes: Pick<ResourceRecord, 'name' | 'scopes' | 'accessTokenTtl'>): Promise<boolean>;
 }
 
 /** next: published, not yet signing; current: signs; retired: published until its tokens expire. */

@@ -182,6 +182,10 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
         return doc ? toResource(doc) : undefined;
       },
       list: async () => (await resources.find().sort({ _id: 1 }).toArray()).map(toResource),
+      async update(identifier, changes) {
+        const result = await resources.updateOne({ _id: identifier }, { $set: { name: changes.name, scopes: JSON.stringify(changes.scopes), accessTokenTtl: changes.accessTokenTtl } });
+        return result.matchedCount > 0;
+      },
     },
     signingKeys: {
       list: async () =>

@@ -191,6 +191,12 @@ function postgresResourceStore(pool: pg.Pool): ResourceStore {
     },
     list: async () =>
       (await rows('SELECT * FROM resources ORDER BY identifier COLLATE "C"', [])).map(resourceRows.fromRow),
+    async update(identifier, changes) {
+      if (!storable(identifier)) return false;
+      const row = resourceRows.toRow({ name: changes.name, scopes: changes.scopes, accessTokenTtl: changes.accessTokenTtl });
+      const result = await pool.query('UPDATE resources SET name = $1, scopes = $2, access_token_ttl = $3 WHERE identifier = $4', [row.name, row.scopes, row.access_token_ttl, identifier]);
+      return (result.rowCount ?? 0) > 0;
+    },
   };
 }
 

@@ -115,6 +115,7 @@ function sqliteResourceStore(db: Database.Database): ResourceStore {
     insert: db.prepare(insertSql(TABLES.resources, resources)),
     find: db.prepare<[string], Row>('SELECT * FROM resources WHERE identifier = ?'),
     list: db.prepare<[], Row>('SELECT * FROM resources ORDER BY identifier'),
+    update: db.prepare('UPDATE resources SET name = @name, scopes = @scopes, access_token_ttl = @access_token_ttl WHERE identifier = @identifier'),
   };
   return {
     async create(r) {
@@ -125,6 +126,9 @@ function sqliteResourceStore(db: Database.Database): ResourceStore {
       return row && resources.fromRow(row);
     },
     list: async () => q.list.all().map(resources.fromRow),
+    async update(identifier, changes) {
+      return q.update.run(resources.toRow({ identifier, name: changes.name, scopes: changes.scopes, accessTokenTtl: changes.accessTokenTtl })).changes > 0;
+    },
   };
 }
 

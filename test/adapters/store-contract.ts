@@ -490,6 +490,12 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
       await assert.rejects(b.store.resources.create(api), DuplicateError);
       const ours = (await b.store.resources.list()).filter((r) => r.identifier.startsWith(base));
       assert.deepEqual(ours, [other, api], 'listed by identifier');
+      const changes = { name: 'Renamed ✓', scopes: { 'write:things': 'Change your things' }, accessTokenTtl: 300 };
+      assert.equal(await a.store.resources.update(api.identifier, changes), true);
+      assert.deepEqual(await b.store.resources.find(api.identifier), { ...api, ...changes }, 'identifier and creation time stay');
+      assert.equal(await a.store.resources.update(`${base}/missing`, changes), false);
+      assert.equal(await a.store.resources.update('nul\0id', changes), false);
+      assert.equal(await b.store.resources.find(`${base}/missing`), undefined, 'update never creates');
     });
 
     it('keeps signing keys through their life cycle', async () => {

@@ -22,6 +22,7 @@ const ROUTES: Case[] = [
   { method: 'POST', path: '/clients/nobody/rotate-secret', scope: 'admin:clients:write', body: {} },
   { method: 'GET', path: '/apis', scope: 'admin:apis:read' },
   { method: 'GET', path: '/apis/urn%3Agatehouse%3Aadmin', scope: 'admin:apis:read' },
+  { method: 'PATCH', path: '/apis/nobody', scope: 'admin:apis:write', body: { name: 'X' }, headers: { 'if-match': '"x"' } },
   { method: 'POST', path: '/apis', scope: 'admin:apis:write', body: { identifier: 'https://matrix.example.com', scopes: { 'm:read': 'Read' } } },
   { method: 'GET', path: '/audit', scope: 'admin:audit:read' },
   { method: 'GET', path: '/keys', scope: 'admin:keys:read' },

@@ -189,6 +189,16 @@ describe('management API behaviour', () => {
       const read = await call('GET', `/apis/${encodeURIComponent('https://billing.example.com')}`, { token });
       assert.equal(read.body.name, 'Billing');
       assert.equal((await call('POST', '/apis', { token, body: { identifier: 'https://billing.example.com#frag', scopes: {} } })).status, 400);
+      const path = `/apis/${encodeURIComponent('https://billing.example.com')}`;
+      const etag = read.headers.get('etag')!;
+      assert.equal((await call('PATCH', path, { token, body: { scopes: { 'billing:write': 'Pay' } } })).status, 428);
+      const changed = await call('PATCH', path, { token, body: { scopes: { 'billing:read': 'Read invoices', 'billing:write': 'Pay invoices' } }, headers: { 'if-match': etag } });
+      assert.equal(changed.status, 200);
+      assert.deepEqual(Object.keys(changed.body.scopes as object).sort(), ['billing:read', 'billing:write']);
+      assert.equal((await call('PATCH', path, { token, body: { name: 'Stale' }, headers: { 'if-match': etag } })).status, 412);
+      assert.equal((await call('PATCH', path, { token, body: { scopes: { 'bad scope': 'x' } }, headers: { 'if-match': changed.headers.get('etag')! } })).status, 400);
+      const own = await call('GET', `/apis/${encodeURIComponent('urn:gatehouse:admin')}`, { token });
+      assert.equal((await call('PATCH', `/apis/${encodeURIComponent('urn:gatehouse:admin')}`, { token, body: { scopes: {} }, headers: { 'if-match': own.headers.get('etag')! } })).status, 409);
       const list = await call('GET', '/apis', { token });
       assert.ok((list.body.items as { identifier: string }[]).some((a) => a.identifier === 'urn:gatehouse:admin'));
     });

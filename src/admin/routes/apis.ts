@@ -5,12 +5,13 @@ import { DuplicateError } from '../../../adapters/contract.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import { InvalidResourceInput, MAX_ACCESS_TOKEN_TTL_SECONDS, type ResourceRegistry } from '../../clients/resource-registry.js';
 import { ProblemError } from '../../errors/errors.js';
-import { etagOf } from '../etag.js';
+import { etagOf, requireIfMatch } from '../etag.js';
 import { pageOf, pageQuery, paginate } from '../pagination.js';
 import { route, type AdminRoute } from '../route-table.js';
+import { ADMIN_RESOURCE } from '../admin-scopes.js';
 
 export type ApiRoutesDeps = {
-  resources: Pick<ResourceRegistry, 'create' | 'find' | 'list'>;
+  resources: Pick<ResourceRegistry, 'create' | 'find' | 'list' | 'update'>;
   audit: Pick<AuditLog, 'record'>;
   /** ACCESS_TOKEN_TTL: the lifetime of an API created without one */
   defaultAccessTokenTtl: number;
@@ -46,6 +47,38 @@ export function apiRoutes(d: ApiRoutesDeps): AdminRoute[] {
         if (!found) throw new ProblemError('not_found', 404, 'No API has this identifier.');
         const body = view(found);
         return { body, etag: etagOf(body) };
+      },
+    }),
+    route({
+      method: 'patch', path: '/apis/:identifier', operationId: 'apis.update', summary: 'Change an API\'s name, scopes (the whole map) or token lifetime', scope: 'admin:apis:write',
+      params: z.object({ identifier: z.string().min(1).max(2048) }), ifMatch: true,
+      body: z.object({
+        name: z.string().min(1).max(200).optional(),
+        scopes: z.record(z.string().max(200), z.string().max(500)).optional().describe('replaces every scope of the API'),
+        access_token_ttl: z.number().int().min(1).max(MAX_ACCESS_TOKEN_TTL_SECONDS).optional(),
+      }).strict(),
+      response: apiSchema,
+      async handler({ params, body, ctx }) {
+        const found = await d.resources.find(params.identifier);
+        if (!found) throw new ProblemError('not_found', 404, 'No API has this identifier.');
+        // the management API's scopes are what its routes check: changing them here could only lock everyone out
+        if (found.identifier === ADMIN_RESOURCE) throw new ProblemError('conflict', 409, `${ADMIN_RESOURCE} is Gatehouse's own API; its scopes are fixed.`);
+        requireIfMatch(ctx, etagOf(view(found)));
+        let updated: ResourceRecord | undefined;
+        try {
+          updated = await d.resources.update(params.identifier, {
+            ...(body.name !== undefined ? { name: body.name } : {}), ...(body.scopes !== undefined ? { scopes: body.scopes } : {}),
+            ...(body.access_token_ttl !== undefined ? { accessTokenTtl: body.access_token_ttl } : {}),
+          });
+        } catch (err) {
+          if (err instanceof InvalidResourceInput) throw new ProblemError('invalid_input', 400, err.message, undefined, {}, { errors: [{ path: `body.${err.message.split(':')[0]}`, message: err.message }] });
+          throw err;
+        }
+        if (!updated) throw new ProblemError('not_found', 404, 'No API has this identifier.');
+        const caller = ctx.state.adminCaller as { clientId: string; accountId: string | null };
+        await d.audit.record({ type: 'admin.resource.updated', accountId: caller.accountId, details: { identifier: updated.identifier, changed: Object.keys(body), scopes: Object.keys(updated.scopes), by_client: caller.clientId } }, ctx);
+        const shown = view(updated);
+        return { body: shown, etag: etagOf(shown) };
       },
     }),
     route({
