@@ -176,6 +176,14 @@ describe('management API behaviour', () => {
       assert.equal((await call('GET', `/clients/${id}`, { token })).status, 404);
       assert.equal((await tokenRequest(gh.issuer, { grant_type: 'client_credentials', scope: 'admin:keys:read' }, { authorization: basicAuth(id, fresh) })).status, 401);
     });
+    it('clients: deleting a client ends its access tokens at once (introspection, this API)', async () => {
+      const doomed = await managementToken(gh, 'admin:keys:read');
+      const clientId = (JSON.parse(Buffer.from(doomed.split('.')[1]!, 'base64url').toString()) as { client_id: string }).client_id;
+      assert.equal((await call('GET', '/keys', { token: doomed })).status, 200);
+      assert.equal((await call('DELETE', `/clients/${clientId}`, { token })).status, 204);
+      assert.equal((await call('GET', '/keys', { token: doomed })).status, 401);
+      assert.equal(await gh.context.accessTokenVerifier.verify(doomed), undefined);
+    });
     it('clients: an imported secret is kept', async () => {
       const imported = 'imported-secret-from-the-old-idp-0123456789';
       const created = await call('POST', '/clients', { token, body: { client_secret: imported, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'admin:keys:read' } });
