@@ -4,6 +4,10 @@
  * The refusals are RFC 6750 §3's: no token → 401 with a bare challenge (§3.1: no error code when the
  * request had no authentication information); a token that is not valid for us → 401 invalid_token;
  * a valid token without the scope → 403 insufficient_scope naming the scope needed.
+ *
+ * A person's token (code flow) also needs the person to hold, at the time of the call, a role that allows
+ * the scope: `gatehouse:admin` (every admin scope) or a role named as the scope (`admin:users:read`). So
+ * taking the role away ends the person's management access at once, whatever tokens they hold.
  */
 import type { Context } from 'koa';
 import type { JwtAccessTokenVerifier } from '../oidc/jwt-access-token-verifier.js';
@@ -31,7 +35,14 @@ function bearerToken(ctx: Context): string | undefined {
   return match[1];
 }
 
-export function createBearerAuth(deps: { verifier: Pick<JwtAccessTokenVerifier, 'verify'> }) {
+/** The role that allows every admin scope to a person. */
+export const ADMIN_ROLE = 'gatehouse:admin';
+
+export function createBearerAuth(deps: {
+  verifier: Pick<JwtAccessTokenVerifier, 'verify'>;
+  /** the person's current roles (own and federated); undefined when no account has this id */
+  rolesOf(accountId: string): Promise<string[] | undefined>;
+}) {
   return async function authenticate(ctx: Context, scope: AdminScope): Promise<AdminCaller> {
     const token = bearerToken(ctx);
     if (!token) throw new ProblemError('unauthorized', 401, 'This API needs an access token for urn:gatehouse:admin.', undefined, challenge({}));
@@ -51,6 +62,12 @@ export function createBearerAuth(deps: { verifier: Pick<JwtAccessTokenVerifier, 
     if (!scopes.has(scope)) {
       throw new ProblemError('forbidden', 403, `The access token lacks the scope ${scope}.`, undefined,
         challenge({ error: 'insufficient_scope', scope }), { scope });
+    }
+    if (caller.accountId) {
+      const roles = await deps.rolesOf(caller.accountId);
+      if (!roles?.some((r) => r === ADMIN_ROLE || r === scope)) {
+        throw new ProblemError('forbidden', 403, `The person this token acts for has no role that allows ${scope}.`, 'person without the role', {}, { scope });
+      }
     }
     return caller;
   };

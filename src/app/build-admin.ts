@@ -32,6 +32,8 @@ export type AdminDeps = {
   audit: AuditLog;
   keyRing: KeyRing;
   verifier: Pick<JwtAccessTokenVerifier, 'verify'>;
+  /** an account with its own and its federated roles (build-accounts.ts) */
+  withAllRoles(id: string): Promise<{ roles: string[] } | undefined>;
 };
 
 /** Registers urn:gatehouse:admin once (another replica may have done it: a duplicate is fine). */
@@ -55,6 +57,7 @@ export async function buildAdmin(d: AdminDeps) {
   return createAdminApi({
     issuer: d.config.ISSUER,
     verifier: d.verifier,
+    rolesOf: async (id) => (await d.withAllRoles(id))?.roles,
     audit: d.audit,
     rateLimiter: limiter,
     routes: [

@@ -104,7 +104,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     ? await (await import('./build-federation.js')).buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render, audit: accounts.audit })
     : undefined;
 
-  const adminApi = await buildAdmin({ config, logger, store, registries, accounts: accounts.accounts, audit: accounts.audit, keyRing, verifier: accessTokenVerifier });
+  const adminApi = await buildAdmin({ config, logger, store, registries, accounts: accounts.accounts, audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles });
 
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation });
 
