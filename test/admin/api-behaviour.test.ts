@@ -112,6 +112,11 @@ describe('management API behaviour', () => {
       assert.equal(badRole.status, 400);
       assert.equal((await call('POST', '/users', { token, body: { email: 'grace@example.com', password: 'a long enough passphrase here' } })).status, 409);
       assert.equal((await call('POST', '/users', { token, body: { email: 'weak@example.com', password: 'short' } })).status, 400);
+      // without a password: no hash, and password sign-in cannot succeed
+      const bare = await call('POST', '/users', { token, body: { email: 'nopass@example.com', name: 'No Pass' } });
+      assert.equal(bare.status, 201);
+      assert.equal(bare.body.has_password, false);
+      assert.equal(await gh.context.accounts.authenticate('nopass@example.com', ''), undefined);
     });
   });
 

@@ -66,16 +66,16 @@ export function userRoutes(d: UserRoutesDeps): AdminRoute[] {
   const current = async (id: string) => (await d.accounts.findById(id)) ?? Promise.reject(notFound());
   return [
     route({
-      method: 'post', path: '/users', operationId: 'users.create', summary: 'Create an account (the password policy applies)', scope: 'admin:users:write',
+      method: 'post', path: '/users', operationId: 'users.create', summary: 'Create an account, with a password (the password policy applies) or without one', scope: 'admin:users:write',
       body: z.object({
         email: z.string().min(3).max(254),
-        password: z.string().min(1).max(1024),
+        password: z.string().min(1).max(1024).optional().describe('without one, the account has no password (the person sets one through password reset, or signs in another way)'),
         name: z.string().max(200).optional(),
         email_verified: z.boolean().default(false),
       }).strict(),
       response: userSchema, status: 201,
       async handler({ body, ctx }) {
-        const account = await d.accounts.create({ email: body.email, password: body.password, ...(body.name ? { name: body.name } : {}), emailVerified: body.email_verified }).catch(asProblem);
+        const account = await d.accounts.create({ email: body.email, ...(body.password !== undefined ? { password: body.password } : {}), ...(body.name ? { name: body.name } : {}), emailVerified: body.email_verified }).catch(asProblem);
         await d.audit.record({ type: 'admin.user.created', accountId: account.id, clientId: actor(ctx).clientId, details: { by_account: actor(ctx).accountId } }, ctx);
         const shown = view(account);
         return { status: 201, body: shown, etag: etagOf(shown), headers: { Location: `${ctx.path}/${account.id}` } };
