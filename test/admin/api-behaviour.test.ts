@@ -147,6 +147,20 @@ describe('management API behaviour', () => {
       assert.equal(res.status, 400);
       assert.deepEqual((res.body.errors as { path: string }[]).map((e) => e.path), ['query.limit']);
     });
+    it('pages a busy audit log by client in pages of 3 without duplicates or gaps (many events per millisecond)', async () => {
+      const clientId = `busy-${Date.now()}`;
+      // 40 events, interleaved with other clients' events, many of them in one millisecond
+      await Promise.all(Array.from({ length: 80 }, (_, i) => gh.context.audit.record({ type: 'test.busy', clientId: i % 2 ? clientId : 'someone-else', details: { i } })));
+      const seen: number[] = [];
+      let path: string | undefined = `/audit?client=${clientId}&type=test.busy&limit=3`;
+      while (path) {
+        const res = await call('GET', path, { token });
+        seen.push(...(res.body.items as { details: { i: number } }[]).map((e) => e.details.i));
+        path = typeof res.body.next === 'string' ? (res.body.next as string).replace(/^\/admin\/v1/, '') : undefined;
+      }
+      assert.equal(seen.length, 40);
+      assert.equal(new Set(seen).size, 40);
+    });
     it('pages the audit log by (time, id) with the filters kept in the next link', async () => {
       for (let i = 0; i < 5; i++) await gh.context.audit.record({ type: 'test.page', accountId: 'acct-page', details: { i } });
       const seen: number[] = [];

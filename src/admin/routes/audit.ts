@@ -22,6 +22,9 @@ const view = (e: AuditEventRecord) => ({
   user_agent: e.userAgent, request_id: e.requestId, reason: e.reason, details: e.details,
 });
 
+/** the most events one page reads from the store (a page with a narrow client filter over a busy log) */
+const MAX_BATCH = 20_000;
+
 const time = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
 
 export function auditRoutes(d: AuditRoutesDeps): AdminRoute[] {
@@ -41,19 +44,32 @@ export function auditRoutes(d: AuditRoutesDeps): AdminRoute[] {
         const after = query.cursor ? decodeCursor(query.cursor) : undefined;
         const from = typeof after?.[0] === 'number' ? after[0] : query.since;
         const types = query.type === undefined ? undefined : Array.isArray(query.type) ? query.type : [query.type];
-        // the store filters by account, types and time; the client filter and the cursor's position within its millisecond are ours
-        const batch = await d.audit.query({
-          ...(query.account ? { accountId: query.account } : {}), ...(types ? { types } : {}),
-          ...(from !== undefined ? { since: from } : {}), ...(query.until !== undefined ? { until: query.until } : {}),
-          limit: 100_000,
-        });
-        const afterCursor = batch.filter((e) => !after || e.time > (after[0] as number) || (e.time === after[0] && e.id > String(after[1])));
-        const sorted = afterCursor.sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-        const matching = query.client ? sorted.filter((e) => e.clientId === query.client) : sorted;
+        // the store filters by account, types and time, oldest first; the client filter and the cursor's
+        // position within its millisecond are ours. A batch is read in whole milliseconds (a full batch drops
+        // its last millisecond, read whole next time), so sorting by id within one never skips an event.
+        let matching: AuditEventRecord[] = [];
+        // set when the widest batch was full and matched too few: the next page goes on from where it stopped
+        let scannedTo: AuditEventRecord | undefined;
+        for (let n = query.limit * 2 + 1; ; n = Math.min(n * 4, MAX_BATCH)) {
+          const batch = await d.audit.query({
+            ...(query.account ? { accountId: query.account } : {}), ...(types ? { types } : {}),
+            ...(from !== undefined ? { since: from } : {}), ...(query.until !== undefined ? { until: query.until } : {}),
+            limit: n,
+          });
+          const full = batch.length === n;
+          const lastTime = batch[batch.length - 1]?.time;
+          const whole = full && n < MAX_BATCH ? batch.filter((e) => e.time !== lastTime) : batch;
+          matching = whole
+            .filter((e) => !after || e.time > (after[0] as number) || (e.time === after[0] && e.id > String(after[1])))
+            .filter((e) => !query.client || e.clientId === query.client)
+            .sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+          if (full && n >= MAX_BATCH && matching.length <= query.limit) scannedTo = whole[whole.length - 1];
+          if (!full || matching.length > query.limit || n >= MAX_BATCH) break;
+        }
         const items = matching.slice(0, Math.min(query.limit, MAX_LIMIT));
-        const last = items[items.length - 1];
+        const last = scannedTo ?? items[items.length - 1];
         let next: string | undefined;
-        if (matching.length > items.length && last) {
+        if ((matching.length > items.length || scannedTo) && last) {
           const params = new URLSearchParams(Object.entries(ctx.query).flatMap(([k, v]) => (k === 'cursor' || v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((x) => [k, x]))));
           params.set('cursor', encodeCursor([last.time, last.id]));
           next = `${ctx.path}?${params.toString()}`;
