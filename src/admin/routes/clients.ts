@@ -11,6 +11,7 @@ import { ProblemError } from '../../errors/errors.js';
 import { etagOf, requireIfMatch } from '../etag.js';
 import { pageOf, pageQuery, paginate } from '../pagination.js';
 import { route, type AdminRoute } from '../route-table.js';
+import { requireCallerHoldsClientScopes } from '../escalation.js';
 
 export type ClientRoutesDeps = {
   clients: Pick<ClientRegistry, 'create' | 'find' | 'list' | 'replaceMetadata' | 'rotateSecret' | 'delete'>;
@@ -85,7 +86,8 @@ export function clientRoutes(d: ClientRoutesDeps): AdminRoute[] {
     route({
       method: 'post', path: '/clients', operationId: 'clients.create', summary: 'Register a client; a generated secret is shown once (or send client_secret to import one)', scope: 'admin:clients:write',
       body: metadataSchema, response: createdSchema, status: 201,
-      async handler({ body, ctx }) {
+      async handler({ body, ctx, caller }) {
+        requireCallerHoldsClientScopes(caller, body.scope);
         const created = await refusalsAsProblems(() => d.clients.create(body));
         const record = await current(created.client_id);
         await audited(ctx, 'admin.client.created', created.client_id);
@@ -97,9 +99,12 @@ export function clientRoutes(d: ClientRoutesDeps): AdminRoute[] {
       method: 'patch', path: '/clients/:clientId', operationId: 'clients.update',
       summary: 'Change a client\'s metadata (JSON merge patch, RFC 7396; null removes a member), validated as at creation', scope: 'admin:clients:write',
       params: idParams, body: metadataSchema, response: createdSchema, ifMatch: true,
-      async handler({ params, body, ctx }) {
+      async handler({ params, body, ctx, caller }) {
         const record = await current(params.clientId);
         requireIfMatch(ctx, etagOf(view(record)));
+        // both the authority the client has and the one it would get
+        requireCallerHoldsClientScopes(caller, record.metadata.scope);
+        requireCallerHoldsClientScopes(caller, body.scope);
         if ('client_id' in body || 'client_secret' in body) {
           throw new ProblemError('invalid_input', 400, 'client_id and client_secret cannot be changed here (rotate the secret instead).', undefined, {}, {
             errors: ['client_id', 'client_secret'].filter((k) => k in body).map((k) => ({ path: `body.${k}`, message: 'not changeable' })),
@@ -120,8 +125,8 @@ export function clientRoutes(d: ClientRoutesDeps): AdminRoute[] {
     route({
       method: 'delete', path: '/clients/:clientId', operationId: 'clients.delete', summary: 'Delete a client', scope: 'admin:clients:write',
       params: idParams,
-      async handler({ params, ctx }) {
-        await current(params.clientId);
+      async handler({ params, ctx, caller }) {
+        requireCallerHoldsClientScopes(caller, (await current(params.clientId)).metadata.scope);
         await d.clients.delete(params.clientId);
         await audited(ctx, 'admin.client.deleted', params.clientId);
         return { status: 204 };
@@ -133,7 +138,9 @@ export function clientRoutes(d: ClientRoutesDeps): AdminRoute[] {
       params: idParams,
       body: z.object({ overlap_seconds: z.number().int().min(0).max(MAX_OVERLAP_SECONDS).default(0).describe(`how long the old secret still works (0 to ${MAX_OVERLAP_SECONDS})`) }).strict(),
       response: z.object({ client_id: z.string(), client_secret: z.string(), previous_secret_valid_until: z.string().optional() }),
-      async handler({ params, body, ctx }) {
+      async handler({ params, body, ctx, caller }) {
+        // a new secret is the client's authority in the caller's hands
+        requireCallerHoldsClientScopes(caller, (await current(params.clientId)).metadata.scope);
         const rotated = await refusalsAsProblems(() => d.clients.rotateSecret(params.clientId, { overlapSeconds: body.overlap_seconds }));
         if (!rotated) throw notFound();
         await audited(ctx, 'admin.client.secret_rotated', params.clientId, { overlap_seconds: body.overlap_seconds });

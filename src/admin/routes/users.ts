@@ -14,6 +14,7 @@ import { InvalidAccountInput } from '../../accounts/accounts.js';
 import { ProblemError } from '../../errors/errors.js';
 import { etagOf, requireIfMatch } from '../etag.js';
 import { route, type AdminRoute } from '../route-table.js';
+import { requireCallerHoldsRoles } from '../escalation.js';
 
 export type UserRoutesDeps = {
   accounts: Pick<AccountService, 'create' | 'findById' | 'setName' | 'setRoles' | 'markEmailVerified'>;
@@ -98,9 +99,14 @@ export function userRoutes(d: UserRoutesDeps): AdminRoute[] {
         email_verified: z.literal(true).optional().describe('true marks the email verified; unverifying is not offered'),
       }).strict(),
       response: userSchema,
-      async handler({ params, body, ctx }) {
+      async handler({ params, body, ctx, caller }) {
         const account = await current(params.id);
         requireIfMatch(ctx, etagOf(view(account)));
+        // roles that carry management authority: the caller must hold what is given and what is taken away
+        if (body.roles !== undefined) {
+          const next = new Set(body.roles.map((r) => r.trim()));
+          requireCallerHoldsRoles(caller, [...[...next].filter((r) => !account.roles.includes(r)), ...account.roles.filter((r) => !next.has(r))]);
+        }
         try {
           // roles first: the one change the service can still refuse, so a refusal leaves the account as it was
           if (body.roles !== undefined) await d.accounts.setRoles(account.email, body.roles);
