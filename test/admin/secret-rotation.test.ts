@@ -15,7 +15,7 @@ describe('management API: client secret rotation with an overlap window', () => 
   before(async () => {
     gh = await bootGatehouse();
     call = createAdminCaller(gh);
-    token = await managementToken(gh, 'admin:clients:write admin:audit:read');
+    token = await managementToken(gh, 'admin:clients:write admin:audit:read admin:keys:read');
   });
   after(() => gh.close());
 
