@@ -175,7 +175,13 @@ export function createClientRegistry(deps: {
     async currentSecretForPrevious(clientId: string, presented: string): Promise<string | undefined> {
       const previous = await deps.records?.find('ClientPreviousSecret', clientId);
       if (typeof previous?.ciphertext !== 'string' || previous.consumed) return undefined;
-      const old = Buffer.from(decryptSecret(previous.ciphertext));
+      let old: Buffer;
+      try {
+        old = Buffer.from(decryptSecret(previous.ciphertext));
+      } catch {
+        // encrypted under a key since dropped from KEY_ENCRYPTION_KEYS (reencrypt does not reach these short-lived records)
+        return undefined;
+      }
       const given = Buffer.from(presented);
       if (old.length !== given.length || !timingSafeEqual(old, given)) return undefined;
       const record = await clients.find(clientId);
