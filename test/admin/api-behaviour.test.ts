@@ -7,18 +7,25 @@ import assert from 'node:assert/strict';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { tokenRequest, basicAuth } from '../helpers/oauth.js';
 import { ADMIN_SCOPES } from '../../src/admin/admin-scopes.js';
+import { STORES } from './stores.js';
 import { createAdminCaller, managementToken } from './admin-client.js';
 
-describe('management API behaviour', () => {
+for (const store of STORES) {
+describe(`management API behaviour (${store.name})`, () => {
+  let services: Awaited<ReturnType<typeof store.start>>;
   let gh: TestGatehouse;
   let call: ReturnType<typeof createAdminCaller>;
   let token: string;
   before(async () => {
-    gh = await bootGatehouse();
+    services = await store.start();
+    gh = await bootGatehouse(services.env);
     call = createAdminCaller(gh);
     token = await managementToken(gh, Object.keys(ADMIN_SCOPES).join(' '));
   });
-  after(() => gh.close());
+  after(async () => {
+    await gh?.close();
+    await services?.stop();
+  });
 
   describe('problem details (RFC 9457)', () => {
     it('a malformed JSON body: 400 malformed-json, no stack trace', async () => {
@@ -244,3 +251,4 @@ describe('management API behaviour', () => {
     });
   });
 });
+}

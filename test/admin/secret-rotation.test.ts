@@ -6,18 +6,25 @@
 import assert from 'node:assert/strict';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { basicAuth, tokenRequest } from '../helpers/oauth.js';
+import { STORES } from './stores.js';
 import { createAdminCaller, managementToken } from './admin-client.js';
 
-describe('management API: client secret rotation with an overlap window', () => {
+for (const store of STORES) {
+describe(`management API: client secret rotation with an overlap window (${store.name})`, () => {
+  let services: Awaited<ReturnType<typeof store.start>>;
   let gh: TestGatehouse;
   let call: ReturnType<typeof createAdminCaller>;
   let token: string;
   before(async () => {
-    gh = await bootGatehouse();
+    services = await store.start();
+    gh = await bootGatehouse(services.env);
     call = createAdminCaller(gh);
     token = await managementToken(gh, 'admin:clients:write admin:audit:read admin:keys:read');
   });
-  after(() => gh.close());
+  after(async () => {
+    await gh?.close();
+    await services?.stop();
+  });
 
   const grant = (id: string, secret: string) => tokenRequest(gh.issuer, { grant_type: 'client_credentials', scope: 'admin:keys:read' }, { authorization: basicAuth(id, secret) });
   const newClient = async () => {
@@ -70,3 +77,4 @@ describe('management API: client secret rotation with an overlap window', () => 
     assert.equal((await call('POST', `/clients/${pub.body.client_id as string}/rotate-secret`, { token, body: {} })).status, 400);
   });
 });
+}
