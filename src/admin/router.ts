@@ -75,10 +75,13 @@ export function createAdminApi(deps: AdminRouterDeps) {
     }
     const matches = table.map((c) => ({ c, m: c.pattern.exec(path) })).filter((x) => x.m);
     if (!matches.length) throw new ProblemError('not_found', 404, 'There is no such resource in this API.');
-    const method = ctx.method.toLowerCase() as HttpMethod;
+    // RFC 9110 §9.3.2: HEAD is GET without the body (Koa drops it)
+    const method = (ctx.method === 'HEAD' ? 'get' : ctx.method.toLowerCase()) as HttpMethod;
     const hit = matches.find((x) => x.c.route.method === method);
     if (!hit) {
-      const allow = [...new Set(matches.map((x) => x.c.route.method.toUpperCase()))].join(', ');
+      const methods = new Set(matches.map((x) => x.c.route.method.toUpperCase()));
+      if (methods.has('GET')) methods.add('HEAD');
+      const allow = [...methods].join(', ');
       throw new ProblemError('method_not_allowed', 405, 'This resource does not support this method.', undefined, { Allow: allow });
     }
     const { route, names } = hit.c;
@@ -110,7 +113,8 @@ export function createAdminApi(deps: AdminRouterDeps) {
       status = (err as { status?: number }).status ?? 500;
       throw err;
     } finally {
-      // every call, refused or not, once the caller is known: who did what, and how it ended
+      // every call, refused or not, once the caller is known (a token without the scope too): who did what, and how it ended
+      caller ??= ctx.state.adminCaller as AdminCaller | undefined;
       if (caller) {
         await deps.audit.record({
           type: `admin.api.${route.operationId}`,

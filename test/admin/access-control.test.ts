@@ -99,6 +99,19 @@ describe('management API: who may call it (RFC 6750, RFC 9068)', () => {
     assert.equal((await call('GET', '/keys', { token })).status, 401);
   });
 
+  it('audits a refusal for a missing scope with the acting client', async () => {
+    const clientId = (JSON.parse(Buffer.from(unrelatedScope.split('.')[1]!, 'base64url').toString()) as { client_id: string }).client_id;
+    await call('GET', '/keys', { token: unrelatedScope });
+    const events = (await call('GET', `/audit?client=${clientId}&type=admin.api.keys.list`, { token: all })).body.items as { result: string; details: { status: number } }[];
+    assert.ok(events.some((e) => e.result === 'failure' && e.details.status === 403), JSON.stringify(events));
+  });
+
+  it('answers HEAD like GET, without a body', async () => {
+    const res = await fetch(`${gh.issuer}/admin/v1/keys`, { method: 'HEAD', headers: { authorization: `Bearer ${all}` } });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), '');
+  });
+
   it('a token in the query string is not read (RFC 6750 §2.3 is not offered)', async () => {
     const res = await call('GET', `/keys?access_token=${all}`);
     assert.equal(res.status, 401);
