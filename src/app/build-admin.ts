@@ -1,7 +1,8 @@
 /**
  * The management API (/admin/v1): registers Gatehouse's own API as the resource urn:gatehouse:admin with
  * its scopes (so a client_credentials client can get a token for it), and builds the router from the
- * route tables of each area. Its rate limit counts per management client in the shared store.
+ * route tables of each area. Its rate limit (ADMIN_REQUESTS_PER_MINUTE) counts per management client in
+ * the shared store, so it holds across replicas.
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -19,9 +20,6 @@ import { apiRoutes } from '../admin/routes/apis.js';
 import { auditRoutes } from '../admin/routes/audit.js';
 import { keyRoutes } from '../admin/routes/keys.js';
 import { userRoutes } from '../admin/routes/users.js';
-
-/** Requests per management client per minute: generous for provisioning jobs, a brake on a runaway loop. */
-export const ADMIN_REQUESTS_PER_MINUTE = 600;
 
 export type AdminDeps = {
   config: Config;
@@ -53,7 +51,7 @@ export async function registerAdminResource(d: Pick<AdminDeps, 'registries' | 'c
 
 export async function buildAdmin(d: AdminDeps) {
   await registerAdminResource(d);
-  const limiter = d.store.rateLimiter({ keyPrefix: 'admin-client', points: ADMIN_REQUESTS_PER_MINUTE, duration: 60, blockDuration: 0 });
+  const limiter = d.store.rateLimiter({ keyPrefix: 'admin-client', points: d.config.ADMIN_REQUESTS_PER_MINUTE, duration: 60, blockDuration: 0 });
   return createAdminApi({
     issuer: d.config.ISSUER,
     verifier: d.verifier,
