@@ -50,6 +50,8 @@ export const SHORT_LIVED_RECORDS = {
   SamlAssertion: 'until the assertion expires (NotOnOrAfter)',
   /** a verified SAML identity parked for the interaction to collect: two minutes; collected once */
   SamlLogin: 'two minutes; consumed once',
+  /** a client's secret before a rotation, by client_id (src/clients/client-registry.ts): the overlap window the operator chose */
+  ClientPreviousSecret: 'the rotation overlap window; never consumed',
 } as const;
 
 export type ShortLivedRecordKind = keyof typeof SHORT_LIVED_RECORDS;
@@ -151,6 +153,11 @@ export interface ClientStore {
   create(client: ClientRecord): Promise<void>;
   find(clientId: string): Promise<ClientRecord | undefined>;
   list(): Promise<ClientRecord[]>;
+  /**
+   * Changes a client's metadata and secret ciphertext in place, in one write (its id and creation time
+   * stay); false when no client has this id. No window where the client is missing, unlike delete + create.
+   */
+  update(clientId: string, changes: Pick<ClientRecord, 'metadata' | 'secretCiphertext'>): Promise<boolean>;
   delete(clientId: string): Promise<void>;
 }
 
@@ -168,6 +175,8 @@ export interface ResourceStore {
   create(resource: ResourceRecord): Promise<void>;
   find(identifier: string): Promise<ResourceRecord | undefined>;
   list(): Promise<ResourceRecord[]>;
+  /** Changes an API's name, scopes and token lifetime in place; false when no API has this identifier. */
+  update(identifier: string, changes: Pick<ResourceRecord, 'name' | 'scopes' | 'accessTokenTtl'>): Promise<boolean>;
 }
 
 /** next: published, not yet signing; current: signs; retired: published until its tokens expire. */

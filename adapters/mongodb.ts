@@ -183,6 +183,10 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
         return doc ? toClient(doc) : undefined;
       },
       list: async () => (await clients.find().sort({ createdAt: 1, _id: 1 }).toArray()).map(toClient),
+      async update(clientId, changes) {
+        const result = await clients.updateOne({ _id: clientId }, { $set: { metadata: JSON.stringify(changes.metadata), secretCiphertext: changes.secretCiphertext } });
+        return result.matchedCount > 0;
+      },
       async delete(clientId) {
         await clients.deleteOne({ _id: clientId });
       },
@@ -198,6 +202,10 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
         return doc ? toResource(doc) : undefined;
       },
       list: async () => (await resources.find().sort({ _id: 1 }).toArray()).map(toResource),
+      async update(identifier, changes) {
+        const result = await resources.updateOne({ _id: identifier }, { $set: { name: changes.name, scopes: JSON.stringify(changes.scopes), accessTokenTtl: changes.accessTokenTtl } });
+        return result.matchedCount > 0;
+      },
     },
     signingKeys: {
       list: async () =>

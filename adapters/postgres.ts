@@ -188,6 +188,12 @@ function postgresClientStore(pool: pg.Pool): ClientStore {
     },
     list: async () =>
       (await rows('SELECT * FROM clients ORDER BY created_at, client_id COLLATE "C"', [])).map(clientRows.fromRow),
+    async update(clientId, changes) {
+      if (!storable(clientId)) return false;
+      const row = clientRows.toRow({ metadata: changes.metadata, secretCiphertext: changes.secretCiphertext });
+      const result = await pool.query('UPDATE clients SET metadata = $1, secret_ciphertext = $2 WHERE client_id = $3', [row.metadata, row.secret_ciphertext ?? null, clientId]);
+      return (result.rowCount ?? 0) > 0;
+    },
     async delete(clientId) {
       if (storable(clientId)) await pool.query('DELETE FROM clients WHERE client_id = $1', [clientId]);
     },
@@ -207,6 +213,12 @@ function postgresResourceStore(pool: pg.Pool): ResourceStore {
     },
     list: async () =>
       (await rows('SELECT * FROM resources ORDER BY identifier COLLATE "C"', [])).map(resourceRows.fromRow),
+    async update(identifier, changes) {
+      if (!storable(identifier)) return false;
+      const row = resourceRows.toRow({ name: changes.name, scopes: changes.scopes, accessTokenTtl: changes.accessTokenTtl });
+      const result = await pool.query('UPDATE resources SET name = $1, scopes = $2, access_token_ttl = $3 WHERE identifier = $4', [row.name, row.scopes, row.access_token_ttl, identifier]);
+      return (result.rowCount ?? 0) > 0;
+    },
   };
 }
 

@@ -101,6 +101,7 @@ function sqliteClientStore(db: Database.Database): ClientStore {
     find: db.prepare<[string], Row>('SELECT * FROM clients WHERE client_id = ?'),
     list: db.prepare<[], Row>('SELECT * FROM clients ORDER BY created_at, client_id'),
     delete: db.prepare('DELETE FROM clients WHERE client_id = ?'),
+    update: db.prepare('UPDATE clients SET metadata = @metadata, secret_ciphertext = @secret_ciphertext WHERE client_id = @client_id'),
   };
   return {
     async create(c) {
@@ -111,6 +112,10 @@ function sqliteClientStore(db: Database.Database): ClientStore {
       return row && clients.fromRow(row);
     },
     list: async () => q.list.all().map(clients.fromRow),
+    async update(clientId, changes) {
+      const row = clients.toRow({ clientId, metadata: changes.metadata, secretCiphertext: changes.secretCiphertext });
+      return q.update.run({ ...row, secret_ciphertext: row.secret_ciphertext ?? null }).changes > 0;
+    },
     async delete(clientId) {
       q.delete.run(clientId);
     },
@@ -123,6 +128,7 @@ function sqliteResourceStore(db: Database.Database): ResourceStore {
     insert: db.prepare(insertSql(TABLES.resources, resources)),
     find: db.prepare<[string], Row>('SELECT * FROM resources WHERE identifier = ?'),
     list: db.prepare<[], Row>('SELECT * FROM resources ORDER BY identifier'),
+    update: db.prepare('UPDATE resources SET name = @name, scopes = @scopes, access_token_ttl = @access_token_ttl WHERE identifier = @identifier'),
   };
   return {
     async create(r) {
@@ -133,6 +139,9 @@ function sqliteResourceStore(db: Database.Database): ResourceStore {
       return row && resources.fromRow(row);
     },
     list: async () => q.list.all().map(resources.fromRow),
+    async update(identifier, changes) {
+      return q.update.run(resources.toRow({ identifier, name: changes.name, scopes: changes.scopes, accessTokenTtl: changes.accessTokenTtl })).changes > 0;
+    },
   };
 }
 

@@ -52,10 +52,15 @@ export function createAccountService(deps: {
   }
 
   const service = {
-    async create(input: { email: string; password: string; name?: string; emailVerified?: boolean }): Promise<AccountRecord> {
+    /**
+     * Creates an account; without a password (an operator provisioning someone who will set one through
+     * password reset, or sign in through a directory) it has no password hash, and password sign-in
+     * fails for it as for a wrong password.
+     */
+    async create(input: { email: string; password?: string; name?: string; emailVerified?: boolean }): Promise<AccountRecord> {
       const email = normaliseEmail(input.email);
       if (!isEmailAddress(email)) throw new InvalidAccountInput('email: expected an email address');
-      const refusal = policy.check(input.password, { email, name: input.name });
+      const refusal = input.password === undefined ? undefined : policy.check(input.password, { email, name: input.name });
       if (refusal) throw new PasswordRefused(refusal);
       const now = Date.now();
       const account: AccountRecord = {
@@ -63,7 +68,7 @@ export function createAccountService(deps: {
         email,
         emailVerified: input.emailVerified ?? false,
         name: input.name?.trim() || null,
-        passwordHash: await passwords.hash(input.password),
+        passwordHash: input.password === undefined ? null : await passwords.hash(input.password),
         roles: [],
         createdAt: now,
         updatedAt: now,
@@ -71,7 +76,7 @@ export function createAccountService(deps: {
         lastLoginAt: null,
       };
       await accounts.create(account);
-      await history.add(account.id, { passwordHash: account.passwordHash as string, createdAt: now }, keep);
+      if (account.passwordHash) await history.add(account.id, { passwordHash: account.passwordHash, createdAt: now }, keep);
       return account;
     },
 

@@ -18,6 +18,7 @@ export function buildRegistries(store: Store, cipher: AtRestCipher, validate: Cl
     cipher,
     oidcScopes: OIDC_SCOPES,
     resourceExists: async (identifier) => (await resources.find(identifier)) !== undefined,
+    records: store.records,
     validate,
   });
   return { clients, resources };

@@ -52,6 +52,7 @@ export function buildProvider(deps: {
     publicJwks: () => providers.publicJwks(),
     ledger,
     grantExists: async (grantId) => !!(await store.oidc.find('Grant', grantId)),
+    clientExists: async (clientId) => !!(await store.clients.find(clientId)),
   });
   const findAccount = createFindAccount({ findById: accounts.findById, rolesOf: async (id) => (await deps.withAllRoles(id))?.roles ?? [] });
   const providers = createProviderHost((jwks: JWK[]) => {

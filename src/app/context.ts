@@ -38,6 +38,7 @@ import { buildProvider } from './build-provider.js';
 import { buildSignOut } from './build-sign-out.js';
 import { buildPages, type Pages } from './build-pages.js';
 import type { Federation } from './build-federation.js';
+import { buildAdmin } from './build-admin.js';
 
 export type AppContext = {
   config: Config;
@@ -70,6 +71,8 @@ export type AppContext = {
   factors: Factors;
   /** upstream LDAP directories and SAML IdPs, when FEDERATION_FILE configures them */
   federation: Federation | undefined;
+  /** /admin/v1, the management API (admin/router.ts) */
+  adminApi: Awaited<ReturnType<typeof buildAdmin>>;
   close(): Promise<void>;
 } & Pages;
 
@@ -106,10 +109,12 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     : undefined;
 
   const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut);
+  const adminApi = await buildAdmin({ config, logger, store, registries, accounts: accounts.accounts, audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles });
+
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation });
 
   return {
-    config, logger, viewsDir, store, cipher, keyRing, providers, ledger, accessTokenVerifier, metrics, render, federation, factors,
+    config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, ledger, accessTokenVerifier, metrics, render, federation, factors,
     ...registries,
     accounts: accounts.accounts,
     audit: accounts.audit,

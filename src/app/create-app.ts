@@ -24,6 +24,7 @@ import { underRouterPrefixes } from './route-by-prefix.js';
 import { createMetricsRouter } from './metrics-endpoint.js';
 import { applyProxyTrust, trustedClientIp } from '../http/client-ip.js';
 import { originFromIssuer } from '../http/issuer-origin.js';
+import { previousClientSecret } from '../oidc/previous-client-secret.js';
 
 export function createApp(c: AppContext): Koa {
   const { config, logger, providers } = c;
@@ -57,6 +58,8 @@ export function createApp(c: AppContext): Koa {
     errorHandler({ logger, render: c.render }),
     acceptPostAtAuthorizationEndpoint,
     protocolEdge({ issuer: config.ISSUER, jwksMaxAgeSeconds: jwksMaxAgeSeconds(c.config) }),
+    // a rotated-out client secret still works during its overlap window (admin: POST /clients/{id}/rotate-secret)
+    previousClientSecret({ secrets: c.clients }),
     structuredTokenEndpoints({ verifier: c.accessTokenVerifier, ledger: c.ledger }),
     tokenEndpointGuard({
       path: '/token',
@@ -65,6 +68,8 @@ export function createApp(c: AppContext): Koa {
         void c.audit.record({ type: 'lockout', result: 'failure', clientId: scope === 'client_ip' ? key : null, reason: `token_failures_per_${scope}`, details: { seconds } }, ctx),
     }),
     unsupportedMethodIsNotAllowed,
+    // /admin/v1: the management API, problem details for everything under it (admin/router.ts)
+    c.adminApi,
     // our pages and endpoints; a protocol request skips them all (route-by-prefix.ts)
     ...underRouterPrefixes([assets, scripts, health, metrics, lifecycle.router, interactions, account, ...(saml ? [saml] : [])], [
       assets.routes(),

@@ -5,7 +5,8 @@
  * the token endpoint's path.
  */
 import { randomBytes } from 'node:crypto';
-import { DuplicateError, type ClientStore } from '../../adapters/contract.js';
+import { timingSafeEqual } from 'node:crypto';
+import { type ClientStore, type ShortLivedRecordStore } from '../../adapters/contract.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
 import { DEFAULT_RESOURCE, InvalidClientScope, parseClientScope, providerView, requireScopeForClientCredentials } from './client-scope.js';
 import { checkSelfServiceMetadata } from './dynamic-registration.js';
@@ -32,6 +33,8 @@ export function createClientRegistry(deps: {
   oidcScopes: ReadonlySet<string>;
   /** whether an API (resource indicator) is registered: `gatehouse_default_resource` must name one */
   resourceExists?(identifier: string): Promise<boolean>;
+  /** where a rotated-out secret waits out its overlap window (expires by itself) */
+  records?: Pick<ShortLivedRecordStore, 'upsert' | 'find' | 'consume'>;
 }) {
   const { clients, cipher, validate, oidcScopes } = deps;
   const requireRegisteredDefaultResource = async (metadata: Record<string, unknown>) => {
@@ -103,24 +106,87 @@ export function createClientRegistry(deps: {
         secretCiphertext: typeof secret === 'string' && secret ? cipher.encrypt(secret) : null,
         createdAt: existing?.createdAt ?? Date.now(),
       };
-      // The store has no update: an update (RFC 7592 §2.2) replaces the record under the same id. Two
-      // updates at once can both delete before either creates; the one that finds the id taken replaces again.
-      for (let attempt = 0; ; attempt++) {
-        if (existing) await clients.delete(clientId);
-        try {
-          await clients.create(record);
-          return;
-        } catch (err) {
-          // a new registration never replaces a client it collides with
-          if (!existing || !(err instanceof DuplicateError) || attempt >= 2) throw err;
-        }
-      }
+      // RFC 7592 §2.2: an update changes the record in place, in one write; a new registration is created
+      // (and never replaces a client it collides with: DuplicateError)
+      if (existing && (await clients.update(clientId, { metadata: record.metadata, secretCiphertext: record.secretCiphertext }))) return;
+      await clients.create(record);
     },
 
     /** RFC 7592 §2.3: the client deleted its own registration. */
     delete: (clientId: string) => clients.delete(clientId),
 
     list: () => clients.list(),
+
+    find: (clientId: string) => clients.find(clientId),
+
+    /**
+     * Replaces a client's metadata (all of it but client_id), validated exactly as at creation: the
+     * registry's rules, then oidc-provider's. The secret is kept unless the new auth method has none.
+     */
+    async replaceMetadata(clientId: string, requested: Record<string, unknown>): Promise<ClientMetadata | undefined> {
+      const record = await clients.find(clientId);
+      if (!record) return undefined;
+      const { client_secret: _s, client_id: _id, ...rest } = requested;
+      const metadata: ClientMetadata = { ...rest, client_id: clientId };
+      requireScopeForClientCredentials(metadata);
+      const method = (metadata.token_endpoint_auth_method as string | undefined) ?? 'client_secret_basic';
+      const hasSecret = SECRET_METHODS.has(method);
+      let secretCiphertext = hasSecret ? record.secretCiphertext : null;
+      let generated: string | undefined;
+      // a client that moves to a secret-based method from one without gets a new secret, shown once
+      if (hasSecret && !secretCiphertext) {
+        generated = randomBytes(32).toString('base64url');
+        secretCiphertext = cipher.encrypt(generated);
+      }
+      const shown = providerView(metadata, oidcScopes);
+      const secret = generated ?? (secretCiphertext ? decryptSecret(secretCiphertext) : undefined);
+      await validate(secret ? { ...shown, client_secret: secret } : shown);
+      await requireRegisteredDefaultResource(metadata);
+      if (!(await clients.update(clientId, { metadata, secretCiphertext }))) return undefined;
+      return generated ? { ...metadata, client_secret: generated } : metadata;
+    },
+
+    /**
+     * A new generated secret for a client that has one; returned once (undefined: no such client). With
+     * `overlapSeconds`, the old secret keeps working that long (so the client's replicas can be rolled),
+     * kept encrypted in a short-lived record that expires by itself.
+     */
+    async rotateSecret(clientId: string, o: { overlapSeconds?: number } = {}): Promise<{ client_secret: string; previous_valid_until?: number } | undefined> {
+      const record = await clients.find(clientId);
+      if (!record) return undefined;
+      if (!record.secretCiphertext) throw new InvalidClientSecret('client_secret: this client authenticates without a secret');
+      const overlap = o.overlapSeconds ?? 0;
+      if (overlap > 0) {
+        if (!deps.records) throw new Error('rotateSecret with an overlap needs the short-lived record store');
+        await deps.records.upsert('ClientPreviousSecret', clientId, { ciphertext: record.secretCiphertext }, overlap);
+      } else {
+        // a rotation without overlap also ends the window of an earlier one
+        await deps.records?.consume('ClientPreviousSecret', clientId);
+      }
+      const secret = randomBytes(32).toString('base64url');
+      if (!(await clients.update(clientId, { metadata: record.metadata, secretCiphertext: cipher.encrypt(secret) }))) return undefined;
+      return { client_secret: secret, ...(overlap > 0 ? { previous_valid_until: Date.now() + overlap * 1000 } : {}) };
+    },
+
+    /**
+     * The current secret when `presented` is the client's previous one, still in its overlap window
+     * (compared in constant time); undefined otherwise. How the token endpoint honours the old secret.
+     */
+    async currentSecretForPrevious(clientId: string, presented: string): Promise<string | undefined> {
+      const previous = await deps.records?.find('ClientPreviousSecret', clientId);
+      if (typeof previous?.ciphertext !== 'string' || previous.consumed) return undefined;
+      let old: Buffer;
+      try {
+        old = Buffer.from(decryptSecret(previous.ciphertext));
+      } catch {
+        // encrypted under a key since dropped from KEY_ENCRYPTION_KEYS (reencrypt does not reach these short-lived records)
+        return undefined;
+      }
+      const given = Buffer.from(presented);
+      if (old.length !== given.length || !timingSafeEqual(old, given)) return undefined;
+      const record = await clients.find(clientId);
+      return record?.secretCiphertext ? decryptSecret(record.secretCiphertext) : undefined;
+    },
 
     /** What oidc-provider's Client model reads: the metadata with the secret decrypted, in memory only. */
     async findForProvider(clientId: string): Promise<Record<string, unknown> | undefined> {
@@ -144,9 +210,7 @@ export function createClientRegistry(deps: {
       requireScopeForClientCredentials(metadata);
       const shown = providerView(metadata, oidcScopes);
       await validate(record.secretCiphertext ? { ...shown, client_secret: decryptSecret(record.secretCiphertext) } : shown);
-      // The store has no update: replace the record, same id, secret ciphertext and creation time.
-      await clients.delete(clientId);
-      await clients.create({ ...record, metadata });
+      if (!(await clients.update(clientId, { metadata, secretCiphertext: record.secretCiphertext }))) return undefined;
       return metadata;
     },
 
@@ -162,8 +226,7 @@ export function createClientRegistry(deps: {
       const metadata = (resources.length ? { ...rest, gatehouse_introspects: [...new Set(resources)] } : rest) as ClientMetadata;
       const shown = providerView(metadata, oidcScopes);
       await validate(record.secretCiphertext ? { ...shown, client_secret: decryptSecret(record.secretCiphertext) } : shown);
-      await clients.delete(clientId);
-      await clients.create({ ...record, metadata });
+      if (!(await clients.update(clientId, { metadata, secretCiphertext: record.secretCiphertext }))) return undefined;
       return metadata;
     },
 

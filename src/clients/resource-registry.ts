@@ -11,6 +11,16 @@ export class InvalidResourceInput extends Error {}
  */
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400;
 
+function checkScopesAndTtl(input: { scopes: Record<string, string>; accessTokenTtl: number }): void {
+  if (!Number.isInteger(input.accessTokenTtl) || input.accessTokenTtl < 1 || input.accessTokenTtl > MAX_ACCESS_TOKEN_TTL_SECONDS) {
+    throw new InvalidResourceInput(`accessTokenTtl: expected whole seconds from 1 to ${MAX_ACCESS_TOKEN_TTL_SECONDS}`);
+  }
+  for (const scope of Object.keys(input.scopes)) {
+    // RFC 6749 §3.3 scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+    if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new InvalidResourceInput(`scopes: ${JSON.stringify(scope)} is not a valid scope token`);
+  }
+}
+
 export function createResourceRegistry(deps: { resources: ResourceStore }) {
   const { resources } = deps;
   return {
@@ -23,13 +33,7 @@ export function createResourceRegistry(deps: { resources: ResourceStore }) {
       }
       // RFC 8707 §2: the resource indicator "MUST NOT include a fragment component"
       if (url.hash) throw new InvalidResourceInput('identifier: must not contain a fragment (RFC 8707 §2)');
-      if (!Number.isInteger(input.accessTokenTtl) || input.accessTokenTtl < 1 || input.accessTokenTtl > MAX_ACCESS_TOKEN_TTL_SECONDS) {
-        throw new InvalidResourceInput(`accessTokenTtl: expected whole seconds from 1 to ${MAX_ACCESS_TOKEN_TTL_SECONDS}`);
-      }
-      for (const scope of Object.keys(input.scopes)) {
-        // RFC 6749 §3.3 scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-        if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new InvalidResourceInput(`scopes: ${JSON.stringify(scope)} is not a valid scope token`);
-      }
+      checkScopesAndTtl(input);
       const record: ResourceRecord = {
         identifier: input.identifier,
         name: input.name ?? url.host,
@@ -41,6 +45,15 @@ export function createResourceRegistry(deps: { resources: ResourceStore }) {
       return record;
     },
     find: (identifier: string) => resources.find(identifier),
+    /** Changes an API's name, scopes or token lifetime, checked as at creation; undefined when there is no such API. */
+    async update(identifier: string, changes: { name?: string; scopes?: Record<string, string>; accessTokenTtl?: number }): Promise<ResourceRecord | undefined> {
+      const current = await resources.find(identifier);
+      if (!current) return undefined;
+      const next = { ...current, ...changes };
+      checkScopesAndTtl(next);
+      if (!(await resources.update(identifier, { name: next.name, scopes: next.scopes, accessTokenTtl: next.accessTokenTtl }))) return undefined;
+      return next;
+    },
     list: () => resources.list(),
   };
 }

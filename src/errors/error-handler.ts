@@ -26,7 +26,8 @@ const DOMAIN_ERRORS: Record<DomainErrorKind, (e: DomainError) => GatehouseError>
 
 /** Which problem type an error is for a management API route, by status (ProblemError names its own). */
 const PROBLEM_BY_STATUS: Record<number, ProblemKind> = {
-  400: 'invalid_input', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 412: 'precondition_failed', 429: 'rate_limited',
+  400: 'invalid_input', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 409: 'conflict', 412: 'precondition_failed',
+  415: 'unsupported_media_type', 428: 'precondition_required', 429: 'rate_limited',
 };
 
 export function errorHandler(deps: { logger: Logger; render: Renderer }) {
@@ -48,7 +49,8 @@ export function errorHandler(deps: { logger: Logger; render: Renderer }) {
     ctx.set(error.headers);
     if (ctx.state.problemDetails === true) {
       const kind = error instanceof ProblemError ? error.kind : (PROBLEM_BY_STATUS[error.status] ?? (error.status >= 500 ? 'server_error' : 'invalid_input'));
-      ctx.body = { ...PROBLEM_TYPES[kind], status: error.status, detail: error.publicMessage };
+      const extensions = error instanceof ProblemError ? error.extensions : {};
+      ctx.body = { ...extensions, ...PROBLEM_TYPES[kind], status: error.status, detail: error.publicMessage };
       ctx.type = 'application/problem+json';
       return;
     }

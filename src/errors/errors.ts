@@ -94,6 +94,10 @@ export const PROBLEM_TYPES = {
   conflict: { type: 'urn:gatehouse:problem:conflict', title: 'The resource already exists or changed' },
   precondition_failed: { type: 'urn:gatehouse:problem:precondition-failed', title: 'The resource changed since it was read (If-Match)' },
   rate_limited: { type: 'urn:gatehouse:problem:rate-limited', title: 'Too many requests' },
+  malformed_json: { type: 'urn:gatehouse:problem:malformed-json', title: 'The request body is not a JSON document' },
+  unsupported_media_type: { type: 'urn:gatehouse:problem:unsupported-media-type', title: 'The request body must be application/json' },
+  method_not_allowed: { type: 'urn:gatehouse:problem:method-not-allowed', title: 'This resource does not support this method' },
+  precondition_required: { type: 'urn:gatehouse:problem:precondition-required', title: 'This update needs an If-Match header with the ETag last read' },
   server_error: { type: 'urn:gatehouse:problem:server-error', title: 'An unexpected error occurred' },
 } as const;
 
@@ -101,7 +105,15 @@ export type ProblemKind = keyof typeof PROBLEM_TYPES;
 
 /** A management API answer in problem form: the kind gives type and title; `publicMessage` is the detail. */
 export class ProblemError extends GatehouseError {
-  constructor(readonly kind: ProblemKind, status: number, publicMessage: string, detail?: string, headers: Record<string, string> = {}) {
+  constructor(
+    readonly kind: ProblemKind,
+    status: number,
+    publicMessage: string,
+    detail?: string,
+    headers: Record<string, string> = {},
+    /** RFC 9457 §3.2 extension members (e.g. the failing fields of a schema violation); client-safe only */
+    readonly extensions: Record<string, unknown> = {},
+  ) {
     super(status, kind, publicMessage, detail, headers);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Our RFC 9068 JWT access tokens, read back: signature by a published key, our issuer, `typ: at+jwt`, not
- * expired, and still live in the ledger (not revoked, its grant not revoked). Introspection, revocation
+ * expired, and still live in the ledger (not revoked, its grant not revoked, its client not deleted). Introspection, revocation
  * (structured-token-endpoints.ts) and token exchange (token-exchange.ts) all ask this one question.
  */
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader, type JSONWebKeySet, type JWTPayload } from 'jose';
@@ -15,6 +15,8 @@ export function createJwtAccessTokenVerifier(deps: {
   publicJwks(): JSONWebKeySet;
   ledger: Pick<JwtAccessTokenLedger, 'find'>;
   grantExists(grantId: string): Promise<boolean>;
+  /** a deleted client's tokens die with it (the management API deletes clients) */
+  clientExists?(clientId: string): Promise<boolean>;
 }) {
   // One key set per published JWKS (a new object when keys rotate): jose imports each key once per set,
   // so building a set per request would re-import the RSA public key on every call.
@@ -38,6 +40,7 @@ export function createJwtAccessTokenVerifier(deps: {
         const entry = await deps.ledger.find(payload.jti);
         if (!entry || entry.clientId !== payload.client_id) return undefined;
         if (entry.grantId && !(await deps.grantExists(entry.grantId))) return undefined;
+        if (deps.clientExists && !(await deps.clientExists(entry.clientId))) return undefined;
         return { claims: payload, ...(entry.grantId ? { grantId: entry.grantId } : {}) };
       } catch {
         return undefined; // expired, tampered, foreign: simply not active

@@ -564,6 +564,20 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
       assert.ok(!(await a.store.clients.list()).some((c) => c.clientId === first.clientId));
     });
 
+    it('updates a client in place: metadata and secret change, id and creation time stay', async () => {
+      const t = Date.now();
+      const client = { clientId: `cu-${rand()}`, metadata: { client_name: 'Before', scope: 'a b' }, secretCiphertext: 'v1.old', createdAt: t };
+      await a.store.clients.create(client);
+      assert.equal(await a.store.clients.update(client.clientId, { metadata: { client_name: 'Äfter ✓', grant_types: ['client_credentials'] }, secretCiphertext: 'v1.new' }), true);
+      assert.deepEqual(await b.store.clients.find(client.clientId), { ...client, metadata: { client_name: 'Äfter ✓', grant_types: ['client_credentials'] }, secretCiphertext: 'v1.new' });
+      assert.equal(await a.store.clients.update(client.clientId, { metadata: {}, secretCiphertext: null }), true);
+      assert.deepEqual(await b.store.clients.find(client.clientId), { ...client, metadata: {}, secretCiphertext: null });
+      assert.equal(await a.store.clients.update(`missing-${rand()}`, { metadata: {}, secretCiphertext: null }), false);
+      assert.equal(await a.store.clients.update('nul\0id', { metadata: {}, secretCiphertext: null }), false);
+      assert.equal(await b.store.clients.find(`missing-${rand()}`), undefined, 'update never creates');
+      await a.store.clients.delete(client.clientId);
+    });
+
     it('keeps resources (APIs)', async () => {
       const base = `https://api-${rand().toLowerCase()}.example.test`;
       const api = { identifier: `${base}/b`, name: 'Things API', scopes: { 'read:things': 'Read your things', 'https://x.test/scope.with.dots': 'Dotted ✓' }, accessTokenTtl: 600, createdAt: Date.now() };
@@ -574,6 +588,12 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
       await assert.rejects(b.store.resources.create(api), DuplicateError);
       const ours = (await b.store.resources.list()).filter((r) => r.identifier.startsWith(base));
       assert.deepEqual(ours, [other, api], 'listed by identifier');
+      const changes = { name: 'Renamed ✓', scopes: { 'write:things': 'Change your things' }, accessTokenTtl: 300 };
+      assert.equal(await a.store.resources.update(api.identifier, changes), true);
+      assert.deepEqual(await b.store.resources.find(api.identifier), { ...api, ...changes }, 'identifier and creation time stay');
+      assert.equal(await a.store.resources.update(`${base}/missing`, changes), false);
+      assert.equal(await a.store.resources.update('nul\0id', changes), false);
+      assert.equal(await b.store.resources.find(`${base}/missing`), undefined, 'update never creates');
     });
 
     it('keeps signing keys through their life cycle', async () => {

@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ADMIN_SCOPES } from '../../src/admin/admin-scopes.js';
+import { managementToken } from '../admin/admin-client.js';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { UserAgent } from '../helpers/user-agent.js';
 
@@ -56,6 +58,8 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TR
 describe('security: no 5xx for any route × method × odd input', () => {
   let gh: TestGatehouse;
   let paths: string[];
+  let adminPaths: string[];
+  let adminToken: string;
   let cookie: string;
 
   before(async () => {
@@ -69,7 +73,11 @@ describe('security: no 5xx for any route × method × odd input', () => {
     const discovery = (await (await fetch(`${gh.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
     const endpoints = Object.values(discovery).filter((v): v is string => typeof v === 'string' && v.startsWith(gh.issuer)).map((v) => new URL(v).pathname);
     const fill = (name: string) => (name === 'uid' ? uid : name === 'provider' || name === 'idp' ? 'nowhere' : 'x');
-    paths = [...new Set([...ourRoutes(fill), ...endpoints, '/.well-known/openid-configuration', '/device', '/device/x', '/DEVICE/AUTH', '/Device/Auth', '/session/end/confirm'])];
+    // the management API's routes, from its served OpenAPI document
+    const admin = (await (await fetch(`${gh.issuer}/admin/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    adminPaths = ['/admin/v1/openapi.json', ...Object.keys(admin.paths).map((p) => `/admin/v1${p.replace(/\{[^}]+\}/g, 'x')}`)];
+    adminToken = await managementToken(gh, Object.keys(ADMIN_SCOPES).join(' '));
+    paths = [...new Set([...ourRoutes(fill), ...adminPaths, ...endpoints, '/.well-known/openid-configuration', '/device', '/device/x', '/DEVICE/AUTH', '/Device/Auth', '/session/end/confirm'])];
     assert.ok(paths.length > 40, `found ${paths.length} routes`);
   });
   after(() => gh.close());
@@ -89,6 +97,22 @@ describe('security: no 5xx for any route × method × odd input', () => {
 
   it('answers every route with every method, with and without the sign-in cookies, below 500', async () => {
     const requests = paths.flatMap((path) => METHODS.flatMap((method) => [{ method, path }, { method, path, headers: { cookie } }]));
+    assert.deepEqual(await sweep(requests), []);
+  });
+
+  it('answers every management route × method × odd body with a valid token below 500', async () => {
+    const auth = { authorization: `Bearer ${adminToken}` };
+    const bodies: { headers: Record<string, string>; body?: string | Buffer }[] = [
+      { headers: { ...auth } },
+      { headers: { ...auth, 'content-type': 'application/json' }, body: '{"a":' },
+      { headers: { ...auth, 'content-type': 'application/json' }, body: '['.repeat(5000) + ']'.repeat(5000) },
+      { headers: { ...auth, 'content-type': 'application/json' }, body: Buffer.alloc(200_000, 0x61) },
+      { headers: { ...auth, 'content-type': 'application/json' }, body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x00, 0x22, 0x7d]) },
+      { headers: { ...auth, 'content-type': 'text/plain' }, body: '{}' },
+      { headers: { ...auth, 'content-type': 'application/json', 'if-match': '"x"' }, body: '{"name":"\u0000","client_name":null,"roles":[1],"now":"yes","overlap_seconds":1e309}' },
+    ];
+    const requests = [...adminPaths, '/admin/v1/clients/%00', '/admin/v1/users/%E0%A4%A', '/ADMIN/V1/CLIENTS', '/admin/v1/clients/x/'].flatMap((path) =>
+      ['GET', 'POST', 'PATCH', 'DELETE', 'PUT', 'OPTIONS'].flatMap((method) => bodies.map((b) => ({ method, path, ...b }))));
     assert.deepEqual(await sweep(requests), []);
   });
 

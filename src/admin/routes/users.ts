@@ -1,0 +1,124 @@
+/**
+ * /admin/v1/users: create, read and PATCH (name, roles, email verified) through the account service.
+ *
+ * ACCOUNT LIFECYCLE (list/search, disable, enable, delete, unlock, reset-factors, email change): built in
+ * src/accounts/ by another change; the lead wires it here. Its routes go in `accountAdminRoutes` below,
+ * against the narrow `AccountAdmin` interface, and are passed to the router when the service is there.
+ */
+import { z } from 'zod';
+import type { AccountRecord } from '../../../adapters/contract.js';
+import { DuplicateError } from '../../../adapters/contract.js';
+import type { AuditLog } from '../../audit/audit-log.js';
+import type { AccountService } from '../../accounts/accounts.js';
+import { InvalidAccountInput } from '../../accounts/accounts.js';
+import { ProblemError } from '../../errors/errors.js';
+import { etagOf, requireIfMatch } from '../etag.js';
+import { route, type AdminRoute } from '../route-table.js';
+import { requireCallerHoldsRoles } from '../escalation.js';
+
+export type UserRoutesDeps = {
+  accounts: Pick<AccountService, 'create' | 'findById' | 'setName' | 'setRoles' | 'markEmailVerified'>;
+  audit: Pick<AuditLog, 'record'>;
+};
+
+/**
+ * What the users list and actions need from the account lifecycle service (to be wired by the lead).
+ * Declared here, where it is used (STYLE.md §2).
+ */
+export type AccountAdmin = {
+  list(q: { limit: number; cursor?: string; emailPrefix?: string; name?: string; status?: string; role?: string; createdFrom?: number; createdTo?: number }): Promise<{ items: AccountRecord[]; cursor?: string }>;
+  disable(id: string): Promise<void>;
+  enable(id: string): Promise<void>;
+  delete(id: string): Promise<void>;
+  unlock(id: string): Promise<void>;
+  resetFactors(id: string): Promise<void>;
+  changeEmail(id: string, email: string, o: { verified: boolean }): Promise<void>;
+};
+
+/** TODO(lead, issue 13 item 3): GET /users and POST /users/:id/{disable,enable,unlock,reset-factors}, DELETE /users/:id, email change. */
+export function accountAdminRoutes(_d: { admin: AccountAdmin; audit: Pick<AuditLog, 'record'> }): AdminRoute[] {
+  return [];
+}
+
+export const userSchema = z.object({
+  id: z.string(), email: z.string(), email_verified: z.boolean(), name: z.string().nullable(), roles: z.array(z.string()),
+  has_password: z.boolean(), created_at: z.string(), updated_at: z.string(),
+});
+
+const view = (a: AccountRecord) => ({
+  id: a.id, email: a.email, email_verified: a.emailVerified, name: a.name, roles: a.roles, has_password: a.passwordHash !== null,
+  created_at: new Date(a.createdAt).toISOString(), updated_at: new Date(a.updatedAt).toISOString(),
+});
+
+const idParams = z.object({ id: z.string().min(1).max(200) });
+const notFound = () => new ProblemError('not_found', 404, 'No account has this id.');
+
+function asProblem(err: unknown): never {
+  if (err instanceof DuplicateError) throw new ProblemError('conflict', 409, 'An account with this email exists.');
+  if (err instanceof InvalidAccountInput) {
+    const message = err.publicMessage ?? err.message;
+    throw new ProblemError('invalid_input', 400, message, err.message, {}, { errors: [{ path: `body.${err.message.split(':')[0]}`, message }] });
+  }
+  throw err;
+}
+
+export function userRoutes(d: UserRoutesDeps): AdminRoute[] {
+  const actor = (ctx: { state: Record<string, unknown> }) => ctx.state.adminCaller as { clientId: string; accountId: string | null };
+  const current = async (id: string) => (await d.accounts.findById(id)) ?? Promise.reject(notFound());
+  return [
+    route({
+      method: 'post', path: '/users', operationId: 'users.create', summary: 'Create an account, with a password (the password policy applies) or without one', scope: 'admin:users:write',
+      body: z.object({
+        email: z.string().min(3).max(254),
+        password: z.string().min(1).max(1024).optional().describe('without one, the account has no password (the person sets one through password reset, or signs in another way)'),
+        name: z.string().max(200).optional(),
+        email_verified: z.boolean().default(false),
+      }).strict(),
+      response: userSchema, status: 201,
+      async handler({ body, ctx }) {
+        const account = await d.accounts.create({ email: body.email, ...(body.password !== undefined ? { password: body.password } : {}), ...(body.name ? { name: body.name } : {}), emailVerified: body.email_verified }).catch(asProblem);
+        await d.audit.record({ type: 'admin.user.created', accountId: account.id, clientId: actor(ctx).clientId, details: { by_account: actor(ctx).accountId } }, ctx);
+        const shown = view(account);
+        return { status: 201, body: shown, etag: etagOf(shown), headers: { Location: `${ctx.path}/${account.id}` } };
+      },
+    }),
+    route({
+      method: 'get', path: '/users/:id', operationId: 'users.read', summary: 'Read an account (never its password hash)', scope: 'admin:users:read',
+      params: idParams, response: userSchema,
+      async handler({ params }) {
+        const shown = view(await current(params.id));
+        return { body: shown, etag: etagOf(shown) };
+      },
+    }),
+    route({
+      method: 'patch', path: '/users/:id', operationId: 'users.update', summary: 'Change name, roles, or mark the email verified', scope: 'admin:users:write',
+      params: idParams, ifMatch: true,
+      body: z.object({
+        name: z.string().max(200).nullable().optional(),
+        roles: z.array(z.string().max(64)).max(100).optional(),
+        email_verified: z.literal(true).optional().describe('true marks the email verified; unverifying is not offered'),
+      }).strict(),
+      response: userSchema,
+      async handler({ params, body, ctx, caller }) {
+        const account = await current(params.id);
+        requireIfMatch(ctx, etagOf(view(account)));
+        // roles that carry management authority: the caller must hold what is given and what is taken away
+        if (body.roles !== undefined) {
+          const next = new Set(body.roles.map((r) => r.trim()));
+          requireCallerHoldsRoles(caller, [...[...next].filter((r) => !account.roles.includes(r)), ...account.roles.filter((r) => !next.has(r))]);
+        }
+        try {
+          // roles first: the one change the service can still refuse, so a refusal leaves the account as it was
+          if (body.roles !== undefined) await d.accounts.setRoles(account.email, body.roles);
+          if (body.name !== undefined) await d.accounts.setName(account.id, body.name ?? '');
+          if (body.email_verified) await d.accounts.markEmailVerified(account.id);
+        } catch (err) {
+          asProblem(err);
+        }
+        await d.audit.record({ type: 'admin.user.updated', accountId: account.id, clientId: actor(ctx).clientId, details: { changed: Object.keys(body), by_account: actor(ctx).accountId } }, ctx);
+        const shown = view(await current(params.id));
+        return { body: shown, etag: etagOf(shown) };
+      },
+    }),
+  ];
+}
