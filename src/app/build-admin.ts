@@ -20,6 +20,8 @@ import { apiRoutes } from '../admin/routes/apis.js';
 import { auditRoutes } from '../admin/routes/audit.js';
 import { keyRoutes } from '../admin/routes/keys.js';
 import { userRoutes } from '../admin/routes/users.js';
+import { userLifecycleRoutes } from '../admin/routes/user-lifecycle.js';
+import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
 
 export type AdminDeps = {
   config: Config;
@@ -27,6 +29,7 @@ export type AdminDeps = {
   store: Store;
   registries: Registries;
   accounts: AccountService;
+  accountLifecycle: AccountLifecycle;
   audit: AuditLog;
   keyRing: KeyRing;
   verifier: Pick<JwtAccessTokenVerifier, 'verify'>;
@@ -60,7 +63,7 @@ export async function buildAdmin(d: AdminDeps) {
     rateLimiter: limiter,
     routes: [
       ...userRoutes({ accounts: d.accounts, audit: d.audit }),
-      // the account lifecycle routes (users list, disable, delete, ...): accountAdminRoutes in admin/routes/users.ts
+      ...userLifecycleRoutes({ lifecycle: d.accountLifecycle }),
       ...clientRoutes({ clients: d.registries.clients, audit: d.audit }),
       ...apiRoutes({ resources: d.registries.resources, audit: d.audit, defaultAccessTokenTtl: d.config.ACCESS_TOKEN_TTL }),
       ...auditRoutes({ audit: d.audit }),

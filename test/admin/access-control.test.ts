@@ -13,6 +13,14 @@ type Case = { method: string; path: string; scope: string; body?: unknown; heade
 const ROUTES: Case[] = [
   { method: 'POST', path: '/users', scope: 'admin:users:write', body: { email: 'matrix@example.com', password: 'a long enough passphrase here' } },
   { method: 'GET', path: '/users/nobody', scope: 'admin:users:read' },
+  { method: 'GET', path: '/users', scope: 'admin:users:read' },
+  { method: 'POST', path: '/users/nobody/disable', scope: 'admin:users:write' },
+  { method: 'POST', path: '/users/nobody/enable', scope: 'admin:users:write' },
+  { method: 'POST', path: '/users/nobody/unlock', scope: 'admin:users:write' },
+  { method: 'POST', path: '/users/nobody/reset-factors', scope: 'admin:users:write' },
+  { method: 'POST', path: '/users/nobody/email', scope: 'admin:users:write', body: { email: 'moved@example.com' } },
+  { method: 'POST', path: '/users/nobody/sign-out', scope: 'admin:sessions:write' },
+  { method: 'DELETE', path: '/users/nobody', scope: 'admin:users:write' },
   { method: 'PATCH', path: '/users/nobody', scope: 'admin:users:write', body: { name: 'X' }, headers: { 'if-match': '"x"' } },
   { method: 'GET', path: '/clients', scope: 'admin:clients:read' },
   { method: 'GET', path: '/clients/nobody', scope: 'admin:clients:read' },
@@ -36,6 +44,7 @@ describe('management API: who may call it (RFC 6750, RFC 9068)', () => {
   let all: string;
   let otherAudience: string;
   let unrelatedScope: string;
+  let keysReadOnly: string; // for the one route that needs admin:sessions:write
   before(async () => {
     gh = await bootGatehouse();
     call = createAdminCaller(gh);
@@ -43,6 +52,7 @@ describe('management API: who may call it (RFC 6750, RFC 9068)', () => {
     all = await managementToken(gh, Object.keys(ADMIN_SCOPES).join(' '));
     otherAudience = await managementToken(gh, 'orders:read', { resource: 'https://orders.example.com' });
     unrelatedScope = await managementToken(gh, 'admin:sessions:write');
+    keysReadOnly = await managementToken(gh, 'admin:keys:read');
   });
   after(() => gh.close());
 
@@ -78,7 +88,7 @@ describe('management API: who may call it (RFC 6750, RFC 9068)', () => {
         assert.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
       });
       it(`without ${r.scope}: 403 insufficient_scope naming it`, async () => {
-        const res = await call(r.method, r.path, { token: unrelatedScope, body: r.body, headers: r.headers });
+        const res = await call(r.method, r.path, { token: r.scope === 'admin:sessions:write' ? keysReadOnly : unrelatedScope, body: r.body, headers: r.headers });
         assert.equal(res.status, 403);
         assert.equal(res.headers.get('www-authenticate'), `Bearer realm="gatehouse-admin", error="insufficient_scope", scope="${r.scope}"`);
         assert.equal(res.body.scope, r.scope);

@@ -1,9 +1,8 @@
 /**
  * /admin/v1/users: create, read and PATCH (name, roles, email verified) through the account service.
  *
- * ACCOUNT LIFECYCLE (list/search, disable, enable, delete, unlock, reset-factors, email change): built in
- * src/accounts/ by another change; the lead wires it here. Its routes go in `accountAdminRoutes` below,
- * against the narrow `AccountAdmin` interface, and are passed to the router when the service is there.
+ * The list and the lifecycle actions (disable, enable, delete, unlock, reset-factors, email change, sign
+ * out) are in user-lifecycle.ts, on the account lifecycle service.
  */
 import { z } from 'zod';
 import type { AccountRecord } from '../../../adapters/contract.js';
@@ -21,34 +20,20 @@ export type UserRoutesDeps = {
   audit: Pick<AuditLog, 'record'>;
 };
 
-/**
- * What the users list and actions need from the account lifecycle service (to be wired by the lead).
- * Declared here, where it is used (STYLE.md §2).
- */
-export type AccountAdmin = {
-  list(q: { limit: number; cursor?: string; emailPrefix?: string; name?: string; status?: string; role?: string; createdFrom?: number; createdTo?: number }): Promise<{ items: AccountRecord[]; cursor?: string }>;
-  disable(id: string): Promise<void>;
-  enable(id: string): Promise<void>;
-  delete(id: string): Promise<void>;
-  unlock(id: string): Promise<void>;
-  resetFactors(id: string): Promise<void>;
-  changeEmail(id: string, email: string, o: { verified: boolean }): Promise<void>;
-};
-
-/** TODO(lead, issue 13 item 3): GET /users and POST /users/:id/{disable,enable,unlock,reset-factors}, DELETE /users/:id, email change. */
-export function accountAdminRoutes(_d: { admin: AccountAdmin; audit: Pick<AuditLog, 'record'> }): AdminRoute[] {
-  return [];
-}
-
 export const userSchema = z.object({
   id: z.string(), email: z.string(), email_verified: z.boolean(), name: z.string().nullable(), roles: z.array(z.string()),
-  has_password: z.boolean(), created_at: z.string(), updated_at: z.string(),
+  has_password: z.boolean(), status: z.enum(['active', 'disabled']), disabled_at: z.string().nullable(), last_login_at: z.string().nullable(),
+  created_at: z.string(), updated_at: z.string(),
 });
 
-const view = (a: AccountRecord) => ({
+const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(ms).toISOString());
+
+export const userView = (a: AccountRecord) => ({
   id: a.id, email: a.email, email_verified: a.emailVerified, name: a.name, roles: a.roles, has_password: a.passwordHash !== null,
+  status: a.disabledAt == null ? ('active' as const) : ('disabled' as const), disabled_at: iso(a.disabledAt), last_login_at: iso(a.lastLoginAt),
   created_at: new Date(a.createdAt).toISOString(), updated_at: new Date(a.updatedAt).toISOString(),
 });
+const view = userView;
 
 const idParams = z.object({ id: z.string().min(1).max(200) });
 const notFound = () => new ProblemError('not_found', 404, 'No account has this id.');
