@@ -140,6 +140,8 @@ describe('SAML encrypted assertions', function () {
     assert.match(xml, /<KeyDescriptor use="encryption">[\s\S]*?<\/KeyDescriptor>/);
     const descriptor = /<KeyDescriptor use="encryption">([\s\S]*?)<\/KeyDescriptor>/.exec(xml)?.[1] ?? '';
     assert.equal(descriptor.replace(/<[^>]+>|\s+/g, ''), body);
+    // SAML metadata §2.4.1.1: the algorithms accepted, GCM first
+    assert.match(descriptor, /<\/ds:KeyInfo><EncryptionMethod Algorithm="http:\/\/www\.w3\.org\/2009\/xmlenc11#aes256-gcm"\/>/);
   });
 
   it('accepts an assertion SimpleSAMLphp encrypted for the SP, end to end', async () => {
