@@ -241,6 +241,10 @@ describe('SAML encrypted assertions', function () {
       ['a key encrypted for another certificate', (r) => encryptAssertion(signedAssertion(craft(r)), otherKey.certPem, gcm), new RegExp(UNDECRYPTABLE), 'encryption'],
       ['an unknown content algorithm (3DES)', (r) => encryptAssertion(signedAssertion(craft(r)), spEnc.certPem, { ...cbc, contentUri: 'http://www.w3.org/2001/04/xmlenc#tripledes-cbc' }), /content encryption algorithm not accepted/, 'encryption'],
       ['RSA PKCS#1 v1.5 key transport', (r) => encryptAssertion(signedAssertion(craft(r)), spEnc.certPem, { ...gcm, transportUri: 'http://www.w3.org/2001/04/xmlenc#rsa-1_5' }), /key transport algorithm not accepted/, 'encryption'],
+      ['xmlenc11 RSA-OAEP with a SHA-256 digest but MGF1-SHA1 (not unwrapped by hand)', (r) => encryptAssertion(signedAssertion(craft(r)), spEnc.certPem, {
+        content: 'aes256-gcm', transport: 'oaep11-sha256',
+        transportParams: '<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><xenc11:MGF xmlns:xenc11="http://www.w3.org/2009/xmlenc11#" Algorithm="http://www.w3.org/2009/xmlenc11#mgf1sha1"/>',
+      }), /OAEP digest sha256 and MGF1-sha1 is not supported/, 'encryption'],
     ];
     for (const [what, build, reason, category] of refused) {
       it(`refuses: ${what}`, async () => {

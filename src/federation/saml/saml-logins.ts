@@ -88,10 +88,12 @@ export function createSamlLogins(deps: {
       const received = form.SAMLResponse ?? '';
       if (!received) throw new SamlRejected('no SAMLResponse');
       // an EncryptedAssertion is opened first; every check below then reads the decrypted Assertion
-      const xml = openResponse(Buffer.from(received, 'base64').toString('utf8'), {
+      const sent = Buffer.from(received, 'base64').toString('utf8');
+      const xml = openResponse(sent, {
         ...(p.decryptionKey ? { key: p.decryptionKey } : {}), required: p.config.requireEncryptedAssertions, idpCertificates: p.idpCertificates,
       });
-      const encoded = Buffer.from(xml, 'utf8').toString('base64');
+      // a plain response reaches samlify exactly as it was posted
+      const encoded = xml === sent ? received : Buffer.from(xml, 'utf8').toString('base64');
       try {
         await p.sp.parseLoginResponse(p.idp, 'post', { body: { SAMLResponse: encoded, RelayState: form.RelayState ?? '' } });
       } catch (err) {

@@ -106,6 +106,8 @@ export type Encryption = {
   /** override the algorithm URIs written (for "unknown algorithm" cases) */
   contentUri?: string;
   transportUri?: string;
+  /** override the children of the key EncryptionMethod (DigestMethod, MGF) */
+  transportParams?: string;
 };
 
 /**
@@ -141,9 +143,9 @@ export function encryptAssertion(xml: string, certPem: string, e: Encryption): s
   const wrapped = publicEncrypt({ key: certPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, cek);
   const contentUri = e.contentUri ?? (gcm ? `${XENC11}${e.content}` : `${XENC}${e.content}`);
   const transportUri = e.transportUri ?? (e.transport === 'mgf1p' ? `${XENC}rsa-oaep-mgf1p` : `${XENC11}rsa-oaep`);
-  const transportParams = e.transport === 'mgf1p'
+  const transportParams = e.transportParams ?? (e.transport === 'mgf1p'
     ? '<ds:DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/>'
-    : `<ds:DigestMethod Algorithm="${XENC}sha256"/><xenc11:MGF xmlns:xenc11="${XENC11}" Algorithm="${XENC11}mgf1sha256"/>`;
+    : `<ds:DigestMethod Algorithm="${XENC}sha256"/><xenc11:MGF xmlns:xenc11="${XENC11}" Algorithm="${XENC11}mgf1sha256"/>`);
   const encrypted = `<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="${XENC}" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Type="${XENC}Element">`
     + `<xenc:EncryptionMethod Algorithm="${contentUri}"/>`
     + `<ds:KeyInfo><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="${transportUri}">${transportParams}</xenc:EncryptionMethod>`
