@@ -36,6 +36,7 @@ export const refusalCategories: Record<SamlRefusalCategory, string> = {
   replay: 'it answers no sign-in in progress here, or was already used',
   upstream: 'the identity provider did not sign you in',
   malformed: 'it is not a well-formed SAML response',
+  encryption: 'it was not encrypted as agreed, or could not be decrypted',
 };
 
 /** A federated sign-in that cannot complete: shown on the error page, never with a stack trace. */

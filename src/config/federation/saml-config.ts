@@ -50,6 +50,8 @@ export type SamlIdpConfig = ProviderCommon & {
   signAuthnRequests: boolean;
   /** our entityID towards this IdP; defaults to <ISSUER>/federation/saml/<id>/metadata */
   spEntityId?: string;
+  /** refuse a response whose assertion is not encrypted (needs the SP encryption key) */
+  requireEncryptedAssertions: boolean;
 };
 
 export type SamlSettings = {
@@ -61,6 +63,12 @@ export type SamlSettings = {
   acsRequestsPerMinute: number;
   /** the SP's key pair (PEM), from files named in the federation file; optional */
   spKey?: { privateKey: string; certificate: string };
+  /**
+   * the SP's encryption key pair (PEM), from encryptionKeyFile / encryptionCertificateFile; optional. With
+   * it, the SP metadata offers the certificate for encryption and EncryptedAssertions are decrypted.
+   * It may be the same pair as the signing one (name the same files), or, better, its own.
+   */
+  spEncryption?: { privateKey: string; certificate: string };
   idps: SamlIdpConfig[];
 };
 
@@ -71,16 +79,30 @@ export function readSamlSettings(s: Section): SamlSettings {
     s.fail(privateKey === undefined ? 'privateKeyFile' : 'certificateFile', 'privateKeyFile and certificateFile together (or neither)');
   }
   if (privateKey !== undefined && certificate !== undefined) checkKeyPair(s, privateKey, certificate);
+  const encryptionKey = s.file('encryptionKeyFile', { optional: true });
+  const encryptionCertificate = s.file('encryptionCertificateFile', { optional: true });
+  if ((encryptionKey === undefined) !== (encryptionCertificate === undefined)) {
+    s.fail(encryptionKey === undefined ? 'encryptionKeyFile' : 'encryptionCertificateFile', 'encryptionKeyFile and encryptionCertificateFile together (or neither)');
+  }
+  if (encryptionKey !== undefined && encryptionCertificate !== undefined) {
+    checkKeyPair(s, encryptionKey, encryptionCertificate, ['encryptionKeyFile', 'encryptionCertificateFile']);
+    // RSA-OAEP key transport is what IdPs send; an EC key cannot unwrap it
+    if (createPrivateKey(encryptionKey).asymmetricKeyType !== 'rsa') s.fail('encryptionKeyFile', 'an RSA private key (IdPs wrap the assertion key with RSA-OAEP)', true);
+  }
   const settings: SamlSettings = {
     clockSkewSeconds: s.duration('clockSkew', '60s', 0, 300),
     requestTtlSeconds: s.duration('requestTtl', '10m', 60, 3600),
     acsRequestsPerMinute: s.integer('acsRequestsPerMinute', 60, 1, 100_000),
     ...(privateKey && certificate ? { spKey: { privateKey, certificate } } : {}),
+    ...(encryptionKey && encryptionCertificate ? { spEncryption: { privateKey: encryptionKey, certificate: encryptionCertificate } } : {}),
     idps: s.list('idps').map(readIdp),
   };
   s.done();
   for (const [i, idp] of settings.idps.entries()) {
     if (idp.signAuthnRequests && !settings.spKey) s.fail('privateKeyFile', `the SP key files, because ${s.at('idps')}[${i}] signs its AuthnRequests`);
+    if (idp.requireEncryptedAssertions && !settings.spEncryption) {
+      s.fail('encryptionKeyFile', `the SP encryption key files, because ${s.at('idps')}[${i}] sets requireEncryptedAssertions`);
+    }
   }
   return settings;
 }
@@ -119,6 +141,7 @@ function readIdp(s: Section): SamlIdpConfig {
     ...(groupsAttribute ? { groupsAttribute } : {}),
     signAuthnRequests: s.boolean('signAuthnRequests', false),
     ...(spEntityId ? { spEntityId } : {}),
+    requireEncryptedAssertions: s.boolean('requireEncryptedAssertions', false),
   };
   // SAML core §8.3.8: a transient NameID is a one-time value; linking accounts by it would make a new
   // account at every sign-in (or, were values ever reused, hand one person's account to another)
@@ -137,17 +160,17 @@ export function normalizeFingerprint(value: string): string {
   return (value.replace(/:/g, '').toUpperCase().match(/../g) ?? []).join(':');
 }
 
-function checkKeyPair(s: Section, privateKeyPem: string, certificatePem: string): void {
+function checkKeyPair(s: Section, privateKeyPem: string, certificatePem: string, [keyName, certName] = ['privateKeyFile', 'certificateFile']): void {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certificatePem);
   } catch {
-    s.fail('certificateFile', 'a PEM X.509 certificate');
+    s.fail(certName, 'a PEM X.509 certificate');
   }
   try {
-    if (!cert.checkPrivateKey(createPrivateKey(privateKeyPem))) s.fail('privateKeyFile', 'the private key of certificateFile', true);
+    if (!cert.checkPrivateKey(createPrivateKey(privateKeyPem))) s.fail(keyName, `the private key of ${certName}`, true);
   } catch (err) {
     if (err instanceof FederationFileError) throw err;
-    s.fail('privateKeyFile', 'an unencrypted PEM private key', true);
+    s.fail(keyName, 'an unencrypted PEM private key', true);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The strict checks on a SAML login response (SAML 2.0 core §2-3, profiles §4.1.4.3 "Response Usage"),
  * applied after samlify's own pass (schema, status, issuer). Every rule refuses; nothing is optional:
- *  - exactly one Assertion, unencrypted, and no other Assertion anywhere (wrapping);
+ *  - exactly one Assertion, and no other Assertion anywhere (wrapping); an EncryptedAssertion was opened
+ *    before (encrypted-assertion.ts), so this reads the decrypted one exactly like a plain one;
  *  - the Assertion is signed by the IdP (a Response signature alone is not enough), and a Response
  *    signature, when present, must verify too; IDs in the document are unique;
  *  - Issuer is the IdP; Destination and the bearer SubjectConfirmationData's Recipient are our ACS;
@@ -10,7 +11,7 @@
  *  - InResponseTo is the same in the Response and the SubjectConfirmationData (matching it to a request
  *    we sent is the caller's job, against the store).
  */
-import { NS, SamlRejected, attr, elements, one, optionalOne, parseXml, text } from './saml-xml.js';
+import { NS, SamlRejected, attr, elements, one, optionalOne, parseXml, text, uniqueIds } from './saml-xml.js';
 import { verifySignedElement } from './signature-check.js';
 
 export type VerifiedLogin = {
@@ -56,7 +57,7 @@ export function verifyLoginResponse(xml: string, e: Expectations): VerifiedLogin
   // SAML bindings §3.5.5.2: a signed message sent by POST must carry a Destination, which must be us
   if (destination !== e.acsUrl) throw new SamlRejected(`Destination ${destination} is not our ACS`, 'addressing');
 
-  if (elements('saml:EncryptedAssertion', response).length > 0) throw new SamlRejected('encrypted assertions are not accepted');
+  if (elements('//saml:EncryptedAssertion', doc).length > 0) throw new SamlRejected('an EncryptedAssertion that was not decrypted');
   if (elements('//saml:Assertion', doc).length !== 1) throw new SamlRejected('the document must hold exactly one Assertion');
   const assertion = one('saml:Assertion', response, 'Assertion');
   const assertionId = required(assertion, 'ID');
@@ -141,14 +142,4 @@ function time(el: Element, name: string, mandatory: boolean): number {
   const t = Date.parse(v);
   if (Number.isNaN(t) || !/(Z|[+-]\d\d:\d\d)$/.test(v)) throw new SamlRejected(`${el.localName}@${name} is not a UTC time`);
   return t;
-}
-
-/** Duplicate IDs let a signature reference one element while the reader finds another. */
-function uniqueIds(doc: Document): void {
-  const seen = new Set<string>();
-  for (const el of elements('//*[@ID or @Id or @id]', doc)) {
-    const id = (el.getAttribute('ID') || el.getAttribute('Id') || el.getAttribute('id')) as string;
-    if (seen.has(id)) throw new SamlRejected(`duplicate ID ${id}`);
-    seen.add(id);
-  }
 }

@@ -5,7 +5,7 @@
  *    and, under that RelayState (model SamlRelayState, same TTL), the request's ID;
  *  - `acceptResponse` first looks the RelayState up (one keyed read, before any XML is decoded, parsed,
  *    schema-validated or signature-checked: a POST that answers no pending request of this IdP costs
- *    nothing more), then runs samlify's checks (schema, status, signature, issuer, times), then ours
+ *    nothing more), then opens an EncryptedAssertion (encrypted-assertion.ts), then runs samlify's checks (schema, status, signature, issuer, times), then ours
  *    (login-response.ts), then accepts it only as the answer to a request we sent and have not seen
  *    answered (InResponseTo, consumed atomically; unsolicited responses are refused: an OpenID provider
  *    has no sign-in to attach them to), and only once per assertion ID (model SamlAssertion, kept until the
@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { ShortLivedRecordKind, ShortLivedRecordStore } from '../../../adapters/contract.js';
 import type { SamlProvider } from './saml-providers.js';
 import { verifyLoginResponse, type VerifiedLogin } from './login-response.js';
+import { openResponse } from './encrypted-assertion.js';
 import { NAMEID_FORMATS } from '../../config/federation/saml-config.js';
 import { SamlRejected, type SamlRefusalCategory } from './saml-xml.js';
 
@@ -84,15 +85,21 @@ export function createSamlLogins(deps: {
       const relayState = form.RelayState ?? '';
       const pending = RELAY_STATE.test(relayState) ? await records.find('SamlRelayState', relayState) : undefined;
       if (!pending || pending.consumed || pending.providerId !== providerId) throw new SamlRejected('no pending request for this RelayState', 'replay');
-      const encoded = form.SAMLResponse ?? '';
-      if (!encoded) throw new SamlRejected('no SAMLResponse');
+      const received = form.SAMLResponse ?? '';
+      if (!received) throw new SamlRejected('no SAMLResponse');
+      // an EncryptedAssertion is opened first; every check below then reads the decrypted Assertion
+      const sent = Buffer.from(received, 'base64').toString('utf8');
+      const xml = openResponse(sent, {
+        ...(p.decryptionKey ? { key: p.decryptionKey } : {}), required: p.config.requireEncryptedAssertions, idpCertificates: p.idpCertificates,
+      });
+      // a plain response reaches samlify exactly as it was posted
+      const encoded = xml === sent ? received : Buffer.from(xml, 'utf8').toString('base64');
       try {
         await p.sp.parseLoginResponse(p.idp, 'post', { body: { SAMLResponse: encoded, RelayState: form.RelayState ?? '' } });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         throw new SamlRejected(`samlify: ${message}`, samlifyCategory(message));
       }
-      const xml = Buffer.from(encoded, 'base64').toString('utf8');
       const login = verifyLoginResponse(xml, {
         idpEntityId: p.idpEntityId, idpCertificates: p.idpCertificates, spEntityId: p.spEntityId, acsUrl: p.acsUrl,
         clockSkewSeconds: deps.clockSkewSeconds,
@@ -150,7 +157,7 @@ function externalIdOf(p: SamlProvider, login: VerifiedLogin): string {
 
 /** samlify's error codes, in the categories the person is told. */
 function samlifyCategory(message: string): SamlRefusalCategory {
-  if (/SIGNATURE|SIG_ALG/.test(message)) return 'signature';
+  if (/SIGNATURE|SIG_ALG|CERTIFICATE/.test(message)) return 'signature';
   if (/EXPIRED|SUBJECT_UNCONFIRMED/.test(message)) return 'expired';
   if (/ISSUER/.test(message)) return 'addressing';
   if (/STATUS/.test(message)) return 'upstream';

@@ -6,7 +6,7 @@
  * its own SP entity (entityID = its SP metadata URL), with its own ACS: a response meant for one IdP's
  * flow can never be accepted at another's.
  */
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import * as samlify from 'samlify';
 import type { SamlIdpConfig, SamlSettings } from '../../config/federation/saml-config.js';
 import { NAMEID_FORMATS } from '../../config/federation/saml-config.js';
@@ -23,6 +23,10 @@ export type SamlProvider = {
   /** the origin AuthnRequests go to (CSP form-action must allow it) */
   ssoOrigin: string;
   sp: samlify.ServiceProviderInstance;
+  /** the SP metadata document served at metadataUrl */
+  spMetadata: string;
+  /** the SP encryption key EncryptedAssertions are opened with (saml.encryptionKeyFile), when configured */
+  decryptionKey?: KeyObject;
   idp: samlify.IdentityProviderInstance;
   /** for metadata from a URL: when it is due to be fetched again (ms since epoch) */
   refreshAt?: number;
@@ -129,10 +133,32 @@ function buildProvider(config: SamlIdpConfig, metadataXml: string, settings: Sam
     ...(settings.spKey
       ? { privateKey: settings.spKey.privateKey, signingCert: settings.spKey.certificate, requestSignatureAlgorithm: RSA_SHA256 }
       : {}),
+    // published as KeyDescriptor use="encryption": IdPs that see it may (or, when told to, must) encrypt
+    ...(settings.spEncryption ? { encryptCert: settings.spEncryption.certificate } : {}),
     clockDrifts: [-settings.clockSkewSeconds * 1000, settings.clockSkewSeconds * 1000],
   });
   return {
-    config, spEntityId, acsUrl, metadataUrl: `${base}/metadata`, idpEntityId,
+    config, spEntityId, acsUrl, metadataUrl: `${base}/metadata`, idpEntityId, spMetadata: withEncryptionMethods(sp.getMetadata()),
     idpCertificates: trusted.map(pemCertificate), ssoOrigin: new URL(ssoUrl).origin, sp, idp,
+    ...(settings.spEncryption ? { decryptionKey: createPrivateKey(settings.spEncryption.privateKey) } : {}),
   };
+}
+
+/** What encrypted-assertion.ts opens, most preferred first (GCM: authenticated, no padding to probe). */
+const ENCRYPTION_METHODS = [
+  'http://www.w3.org/2009/xmlenc11#aes256-gcm',
+  'http://www.w3.org/2009/xmlenc11#aes128-gcm',
+  'http://www.w3.org/2001/04/xmlenc#aes256-cbc',
+  'http://www.w3.org/2001/04/xmlenc#aes128-cbc',
+  'http://www.w3.org/2009/xmlenc11#rsa-oaep',
+  'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
+];
+
+/**
+ * SAML metadata §2.4.1.1: EncryptionMethod elements in the encryption KeyDescriptor tell the IdP which
+ * algorithms we accept (Shibboleth and others choose from them); samlify does not write them.
+ */
+function withEncryptionMethods(metadata: string): string {
+  return metadata.replace(/(<(\w+:)?KeyDescriptor use="encryption">[\s\S]*?<\/(\w+:)?KeyInfo>)/, (match, _all, prefix: string | undefined) =>
+    `${match}${ENCRYPTION_METHODS.map((a) => `<${prefix ?? ''}EncryptionMethod Algorithm="${a}"/>`).join('')}`);
 }

@@ -44,7 +44,7 @@ export function createSamlRouter(deps: {
     if (!provider) throw new NotFoundError();
     ctx.type = 'application/samlmetadata+xml';
     ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.body = provider.sp.getMetadata();
+    ctx.body = provider.spMetadata;
   });
 
   router.post('/:idp/acs', async (ctx) => {

@@ -14,7 +14,7 @@ export const select = xpath.useNamespaces(NS);
  * Why a response was refused, in a category the person may be told ("the identity provider sent no usable
  * user identifier"); the message, with which check failed, is for the log and the audit event only.
  */
-export type SamlRefusalCategory = 'identifier' | 'signature' | 'expired' | 'addressing' | 'replay' | 'upstream' | 'malformed';
+export type SamlRefusalCategory = 'identifier' | 'signature' | 'expired' | 'addressing' | 'replay' | 'upstream' | 'malformed' | 'encryption';
 
 export class SamlRejected extends Error {
   constructor(message: string, readonly category: SamlRefusalCategory = 'malformed') {
@@ -51,3 +51,13 @@ export function optionalOne(expr: string, node: Node, what: string): Element | u
 
 export const text = (el: Element | undefined) => el?.textContent?.trim() ?? '';
 export const attr = (el: Element | undefined, name: string) => (el?.hasAttribute(name) ? (el.getAttribute(name) as string) : undefined);
+
+/** Duplicate IDs let a signature reference one element while the reader finds another. */
+export function uniqueIds(doc: Document): void {
+  const seen = new Set<string>();
+  for (const el of elements('//*[@ID or @Id or @id]', doc)) {
+    const id = (el.getAttribute('ID') || el.getAttribute('Id') || el.getAttribute('id')) as string;
+    if (seen.has(id)) throw new SamlRejected(`duplicate ID ${id}`);
+    seen.add(id);
+  }
+}

@@ -4,6 +4,7 @@
  * that a second, "forged" IdP entry trusts. The forged IdP is configured like any IdP, from metadata.
  */
 import { execFile } from 'node:child_process';
+import { constants, createCipheriv, publicEncrypt, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -93,4 +94,67 @@ export function rewrite(realXml: string, r: Rewrite): string {
   xml = xml.replace(/\bNotOnOrAfter="[^"]*"/g, `NotOnOrAfter="${iso(r.notOnOrAfter)}"`);
   xml = xml.replace(/\s+SessionNotOnOrAfter="[^"]*"/g, '');
   return xml;
+}
+
+const XENC = 'http://www.w3.org/2001/04/xmlenc#';
+const XENC11 = 'http://www.w3.org/2009/xmlenc11#';
+
+export type Encryption = {
+  content: 'aes128-gcm' | 'aes256-gcm' | 'aes128-cbc' | 'aes256-cbc';
+  /** mgf1p: xmlenc#rsa-oaep-mgf1p (SHA-1); oaep11-sha256: xmlenc11#rsa-oaep with SHA-256 digest and MGF1-SHA256 */
+  transport: 'mgf1p' | 'oaep11-sha256';
+  /** override the algorithm URIs written (for "unknown algorithm" cases) */
+  contentUri?: string;
+  transportUri?: string;
+  /** override the children of the key EncryptionMethod (DigestMethod, MGF) */
+  transportParams?: string;
+};
+
+/**
+ * Replaces the Response's Assertion by an EncryptedAssertion for `certPem` (XML Encryption 1.1, as IdPs
+ * write it: EncryptedKey inside EncryptedData's KeyInfo), with node:crypto. The Assertion is made
+ * self-contained first (the saml, xs and xsi prefixes declared on it): exclusive C14N ignores that, so its
+ * signature stays valid.
+ */
+export function encryptAssertion(xml: string, certPem: string, e: Encryption): string {
+  const match = /<saml:Assertion\b[\s\S]*<\/saml:Assertion>/.exec(xml);
+  if (!match) throw new Error('no Assertion to encrypt');
+  let assertion = match[0];
+  const declare: [string, string][] = [
+    ['saml', 'urn:oasis:names:tc:SAML:2.0:assertion'], ['xs', 'http://www.w3.org/2001/XMLSchema'], ['xsi', 'http://www.w3.org/2001/XMLSchema-instance'],
+  ];
+  const startTag = /^<saml:Assertion\b[^>]*>/.exec(assertion)?.[0] ?? '';
+  const extra = declare.filter(([p]) => !startTag.includes(`xmlns:${p}=`)).map(([p, uri]) => ` xmlns:${p}="${uri}"`).join('');
+  assertion = assertion.replace(/^<saml:Assertion\b/, `<saml:Assertion${extra}`);
+
+  const gcm = e.content.endsWith('gcm');
+  const cek = randomBytes(e.content.startsWith('aes128') ? 16 : 32);
+  let value: Buffer;
+  if (gcm) {
+    const iv = randomBytes(12);
+    const c = createCipheriv(e.content.startsWith('aes128') ? 'aes-128-gcm' : 'aes-256-gcm', cek, iv);
+    value = Buffer.concat([iv, c.update(assertion, 'utf8'), c.final(), c.getAuthTag()]);
+  } else {
+    const iv = randomBytes(16);
+    const c = createCipheriv(e.content.startsWith('aes128') ? 'aes-128-cbc' : 'aes-256-cbc', cek, iv);
+    value = Buffer.concat([iv, c.update(assertion, 'utf8'), c.final()]);
+  }
+  const hash = e.transport === 'mgf1p' ? 'sha1' : 'sha256';
+  const wrapped = publicEncrypt({ key: certPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, cek);
+  const contentUri = e.contentUri ?? (gcm ? `${XENC11}${e.content}` : `${XENC}${e.content}`);
+  const transportUri = e.transportUri ?? (e.transport === 'mgf1p' ? `${XENC}rsa-oaep-mgf1p` : `${XENC11}rsa-oaep`);
+  const transportParams = e.transportParams ?? (e.transport === 'mgf1p'
+    ? '<ds:DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/>'
+    : `<ds:DigestMethod Algorithm="${XENC}sha256"/><xenc11:MGF xmlns:xenc11="${XENC11}" Algorithm="${XENC11}mgf1sha256"/>`);
+  const encrypted = `<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="${XENC}" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Type="${XENC}Element">`
+    + `<xenc:EncryptionMethod Algorithm="${contentUri}"/>`
+    + `<ds:KeyInfo><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="${transportUri}">${transportParams}</xenc:EncryptionMethod>`
+    + `<xenc:CipherData><xenc:CipherValue>${wrapped.toString('base64')}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>`
+    + `<xenc:CipherData><xenc:CipherValue>${value.toString('base64')}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml:EncryptedAssertion>`;
+  return xml.replace(match[0], encrypted);
+}
+
+/** The CipherValue of the encrypted content replaced (garbage, a flipped byte, ...). */
+export function replaceContentCipher(xml: string, change: (value: Buffer) => Buffer): string {
+  return xml.replace(/(<\/xenc:EncryptedKey><\/ds:KeyInfo><xenc:CipherData><xenc:CipherValue>)([^<]+)(<)/, (_m, a: string, v: string, b: string) => `${a}${change(Buffer.from(v, 'base64')).toString('base64')}${b}`);
 }

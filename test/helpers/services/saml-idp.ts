@@ -36,6 +36,8 @@ export interface SamlIdpOptions {
   sloUrl?: string;
   /** SP certificate (PEM): lets the IdP verify signed AuthnRequest/LogoutRequest and encrypt if asked. */
   spCertPem?: string;
+  /** Encrypt the assertion for the SP with spCertPem (`assertion.encryption`). Default false. */
+  encryptAssertions?: boolean;
   /** Reject unsigned AuthnRequests / LogoutRequests (needs spCertPem). Default false. */
   requireSignedRequests?: boolean;
   /**
@@ -149,6 +151,7 @@ async function launch(opts: SamlIdpOptions): Promise<SamlIdp> {
         nameIdFormat: { emailAddress: NAMEID_EMAIL, transient: NAMEID_TRANSIENT, persistent: NAMEID_PERSISTENT }[opts.nameIdFormat ?? 'persistent'],
         validateAuthnRequest: opts.requireSignedRequests === true,
         validateLogout: opts.requireSignedRequests === true,
+        encryptAssertions: opts.encryptAssertions === true,
       },
     };
     await writeFile(join(configDir, 'settings.json'), JSON.stringify(settings, null, 2), { mode: 0o600 });
@@ -227,6 +230,7 @@ function validate(opts: SamlIdpOptions): void {
   if (opts.requireSignedRequests && !opts.spCertPem) {
     throw new Error('startSamlIdp: requireSignedRequests needs spCertPem');
   }
+  if (opts.encryptAssertions && !opts.spCertPem) throw new Error('startSamlIdp: encryptAssertions needs spCertPem');
   if (opts.nameIdFormat === 'emailAddress') {
     for (const u of opts.users) {
       if (u.attributes.email?.length !== 1) {
