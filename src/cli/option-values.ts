@@ -15,6 +15,17 @@ export function ttl(raw: string): number {
   }
 }
 
+/** A secret's overlap window: 0 s to 7 days (the management API's limit too). */
+export function overlap(raw: string): number {
+  if (/^0+[smhd]?$/.test(raw)) return 0;
+  const parser = duration(1, 7 * 86400);
+  try {
+    return parser.parse(raw);
+  } catch (err) {
+    throw err instanceof SettingValueError ? new InvalidArgumentError(`expected 0s or ${parser.accepted}`) : err;
+  }
+}
+
 /** `24h`, `7d` (that long ago) or an ISO 8601 date-time, as epoch milliseconds. */
 export function pointInTime(value: string): number {
   if (/^(\d+)([smhd])$/.test(value)) return Date.now() - duration(1, 315360000).parse(value) * 1000;

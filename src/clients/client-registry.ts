@@ -55,7 +55,7 @@ export function createClientRegistry(deps: {
     }
     return secret;
   };
-  return {
+  const registry = {
     /** Registers a client; returns its metadata with the generated secret, the only time it is shown. */
     async create(input: Record<string, unknown>): Promise<ClientMetadata> {
       const { client_secret: supplied, ...requested } = input;
@@ -144,6 +144,24 @@ export function createClientRegistry(deps: {
       await requireRegisteredDefaultResource(metadata);
       if (!(await clients.update(clientId, { metadata, secretCiphertext }))) return undefined;
       return generated ? { ...metadata, client_secret: generated } : metadata;
+    },
+
+    /**
+     * Changes some of a client's metadata (a JSON merge patch, RFC 7396: null removes a member), validated
+     * as at creation (replaceMetadata). client_id and client_secret are not metadata one patches: the
+     * secret changes by rotateSecret. The management API's PATCH and `gatehouse clients update` call this.
+     */
+    async patchMetadata(clientId: string, patch: Record<string, unknown>): Promise<ClientMetadata | undefined> {
+      const fixed = ['client_id', 'client_secret'].filter((k) => k in patch);
+      if (fixed.length > 0) throw new InvalidClientSecret(`${fixed.join(', ')}: cannot be changed by an update (rotate the secret instead)`);
+      const record = await clients.find(clientId);
+      if (!record) return undefined;
+      const merged: Record<string, unknown> = { ...record.metadata };
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === null) delete merged[k];
+        else merged[k] = v;
+      }
+      return registry.replaceMetadata(clientId, merged);
     },
 
     /**
@@ -239,4 +257,5 @@ export function createClientRegistry(deps: {
       return (record && parseClientScope(record.metadata.scope)) || new Set();
     },
   };
+  return registry;
 }

@@ -24,6 +24,7 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
   before(async () => {
     gh = await bootGatehouse();
     for (const email of [DOOMED, OTHER]) await gh.context.accounts.create({ email, password: 'a long enough passphrase' });
+    await gh.context.clients.create({ client_id: 'doomed-job', redirect_uris: ['http://127.0.0.1:9/cb'] });
   });
   after(() => gh.close());
 
@@ -45,6 +46,9 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
       (p) => assert.deepEqual((p as { shown_once: string[] }).shown_once, ['client_secret'])],
     ['gatehouse clients list', () => [], (p) => assert.ok((p as { client_id: string }[]).some((c) => c.client_id === 'json-job'))],
     ['gatehouse clients set-scope', () => ['--client-id', 'json-job', '--scope', 'r'], (p) => assert.equal((p as { scope: string }).scope, 'r')],
+    ['gatehouse clients update', () => ['--client-id', 'json-job', '--json', JSON.stringify({ client_name: 'JSON job' })], (p) => assert.equal((p as { client_name: string }).client_name, 'JSON job')],
+    ['gatehouse clients rotate-secret', () => ['--client-id', 'json-job', '--overlap', '10m'],
+      (p) => assert.deepEqual([(p as { shown_once: string[] }).shown_once, typeof (p as { previous_secret_valid_until: string }).previous_secret_valid_until], [['client_secret'], 'string'])],
     ['gatehouse clients initial-token create', () => ['--ttl', '1h'], (p) => assert.deepEqual((p as { shown_once: string[] }).shown_once, ['initial_access_token'])],
     ['gatehouse resources introspector', () => ['--identifier', API, '--client-id', 'json-job'], (p) => assert.deepEqual((p as { gatehouse_introspects: string[] }).gatehouse_introspects, [API])],
     ['gatehouse keys list', () => [], (p) => assert.equal((p as { state: string }[]).filter((k) => k.state === 'current').length, 1)],
@@ -52,6 +56,7 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
     ['gatehouse keys revoke', () => ['--', nextKid], (p) => assert.deepEqual(p, { revoked: nextKid, was: 'next', current: (p as { current: string }).current })],
     ['gatehouse keys reencrypt', () => [], (p) => assert.equal(typeof p, 'object')],
     ['gatehouse audit', () => ['--type', 'admin.'], (p) => assert.ok((p as { type: string }[]).some((e) => e.type === 'admin.user.created'))],
+    ['gatehouse clients delete', () => ['--client-id', 'doomed-job', '--yes'], (p) => assert.deepEqual(p, { deleted: 'doomed-job' })],
     ['gatehouse users delete', () => ['--email', DOOMED2, '--yes'], (p) => assert.match((p as { audit_pseudonym: string }).audit_pseudonym, /^erased:/)],
   ];
 
@@ -82,7 +87,7 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
   it('on a terminal: a table; a secret shown once is marked in it', async () => {
     const list = await cliInProcess(gh.context, ['clients', 'list'], { tty: true });
     assert.match(list.stdout, /^CLIENT_ID +CLIENT_NAME +TOKEN_ENDPOINT_AUTH_METHOD +GRANT_TYPES +SCOPE\n/);
-    assert.match(list.stdout, /^json-job +- +client_secret_basic +client_credentials +r$/m);
+    assert.match(list.stdout, /^json-job +JSON job +client_secret_basic +client_credentials +r$/m);
     const created = await cliInProcess(gh.context, ['clients', 'create', '--json', JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'] })], { tty: true });
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout, /^client_secret +[A-Za-z0-9_-]{43} {2}\(shown only now\)$/m);
@@ -97,6 +102,9 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
       ['users delete, an unknown id', ['users', 'delete', '--id', 'no-such-id', '--yes']],
       ['users set-email, an unknown email', ['users', 'set-email', '--email', 'nobody@example.test', '--new-email', 'x@example.test']],
       ['clients set-scope, an unknown client', ['clients', 'set-scope', '--client-id', 'no-such-client', '--scope', 'r']],
+      ['clients update, an unknown client', ['clients', 'update', '--client-id', 'no-such-client', '--json', '{"client_name":"x"}']],
+      ['clients delete, an unknown client', ['clients', 'delete', '--client-id', 'no-such-client', '--yes']],
+      ['clients rotate-secret, an unknown client', ['clients', 'rotate-secret', '--client-id', 'no-such-client']],
       ['resources introspector, an unknown API', ['resources', 'introspector', '--identifier', 'https://nowhere.example.test', '--client-id', 'json-job']],
       ['resources introspector, an unknown client', ['resources', 'introspector', '--identifier', API, '--client-id', 'no-such-client']],
       ['keys revoke, an unknown kid', ['keys', 'revoke', 'no-such-kid']],

@@ -14,7 +14,7 @@ import { route, type AdminRoute } from '../route-table.js';
 import { requireCallerHoldsClientScopes } from '../escalation.js';
 
 export type ClientRoutesDeps = {
-  clients: Pick<ClientRegistry, 'create' | 'find' | 'list' | 'replaceMetadata' | 'rotateSecret' | 'delete'>;
+  clients: Pick<ClientRegistry, 'create' | 'find' | 'list' | 'patchMetadata' | 'rotateSecret' | 'delete'>;
   audit: Pick<AuditLog, 'record'>;
 };
 
@@ -110,12 +110,7 @@ export function clientRoutes(d: ClientRoutesDeps): AdminRoute[] {
             errors: ['client_id', 'client_secret'].filter((k) => k in body).map((k) => ({ path: `body.${k}`, message: 'not changeable' })),
           });
         }
-        const merged: Record<string, unknown> = { ...record.metadata };
-        for (const [k, v] of Object.entries(body)) {
-          if (v === null) delete merged[k];
-          else merged[k] = v;
-        }
-        const updated = await refusalsAsProblems(() => d.clients.replaceMetadata(params.clientId, merged));
+        const updated = await refusalsAsProblems(() => d.clients.patchMetadata(params.clientId, body));
         if (!updated) throw notFound();
         await audited(ctx, 'admin.client.updated', params.clientId, { changed: Object.keys(body) });
         const shown = view(await current(params.clientId));

@@ -1,8 +1,8 @@
-/** gatehouse clients create | list | set-scope | initial-token create */
+/** gatehouse clients create | list | update | delete | rotate-secret | set-scope | initial-token create */
 import { Option } from 'commander';
 import { group, leaf, required, type CliCommand, type CliDeps } from '../command-tree.js';
 import { NotFoundError, UsageError } from '../exit-codes.js';
-import { ttl } from '../option-values.js';
+import { ttl, overlap } from '../option-values.js';
 import { audited } from '../audited.js';
 
 export const CLIENT_COLUMNS = ['client_id', 'client_name', 'token_endpoint_auth_method', 'grant_types', 'scope'];
@@ -52,6 +52,64 @@ export function clientsCommands(program: CliCommand, deps: CliDeps): void {
           scope: r.metadata.scope ?? null,
         }));
         out.list(rows, CLIENT_COLUMNS);
+      };
+    },
+  }, deps);
+
+  leaf(clients, {
+    name: 'update',
+    description: 'change some of a client\'s metadata (a JSON merge patch: null removes a member), validated as at creation',
+    options: [required('--client-id <id>', 'the client'), required('--json <patch>', 'the members to change, as a JSON object (not client_id or client_secret)')],
+    example: 'gatehouse clients update --client-id my-app --json \'{"redirect_uris":["https://app.example.com/callback"]}\'',
+    plan(o) {
+      const clientId = o.clientId as string;
+      const patch = clientMetadata(o.json as string);
+      return async (c, out) => {
+        const metadata = await c.clients.patchMetadata(clientId, patch);
+        if (!metadata) throw new NotFoundError('no client has this client_id');
+        await audited(c, { type: 'admin.client.updated', clientId, details: { changed: Object.keys(patch) } });
+        out.record(metadata, { shownOnce: ['client_secret'] });
+      };
+    },
+  }, deps);
+
+  leaf(clients, {
+    name: 'delete',
+    description: 'delete a client: it can no longer authenticate, and its JWT access tokens stop verifying at once',
+    options: [required('--client-id <id>', 'the client'), new Option('--yes', 'confirm: this cannot be undone').default(false)],
+    example: 'gatehouse clients delete --client-id my-app --yes',
+    plan(o) {
+      const clientId = o.clientId as string;
+      if (o.yes !== true) throw new UsageError('deleting a client cannot be undone: add --yes to confirm');
+      return async (c, out) => {
+        if (!(await c.clients.find(clientId))) throw new NotFoundError('no client has this client_id');
+        await c.clients.delete(clientId);
+        await audited(c, { type: 'admin.client.deleted', clientId });
+        out.record({ deleted: clientId });
+      };
+    },
+  }, deps);
+
+  leaf(clients, {
+    name: 'rotate-secret',
+    description: 'give a client a new generated secret, shown only once; with --overlap the old one keeps working that long',
+    options: [
+      required('--client-id <id>', 'the client'),
+      new Option('--overlap <duration>', 'how long the old secret still works (0s to 7d), so replicas can be rolled').default(0, '0s').argParser(overlap),
+    ],
+    example: 'gatehouse clients rotate-secret --client-id my-job --overlap 1h',
+    plan(o) {
+      const clientId = o.clientId as string;
+      const overlapSeconds = o.overlap as number;
+      return async (c, out) => {
+        const rotated = await c.clients.rotateSecret(clientId, { overlapSeconds });
+        if (!rotated) throw new NotFoundError('no client has this client_id');
+        await audited(c, { type: 'admin.client.secret_rotated', clientId, details: { overlap_seconds: overlapSeconds } });
+        out.record({
+          client_id: clientId, client_secret: rotated.client_secret,
+          ...(rotated.previous_valid_until ? { previous_secret_valid_until: new Date(rotated.previous_valid_until).toISOString() } : {}),
+        }, { shownOnce: ['client_secret'] });
+        out.note('The client_secret is shown only now; it is stored encrypted.');
       };
     },
   }, deps);
