@@ -236,14 +236,15 @@ export type RateLimiterOptions = { keyPrefix: string; points: number; duration: 
  * Single-use links sent by email (verify the address, reset the password). Only the SHA-256 of the token
  * is stored; the token itself exists in the mail and nowhere else.
  */
-export type AccountTokenPurpose = 'verify-email' | 'reset-password';
+export type AccountTokenPurpose = 'verify-email' | 'reset-password' | 'change-email';
 
 export type AccountTokenRecord = {
   /** base64url SHA-256 of the token */
   tokenHash: string;
   purpose: AccountTokenPurpose;
   accountId: string;
-  /** the address the link was sent to (a verification only counts for the address it was sent to) */
+  /** the address the link was sent to (a verification only counts for the address it was sent to; for
+   * change-email, the new address it proves) */
   email: string;
   /** the interaction the person came from, to continue to the app afterwards */
   interactionUid: string | null;

@@ -3,6 +3,8 @@ import { AMR } from '../assurance/acr-amr.js';
 
 export const NOTICES: Record<string, string> = {
   'profile-saved': 'Your profile was saved.',
+  'email-change-sent': 'If that address can be used, a link to confirm it is on its way there. Your address changes when you use the link.',
+  'email-changed': 'Your email address was changed. A notice went to your old address.',
   'password-changed': 'Your password was changed.',
   'password-changed-signed-out': 'Your password was changed, and every other browser was signed out.',
   'session-signed-out': 'That session was signed out.',

@@ -15,6 +15,7 @@ import { InvalidRequestError, TooManyRequestsError } from '../errors/errors.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
 import type { SessionsAndApps } from './sessions-and-apps.js';
 import { registerSecurityRoutes, type SecurityDeps } from './security-routes.js';
+import { registerSelfServiceRoutes, type SelfServiceDeps } from './self-service-routes.js';
 import { NOTICES, amrLabel } from './notices.js';
 
 export type AccountPagesDeps = {
@@ -26,6 +27,7 @@ export type AccountPagesDeps = {
   onPasswordChanged?(account: AccountRecord, ctx: Context, signedOut?: { sessions: number; grants: number }): Promise<void>;
   passwordThrottle: LoginThrottle;
   sessionsAndApps: SessionsAndApps;
+  selfService: Pick<SelfServiceDeps, 'emailChange' | 'lifecycle' | 'audit'>;
 } & Omit<SecurityDeps, 'page' | 'auth'>;
 
 export function createAccountRouter(deps: AccountPagesDeps) {
@@ -129,5 +131,6 @@ export function createAccountRouter(deps: AccountPagesDeps) {
   });
 
   registerSecurityRoutes(router, { ...deps, page });
+  registerSelfServiceRoutes(router, { ...deps.selfService, auth, sessionsAndApps, page });
   return router;
 }

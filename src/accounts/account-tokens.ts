@@ -36,14 +36,14 @@ export function createAccountTokens(deps: { store: AccountTokenStore; now?: () =
   }
 
   return {
-    async issue(input: { purpose: AccountTokenPurpose; account: AccountRecord; ttlSeconds: number; interactionUid?: string | null }): Promise<string> {
+    async issue(input: { purpose: AccountTokenPurpose; account: AccountRecord; ttlSeconds: number; interactionUid?: string | null; email?: string }): Promise<string> {
       const token = randomBytes(32).toString('base64url');
       const at = now();
       await store.issue({
         tokenHash: hashToken(token),
         purpose: input.purpose,
         accountId: input.account.id,
-        email: input.account.email,
+        email: input.email ?? input.account.email,
         interactionUid: input.interactionUid ?? null,
         createdAt: at,
         expiresAt: at + input.ttlSeconds * 1000,

@@ -24,6 +24,8 @@ import { createSessionsAndApps } from '../account-pages/sessions-and-apps.js';
 import type { AccountPagesDeps } from '../account-pages/router.js';
 import type { Metrics } from './metrics.js';
 import type { Accounts } from './build-accounts.js';
+import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
+import { createEmailChange } from '../accounts/email-change.js';
 import type { Factors } from './build-factors.js';
 import type { Protection } from './build-protection.js';
 import type { SignOut } from './build-sign-out.js';
@@ -51,6 +53,7 @@ export function buildPages(deps: {
   signOut: SignOut;
   metrics: Metrics;
   federation: Federation | undefined;
+  accountLifecycle: AccountLifecycle;
 }): Pages {
   const { config, render, providers, factors, protection, metrics, federation } = deps;
   const { accounts, audit, accountMail, verification, accountTokens } = deps.accounts;
@@ -101,6 +104,14 @@ export function buildPages(deps: {
     accounts,
     passwordThrottle: protection.loginThrottle,
     sessionsAndApps: createSessionsAndApps({ oidc: deps.store.oidc, providers, backchannelLogout, signOutEverywhere }),
+    selfService: {
+      emailChange: createEmailChange({
+        issuer: config.ISSUER, ttlSeconds: config.EMAIL_VERIFICATION_TTL, tokens: accountTokens, accounts, lifecycle: deps.accountLifecycle,
+        mail: accountMail, audit, mayMail: protection.mayMail,
+      }),
+      lifecycle: deps.accountLifecycle,
+      audit,
+    },
     totp: factors.totp, webauthn: factors.webauthn, recoveryCodes: factors.recoveryCodes, factors: factors.account,
     secondFactorThrottle: protection.secondFactorThrottle,
     async onPasswordChanged(account, ctx, signedOut) {

@@ -111,7 +111,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut);
   const adminApi = await buildAdmin({ config, logger, store, registries, accounts: accounts.accounts, accountLifecycle, audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles });
 
-  const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation });
+  const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle });
 
   return {
     config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, ledger, accessTokenVerifier, metrics, render, federation, factors,

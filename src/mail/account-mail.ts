@@ -31,6 +31,15 @@ export function createAccountMail(deps: { mailer: Pick<Mailer, 'queue'>; brandNa
     passwordChanged(r: Recipient, how: 'reset' | 'changed' | 'expired' | 'admin', resetLink: string) {
       mailer.queue('password-changed', to(r), `Your ${brandName} password was changed`, { name: r.name, how, resetLink, when: new Date().toUTCString() });
     },
+    /** To the new address of an email change: proving it is theirs (the name is theirs: they are signed in). */
+    confirmEmailChange(r: Recipient, link: string, validForSeconds: number) {
+      mailer.queue('email-change', to(r), `Confirm your new email address for ${brandName}`, { name: r.name, link, validFor: hours(validForSeconds) });
+    },
+    /** To the old address once the change is done: a person who did not make it learns of it. */
+    emailChanged(r: Recipient, newAddress: string) {
+      // no reset link: a reset would now go to the new address
+      mailer.queue('email-changed', to(r), `The email address of your ${brandName} account was changed`, { name: r.name, newAddress, when: new Date().toUTCString() });
+    },
     /** Someone tried to register with an address that already has an account. */
     registrationAttempt(r: Recipient, resetLink: string) {
       mailer.queue('registration-attempt', to(r), `Someone tried to create a ${brandName} account with your email`, { name: r.name, resetLink });

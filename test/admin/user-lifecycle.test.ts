@@ -91,7 +91,11 @@ describe('management API: users list and lifecycle', () => {
       const res = await call(method, path, { token: userAdmin, ...(body ? { body } : {}) });
       assert.equal(res.status, 403, `${method} ${path}`);
     }
+    const etag = (await call('GET', `/users/${admin.id}`, { token: all })).headers.get('etag')!;
+    const renamed = await call('PATCH', `/users/${admin.id}`, { token: userAdmin, body: { name: 'Not an admin any more' }, headers: { 'if-match': etag } });
+    assert.equal(renamed.status, 403);
     const after = await gh.context.accounts.findById(admin.id);
+    assert.equal(after?.name, null);
     assert.equal(after?.disabledAt, null);
     assert.equal(after?.email, 'root@escalation.example.com');
   });

@@ -87,6 +87,8 @@ export function userRoutes(d: UserRoutesDeps): AdminRoute[] {
       async handler({ params, body, ctx, caller }) {
         const account = await current(params.id);
         requireIfMatch(ctx, etagOf(view(account)));
+        // an account with management authority is changed only by a caller holding that authority
+        requireCallerHoldsRoles(caller, account.roles);
         // roles that carry management authority: the caller must hold what is given and what is taken away
         if (body.roles !== undefined) {
           const next = new Set(body.roles.map((r) => r.trim()));
