@@ -22,6 +22,7 @@ import { keyRoutes } from '../admin/routes/keys.js';
 import { userRoutes } from '../admin/routes/users.js';
 import { userLifecycleRoutes } from '../admin/routes/user-lifecycle.js';
 import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
+import type { Invitations } from '../accounts/invitation.js';
 
 export type AdminDeps = {
   config: Config;
@@ -30,6 +31,7 @@ export type AdminDeps = {
   registries: Registries;
   accounts: AccountService;
   accountLifecycle: AccountLifecycle;
+  invitations: Invitations;
   audit: AuditLog;
   keyRing: KeyRing;
   verifier: Pick<JwtAccessTokenVerifier, 'verify'>;
@@ -62,7 +64,7 @@ export async function buildAdmin(d: AdminDeps) {
     audit: d.audit,
     rateLimiter: limiter,
     routes: [
-      ...userRoutes({ accounts: d.accounts, audit: d.audit }),
+      ...userRoutes({ accounts: d.accounts, audit: d.audit, invitations: d.invitations }),
       ...userLifecycleRoutes({ lifecycle: d.accountLifecycle }),
       ...clientRoutes({ clients: d.registries.clients, audit: d.audit }),
       ...apiRoutes({ resources: d.registries.resources, audit: d.audit, defaultAccessTokenTtl: d.config.ACCESS_TOKEN_TTL }),

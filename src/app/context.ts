@@ -29,6 +29,7 @@ import { createRenderer, type Renderer } from '../http/render.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { buildKeys, withStore } from './build-stores.js';
 import { buildProtection } from './build-protection.js';
+import { createInvitations } from '../accounts/invitation.js';
 import { buildAccountLifecycle } from './build-account-lifecycle.js';
 import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
 import { brandingOf, buildAccounts } from './build-accounts.js';
@@ -109,7 +110,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     : undefined;
 
   const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut);
-  const adminApi = await buildAdmin({ config, logger, store, registries, accounts: accounts.accounts, accountLifecycle, audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles });
+  const adminApi = await buildAdmin({ config, logger, store, registries, accounts: accounts.accounts, accountLifecycle, invitations: createInvitations({ issuer: config.ISSUER, ttlSeconds: config.INVITATION_TTL, tokens: accounts.accountTokens, mail: accounts.accountMail, audit: accounts.audit, mayMail: protection.mayMail }), audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles });
 
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle });
 

@@ -214,6 +214,7 @@ export const settings = {
   ADMIN_REQUESTS_PER_MINUTE: setting({ description: 'Management API (/admin/v1) requests one management client may make per minute (then 429)', default: '600', parser: p.integer(1, 1000000) }),
   EMAIL_LIMIT_PER_IP: setting({ description: 'Password-reset and verification requests one client IP may make per hour', default: '30', parser: p.integer(1, 100000) }),
   EMAIL_VERIFICATION_TTL: setting({ description: 'How long an email verification link works', default: '24h', parser: p.duration(300, 2592000) }),
+  INVITATION_TTL: setting({ description: 'How long the link in an invitation mail (an account created by an operator without a password) works', default: '7d', parser: p.duration(3600, 2592000) }),
   PASSWORD_RESET_TTL: setting({ description: 'How long a password reset link works', default: '1h', parser: p.duration(300, 86400) }),
   PASSWORD_MIN_LENGTH: setting({
     description: 'Shortest password accepted, in Unicode characters (NIST SP 800-63B-4 asks 15 when the password is the only factor, 8 with a second factor)',

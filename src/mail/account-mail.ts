@@ -14,6 +14,8 @@ const hours = (seconds: number) =>
     ? `${seconds / 3600} hour${seconds === 3600 ? '' : 's'}`
     : `${Math.round(seconds / 60)} minutes`;
 
+const days = (seconds: number) => (seconds % 86400 === 0 ? `${seconds / 86400} day${seconds === 86400 ? '' : 's'}` : hours(seconds));
+
 export function createAccountMail(deps: { mailer: Pick<Mailer, 'queue'>; brandName: string }) {
   const { mailer, brandName } = deps;
   const to = (r: Recipient) => r.email;
@@ -39,6 +41,10 @@ export function createAccountMail(deps: { mailer: Pick<Mailer, 'queue'>; brandNa
     emailChanged(r: Recipient, newAddress: string) {
       // no reset link: a reset would now go to the new address
       mailer.queue('email-changed', to(r), `The email address of your ${brandName} account was changed`, { name: r.name, newAddress, when: new Date().toUTCString() });
+    },
+    /** An account an operator made for the person: the link sets its first password. */
+    invitation(r: Recipient, link: string, validForSeconds: number) {
+      mailer.queue('invitation', to(r), `You have been invited to ${brandName}`, { name: r.name, link, validFor: days(validForSeconds) });
     },
     /** Someone tried to register with an address that already has an account. */
     registrationAttempt(r: Recipient, resetLink: string) {

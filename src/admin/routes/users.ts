@@ -14,10 +14,13 @@ import { ProblemError } from '../../errors/errors.js';
 import { etagOf, requireIfMatch } from '../etag.js';
 import { route, type AdminRoute } from '../route-table.js';
 import { requireCallerHoldsRoles } from '../escalation.js';
+import type { Invitations } from '../../accounts/invitation.js';
+import { sourceOf } from '../../audit/audit-log.js';
 
 export type UserRoutesDeps = {
   accounts: Pick<AccountService, 'create' | 'findById' | 'setName' | 'setRoles' | 'markEmailVerified'>;
   audit: Pick<AuditLog, 'record'>;
+  invitations: Pick<Invitations, 'send'>;
 };
 
 export const userSchema = z.object({
@@ -58,13 +61,18 @@ export function userRoutes(d: UserRoutesDeps): AdminRoute[] {
         password: z.string().min(1).max(1024).optional().describe('without one, the account has no password (the person sets one through password reset, or signs in another way)'),
         name: z.string().max(200).optional(),
         email_verified: z.boolean().default(false),
+        invite: z.boolean().default(false).describe('without a password: mail the person a link that sets one (valid INVITATION_TTL)'),
       }).strict(),
-      response: userSchema, status: 201,
+      response: userSchema.extend({ invitation_sent: z.boolean().optional().describe('false when the address had its share of mail (EMAIL_LIMIT_PER_ACCOUNT)') }), status: 201,
       async handler({ body, ctx }) {
+        if (body.invite && body.password !== undefined) {
+          throw new ProblemError('invalid_input', 400, 'An invitation is for an account without a password: send password or invite, not both.', undefined, {}, { errors: [{ path: 'body.invite', message: 'not with password' }] });
+        }
         const account = await d.accounts.create({ email: body.email, ...(body.password !== undefined ? { password: body.password } : {}), ...(body.name ? { name: body.name } : {}), emailVerified: body.email_verified }).catch(asProblem);
         await d.audit.record({ type: 'admin.user.created', accountId: account.id, clientId: actor(ctx).clientId, details: { by_account: actor(ctx).accountId } }, ctx);
+        const invited = body.invite ? await d.invitations.send(account, actor(ctx), sourceOf(ctx)) : undefined;
         const shown = view(account);
-        return { status: 201, body: shown, etag: etagOf(shown), headers: { Location: `${ctx.path}/${account.id}` } };
+        return { status: 201, body: { ...shown, ...(invited !== undefined ? { invitation_sent: invited } : {}) }, etag: etagOf(shown), headers: { Location: `${ctx.path}/${account.id}` } };
       },
     }),
     route({
