@@ -105,7 +105,8 @@ describe('security: the second factor is a gate, not a step (issue 10 item 1)', 
       .filter((r) => r.path !== '/account/callback');
     // the table must cover what the attack is about
     for (const must of ['GET /account', 'GET /account/security', 'POST /account/security/totp/remove', 'POST /account/security/recovery-codes',
-      'POST /account/security/passkeys/:id/remove', 'POST /account/password', 'POST /account/security/passkeys/options']) {
+      'POST /account/security/passkeys/:id/remove', 'POST /account/password', 'POST /account/security/passkeys/options',
+      'POST /account/email', 'POST /account/email/confirm', 'GET /account/data', 'POST /account/delete']) {
       assert.ok(routes.some((r) => `${r.method} ${r.path}` === must), `the account router has ${must}`);
     }
     return routes;
