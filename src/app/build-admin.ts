@@ -22,6 +22,8 @@ import { keyRoutes } from '../admin/routes/keys.js';
 import { userRoutes } from '../admin/routes/users.js';
 import { userLifecycleRoutes } from '../admin/routes/user-lifecycle.js';
 import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
+import type { SessionsAndApps } from '../oidc/sessions-and-apps.js';
+import { userSessionRoutes } from '../admin/routes/user-sessions.js';
 
 export type AdminDeps = {
   config: Config;
@@ -30,6 +32,8 @@ export type AdminDeps = {
   registries: Registries;
   accounts: AccountService;
   accountLifecycle: AccountLifecycle;
+  /** the same instance the /account pages use (context.ts) */
+  sessionsAndApps: SessionsAndApps;
   audit: AuditLog;
   keyRing: KeyRing;
   verifier: Pick<JwtAccessTokenVerifier, 'verify'>;
@@ -64,6 +68,7 @@ export async function buildAdmin(d: AdminDeps) {
     routes: [
       ...userRoutes({ accounts: d.accounts, audit: d.audit }),
       ...userLifecycleRoutes({ lifecycle: d.accountLifecycle }),
+      ...userSessionRoutes({ lifecycle: d.accountLifecycle, sessionsAndApps: d.sessionsAndApps, audit: d.audit }),
       ...clientRoutes({ clients: d.registries.clients, audit: d.audit }),
       ...apiRoutes({ resources: d.registries.resources, audit: d.audit, defaultAccessTokenTtl: d.config.ACCESS_TOKEN_TTL }),
       ...auditRoutes({ audit: d.audit }),

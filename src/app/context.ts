@@ -39,6 +39,7 @@ import { buildSignOut } from './build-sign-out.js';
 import { buildPages, type Pages } from './build-pages.js';
 import type { Federation } from './build-federation.js';
 import { buildAdmin } from './build-admin.js';
+import { createSessionsAndApps } from '../oidc/sessions-and-apps.js';
 
 export type AppContext = {
   config: Config;
@@ -109,9 +110,13 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     : undefined;
 
   const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut);
-  const adminApi = await buildAdmin({ config, logger, store, registries, accounts: accounts.accounts, accountLifecycle, audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles });
+  // one service for a person's sessions and connected apps, behind both the /account pages and /admin/v1
+  const sessionsAndApps = createSessionsAndApps({ oidc: store.oidc, providers, ...signOut });
+  const adminApi = await buildAdmin({
+    config, logger, store, registries, accounts: accounts.accounts, accountLifecycle, sessionsAndApps, audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles,
+  });
 
-  const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle });
+  const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle, sessionsAndApps });
 
   return {
     config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, ledger, accessTokenVerifier, metrics, render, federation, factors,
