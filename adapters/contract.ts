@@ -31,6 +31,11 @@ export interface OidcModelStore {
    * for the account pages), each with its `consumed` state like `find`.
    */
   findByAccountId(model: string, accountId: string): Promise<OidcPayload[]>;
+  /**
+   * The live records of one model whose payload has this `clientId` (a deleted client's grants, whose
+   * artifacts revokeByGrantId then removes), each with its `consumed` state like `find`.
+   */
+  findByClientId(model: string, clientId: string): Promise<OidcPayload[]>;
 }
 
 /**

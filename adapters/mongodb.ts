@@ -29,7 +29,7 @@ import { shortLivedRecords } from './short-lived-records.js';
 
 type OidcDoc = {
   _id: string; model: string; payload: string; grantId: string | null; uid: string | null; userCode: string | null;
-  accountId: string | null; expiresAt: Date | null; consumedAt: Date | null;
+  accountId: string | null; clientId?: string | null; expiresAt: Date | null; consumedAt: Date | null;
 };
 type AccountDoc = {
   _id: string; email: string; emailLower: string; emailVerified: boolean; name: string | null;
@@ -107,6 +107,7 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
         const fields = {
           model, payload: JSON.stringify(payload), grantId: payload.grantId ?? null, uid: payload.uid ?? null,
           userCode: payload.userCode ?? null, accountId: typeof payload.accountId === 'string' ? payload.accountId : null,
+          clientId: typeof payload.clientId === 'string' ? payload.clientId : null,
           expiresAt: expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000),
         };
         // $setOnInsert keeps `consumedAt` across re-saves, like the SQL stores.
@@ -129,6 +130,8 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
       },
       findByAccountId: async (model, accountId) =>
         (await oidc.find({ accountId, model, ...live() }).sort({ expiresAt: 1, _id: 1 }).toArray()).map((d) => toPayload(d) as OidcPayload),
+      findByClientId: async (model, clientId) =>
+        (await oidc.find({ clientId, model, ...live() }).sort({ expiresAt: 1, _id: 1 }).toArray()).map((d) => toPayload(d) as OidcPayload),
   };
 
   return {

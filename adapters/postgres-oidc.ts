@@ -28,12 +28,14 @@ export function postgresOidcStore(pool: pg.Pool): OidcModelStore {
   return {
     async upsert(model, id, payload, expiresIn) {
       await pool.query(
-        `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, account_id, expires_at, consumed_at)
-         VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, NULL)
+        `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, account_id, client_id, expires_at, consumed_at)
+         VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, NULL)
          ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
-           user_code = excluded.user_code, uid = excluded.uid, account_id = excluded.account_id, expires_at = excluded.expires_at`,
+           user_code = excluded.user_code, uid = excluded.uid, account_id = excluded.account_id, client_id = excluded.client_id,
+           expires_at = excluded.expires_at`,
         [model, id, toJsonb(payload), payload.grantId ?? null, payload.userCode ?? null, payload.uid ?? null,
-          typeof payload.accountId === 'string' ? payload.accountId : null, expiresIn === undefined ? null : now() + expiresIn * 1000],
+          typeof payload.accountId === 'string' ? payload.accountId : null,
+          typeof payload.clientId === 'string' ? payload.clientId : null, expiresIn === undefined ? null : now() + expiresIn * 1000],
       );
     },
     find: async (model, id) => (storable(id) ? toPayload(await one<OidcRow>(selectOidc('id'), [model, id, now()])) : undefined),
@@ -58,6 +60,11 @@ export function postgresOidcStore(pool: pg.Pool): OidcModelStore {
     findByAccountId: async (model, accountId) =>
       storable(accountId)
         ? (await rows<OidcRow>(`${selectOidc('account_id')} ORDER BY expires_at NULLS LAST, id COLLATE "C"`, [model, accountId, now()]))
+          .map((r) => toPayload(r) as OidcPayload)
+        : [],
+    findByClientId: async (model, clientId) =>
+      storable(clientId)
+        ? (await rows<OidcRow>(`${selectOidc('client_id')} ORDER BY expires_at NULLS LAST, id COLLATE "C"`, [model, clientId, now()]))
           .map((r) => toPayload(r) as OidcPayload)
         : [],
   };

@@ -111,6 +111,12 @@ export const MIGRATIONS: readonly Migration[] = [
     const indexes = ['accounts_created', 'accounts_disabled', 'accounts_last_login'];
     for (const sql of addColumnsSql('postgres', TABLES.accounts, columns, indexes)) await client.query(sql);
   },
+  // 6: oidc_models.client_id and its index (OidcModelStore.findByClientId: a deleted client's grants),
+  // filled in from the payloads already stored
+  async (client) => {
+    for (const sql of addColumnsSql('postgres', TABLES.oidcModels, ['client_id'], ['oidc_models_client_id'])) await client.query(sql);
+    await client.query(`UPDATE oidc_models SET client_id = payload->>'clientId' WHERE jsonb_typeof(payload->'clientId') = 'string'`);
+  },
 ];
 
 /** Any fixed 64-bit number: it names Gatehouse's migration lock among the database's advisory locks. */

@@ -81,7 +81,7 @@ export const TABLES = {
     name: 'oidc_models',
     columns: {
       model: text, id: text, payload: { type: 'json' }, grant_id: textOrNull, user_code: textOrNull, uid: textOrNull,
-      expires_at: timeOrNull, consumed_at: timeOrNull, account_id: textOrNull,
+      expires_at: timeOrNull, consumed_at: timeOrNull, account_id: textOrNull, client_id: textOrNull,
     },
     primaryKey: ['model', 'id'],
     indexes: [
@@ -90,6 +90,8 @@ export const TABLES = {
       { name: 'oidc_models_user_code', columns: ['model', 'user_code'], whereNotNull: 'user_code', mongo: 'model_userCode' },
       { name: 'oidc_models_expires_at', columns: ['expires_at'], whereNotNull: 'expires_at', mongo: 'expiresAt_ttl', mongoTtl: true },
       { name: 'oidc_models_account_id', columns: ['account_id', 'model'], whereNotNull: 'account_id', mongo: 'accountId_model' },
+      // OidcModelStore.findByClientId: a deleted client's grants (src/clients/client-registry.ts)
+      { name: 'oidc_models_client_id', columns: ['client_id', 'model'], whereNotNull: 'client_id', mongo: 'clientId_model' },
     ],
   },
   accounts: {

@@ -9,6 +9,7 @@
  *   oidc-user-code:<Model>:<code> string: id (same TTL as the record)
  *   oidc-grant:<grantId>          set of record keys; its TTL is the longest of its members'
  *   oidc-account:<Model>:<accountId>  set of ids (sessions of a person, for the account pages); TTL likewise
+ *   oidc-client:<Model>:<clientId>    set of ids (a client's records, for its deletion); TTL likewise
  *   rl:<prefix>:<key>             rate-limiter-flexible counters
  * Secondary keys are written before the record, so a failure half-way leaves at worst a pointer to
  * nothing (lookups check that the record still carries the uid/userCode/grantId/accountId they came through).
@@ -55,6 +56,11 @@ const uidKey = (model: string, uid: string) => `oidc-uid:${model}:${uid}`;
 const userCodeKey = (model: string, code: string) => `oidc-user-code:${model}:${code}`;
 const grantKey = (grantId: string) => `oidc-grant:${grantId}`;
 const accountKey = (model: string, accountId: string) => `oidc-account:${model}:${accountId}`;
+const clientKey = (model: string, clientId: string) => `oidc-client:${model}:${clientId}`;
+const clientIdOf = (payload: string | null): string => {
+  const clientId = payload ? (JSON.parse(payload) as { clientId?: unknown }).clientId : undefined;
+  return typeof clientId === 'string' ? clientId : '';
+};
 
 export type RedisStoreOptions = { onError?: (err: Error) => void };
 
@@ -109,7 +115,9 @@ function createRedisOidcStore(redis: Client & Scripts): OidcModelStore {
       const key = recordKey(model, id);
       const { grantId, uid, userCode } = payload;
       const accountId = typeof payload.accountId === 'string' ? payload.accountId : '';
+      const clientId = typeof payload.clientId === 'string' ? payload.clientId : '';
       await Promise.all([
+        clientId ? redis.ghIndex(clientKey(model, clientId), id, ttl) : undefined,
         grantId ? redis.ghIndex(grantKey(grantId), key, ttl) : undefined,
         accountId ? redis.ghIndex(accountKey(model, accountId), id, ttl) : undefined,
         uid ? setPointer(redis, uidKey(model, uid), id, ttl) : undefined,
@@ -123,13 +131,15 @@ function createRedisOidcStore(redis: Client & Scripts): OidcModelStore {
     consume: async (model, id) => (await redis.ghConsume(recordKey(model, id), String(Date.now()))) === 1,
     async destroy(model, id) {
       const key = recordKey(model, id);
-      const [uid, userCode, grantId, accountId] = await redis.hmget(key, 'uid', 'userCode', 'grantId', 'accountId');
+      const [uid, userCode, grantId, accountId, payload] = await redis.hmget(key, 'uid', 'userCode', 'grantId', 'accountId', 'payload');
+      const clientId = clientIdOf(payload ?? null);
       await redis.del(key);
       await Promise.all([
         uid ? redis.ghDeletePointer(uidKey(model, uid), id) : undefined,
         userCode ? redis.ghDeletePointer(userCodeKey(model, userCode), id) : undefined,
         grantId ? redis.srem(grantKey(grantId), key) : undefined,
         accountId ? redis.srem(accountKey(model, accountId), id) : undefined,
+        clientId ? redis.srem(clientKey(model, clientId), id) : undefined,
       ]);
     },
     async revokeByGrantId(grantId) {
@@ -145,6 +155,12 @@ function createRedisOidcStore(redis: Client & Scripts): OidcModelStore {
       // Members are not pruned here: one may be indexed a moment before its record is written.
       // A record re-saved for another account (or expired, or revoked) is simply not returned.
       return records.filter((r): r is OidcPayload => r !== undefined && r.accountId === accountId);
+    },
+    async findByClientId(model, clientId) {
+      const ids = await redis.smembers(clientKey(model, clientId));
+      const records = await Promise.all(ids.sort().map((id) => read(model, id)));
+      // as findByAccountId: a member whose record is gone or now names another client is not returned
+      return records.filter((r): r is OidcPayload => r !== undefined && r.clientId === clientId);
     },
   };
 }

@@ -39,6 +39,7 @@ export function createSplitStore(durable: Store, shortLived: ShortLivedStore): S
       consume: (model, id) => side(model).consume(model, id),
       destroy: (model, id) => side(model).destroy(model, id),
       findByAccountId: (model, accountId) => side(model).findByAccountId(model, accountId),
+      findByClientId: (model, clientId) => side(model).findByClientId(model, clientId),
       async revokeByGrantId(grantId) {
         await Promise.all([shortLived.oidc.revokeByGrantId(grantId), durable.oidc.revokeByGrantId(grantId)]);
       },

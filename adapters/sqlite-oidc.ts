@@ -15,10 +15,11 @@ export function sqliteOidcStore(db: Database.Database): OidcModelStore & { sweep
     db.prepare<[string, string], OidcRow>(`SELECT payload, expires_at, consumed_at FROM oidc_models WHERE model = ? AND ${where} = ?`);
   const q = {
     upsert: db.prepare(
-      `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, account_id, expires_at, consumed_at)
-       VALUES (@model, @id, @payload, @grantId, @userCode, @uid, @accountId, @expiresAt, NULL)
+      `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, account_id, client_id, expires_at, consumed_at)
+       VALUES (@model, @id, @payload, @grantId, @userCode, @uid, @accountId, @clientId, @expiresAt, NULL)
        ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
-         user_code = excluded.user_code, uid = excluded.uid, account_id = excluded.account_id, expires_at = excluded.expires_at`,
+         user_code = excluded.user_code, uid = excluded.uid, account_id = excluded.account_id, client_id = excluded.client_id,
+         expires_at = excluded.expires_at`,
     ),
     find: select('id'),
     findByUid: select('uid'),
@@ -29,6 +30,9 @@ export function sqliteOidcStore(db: Database.Database): OidcModelStore & { sweep
     findByAccountId: db.prepare<[string, string], OidcRow>(
       'SELECT payload, expires_at, consumed_at FROM oidc_models WHERE account_id = ? AND model = ? ORDER BY rowid',
     ),
+    findByClientId: db.prepare<[string, string], OidcRow>(
+      'SELECT payload, expires_at, consumed_at FROM oidc_models WHERE client_id = ? AND model = ? ORDER BY rowid',
+    ),
     sweep: db.prepare('DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= ?'),
   };
   return {
@@ -36,6 +40,7 @@ export function sqliteOidcStore(db: Database.Database): OidcModelStore & { sweep
       q.upsert.run({
         model, id, payload: JSON.stringify(payload), grantId: payload.grantId ?? null, userCode: payload.userCode ?? null,
         uid: payload.uid ?? null, accountId: typeof payload.accountId === 'string' ? payload.accountId : null,
+        clientId: typeof payload.clientId === 'string' ? payload.clientId : null,
         expiresAt: expiresIn === undefined ? null : now() + expiresIn * 1000,
       });
     },
@@ -51,6 +56,8 @@ export function sqliteOidcStore(db: Database.Database): OidcModelStore & { sweep
     },
     findByAccountId: async (model, accountId) =>
       q.findByAccountId.all(accountId, model).map(live).filter((p): p is OidcPayload => p !== undefined),
+    findByClientId: async (model, clientId) =>
+      q.findByClientId.all(clientId, model).map(live).filter((p): p is OidcPayload => p !== undefined),
     sweep: () => q.sweep.run(now()).changes,
   };
 }

@@ -84,6 +84,8 @@ export const HISTORIC_MIGRATIONS: readonly string[] = [
  * instead of being created on first use.
  * 6: the account lifecycle (issue 13): accounts.disabled_at and last_login_at, and the indexes of
  * AccountStore.list.
+ * 7: oidc_models.client_id and its index (OidcModelStore.findByClientId: a deleted client's grants),
+ * filled in from the payloads already stored.
  */
 const MIGRATIONS: readonly Migration[] = [
   ...HISTORIC_MIGRATIONS,
@@ -100,6 +102,11 @@ const MIGRATIONS: readonly Migration[] = [
     const present = new Set(db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'accounts\')').all().map((c) => c.name));
     const missing = ACCOUNT_LIFECYCLE_COLUMNS.filter((c) => !present.has(c));
     for (const sql of addColumnsSql('sqlite', TABLES.accounts, missing, ACCOUNT_LIFECYCLE_INDEXES)) db.exec(sql);
+  },
+  (db) => {
+    for (const sql of addColumnsSql('sqlite', TABLES.oidcModels, ['client_id'], ['oidc_models_client_id'])) db.exec(sql);
+    db.exec(`UPDATE oidc_models SET client_id = json_extract(payload, '$.clientId')
+             WHERE json_valid(payload) AND json_type(payload, '$.clientId') = 'text'`);
   },
 ];
 

@@ -6,8 +6,9 @@
  * result. The client is consented by construction, so no consent page is shown for it.
  */
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { ACCOUNT_CLIENT_ID } from '../oidc/account-client-id.js';
 
-export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
+export { ACCOUNT_CLIENT_ID };
 export const ACCOUNT_CALLBACK_PATH = '/account/callback';
 
 export function accountClientMetadata(issuer: string, brandName: string) {

@@ -13,7 +13,7 @@ import { accountSubject, type LoginThrottle } from '../accounts/login-throttle.j
 import { nameRefusal } from '../accounts/registration.js';
 import { InvalidRequestError, TooManyRequestsError } from '../errors/errors.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
-import type { SessionsAndApps } from './sessions-and-apps.js';
+import type { SessionsAndApps } from '../oidc/sessions-and-apps.js';
 import { registerSecurityRoutes, type SecurityDeps } from './security-routes.js';
 import { registerSelfServiceRoutes, type SelfServiceDeps } from './self-service-routes.js';
 import { NOTICES, amrLabel } from './notices.js';

@@ -14,7 +14,7 @@ import type { EmailChange } from '../accounts/email-change.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { sourceOf } from '../audit/audit-log.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
-import type { SessionsAndApps } from './sessions-and-apps.js';
+import type { SessionsAndApps } from '../oidc/sessions-and-apps.js';
 
 export type SelfServiceDeps = {
   auth: ReturnType<typeof createAccountAuth>;

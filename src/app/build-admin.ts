@@ -23,6 +23,8 @@ import { userRoutes } from '../admin/routes/users.js';
 import { userLifecycleRoutes } from '../admin/routes/user-lifecycle.js';
 import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
 import type { Invitations } from '../accounts/invitation.js';
+import type { SessionsAndApps } from '../oidc/sessions-and-apps.js';
+import { userSessionRoutes } from '../admin/routes/user-sessions.js';
 
 export type AdminDeps = {
   config: Config;
@@ -32,6 +34,8 @@ export type AdminDeps = {
   accounts: AccountService;
   accountLifecycle: AccountLifecycle;
   invitations: Invitations;
+  /** the same instance the /account pages use (context.ts) */
+  sessionsAndApps: SessionsAndApps;
   audit: AuditLog;
   keyRing: KeyRing;
   verifier: Pick<JwtAccessTokenVerifier, 'verify'>;
@@ -66,6 +70,7 @@ export async function buildAdmin(d: AdminDeps) {
     routes: [
       ...userRoutes({ accounts: d.accounts, audit: d.audit, invitations: d.invitations }),
       ...userLifecycleRoutes({ lifecycle: d.accountLifecycle }),
+      ...userSessionRoutes({ lifecycle: d.accountLifecycle, sessionsAndApps: d.sessionsAndApps, audit: d.audit }),
       ...clientRoutes({ clients: d.registries.clients, audit: d.audit }),
       ...apiRoutes({ resources: d.registries.resources, audit: d.audit, defaultAccessTokenTtl: d.config.ACCESS_TOKEN_TTL }),
       ...auditRoutes({ audit: d.audit }),

@@ -19,6 +19,7 @@ export function buildRegistries(store: Store, cipher: AtRestCipher, validate: Cl
     oidcScopes: OIDC_SCOPES,
     resourceExists: async (identifier) => (await resources.find(identifier)) !== undefined,
     records: store.records,
+    artifacts: store.oidc,
     validate,
   });
   return { clients, resources };

@@ -20,7 +20,7 @@ import { createWebAuthnStep, type WebAuthnStep } from '../interactions/mfa-webau
 import { registrationAllowed } from '../lifecycle/registration-routes.js';
 import type { LifecycleDeps } from '../lifecycle/router.js';
 import { createAccountAuth } from '../account-pages/account-auth.js';
-import { createSessionsAndApps } from '../account-pages/sessions-and-apps.js';
+import type { SessionsAndApps } from '../oidc/sessions-and-apps.js';
 import type { AccountPagesDeps } from '../account-pages/router.js';
 import type { Metrics } from './metrics.js';
 import type { Accounts } from './build-accounts.js';
@@ -54,10 +54,11 @@ export function buildPages(deps: {
   metrics: Metrics;
   federation: Federation | undefined;
   accountLifecycle: AccountLifecycle;
+  sessionsAndApps: SessionsAndApps;
 }): Pages {
   const { config, render, providers, factors, protection, metrics, federation } = deps;
   const { accounts, audit, accountMail, verification, accountTokens } = deps.accounts;
-  const { signOutEverywhere, backchannelLogout } = deps.signOut;
+  const { signOutEverywhere } = deps.signOut;
   const secure = config.ISSUER.startsWith('https://');
   const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure });
 
@@ -103,7 +104,7 @@ export function buildPages(deps: {
     }),
     accounts,
     passwordThrottle: protection.loginThrottle,
-    sessionsAndApps: createSessionsAndApps({ oidc: deps.store.oidc, providers, backchannelLogout, signOutEverywhere }),
+    sessionsAndApps: deps.sessionsAndApps,
     selfService: {
       emailChange: createEmailChange({
         issuer: config.ISSUER, ttlSeconds: config.EMAIL_VERIFICATION_TTL, tokens: accountTokens, accounts, lifecycle: deps.accountLifecycle,

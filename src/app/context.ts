@@ -40,6 +40,7 @@ import { buildSignOut } from './build-sign-out.js';
 import { buildPages, type Pages } from './build-pages.js';
 import type { Federation } from './build-federation.js';
 import { buildAdmin } from './build-admin.js';
+import { createSessionsAndApps } from '../oidc/sessions-and-apps.js';
 
 export type AppContext = {
   config: Config;
@@ -110,9 +111,16 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     : undefined;
 
   const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut);
-  const adminApi = await buildAdmin({ config, logger, store, registries, accounts: accounts.accounts, accountLifecycle, invitations: createInvitations({ issuer: config.ISSUER, ttlSeconds: config.INVITATION_TTL, tokens: accounts.accountTokens, mail: accounts.accountMail, audit: accounts.audit, mayMail: protection.mayMail }), audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles });
+  // one service for a person's sessions and connected apps, behind both the /account pages and /admin/v1
+  const sessionsAndApps = createSessionsAndApps({ oidc: store.oidc, providers, ...signOut });
+  const invitations = createInvitations({
+    issuer: config.ISSUER, ttlSeconds: config.INVITATION_TTL, tokens: accounts.accountTokens, mail: accounts.accountMail, audit: accounts.audit, mayMail: protection.mayMail,
+  });
+  const adminApi = await buildAdmin({
+    config, logger, store, registries, accounts: accounts.accounts, accountLifecycle, invitations, sessionsAndApps, audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles,
+  });
 
-  const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle });
+  const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle, sessionsAndApps });
 
   return {
     config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, ledger, accessTokenVerifier, metrics, render, federation, factors,

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { timingSafeEqual } from 'node:crypto';
-import { type ClientStore, type ShortLivedRecordStore } from '../../adapters/contract.js';
+import { type ClientStore, type OidcModelStore, type ShortLivedRecordStore } from '../../adapters/contract.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
 import { DEFAULT_RESOURCE, InvalidClientScope, parseClientScope, providerView, requireScopeForClientCredentials } from './client-scope.js';
 import { checkSelfServiceMetadata } from './dynamic-registration.js';
@@ -35,6 +35,8 @@ export function createClientRegistry(deps: {
   resourceExists?(identifier: string): Promise<boolean>;
   /** where a rotated-out secret waits out its overlap window (expires by itself) */
   records?: Pick<ShortLivedRecordStore, 'upsert' | 'find' | 'consume'>;
+  /** oidc-provider's stored artifacts: a deleted client's grants and tokens go with it */
+  artifacts: Pick<OidcModelStore, 'findByClientId' | 'revokeByGrantId' | 'destroy'>;
 }) {
   const { clients, cipher, validate, oidcScopes } = deps;
   const requireRegisteredDefaultResource = async (metadata: Record<string, unknown>) => {
@@ -112,8 +114,28 @@ export function createClientRegistry(deps: {
       await clients.create(record);
     },
 
-    /** RFC 7592 §2.3: the client deleted its own registration. */
-    delete: (clientId: string) => clients.delete(clientId),
+    /**
+     * Deletes a client (the API, the CLI, and RFC 7592 §2.3 when a client deletes its own registration)
+     * with every grant people gave it and every token issued to it: RFC 7592 §2.3 "the authorization
+     * server ... SHOULD immediately invalidate all existing authorization grants and currently-active
+     * tokens associated with this client". The client goes first, so nothing new is issued to it meanwhile.
+     */
+    async delete(clientId: string): Promise<void> {
+      await clients.delete(clientId);
+      const { artifacts } = deps;
+      for (const grant of await artifacts.findByClientId('Grant', clientId)) {
+        if (typeof grant.jti !== 'string') continue;
+        // every code, access and refresh token of the grant, on both sides of a split store
+        await artifacts.revokeByGrantId(grant.jti);
+        await artifacts.destroy('Grant', grant.jti);
+      }
+      // tokens of no grant: client_credentials access tokens and the registration access token (RFC 7592)
+      for (const model of ['ClientCredentials', 'RegistrationAccessToken']) {
+        for (const token of await artifacts.findByClientId(model, clientId)) {
+          if (typeof token.jti === 'string') await artifacts.destroy(model, token.jti);
+        }
+      }
+    },
 
     list: () => clients.list(),
 

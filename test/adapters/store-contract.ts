@@ -249,6 +249,32 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
       }
     });
 
+    it('finds the live records of a client by model (a deleted client\'s grants), with their consumed state', async () => {
+      const [app, other] = [rand(), rand()];
+      const byN = (list: OidcPayload[]) => [...list].sort((x, y) => Number(x.n) - Number(y.n));
+      for (const model of ['Grant', 'RefreshToken', SHORT]) {
+        const mine = Array.from({ length: 3 }, (_, n) => ({ id: rand(), payload: token({ n, clientId: app, accountId: rand() }) }));
+        const others = [
+          { model, id: rand(), payload: token({ n: 10, clientId: other }) },
+          { model, id: rand(), payload: token({ n: 11 }) },
+          { model: model === 'Grant' ? DURABLE : 'Interaction', id: rand(), payload: token({ n: 12, clientId: app }) },
+        ];
+        await Promise.all([...mine.map((r) => a.store.oidc.upsert(model, r.id, r.payload, 300)), ...others.map((r) => a.store.oidc.upsert(r.model, r.id, r.payload, 300))]);
+        assert.deepEqual(byN(await b.store.oidc.findByClientId(model, app)), mine.map((r) => r.payload), `${model}: only that client's, only that model`);
+        assert.deepEqual(await b.store.oidc.findByClientId(model, rand()), []);
+        assert.deepEqual(await b.store.oidc.findByClientId(model, 'nul\0id'), []);
+
+        assert.equal(await a.store.oidc.consume(model, mine[0]!.id), true);
+        assert.equal(typeof byN(await b.store.oidc.findByClientId(model, app))[0]?.consumed, 'number', 'consumed as in find');
+        await b.store.oidc.destroy(model, mine[1]!.id);
+        assert.deepEqual(byN(await a.store.oidc.findByClientId(model, app)).map((p) => p.n), [0, 2], `${model}: a destroyed one goes`);
+        // Re-saved for another client: it moves.
+        await a.store.oidc.upsert(model, mine[2]!.id, { ...mine[2]!.payload, clientId: other }, 300);
+        assert.deepEqual(byN(await b.store.oidc.findByClientId(model, app)).map((p) => p.n), [0]);
+        assert.deepEqual(byN(await b.store.oidc.findByClientId(model, other)).map((p) => p.n), [2, 10]);
+      }
+    });
+
     it('keeps a TOTP factor and accepts each time step once, however many requests race', async () => {
       const accountId = rand();
       const pending = { accountId, secretCiphertext: `v1.${rand()}`, confirmedAt: null, lastUsedStep: null, createdAt: Date.now() };

@@ -168,7 +168,7 @@ describe('pairwise subject identifiers (OIDC Core §8.1)', () => {
   it('names the pairwise sub in the back-channel logout token', async () => {
     const client = await register(31, { subject_type: 'pairwise', backchannel_logout_uri: `${sectorOrigin}/backchannel-logout` });
     const idSub = await subs(client, 31);
-    // the call the account pages and the password change make when they end a session (src/account/sessions-and-apps.ts)
+    // the call the account pages and the password change make when they end a session (src/oidc/sessions-and-apps.ts)
     const provider = gh.context.providers.current;
     const found = (await provider.Client.find(client.client_id)) as unknown as { backchannelLogout(sub: string, sid: string): Promise<unknown> };
     await found.backchannelLogout(accountId, 'a-session-id');

@@ -118,7 +118,7 @@ export function clientRoutes(d: ClientRoutesDeps): AdminRoute[] {
       },
     }),
     route({
-      method: 'delete', path: '/clients/:clientId', operationId: 'clients.delete', summary: 'Delete a client', scope: 'admin:clients:write',
+      method: 'delete', path: '/clients/:clientId', operationId: 'clients.delete', summary: 'Delete a client with every grant people gave it and every token issued to it', scope: 'admin:clients:write',
       params: idParams,
       async handler({ params, ctx, caller }) {
         requireCallerHoldsClientScopes(caller, (await current(params.clientId)).metadata.scope);

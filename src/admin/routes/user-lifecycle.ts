@@ -41,15 +41,22 @@ const listQuery = z.object({
 const signedOutSchema = z.object({ user: userSchema, sessions_ended: z.number().int(), grants_revoked: z.number().int() });
 const userResult = z.object({ user: userSchema });
 
-export function userLifecycleRoutes(d: UserLifecycleDeps): AdminRoute[] {
-  const actor = (ctx: Context, caller: AdminCaller): Actor => ({ via: 'admin-api', clientId: caller.clientId, accountId: caller.accountId, source: sourceOf(ctx) });
-  const scope = DEFAULT_SCOPE;
-  /** the account, after checking the caller holds whatever management authority its roles give */
-  const target = async (id: string, caller: AdminCaller): Promise<AccountRecord> => {
-    const { account, roles } = await d.lifecycle.show({ scope, account: { id } });
+/**
+ * The account `id` (404 when there is none), after checking the caller holds whatever management
+ * authority its roles give: the escalation rule of every route that acts on a person.
+ */
+export function managedTarget(lifecycle: Pick<AccountLifecycle, 'show'>) {
+  return async (id: string, caller: AdminCaller): Promise<AccountRecord> => {
+    const { account, roles } = await lifecycle.show({ scope: DEFAULT_SCOPE, account: { id } });
     requireCallerHoldsRoles(caller, roles);
     return account;
   };
+}
+
+export function userLifecycleRoutes(d: UserLifecycleDeps): AdminRoute[] {
+  const actor = (ctx: Context, caller: AdminCaller): Actor => ({ via: 'admin-api', clientId: caller.clientId, accountId: caller.accountId, source: sourceOf(ctx) });
+  const scope = DEFAULT_SCOPE;
+  const target = managedTarget(d.lifecycle);
   const action = (path: string, operationId: string, summary: string, run: (id: string, by: Actor) => Promise<{ account: AccountRecord }>) =>
     route({
       method: 'post', path: `/users/:id/${path}`, operationId, summary, scope: 'admin:users:write', params: idParams, response: userResult,

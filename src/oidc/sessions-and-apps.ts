@@ -5,10 +5,10 @@
  * Logout 1.0 §2.5); an app is disconnected by revoking every token of its grants and destroying them.
  */
 import type { OidcModelStore } from '../../adapters/contract.js';
-import type { ProviderHost } from '../oidc/provider-host.js';
+import type { ProviderHost } from './provider-host.js';
 import type { EndingSession, SignOutEverywhere } from '../accounts/sign-out-everywhere.js';
-import type { BackchannelLogout } from '../oidc/backchannel-logout.js';
-import { ACCOUNT_CLIENT_ID } from './account-client.js';
+import type { BackchannelLogout } from './backchannel-logout.js';
+import { ACCOUNT_CLIENT_ID } from './account-client-id.js';
 
 export type SessionView = { uid: string; loginTs: number | undefined; expiresAt: number | undefined; amr: string[]; apps: string[]; current: boolean };
 export type AppView = { clientId: string; name: string; scopes: string[]; grantedAt: number | undefined };
