@@ -75,7 +75,7 @@ export function clientsCommands(program: CliCommand, deps: CliDeps): void {
 
   leaf(clients, {
     name: 'delete',
-    description: 'delete a client: it can no longer authenticate, and its JWT access tokens stop verifying at once',
+    description: 'delete a client: the grants people gave it and every token issued to it are revoked, and its JWT access tokens stop verifying at once',
     options: [required('--client-id <id>', 'the client'), new Option('--yes', 'confirm: this cannot be undone').default(false)],
     example: 'gatehouse clients delete --client-id my-app --yes',
     plan(o) {
