@@ -111,6 +111,10 @@ export const MIGRATIONS: readonly Migration[] = [
     const indexes = ['accounts_created', 'accounts_disabled', 'accounts_last_login'];
     for (const sql of addColumnsSql('postgres', TABLES.accounts, columns, indexes)) await client.query(sql);
   },
+  // 6: AccountStore.list at 100,000 accounts (bench/user-list.ts): the email prefix search uses an index
+  // under any collation, not only C; status=disabled reads the disabled rows in page order
+  createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_email_pattern')),
+  createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_disabled_created')),
 ];
 
 /** Any fixed 64-bit number: it names Gatehouse's migration lock among the database's advisory locks. */

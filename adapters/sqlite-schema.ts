@@ -84,6 +84,8 @@ export const HISTORIC_MIGRATIONS: readonly string[] = [
  * instead of being created on first use.
  * 6: the account lifecycle (issue 13): accounts.disabled_at and last_login_at, and the indexes of
  * AccountStore.list.
+ * 7: AccountStore.list at 100,000 accounts (bench/user-list.ts): status=disabled reads the disabled rows
+ * in page order (the email prefix needs no index here: account-list.ts searches it as a range).
  */
 const MIGRATIONS: readonly Migration[] = [
   ...HISTORIC_MIGRATIONS,
@@ -101,6 +103,7 @@ const MIGRATIONS: readonly Migration[] = [
     const missing = ACCOUNT_LIFECYCLE_COLUMNS.filter((c) => !present.has(c));
     for (const sql of addColumnsSql('sqlite', TABLES.accounts, missing, ACCOUNT_LIFECYCLE_INDEXES)) db.exec(sql);
   },
+  (db) => db.exec(createIndexSql('sqlite', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_disabled_created'))),
 ];
 
 /** What migration 6 (SQLite) and 5 (PostgreSQL) add to accounts. */
