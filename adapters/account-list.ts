@@ -49,9 +49,19 @@ export function accountPageSql(dialect: SqlDialect, q: AccountListQuery, emailKe
   const where: string[] = [];
   if (q.cursor) {
     const c = decodeAccountCursor(q.cursor);
-    where.push(`(created_at > ${p(c.createdAt)} OR (created_at = ${p(c.createdAt)} AND id > ${p(c.id)}))`);
+    // a row value, which both engines turn into a range of the accounts_created index; the OR of the same
+    // condition was only a filter, so a deep page walked the index from its first row
+    where.push(`(created_at, id) > (${p(c.createdAt)}, ${p(c.id)})`);
   }
-  if (q.emailPrefix) where.push(`email_lower LIKE ${p(`${likeText(emailKey(q.emailPrefix))}%`)} ESCAPE '\\'`);
+  if (q.emailPrefix) {
+    const key = emailKey(q.emailPrefix);
+    where.push(`email_lower LIKE ${p(`${likeText(key)}%`)} ESCAPE '\\'`);
+    // SQLite uses an index for LIKE only with case_sensitive_like or a NOCASE column; email_lower is
+    // BINARY (UTF-8 byte order), so the same rows as a range: every string that starts with the key sorts
+    // at or after it and before key + U+10FFFF (UTF-8 F4 8F BF BF, above any byte a longer match has
+    // next). PostgreSQL finds LIKE's own range in accounts_email_pattern (record-schema.ts).
+    if (dialect === 'sqlite') where.push(`email_lower >= ${p(key)} AND email_lower < ${p(`${key}\u{10FFFF}`)}`);
+  }
   if (q.name) where.push(`lower(name) LIKE ${p(`%${likeText(q.name.toLowerCase())}%`)} ESCAPE '\\'`);
   if (q.status === 'disabled') where.push('disabled_at IS NOT NULL');
   if (q.status === 'active') where.push('disabled_at IS NULL');

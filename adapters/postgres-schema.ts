@@ -117,6 +117,10 @@ export const MIGRATIONS: readonly Migration[] = [
     for (const sql of addColumnsSql('postgres', TABLES.oidcModels, ['client_id'], ['oidc_models_client_id'])) await client.query(sql);
     await client.query(`UPDATE oidc_models SET client_id = payload->>'clientId' WHERE jsonb_typeof(payload->'clientId') = 'string'`);
   },
+  // 7: AccountStore.list at 100,000 accounts (bench/user-list.ts): the email prefix search uses an index
+  // under any collation, not only C; status=disabled reads the disabled rows in page order
+  createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_email_pattern')),
+  createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_disabled_created')),
 ];
 
 /** Any fixed 64-bit number: it names Gatehouse's migration lock among the database's advisory locks. */

@@ -41,6 +41,10 @@ export type Index = {
   mongo?: string;
   /** MongoDB deletes documents by this (Date) field itself: expireAfterSeconds 0 */
   mongoTtl?: true;
+  /** PostgreSQL: the operator class of every column (text_pattern_ops: LIKE 'prefix%' under any collation) */
+  postgresOpclass?: 'text_pattern_ops';
+  /** an index of this engine only */
+  only?: 'postgres';
 };
 
 export type Table = {
@@ -107,9 +111,16 @@ export const TABLES = {
     primaryKey: ['id'],
     indexes: [
       { name: 'accounts_email_lower', columns: ['email_lower'], unique: true, mongo: 'emailLower_unique' },
+      // AccountStore.list's email prefix search: a btree in the database's collation serves LIKE 'p%' only
+      // when that collation is C; text_pattern_ops compares bytes, so it serves it under any collation.
+      // (SQLite's email_lower is BINARY: the list adds a range on accounts_email_lower, account-list.ts.)
+      { name: 'accounts_email_pattern', columns: ['email_lower'], postgresOpclass: 'text_pattern_ops', only: 'postgres' },
       // AccountStore.list: the page order, and the filters that narrow it most (MongoDB: mongodb-indexes.ts)
       { name: 'accounts_created', columns: ['created_at', 'id'] },
       { name: 'accounts_disabled', columns: ['disabled_at'], whereNotNull: 'disabled_at' },
+      // status=disabled in page order: the few disabled rows, already sorted (the index above gives no order,
+      // so the planner walked accounts_created over every active account instead)
+      { name: 'accounts_disabled_created', columns: ['created_at', 'id'], whereNotNull: 'disabled_at' },
       { name: 'accounts_last_login', columns: ['last_login_at'], whereNotNull: 'last_login_at' },
     ],
   },

@@ -57,20 +57,24 @@ export function indexColumns(dialect: SqlDialect, table: Table, index: Index): s
 
 export function createIndexSql(dialect: SqlDialect, table: Table, index: Index, o: { ifNotExists?: boolean } = {}): string {
   const where = index.whereNotNull ? ` WHERE ${index.whereNotNull} IS NOT NULL` : '';
-  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${o.ifNotExists ? 'IF NOT EXISTS ' : ''}${index.name} ON ${table.name} (${indexColumns(dialect, table, index).join(', ')})${where}`;
+  const opclass = dialect === 'postgres' && index.postgresOpclass ? ` ${index.postgresOpclass}` : '';
+  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${o.ifNotExists ? 'IF NOT EXISTS ' : ''}${index.name} ON ${table.name} (${indexColumns(dialect, table, index).map((c) => `${c}${opclass}`).join(', ')})${where}`;
 }
+
+/** The table's indexes that this engine has (some are of one engine only). */
+export const indexesOf = (dialect: SqlDialect, table: Table): readonly Index[] => table.indexes.filter((i) => !i.only || i.only === dialect);
 
 /** The whole schema for a new database: every table, then every index. */
 export function schemaSql(dialect: SqlDialect, tables: readonly Table[]): string[] {
   return [
     ...tables.map((t) => createTableSql(dialect, t)),
-    ...tables.flatMap((t) => t.indexes.map((i) => createIndexSql(dialect, t, i))),
+    ...tables.flatMap((t) => indexesOf(dialect, t).map((i) => createIndexSql(dialect, t, i))),
   ];
 }
 
 /** The table and its indexes, for a migration that adds a table (IF NOT EXISTS: it may have been made on first use). */
 export function addTableSql(dialect: SqlDialect, table: Table): string[] {
-  return [createTableSql(dialect, table, { ifNotExists: true }), ...table.indexes.map((i) => createIndexSql(dialect, table, i, { ifNotExists: true }))];
+  return [createTableSql(dialect, table, { ifNotExists: true }), ...indexesOf(dialect, table).map((i) => createIndexSql(dialect, table, i, { ifNotExists: true }))];
 }
 
 /** ALTER TABLE ... ADD COLUMN, for a migration that adds a (nullable or defaulted) column of the schema. */

@@ -86,6 +86,8 @@ export const HISTORIC_MIGRATIONS: readonly string[] = [
  * AccountStore.list.
  * 7: oidc_models.client_id and its index (OidcModelStore.findByClientId: a deleted client's grants),
  * filled in from the payloads already stored.
+ * 7: AccountStore.list at 100,000 accounts (bench/user-list.ts): status=disabled reads the disabled rows
+ * in page order (the email prefix needs no index here: account-list.ts searches it as a range).
  */
 const MIGRATIONS: readonly Migration[] = [
   ...HISTORIC_MIGRATIONS,
@@ -108,6 +110,7 @@ const MIGRATIONS: readonly Migration[] = [
     db.exec(`UPDATE oidc_models SET client_id = json_extract(payload, '$.clientId')
              WHERE json_valid(payload) AND json_type(payload, '$.clientId') = 'text'`);
   },
+  (db) => db.exec(createIndexSql('sqlite', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_disabled_created'))),
 ];
 
 /** What migration 6 (SQLite) and 5 (PostgreSQL) add to accounts. */

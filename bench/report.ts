@@ -1,6 +1,7 @@
 /** The targets (for a 2-core machine) and the markdown report of one run. */
 import type { LoadResult } from './load.js';
 import type { CoreShares } from './machine-load.js';
+import type { UserListRun } from './user-list.js';
 
 export type Pass = {
   result: LoadResult;
@@ -23,6 +24,8 @@ export type RunReport = {
   scenarios: ScenarioRun[];
   load: { before: number[]; after: number[]; min: number; max: number; mean: number; busyOthers: string[] };
   verdicts?: Verdict[];
+  /** the management API's user list at scale (user-list.ts) */
+  userList?: UserListRun[];
 };
 
 type Memory = { rss: number; heapUsed: number; gc: boolean };

@@ -24,6 +24,10 @@
  *                              generator's balanced pool (one issuer); login flows go to the first
  *   BENCH_WORKERS=1            Gatehouse's WORKERS setting (a Node cluster behind one port)
  *   BENCH_SERVER_CPU, BENCH_CLIENT_CPU   taskset CPU lists (defaults 1 and 0; `0,1` gives the server both)
+ *
+ * Last, after both servers have stopped, the `user_list` scenario (bench/user-list.ts: the management
+ * API's user list at BENCH_USERS=100000 accounts, on each of BENCH_USER_LIST_STORES); BENCH_ONLY selects
+ * it like any other id (`BENCH_ONLY=user_list` runs it alone).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -40,6 +44,7 @@ import { API, SERVICE_CLIENT_ID, SPA, USER, randomSecret } from './bench-data.js
 import { SCENARIOS, Ring, RefreshChains, type Scenario, type Target } from './scenarios.js';
 import { cpuShares, cpuSnapshot, loadAverage, loadSampler } from './machine-load.js';
 import { render, type Pass, type RunReport, type ScenarioRun } from './report.js';
+import { runUserListBench } from './user-list.js';
 import type { BareSettings } from './bare-provider.js';
 import { freePort } from '../test/helpers/services/free-port.js';
 import { startPostgres } from '../test/helpers/services/postgres-server.js';
@@ -66,6 +71,9 @@ const S = {
   profile: env.BENCH_PROFILE === '1',
 };
 
+/** whether any scenario besides user_list (which starts its own servers) is selected */
+const wantsOthers = () => !S.only || S.only.some((id) => id !== 'user_list');
+
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 async function main(): Promise<void> {
@@ -90,6 +98,7 @@ async function main(): Promise<void> {
   const services: { stop(): Promise<void> }[] = [];
   try {
     const targets: Target[] = [];
+    if (!wantsOthers()) S.targets = [];
     if (S.targets.includes('gatehouse')) {
       // the first-start figure, on its own store, before anything else loads the machine
       const port = await freePort();
@@ -146,7 +155,12 @@ async function main(): Promise<void> {
     report.load = { ...report.load, after: loadAverage(), min: load.min, max: load.max, mean: load.mean, busyOthers: load.busyOthers };
   }
 
-  const markdown = render(report);
+  let markdown = wantsOthers() ? render(report) : '';
+  if (!S.only || S.only.includes('user_list')) {
+    const users = await runUserListBench();
+    report.userList = users.runs;
+    markdown = `${markdown}${markdown ? '\n\n' : ''}${users.markdown}`;
+  }
   const file = join(resultsDir, `${stamp}.json`);
   writeFileSync(file, `${JSON.stringify({ ...report, markdown }, null, 2)}\n`);
   process.stdout.write(`\n${markdown}\n\nResults: ${file}\n`);

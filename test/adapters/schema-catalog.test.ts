@@ -14,7 +14,7 @@ import { DuplicateError } from '../../adapters/contract.js';
 import { openPostgresStore } from '../../adapters/postgres.js';
 import { MIGRATIONS } from '../../adapters/postgres-schema.js';
 import { ALL_TABLES, type Table } from '../../adapters/record-schema.js';
-import { implicitInSqlite, indexColumns, SQL_TYPES, type SqlDialect } from '../../adapters/sql-ddl.js';
+import { implicitInSqlite, indexColumns, indexesOf, SQL_TYPES, type SqlDialect } from '../../adapters/sql-ddl.js';
 import { openSqliteStore } from '../../adapters/sqlite.js';
 import { HISTORIC_MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../../adapters/sqlite-schema.js';
 import { startPostgres, type PostgresService } from '../helpers/services/postgres-server.js';
@@ -43,7 +43,10 @@ function expected(dialect: SqlDialect): Catalog {
         .map(([name, c]) => column(name, SQL_TYPES[dialect][c.type], dialect === 'sqlite' ? !c.nullable && !soleKey(name) : !c.nullable || t.primaryKey.includes(name)))
         .sort(),
       primaryKey: [...t.primaryKey],
-      indexes: t.indexes.map((i) => index(i.name, indexColumns(dialect, t, i), i.unique === true, i.whereNotNull)).sort(),
+      indexes: indexesOf(dialect, t)
+        // PostgreSQL's catalog shows a column's operator class after it
+        .map((i) => index(i.name, indexColumns(dialect, t, i).map((c) => (dialect === 'postgres' && i.postgresOpclass ? `${c} ${i.postgresOpclass}` : c)), i.unique === true, i.whereNotNull))
+        .sort(),
       references: t.references ? [`${t.references.column} -> ${t.references.table}`] : [],
     };
   };
