@@ -76,7 +76,7 @@ describe('SAML single logout (IdP-initiated)', function () {
       saml: {
         privateKeyFile: join(work, 'sp.key'), certificateFile: join(work, 'sp.crt'),
         idps: [
-          { id: 'ssp', name: 'Test SSO', metadataFile: join(work, 'ssp.xml'), claims: { email: 'email' } },
+          { id: 'ssp', name: 'Test SSO', metadataFile: join(work, 'ssp.xml'), signAuthnRequests: true, claims: { email: 'email' } },
           { id: 'forged', name: 'Forged IdP', metadataFile: join(work, 'forged.xml'), claims: { email: 'email' } },
         ],
       },
