@@ -184,7 +184,9 @@ describe('SAML single logout (IdP-initiated)', function () {
       ['expired', fetch(`${slo('forged')}?${redirectQuery(logoutRequest({ notOnOrAfter: new Date(Date.now() - 3_600_000).toISOString() }).xml, forgedKey)}`, { redirect: 'manual' })],
       ['not schema-valid', postForm(slo('forged'), { SAMLRequest: Buffer.from(signXml(logoutRequest().xml.replace('<samlp:SessionIndex>', '<samlp:Bogus/><samlp:SessionIndex>'), forgedKey)).toString('base64') })],
     ];
+    const refusals = (await gh.context.store.audit.query({ types: ['federation.saml.refused'] })).length;
     for (const [what, res] of cases) await expectRefused(await res, what);
+    assert.equal((await gh.context.store.audit.query({ types: ['federation.saml.refused'] })).length, refusals + cases.length, 'each refusal is audited');
     assert.ok((await silent(agent)).tokens, 'still signed in: prompt=none answers a code');
   });
 
@@ -201,6 +203,8 @@ describe('SAML single logout (IdP-initiated)', function () {
     assert.equal(new URL(location).searchParams.get('RelayState'), 'relay-1');
     assert.equal((await silent(agent)).error, 'login_required');
     assert.ok(logoutTokens.length > before, 'a back-channel logout token reached the app');
+    const [event] = await gh.context.store.audit.query({ types: ['federation.saml.logout'] });
+    assert.equal((event?.details as { status?: string } | undefined)?.status, 'Success');
     await expectRefused(await fetch(`${slo('forged')}?${query}`, { redirect: 'manual' }), 'replayed');
   });
 
