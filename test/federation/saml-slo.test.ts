@@ -162,7 +162,7 @@ describe('SAML single logout (IdP-initiated)', function () {
   async function expectRefused(res: Response, what: string) {
     const html = await res.text();
     assert.equal(res.status, 400, `${what}: ${res.status} ${html.slice(0, 300)}`);
-    assert.match(html, /could not be accepted/, what);
+    assert.match(html, /The sign-out request from Forged IdP could not be accepted/, what);
   }
 
   it('publishes SingleLogoutService for both bindings in the SP metadata', async () => {

@@ -90,7 +90,7 @@ export function createSamlRouter(deps: {
     } catch (err) {
       if (!(err instanceof SamlRejected)) throw err;
       await refused(ctx, provider.config.id, `LogoutRequest: ${err.message}`, err.category);
-      throw new FederationRefusedError(refusalMessages.rejected(provider.config.name, err.category), `SAML LogoutRequest refused: ${err.message}`);
+      throw new FederationRefusedError(refusalMessages.logoutRejected(provider.config.name, err.category), `SAML LogoutRequest refused: ${err.message}`);
     }
     deps.logger.info({ reqId: ctx.state.requestId, idp: provider.config.id, status: outcome.status, sessions: outcome.sessions }, 'SAML single logout');
     await deps.audit.record({
