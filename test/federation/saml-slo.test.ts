@@ -171,7 +171,7 @@ describe('SAML single logout (IdP-initiated)', function () {
     assert.match(xml, new RegExp(`SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${slo('forged')}"`));
   });
 
-  it('refuses unsigned, wrongly signed, misaddressed and expired requests, with nothing ended', async () => {
+  it('refuses unsigned, wrongly signed and schema-invalid requests with the refusal page, with nothing ended', async () => {
     const agent = new UserAgent();
     await signInWithPassword(agent);
     const cases: [string, Promise<Response>][] = [
@@ -179,15 +179,30 @@ describe('SAML single logout (IdP-initiated)', function () {
       ['signed by another key (Redirect)', fetch(`${slo('forged')}?${redirectQuery(logoutRequest().xml, otherKey)}`, { redirect: 'manual' })],
       ['unsigned (POST)', postForm(slo('forged'), { SAMLRequest: Buffer.from(logoutRequest().xml).toString('base64') })],
       ['signed by another key (POST)', postForm(slo('forged'), { SAMLRequest: Buffer.from(signXml(logoutRequest().xml, otherKey)).toString('base64') })],
-      ['wrong Destination', fetch(`${slo('forged')}?${redirectQuery(logoutRequest({ destination: slo('ssp') }).xml, forgedKey)}`, { redirect: 'manual' })],
-      ['wrong Issuer', fetch(`${slo('forged')}?${redirectQuery(logoutRequest({ issuer: 'https://other.example.test' }).xml, forgedKey)}`, { redirect: 'manual' })],
-      ['expired', fetch(`${slo('forged')}?${redirectQuery(logoutRequest({ notOnOrAfter: new Date(Date.now() - 3_600_000).toISOString() }).xml, forgedKey)}`, { redirect: 'manual' })],
       ['not schema-valid', postForm(slo('forged'), { SAMLRequest: Buffer.from(signXml(logoutRequest().xml.replace('<samlp:SessionIndex>', '<samlp:Bogus/><samlp:SessionIndex>'), forgedKey)).toString('base64') })],
     ];
     const refusals = (await gh.context.store.audit.query({ types: ['federation.saml.refused'] })).length;
     for (const [what, res] of cases) await expectRefused(await res, what);
     assert.equal((await gh.context.store.audit.query({ types: ['federation.saml.refused'] })).length, refusals + cases.length, 'each refusal is audited');
     assert.ok((await silent(agent)).tokens, 'still signed in: prompt=none answers a code');
+  });
+
+  it('answers a signed but misaddressed or expired request with a signed Requester LogoutResponse, with nothing ended', async () => {
+    const agent = new UserAgent();
+    await signInWithPassword(agent);
+    const before = logoutTokens.length;
+    const cases: [string, ReturnType<typeof logoutRequest>][] = [
+      ['wrong Destination', logoutRequest({ destination: slo('ssp') })],
+      ['wrong Issuer', logoutRequest({ issuer: 'https://other.example.test' })],
+      ['expired', logoutRequest({ notOnOrAfter: new Date(Date.now() - 3_600_000).toISOString() })],
+    ];
+    for (const [what, request] of cases) {
+      const res = await fetch(`${slo('forged')}?${redirectQuery(request.xml, forgedKey)}`, { redirect: 'manual' });
+      assert.equal(res.status, 303, `${what}: ${res.status}`);
+      assert.equal(responseStatus(res.headers.get('location')!, request.id), 'Requester', what);
+    }
+    assert.ok((await silent(agent)).tokens, 'still signed in: prompt=none answers a code');
+    assert.equal(logoutTokens.length, before, 'no back-channel logout');
   });
 
   it('a signed LogoutRequest (Redirect) ends the session, tells the app, and is answered Success; its replay is refused', async () => {
@@ -205,7 +220,12 @@ describe('SAML single logout (IdP-initiated)', function () {
     assert.ok(logoutTokens.length > before, 'a back-channel logout token reached the app');
     const [event] = await gh.context.store.audit.query({ types: ['federation.saml.logout'] });
     assert.equal((event?.details as { status?: string } | undefined)?.status, 'Success');
-    await expectRefused(await fetch(`${slo('forged')}?${query}`, { redirect: 'manual' }), 'replayed');
+    // the replay comes signed by the IdP: answered Requester, and nothing more ends
+    const replay = await fetch(`${slo('forged')}?${query}`, { redirect: 'manual' });
+    assert.equal(replay.status, 303);
+    assert.equal(responseStatus(replay.headers.get('location')!, request.id), 'Requester');
+    const refusals = await gh.context.store.audit.query({ types: ['federation.saml.refused'] });
+    assert.ok(refusals.some((r) => /replayed LogoutRequest/.test(String(r.reason))), 'the replay is audited');
   });
 
   it('a signed LogoutRequest (POST) ends the session', async () => {

@@ -19,6 +19,16 @@ export type VerifiedLogoutRequest = {
   expiresAt: number;
 };
 
+/**
+ * A refusal of a request whose signature did verify: it comes from the IdP, so it is answered with a
+ * signed LogoutResponse (status Requester, core §3.2.2.2) instead of a page, and the IdP's logout goes on.
+ */
+export class AuthenticLogoutRefused extends SamlRejected {
+  constructor(message: string, category: SamlRejected['category'], readonly requestId: string) {
+    super(message, category);
+  }
+}
+
 export type LogoutExpectations = {
   idpEntityId: string;
   idpCertificates: string[];
@@ -79,8 +89,6 @@ export function decodeRedirect(query: string, certificatesPem: string[], param =
  * not needed; otherwise (POST) the request element must carry one, and only what it covers is read.
  */
 export function verifyLogoutRequest(xml: string, e: LogoutExpectations, signedByQuery: boolean): VerifiedLogoutRequest {
-  const now = e.now ?? Date.now();
-  const skew = e.clockSkewSeconds * 1000;
   const doc = parseXml(xml);
   uniqueIds(doc);
   let request = doc.documentElement;
@@ -95,6 +103,17 @@ export function verifyLogoutRequest(xml: string, e: LogoutExpectations, signedBy
       throw new SamlRejected('the signed reference is not the LogoutRequest', 'signature');
     }
   }
+  try {
+    return checkAuthentic(request, id, e);
+  } catch (err) {
+    if (err instanceof SamlRejected) throw new AuthenticLogoutRefused(err.message, err.category, id);
+    throw err;
+  }
+}
+
+function checkAuthentic(request: Element, id: string, e: LogoutExpectations): VerifiedLogoutRequest {
+  const now = e.now ?? Date.now();
+  const skew = e.clockSkewSeconds * 1000;
   if (attr(request, 'Version') !== '2.0') throw new SamlRejected('not SAML 2.0');
   if (text(one('saml:Issuer', request, 'Issuer')) !== e.idpEntityId) throw new SamlRejected('Issuer is not the IdP', 'addressing');
   // bindings §3.4.5.2 / §3.5.5.2: a signed message must carry a Destination, which must be us

@@ -15,13 +15,17 @@ import type { FederationStore, ShortLivedRecordStore } from '../../../adapters/c
 import type { SignOutEverywhere } from '../../accounts/sign-out-everywhere.js';
 import type { SamlSchemaValidator } from './schema-validator.js';
 import type { SamlProvider } from './saml-providers.js';
-import { decodeRedirect, verifyLogoutRequest } from './logout-request.js';
+import { AuthenticLogoutRefused, decodeRedirect, verifyLogoutRequest } from './logout-request.js';
 import { logoutResponseXml, signedOutbound, type LogoutAnswer, type LogoutStatus } from './logout-response.js';
 import { SamlRejected } from './saml-xml.js';
 
 export type SamlLogout = ReturnType<typeof createSamlLogout>;
 export type LogoutMessage = { binding: 'redirect'; query: string } | { binding: 'post'; form: Record<string, string> };
-export type LogoutOutcome = { answer: LogoutAnswer; status: LogoutStatus; accountId?: string; sessions: number };
+export type LogoutOutcome = {
+  answer: LogoutAnswer; status: LogoutStatus; accountId?: string; sessions: number;
+  /** set when an authentic (signed) request was refused: answered Requester, nothing ended */
+  refused?: SamlRejected;
+};
 
 /** a request without NotOnOrAfter is accepted this long after its IssueInstant */
 const MAX_AGE_SECONDS = 300;
@@ -46,7 +50,11 @@ export function createSamlLogout(deps: {
       return !!p.spKey && !!p.idpSlo;
     },
 
-    /** Throws SamlRejected when the request is refused; nothing has ended then. */
+    /**
+     * Throws SamlRejected when an unauthenticated request is refused (no or a bad signature, not
+     * schema-valid); a signed request that is refused (Issuer, Destination, expired, replayed) is answered
+     * Requester (`refused` set). Nothing has ended in either case.
+     */
     async acceptRequest(p: SamlProvider, message: LogoutMessage): Promise<LogoutOutcome> {
       const { spKey, idpSlo } = p;
       if (!spKey || !idpSlo) throw new SamlRejected('single logout is not configured for this IdP');
@@ -65,12 +73,24 @@ export function createSamlLogout(deps: {
       } catch (err) {
         throw new SamlRejected(err instanceof Error ? err.message : 'schema validation failed');
       }
-      const request = verifyLogoutRequest(xml, {
-        idpEntityId: p.idpEntityId, idpCertificates: p.idpCertificates, sloUrl: p.sloUrl,
-        clockSkewSeconds: deps.clockSkewSeconds, maxAgeSeconds: MAX_AGE_SECONDS,
-      }, message.binding === 'redirect');
+      const answer = (inResponseTo: string, status: LogoutStatus) => signedOutbound(
+        logoutResponseXml({ spEntityId: p.spEntityId, destination: idpSlo.location, inResponseTo, status }), {
+          binding: idpSlo.binding, location: idpSlo.location, param: 'SAMLResponse',
+          privateKeyPem: spKey.privateKey, certificatePem: spKey.certificate, ...(relayState ? { relayState } : {}),
+        });
+      let request;
+      try {
+        request = verifyLogoutRequest(xml, {
+          idpEntityId: p.idpEntityId, idpCertificates: p.idpCertificates, sloUrl: p.sloUrl,
+          clockSkewSeconds: deps.clockSkewSeconds, maxAgeSeconds: MAX_AGE_SECONDS,
+        }, message.binding === 'redirect');
+      } catch (err) {
+        if (!(err instanceof AuthenticLogoutRefused)) throw err;
+        return { answer: answer(err.requestId, 'Requester'), status: 'Requester', sessions: 0, refused: err };
+      }
       if (!(await once(`${p.config.id}:logout:${request.id}`, Math.ceil((request.expiresAt - Date.now()) / 1000)))) {
-        throw new SamlRejected('replayed LogoutRequest', 'replay');
+        const refused = new SamlRejected('replayed LogoutRequest', 'replay');
+        return { answer: answer(request.id, 'Requester'), status: 'Requester', sessions: 0, refused };
       }
 
       let status: LogoutStatus = 'Success';
@@ -85,12 +105,7 @@ export function createSamlLogout(deps: {
           sessions = (await deps.signOutEverywhere(link.accountId)).sessions;
         }
       }
-      const response = logoutResponseXml({ spEntityId: p.spEntityId, destination: idpSlo.location, inResponseTo: request.id, status });
-      const answer = signedOutbound(response, {
-        binding: idpSlo.binding, location: idpSlo.location, param: 'SAMLResponse',
-        privateKeyPem: spKey.privateKey, certificatePem: spKey.certificate, ...(relayState ? { relayState } : {}),
-      });
-      return { answer, status, ...(accountId ? { accountId } : {}), sessions };
+      return { answer: answer(request.id, status), status, ...(accountId ? { accountId } : {}), sessions };
     },
   };
 }

@@ -92,12 +92,16 @@ export function createSamlRouter(deps: {
       await refused(ctx, provider.config.id, `LogoutRequest: ${err.message}`, err.category);
       throw new FederationRefusedError(refusalMessages.logoutRejected(provider.config.name, err.category), `SAML LogoutRequest refused: ${err.message}`);
     }
-    deps.logger.info({ reqId: ctx.state.requestId, idp: provider.config.id, status: outcome.status, sessions: outcome.sessions }, 'SAML single logout');
-    await deps.audit.record({
-      type: 'federation.saml.logout', result: outcome.status === 'Success' ? 'success' : 'failure',
-      ...(outcome.accountId ? { accountId: outcome.accountId } : {}),
-      details: { idp: provider.config.id, status: outcome.status, sessions: outcome.sessions },
-    }, ctx);
+    if (outcome.refused) {
+      await refused(ctx, provider.config.id, `LogoutRequest: ${outcome.refused.message}`, outcome.refused.category);
+    } else {
+      deps.logger.info({ reqId: ctx.state.requestId, idp: provider.config.id, status: outcome.status, sessions: outcome.sessions }, 'SAML single logout');
+      await deps.audit.record({
+        type: 'federation.saml.logout', result: outcome.status === 'Success' ? 'success' : 'failure',
+        ...(outcome.accountId ? { accountId: outcome.accountId } : {}),
+        details: { idp: provider.config.id, status: outcome.status, sessions: outcome.sessions },
+      }, ctx);
+    }
     ctx.set('Cache-Control', 'no-store');
     const { answer } = outcome;
     if (answer.kind === 'redirect') {
