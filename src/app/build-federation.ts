@@ -21,6 +21,8 @@ import { createSamlSchemaValidator } from '../federation/saml/schema-validator.j
 import { loadSamlProviders } from '../federation/saml/saml-providers.js';
 import { createSamlLogins } from '../federation/saml/saml-logins.js';
 import { createSamlRouter } from '../federation/saml/saml-routes.js';
+import { createSamlLogout } from '../federation/saml/saml-logout.js';
+import type { SignOutEverywhere } from '../accounts/sign-out-everywhere.js';
 import { createMetadataRefresher, type MetadataRefresher } from '../federation/saml/metadata-refresh.js';
 
 export type Federation = {
@@ -38,11 +40,14 @@ export async function buildFederation(deps: {
   logger: Logger;
   render: Renderer;
   audit: AuditLog;
+  /** what an IdP's LogoutRequest ends the account's sessions with (and tells their apps) */
+  signOutEverywhere: SignOutEverywhere;
 }): Promise<Federation> {
   const { config, store, logger } = deps;
   // samlify keeps its schema validator in module state and refuses every message until one is set; this
   // is the one place that sets it, always to the same real validator.
-  samlify.setSchemaValidator(createSamlSchemaValidator());
+  const schema = createSamlSchemaValidator();
+  samlify.setSchemaValidator(schema);
 
   const accounts = createFederatedAccounts({ accounts: store.accounts, federation: store.federation, domainOwners: config.domainOwners, logger, audit: deps.audit });
   const realms = createHomeRealms([
@@ -68,7 +73,11 @@ export async function buildFederation(deps: {
     step,
     metadata: createMetadataRefresher({ providers: samlProviders, settings: config.saml, issuer: deps.issuer, logger }),
     samlRouter: createSamlRouter({
-      saml, logger, audit: deps.audit,
+      saml, logger, audit: deps.audit, render: deps.render,
+      logout: createSamlLogout({
+        provider: (id) => saml.get(id), records: store.records, federation: store.federation,
+        signOutEverywhere: deps.signOutEverywhere, schema, clockSkewSeconds: config.saml.clockSkewSeconds,
+      }),
       // in the shared store like every other limiter, so the quota holds across replicas
       acsQuota: keyedByIp(createQuota(store.rateLimiter({ keyPrefix: 'saml-acs-ip', points: config.saml.acsRequestsPerMinute, duration: 60, blockDuration: 0 }))),
     }),

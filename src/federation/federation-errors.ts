@@ -22,6 +22,9 @@ export const refusalMessages = {
   cannotSignIn: (_name: string) => 'This account cannot sign in here. Ask your administrator.',
   rejected: (name: string, category: SamlRefusalCategory = 'malformed') =>
     `The sign-in answer from ${name} could not be accepted: ${refusalCategories[category]}. ${category === 'replay' || category === 'expired' ? 'Go back to the app and sign in again.' : 'Try again; if it happens again, tell your administrator what this page says.'}`,
+  /** an IdP's LogoutRequest (single logout) refused: same categories, and nothing was signed out */
+  logoutRejected: (name: string, category: SamlRefusalCategory = 'malformed') =>
+    `The sign-out request from ${name} could not be accepted: ${refusalCategories[category]}. You are still signed in here; sign out from your account page if you meant to.`,
 };
 
 /**

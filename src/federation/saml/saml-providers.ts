@@ -17,6 +17,12 @@ export type SamlProvider = {
   config: SamlIdpConfig;
   spEntityId: string;
   acsUrl: string;
+  /** our SingleLogoutService (both bindings), published only with an SP signing key */
+  sloUrl: string;
+  /** the IdP's SingleLogoutService from its metadata, Redirect preferred; absent when it lists none */
+  idpSlo?: { binding: 'redirect' | 'post'; location: string };
+  /** the SP signing key and certificate (saml.privateKeyFile), which LogoutResponses are signed with */
+  spKey?: { privateKey: string; certificate: string };
   metadataUrl: string;
   idpEntityId: string;
   idpCertificates: string[];
@@ -120,6 +126,10 @@ function buildProvider(config: SamlIdpConfig, metadataXml: string, settings: Sam
 
   const spEntityId = config.spEntityId ?? `${base}/metadata`;
   const acsUrl = `${base}/acs`;
+  const sloUrl = `${base}/slo`;
+  const idpSlo = (['redirect', 'post'] as const)
+    .map((binding) => ({ binding, location: idp.entityMeta.getSingleLogoutService(binding) }))
+    .find((s): s is { binding: 'redirect' | 'post'; location: string } => typeof s.location === 'string' && /^https?:\/\//.test(s.location));
   const sp = samlify.ServiceProvider({
     entityID: spEntityId,
     authnRequestsSigned: wantsSigned,
@@ -130,6 +140,10 @@ function buildProvider(config: SamlIdpConfig, metadataXml: string, settings: Sam
     // towards this SP, i.e. everyone's first sign-in; "true" is what IdPs expect, and is configurable
     allowCreate: config.allowCreate,
     assertionConsumerService: [{ Binding: BINDINGS.post, Location: acsUrl, isDefault: true }],
+    // SAML profiles §4.4: single logout needs signed messages, so it is offered only with an SP signing key
+    ...(settings.spKey
+      ? { singleLogoutService: [{ Binding: BINDINGS.redirect, Location: sloUrl }, { Binding: BINDINGS.post, Location: sloUrl }] }
+      : {}),
     ...(settings.spKey
       ? { privateKey: settings.spKey.privateKey, signingCert: settings.spKey.certificate, requestSignatureAlgorithm: RSA_SHA256 }
       : {}),
@@ -138,7 +152,7 @@ function buildProvider(config: SamlIdpConfig, metadataXml: string, settings: Sam
     clockDrifts: [-settings.clockSkewSeconds * 1000, settings.clockSkewSeconds * 1000],
   });
   return {
-    config, spEntityId, acsUrl, metadataUrl: `${base}/metadata`, idpEntityId, spMetadata: withEncryptionMethods(sp.getMetadata()),
+    config, spEntityId, acsUrl, sloUrl, ...(idpSlo ? { idpSlo } : {}), ...(settings.spKey ? { spKey: settings.spKey } : {}), metadataUrl: `${base}/metadata`, idpEntityId, spMetadata: withEncryptionMethods(sp.getMetadata()),
     idpCertificates: trusted.map(pemCertificate), ssoOrigin: new URL(ssoUrl).origin, sp, idp,
     ...(settings.spEncryption ? { decryptionKey: createPrivateKey(settings.spEncryption.privateKey) } : {}),
   };

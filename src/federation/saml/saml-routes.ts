@@ -2,6 +2,9 @@
  * Gatehouse's SAML service-provider endpoints, one set per IdP:
  *   GET  /federation/saml/:idp/metadata  the SP metadata to give the IdP's administrators
  *   POST /federation/saml/:idp/acs       the Assertion Consumer Service (HTTP-POST binding)
+ *   GET|POST /federation/saml/:idp/slo   the SingleLogoutService: IdP-initiated LogoutRequests over the
+ *                                        HTTP-Redirect (GET) and HTTP-POST bindings (saml-logout.ts); only
+ *                                        with an SP signing key and an SLO endpoint in the IdP's metadata
  * The ACS is posted to by the IdP's page, so it has no CSRF token: what binds the response to the
  * browser is InResponseTo + RelayState (a request this interaction sent), then the interaction cookie,
  * which the redirect to /interaction/:uid/federated/... checks.
@@ -20,12 +23,16 @@ import { InvalidRequestError, NotFoundError, TooManyRequestsError } from '../../
 import type { Quota } from '../../protection/lockout.js';
 import { FederationRefusedError, refusalMessages } from '../federation-errors.js';
 import type { SamlLogins } from './saml-logins.js';
+import type { SamlLogout, LogoutMessage } from './saml-logout.js';
+import type { Renderer } from '../../http/render.js';
 import { SamlRejected } from './saml-xml.js';
 
 const MAX_RESPONSE_BYTES = 512 * 1024;
 
 export function createSamlRouter(deps: {
   saml: SamlLogins;
+  logout: SamlLogout;
+  render: Renderer;
   logger: Pick<Logger, 'info'>;
   audit: Pick<AuditLog, 'record'>;
   /** POSTs to any ACS, per client IP (SamlSettings.acsRequestsPerMinute) */
@@ -68,6 +75,53 @@ export function createSamlRouter(deps: {
     ctx.status = 303;
     ctx.redirect(`/interaction/${encodeURIComponent(accepted.uid)}/federated/${provider.config.id}/complete?handle=${accepted.handle}`);
   });
+
+  async function singleLogout(ctx: Context, message: () => Promise<LogoutMessage>) {
+    const provider = saml.get(ctx.params.idp as string);
+    if (!provider || !deps.logout.offered(provider)) throw new NotFoundError();
+    const wait = await deps.acsQuota.take(ctx.ip);
+    if (wait > 0) {
+      await refused(ctx, provider.config.id, 'over the per-IP limit of the SAML endpoints');
+      throw new TooManyRequestsError(wait, 'Too many sign-out requests from your address. Wait a minute and try again.');
+    }
+    let outcome: Awaited<ReturnType<SamlLogout['acceptRequest']>>;
+    try {
+      outcome = await deps.logout.acceptRequest(provider, await message());
+    } catch (err) {
+      if (!(err instanceof SamlRejected)) throw err;
+      await refused(ctx, provider.config.id, `LogoutRequest: ${err.message}`, err.category);
+      throw new FederationRefusedError(refusalMessages.logoutRejected(provider.config.name, err.category), `SAML LogoutRequest refused: ${err.message}`);
+    }
+    if (outcome.refused) {
+      await refused(ctx, provider.config.id, `LogoutRequest: ${outcome.refused.message}`, outcome.refused.category);
+    } else {
+      deps.logger.info({ reqId: ctx.state.requestId, idp: provider.config.id, status: outcome.status, sessions: outcome.sessions }, 'SAML single logout');
+      await deps.audit.record({
+        type: 'federation.saml.logout', result: outcome.status === 'Success' ? 'success' : 'failure',
+        ...(outcome.accountId ? { accountId: outcome.accountId } : {}),
+        details: { idp: provider.config.id, status: outcome.status, sessions: outcome.sessions },
+      }, ctx);
+    }
+    ctx.set('Cache-Control', 'no-store');
+    const { answer } = outcome;
+    if (answer.kind === 'redirect') {
+      ctx.status = 303;
+      ctx.redirect(answer.url);
+      return;
+    }
+    const origins = ctx.state.formActionOrigins;
+    if (origins instanceof Set) origins.add(new URL(answer.action).origin);
+    await deps.render(ctx, 'saml-post', { title: `Continue with ${provider.config.name}`, idpName: provider.config.name, action: answer.action, fields: answer.fields });
+  }
+
+  router.get('/:idp/slo', (ctx) => singleLogout(ctx, async () => {
+    if (ctx.querystring.length > 2 * MAX_RESPONSE_BYTES) throw new InvalidRequestError('The sign-out request is too large.');
+    return { binding: 'redirect', query: ctx.querystring };
+  }));
+  router.post('/:idp/slo', (ctx) => singleLogout(ctx, async () => {
+    if (!ctx.is('application/x-www-form-urlencoded')) throw new InvalidRequestError('Expected a SAML LogoutRequest (HTTP-POST binding).');
+    return { binding: 'post', form: Object.fromEntries(new URLSearchParams(await readRawBody(ctx, MAX_RESPONSE_BYTES))) };
+  }));
 
   return router;
 }
