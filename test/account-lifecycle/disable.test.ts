@@ -6,12 +6,10 @@
  * lets the person sign in again. A disable racing a sign-in never leaves a session that gets tokens.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
+import { startLogoutReceiver, type LogoutReceiver } from '../helpers/logout-receiver.js';
 import { startRelyingParty, type TestRelyingParty } from '../helpers/relying-party.js';
 import { UserAgent, formAction } from '../helpers/user-agent.js';
 import { cliInProcess } from '../helpers/cli-in-process.js';
@@ -25,30 +23,18 @@ describe('account lifecycle: a disabled account signs in nowhere and its tokens 
   let rp: TestRelyingParty;
   let config: oidc.Configuration;
   let clientId: string;
-  let receiver: Server;
-  const logoutTokens: string[] = [];
-  let logoutArrived: () => void = () => {};
+  let receiver: LogoutReceiver;
   const user = { email: 'lee@example.test', password: 'the password of lee ok' };
   const by = { via: 'test', operator: 'tester' };
 
   before(async () => {
-    receiver = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        res.writeHead(200, { 'cache-control': 'no-store' }).end();
-        logoutTokens.push(new URLSearchParams(Buffer.concat(chunks).toString()).get('logout_token') ?? '');
-        logoutArrived();
-      });
-    });
-    receiver.listen(0, '127.0.0.1');
-    await once(receiver, 'listening');
+    receiver = await startLogoutReceiver();
     gh = await bootGatehouse({ OUTBOUND_PRIVATE_HOSTS: '127.0.0.1' });
     rp = await startRelyingParty();
     const client = await gh.context.clients.create({
       client_name: 'Notes app', redirect_uris: [rp.redirectUri], grant_types: ['authorization_code', 'refresh_token'],
       token_endpoint_auth_method: 'client_secret_basic',
-      backchannel_logout_uri: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/backchannel-logout`,
+      backchannel_logout_uri: receiver.uri,
       backchannel_logout_session_required: true,
     });
     clientId = client.client_id;
@@ -60,7 +46,7 @@ describe('account lifecycle: a disabled account signs in nowhere and its tokens 
   after(async () => {
     await rp?.close();
     await gh?.close();
-    await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+    await receiver?.close();
   });
 
   const atRp = (u: string) => u.startsWith(rp.origin);
@@ -88,7 +74,7 @@ describe('account lifecycle: a disabled account signs in nowhere and its tokens 
     const sid = String(tokens.claims()!.sid);
     const sub = tokens.claims()!.sub;
     assert.ok(await oidc.fetchUserInfo(config, tokens.access_token, sub), 'userinfo works before');
-    const arrived = new Promise<void>((resolve) => (logoutArrived = resolve));
+    const arrived = receiver.next();
 
     const run = await cliInProcess(gh.context, ['users', 'disable', '--email', user.email.toUpperCase(), '--output', 'json']);
     assert.equal(run.code, 0, run.stderr);
@@ -103,7 +89,7 @@ describe('account lifecycle: a disabled account signs in nowhere and its tokens 
     // Back-Channel Logout 1.0 §2.4: a signed logout token for that session
     await arrived;
     const jwks = createRemoteJWKSet(new URL(`${gh.issuer}/jwks`));
-    const verified = await Promise.all(logoutTokens.map((t) => jwtVerify(t, jwks, { issuer: gh.issuer, audience: clientId })));
+    const verified = await Promise.all(receiver.tokens.map((t) => jwtVerify(t, jwks, { issuer: gh.issuer, audience: clientId })));
     assert.ok(verified.some(({ payload }) => payload.sid === sid && payload.sub === sub));
 
     // the right password gets exactly what a wrong one gets: status and words

@@ -8,12 +8,10 @@
  * Every answer is checked against the served OpenAPI document (admin-client.ts).
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
+import { startLogoutReceiver, type LogoutReceiver } from '../helpers/logout-receiver.js';
 import { startRelyingParty, type TestRelyingParty } from '../helpers/relying-party.js';
 import { UserAgent, formAction } from '../helpers/user-agent.js';
 import { submitPassword } from '../mfa/helpers.js';
@@ -30,9 +28,7 @@ describe('management API: a user\'s sessions and grants', () => {
   let root: string;
   let notes: App;
   let mail: App;
-  let receiver: Server;
-  const logoutTokens: string[] = [];
-  let logoutArrived: () => void = () => {};
+  let receiver: LogoutReceiver;
   const user = { email: 'sam@sessions.example.test', password: 'a quiet harbour at dusk' };
   let accountId: string;
   let otherId: string;
@@ -41,7 +37,7 @@ describe('management API: a user\'s sessions and grants', () => {
     const rp = await startRelyingParty();
     const client = await gh.context.clients.create({
       client_name: name, redirect_uris: [rp.redirectUri], grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'client_secret_basic',
-      ...(backchannel ? { backchannel_logout_uri: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/bc`, backchannel_logout_session_required: true } : {}),
+      ...(backchannel ? { backchannel_logout_uri: receiver.uri, backchannel_logout_session_required: true } : {}),
     });
     const config = await oidc.discovery(new URL(gh.issuer), client.client_id, String(client.client_secret), undefined, { execute: [oidc.allowInsecureRequests] });
     rp.connect(config);
@@ -49,17 +45,7 @@ describe('management API: a user\'s sessions and grants', () => {
   }
 
   before(async () => {
-    receiver = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        res.writeHead(200, { 'cache-control': 'no-store' }).end();
-        logoutTokens.push(new URLSearchParams(Buffer.concat(chunks).toString()).get('logout_token') ?? '');
-        logoutArrived();
-      });
-    });
-    receiver.listen(0, '127.0.0.1');
-    await once(receiver, 'listening');
+    receiver = await startLogoutReceiver();
     gh = await bootGatehouse({ OUTBOUND_PRIVATE_HOSTS: '127.0.0.1' });
     call = createAdminCaller(gh);
     root = await managementToken(gh, Object.keys(ADMIN_SCOPES).join(' '));
@@ -72,7 +58,7 @@ describe('management API: a user\'s sessions and grants', () => {
     await notes?.rp.close();
     await mail?.rp.close();
     await gh?.close();
-    await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+    await receiver?.close();
   });
 
   /** Signs `agent` in to `a` (password, consent for offline_access) and returns the app's tokens. */
@@ -118,14 +104,14 @@ describe('management API: a user\'s sessions and grants', () => {
     assert.equal((await call('DELETE', `/users/${accountId}/sessions/no-such-uid`, { token: root })).status, 404);
     assert.equal((await call('GET', `/users/${accountId}/sessions`, { token: root })).body.items instanceof Array, true);
     assert.equal(((await call('GET', `/users/${accountId}/sessions`, { token: root })).body.items as SessionItem[]).length, 2);
-    assert.equal(logoutTokens.length, 0);
+    assert.equal(receiver.tokens.length, 0);
 
-    const arrived = new Promise<void>((resolve) => (logoutArrived = resolve));
+    const arrived = receiver.next();
     const ended = await call('DELETE', `/users/${accountId}/sessions/${phoneUid}`, { token: root });
     assert.equal(ended.status, 204);
     await arrived;
     const jwks = createRemoteJWKSet(new URL(`${gh.issuer}/jwks`));
-    const verified = await Promise.all(logoutTokens.map((t) => jwtVerify(t, jwks, { issuer: gh.issuer, audience: notes.clientId })));
+    const verified = await Promise.all(receiver.tokens.map((t) => jwtVerify(t, jwks, { issuer: gh.issuer, audience: notes.clientId })));
     assert.ok(verified.some(({ payload }) => payload.sid === phoneSid), 'the phone session was logged out at the app');
     assert.ok(!verified.some(({ payload }) => payload.sid === laptopTokens.claims()!.sid), 'the laptop session was not');
     const after = (await call('GET', `/users/${accountId}/sessions`, { token: root })).body.items as SessionItem[];

@@ -7,9 +7,6 @@
  * replayed, expired and misaddressed requests are refused with nothing ended.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createPrivateKey, randomBytes, sign as rsaSign, verify as rsaVerify, X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +15,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import * as oidc from 'openid-client';
 import { SignedXml } from 'xml-crypto';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
+import { startLogoutReceiver, type LogoutReceiver } from '../helpers/logout-receiver.js';
 import { startRelyingParty, type TestRelyingParty } from '../helpers/relying-party.js';
 import { UserAgent, formAction, hiddenFields } from '../helpers/user-agent.js';
 import { submitPassword } from '../mfa/helpers.js';
@@ -39,24 +37,14 @@ describe('SAML single logout (IdP-initiated)', function () {
   let spKey: TestKey;
   let forgedKey: TestKey;
   let otherKey: TestKey;
-  let receiver: Server;
-  const logoutTokens: string[] = [];
+  let receiver: LogoutReceiver;
   const user = { email: 'lee@example.test', password: 'the password of lee, long enough' };
   const NAMEID = 'lee-at-forged';
   const slo = (id: string) => `${gh.issuer}/federation/saml/${id}/slo`;
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'gatehouse-saml-slo-'));
-    receiver = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        res.writeHead(200, { 'cache-control': 'no-store' }).end();
-        logoutTokens.push(new URLSearchParams(Buffer.concat(chunks).toString()).get('logout_token') ?? '');
-      });
-    });
-    receiver.listen(0, '127.0.0.1');
-    await once(receiver, 'listening');
+    receiver = await startLogoutReceiver();
     gh = await bootGatehouse({ OUTBOUND_PRIVATE_HOSTS: '127.0.0.1' });
     spKey = await makeTestKey(work, 'sp-signing');
     forgedKey = await makeTestKey(work, 'forged-idp');
@@ -85,7 +73,7 @@ describe('SAML single logout (IdP-initiated)', function () {
     rp = await startRelyingParty();
     const client = await gh.context.clients.create({
       client_name: 'Notes app', redirect_uris: [rp.redirectUri], grant_types: ['authorization_code'], token_endpoint_auth_method: 'client_secret_basic',
-      backchannel_logout_uri: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/backchannel-logout`,
+      backchannel_logout_uri: receiver.uri,
       backchannel_logout_session_required: true,
     });
     rp.connect(await oidc.discovery(new URL(gh.issuer), client.client_id, String(client.client_secret), undefined, { execute: [oidc.allowInsecureRequests] }));
@@ -96,7 +84,7 @@ describe('SAML single logout (IdP-initiated)', function () {
     await rp?.close();
     await gh?.close();
     await idp?.stop();
-    await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+    await receiver?.close();
     if (work) await rm(work, { recursive: true, force: true });
   });
   afterEach(async function () {
@@ -190,7 +178,7 @@ describe('SAML single logout (IdP-initiated)', function () {
   it('answers a signed but misaddressed or expired request with a signed Requester LogoutResponse, with nothing ended', async () => {
     const agent = new UserAgent();
     await signInWithPassword(agent);
-    const before = logoutTokens.length;
+    const before = receiver.tokens.length;
     const cases: [string, ReturnType<typeof logoutRequest>][] = [
       ['wrong Destination', logoutRequest({ destination: slo('ssp') })],
       ['wrong Issuer', logoutRequest({ issuer: 'https://other.example.test' })],
@@ -202,13 +190,13 @@ describe('SAML single logout (IdP-initiated)', function () {
       assert.equal(responseStatus(res.headers.get('location')!, request.id), 'Requester', what);
     }
     assert.ok((await silent(agent)).tokens, 'still signed in: prompt=none answers a code');
-    assert.equal(logoutTokens.length, before, 'no back-channel logout');
+    assert.equal(receiver.tokens.length, before, 'no back-channel logout');
   });
 
   it('a signed LogoutRequest (Redirect) ends the session, tells the app, and is answered Success; its replay is refused', async () => {
     const agent = new UserAgent();
     await signInWithPassword(agent);
-    const before = logoutTokens.length;
+    const before = receiver.tokens.length;
     const request = logoutRequest();
     const query = redirectQuery(request.xml, forgedKey, 'relay-1');
     const res = await fetch(`${slo('forged')}?${query}`, { redirect: 'manual' });
@@ -217,7 +205,7 @@ describe('SAML single logout (IdP-initiated)', function () {
     assert.equal(responseStatus(location, request.id), 'Success');
     assert.equal(new URL(location).searchParams.get('RelayState'), 'relay-1');
     assert.equal((await silent(agent)).error, 'login_required');
-    assert.ok(logoutTokens.length > before, 'a back-channel logout token reached the app');
+    assert.ok(receiver.tokens.length > before, 'a back-channel logout token reached the app');
     const [event] = await gh.context.store.audit.query({ types: ['federation.saml.logout'] });
     assert.equal((event?.details as { status?: string } | undefined)?.status, 'Success');
     // the replay comes signed by the IdP: answered Requester, and nothing more ends
@@ -262,7 +250,7 @@ describe('SAML single logout (IdP-initiated)', function () {
     if (!atRp(page.url)) page = await agent.submit(page, formAction(page.html, /\/consent$/), {}, atRp);
     await agent.open(page.url);
     assert.ok(rp.callbacks.at(-1)!.tokens, 'signed in to the app through SimpleSAMLphp');
-    const before = logoutTokens.length;
+    const before = receiver.tokens.length;
     const done = `${idp.baseUrl}/logged-out`;
     const seen: string[] = [];
     await agent.open(`${idp.sloUrl}?ReturnTo=${encodeURIComponent(done)}`, (u) => {
@@ -271,6 +259,6 @@ describe('SAML single logout (IdP-initiated)', function () {
     });
     assert.ok(seen.some((u) => u.startsWith(`${slo('ssp')}?SAMLRequest=`)), `the IdP sent a LogoutRequest to our SLO endpoint: ${seen.join(' ')}`);
     assert.equal((await silent(agent)).error, 'login_required');
-    assert.ok(logoutTokens.length > before, 'a back-channel logout token reached the app');
+    assert.ok(receiver.tokens.length > before, 'a back-channel logout token reached the app');
   });
 });

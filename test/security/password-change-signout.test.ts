@@ -7,12 +7,10 @@
  * logout token for that session, and the laptop (its session and its own app's refresh token) still works.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
+import { startLogoutReceiver, type LogoutReceiver } from '../helpers/logout-receiver.js';
 import { startRelyingParty, type TestRelyingParty } from '../helpers/relying-party.js';
 import { UserAgent, formAction } from '../helpers/user-agent.js';
 import { submitPassword } from '../mfa/helpers.js';
@@ -22,30 +20,18 @@ describe('security: a password change that signs out other browsers revokes thei
   let rp: TestRelyingParty;
   let config: oidc.Configuration;
   let clientId: string;
-  let receiver: Server;
-  const logoutTokens: string[] = [];
-  let logoutArrived: () => void = () => {};
+  let receiver: LogoutReceiver;
   const user = { email: 'pat@example.test', password: 'the first password of pat' };
 
   before(async () => {
-    receiver = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        res.writeHead(200, { 'cache-control': 'no-store' }).end();
-        logoutTokens.push(new URLSearchParams(Buffer.concat(chunks).toString()).get('logout_token') ?? '');
-        logoutArrived();
-      });
-    });
-    receiver.listen(0, '127.0.0.1');
-    await once(receiver, 'listening');
+    receiver = await startLogoutReceiver();
     // the receiver runs on loopback, which only OUTBOUND_PRIVATE_HOSTS lets the provider reach
     gh = await bootGatehouse({ OUTBOUND_PRIVATE_HOSTS: '127.0.0.1' });
     rp = await startRelyingParty();
     const client = await gh.context.clients.create({
       client_name: 'Notes app', redirect_uris: [rp.redirectUri], grant_types: ['authorization_code', 'refresh_token'],
       token_endpoint_auth_method: 'client_secret_basic',
-      backchannel_logout_uri: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/backchannel-logout`,
+      backchannel_logout_uri: receiver.uri,
       backchannel_logout_session_required: true,
     });
     clientId = client.client_id;
@@ -56,7 +42,7 @@ describe('security: a password change that signs out other browsers revokes thei
   after(async () => {
     await rp?.close();
     await gh?.close();
-    await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+    await receiver?.close();
   });
 
   const atRp = (u: string) => u.startsWith(rp.origin);
@@ -92,7 +78,7 @@ describe('security: a password change that signs out other browsers revokes thei
 
     const account = (await gh.context.store.accounts.findByEmail(user.email))!;
     const grantsBefore = await gh.context.store.oidc.findByAccountId('Grant', account.id);
-    const arrived = new Promise<void>((resolve) => (logoutArrived = resolve));
+    const arrived = receiver.next();
 
     const changed = await laptop.submit(home, '/account/password', {
       current_password: user.password, new_password: 'the second password of pat', confirm_password: 'the second password of pat', sign_out_others: 'yes',
@@ -108,7 +94,7 @@ describe('security: a password change that signs out other browsers revokes thei
     // Back-Channel Logout 1.0 §2.4: a logout token for the phone's session, signed by the provider
     await arrived;
     const jwks = createRemoteJWKSet(new URL(`${gh.issuer}/jwks`));
-    const verified = await Promise.all(logoutTokens.map((t) => jwtVerify(t, jwks, { issuer: gh.issuer, audience: clientId })));
+    const verified = await Promise.all(receiver.tokens.map((t) => jwtVerify(t, jwks, { issuer: gh.issuer, audience: clientId })));
     assert.ok(verified.some(({ payload }) => payload.sid === phoneSid && payload.sub === phoneTokens.claims()!.sub), 'the phone session was logged out at the app');
     assert.ok(!verified.some(({ payload }) => payload.sid === laptopTokens.claims()!.sid), 'the laptop session was not');
 
