@@ -34,6 +34,7 @@ export function singleLogoutHooks(deps: {
   audit: Pick<AuditLog, 'record'>;
   issuer: string;
 }): Middleware {
+  const issuerOrigin = new URL(deps.issuer).origin;
   // the provider's view of the request, when it handled it (ctx.oidc is oidc-provider's, defined on its routes only)
   const oidcOf = (ctx: Context) => (ctx as Context & { oidc?: ProviderView }).oidc;
 
@@ -45,7 +46,9 @@ export function singleLogoutHooks(deps: {
     // oidc-provider ends the session itself before another account signs in on this browser (its resume
     // step posts here with the resume URL as the destination): that sign-in, perhaps at the same IdP, is
     // under way, so the IdP's session is left alone
-    if (!location || RESUME.test(new URL(location, deps.issuer).pathname)) return;
+    if (!location) return;
+    const destination = new URL(location, deps.issuer);
+    if (destination.origin === issuerOrigin && RESUME.test(destination.pathname)) return;
     const record = await deps.sessions.take(session);
     if (!record) return;
     const begun = await deps.spLogout.begin(record, location);
@@ -89,7 +92,11 @@ export function singleLogoutHooks(deps: {
   return async (ctx: Context, next: Next) => {
     await next();
     const { path } = ctx;
-    if (ctx.method === 'POST' && path === '/session/end/confirm') return afterEndSession(ctx);
+    if (ctx.method === 'POST' && path === '/session/end/confirm') {
+      // the session has ended whatever happens here: on a store failure, the provider's own redirect stands
+      await afterEndSession(ctx).catch((err: unknown) => deps.logger.warn({ reqId: ctx.state.requestId, err }, 'SAML single logout not sent; the IdP session goes on'));
+      return;
+    }
     if (path === '/session/end') return afterLogoutPage(ctx);
     if (path === '/auth' || (ctx.method === 'GET' && RESUME.test(path))) {
       // bookkeeping only: a store hiccup here must not fail a sign-in that has succeeded
