@@ -88,10 +88,7 @@ export function createSamlRouter(deps: {
       throw new TooManyRequestsError(wait, 'Too many sign-out requests from your address. Wait a minute and try again.');
     }
     const received = await message();
-    const isResponse = received.binding === 'redirect'
-      ? (() => { const q = new URLSearchParams(received.query); return q.has('SAMLResponse') && !q.has('SAMLRequest'); })()
-      : received.form.SAMLResponse !== undefined && received.form.SAMLRequest === undefined;
-    if (isResponse) return logoutResponse(ctx, provider, received);
+    if (isLogoutResponse(received)) return logoutResponse(ctx, provider, received);
     let outcome: Awaited<ReturnType<SamlLogout['acceptRequest']>>;
     try {
       outcome = await deps.logout.acceptRequest(provider, received);
@@ -160,4 +157,10 @@ export function createSamlRouter(deps: {
   }));
 
   return router;
+}
+
+/** The answer to a LogoutRequest of ours (SAMLResponse, and no SAMLRequest), rather than an IdP's LogoutRequest. */
+function isLogoutResponse(m: LogoutMessage): boolean {
+  const fields = m.binding === 'redirect' ? new URLSearchParams(m.query) : new URLSearchParams(m.form);
+  return fields.has('SAMLResponse') && !fields.has('SAMLRequest');
 }
