@@ -57,6 +57,12 @@ export const SHORT_LIVED_RECORDS = {
   SamlLogin: 'two minutes; consumed once',
   /** a client's secret before a rotation, by client_id (src/clients/client-registry.ts): the overlap window the operator chose */
   ClientPreviousSecret: 'the rotation overlap window; never consumed',
+  /** a SAML sign-in (IdP, NameID, SessionIndex) by interaction uid, until the session it completes exists (src/federation/saml/saml-sessions.ts): one hour; consumed then */
+  SamlSessionPending: 'one hour; consumed when the session is created',
+  /** the SAML sign-in of a Gatehouse session, by the session's uid: the session's lifetime (renewed with it); consumed by RP-initiated logout */
+  SamlSession: 'the session lifetime (SESSION_TTL), renewed with the session; consumed at logout',
+  /** a LogoutRequest we sent, by its RelayState (src/federation/saml/sp-logout.ts): saml.requestTtl; consumed by its LogoutResponse */
+  SamlLogoutRequest: 'saml.requestTtl; consumed once by the LogoutResponse',
 } as const;
 
 export type ShortLivedRecordKind = keyof typeof SHORT_LIVED_RECORDS;

@@ -24,6 +24,10 @@ import { createSamlRouter } from '../federation/saml/saml-routes.js';
 import { createSamlLogout } from '../federation/saml/saml-logout.js';
 import type { SignOutEverywhere } from '../accounts/sign-out-everywhere.js';
 import { createMetadataRefresher, type MetadataRefresher } from '../federation/saml/metadata-refresh.js';
+import type { Middleware } from 'koa';
+import { createSamlSessions } from '../federation/saml/saml-sessions.js';
+import { createSpLogout } from '../federation/saml/sp-logout.js';
+import { singleLogoutHooks } from '../federation/saml/single-logout-hooks.js';
 
 export type Federation = {
   login: LoginFederation;
@@ -31,6 +35,8 @@ export type Federation = {
   samlRouter: ReturnType<typeof createSamlRouter>;
   /** refreshes URL-sourced IdP metadata; the server's jobs (app/jobs.ts) run it */
   metadata: MetadataRefresher;
+  /** around oidc-provider's routes, for SP-initiated SAML single logout; only when an IdP sets singleLogout */
+  providerHooks?: Middleware;
 };
 
 export async function buildFederation(deps: {
@@ -68,12 +74,19 @@ export async function buildFederation(deps: {
     clockSkewSeconds: config.saml.clockSkewSeconds,
     requestTtlSeconds: config.saml.requestTtlSeconds,
   });
-  const step = createFederatedStep({ saml, accounts, render: deps.render });
+  const sessions = createSamlSessions({ records: store.records, singleLogout: (id) => saml.get(id)?.config.singleLogout === true });
+  const spLogout = createSpLogout({
+    provider: (id) => saml.get(id), records: store.records, schema,
+    clockSkewSeconds: config.saml.clockSkewSeconds, requestTtlSeconds: config.saml.requestTtlSeconds,
+  });
+  const singleLogout = config.saml.idps.some((i) => i.singleLogout);
+  const step = createFederatedStep({ saml, accounts, render: deps.render, ...(singleLogout ? { sessions } : {}) });
   return {
     step,
     metadata: createMetadataRefresher({ providers: samlProviders, settings: config.saml, issuer: deps.issuer, logger }),
+    ...(singleLogout ? { providerHooks: singleLogoutHooks({ sessions, spLogout, render: deps.render, logger, audit: deps.audit, issuer: deps.issuer }) } : {}),
     samlRouter: createSamlRouter({
-      saml, logger, audit: deps.audit, render: deps.render,
+      saml, logger, audit: deps.audit, render: deps.render, spLogout,
       logout: createSamlLogout({
         provider: (id) => saml.get(id), records: store.records, federation: store.federation,
         signOutEverywhere: deps.signOutEverywhere, schema, clockSkewSeconds: config.saml.clockSkewSeconds,

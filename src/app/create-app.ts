@@ -83,6 +83,8 @@ export function createApp(c: AppContext): Koa {
       account.allowedMethods(),
       ...(saml ? [saml.routes()] : []),
     ]),
+    // SP-initiated SAML single logout reads what the provider did (federation/saml/single-logout-hooks.ts)
+    ...(c.federation?.providerHooks ? [c.federation.providerHooks] : []),
     providers.middleware,
   ];
   for (const step of steps) app.use(step);

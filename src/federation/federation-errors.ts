@@ -23,6 +23,9 @@ export const refusalMessages = {
   rejected: (name: string, category: SamlRefusalCategory = 'malformed') =>
     `The sign-in answer from ${name} could not be accepted: ${refusalCategories[category]}. ${category === 'replay' || category === 'expired' ? 'Go back to the app and sign in again.' : 'Try again; if it happens again, tell your administrator what this page says.'}`,
   /** an IdP's LogoutRequest (single logout) refused: same categories, and nothing was signed out */
+  /** the IdP's answer to our LogoutRequest (SP-initiated single logout) refused: Gatehouse's session has ended anyway */
+  logoutResponseRejected: (name: string, category: SamlRefusalCategory = 'malformed') =>
+    `You are signed out here. The sign-out answer from ${name} could not be accepted: ${refusalCategories[category]}. You may still be signed in at ${name}; close your browser to end that session.`,
   logoutRejected: (name: string, category: SamlRefusalCategory = 'malformed') =>
     `The sign-out request from ${name} could not be accepted: ${refusalCategories[category]}. You are still signed in here; sign out from your account page if you meant to.`,
 };

@@ -13,10 +13,15 @@ import { FederationRefusedError, refusalMessages } from '../federation/federatio
 import { NotFoundError } from '../errors/errors.js';
 import { ACR, AMR } from '../assurance/acr-amr.js';
 import type { Interaction } from '../oidc/interaction.js';
+import type { SamlSessions } from '../federation/saml/saml-sessions.js';
 
 export type FederatedStep = ReturnType<typeof createFederatedStep>;
 
-export function createFederatedStep(deps: { saml: SamlLogins; accounts: Pick<FederatedAccounts, 'signIn'>; render: Renderer }) {
+export function createFederatedStep(deps: {
+  saml: SamlLogins; accounts: Pick<FederatedAccounts, 'signIn'>; render: Renderer;
+  /** remembers the sign-in for the session it completes, for SP-initiated single logout */
+  sessions?: Pick<SamlSessions, 'remember'>;
+}) {
   const { saml } = deps;
   return {
     /** IdP buttons for the login page, and the origins its forms may end up at (CSP form-action). */
@@ -54,6 +59,7 @@ export function createFederatedStep(deps: { saml: SamlLogins; accounts: Pick<Fed
         if (signedIn.refused === 'email_taken') throw new FederationRefusedError(refusalMessages.emailTaken(provider.config.name), 'email belongs to an unlinked account');
         throw new FederationRefusedError(refusalMessages.emailNotAllowed(provider.config.name), 'email outside the IdP\'s domains');
       }
+      await deps.sessions?.remember(interaction.uid, signedIn.account.id, identity);
       const result = { login: { accountId: signedIn.account.id, acr: ACR.federated, amr: [AMR.federated], remember: true } };
       const kept = signedIn.emailKept;
       return kept ? { result, notice: refusalMessages.emailKept(provider.config.name, kept.kept, kept.asserted) } : { result };

@@ -81,7 +81,10 @@ export function createLoginStep(deps: {
   return {
     show: (ctx: Context, interaction: Interaction) => page(ctx, interaction),
 
-    /** The interaction result when the login succeeds; otherwise renders the page again and returns undefined. */
+    /**
+     * The interaction result when the login succeeds, with a notice the person must read first (a directory
+     * email another account holds, emailConflict "keep"); otherwise renders the page again and returns undefined.
+     */
     async submit(ctx: Context, interaction: Interaction, form: Record<string, string>) {
       const typed = (form.email ?? '').slice(0, 254);
       const password = (form.password ?? '').slice(0, 1024);
@@ -145,7 +148,8 @@ export function createLoginStep(deps: {
       await attempt.settle('succeeded');
       deps.onResult('success');
       await deps.audit.record({ type: 'login.success', accountId: account.id, clientId, details: { method: 'password' } }, ctx);
-      return { login: { accountId: account.id, acr: ACR.password, amr: [AMR.password], remember: true } };
+      const result = { login: { accountId: account.id, acr: ACR.password, amr: [AMR.password], remember: true } };
+      return check.notice ? { result, notice: check.notice } : { result };
     },
   };
 }

@@ -29,6 +29,12 @@ export function createInteractionRouter(deps: {
   const router = new Router({ prefix: '/interaction' });
   const loadInteraction = createInteractionLoader(providers);
 
+  /** The sign-in is complete; the person reads the notice (an upstream email kept), then continues to the app themselves. */
+  async function showNotice(ctx: Context, result: Record<string, unknown>, notice: string) {
+    const continueTo = await providers.current.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    await deps.render(ctx, 'federated-notice', { title: 'Before you continue', message: notice, continueTo });
+  }
+
 
   router.get('/:uid', deps.csrf, async (ctx) => {
     const interaction = await loadInteraction(ctx);
@@ -50,8 +56,10 @@ export function createInteractionRouter(deps: {
   router.post('/:uid/login', deps.csrf, async (ctx) => {
     const interaction = await loadInteraction(ctx);
     if (interaction.prompt.name !== 'login') throw new InvalidRequestError('This sign-in step is already complete.');
-    const result = await login.submit(ctx, interaction, ctx.state.form as Record<string, string>);
-    if (result) await finishInteraction(providers, ctx, result, false);
+    const done = await login.submit(ctx, interaction, ctx.state.form as Record<string, string>);
+    if (!done) return;
+    if (!done.notice) return finishInteraction(providers, ctx, done.result, false);
+    await showNotice(ctx, done.result, done.notice);
   });
 
   router.post('/:uid/mfa', deps.csrf, async (ctx) => {
@@ -84,9 +92,7 @@ export function createInteractionRouter(deps: {
     if (interaction.prompt.name !== 'login' || !deps.federated) throw new InvalidRequestError('This sign-in step is already complete.');
     const done = await deps.federated.complete(ctx, interaction, ctx.params.provider as string);
     if (!done.notice) return finishInteraction(providers, ctx, done.result, false);
-    // the sign-in is complete; the person reads the notice, then continues to the app themselves
-    const continueTo = await providers.current.interactionResult(ctx.req, ctx.res, done.result, { mergeWithLastSubmission: false });
-    await deps.render(ctx, 'federated-notice', { title: 'Before you continue', message: done.notice, continueTo });
+    await showNotice(ctx, done.result, done.notice);
   });
 
   router.post('/:uid/consent', deps.csrf, async (ctx) => {

@@ -1,6 +1,7 @@
 /**
  * The LDAP path shares the email-conflict rule (issue 18 item 5), against a real slapd: a linked person's
  * directory `mail` changes to an address a local account holds. "keep" signs them in with the old email;
+ * the person is told on a page before continuing to the app (the same notice page as the SAML path);
  * "refuse" refuses with a message on the login page. Both are audited as federation.email_conflict.
  */
 import assert from 'node:assert/strict';
@@ -54,13 +55,12 @@ describe('LDAP: a directory email another account holds (emailConflict, real sla
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  async function login(email: string, password: string): Promise<Page> {
+  async function login(email: string, password: string, agent = new UserAgent()): Promise<Page> {
     const verifier = oidc.randomPKCECodeVerifier();
     const url = oidc.buildAuthorizationUrl(rp, {
       redirect_uri: REDIRECT_URI, scope: 'openid email', prompt: 'login consent',
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
     }).href;
-    const agent = new UserAgent();
     const page = await agent.open(url);
     return agent.submit(page, formAction(page.html, /\/login$/), { email, password }, (u) => u.startsWith(REDIRECT_URI));
   }
@@ -72,8 +72,18 @@ describe('LDAP: a directory email another account holds (emailConflict, real sla
     assert.ok(gina);
     await gh.context.accounts.create({ email: 'held@keep.test', password: 'the holder of this address', emailVerified: true });
     await setMail('gina', 'held@keep.test');
-    const page = await login('gina@keep.test', 'gina-ldap-password');
+    const agent = new UserAgent();
+    const page = await login('gina@keep.test', 'gina-ldap-password', agent);
     assert.ok(!/could not|cannot be used/.test(page.html), page.html.slice(0, 500));
+    // item 5, "the person is told": the notice page, before the app
+    assert.equal(page.status, 200, page.html.slice(0, 500));
+    assert.match(page.html, /keeper directory gave your account the email address held@keep\.test, which another account here already uses\. Your account keeps its email address gina@keep\.test\./);
+    const continueTo = /<a class="button primary" href="([^"]+)">Continue<\/a>/.exec(page.html)?.[1]?.replace(/&amp;/g, '&');
+    assert.ok(continueTo, 'a Continue link');
+    const atRp = (u: string) => u.startsWith(REDIRECT_URI);
+    let done = await agent.open(new URL(continueTo, gh.issuer).href, atRp);
+    if (!atRp(done.url)) done = await agent.submit(done, formAction(done.html, /\/consent$/), {}, atRp);
+    assert.ok(new URL(done.url).searchParams.get('code'), `${done.status} ${done.url}`);
     assert.equal((await gh.context.store.accounts.findById(gina.id))?.email, 'gina@keep.test');
     const events = await conflicts();
     assert.equal(events.length, 1);

@@ -52,6 +52,15 @@ export type SamlIdpConfig = ProviderCommon & {
   spEntityId?: string;
   /** refuse a response whose assertion is not encrypted (needs the SP encryption key) */
   requireEncryptedAssertions: boolean;
+  /**
+   * SP-initiated single logout: when a person who signed in through this IdP signs out at Gatehouse
+   * (RP-initiated logout), Gatehouse also ends their session at the IdP with a signed LogoutRequest. Off
+   * by default: ending the IdP session signs the person out of every other application at that IdP (at
+   * Entra ID, all of Microsoft 365), which an app's "sign out" button should not do unasked. Needs the SP
+   * key (privateKeyFile) and a SingleLogoutService in the IdP's metadata. IdP-initiated logout does not
+   * depend on it: it is accepted whenever the SP key and the IdP's SingleLogoutService exist.
+   */
+  singleLogout: boolean;
 };
 
 export type SamlSettings = {
@@ -103,6 +112,8 @@ export function readSamlSettings(s: Section): SamlSettings {
     if (idp.requireEncryptedAssertions && !settings.spEncryption) {
       s.fail('encryptionKeyFile', `the SP encryption key files, because ${s.at('idps')}[${i}] sets requireEncryptedAssertions`);
     }
+    // SAML profiles §4.4.3.1: the LogoutRequest "MUST be signed"
+    if (idp.singleLogout && !settings.spKey) s.fail('privateKeyFile', `the SP key files, because ${s.at('idps')}[${i}] sets singleLogout (LogoutRequests are signed)`);
   }
   return settings;
 }
@@ -142,6 +153,7 @@ function readIdp(s: Section): SamlIdpConfig {
     signAuthnRequests: s.boolean('signAuthnRequests', false),
     ...(spEntityId ? { spEntityId } : {}),
     requireEncryptedAssertions: s.boolean('requireEncryptedAssertions', false),
+    singleLogout: s.boolean('singleLogout', false),
   };
   // SAML core §8.3.8: a transient NameID is a one-time value; linking accounts by it would make a new
   // account at every sign-in (or, were values ever reused, hand one person's account to another)

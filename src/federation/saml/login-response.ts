@@ -23,6 +23,9 @@ export type VerifiedLogin = {
   expiresAt: number;
   nameId: string;
   nameIdFormat?: string;
+  /** the NameID's qualifiers as received: a LogoutRequest must name the person with the same NameID (core §3.7.1) */
+  nameQualifier?: string;
+  spNameQualifier?: string;
   sessionIndex?: string;
   attributes: Map<string, string[]>;
 };
@@ -113,6 +116,8 @@ export function verifyLoginResponse(xml: string, e: Expectations): VerifiedLogin
     if (name) attributes.set(name, [...(attributes.get(name) ?? []), ...elements('saml:AttributeValue', a).map((v) => text(v))]);
   }
   const nameIdFormat = attr(nameIdEl[0], 'Format');
+  const nameQualifier = attr(nameIdEl[0], 'NameQualifier');
+  const spNameQualifier = attr(nameIdEl[0], 'SPNameQualifier');
   const sessionIndex = attr(authn[0], 'SessionIndex');
   return {
     responseId,
@@ -121,6 +126,8 @@ export function verifyLoginResponse(xml: string, e: Expectations): VerifiedLogin
     expiresAt: Math.max(confirmationEnd, Number.isNaN(notOnOrAfter) ? 0 : notOnOrAfter) + skew,
     nameId,
     ...(nameIdFormat ? { nameIdFormat } : {}),
+    ...(nameQualifier ? { nameQualifier } : {}),
+    ...(spNameQualifier ? { spNameQualifier } : {}),
     ...(sessionIndex ? { sessionIndex } : {}),
     attributes,
   };

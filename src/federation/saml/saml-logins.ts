@@ -26,6 +26,10 @@ export type SamlIdentity = {
   /** what the account is linked by: the NameID, or the value of the IdP's `idAttribute` */
   externalId: string;
   nameId: string;
+  /** the NameID's Format, NameQualifier and SPNameQualifier as received (for a LogoutRequest, saml-sessions.ts) */
+  nameIdFormat?: string;
+  nameQualifier?: string;
+  spNameQualifier?: string;
   sessionIndex: string | null;
   attributes: Record<string, string[]>;
 };
@@ -125,7 +129,11 @@ export function createSamlLogins(deps: {
 
       const handle = random();
       const identity: SamlIdentity = {
-        providerId, externalId, nameId: login.nameId, sessionIndex: login.sessionIndex ?? null, attributes: Object.fromEntries(login.attributes),
+        providerId, externalId, nameId: login.nameId,
+        ...(login.nameIdFormat ? { nameIdFormat: login.nameIdFormat } : {}),
+        ...(login.nameQualifier ? { nameQualifier: login.nameQualifier } : {}),
+        ...(login.spNameQualifier ? { spNameQualifier: login.spNameQualifier } : {}),
+        sessionIndex: login.sessionIndex ?? null, attributes: Object.fromEntries(login.attributes),
       };
       await records.upsert('SamlLogin', handle, { uid: String(request.uid), identity }, COLLECT_TTL);
       return { uid: String(request.uid), handle };

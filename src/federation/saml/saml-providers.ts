@@ -130,6 +130,9 @@ function buildProvider(config: SamlIdpConfig, metadataXml: string, settings: Sam
   const idpSlo = (['redirect', 'post'] as const)
     .map((binding) => ({ binding, location: idp.entityMeta.getSingleLogoutService(binding) }))
     .find((s): s is { binding: 'redirect' | 'post'; location: string } => typeof s.location === 'string' && /^https?:\/\//.test(s.location));
+  if (config.singleLogout && !idpSlo) {
+    throw new SamlMetadataError(`${at}: singleLogout is set, but the IdP metadata has no SingleLogoutService (HTTP-Redirect or HTTP-POST); expected one, or singleLogout false`);
+  }
   const sp = samlify.ServiceProvider({
     entityID: spEntityId,
     authnRequestsSigned: wantsSigned,

@@ -3,8 +3,9 @@
  *   GET  /federation/saml/:idp/metadata  the SP metadata to give the IdP's administrators
  *   POST /federation/saml/:idp/acs       the Assertion Consumer Service (HTTP-POST binding)
  *   GET|POST /federation/saml/:idp/slo   the SingleLogoutService: IdP-initiated LogoutRequests over the
- *                                        HTTP-Redirect (GET) and HTTP-POST bindings (saml-logout.ts); only
- *                                        with an SP signing key and an SLO endpoint in the IdP's metadata
+ *                                        HTTP-Redirect (GET) and HTTP-POST bindings (saml-logout.ts), and
+ *                                        the LogoutResponses that answer ours (SP-initiated, sp-logout.ts);
+ *                                        only with an SP signing key and an SLO endpoint in the IdP's metadata
  * The ACS is posted to by the IdP's page, so it has no CSRF token: what binds the response to the
  * browser is InResponseTo + RelayState (a request this interaction sent), then the interaction cookie,
  * which the redirect to /interaction/:uid/federated/... checks.
@@ -24,6 +25,7 @@ import type { Quota } from '../../protection/lockout.js';
 import { FederationRefusedError, refusalMessages } from '../federation-errors.js';
 import type { SamlLogins } from './saml-logins.js';
 import type { SamlLogout, LogoutMessage } from './saml-logout.js';
+import type { SpLogout } from './sp-logout.js';
 import type { Renderer } from '../../http/render.js';
 import { SamlRejected } from './saml-xml.js';
 
@@ -32,8 +34,9 @@ const MAX_RESPONSE_BYTES = 512 * 1024;
 export function createSamlRouter(deps: {
   saml: SamlLogins;
   logout: SamlLogout;
+  spLogout: SpLogout;
   render: Renderer;
-  logger: Pick<Logger, 'info'>;
+  logger: Pick<Logger, 'info' | 'warn'>;
   audit: Pick<AuditLog, 'record'>;
   /** POSTs to any ACS, per client IP (SamlSettings.acsRequestsPerMinute) */
   acsQuota: Quota;
@@ -84,9 +87,11 @@ export function createSamlRouter(deps: {
       await refused(ctx, provider.config.id, 'over the per-IP limit of the SAML endpoints');
       throw new TooManyRequestsError(wait, 'Too many sign-out requests from your address. Wait a minute and try again.');
     }
+    const received = await message();
+    if (isLogoutResponse(received)) return logoutResponse(ctx, provider, received);
     let outcome: Awaited<ReturnType<SamlLogout['acceptRequest']>>;
     try {
-      outcome = await deps.logout.acceptRequest(provider, await message());
+      outcome = await deps.logout.acceptRequest(provider, received);
     } catch (err) {
       if (!(err instanceof SamlRejected)) throw err;
       await refused(ctx, provider.config.id, `LogoutRequest: ${err.message}`, err.category);
@@ -114,6 +119,34 @@ export function createSamlRouter(deps: {
     await deps.render(ctx, 'saml-post', { title: `Continue with ${provider.config.name}`, idpName: provider.config.name, action: answer.action, fields: answer.fields });
   }
 
+  /**
+   * The IdP's answer to a LogoutRequest we sent at RP-initiated logout (sp-logout.ts). Gatehouse's session
+   * has already ended; only an authentic first answer continues to the destination stored with our
+   * request. A refused one shows our own page and goes nowhere else; a non-Success status still
+   * continues (the person asked to sign out, and is signed out here), and is logged and audited.
+   */
+  async function logoutResponse(ctx: Context, provider: NonNullable<ReturnType<SamlLogins['get']>>, message: LogoutMessage) {
+    const idp = provider.config.id;
+    let accepted: Awaited<ReturnType<SpLogout['acceptResponse']>>;
+    try {
+      accepted = await deps.spLogout.acceptResponse(provider, message);
+    } catch (err) {
+      if (!(err instanceof SamlRejected)) throw err;
+      await refused(ctx, idp, `LogoutResponse: ${err.message}`, err.category);
+      throw new FederationRefusedError(refusalMessages.logoutResponseRejected(provider.config.name, err.category), `SAML LogoutResponse refused: ${err.message}`);
+    }
+    const status = accepted.subStatus ? `${accepted.status} ${accepted.subStatus}` : accepted.status;
+    if (!accepted.success) deps.logger.warn({ reqId: ctx.state.requestId, idp, status }, 'SAML LogoutResponse is not Success; the IdP session may go on');
+    else deps.logger.info({ reqId: ctx.state.requestId, idp }, 'SAML single logout confirmed by the IdP');
+    await deps.audit.record({
+      type: 'federation.saml.logout_response', result: accepted.success ? 'success' : 'failure', accountId: accepted.accountId,
+      ...(accepted.success ? {} : { reason: 'idp_status' }), details: { idp, status },
+    }, ctx);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 303;
+    ctx.redirect(accepted.next);
+  }
+
   router.get('/:idp/slo', (ctx) => singleLogout(ctx, async () => {
     if (ctx.querystring.length > 2 * MAX_RESPONSE_BYTES) throw new InvalidRequestError('The sign-out request is too large.');
     return { binding: 'redirect', query: ctx.querystring };
@@ -124,4 +157,10 @@ export function createSamlRouter(deps: {
   }));
 
   return router;
+}
+
+/** The answer to a LogoutRequest of ours (SAMLResponse, and no SAMLRequest), rather than an IdP's LogoutRequest. */
+function isLogoutResponse(m: LogoutMessage): boolean {
+  const fields = m.binding === 'redirect' ? new URLSearchParams(m.query) : new URLSearchParams(m.form);
+  return fields.has('SAMLResponse') && !fields.has('SAMLRequest');
 }
