@@ -52,6 +52,11 @@ const SCRIPTS: Record<keyof Scripts, string> = {
 };
 
 const recordKey = (model: string, id: string) => `oidc:${model}:${id}`;
+/** recordKey's inverse (a model name has no colon; an id may). */
+const recordOf = (key: string) => {
+  const [, model = '', ...id] = key.split(':');
+  return { model, id: id.join(':') };
+};
 const uidKey = (model: string, uid: string) => `oidc-uid:${model}:${uid}`;
 const userCodeKey = (model: string, code: string) => `oidc-user-code:${model}:${code}`;
 const grantKey = (grantId: string) => `oidc-grant:${grantId}`;
@@ -145,8 +150,19 @@ function createRedisOidcStore(redis: Client & Scripts): OidcModelStore {
     async revokeByGrantId(grantId) {
       const setKey = grantKey(grantId);
       const members = await redis.smembers(setKey);
-      // Only records that still carry this grant go; SREM (not DEL) keeps members added meanwhile.
-      await Promise.all(members.map((key) => redis.ghDeleteIfGrant(key, grantId)));
+      // Only records that still carry this grant go; SREM (not DEL) keeps members added meanwhile. A record
+      // that goes leaves its account's and client's sets too, as in destroy: left there, an erased
+      // account's id would stay in a key name until the longest of its records would have expired.
+      await Promise.all(members.map(async (key) => {
+        const [accountId, payload] = await redis.hmget(key, 'accountId', 'payload');
+        if ((await redis.ghDeleteIfGrant(key, grantId)) !== 1) return;
+        const { model, id } = recordOf(key);
+        const clientId = clientIdOf(payload ?? null);
+        await Promise.all([
+          accountId ? redis.srem(accountKey(model, accountId), id) : undefined,
+          clientId ? redis.srem(clientKey(model, clientId), id) : undefined,
+        ]);
+      }));
       if (members.length > 0) await redis.srem(setKey, ...members);
     },
     async findByAccountId(model, accountId) {

@@ -34,7 +34,7 @@ import { DuplicateError, InvalidCursorError } from '../../adapters/contract.js';
 import type { AuditEvent, AuditSource } from '../audit/audit-log.js';
 import { DomainError } from '../errors/errors.js';
 import { InvalidAccountInput, isEmailAddress, normaliseEmail } from './accounts.js';
-import { accountSubject, unknownLoginSubject } from './login-throttle.js';
+import { accountSubject, directorySubject, unknownLoginSubject } from './login-throttle.js';
 import type { SignOutEverywhere } from './sign-out-everywhere.js';
 
 /** Where an account must be for the call to see it. Empty today; issue 15 adds `tenant`. */
@@ -96,6 +96,11 @@ export function createAccountLifecycle(deps: {
   /** the subjects' counters of the login and second-factor throttles (protection/failure-throttle.ts) */
   unlockLogin(subject: string): Promise<void>;
   unlockSecondFactor(subject: string): Promise<void>;
+  /**
+   * The DN of a directory link's entry (ldap-directory.ts locateById), for the throttle counter its
+   * directory logins count under; undefined when the provider is no directory, or none is configured.
+   */
+  directoryDn?(providerId: string, externalId: string): Promise<string | undefined>;
   /** erasure: the counters keyed by the address (mail quota), and expired records not yet swept */
   forgetAddress(email: string): Promise<void>;
   sweepExpired(): Promise<unknown>;
@@ -115,6 +120,21 @@ export function createAccountLifecycle(deps: {
   async function audit(by: Actor, event: AuditEvent): Promise<void> {
     const actor = { via: by.via, ...(by.operator ? { operator: by.operator } : {}), ...(by.accountId ? { actorAccountId: by.accountId } : {}) };
     await deps.audit.record({ ...event, clientId: by.clientId ?? null, details: { ...event.details, ...actor } }, by.source);
+  }
+
+  /**
+   * Every login throttle counter that belongs to the account: its id (a login with its email), its address
+   * as an unknown login (attempts before it existed or under an earlier spelling), and the directory entry
+   * of each LDAP link (a login with the directory username counts under the DN, login-throttle.ts). A
+   * directory that does not answer keeps its counter; the rest are cleared all the same.
+   */
+  async function loginSubjects(account: AccountRecord): Promise<string[]> {
+    const links = deps.directoryDn ? await deps.federation.linksOf(account.id) : [];
+    const dns = await Promise.all(links.map(async (l) => {
+      const dn = await deps.directoryDn?.(l.providerId, l.externalId);
+      return dn ? directorySubject(l.providerId, dn) : undefined;
+    }));
+    return [accountSubject(account.id), unknownLoginSubject(account.email), ...dns.filter((s): s is string => !!s)];
   }
 
   /** Ends every session, grant and token of the account, telling its apps. */
@@ -197,10 +217,8 @@ export function createAccountLifecycle(deps: {
           if (typeof artifact.jti === 'string') await oidc.destroy(model, artifact.jti);
         }
       }
-      await Promise.all([
-        deps.unlockLogin(accountSubject(account.id)), deps.unlockLogin(unknownLoginSubject(account.email)),
-        deps.unlockSecondFactor(account.id), deps.forgetAddress(account.email),
-      ]);
+      const subjects = await loginSubjects(account);
+      await Promise.all([...subjects.map((s) => deps.unlockLogin(s)), deps.unlockSecondFactor(account.id), deps.forgetAddress(account.email)]);
       // expired artifacts are not found by account (findByAccountId sees live ones) but may still hold its id
       await deps.sweepExpired();
       await accounts.delete(account.id);
@@ -210,10 +228,14 @@ export function createAccountLifecycle(deps: {
       return { pseudonym, sessionsEnded: ended.sessions, grantsRevoked: ended.grants, auditEventsKept: events };
     },
 
-    /** Clears the account's sign-in and second-factor lockouts (counters, lockouts in force, their memory). */
+    /**
+     * Clears the account's sign-in and second-factor lockouts (counters, lockouts in force, their memory),
+     * under every subject its logins count under (loginSubjects).
+     */
     async unlock(o: { scope: AccountScope; account: AccountRef; by: Actor }) {
       const account = await find(o.scope, o.account);
-      await Promise.all([deps.unlockLogin(accountSubject(account.id)), deps.unlockSecondFactor(account.id)]);
+      const subjects = await loginSubjects(account);
+      await Promise.all([...subjects.map((s) => deps.unlockLogin(s)), deps.unlockSecondFactor(account.id)]);
       await audit(o.by, { type: 'admin.user.unlocked', accountId: account.id });
       return { account };
     },

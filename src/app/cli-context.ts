@@ -14,7 +14,7 @@ import { buildProtection } from './build-protection.js';
 import { brandingOf, buildAccounts } from './build-accounts.js';
 import { buildRegistries } from './build-clients.js';
 import { buildSignOut } from './build-sign-out.js';
-import { buildAccountLifecycle } from './build-account-lifecycle.js';
+import { buildAccountLifecycle, buildDirectoryDn } from './build-account-lifecycle.js';
 
 export type CliContext = Pick<
   AppContext,
@@ -48,7 +48,7 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
       await (await loadProvider()).current.Client.validate(metadata as never);
     });
     const signOut = buildSignOut(store, loadProvider, logger);
-    const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut);
+    const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut, await buildDirectoryDn(config, logger));
     if (o.providerUpFront) await loadProvider();
     return {
       config, logger, store, cipher, keyRing, ...registries,

@@ -30,7 +30,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { buildKeys, withStore } from './build-stores.js';
 import { buildProtection } from './build-protection.js';
 import { createInvitations } from '../accounts/invitation.js';
-import { buildAccountLifecycle } from './build-account-lifecycle.js';
+import { buildAccountLifecycle, buildDirectoryDn } from './build-account-lifecycle.js';
 import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
 import { brandingOf, buildAccounts } from './build-accounts.js';
 import { buildFactors, type Factors } from './build-factors.js';
@@ -110,7 +110,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     ? await (await import('./build-federation.js')).buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render, audit: accounts.audit, signOutEverywhere: signOut.signOutEverywhere })
     : undefined;
 
-  const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut);
+  const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut, await buildDirectoryDn(config, logger));
   // one service for a person's sessions and connected apps, behind both the /account pages and /admin/v1
   const sessionsAndApps = createSessionsAndApps({ oidc: store.oidc, providers, ...signOut });
   const invitations = createInvitations({

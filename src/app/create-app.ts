@@ -58,8 +58,6 @@ export function createApp(c: AppContext): Koa {
     errorHandler({ logger, render: c.render }),
     acceptPostAtAuthorizationEndpoint,
     protocolEdge({ issuer: config.ISSUER, jwksMaxAgeSeconds: jwksMaxAgeSeconds(c.config) }),
-    // a rotated-out client secret still works during its overlap window (admin: POST /clients/{id}/rotate-secret)
-    previousClientSecret({ secrets: c.clients }),
     structuredTokenEndpoints({ verifier: c.accessTokenVerifier, ledger: c.ledger }),
     tokenEndpointGuard({
       path: '/token',
@@ -67,6 +65,9 @@ export function createApp(c: AppContext): Koa {
       onLockout: (scope, key, seconds, ctx) =>
         void c.audit.record({ type: 'lockout', result: 'failure', clientId: scope === 'client_ip' ? key : null, reason: `token_failures_per_${scope}`, details: { seconds } }, ctx),
     }),
+    // a rotated-out client secret still works during its overlap window (admin: POST /clients/{id}/rotate-secret);
+    // after the two edge readers above, whose form text it mends (previous-client-secret.ts)
+    previousClientSecret({ secrets: c.clients }),
     unsupportedMethodIsNotAllowed,
     // /admin/v1: the management API, problem details for everything under it (admin/router.ts)
     c.adminApi,

@@ -1,8 +1,8 @@
 /**
- * Issue 13: erasure leaves nothing of the account in the SQLite file (test/helpers/sqlite-text.ts reads
- * every row of every table) but its audit events, under a pseudonym; unlock lifts a lockout; reset-factors
+ * Issue 13: erasure leaves nothing of the account in the store (store-text.ts reads every row of every
+ * table of SQLite or PostgreSQL, and every key of Redis) but its audit events, under a pseudonym; unlock lifts a lockout; reset-factors
  * removes every second factor and recovery code; set-email refuses an address another account has, in
- * another letter case, and changes nothing.
+ * another letter case, and changes nothing. On SQLite and on PostgreSQL + Redis.
  */
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
@@ -10,19 +10,23 @@ import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { startRelyingParty, type TestRelyingParty } from '../helpers/relying-party.js';
 import { UserAgent, formAction } from '../helpers/user-agent.js';
 import { cliInProcess } from '../helpers/cli-in-process.js';
-import { sqliteText } from '../helpers/sqlite-text.js';
+import { storeText } from './store-text.js';
 import { submitPassword } from '../mfa/helpers.js';
 import { DEFAULT_SCOPE } from '../../src/accounts/account-lifecycle.js';
+import { STORES } from '../admin/stores.js';
 
-describe('account lifecycle: erase, unlock, reset factors, set email (issue 13)', function () {
+for (const store of STORES) {
+describe(`account lifecycle: erase, unlock, reset factors, set email (issue 13, ${store.name})`, function () {
   this.timeout(60_000);
+  let services: Awaited<ReturnType<typeof store.start>>;
   let gh: TestGatehouse;
   let rp: TestRelyingParty;
   const by = { via: 'test' };
   const atRp = (u: string) => u.startsWith(rp.origin);
 
   before(async () => {
-    gh = await bootGatehouse({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' });
+    services = await store.start();
+    gh = await bootGatehouse({ ...services.env, LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' });
     rp = await startRelyingParty();
     const client = await gh.context.clients.create({
       client_name: 'Notes app', redirect_uris: [rp.redirectUri], grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'client_secret_basic',
@@ -32,7 +36,9 @@ describe('account lifecycle: erase, unlock, reset factors, set email (issue 13)'
   after(async () => {
     await rp?.close();
     await gh?.close();
+    await services?.stop();
   });
+  const everythingStored = () => storeText({ dataDir: gh.dataDir, env: services.env });
 
   async function login(user: { email: string; password: string }, consent = true) {
     const agent = new UserAgent();
@@ -62,9 +68,9 @@ describe('account lifecycle: erase, unlock, reset factors, set email (issue 13)'
     const forgot = new UserAgent();
     await forgot.submit(await forgot.open(`${gh.issuer}/password/forgot`), '/password/forgot', { email: user.email });
     await new Promise((r) => setTimeout(r, 200));
-    const before = sqliteText(gh.dataDir);
+    const before = await everythingStored();
     for (const trace of [account.id, account.email, user.name, `mail-address:${account.email}`, `login-account:account:${account.id}`]) {
-      assert.ok(before.includes(trace), `the file holds ${trace} before`);
+      assert.ok(before.includes(trace), `the store holds ${trace} before`);
     }
 
     const run = await cliInProcess(gh.context, ['users', 'delete', '--email', user.email, '--yes', '--output', 'json']);
@@ -72,10 +78,10 @@ describe('account lifecycle: erase, unlock, reset factors, set email (issue 13)'
     const { audit_pseudonym: pseudonym, audit_events_kept: kept } = JSON.parse(run.stdout) as { audit_pseudonym: string; audit_events_kept: number };
     assert.ok(kept > 0);
 
-    const after = sqliteText(gh.dataDir);
+    const after = await everythingStored();
     for (const trace of [account.id, account.email, user.name, 'erin-cred', 'erin-external-id', 'erin-code-hash']) {
       const line = after.split('\n').find((l) => l.includes(trace));
-      assert.equal(line, undefined, `${trace} is still in the file: ${line}`);
+      assert.equal(line, undefined, `${trace} is still stored: ${line}`);
     }
     const events = await s.audit.query({ accountId: pseudonym });
     assert.ok(events.length >= kept && events.some((e) => e.type === 'login.success') && events.some((e) => e.type === 'admin.user.deleted'));
@@ -130,3 +136,4 @@ describe('account lifecycle: erase, unlock, reset factors, set email (issue 13)'
     assert.deepEqual([stored?.email, stored?.emailVerified], ['gil.new@example.test', false]);
   });
 });
+}

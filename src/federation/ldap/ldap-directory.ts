@@ -5,7 +5,7 @@
  * plainly, and which never affects local accounts.
  */
 import { randomBytes } from 'node:crypto';
-import { Client, Filter, InvalidCredentialsError, ResultCodeError, type Entry } from 'ldapts';
+import { Client, EqualityFilter, Filter, InvalidCredentialsError, ResultCodeError, type Entry } from 'ldapts';
 import type { Logger } from 'pino';
 import type { LdapDirectoryConfig } from '../../config/federation/ldap-config.js';
 import { fillUserFilter, normalizeDn } from './ldap-names.js';
@@ -23,6 +23,8 @@ export type LdapDirectory = {
   authenticate(login: string, password: string): Promise<DirectoryOutcome>;
   /** The normalised DN of the one entry this login finds (service bind + search, no password checked), if any. */
   locate(login: string): Promise<string | undefined>;
+  /** The normalised DN of the entry whose idAttribute is `externalId` (a federated link's id), if any. */
+  locateById(externalId: string): Promise<string | undefined>;
 };
 
 /** A transport failure (refused, timed out, TLS) as opposed to an answer from the server. */
@@ -141,19 +143,42 @@ export function createLdapDirectory(config: LdapDirectoryConfig, deps: { logger:
     }
   }
 
+  async function locateByIdAt(url: string, externalId: string): Promise<string | undefined> {
+    const service = await open(url);
+    try {
+      await guard(() => service.bind(config.bindDn, config.bindPassword));
+      // objectGUID is kept as hex (attributeReader); the filter compares the raw bytes
+      const value = binaryId ? Buffer.from(externalId, 'hex') : externalId;
+      const filter = new EqualityFilter({ attribute: config.idAttribute, value });
+      const { searchEntries } = await guard(() => service.search(config.userBase, { scope: config.userScope, filter, attributes: ['1.1'], sizeLimit: 2 }));
+      return searchEntries.length === 1 ? normalizeDn(searchEntries[0]!.dn) : undefined;
+    } finally {
+      await service.unbind().catch(() => undefined);
+    }
+  }
+
+  /** The first answer of the servers in turn; undefined when none answers or the answer is an error. */
+  async function firstAnswer(op: (url: string) => Promise<string | undefined>): Promise<string | undefined> {
+    for (const url of config.urls) {
+      try {
+        return await op(url);
+      } catch (err) {
+        if (err instanceof Unreachable) continue;
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
   return {
     config,
     async locate(login) {
       if (login.length === 0) return undefined;
-      for (const url of config.urls) {
-        try {
-          return await locateAt(url, login);
-        } catch (err) {
-          if (err instanceof Unreachable) continue;
-          return undefined;
-        }
-      }
-      return undefined;
+      return firstAnswer((url) => locateAt(url, login));
+    },
+    async locateById(externalId) {
+      if (externalId.length === 0 || (binaryId && !/^(?:[0-9a-f]{2})+$/i.test(externalId))) return undefined;
+      return firstAnswer((url) => locateByIdAt(url, externalId));
     },
     async authenticate(login, password) {
       // RFC 4513 §5.1.2: a simple bind with an empty password is an unauthenticated bind, which servers
