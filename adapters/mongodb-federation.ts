@@ -11,7 +11,7 @@ type LinkDoc = FederatedLinkRecord;
 type RolesDoc = { accountId: string; source: string; roles: string[] };
 
 /** Code-point order, as the SQL stores sort (SQLite BINARY, PostgreSQL COLLATE "C"). */
-const byCodePoint = (a: string, b: string) => {
+export const byCodePoint = (a: string, b: string) => {
   const [x, y] = [[...a], [...b]];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
     if (x[i] !== y[i]) return x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
