@@ -502,4 +502,6 @@ export interface FederationStore {
   setRoles(accountId: string, source: string, roles: string[]): Promise<void>;
   /** Every role the account holds, from every source: distinct and sorted. */
   rolesOf(accountId: string): Promise<string[]>;
+  /** The roles each source grants the account, as (source, role) pairs in (source, role) order. */
+  sourcedRolesOf(accountId: string): Promise<{ source: string; role: string }[]>;
 }

@@ -41,5 +41,10 @@ export function mongoFederationStore(db: Db): FederationStore {
       await retryDuplicateUpsert(() => roles.updateOne({ accountId, source }, { $set: { roles: [...new Set(list)] } }, { upsert: true }));
     },
     rolesOf: async (accountId) => ((await roles.distinct('roles', { accountId })) as string[]).sort(byCodePoint),
+    async sourcedRolesOf(accountId) {
+      const docs = await roles.find({ accountId }).toArray();
+      return docs.sort((a, b) => byCodePoint(a.source, b.source))
+        .flatMap((d) => [...new Set(d.roles)].sort(byCodePoint).map((role) => ({ source: d.source, role })));
+    },
   };
 }

@@ -16,7 +16,7 @@ import { createAuditLog, type AuditLog } from '../audit/audit-log.js';
 import { createMailTransport } from '../mail/transport.js';
 import { createRoleService, type RoleService } from '../roles/role-service.js';
 import { createPermissionEvaluator, type PermissionsOf } from '../roles/permissions.js';
-import { rolesMappedBy } from '../roles/federation-mappings.js';
+import { currentFederatedRoles, rolesMappedBy } from '../roles/federation-mappings.js';
 import { ADMIN_ROLES } from '../admin/admin-scopes.js';
 import { createMailer, type Mailer } from '../mail/mailer.js';
 import { createAccountMail, type AccountMail } from '../mail/account-mail.js';
@@ -37,6 +37,8 @@ export type Accounts = {
   /** roles as records, their permissions, the built-in ones written (src/roles) */
   roles: RoleService;
   permissionsOf: PermissionsOf;
+  /** the roles upstream providers grant the account, as the federation file maps them now */
+  federatedRolesOf(id: string): Promise<string[]>;
   mailer: Mailer;
   accountMail: AccountMail;
   accountTokens: AccountTokens;
@@ -71,10 +73,11 @@ export async function buildAccounts(
     historySize: config.PASSWORD_HISTORY,
     maxPasswordAge: config.PASSWORD_MAX_AGE,
   });
+  const federatedRolesOf = async (id: string) => currentFederatedRoles(config.FEDERATION_FILE, await store.federation.sourcedRolesOf(id));
   const withAllRoles = async (id: string) => {
-    const account = await accounts.findById(id);
+    const [account, federated] = await Promise.all([accounts.findById(id), federatedRolesOf(id)]);
     if (!account) return undefined;
-    const roles = [...new Set([...account.roles, ...(await store.federation.rolesOf(id))])].sort();
+    const roles = [...new Set([...account.roles, ...federated])].sort();
     return { ...account, roles };
   };
   const transport = await createMailTransport({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, logger, revealLinksInLog: config.NODE_ENV === 'development' });
@@ -85,7 +88,7 @@ export async function buildAccounts(
     issuer: config.ISSUER, ttlSeconds: config.EMAIL_VERIFICATION_TTL, tokens: accountTokens, accounts, mail: accountMail, audit, mayMail,
   });
   return {
-    audit, passwordPolicy, accounts, withAllRoles, roles, permissionsOf, mailer, accountMail, accountTokens, verification,
+    audit, passwordPolicy, accounts, withAllRoles, federatedRolesOf, roles, permissionsOf, mailer, accountMail, accountTokens, verification,
     async closeMail() {
       await mailer.drain();
       transport.close();

@@ -16,6 +16,25 @@ export function rolesMappedBy(config: FederationConfig | null | undefined): Map<
   return mapped;
 }
 
+/** provider id → the roles its group mapping names */
+export function mappingsBySource(config: FederationConfig | null | undefined): Map<string, Set<string>> {
+  const bySource = new Map<string, Set<string>>();
+  for (const provider of config ? [...config.ldap, ...config.saml.idps] : []) {
+    bySource.set(provider.id, new Set(Object.values(provider.roles).flat()));
+  }
+  return bySource;
+}
+
+/**
+ * The roles upstream providers grant, as the file maps them now: a role a provider granted at its last
+ * sign-in counts only while that provider's mapping still names it, so removing a mapping (or the
+ * provider) takes effect at the next refresh, not only at the person's next sign-in there.
+ */
+export function currentFederatedRoles(config: FederationConfig | null | undefined, granted: readonly { source: string; role: string }[]): string[] {
+  const bySource = mappingsBySource(config);
+  return [...new Set(granted.filter((g) => bySource.get(g.source)?.has(g.role)).map((g) => g.role))];
+}
+
 export async function assertMappedRolesExist(
   config: FederationConfig | null | undefined,
   unknown: (names: readonly string[]) => Promise<string[]>,

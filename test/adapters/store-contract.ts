@@ -429,6 +429,9 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
 
       await b.store.federation.setRoles(id, 'ldap.corp', ['ops']);
       assert.deepEqual(await a.store.federation.rolesOf(id), ['Zeta', 'ops', 'staff', 'émigré'], "the other source's roles stay");
+      assert.deepEqual(await b.store.federation.sourcedRolesOf(id), [
+        { source: 'ldap.corp', role: 'ops' }, { source: 'saml-okta', role: 'Zeta' }, { source: 'saml-okta', role: 'staff' }, { source: 'saml-okta', role: 'émigré' },
+      ], 'per source, in (source, role) code-point order');
       await b.store.federation.setRoles(id, 'saml-okta', []);
       assert.deepEqual(await a.store.federation.rolesOf(id), ['ops'], 'an empty list removes them');
 

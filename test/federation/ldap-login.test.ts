@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { seedApi, seedRole } from '../helpers/roles.js';
+import { DEFAULT_SCOPE } from '../../src/accounts/account-lifecycle.js';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { UserAgent, signIn, formAction, type Page } from '../helpers/user-agent.js';
 import { DIRECTORY_FIXTURE, startSlapd, type SlapdService } from '../helpers/services/slapd.js';
@@ -153,6 +154,19 @@ describe('LDAP directories (real slapd)', function () {
     };
     assert.equal(await scopeFor('alice@example.org', 'alice-password'), 'directory:admin');
     assert.equal(await scopeFor('bob@example.org', 'bob-password'), '');
+  });
+
+  it('a mapping removed from the file counts no more, before the person signs in again', async () => {
+    const alice = (await gh.context.accounts.findByEmail('alice@example.org'))!;
+    const rolesNow = async () => (await gh.context.accountLifecycle.show({ scope: DEFAULT_SCOPE, account: { id: alice.id } })).roles;
+    assert.ok((await rolesNow()).includes('admin'));
+    const file = join(work, 'federation.json');
+    const config = JSON.parse(await readFile(file, 'utf8')) as { ldap: { roles: Record<string, string[]> }[] };
+    for (const d of config.ldap) delete d.roles[`cn=admins,${GROUPS}`];
+    await writeFile(file, JSON.stringify(config));
+    await gh.restart({ FEDERATION_FILE: file });
+    assert.deepEqual(await rolesNow(), ['developer', 'staff']);
+    assert.ok((await gh.context.roles.find('admin')), 'the role itself stays');
   });
 
   it('refuses a wrong password and an unknown person with the same answer, and creates no account', async () => {
