@@ -179,15 +179,64 @@ export type ResourceRecord = {
   /** scope → plain-words description shown on the consent page */
   scopes: Record<string, string>;
   accessTokenTtl: number;
+  /**
+   * A person's tokens for this API carry only the scopes their roles grant (src/roles). On for APIs
+   * registered since roles exist; APIs registered before keep false until an operator turns it on.
+   */
+  permissionsFromRoles: boolean;
+  /** opt-in claims of this API's access tokens: `roles` (the person's role names), `permissions` (its scopes they hold) */
+  tokenClaims: ResourceTokenClaim[];
   createdAt: number;
 };
+
+export type ResourceTokenClaim = 'roles' | 'permissions';
 
 export interface ResourceStore {
   create(resource: ResourceRecord): Promise<void>;
   find(identifier: string): Promise<ResourceRecord | undefined>;
   list(): Promise<ResourceRecord[]>;
-  /** Changes an API's name, scopes and token lifetime in place; false when no API has this identifier. */
-  update(identifier: string, changes: Pick<ResourceRecord, 'name' | 'scopes' | 'accessTokenTtl'>): Promise<boolean>;
+  /** Changes an API in place (all but identifier and createdAt); false when no API has this identifier. */
+  update(identifier: string, changes: Pick<ResourceRecord, 'name' | 'scopes' | 'accessTokenTtl' | 'permissionsFromRoles' | 'tokenClaims'>): Promise<boolean>;
+}
+
+/** What a role allows: one scope of one API (resource indicator). */
+export type RolePermission = { resource: string; scope: string };
+
+/**
+ * A named set of permissions (src/roles). Assigned to accounts directly (AccountRecord.roles) or by an
+ * upstream provider's group mapping (FederationStore.setRoles). System roles are created at start-up
+ * and cannot be deleted.
+ */
+export type RoleRecord = {
+  /** letters, digits and `_ . : -`, at most 64; compared exactly */
+  name: string;
+  description: string;
+  /** distinct, in (resource, scope) code-point order */
+  permissions: RolePermission[];
+  system: boolean;
+  createdAt: number;
+  updatedAt: number;
+};
+
+export interface RoleStore {
+  /** Fails with `DuplicateError('role')` when the name is taken. */
+  create(role: RoleRecord): Promise<void>;
+  find(name: string): Promise<RoleRecord | undefined>;
+  /** The roles among these names that exist, in name order: one indexed read (the token endpoint calls it). */
+  findMany(names: readonly string[]): Promise<RoleRecord[]>;
+  /** every role, in name (code-point) order */
+  list(): Promise<RoleRecord[]>;
+  /**
+   * Replaces description and permissions. With `expectedUpdatedAt`, only when the stored updatedAt is
+   * that value (optimistic concurrency, If-Match); false when no such role or the value differs.
+   */
+  update(name: string, changes: Pick<RoleRecord, 'description' | 'permissions' | 'updatedAt'>, expectedUpdatedAt?: number): Promise<boolean>;
+  /**
+   * Deletes the role and every assignment of it (AccountRecord.roles of every account, and the
+   * per-source roles of FederationStore), atomically where the store has transactions; false when no
+   * such role.
+   */
+  delete(name: string): Promise<boolean>;
 }
 
 /** next: published, not yet signing; current: signs; retired: published until its tokens expire. */
@@ -330,6 +379,7 @@ export interface Store {
   accounts: AccountStore;
   clients: ClientStore;
   resources: ResourceStore;
+  roles: RoleStore;
   signingKeys: SigningKeyStore;
   /** The ciphertexts of signing keys, client secrets and TOTP secrets, across their tables. */
   encryptedSecrets: EncryptedSecretStore;
@@ -458,4 +508,6 @@ export interface FederationStore {
   setRoles(accountId: string, source: string, roles: string[]): Promise<void>;
   /** Every role the account holds, from every source: distinct and sorted. */
   rolesOf(accountId: string): Promise<string[]>;
+  /** The roles each source grants the account, as (source, role) pairs in (source, role) order. */
+  sourcedRolesOf(accountId: string): Promise<{ source: string; role: string }[]>;
 }

@@ -11,7 +11,7 @@ type LinkDoc = FederatedLinkRecord;
 type RolesDoc = { accountId: string; source: string; roles: string[] };
 
 /** Code-point order, as the SQL stores sort (SQLite BINARY, PostgreSQL COLLATE "C"). */
-const byCodePoint = (a: string, b: string) => {
+export const byCodePoint = (a: string, b: string) => {
   const [x, y] = [[...a], [...b]];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
     if (x[i] !== y[i]) return x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
@@ -41,5 +41,10 @@ export function mongoFederationStore(db: Db): FederationStore {
       await retryDuplicateUpsert(() => roles.updateOne({ accountId, source }, { $set: { roles: [...new Set(list)] } }, { upsert: true }));
     },
     rolesOf: async (accountId) => ((await roles.distinct('roles', { accountId })) as string[]).sort(byCodePoint),
+    async sourcedRolesOf(accountId) {
+      const docs = await roles.find({ accountId }).toArray();
+      return docs.sort((a, b) => byCodePoint(a.source, b.source))
+        .flatMap((d) => [...new Set(d.roles)].sort(byCodePoint).map((role) => ({ source: d.source, role })));
+    },
   };
 }

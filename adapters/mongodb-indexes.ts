@@ -34,13 +34,19 @@ const LAYOUT_INDEXES: Record<string, IndexDescription[]> = {
     { key: { createdAt: 1, _id: 1 }, name: 'createdAt' },
     { key: { disabledAt: 1 }, name: 'disabledAt', partialFilterExpression: { disabledAt: { $type: 'number' } } },
     { key: { lastLoginAt: 1 }, name: 'lastLoginAt', partialFilterExpression: { lastLoginAt: { $type: 'number' } } },
+    // the role filter and RoleStore.delete's $pull (a multikey index of the array, as PostgreSQL's GIN accounts_roles)
+    { key: { roles: 1 }, name: 'roles' },
   ],
   webauthn_credentials: [{ key: { accountId: 1, createdAt: 1, _id: 1 }, name: 'accountId' }],
   // _id is an ObjectId here, so the schema's primary keys become unique indexes
   federated_links: [{ key: { providerId: 1, externalId: 1 }, name: 'providerId_externalId_unique', unique: true }],
   rate_limits: [{ key: { key: 1 }, name: 'key_unique', unique: true }],
   // one document per (account, source) holding its roles, not one row per role
-  account_roles: [{ key: { accountId: 1, source: 1 }, name: 'accountId_source_unique', unique: true }],
+  account_roles: [
+    { key: { accountId: 1, source: 1 }, name: 'accountId_source_unique', unique: true },
+    // the role filter of AccountStore.list and RoleStore.delete (the schema's account_roles_role)
+    { key: { roles: 1, accountId: 1 }, name: 'roles_accountId' },
+  ],
   // tokens carry a per-account sequence number (mongodb-lifecycle.ts) instead of a transaction
   account_tokens: [{ key: { accountId: 1, purpose: 1, seq: 1 }, name: 'accountId_purpose' }],
   // the event's own id is `eventId`; `_id` (an ObjectId) is the insertion order the schema calls seq

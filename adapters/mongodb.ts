@@ -15,10 +15,13 @@
  */
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import { RateLimiterMongo } from 'rate-limiter-flexible';
-import type { AccountRecord, ClientRecord, EncryptedSecretKind, EncryptedSecretStore, OidcPayload, RateLimiterOptions, ResourceRecord, SigningKeyRecord, Store } from './contract.js';
+import type {
+  AccountRecord, ClientRecord, EncryptedSecretKind, EncryptedSecretStore, OidcPayload, RateLimiterOptions, ResourceRecord, ResourceTokenClaim, SigningKeyRecord, Store,
+} from './contract.js';
 import { retryDuplicateUpsert, unique } from './mongodb-errors.js';
 import { mongoFactorStore } from './mongodb-factors.js';
 import { mongoFederationStore } from './mongodb-federation.js';
+import { mongoRoleStore } from './mongodb-roles.js';
 import { createIndexes } from './mongodb-indexes.js';
 import { deleteMongoAccountDocuments, mongoAccountFilter } from './mongodb-accounts.js';
 import { pageLimit, toAccountPage } from './account-list.js';
@@ -38,7 +41,11 @@ type AccountDoc = {
   disabledAt?: number | null; lastLoginAt?: number | null;
 };
 type ClientDoc = { _id: string; metadata: string; secretCiphertext: string | null; createdAt: number };
-type ResourceDoc = { _id: string; name: string; scopes: string; accessTokenTtl: number; createdAt: number };
+type ResourceDoc = {
+  _id: string; name: string; scopes: string; accessTokenTtl: number; createdAt: number;
+  /** absent on documents written before roles: read as false and [] (the API keeps today's behaviour) */
+  permissionsFromRoles?: boolean; tokenClaims?: ResourceTokenClaim[];
+};
 type KeyDoc = Omit<SigningKeyRecord, 'kid'> & { _id: string };
 
 const DEFAULT_DATABASE = 'gatehouse';
@@ -99,7 +106,8 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
     clientId: d._id, metadata: JSON.parse(d.metadata), secretCiphertext: d.secretCiphertext, createdAt: d.createdAt,
   });
   const toResource = (d: ResourceDoc): ResourceRecord => ({
-    identifier: d._id, name: d.name, scopes: JSON.parse(d.scopes), accessTokenTtl: d.accessTokenTtl, createdAt: d.createdAt,
+    identifier: d._id, name: d.name, scopes: JSON.parse(d.scopes), accessTokenTtl: d.accessTokenTtl,
+    permissionsFromRoles: d.permissionsFromRoles ?? false, tokenClaims: d.tokenClaims ?? [], createdAt: d.createdAt,
   });
 
   const oidcStore: Store['oidc'] = {
@@ -197,7 +205,10 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
     resources: {
       async create(r) {
         await unique('resource', () =>
-          resources.insertOne({ _id: r.identifier, name: r.name, scopes: JSON.stringify(r.scopes), accessTokenTtl: r.accessTokenTtl, createdAt: r.createdAt }),
+          resources.insertOne({
+            _id: r.identifier, name: r.name, scopes: JSON.stringify(r.scopes), accessTokenTtl: r.accessTokenTtl,
+            permissionsFromRoles: r.permissionsFromRoles, tokenClaims: [...r.tokenClaims], createdAt: r.createdAt,
+          }),
         );
       },
       async find(identifier) {
@@ -206,10 +217,16 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
       },
       list: async () => (await resources.find().sort({ _id: 1 }).toArray()).map(toResource),
       async update(identifier, changes) {
-        const result = await resources.updateOne({ _id: identifier }, { $set: { name: changes.name, scopes: JSON.stringify(changes.scopes), accessTokenTtl: changes.accessTokenTtl } });
+        const result = await resources.updateOne({ _id: identifier }, {
+          $set: {
+            name: changes.name, scopes: JSON.stringify(changes.scopes), accessTokenTtl: changes.accessTokenTtl,
+            permissionsFromRoles: changes.permissionsFromRoles, tokenClaims: [...changes.tokenClaims],
+          },
+        });
         return result.matchedCount > 0;
       },
     },
+    roles: mongoRoleStore(db),
     signingKeys: {
       list: async () =>
         (await keys.find().sort({ createdAt: 1, _id: 1 }).toArray()).map(({ _id, ...k }) => ({ kid: _id, ...k })),

@@ -43,5 +43,10 @@ export function postgresFederationStore(pool: pg.Pool): FederationStore {
       storable(accountId)
         ? (await rows<{ role: string }>('SELECT DISTINCT role COLLATE "C" AS role FROM account_roles WHERE account_id = $1 ORDER BY 1', [accountId])).map((r) => r.role)
         : [],
+    sourcedRolesOf: async (accountId) =>
+      storable(accountId)
+        ? (await rows<{ source: string; role: string }>('SELECT source, role FROM account_roles WHERE account_id = $1 ORDER BY source COLLATE "C", role COLLATE "C"', [accountId]))
+          .map((r) => ({ source: r.source, role: r.role }))
+        : [],
   };
 }

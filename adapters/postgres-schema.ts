@@ -121,6 +121,15 @@ export const MIGRATIONS: readonly Migration[] = [
   // under any collation, not only C; status=disabled reads the disabled rows in page order
   createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_email_pattern')),
   createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_disabled_created')),
+  // 8: roles as records (issue 14): the roles table; resources.permissions_from_roles and token_claims,
+  // false and '{}' for the APIs already registered (they keep today's behaviour until an operator turns
+  // it on); the account list's role filter from indexes: accounts.roles by GIN (`@>`), account_roles by role
+  async (client) => {
+    for (const sql of addTableSql('postgres', TABLES.roles)) await client.query(sql);
+    for (const sql of addColumnsSql('postgres', TABLES.resources, ['permissions_from_roles', 'token_claims'], [])) await client.query(sql);
+    await client.query(createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_roles')));
+    await client.query(createIndexSql('postgres', TABLES.accountRoles, indexNamed(TABLES.accountRoles, 'account_roles_role')));
+  },
 ];
 
 /** Any fixed 64-bit number: it names Gatehouse's migration lock among the database's advisory locks. */

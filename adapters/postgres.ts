@@ -20,6 +20,8 @@ import type {
   RateLimiterOptions,
   ResourceRecord,
   ResourceStore,
+  RoleRecord,
+  RoleStore,
   SigningKeyRecord,
   SigningKeyStore,
   Store,
@@ -66,6 +68,7 @@ export function postgresPoolConfig(databaseUrl: string): pg.PoolConfig {
 const accountRows = postgresMapper<AccountRecord>(TABLES.accounts);
 const clientRows = postgresMapper<ClientRecord>(TABLES.clients);
 const resourceRows = postgresMapper<ResourceRecord>(TABLES.resources);
+const roleRows = postgresMapper<RoleRecord>(TABLES.roles);
 const keyRows = postgresMapper<SigningKeyRecord>(TABLES.signingKeys);
 
 export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOptions = {}): Promise<Store> {
@@ -92,6 +95,7 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
     accounts: postgresAccountStore(pool),
     clients: postgresClientStore(pool),
     resources: postgresResourceStore(pool),
+    roles: postgresRoleStore(pool),
     signingKeys: postgresSigningKeyStore(pool),
     encryptedSecrets: postgresEncryptedSecrets(pool),
     factors: postgresFactorStore(pool),
@@ -215,9 +219,66 @@ function postgresResourceStore(pool: pg.Pool): ResourceStore {
       (await rows('SELECT * FROM resources ORDER BY identifier COLLATE "C"', [])).map(resourceRows.fromRow),
     async update(identifier, changes) {
       if (!storable(identifier)) return false;
-      const row = resourceRows.toRow({ name: changes.name, scopes: changes.scopes, accessTokenTtl: changes.accessTokenTtl });
-      const result = await pool.query('UPDATE resources SET name = $1, scopes = $2, access_token_ttl = $3 WHERE identifier = $4', [row.name, row.scopes, row.access_token_ttl, identifier]);
+      const { name, scopes, accessTokenTtl, permissionsFromRoles, tokenClaims } = changes;
+      const row = resourceRows.toRow({ name, scopes, accessTokenTtl, permissionsFromRoles, tokenClaims });
+      const result = await pool.query(
+        `UPDATE resources SET name = $1, scopes = $2, access_token_ttl = $3, permissions_from_roles = $4, token_claims = $5
+         WHERE identifier = $6`,
+        [row.name, row.scopes, row.access_token_ttl, row.permissions_from_roles, row.token_claims, identifier],
+      );
       return (result.rowCount ?? 0) > 0;
+    },
+  };
+}
+
+function postgresRoleStore(pool: pg.Pool): RoleStore {
+  const rows = rowsOf(pool);
+  return {
+    async create(r) {
+      await unique('role', () => insert(pool, TABLES.roles, roleRows, r));
+    },
+    async find(name) {
+      const [row] = storable(name) ? await rows('SELECT * FROM roles WHERE name = $1', [name]) : [];
+      return row && roleRows.fromRow(row);
+    },
+    async findMany(names) {
+      const wanted = names.filter(storable);
+      if (wanted.length === 0) return [];
+      // one indexed read (the primary key) for any number of names
+      return (await rows('SELECT * FROM roles WHERE name = ANY ($1::text[]) ORDER BY name COLLATE "C"', [wanted])).map(roleRows.fromRow);
+    },
+    list: async () => (await rows('SELECT * FROM roles ORDER BY name COLLATE "C"', [])).map(roleRows.fromRow),
+    async update(name, changes, expectedUpdatedAt) {
+      if (!storable(name)) return false;
+      const row = roleRows.toRow({ description: changes.description, permissions: changes.permissions, updatedAt: changes.updatedAt });
+      const values = [name, row.description, row.permissions, row.updated_at];
+      // one conditional UPDATE: the row lock orders it against any other write of the role
+      const sql = 'UPDATE roles SET description = $2, permissions = $3, updated_at = $4 WHERE name = $1';
+      const result = expectedUpdatedAt === undefined
+        ? await pool.query(sql, values)
+        : await pool.query(`${sql} AND updated_at = $5`, [...values, expectedUpdatedAt]);
+      return result.rowCount === 1;
+    },
+    async delete(name) {
+      if (!storable(name)) return false;
+      // one transaction: the role goes with every assignment of it, or nothing does
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const deleted = (await client.query('DELETE FROM roles WHERE name = $1', [name])).rowCount === 1;
+        if (deleted) {
+          // `@>` finds the holders through the GIN index accounts_roles
+          await client.query('UPDATE accounts SET roles = array_remove(roles, $1::text) WHERE roles @> ARRAY[$1]::text[]', [name]);
+          await client.query('DELETE FROM account_roles WHERE role = $1', [name]);
+        }
+        await client.query('COMMIT');
+        return deleted;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
     },
   };
 }

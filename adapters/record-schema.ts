@@ -17,6 +17,7 @@ import type {
   FederatedLinkRecord,
   RecoveryCodeRecord,
   ResourceRecord,
+  RoleRecord,
   SigningKeyRecord,
   TotpFactorRecord,
   WebAuthnCredentialRecord,
@@ -29,7 +30,7 @@ import type {
  */
 export type ColumnType = 'text' | 'integer' | 'bigint' | 'boolean' | 'json' | 'list' | 'serial';
 
-export type Column = { type: ColumnType; nullable?: true; default?: 0 | readonly [] };
+export type Column = { type: ColumnType; nullable?: true; default?: 0 | false | readonly [] };
 
 export type Index = {
   name: string;
@@ -43,6 +44,8 @@ export type Index = {
   mongoTtl?: true;
   /** PostgreSQL: the operator class of every column (text_pattern_ops: LIKE 'prefix%' under any collation) */
   postgresOpclass?: 'text_pattern_ops';
+  /** PostgreSQL: the index method, when not btree (gin: an array column's `@>` containment) */
+  postgresMethod?: 'gin';
   /** an index of this engine only */
   only?: 'postgres';
 };
@@ -122,6 +125,10 @@ export const TABLES = {
       // so the planner walked accounts_created over every active account instead)
       { name: 'accounts_disabled_created', columns: ['created_at', 'id'], whereNotNull: 'disabled_at' },
       { name: 'accounts_last_login', columns: ['last_login_at'], whereNotNull: 'last_login_at' },
+      // AccountStore.list's role filter (`roles @> ARRAY[role]`, account-list.ts) and RoleStore.delete's
+      // array_remove: a GIN index serves array containment, a btree does not. SQLite keeps roles as JSON
+      // text, which no index can see into: its filter stays a scan of the page order.
+      { name: 'accounts_roles', columns: ['roles'], postgresMethod: 'gin', only: 'postgres' },
     ],
   },
   clients: {
@@ -133,8 +140,23 @@ export const TABLES = {
   },
   resources: {
     name: 'resources',
-    columns: fieldsOf<ResourceRecord>({ identifier: text, name: text, scopes: { type: 'json' }, accessTokenTtl: { type: 'integer' }, createdAt: time }),
+    columns: fieldsOf<ResourceRecord>({
+      identifier: text, name: text, scopes: { type: 'json' }, accessTokenTtl: { type: 'integer' },
+      // APIs registered before roles existed keep today's behaviour (contract.ts: ResourceRecord); the
+      // stores always write both, so the defaults only fill the rows the migration found
+      permissionsFromRoles: { type: 'boolean', default: false }, tokenClaims: { type: 'list', default: [] },
+      createdAt: time,
+    }),
     primaryKey: ['identifier'],
+    indexes: [],
+  },
+  /** RoleStore (src/roles): a role's permissions are one JSON list of { resource, scope } */
+  roles: {
+    name: 'roles',
+    columns: fieldsOf<RoleRecord>({
+      name: text, description: text, permissions: { type: 'json' }, system: { type: 'boolean' }, createdAt: time, updatedAt: time,
+    }),
+    primaryKey: ['name'],
     indexes: [],
   },
   signingKeys: {
@@ -183,7 +205,8 @@ export const TABLES = {
     columns: { account_id: text, source: text, role: text },
     primaryKey: ['account_id', 'source', 'role'],
     references: { column: 'account_id', table: 'accounts', onDelete: 'cascade' },
-    indexes: [],
+    // AccountStore.list's role filter (the accounts a role reaches through a source) and RoleStore.delete
+    indexes: [{ name: 'account_roles_role', columns: ['role', 'account_id'] }],
   },
   accountTokens: {
     name: 'account_tokens',

@@ -13,7 +13,7 @@ import { SHORT_LIVED_RECORD_KINDS, shortLivedRecords } from './short-lived-recor
  * and the ledger of issued JWT access tokens (src/oidc/jwt-access-token-ledger.ts).
  * Our own short-lived records (contract.ts: SHORT_LIVED_RECORDS) go the same way.
  * Durable (not here): Grant, RefreshToken, AccessToken, ClientCredentials and the tables for accounts,
- * clients, resources and keys.
+ * clients, resources, roles and keys.
  */
 export const SHORT_LIVED_MODELS: ReadonlySet<string> = new Set([
   'Session',
@@ -48,6 +48,7 @@ export function createSplitStore(durable: Store, shortLived: ShortLivedStore): S
     accounts: durable.accounts,
     clients: durable.clients,
     resources: durable.resources,
+    roles: durable.roles,
     signingKeys: durable.signingKeys,
     encryptedSecrets: durable.encryptedSecrets,
     factors: durable.factors,

@@ -22,8 +22,9 @@ export const SQL_TYPES: Record<SqlDialect, Record<ColumnType, string>> = {
 export const implicitInSqlite = (table: Table, column: string) =>
   table.columns[column]?.type === 'serial' && !(table.primaryKey.length === 1 && table.primaryKey[0] === column);
 
-function defaultOf(dialect: SqlDialect, type: ColumnType, value: 0 | readonly []): string {
+function defaultOf(dialect: SqlDialect, type: ColumnType, value: 0 | false | readonly []): string {
   if (value === 0) return '0';
+  if (value === false) return dialect === 'sqlite' ? '0' : 'false';
   return dialect === 'sqlite' || type !== 'list' ? `'[]'` : `'{}'`;
 }
 
@@ -58,7 +59,8 @@ export function indexColumns(dialect: SqlDialect, table: Table, index: Index): s
 export function createIndexSql(dialect: SqlDialect, table: Table, index: Index, o: { ifNotExists?: boolean } = {}): string {
   const where = index.whereNotNull ? ` WHERE ${index.whereNotNull} IS NOT NULL` : '';
   const opclass = dialect === 'postgres' && index.postgresOpclass ? ` ${index.postgresOpclass}` : '';
-  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${o.ifNotExists ? 'IF NOT EXISTS ' : ''}${index.name} ON ${table.name} (${indexColumns(dialect, table, index).map((c) => `${c}${opclass}`).join(', ')})${where}`;
+  const method = dialect === 'postgres' && index.postgresMethod ? ` USING ${index.postgresMethod}` : '';
+  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${o.ifNotExists ? 'IF NOT EXISTS ' : ''}${index.name} ON ${table.name}${method} (${indexColumns(dialect, table, index).map((c) => `${c}${opclass}`).join(', ')})${where}`;
 }
 
 /** The table's indexes that this engine has (some are of one engine only). */

@@ -16,6 +16,7 @@ export function sqliteFederationStore(db: Database.Database): FederationStore {
     rolesClear: db.prepare('DELETE FROM account_roles WHERE account_id = ? AND source = ?'),
     roleInsert: db.prepare('INSERT OR IGNORE INTO account_roles (account_id, source, role) VALUES (?, ?, ?)'),
     rolesOf: db.prepare<[string], { role: string }>('SELECT DISTINCT role FROM account_roles WHERE account_id = ? ORDER BY role'),
+    sourcedRolesOf: db.prepare<[string], { source: string; role: string }>('SELECT source, role FROM account_roles WHERE account_id = ? ORDER BY source, role'),
   };
   const replaceRoles = db.transaction((accountId: string, source: string, roles: string[]) => {
     q.rolesClear.run(accountId, source);
@@ -37,5 +38,6 @@ export function sqliteFederationStore(db: Database.Database): FederationStore {
       replaceRoles(accountId, source, roles);
     },
     rolesOf: async (accountId) => q.rolesOf.all(accountId).map((r) => r.role),
+    sourcedRolesOf: async (accountId) => q.sourcedRolesOf.all(accountId).map((r) => ({ source: r.source, role: r.role })),
   };
 }

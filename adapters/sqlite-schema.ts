@@ -86,8 +86,12 @@ export const HISTORIC_MIGRATIONS: readonly string[] = [
  * AccountStore.list.
  * 7: oidc_models.client_id and its index (OidcModelStore.findByClientId: a deleted client's grants),
  * filled in from the payloads already stored.
- * 7: AccountStore.list at 100,000 accounts (bench/user-list.ts): status=disabled reads the disabled rows
+ * 8: AccountStore.list at 100,000 accounts (bench/user-list.ts): status=disabled reads the disabled rows
  * in page order (the email prefix needs no index here: account-list.ts searches it as a range).
+ * 9: roles as records (issue 14): the roles table; resources.permissions_from_roles and token_claims,
+ * false and [] for the APIs already registered (they keep today's behaviour until an operator turns it
+ * on); account_roles by role (the account list's role filter, RoleStore.delete). accounts.roles is JSON
+ * text, which no SQLite index sees into, so the filter on it stays a scan (account-list.ts).
  */
 const MIGRATIONS: readonly Migration[] = [
   ...HISTORIC_MIGRATIONS,
@@ -111,7 +115,15 @@ const MIGRATIONS: readonly Migration[] = [
              WHERE json_valid(payload) AND json_type(payload, '$.clientId') = 'text'`);
   },
   (db) => db.exec(createIndexSql('sqlite', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_disabled_created'))),
+  (db) => {
+    for (const sql of addTableSql('sqlite', TABLES.roles)) db.exec(sql);
+    for (const sql of addColumnsSql('sqlite', TABLES.resources, ROLE_RESOURCE_COLUMNS, [])) db.exec(sql);
+    db.exec(createIndexSql('sqlite', TABLES.accountRoles, indexNamed(TABLES.accountRoles, 'account_roles_role')));
+  },
 ];
+
+/** What migration 9 (SQLite) and 8 (PostgreSQL) add to resources: rows already there get the defaults, false and []. */
+export const ROLE_RESOURCE_COLUMNS = ['permissions_from_roles', 'token_claims'] as const;
 
 /** What migration 6 (SQLite) and 5 (PostgreSQL) add to accounts. */
 export const ACCOUNT_LIFECYCLE_COLUMNS = ['disabled_at', 'last_login_at'] as const;

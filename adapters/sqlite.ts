@@ -2,13 +2,15 @@
  * The embedded default store: one SQLite file (better-sqlite3, WAL mode), created on first start from
  * the one schema (sqlite-schema.ts). better-sqlite3 is synchronous, so every statement is atomic with
  * respect to other requests of this process; across processes (the CLI, a second server) SQLite's own
- * locking applies. Accounts, clients, resources and keys are here; the rest is in sqlite-oidc.ts,
+ * locking applies. Accounts, clients, resources, roles and keys are here; the rest is in sqlite-oidc.ts,
  * sqlite-factors.ts, sqlite-federation.ts and sqlite-lifecycle.ts.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { AccountRecord, AccountStore, ClientRecord, ClientStore, ResourceRecord, ResourceStore, SigningKeyRecord, SigningKeyStore, Store } from './contract.js';
+import type {
+  AccountRecord, AccountStore, ClientRecord, ClientStore, ResourceRecord, ResourceStore, RoleRecord, RoleStore, SigningKeyRecord, SigningKeyStore, Store,
+} from './contract.js';
 import { ACCOUNT_OWNED_TABLES, emailKey, TABLES } from './record-schema.js';
 import { accountPageSql, pageLimit, toAccountPage } from './account-list.js';
 import type { Row } from './row-mapper.js';
@@ -38,6 +40,7 @@ export function openSqliteStore(databaseUrl: string): Store {
     accounts: sqliteAccountStore(db),
     clients: sqliteClientStore(db),
     resources: sqliteResourceStore(db),
+    roles: sqliteRoleStore(db),
     signingKeys: sqliteSigningKeyStore(db),
     encryptedSecrets: sqliteEncryptedSecrets(db),
     factors: sqliteFactorStore(db),
@@ -128,7 +131,10 @@ function sqliteResourceStore(db: Database.Database): ResourceStore {
     insert: db.prepare(insertSql(TABLES.resources, resources)),
     find: db.prepare<[string], Row>('SELECT * FROM resources WHERE identifier = ?'),
     list: db.prepare<[], Row>('SELECT * FROM resources ORDER BY identifier'),
-    update: db.prepare('UPDATE resources SET name = @name, scopes = @scopes, access_token_ttl = @access_token_ttl WHERE identifier = @identifier'),
+    update: db.prepare(
+      `UPDATE resources SET name = @name, scopes = @scopes, access_token_ttl = @access_token_ttl,
+       permissions_from_roles = @permissions_from_roles, token_claims = @token_claims WHERE identifier = @identifier`,
+    ),
   };
   return {
     async create(r) {
@@ -140,8 +146,57 @@ function sqliteResourceStore(db: Database.Database): ResourceStore {
     },
     list: async () => q.list.all().map(resources.fromRow),
     async update(identifier, changes) {
-      return q.update.run(resources.toRow({ identifier, name: changes.name, scopes: changes.scopes, accessTokenTtl: changes.accessTokenTtl })).changes > 0;
+      const { name, scopes, accessTokenTtl, permissionsFromRoles, tokenClaims } = changes;
+      return q.update.run(resources.toRow({ identifier, name, scopes, accessTokenTtl, permissionsFromRoles, tokenClaims })).changes > 0;
     },
+  };
+}
+
+function sqliteRoleStore(db: Database.Database): RoleStore {
+  const roles = sqliteMapper<RoleRecord>(TABLES.roles);
+  const set = 'UPDATE roles SET description = @description, permissions = @permissions, updated_at = @updated_at WHERE name = @name';
+  const q = {
+    insert: db.prepare(insertSql(TABLES.roles, roles)),
+    find: db.prepare<[string], Row>('SELECT * FROM roles WHERE name = ?'),
+    // the names as one JSON array parameter: one statement for any number of names
+    findMany: db.prepare<[string], Row>('SELECT * FROM roles WHERE name IN (SELECT value FROM json_each(?)) ORDER BY name'),
+    // BINARY collation: UTF-8 byte order, which is code-point order
+    list: db.prepare<[], Row>('SELECT * FROM roles ORDER BY name'),
+    update: db.prepare(set),
+    updateIf: db.prepare(`${set} AND updated_at = @expected`),
+    delete: db.prepare('DELETE FROM roles WHERE name = ?'),
+    holders: db.prepare<[string], { id: string; roles: string }>(
+      'SELECT id, roles FROM accounts WHERE EXISTS (SELECT 1 FROM json_each(accounts.roles) WHERE value = ?)',
+    ),
+    setRoles: db.prepare('UPDATE accounts SET roles = ? WHERE id = ?'),
+    unassignSources: db.prepare('DELETE FROM account_roles WHERE role = ?'),
+  };
+  // one transaction: the role goes with every assignment of it, or nothing does. The accounts' JSON
+  // arrays are rewritten here in JS (keeping their order), inside the transaction.
+  const erase = db.transaction((name: string) => {
+    if (q.delete.run(name).changes !== 1) return false;
+    for (const a of q.holders.all(name)) {
+      q.setRoles.run(JSON.stringify((JSON.parse(a.roles) as string[]).filter((r) => r !== name)), a.id);
+    }
+    q.unassignSources.run(name);
+    return true;
+  });
+  return {
+    async create(r) {
+      unique('role', () => q.insert.run(roles.toRow(r)));
+    },
+    async find(name) {
+      const row = q.find.get(name);
+      return row && roles.fromRow(row);
+    },
+    findMany: async (names) => (names.length === 0 ? [] : q.findMany.all(JSON.stringify(names)).map(roles.fromRow)),
+    list: async () => q.list.all().map(roles.fromRow),
+    async update(name, changes, expectedUpdatedAt) {
+      const row = roles.toRow({ name, description: changes.description, permissions: changes.permissions, updatedAt: changes.updatedAt });
+      const result = expectedUpdatedAt === undefined ? q.update.run(row) : q.updateIf.run({ ...row, expected: expectedUpdatedAt });
+      return result.changes === 1;
+    },
+    delete: async (name) => erase(name),
   };
 }
 

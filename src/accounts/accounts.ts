@@ -8,13 +8,13 @@ import type { PasswordHasher } from './passwords.js';
 import type { PasswordPolicy, PasswordRefusal } from './password-policy.js';
 import { PasswordRefusal as Refusal } from './password-policy.js';
 import { DomainError } from '../errors/errors.js';
+import { isRoleName, ROLE_NAME_RULE } from '../roles/role-name.js';
 
 export type AccountService = ReturnType<typeof createAccountService>;
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const ROLE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 export const isEmailAddress = (email: string) => EMAIL.test(email) && email.length <= 254;
 
@@ -39,6 +39,8 @@ export function createAccountService(deps: {
   historySize: number;
   /** PASSWORD_MAX_AGE in seconds; 0: passwords do not expire */
   maxPasswordAge: number;
+  /** the names among these that are no role record (RoleService.unknown) */
+  unknownRoles(names: readonly string[]): Promise<string[]>;
 }) {
   const { accounts, passwords, policy, history } = deps;
   const keep = Math.max(deps.historySize, 1); // the newest entry also dates the current password
@@ -156,13 +158,15 @@ export function createAccountService(deps: {
       await accounts.update(accountId, { emailVerified: true });
     },
 
-    /** Replaces the account's roles (names of letters, digits and `_ . : -`). */
+    /** Replaces the roles assigned to the account directly; every name must be a role (src/roles). */
     async setRoles(email: string, roles: string[]): Promise<AccountRecord> {
       const account = await accounts.findByEmail(normaliseEmail(email));
       if (!account) throw new InvalidAccountInput('email: no account has this email');
       const clean = [...new Set(roles.map((r) => r.trim()).filter(Boolean))].sort();
-      const bad = clean.find((r) => !ROLE.test(r));
-      if (bad !== undefined) throw new InvalidAccountInput(`roles: ${JSON.stringify(bad)} is not a role name (letters, digits, _ . : -; at most 64)`);
+      const bad = clean.find((r) => !isRoleName(r));
+      if (bad !== undefined) throw new InvalidAccountInput(`roles: ${JSON.stringify(bad)} is not a role name (${ROLE_NAME_RULE})`);
+      const unknown = await deps.unknownRoles(clean);
+      if (unknown.length) throw new InvalidAccountInput(`roles: no role is named ${unknown.map((r) => JSON.stringify(r)).join(', ')}`);
       await accounts.update(account.id, { roles: clean });
       return { ...account, roles: clean };
     },

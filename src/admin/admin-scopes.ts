@@ -16,6 +16,25 @@ export const ADMIN_SCOPES = {
   'admin:audit:read': 'Read the audit log',
   'admin:keys:read': 'Read the signing keys (never key material)',
   'admin:keys:write': 'Rotate and revoke signing keys',
+  'admin:roles:read': 'Read roles and who holds them',
+  'admin:roles:write': 'Create, change and delete roles',
 } as const;
 
 export type AdminScope = keyof typeof ADMIN_SCOPES;
+
+const permissionsOf = (scopes: readonly AdminScope[]) => scopes.map((scope) => ({ resource: ADMIN_RESOURCE, scope }));
+const ALL = Object.keys(ADMIN_SCOPES) as AdminScope[];
+
+/**
+ * The built-in roles of the management API (src/roles: written at start-up, cannot be changed or
+ * deleted). A person holding one may obtain and use a token for urn:gatehouse:admin with those scopes.
+ */
+export const ADMIN_ROLES = [
+  { name: 'gatehouse:admin', description: 'Every management permission', permissions: permissionsOf(ALL) },
+  {
+    name: 'gatehouse:user-admin',
+    description: 'Manage user accounts, their sessions and role assignments (no clients, APIs or keys)',
+    permissions: permissionsOf(['admin:users:read', 'admin:users:write', 'admin:sessions:write', 'admin:roles:read']),
+  },
+  { name: 'gatehouse:auditor', description: 'Read everything, change nothing', permissions: permissionsOf(ALL.filter((s) => s.endsWith(':read'))) },
+];

@@ -5,9 +5,10 @@
  * request had no authentication information); a token that is not valid for us → 401 invalid_token;
  * a valid token without the scope → 403 insufficient_scope naming the scope needed.
  *
- * A person's token (code flow) also needs the person to hold, at the time of the call, a role that allows
- * the scope: `gatehouse:admin` (every admin scope) or a role named as the scope (`admin:users:read`). So
- * taking the role away ends the person's management access at once, whatever tokens they hold.
+ * A person's token (code flow) also needs the person to hold, at the time of the call, a role whose
+ * permissions include the scope at urn:gatehouse:admin (src/roles; the built-in gatehouse:admin holds
+ * them all). So taking the role away ends the person's management access at once, whatever tokens they
+ * hold, while their tokens were already issued with only what their roles allowed (issue 14).
  */
 import type { Context } from 'koa';
 import type { JwtAccessTokenVerifier } from '../oidc/jwt-access-token-verifier.js';
@@ -35,13 +36,10 @@ function bearerToken(ctx: Context): string | undefined {
   return match[1];
 }
 
-/** The role that allows every admin scope to a person. */
-export const ADMIN_ROLE = 'gatehouse:admin';
-
 export function createBearerAuth(deps: {
   verifier: Pick<JwtAccessTokenVerifier, 'verify'>;
-  /** the person's current roles (own and federated); undefined when no account has this id */
-  rolesOf(accountId: string): Promise<string[] | undefined>;
+  /** the admin scopes the person's roles allow now; undefined when no active account has this id */
+  adminScopesOf(accountId: string): Promise<Set<string> | undefined>;
 }) {
   return async function authenticate(ctx: Context, scope: AdminScope): Promise<AdminCaller> {
     const token = bearerToken(ctx);
@@ -64,8 +62,8 @@ export function createBearerAuth(deps: {
         challenge({ error: 'insufficient_scope', scope }), { scope });
     }
     if (caller.accountId) {
-      const roles = await deps.rolesOf(caller.accountId);
-      if (!roles?.some((r) => r === ADMIN_ROLE || r === scope)) {
+      const allowed = await deps.adminScopesOf(caller.accountId);
+      if (!allowed?.has(scope)) {
         throw new ProblemError('forbidden', 403, `The person this token acts for has no role that allows ${scope}.`, 'person without the role', {}, { scope });
       }
     }

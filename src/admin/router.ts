@@ -22,8 +22,8 @@ export type AdminRateLimiter = { consume(key: string): Promise<unknown> };
 export type AdminRouterDeps = {
   issuer: string;
   verifier: Pick<JwtAccessTokenVerifier, 'verify'>;
-  /** a person's current roles (a person's token needs a role allowing the scope: bearer-auth.ts) */
-  rolesOf(accountId: string): Promise<string[] | undefined>;
+  /** the admin scopes a person's roles allow now (a person's token needs a role allowing the scope: bearer-auth.ts) */
+  adminScopesOf(accountId: string): Promise<Set<string> | undefined>;
   audit: Pick<AuditLog, 'record'>;
   rateLimiter: AdminRateLimiter;
   routes: AdminRoute[];
@@ -63,7 +63,7 @@ function decodedSegment(segment: string): string {
 }
 
 export function createAdminApi(deps: AdminRouterDeps) {
-  const authenticate = createBearerAuth({ verifier: deps.verifier, rolesOf: deps.rolesOf });
+  const authenticate = createBearerAuth({ verifier: deps.verifier, adminScopesOf: deps.adminScopesOf });
   const table = deps.routes.map(compile);
   const document = openApiDocument(deps.routes, deps.issuer);
 

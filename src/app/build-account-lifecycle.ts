@@ -12,7 +12,7 @@ import type { SignOut } from './build-sign-out.js';
 
 export function buildAccountLifecycle(
   store: Store,
-  accounts: Pick<Accounts, 'audit' | 'verification'>,
+  accounts: Pick<Accounts, 'audit' | 'verification' | 'federatedRolesOf'>,
   protection: Pick<Protection, 'loginThrottle' | 'secondFactorThrottle' | 'forgetMailAddress'>,
   signOut: Pick<SignOut, 'signOutEverywhere'>,
   directoryDn?: (providerId: string, externalId: string) => Promise<string | undefined>,
@@ -20,7 +20,8 @@ export function buildAccountLifecycle(
   return createAccountLifecycle({
     accounts: store.accounts,
     factors: store.factors,
-    federation: store.federation,
+    // roles as the federation file maps them now (build-accounts.ts), the same the tokens see
+    federation: { linksOf: (id) => store.federation.linksOf(id), rolesOf: accounts.federatedRolesOf },
     oidc: store.oidc,
     audit: accounts.audit,
     auditEvents: store.audit,

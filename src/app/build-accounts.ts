@@ -14,6 +14,10 @@ import { createAccountTokens, type AccountTokens } from '../accounts/account-tok
 import { createEmailVerification, type EmailVerification } from '../accounts/email-verification.js';
 import { createAuditLog, type AuditLog } from '../audit/audit-log.js';
 import { createMailTransport } from '../mail/transport.js';
+import { createRoleService, type RoleService } from '../roles/role-service.js';
+import { createPermissionEvaluator, type PermissionsOf } from '../roles/permissions.js';
+import { currentFederatedRoles, rolesMappedBy } from '../roles/federation-mappings.js';
+import { ADMIN_ROLES } from '../admin/admin-scopes.js';
 import { createMailer, type Mailer } from '../mail/mailer.js';
 import { createAccountMail, type AccountMail } from '../mail/account-mail.js';
 
@@ -30,6 +34,11 @@ export type Accounts = {
   accounts: AccountService;
   /** an account with every role: those set on it (CLI) and those upstream providers grant (federation) */
   withAllRoles(id: string): Promise<AccountRecord | undefined>;
+  /** roles as records, their permissions, the built-in ones written (src/roles) */
+  roles: RoleService;
+  permissionsOf: PermissionsOf;
+  /** the roles upstream providers grant the account, as the federation file maps them now */
+  federatedRolesOf(id: string): Promise<string[]>;
   mailer: Mailer;
   accountMail: AccountMail;
   accountTokens: AccountTokens;
@@ -51,7 +60,12 @@ export async function buildAccounts(
     common: loadCommonPasswords(config.PASSWORD_MIN_LENGTH),
     serviceName: config.BRAND_NAME,
   });
+  const mapped = rolesMappedBy(config.FEDERATION_FILE);
+  const roles = createRoleService({ roles: store.roles, resources: store.resources, systemRoles: ADMIN_ROLES, mappedBy: (role) => mapped.get(role) });
+  await roles.ensureSystemRoles();
+  const permissionsOf = createPermissionEvaluator({ roles: store.roles });
   const accounts = createAccountService({
+    unknownRoles: roles.unknown,
     accounts: store.accounts,
     passwords: createPasswordHasher(config.BCRYPT_COST),
     policy: passwordPolicy,
@@ -59,10 +73,11 @@ export async function buildAccounts(
     historySize: config.PASSWORD_HISTORY,
     maxPasswordAge: config.PASSWORD_MAX_AGE,
   });
+  const federatedRolesOf = async (id: string) => currentFederatedRoles(config.FEDERATION_FILE, await store.federation.sourcedRolesOf(id));
   const withAllRoles = async (id: string) => {
-    const account = await accounts.findById(id);
+    const [account, federated] = await Promise.all([accounts.findById(id), federatedRolesOf(id)]);
     if (!account) return undefined;
-    const roles = [...new Set([...account.roles, ...(await store.federation.rolesOf(id))])].sort();
+    const roles = [...new Set([...account.roles, ...federated])].sort();
     return { ...account, roles };
   };
   const transport = await createMailTransport({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, logger, revealLinksInLog: config.NODE_ENV === 'development' });
@@ -73,7 +88,7 @@ export async function buildAccounts(
     issuer: config.ISSUER, ttlSeconds: config.EMAIL_VERIFICATION_TTL, tokens: accountTokens, accounts, mail: accountMail, audit, mayMail,
   });
   return {
-    audit, passwordPolicy, accounts, withAllRoles, mailer, accountMail, accountTokens, verification,
+    audit, passwordPolicy, accounts, withAllRoles, federatedRolesOf, roles, permissionsOf, mailer, accountMail, accountTokens, verification,
     async closeMail() {
       await mailer.drain();
       transport.close();

@@ -25,6 +25,9 @@ import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
 import type { Invitations } from '../accounts/invitation.js';
 import type { SessionsAndApps } from '../oidc/sessions-and-apps.js';
 import { userSessionRoutes } from '../admin/routes/user-sessions.js';
+import { roleRoutes } from '../admin/routes/roles.js';
+import type { RoleService } from '../roles/role-service.js';
+import type { PermissionsOf } from '../roles/permissions.js';
 
 export type AdminDeps = {
   config: Config;
@@ -40,19 +43,29 @@ export type AdminDeps = {
   keyRing: KeyRing;
   verifier: Pick<JwtAccessTokenVerifier, 'verify'>;
   /** an account with its own and its federated roles (build-accounts.ts) */
-  withAllRoles(id: string): Promise<{ roles: string[] } | undefined>;
+  withAllRoles(id: string): Promise<{ roles: string[]; disabledAt: number | null } | undefined>;
+  roles: RoleService;
+  permissionsOf: PermissionsOf;
 };
 
-/** Registers urn:gatehouse:admin once (another replica may have done it: a duplicate is fine). */
+/**
+ * Registers urn:gatehouse:admin (another replica may have done it: a duplicate is fine), or brings an
+ * earlier registration up to this version: every scope it defines, and people's scopes from their roles.
+ */
 export async function registerAdminResource(d: Pick<AdminDeps, 'registries' | 'config' | 'logger'>): Promise<void> {
   const existing = await d.registries.resources.find(ADMIN_RESOURCE);
   if (existing) {
     const missing = Object.keys(ADMIN_SCOPES).filter((s) => !(s in existing.scopes));
-    if (missing.length) d.logger.warn({ missing }, `${ADMIN_RESOURCE} was registered with fewer scopes than this version defines`);
+    if (missing.length || !existing.permissionsFromRoles) {
+      await d.registries.resources.update(ADMIN_RESOURCE, { scopes: { ...existing.scopes, ...ADMIN_SCOPES }, permissionsFromRoles: true });
+      if (missing.length) d.logger.info({ added: missing }, `${ADMIN_RESOURCE}: scopes of this version added`);
+    }
     return;
   }
   try {
-    await d.registries.resources.create({ identifier: ADMIN_RESOURCE, name: 'Gatehouse management API', scopes: { ...ADMIN_SCOPES }, accessTokenTtl: Math.min(d.config.ACCESS_TOKEN_TTL, 3600) });
+    await d.registries.resources.create({
+      identifier: ADMIN_RESOURCE, name: 'Gatehouse management API', scopes: { ...ADMIN_SCOPES }, accessTokenTtl: Math.min(d.config.ACCESS_TOKEN_TTL, 3600), permissionsFromRoles: true,
+    });
   } catch (err) {
     if (!(err instanceof DuplicateError)) throw err;
   }
@@ -60,17 +73,22 @@ export async function registerAdminResource(d: Pick<AdminDeps, 'registries' | 'c
 
 export async function buildAdmin(d: AdminDeps) {
   await registerAdminResource(d);
+  const authorityOf = async (roles: readonly string[]) => (await d.permissionsOf(roles)).scopesFor(ADMIN_RESOURCE);
   const limiter = d.store.rateLimiter({ keyPrefix: 'admin-client', points: d.config.ADMIN_REQUESTS_PER_MINUTE, duration: 60, blockDuration: 0 });
   return createAdminApi({
     issuer: d.config.ISSUER,
     verifier: d.verifier,
-    rolesOf: async (id) => (await d.withAllRoles(id))?.roles,
+    adminScopesOf: async (id) => {
+      const account = await d.withAllRoles(id);
+      return account && account.disabledAt === null ? authorityOf(account.roles) : undefined;
+    },
     audit: d.audit,
     rateLimiter: limiter,
     routes: [
-      ...userRoutes({ accounts: d.accounts, audit: d.audit, invitations: d.invitations }),
-      ...userLifecycleRoutes({ lifecycle: d.accountLifecycle }),
-      ...userSessionRoutes({ lifecycle: d.accountLifecycle, sessionsAndApps: d.sessionsAndApps, audit: d.audit }),
+      ...userRoutes({ accounts: d.accounts, audit: d.audit, invitations: d.invitations, authorityOf }),
+      ...userLifecycleRoutes({ lifecycle: d.accountLifecycle, authorityOf }),
+      ...userSessionRoutes({ lifecycle: d.accountLifecycle, sessionsAndApps: d.sessionsAndApps, audit: d.audit, authorityOf }),
+      ...roleRoutes({ roles: d.roles, accounts: d.accounts, lifecycle: d.accountLifecycle, audit: d.audit, authorityOf }),
       ...clientRoutes({ clients: d.registries.clients, audit: d.audit }),
       ...apiRoutes({ resources: d.registries.resources, audit: d.audit, defaultAccessTokenTtl: d.config.ACCESS_TOKEN_TTL }),
       ...auditRoutes({ audit: d.audit }),

@@ -14,6 +14,7 @@ import type { AccountService } from '../accounts/accounts.js';
 import { mfaClientMetadata, type MfaPolicy } from '../factors/mfa-policy.js';
 import { createAdapterClass } from '../oidc/adapter.js';
 import { createFindAccount } from '../oidc/find-account.js';
+import { createPersonPermissions } from '../oidc/person-permissions.js';
 import { createProvider } from '../oidc/provider.js';
 import { createProviderHost, type ProviderHost } from '../oidc/provider-host.js';
 import { createProviderPages } from '../oidc/provider-pages.js';
@@ -35,6 +36,7 @@ export function buildProvider(deps: {
   registries: Registries;
   accounts: Pick<AccountService, 'findById' | 'passwordExpired' | 'recordSignIn'>;
   withAllRoles: Accounts['withAllRoles'];
+  permissionsOf: Accounts['permissionsOf'];
   mfaPolicy: Pick<MfaPolicy, 'fromContext'>;
   audit: AuditLog;
   render: Renderer;
@@ -54,10 +56,11 @@ export function buildProvider(deps: {
     grantExists: async (grantId) => !!(await store.oidc.find('Grant', grantId)),
     clientExists: async (clientId) => !!(await store.clients.find(clientId)),
   });
-  const findAccount = createFindAccount({ findById: accounts.findById, rolesOf: async (id) => (await deps.withAllRoles(id))?.roles ?? [] });
+  const person = createPersonPermissions({ withAllRoles: deps.withAllRoles, permissionsOf: deps.permissionsOf, findResource: resources.find });
+  const findAccount = createFindAccount({ account: person.account });
   const providers = createProviderHost((jwks: JWK[]) => {
     const provider = createProvider({
-      config, adapter, findAccount, signingJwks: jwks, findResource: resources.find, listResources: resources.list, registeredScope: clients.registeredScope, pages, ledger, accessTokenVerifier,
+      config, adapter, findAccount, person, signingJwks: jwks, findResource: resources.find, listResources: resources.list, registeredScope: clients.registeredScope, pages, ledger, accessTokenVerifier,
       mfaRequirement: (ctx) => deps.mfaPolicy.fromContext(ctx),
       promptsAfterMfa: createLifecyclePrompts({ findAccount: accounts.findById, passwordExpired: accounts.passwordExpired }),
       clientMetadata: [mfaClientMetadata, lifecycleClientMetadata],

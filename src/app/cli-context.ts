@@ -18,7 +18,7 @@ import { buildAccountLifecycle, buildDirectoryDn } from './build-account-lifecyc
 
 export type CliContext = Pick<
   AppContext,
-  'config' | 'logger' | 'store' | 'cipher' | 'keyRing' | 'accounts' | 'clients' | 'resources' | 'audit' | 'mailer' | 'accountMail' | 'passwordPolicy' | 'signOutEverywhere' | 'accountLifecycle' | 'providers'
+  'config' | 'logger' | 'store' | 'cipher' | 'keyRing' | 'accounts' | 'roles' | 'clients' | 'resources' | 'audit' | 'mailer' | 'accountMail' | 'passwordPolicy' | 'signOutEverywhere' | 'accountLifecycle' | 'providers'
 > & { close(): Promise<void> };
 
 export type CliContextOptions = { config: Config; logger: Logger; viewsDir: string; keysDir: string; providerUpFront?: boolean };
@@ -39,7 +39,7 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
         const factors = buildFactors(config, store, cipher, accounts.withAllRoles);
         const render = createRenderer({ viewsDir: o.viewsDir, branding: brandingOf(config) });
         loaded = buildProvider({
-          config, logger, store, signingJwks, registries, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles,
+          config, logger, store, signingJwks, registries, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles, permissionsOf: accounts.permissionsOf,
           mfaPolicy: factors.policy, audit: accounts.audit, render,
         }).providers;
         return loaded;
@@ -53,6 +53,7 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
     return {
       config, logger, store, cipher, keyRing, ...registries,
       accounts: accounts.accounts,
+      roles: accounts.roles,
       audit: accounts.audit,
       mailer: accounts.mailer,
       accountMail: accounts.accountMail,

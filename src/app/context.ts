@@ -41,6 +41,8 @@ import { buildPages, type Pages } from './build-pages.js';
 import type { Federation } from './build-federation.js';
 import { buildAdmin } from './build-admin.js';
 import { createSessionsAndApps } from '../oidc/sessions-and-apps.js';
+import { assertMappedRolesExist } from '../roles/federation-mappings.js';
+import type { RoleService } from '../roles/role-service.js';
 
 export type AppContext = {
   config: Config;
@@ -49,6 +51,8 @@ export type AppContext = {
   store: Store;
   cipher: AtRestCipher;
   accounts: AccountService;
+  /** roles as records and their permissions (src/roles) */
+  roles: RoleService;
   clients: ClientRegistry;
   resources: ResourceRegistry;
   providers: ProviderHost;
@@ -89,6 +93,8 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const { cipher, keyRing, signingJwks } = await buildKeys(o, store);
   const protection = buildProtection(config, store);
   const accounts = await buildAccounts(o, store, protection.mayMail);
+  // the federation file's group mappings must name roles (issue 14): refuse to start otherwise
+  await assertMappedRolesExist(config.FEDERATION_FILE, accounts.roles.unknown);
   const factors = buildFactors(config, store, cipher, accounts.withAllRoles);
   const metrics = createMetrics({ clusterWorker: cluster.isWorker && config.WORKERS > 1 });
   const render = createRenderer({ viewsDir, branding: brandingOf(config) });
@@ -99,7 +105,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     await providers.current.Client.validate(metadata as never);
   });
   const { providers, ledger, accessTokenVerifier } = buildProvider({
-    config, logger, store, signingJwks, registries, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles,
+    config, logger, store, signingJwks, registries, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles, permissionsOf: accounts.permissionsOf,
     mfaPolicy: factors.policy, audit: accounts.audit, render,
     onTokenIssued: (grantType) => metrics.tokensIssued.inc({ grant_type: grantType }),
   });
@@ -118,6 +124,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   });
   const adminApi = await buildAdmin({
     config, logger, store, registries, accounts: accounts.accounts, accountLifecycle, invitations, sessionsAndApps, audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles,
+    roles: accounts.roles, permissionsOf: accounts.permissionsOf,
   });
 
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle, sessionsAndApps });
@@ -126,6 +133,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, ledger, accessTokenVerifier, metrics, render, federation, factors,
     ...registries,
     accounts: accounts.accounts,
+    roles: accounts.roles,
     audit: accounts.audit,
     mailer: accounts.mailer,
     accountMail: accounts.accountMail,

@@ -11,6 +11,7 @@ import { InvalidResourceInput } from '../clients/resource-registry.js';
 import { InvalidClientScope } from '../clients/client-scope.js';
 import { InvalidClientSecret } from '../clients/client-registry.js';
 import { UnknownKeyError } from '../keys/rotation.js';
+import { InvalidRoleInput, RoleProtected } from '../roles/role-service.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, conflict: 4 } as const;
 
@@ -29,13 +30,13 @@ export class NotFoundError extends Error {}
 /** The command ran, but part of it failed; it has said so on stderr (exit 1). */
 export class OperationFailed extends Error {}
 
-const USAGE = [UsageError, ConfigError, InvalidAccountInput, InvalidResourceInput, InvalidClientScope, InvalidClientSecret];
+const USAGE = [UsageError, ConfigError, InvalidAccountInput, InvalidResourceInput, InvalidClientScope, InvalidClientSecret, InvalidRoleInput];
 
 export function exitCodeFor(err: unknown): number {
   // commander's own errors (unknown command or option, missing value) and its help output
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   if (err instanceof NotFoundError || err instanceof UnknownKeyError) return EXIT.notFound;
-  if (err instanceof DuplicateError) return EXIT.conflict;
+  if (err instanceof DuplicateError || err instanceof RoleProtected) return EXIT.conflict;
   if (USAGE.some((kind) => err instanceof kind)) return EXIT.usage;
   if (err instanceof InvalidCursorError) return EXIT.usage;
   if (err instanceof DomainError) return { invalid_input: EXIT.usage, not_found: EXIT.notFound, conflict: EXIT.conflict }[err.kind];

@@ -8,6 +8,7 @@ import { CliCommand, commandPath, type CliDeps } from './command-tree.js';
 import { usersCommands } from './commands/users.js';
 import { clientsCommands } from './commands/clients.js';
 import { resourcesCommands } from './commands/resources.js';
+import { rolesCommands } from './commands/roles.js';
 import { keysCommands } from './commands/keys.js';
 import { auditCommand } from './commands/audit.js';
 import { completionScript } from './completion.js';
@@ -30,6 +31,7 @@ export function buildProgram(deps: CliDeps): CliCommand {
   usersCommands(program, deps);
   clientsCommands(program, deps);
   resourcesCommands(program, deps);
+  rolesCommands(program, deps);
   keysCommands(program, deps);
   auditCommand(program, deps);
 

@@ -4,17 +4,14 @@ import type { AccountRecord } from '../../adapters/contract.js';
 import { accountClaims } from './claims.js';
 
 export function createFindAccount(deps: {
-  findById(id: string): Promise<AccountRecord | undefined>;
-  /** roles granted by upstream providers (FederationStore.rolesOf), released under the `roles` scope */
-  rolesOf?(accountId: string): Promise<string[]>;
+  /** the account with every role (own and federated), read once per request (person-permissions.ts) */
+  account(ctx: object, id: string): Promise<AccountRecord | undefined>;
 }): FindAccount {
-  return async (_ctx, sub) => {
-    const account = await deps.findById(sub);
+  return async (ctx, sub) => {
+    const account = await deps.account(ctx, sub);
     // a disabled account is gone for the provider: refresh, userinfo and introspection of its tokens fail
     if (!account || account.disabledAt !== null) return undefined;
-    return {
-      accountId: account.id,
-      claims: async () => ({ ...accountClaims(account), ...(deps.rolesOf ? { roles: await deps.rolesOf(account.id) } : {}) }),
-    };
+    // the `roles` claim (scope `roles`): every role the account holds, its own and its upstream providers'
+    return { accountId: account.id, claims: async () => ({ ...accountClaims(account), roles: account.roles }) };
   };
 }

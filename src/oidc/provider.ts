@@ -23,6 +23,7 @@ import { applyProxyTrust } from '../http/client-ip.js';
 import { introspectionClientMetadata, mayIntrospect } from './introspection-rights.js';
 import type { JwtAccessTokenVerifier } from './jwt-access-token-verifier.js';
 import { createTokenExchange, tokenExchangeClientMetadata } from './token-exchange.js';
+import type { PersonPermissions } from './person-permissions.js';
 
 const pairwiseOffered = (config: { NODE_ENV: string; PAIRWISE_SALT: string }) => config.PAIRWISE_SALT !== '' || config.NODE_ENV !== 'production';
 
@@ -30,6 +31,8 @@ export type ProviderDeps = {
   config: Config;
   adapter: NonNullable<Configuration['adapter']>;
   findAccount: FindAccount;
+  /** the person a request acts for and what their roles allow, read once per request */
+  person: PersonPermissions;
   signingJwks: JWK[];
   findResource(identifier: string): Promise<ResourceRecord | undefined>;
   listResources(): Promise<ResourceRecord[]>;
@@ -59,6 +62,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     findResource: deps.findResource,
     registeredScope: deps.registeredScope,
     defaultAccessTokenTtl: config.ACCESS_TOKEN_TTL,
+    narrowToPerson: deps.person.narrow,
   });
   const configuration: Configuration = {
     adapter: deps.adapter,
@@ -143,7 +147,9 @@ export function createProvider(deps: ProviderDeps): Provider {
         defaultResource: async (ctx, client, oneOf) =>
           oneOf === undefined && isClientCredentialsRequest(ctx) ? clientCredentials.defaultResource(ctx, client as never) : oneOf,
         useGrantedResource: async () => false,
-        getResourceServerInfo: createResourceServerInfo({ findResource: deps.findResource, registeredScope: deps.registeredScope, clientCredentials }),
+        getResourceServerInfo: createResourceServerInfo({
+          findResource: (identifier) => deps.findResource(identifier), registeredScope: deps.registeredScope, clientCredentials, narrowToPerson: deps.person.narrow,
+        }),
       },
     },
     formats: {
@@ -151,8 +157,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       // introspection and revocation can answer for them (structured-token-endpoints.ts).
       customizers: { jwt: async (_ctx, token, parts) => deps.ledger.record(token, parts) },
     },
-    // RFC 8693 §4.1: the `act` claim of an exchanged token; no other token carries extra claims
-    extraTokenClaims: async (_ctx, token) => tokenExchange.extraTokenClaims(token),
+    // RFC 8693 §4.1: the `act` claim of an exchanged token; and an API's opt-in `roles` / `permissions`
+    // claims of a person's token (ResourceRecord.tokenClaims)
+    extraTokenClaims: async (ctx, token) => {
+      const t = token as { accountId?: string; resourceServer?: { audience?: string } };
+      const roleClaims = await deps.person.tokenClaims(ctx, t.accountId, t.resourceServer?.audience);
+      const act = tokenExchange.extraTokenClaims(token);
+      return roleClaims || act ? { ...roleClaims, ...act } : undefined;
+    },
     renderError: pages.renderError,
     fetch: createOutboundFetch(config.OUTBOUND_PRIVATE_HOSTS),
   };

@@ -12,6 +12,8 @@ export type ResourceServerInfoDeps = {
   registeredScope(clientId: string): Promise<Set<string>>;
   /** what a client_credentials token may carry (client-credentials-target.ts) */
   clientCredentials: ClientCredentialsTarget;
+  /** a person's request: only the scopes their roles allow, at an API that takes them from roles (person-permissions.ts) */
+  narrowToPerson(ctx: KoaContextWithOIDC, resource: ResourceRecord, scopes: string[]): Promise<string[]>;
 };
 
 export function createResourceServerInfo(deps: ResourceServerInfoDeps) {
@@ -24,11 +26,14 @@ export function createResourceServerInfo(deps: ResourceServerInfoDeps) {
     // RFC 8707 §2: an unknown resource is invalid_target
     if (!resource) throw new errors.InvalidTarget('resource indicator is not registered');
     // RFC 6749 §4.4: the client asks on its own behalf, so its registration is the whole grant, and asking
-    // beyond it is RFC 6749 §5.2 invalid_scope ("exceeds the scope granted by the resource owner")
-    const scopes = isClientCredentialsRequest(ctx)
-      ? await deps.clientCredentials.grantedScope(ctx, client.clientId, resource)
-      : await registeredOf(client.clientId, resource);
-    return resourceServerOf(resource, scopes);
+    // beyond it is RFC 6749 §5.2 invalid_scope ("exceeds the scope granted by the resource owner"). Roles
+    // are a person's: a machine client's token carries its registered scope, whatever roles exist.
+    if (isClientCredentialsRequest(ctx)) return resourceServerOf(resource, await deps.clientCredentials.grantedScope(ctx, client.clientId, resource));
+    // a person's: what the client may ask for and the person's roles allow. Consent then lists only that
+    // (oidc-provider's rs_scopes_missing reads these scopes), and a refresh re-evaluates it: a removed role
+    // shrinks the next access token (to an empty scope if nothing is left: the client keeps its refresh
+    // token, and gets the scope back when the role returns), never beyond what the person consented to.
+    return resourceServerOf(resource, await deps.narrowToPerson(ctx, resource, await registeredOf(client.clientId, resource)));
   };
 }
 

@@ -67,6 +67,8 @@ export type TokenExchangeDeps = {
   /** the client's registered `scope` (API scopes included) */
   registeredScope(clientId: string): Promise<Set<string>>;
   defaultAccessTokenTtl: number;
+  /** the scopes of an API the subject's roles allow (person-permissions.ts) */
+  narrowToPerson(ctx: KoaContextWithOIDC, resource: ResourceRecord, scopes: string[], accountId?: string): Promise<string[]>;
 };
 
 export function createTokenExchange(deps: TokenExchangeDeps) {
@@ -160,6 +162,8 @@ export function createTokenExchange(deps: TokenExchangeDeps) {
     const registered = await deps.registeredScope(client.clientId);
     let allowed = Object.keys(resource.scopes).filter((s) => registered.has(s));
     if (subject.audiences.includes(resource.identifier)) allowed = allowed.filter((s) => subject.scope.has(s));
+    // the person's roles, as for any of their tokens (issue 14): the grant's account is the request's person
+    allowed = await deps.narrowToPerson(ctx, resource, allowed, grant.accountId);
     const asked = one('scope')?.split(' ').filter(Boolean);
     const refused = asked?.filter((s) => !allowed.includes(s)) ?? [];
     if (refused.length > 0) throw new errors.InvalidScope('requested scope is not allowed for this exchange', refused.join(' '));

@@ -29,8 +29,8 @@ type TableCatalog = {
 type Catalog = Record<string, TableCatalog>;
 
 const column = (name: string, type: string, notNull: boolean) => `${name} ${type}${notNull ? ' NOT NULL' : ''}`;
-const index = (name: string, columns: string[], unique: boolean, where: string | undefined) =>
-  `${unique ? 'UNIQUE ' : ''}${name} (${columns.join(', ')})${where ? ` WHERE ${where} IS NOT NULL` : ''}`;
+const index = (name: string, columns: string[], unique: boolean, where: string | undefined, method = 'btree') =>
+  `${unique ? 'UNIQUE ' : ''}${name}${method === 'btree' ? '' : ` USING ${method}`} (${columns.join(', ')})${where ? ` WHERE ${where} IS NOT NULL` : ''}`;
 
 /** What the schema says each engine's catalog holds. */
 function expected(dialect: SqlDialect): Catalog {
@@ -45,7 +45,8 @@ function expected(dialect: SqlDialect): Catalog {
       primaryKey: [...t.primaryKey],
       indexes: indexesOf(dialect, t)
         // PostgreSQL's catalog shows a column's operator class after it
-        .map((i) => index(i.name, indexColumns(dialect, t, i).map((c) => (dialect === 'postgres' && i.postgresOpclass ? `${c} ${i.postgresOpclass}` : c)), i.unique === true, i.whereNotNull))
+        .map((i) => index(i.name, indexColumns(dialect, t, i).map((c) => (dialect === 'postgres' && i.postgresOpclass ? `${c} ${i.postgresOpclass}` : c)), i.unique === true, i.whereNotNull,
+          dialect === 'postgres' ? i.postgresMethod : undefined))
         .sort(),
       references: t.references ? [`${t.references.column} -> ${t.references.table}`] : [],
     };
@@ -96,14 +97,15 @@ async function postgresCatalog(url: string): Promise<Catalog> {
       const indexes = await q<{ name: string; primary: boolean; unique: boolean; def: string }>(
         `SELECT i.relname AS name, x.indisprimary AS primary, x.indisunique AS unique, pg_get_indexdef(x.indexrelid) AS def
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = $1::regclass`, [name]);
-      const parse = (def: string) => /USING btree \(([^)]*)\)/.exec(def)![1]!.replaceAll('"', '').split(', ');
+      const using = (def: string) => /USING (\w+) \(([^)]*)\)/.exec(def)!;
+      const parse = (def: string) => using(def)[2]!.replaceAll('"', '').split(', ');
       const references = await q<{ def: string }>(
         "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'", [name]);
       catalog[name] = {
         columns: columns.map((c) => column(c.name, c.type, c.not_null)).sort(),
         primaryKey: parse(indexes.find((i) => i.primary)?.def ?? 'USING btree ()'),
         indexes: indexes.filter((i) => !i.primary)
-          .map((i) => index(i.name, parse(i.def), i.unique, /WHERE \((\w+) IS NOT NULL\)/.exec(i.def)?.[1])).sort(),
+          .map((i) => index(i.name, parse(i.def), i.unique, /WHERE \((\w+) IS NOT NULL\)/.exec(i.def)?.[1], using(i.def)[1])).sort(),
         references: references.map((r) => {
           const m = /FOREIGN KEY \((\w+)\) REFERENCES (\w+)/.exec(r.def)!;
           return `${m[1]} -> ${m[2]}`;
@@ -161,6 +163,7 @@ describe('one schema: the live catalogs', function () {
         db.prepare("INSERT INTO account_roles VALUES ('acc-1', 'ldap', 'ops')").run();
         db.prepare(`INSERT INTO oidc_models (model, id, payload, uid, expires_at) VALUES ('Interaction', 'i1', '{"uid":"u1"}', 'u1', NULL)`).run();
         db.prepare("INSERT INTO store_locks VALUES ('keys', 'replica-1', 1)").run();
+        db.prepare(`INSERT INTO resources VALUES ('https://api.example.test', 'Old API', '{"read":"Read"}', 600, 1)`).run();
       });
       const store = openSqliteStore(`sqlite:${file}`);
       try {
@@ -174,6 +177,11 @@ describe('one schema: the live catalogs', function () {
         );
         await assert.rejects(store.federation.createLink({ providerId: 'ldap', externalId: 'x', accountId: 'nobody', createdAt: 1, lastLoginAt: 1 }), 'foreign keys are enforced again');
         assert.equal(await store.tryLock('keys', 60, 'replica-2'), true, 'the old lock row expired long ago');
+        assert.deepEqual(await store.resources.find('https://api.example.test'), {
+          identifier: 'https://api.example.test', name: 'Old API', scopes: { read: 'Read' }, accessTokenTtl: 600,
+          permissionsFromRoles: false, tokenClaims: [], createdAt: 1,
+        }, 'an API registered before roles keeps today\'s behaviour');
+        assert.deepEqual(await store.roles.list(), []);
       } finally {
         await store.close();
       }
@@ -234,12 +242,18 @@ describe('one schema: the live catalogs', function () {
         await client.query('CREATE TABLE IF NOT EXISTS store_locks (name text PRIMARY KEY, owner text NOT NULL, expires_at bigint NOT NULL)');
         await client.query(`INSERT INTO accounts (id, email, email_verified, name, password_hash, roles, created_at, updated_at)
                             VALUES ('acc-1', 'Ada@Example.Test', true, 'Ada', NULL, '{admin}', 1, 2)`);
+        await client.query(`INSERT INTO resources VALUES ('https://api.example.test', 'Old API', '{"read":"Read"}', 600, 1)`);
       } finally {
         await client.end();
       }
       const store = await openPostgresStore(url);
       try {
         assert.deepEqual((await store.accounts.findByEmail('ADA@example.test'))?.roles, ['admin']);
+        assert.deepEqual(await store.resources.find('https://api.example.test'), {
+          identifier: 'https://api.example.test', name: 'Old API', scopes: { read: 'Read' }, accessTokenTtl: 600,
+          permissionsFromRoles: false, tokenClaims: [], createdAt: 1,
+        }, 'an API registered before roles keeps today\'s behaviour');
+        assert.deepEqual(await store.roles.list(), []);
       } finally {
         await store.close();
       }

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { DuplicateError, InvalidCursorError, type AccountTokenRecord, type OidcPayload, type Store } from '../../adapters/contract.js';
+import { DuplicateError, InvalidCursorError, type AccountTokenRecord, type OidcPayload, type ResourceRecord, type RoleRecord, type Store } from '../../adapters/contract.js';
 
 export type OpenedStore = {
   store: Store;
@@ -429,6 +429,9 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
 
       await b.store.federation.setRoles(id, 'ldap.corp', ['ops']);
       assert.deepEqual(await a.store.federation.rolesOf(id), ['Zeta', 'ops', 'staff', 'émigré'], "the other source's roles stay");
+      assert.deepEqual(await b.store.federation.sourcedRolesOf(id), [
+        { source: 'ldap.corp', role: 'ops' }, { source: 'saml-okta', role: 'Zeta' }, { source: 'saml-okta', role: 'staff' }, { source: 'saml-okta', role: 'émigré' },
+      ], 'per source, in (source, role) code-point order');
       await b.store.federation.setRoles(id, 'saml-okta', []);
       assert.deepEqual(await a.store.federation.rolesOf(id), ['ops'], 'an empty list removes them');
 
@@ -606,20 +609,120 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
 
     it('keeps resources (APIs)', async () => {
       const base = `https://api-${rand().toLowerCase()}.example.test`;
-      const api = { identifier: `${base}/b`, name: 'Things API', scopes: { 'read:things': 'Read your things', 'https://x.test/scope.with.dots': 'Dotted ✓' }, accessTokenTtl: 600, createdAt: Date.now() };
-      const other = { ...api, identifier: `${base}/a`, name: 'Another', scopes: {} };
+      const api: ResourceRecord = {
+        identifier: `${base}/b`, name: 'Things API', scopes: { 'read:things': 'Read your things', 'https://x.test/scope.with.dots': 'Dotted ✓' },
+        accessTokenTtl: 600, permissionsFromRoles: true, tokenClaims: ['roles', 'permissions'], createdAt: Date.now(),
+      };
+      const other: ResourceRecord = { ...api, identifier: `${base}/a`, name: 'Another', scopes: {}, permissionsFromRoles: false, tokenClaims: [] };
       await a.store.resources.create(api);
       await a.store.resources.create(other);
       assert.deepEqual(await b.store.resources.find(api.identifier), api);
       await assert.rejects(b.store.resources.create(api), DuplicateError);
       const ours = (await b.store.resources.list()).filter((r) => r.identifier.startsWith(base));
       assert.deepEqual(ours, [other, api], 'listed by identifier');
-      const changes = { name: 'Renamed ✓', scopes: { 'write:things': 'Change your things' }, accessTokenTtl: 300 };
+      const changes = { name: 'Renamed ✓', scopes: { 'write:things': 'Change your things' }, accessTokenTtl: 300, permissionsFromRoles: false, tokenClaims: ['permissions' as const] };
       assert.equal(await a.store.resources.update(api.identifier, changes), true);
       assert.deepEqual(await b.store.resources.find(api.identifier), { ...api, ...changes }, 'identifier and creation time stay');
+      const back = { name: 'Another', scopes: {}, accessTokenTtl: 600, permissionsFromRoles: true, tokenClaims: [] };
+      assert.equal(await b.store.resources.update(other.identifier, back), true);
+      assert.deepEqual(await a.store.resources.find(other.identifier), { ...other, ...back }, 'permissionsFromRoles turned on, no claims');
       assert.equal(await a.store.resources.update(`${base}/missing`, changes), false);
       assert.equal(await a.store.resources.update('nul\0id', changes), false);
       assert.equal(await b.store.resources.find(`${base}/missing`), undefined, 'update never creates');
+    });
+
+    it('keeps roles: found one, many or all in code-point order, one per name', async () => {
+      const p = `r${randomBytes(4).toString('hex')}:`;
+      const t = Date.now();
+      const role = (name: string, extra: Partial<RoleRecord> = {}): RoleRecord => ({
+        name: `${p}${name}`, description: `The ${name} role ✓`, system: false, createdAt: t, updatedAt: t,
+        permissions: [{ resource: 'https://api.example.test/v1.dots', scope: 'read:things' }, { resource: 'urn:gatehouse:admin', scope: 'admin:users' }],
+        ...extra,
+      });
+      const [zeta, admins, emigre] = [role('Zeta'), role('admins', { system: true, permissions: [] }), role('émigré')];
+      await a.store.roles.create(emigre);
+      await b.store.roles.create(zeta);
+      await a.store.roles.create(admins);
+      assert.deepEqual(await b.store.roles.find(zeta.name), zeta);
+      assert.deepEqual(await b.store.roles.find(admins.name), admins, 'system flag and an empty permission list');
+      assert.equal(await b.store.roles.find(`${p}missing`), undefined);
+      assert.equal(await b.store.roles.find('nul\0role'), undefined);
+      await assert.rejects(b.store.roles.create({ ...zeta, description: 'again' }), (err) => err instanceof DuplicateError && err.message.includes('role'));
+      assert.deepEqual(await b.store.roles.find(zeta.name), zeta, 'the duplicate changed nothing');
+
+      assert.deepEqual(await a.store.roles.findMany([emigre.name, `${p}missing`, zeta.name, 'nul\0role', admins.name]), [zeta, admins, emigre],
+        'unknown names skipped, in code-point order');
+      assert.deepEqual(await a.store.roles.findMany([admins.name]), [admins]);
+      assert.deepEqual(await a.store.roles.findMany([]), []);
+      const ours = (await b.store.roles.list()).filter((r) => r.name.startsWith(p));
+      assert.deepEqual(ours.map((r) => r.name), [zeta.name, admins.name, emigre.name], "code-point order: 'Zeta' < 'admins' < 'émigré'");
+      assert.deepEqual(ours, [zeta, admins, emigre]);
+    });
+
+    it('updates a role in place, and only from the expected version when one is given', async () => {
+      const t = Date.now();
+      const role: RoleRecord = { name: `r${randomBytes(4).toString('hex')}:editors`, description: 'Editors', permissions: [], system: false, createdAt: t, updatedAt: t };
+      await a.store.roles.create(role);
+      const v2 = { description: 'Editors ✓', permissions: [{ resource: 'https://api.example.test', scope: 'write:things' }], updatedAt: t + 1 };
+      assert.equal(await b.store.roles.update(role.name, v2), true);
+      assert.deepEqual(await a.store.roles.find(role.name), { ...role, ...v2 }, 'name, system and creation time stay');
+
+      const v3 = { description: 'Editors v3', permissions: [], updatedAt: t + 2 };
+      assert.equal(await a.store.roles.update(role.name, v3, t), false, 'stale: the stored updatedAt is t + 1');
+      assert.deepEqual(await b.store.roles.find(role.name), { ...role, ...v2 }, 'a stale update changes nothing');
+      assert.equal(await a.store.roles.update(role.name, v3, t + 1), true);
+      assert.deepEqual(await b.store.roles.find(role.name), { ...role, ...v3 });
+
+      // two writers holding the same version: exactly one wins
+      const racing = await Promise.all([a, b, a, b].map((s, n) => s.store.roles.update(role.name, { description: `racer ${n}`, permissions: [], updatedAt: t + 10 + n }, t + 2)));
+      assert.equal(racing.filter(Boolean).length, 1, `one winner: ${racing.join(' ')}`);
+      const winner = racing.indexOf(true);
+      assert.deepEqual(await a.store.roles.find(role.name), { ...role, description: `racer ${winner}`, permissions: [], updatedAt: t + 10 + winner });
+
+      assert.equal(await a.store.roles.update(`${role.name}-missing`, v3), false);
+      assert.equal(await a.store.roles.update(`${role.name}-missing`, v3, t), false);
+      assert.equal(await a.store.roles.update('nul\0role', v3), false);
+      assert.equal(await b.store.roles.find(`${role.name}-missing`), undefined, 'update never creates');
+    });
+
+    it('deletes a role with every assignment of it: accounts and per-source roles', async () => {
+      const p = `r${randomBytes(4).toString('hex')}:`;
+      const t = Date.now();
+      const [gone, kept] = [`${p}gone`, `${p}kept`];
+      for (const name of [gone, kept]) await a.store.roles.create({ name, description: name, permissions: [], system: false, createdAt: t, updatedAt: t });
+      const account = (id: string, roles: string[]) => a.store.accounts.create({
+        id, email: `${id}@example.test`, emailVerified: true, name: null, passwordHash: null, roles: [], createdAt: t, updatedAt: t, disabledAt: null, lastLoginAt: null,
+      }).then(() => a.store.accounts.update(id, { roles, updatedAt: t }));
+      const [ada, bob, eve] = [`ada-${rand()}`, `bob-${rand()}`, `eve-${rand()}`];
+      await account(ada, ['local', gone, kept]);
+      await account(bob, [gone]);
+      await account(eve, ['local']);
+      await a.store.federation.setRoles(ada, 'ldap.corp', [gone, 'staff']);
+      await a.store.federation.setRoles(bob, 'ldap.corp', [gone]);
+      await a.store.federation.setRoles(bob, 'saml-okta', [kept, gone]);
+
+      const holders = async (role: string) => (await b.store.accounts.list({ limit: 10, role })).accounts.map((x) => x.id);
+      assert.deepEqual(await holders(gone), [ada, bob], 'listed under it: set on the account or granted by a source');
+      assert.deepEqual(await holders(kept), [ada, bob]);
+
+      assert.equal(await b.store.roles.delete(gone), true);
+      assert.equal(await a.store.roles.find(gone), undefined);
+      assert.deepEqual((await a.store.roles.find(kept))?.name, kept, 'the other role stays');
+      assert.deepEqual((await b.store.accounts.findById(ada))?.roles, ['local', kept], 'removed from the account, the rest in order');
+      assert.deepEqual((await b.store.accounts.findById(bob))?.roles, []);
+      assert.deepEqual((await b.store.accounts.findById(eve))?.roles, ['local'], 'an account without it is untouched');
+      assert.deepEqual(await b.store.federation.rolesOf(ada), ['staff'], 'removed from every source');
+      assert.deepEqual(await b.store.federation.rolesOf(bob), [kept]);
+      assert.deepEqual(await holders(gone), [], 'no account is listed under it any more');
+      assert.deepEqual(await holders(kept), [ada, bob]);
+
+      // a source that then replaces its roles still works (MongoDB: its emptied document is gone)
+      await a.store.federation.setRoles(bob, 'ldap.corp', ['ops']);
+      assert.deepEqual(await b.store.federation.rolesOf(bob), ['ops', kept]);
+
+      assert.equal(await b.store.roles.delete(gone), false, 'the second time there is no such role');
+      assert.equal(await a.store.roles.delete(`${p}never`), false);
+      assert.equal(await a.store.roles.delete('nul\0role'), false);
     });
 
     it('keeps signing keys through their life cycle', async () => {

@@ -37,6 +37,15 @@ const ROUTES: Case[] = [
   { method: 'PATCH', path: '/apis/nobody', scope: 'admin:apis:write', body: { name: 'X' }, headers: { 'if-match': '"x"' } },
   { method: 'POST', path: '/apis', scope: 'admin:apis:write', body: { identifier: 'https://matrix.example.com', scopes: { 'm:read': 'Read' } } },
   { method: 'GET', path: '/audit', scope: 'admin:audit:read' },
+  { method: 'GET', path: '/roles', scope: 'admin:roles:read' },
+  { method: 'GET', path: '/roles/nobody', scope: 'admin:roles:read' },
+  { method: 'POST', path: '/roles', scope: 'admin:roles:write', body: { name: 'matrix-role' } },
+  { method: 'PATCH', path: '/roles/nobody', scope: 'admin:roles:write', body: { description: 'X' }, headers: { 'if-match': '"x"' } },
+  { method: 'DELETE', path: '/roles/nobody', scope: 'admin:roles:write' },
+  { method: 'GET', path: '/roles/nobody/users', scope: 'admin:users:read' },
+  { method: 'GET', path: '/users/nobody/roles', scope: 'admin:users:read' },
+  { method: 'POST', path: '/users/nobody/roles', scope: 'admin:users:write', body: { role: 'matrix-role' } },
+  { method: 'DELETE', path: '/users/nobody/roles/nobody', scope: 'admin:users:write' },
   { method: 'GET', path: '/keys', scope: 'admin:keys:read' },
   { method: 'POST', path: '/keys/rotate', scope: 'admin:keys:write', body: {} },
   { method: 'POST', path: '/keys/nobody/revoke', scope: 'admin:keys:write', body: {} },
@@ -52,7 +61,7 @@ describe('management API: who may call it (RFC 6750, RFC 9068)', () => {
   before(async () => {
     gh = await bootGatehouse();
     call = createAdminCaller(gh);
-    await gh.context.resources.create({ identifier: 'https://orders.example.com', scopes: { 'orders:read': 'Read orders' }, accessTokenTtl: 600 });
+    await gh.context.resources.create({ identifier: 'https://orders.example.com', scopes: { 'orders:read': 'Read orders' }, accessTokenTtl: 600, permissionsFromRoles: false });
     all = await managementToken(gh, Object.keys(ADMIN_SCOPES).join(' '));
     otherAudience = await managementToken(gh, 'orders:read', { resource: 'https://orders.example.com' });
     unrelatedScope = await managementToken(gh, 'admin:sessions:write');

@@ -19,6 +19,7 @@ describe(`management API behaviour (${store.name})`, () => {
   before(async () => {
     services = await store.start();
     gh = await bootGatehouse(services.env);
+    for (const name of ['ops', 'audit']) await gh.context.roles.create({ name });
     call = createAdminCaller(gh);
     token = await managementToken(gh, Object.keys(ADMIN_SCOPES).join(' '));
   });

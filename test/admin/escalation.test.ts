@@ -16,7 +16,7 @@ describe('management API: no escalation', () => {
   before(async () => {
     gh = await bootGatehouse();
     call = createAdminCaller(gh);
-    narrow = await managementToken(gh, 'admin:clients:write admin:clients:read admin:users:write admin:users:read');
+    narrow = await managementToken(gh, 'admin:clients:write admin:clients:read admin:users:write admin:users:read admin:roles:write admin:roles:read');
     root = await managementToken(gh, Object.keys(ADMIN_SCOPES).join(' '));
   });
   after(() => gh.close());
@@ -44,20 +44,38 @@ describe('management API: no escalation', () => {
     assert.equal((await call('POST', `/clients/${strongId}/rotate-secret`, { token: root, body: {} })).status, 200);
   });
 
-  it('cannot give a person gatehouse:admin or an admin scope role it lacks; ordinary roles are fine', async () => {
+  it('cannot give a person gatehouse:admin or a role with admin permissions it lacks; ordinary roles and ones within its own authority are fine', async () => {
     const created = await call('POST', '/users', { token: narrow, body: { email: 'climber@example.com' } });
     const id = created.body.id as string;
     let etag = created.headers.get('etag')!;
-    for (const role of ['gatehouse:admin', 'admin:keys:write']) {
+    await gh.context.roles.create({ name: 'support' });
+    await gh.context.roles.create({ name: 'user-reader', permissions: [{ resource: 'urn:gatehouse:admin', scope: 'admin:users:read' }] });
+    await gh.context.roles.create({ name: 'key-keeper', permissions: [{ resource: 'urn:gatehouse:admin', scope: 'admin:keys:write' }] });
+    for (const role of ['gatehouse:admin', 'key-keeper']) {
       const res = await call('PATCH', `/users/${id}`, { token: narrow, body: { roles: [role] }, headers: { 'if-match': etag } });
       assert.equal(res.status, 403, role);
     }
-    const ok = await call('PATCH', `/users/${id}`, { token: narrow, body: { roles: ['support', 'admin:users:read'] }, headers: { 'if-match': etag } });
+    const ok = await call('PATCH', `/users/${id}`, { token: narrow, body: { roles: ['support', 'user-reader'] }, headers: { 'if-match': etag } });
     assert.equal(ok.status, 200);
     etag = ok.headers.get('etag')!;
     const promoted = await call('PATCH', `/users/${id}`, { token: root, body: { roles: ['gatehouse:admin'] }, headers: { 'if-match': etag } });
     assert.equal(promoted.status, 200);
     // nor take it away: demoting the holder of more authority is refused too
     assert.equal((await call('PATCH', `/users/${id}`, { token: narrow, body: { roles: [] }, headers: { 'if-match': promoted.headers.get('etag')! } })).status, 403);
+  });
+
+  it('cannot create, widen or delete a role with admin permissions it lacks', async () => {
+    const keys = [{ resource: 'urn:gatehouse:admin', scope: 'admin:keys:write' }];
+    assert.equal((await call('POST', '/roles', { token: narrow, body: { name: 'sneaky', permissions: keys } })).status, 403);
+    const mine = await call('POST', '/roles', { token: narrow, body: { name: 'readers', permissions: [{ resource: 'urn:gatehouse:admin', scope: 'admin:users:read' }] } });
+    assert.equal(mine.status, 201);
+    assert.equal((await call('PATCH', '/roles/readers', { token: narrow, body: { permissions: keys }, headers: { 'if-match': mine.headers.get('etag')! } })).status, 403);
+    const strong = await call('POST', '/roles', { token: root, body: { name: 'strong', permissions: keys } });
+    assert.equal(strong.status, 201);
+    assert.equal((await call('DELETE', '/roles/strong', { token: narrow })).status, 403);
+    const target = (await call('POST', '/users', { token: narrow, body: { email: 'assignee@example.com' } })).body.id as string;
+    assert.equal((await call('POST', `/users/${target}/roles`, { token: narrow, body: { role: 'strong' } })).status, 403);
+    assert.equal((await call('POST', `/users/${target}/roles`, { token: narrow, body: { role: 'readers' } })).status, 200);
+    assert.deepEqual((await call('GET', '/roles/strong', { token: root })).body.permissions, keys, 'a refused change leaves the role as it was');
   });
 });

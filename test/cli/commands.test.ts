@@ -25,6 +25,7 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
     gh = await bootGatehouse();
     for (const email of [DOOMED, OTHER]) await gh.context.accounts.create({ email, password: 'a long enough passphrase' });
     await gh.context.clients.create({ client_id: 'doomed-job', redirect_uris: ['http://127.0.0.1:9/cb'] });
+    for (const name of ['ops', 'admin']) await gh.context.roles.create({ name });
   });
   after(() => gh.close());
 
@@ -42,6 +43,15 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
     ['gatehouse users set-email', () => ['--email', DOOMED, '--new-email', DOOMED2, '--verified'], (p) => assert.equal((p as { email: string }).email, DOOMED2)],
     ['gatehouse resources create', () => ['--identifier', API, '--scope', 'r=Read things'], (p) => assert.deepEqual((p as { scopes: object }).scopes, { r: 'Read things' })],
     ['gatehouse resources list', () => [], (p) => assert.ok((p as { identifier: string }[]).some((r) => r.identifier === API))],
+    ['gatehouse resources update', () => ['--identifier', API, '--token-claim', 'permissions'], (p) => assert.deepEqual((p as { tokenClaims: string[] }).tokenClaims, ['permissions'])],
+    ['gatehouse roles create', () => ['--name', 'reader', '--description', 'Reads', '--permission', `${API}=r`], (p) => assert.deepEqual((p as { permissions: string[] }).permissions, [`${API}=r`])],
+    ['gatehouse roles list', () => [], (p) => assert.deepEqual((p as { name: string }[]).map((r) => r.name), ['admin', 'gatehouse:admin', 'gatehouse:auditor', 'gatehouse:user-admin', 'ops', 'reader'])],
+    ['gatehouse roles show', () => ['--name', 'gatehouse:admin'], (p) => assert.equal((p as { system: boolean }).system, true)],
+    ['gatehouse roles revoke', () => ['--name', 'reader', '--permission', `${API}=r`], (p) => assert.deepEqual((p as { permissions: string[] }).permissions, [])],
+    ['gatehouse roles grant', () => ['--name', 'reader', '--permission', `${API}=r`], (p) => assert.deepEqual((p as { permissions: string[] }).permissions, [`${API}=r`])],
+    ['gatehouse roles assign', () => ['--name', 'reader', '--email', EMAIL], (p) => assert.deepEqual((p as { roles: string[] }).roles, ['admin', 'ops', 'reader'])],
+    ['gatehouse roles unassign', () => ['--name', 'reader', '--email', EMAIL], (p) => assert.deepEqual((p as { roles: string[] }).roles, ['admin', 'ops'])],
+    ['gatehouse roles delete', () => ['--name', 'reader', '--yes'], (p) => assert.deepEqual(p, { name: 'reader', deleted: true })],
     ['gatehouse clients create', () => ['--json', JSON.stringify({ client_id: 'json-job', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'r' })],
       (p) => assert.deepEqual((p as { shown_once: string[] }).shown_once, ['client_secret'])],
     ['gatehouse clients list', () => [], (p) => assert.ok((p as { client_id: string }[]).some((c) => c.client_id === 'json-job'))],
@@ -109,6 +119,9 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
       ['resources introspector, an unknown client', ['resources', 'introspector', '--identifier', API, '--client-id', 'no-such-client']],
       ['keys revoke, an unknown kid', ['keys', 'revoke', 'no-such-kid']],
       ['audit, an unknown email', ['audit', '--account', 'nobody@example.test']],
+      ['roles show, an unknown role', ['roles', 'show', '--name', 'no-such-role']],
+      ['roles assign, an unknown email', ['roles', 'assign', '--name', 'ops', '--email', 'nobody@example.test']],
+      ['resources update, an unknown API', ['resources', 'update', '--identifier', 'https://nowhere.example.test', '--no-token-claims']],
     ];
     for (const [name, argv] of cases) {
       it(name, async () => {
@@ -125,6 +138,8 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
       ['users create, a taken email (any case)', ['users', 'create', '--email', EMAIL.toUpperCase(), '--password', 'a long enough passphrase']],
       ['clients create, a taken client_id', ['clients', 'create', '--json', JSON.stringify({ client_id: 'json-job', redirect_uris: ['http://127.0.0.1:9/cb'] })]],
       ['resources create, a taken identifier', ['resources', 'create', '--identifier', API, '--scope', 'r']],
+      ['roles create, a taken name', ['roles', 'create', '--name', 'ops']],
+      ['roles create, a built-in name', ['roles', 'create', '--name', 'gatehouse:admin']],
       ['users set-email, an address another account has (other letter case)', ['users', 'set-email', '--email', OTHER, '--new-email', EMAIL.toUpperCase()]],
     ];
     for (const [name, argv] of cases) {
@@ -135,5 +150,15 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
         assert.equal(run.stdout, '');
       });
     }
+  });
+
+  it('roles delete of a built-in role: exit 4, and it is still there; an assignment of an unknown role: exit 2', async () => {
+    const run = await cli('roles', 'delete', '--name', 'gatehouse:admin', '--yes');
+    assert.equal(run.code, 4, run.stderr);
+    assert.match(run.stderr, /built-in role/);
+    assert.ok(await gh.context.roles.find('gatehouse:admin'));
+    const unknown = await cli('roles', 'assign', '--name', 'no-such-role', '--email', OTHER);
+    assert.equal(unknown.code, 2, unknown.stderr);
+    assert.match(unknown.stderr, /no role is named "no-such-role"/);
   });
 });

@@ -34,7 +34,7 @@ describe('end to end on PostgreSQL + Redis', function () {
     gh = await bootGatehouse({ DATABASE_URL: postgres.url, REDIS_URL: redis.url });
     assert.equal(gh.context.store.kind, 'postgres+redis-standalone');
     await gh.context.accounts.create({ ...user, emailVerified: true });
-    await gh.context.resources.create({ identifier: API, name: 'Example API', scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600 });
+    await gh.context.resources.create({ identifier: API, name: 'Example API', scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600, permissionsFromRoles: false });
     const registered = await gh.context.clients.create({
       client_name: 'Example RP',
       redirect_uris: [REDIRECT_URI],

@@ -25,7 +25,7 @@ describe('a restart on the same store', () => {
 
   it('keeps accounts, clients and their secrets, resources, signing keys, browser sessions and refresh tokens', async () => {
     await gh.context.accounts.create({ ...user, emailVerified: true });
-    await gh.context.resources.create({ identifier: API, scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600 });
+    await gh.context.resources.create({ identifier: API, scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600, permissionsFromRoles: false });
     const c = await gh.context.clients.create({ redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code', 'refresh_token'] });
     client = { client_id: c.client_id, client_secret: String(c.client_secret) };
 

@@ -10,6 +10,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
+import { seedApi, seedRole } from '../helpers/roles.js';
+import { DEFAULT_SCOPE } from '../../src/accounts/account-lifecycle.js';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { UserAgent, signIn, formAction, type Page } from '../helpers/user-agent.js';
 import { DIRECTORY_FIXTURE, startSlapd, type SlapdService } from '../helpers/services/slapd.js';
@@ -19,6 +21,7 @@ import { runCommand } from '../helpers/services/process-handle.js';
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const WRONG = 'The email or password is incorrect.';
 const GROUPS = 'ou=groups,dc=example,dc=org';
+const DIRECTORY_API = 'https://directory.example.test';
 
 describe('LDAP directories (real slapd)', function () {
   this.timeout(60_000);
@@ -57,10 +60,18 @@ describe('LDAP directories (real slapd)', function () {
       ],
       ldapOrder: ['lab'],
     }));
-    gh = await bootGatehouse({ FEDERATION_FILE: file });
+    // the file's group mappings must name role records (issue 14): they exist before start-up
+    gh = await bootGatehouse({ FEDERATION_FILE: file }, {
+      async seed(store) {
+        await seedApi(store, DIRECTORY_API, ['directory:admin']);
+        await seedRole(store, 'admin', [{ resource: DIRECTORY_API, scope: 'directory:admin' }]);
+        for (const name of ['staff', 'developer']) await seedRole(store, name);
+      },
+    });
     await gh.context.accounts.create({ ...local, emailVerified: true });
     const client = await gh.context.clients.create({
       client_name: 'Directory RP', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code'], token_endpoint_auth_method: 'client_secret_basic',
+      scope: 'openid email profile roles directory:admin',
     });
     rp = await oidc.discovery(new URL(gh.issuer), client.client_id, String(client.client_secret), undefined, { execute: [oidc.allowInsecureRequests] });
   });
@@ -129,6 +140,33 @@ describe('LDAP directories (real slapd)', function () {
   it('maps posixGroup membership (memberUid) for bob', async () => {
     const claims = await idTokenFor('bob@example.org', 'bob-password');
     assert.deepEqual(claims.roles, ['developer', 'staff']);
+  });
+
+  it('the admins group maps to the role admin, whose permission lands in the access token; bob, not in the group, gets none (issue 14)', async () => {
+    const scopeFor = async (email: string, password: string) => {
+      const verifier = oidc.randomPKCECodeVerifier();
+      const url = oidc.buildAuthorizationUrl(rp, {
+        redirect_uri: REDIRECT_URI, scope: 'openid directory:admin', resource: DIRECTORY_API, prompt: 'login consent',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      });
+      const callback = await signIn(new UserAgent(), url.href, REDIRECT_URI, { email, password });
+      return (await oidc.authorizationCodeGrant(rp, new URL(callback), { pkceCodeVerifier: verifier }, { resource: DIRECTORY_API })).scope ?? '';
+    };
+    assert.equal(await scopeFor('alice@example.org', 'alice-password'), 'directory:admin');
+    assert.equal(await scopeFor('bob@example.org', 'bob-password'), '');
+  });
+
+  it('a mapping removed from the file counts no more, before the person signs in again', async () => {
+    const alice = (await gh.context.accounts.findByEmail('alice@example.org'))!;
+    const rolesNow = async () => (await gh.context.accountLifecycle.show({ scope: DEFAULT_SCOPE, account: { id: alice.id } })).roles;
+    assert.ok((await rolesNow()).includes('admin'));
+    const file = join(work, 'federation.json');
+    const config = JSON.parse(await readFile(file, 'utf8')) as { ldap: { roles: Record<string, string[]> }[] };
+    for (const d of config.ldap) delete d.roles[`cn=admins,${GROUPS}`];
+    await writeFile(file, JSON.stringify(config));
+    await gh.restart({ FEDERATION_FILE: file });
+    assert.deepEqual(await rolesNow(), ['developer', 'staff']);
+    assert.ok((await gh.context.roles.find('admin')), 'the role itself stays');
   });
 
   it('refuses a wrong password and an unknown person with the same answer, and creates no account', async () => {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
+import { decodeJwt } from 'jose';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { UserAgent, formAction, hiddenFields, type Page } from '../helpers/user-agent.js';
 import { startSamlIdp, type SamlIdp } from '../helpers/services/saml-idp.js';
@@ -39,6 +40,7 @@ describe('SAML 2.0 federation (SimpleSAMLphp IdP)', function () {
   let spKey: TestKey;
   const sp = (id: string) => ({ entityId: `${gh.issuer}/federation/saml/${id}/metadata`, acs: `${gh.issuer}/federation/saml/${id}/acs` });
   const forgedEntityId = 'https://forged-idp.example.test/idp';
+  const PARTNER_API = 'https://portal.partner.example.test';
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'gatehouse-saml-test-'));
@@ -74,9 +76,14 @@ describe('SAML 2.0 federation (SimpleSAMLphp IdP)', function () {
         ],
       },
     }));
+    // the file's group mappings must name role records (issue 14); admin carries a permission of an API
+    await gh.context.resources.create({ identifier: PARTNER_API, scopes: { 'partner:admin': 'Administer the partner portal' }, accessTokenTtl: 300 });
+    await gh.context.roles.create({ name: 'admin', permissions: [{ resource: PARTNER_API, scope: 'partner:admin' }] });
+    await gh.context.roles.create({ name: 'staff' });
     await gh.restart({ FEDERATION_FILE: file });
     const client = await gh.context.clients.create({
       client_name: 'SAML RP', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code'], token_endpoint_auth_method: 'client_secret_basic',
+      scope: 'openid email profile roles partner:admin',
     });
     rp = await oidc.discovery(new URL(gh.issuer), client.client_id, String(client.client_secret), undefined, { execute: [oidc.allowInsecureRequests] });
   });
@@ -161,8 +168,8 @@ describe('SAML 2.0 federation (SimpleSAMLphp IdP)', function () {
   });
 
   /** Runs SP-initiated SSO with an HTTP agent up to the IdP's auto-posting form, and returns that form. */
-  async function captureResponse(agent: UserAgent): Promise<{ xml: string; fields: Record<string, string>; acs: string }> {
-    const login = await agent.open((await authorization()).url);
+  async function captureResponse(agent: UserAgent, authorizationUrl?: string): Promise<{ xml: string; fields: Record<string, string>; acs: string }> {
+    const login = await agent.open(authorizationUrl ?? (await authorization()).url);
     let page = await agent.submit(login, formAction(login.html, /\/federated\/partner$/), {});
     if (page.html.includes('name="AuthState"')) {
       const action = /<form[^>]*action="([^"]*)"/.exec(page.html.slice(page.html.indexOf('AuthState') - 2000))?.[1] ?? '';
@@ -200,6 +207,16 @@ describe('SAML 2.0 federation (SimpleSAMLphp IdP)', function () {
     assert.ok(atClient(page.url), `${page.status} ${page.url} ${page.html.slice(0, 500)}`);
     return page.url;
   }
+
+  it('the IdP group admins maps to the role admin, and its permission lands in the access token (issue 14)', async () => {
+    const agent = new UserAgent();
+    const request = await authorization({ resource: PARTNER_API, scope: 'openid partner:admin' });
+    const { fields, acs } = await captureResponse(agent, request.url);
+    const callback = await finishAccepted(agent, await post(agent, acs, fields));
+    const tokens = await oidc.authorizationCodeGrant(rp, new URL(callback), { pkceCodeVerifier: request.verifier }, { resource: PARTNER_API });
+    assert.equal(tokens.scope, 'partner:admin');
+    assert.deepEqual(decodeJwt(tokens.access_token).aud, PARTNER_API);
+  });
 
   it('serves SP metadata for each IdP: entityID, ACS (HTTP-POST), signed assertions wanted', async () => {
     const res = await fetch(`${gh.issuer}/federation/saml/partner/metadata`);

@@ -10,6 +10,8 @@ import { createLogger } from '../../src/app/logger.js';
 import { startServer, DEFAULT_PATHS, type RunningServer } from '../../src/server.js';
 import type { AppContext } from '../../src/app/context.js';
 import { freePort } from './services/free-port.js';
+import { openStore } from '../../adapters/index.js';
+import type { Store } from '../../adapters/contract.js';
 
 /** A fixed test key: tests that restart must decrypt what they stored. */
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -22,10 +24,23 @@ export type TestGatehouse = {
   close(): Promise<void>;
 };
 
-export async function bootGatehouse(env: Record<string, string> = {}): Promise<TestGatehouse> {
+export type BootOptions = {
+  /** runs on the store before the server starts (e.g. roles the federation file maps to must exist) */
+  seed?(store: Store): Promise<void>;
+};
+
+export async function bootGatehouse(env: Record<string, string> = {}, options: BootOptions = {}): Promise<TestGatehouse> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-test-'));
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
+  if (options.seed) {
+    const store = await openStore({ databaseUrl: env.DATABASE_URL ?? `sqlite:${join(dataDir, 'gatehouse.db')}`, redisUrl: env.REDIS_URL });
+    try {
+      await options.seed(store);
+    } finally {
+      await store.close();
+    }
+  }
   const start = (extra: Record<string, string>) => {
     const config = loadConfig({
       NODE_ENV: 'test',

@@ -46,7 +46,7 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
   before(async () => {
     gh = await bootGatehouse({ KEY_ENCRYPTION_KEYS: b64(OLD) });
     databaseUrl = `sqlite:${join(gh.dataDir, 'gatehouse.db')}`;
-    await gh.context.resources.create({ identifier: API, name: 'Ledger', scopes: { 'entries:read': 'Read entries' }, accessTokenTtl: 300 });
+    await gh.context.resources.create({ identifier: API, name: 'Ledger', scopes: { 'entries:read': 'Read entries' }, accessTokenTtl: 300, permissionsFromRoles: false });
     const registered = await gh.context.clients.create({ client_name: 'Nightly job', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'entries:read' });
     client = { id: registered.client_id, secret: String(registered.client_secret) };
     const account = await gh.context.accounts.create({ email: 'ada@example.test', password: 'analytical engine notes', emailVerified: true });

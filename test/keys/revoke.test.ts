@@ -47,7 +47,7 @@ describe('gatehouse keys revoke: a leaked signing key', function () {
 
   before(async () => {
     gh = await bootGatehouse({ KEY_REFRESH_INTERVAL: '1s' });
-    await gh.context.resources.create({ identifier: API, name: 'Billing', scopes: { 'invoices:read': 'Read invoices' }, accessTokenTtl: 300 });
+    await gh.context.resources.create({ identifier: API, name: 'Billing', scopes: { 'invoices:read': 'Read invoices' }, accessTokenTtl: 300, permissionsFromRoles: false });
     await gh.context.accounts.create({ ...user, emailVerified: true });
     const m = await gh.context.clients.create({ client_name: 'Nightly job', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'invoices:read' });
     const w = await gh.context.clients.create({ client_name: 'Web app', redirect_uris: [REDIRECT_URI] });

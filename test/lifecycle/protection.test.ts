@@ -76,7 +76,7 @@ describe('lockout and rate limits across two instances sharing one store', () =>
   // from (other addresses: test/security/token-endpoint-throttle.test.ts)
   it('answers the token endpoint with 429, Retry-After and a JSON error once a client fails too often from one address', async () => {
     // issue 11: a client_credentials token is for a registered API, so the job's scope belongs to one
-    await a.context.resources.create({ identifier: 'https://jobs.example.test', scopes: { 'jobs:run': 'Run jobs' }, accessTokenTtl: 300 });
+    await a.context.resources.create({ identifier: 'https://jobs.example.test', scopes: { 'jobs:run': 'Run jobs' }, accessTokenTtl: 300, permissionsFromRoles: false });
     const client = await a.context.clients.create({ client_name: 'Machine', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'jobs:run' });
     const good = basicAuth(client.client_id, String(client.client_secret));
     const bad = basicAuth(client.client_id, 'not-the-secret');

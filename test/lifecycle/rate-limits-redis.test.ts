@@ -71,7 +71,7 @@ describe('lockouts across two replicas whose counters live in a shared Redis', (
     for (const gh of [a, b]) {
       rp.set(gh, await registerRelyingParty(gh, { client_id: 'replicated-rp' }));
       // issue 11: a client_credentials token is for a registered API, so the job's scope belongs to one
-      await gh.context.resources.create({ identifier: 'https://jobs.example.test', scopes: { 'jobs:run': 'Run jobs' }, accessTokenTtl: 300 });
+      await gh.context.resources.create({ identifier: 'https://jobs.example.test', scopes: { 'jobs:run': 'Run jobs' }, accessTokenTtl: 300, permissionsFromRoles: false });
       const machine = await gh.context.clients.create({ client_id: CLIENT_ID, client_name: 'Machine', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'jobs:run' });
       secrets.set(gh, String(machine.client_secret));
     }

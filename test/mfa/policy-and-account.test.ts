@@ -36,6 +36,7 @@ describe('MFA policies, step-up and the account pages', () => {
 
   before(async () => {
     gh = await bootGatehouse({ MFA_REQUIRED_ROLES: 'admin,ops' });
+    for (const name of ['admin', 'ops', 'staff', 'support']) await gh.context.roles.create({ name });
     plainRp = await rpFor({ client_name: 'Plain RP' });
     strictRp = await rpFor({ client_name: 'Strict RP', gatehouse_require_mfa: true });
   });

@@ -20,7 +20,7 @@ describe('authorization code + PKCE, end to end', () => {
   before(async () => {
     gh = await bootGatehouse();
     await gh.context.accounts.create({ ...user, emailVerified: true });
-    await gh.context.resources.create({ identifier: API, name: 'Example API', scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600 });
+    await gh.context.resources.create({ identifier: API, name: 'Example API', scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600, permissionsFromRoles: false });
     const client = await gh.context.clients.create({
       client_name: 'Example RP',
       redirect_uris: [REDIRECT_URI],

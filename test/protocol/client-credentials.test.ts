@@ -31,9 +31,8 @@ describe('client credentials grant for an API (RFC 6749 §4.4, RFC 8707, RFC 906
       identifier: API,
       name: 'Billing API',
       scopes: { 'invoices:read': 'Read invoices', 'invoices:write': 'Create invoices' },
-      accessTokenTtl: 300,
-    });
-    await gh.context.resources.create({ identifier: OTHER_API, scopes: { 'reports:read': 'Read reports' }, accessTokenTtl: 300 });
+      accessTokenTtl: 300, permissionsFromRoles: false });
+    await gh.context.resources.create({ identifier: OTHER_API, scopes: { 'reports:read': 'Read reports' }, accessTokenTtl: 300, permissionsFromRoles: false });
     // A machine client: no redirect URIs, no response types, only this grant.
     // reports:read belongs to the other API and admin to none: what the resource defines still limits the grant
     service = await register({ client_name: 'Nightly job', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'invoices:read invoices:write reports:read admin' });

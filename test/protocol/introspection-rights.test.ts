@@ -41,8 +41,8 @@ describe('who may introspect what (RFC 7662 §2.1, §4)', () => {
   before(async () => {
     gh = await bootGatehouse();
     await gh.context.accounts.create({ ...user, emailVerified: true });
-    await gh.context.resources.create({ identifier: INVOICES, scopes: { 'invoices:read': 'Read invoices' }, accessTokenTtl: 600 });
-    await gh.context.resources.create({ identifier: PAYROLL, scopes: { 'payroll:read': 'Read payroll' }, accessTokenTtl: 600 });
+    await gh.context.resources.create({ identifier: INVOICES, scopes: { 'invoices:read': 'Read invoices' }, accessTokenTtl: 600, permissionsFromRoles: false });
+    await gh.context.resources.create({ identifier: PAYROLL, scopes: { 'payroll:read': 'Read payroll' }, accessTokenTtl: 600, permissionsFromRoles: false });
     a = (await confidential('Client A')).rp;
     b = (await confidential('Client B')).rp;
     const server = await confidential('Invoices API');

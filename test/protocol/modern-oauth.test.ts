@@ -29,7 +29,7 @@ describe('modern OAuth 2.0 and OpenID Connect', () => {
     gh = await bootGatehouse({ OUTBOUND_PRIVATE_HOSTS: '127.0.0.1' });
     jwks = createRemoteJWKSet(new URL(`${gh.issuer}/jwks`));
     await gh.context.accounts.create({ ...user, emailVerified: true });
-    await gh.context.resources.create({ identifier: API, name: 'Example API', scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600 });
+    await gh.context.resources.create({ identifier: API, name: 'Example API', scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600, permissionsFromRoles: false });
     const c = await gh.context.clients.create({
       client_name: 'Modern RP',
       redirect_uris: [REDIRECT_URI],

@@ -143,7 +143,7 @@ describe('pairwise subject identifiers (OIDC Core §8.1)', () => {
   });
 
   it('puts the same pairwise sub in the RFC 9068 access token the API sees', async () => {
-    await gh.context.resources.create({ identifier: API, name: 'Example API', scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600 });
+    await gh.context.resources.create({ identifier: API, name: 'Example API', scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600, permissionsFromRoles: false });
     const client = await register(30, { subject_type: 'pairwise', scope: 'openid read:things' });
     const rp = await oidc.discovery(new URL(gh.issuer), client.client_id, String(client.client_secret), undefined, { execute: [oidc.allowInsecureRequests] });
     const verifier = oidc.randomPKCECodeVerifier();

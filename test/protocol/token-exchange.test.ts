@@ -58,8 +58,8 @@ describe('token exchange (RFC 8693)', () => {
   before(async () => {
     gh = await bootGatehouse();
     await gh.context.accounts.create({ ...user, emailVerified: true });
-    await gh.context.resources.create({ identifier: INVOICES, scopes: { 'invoices:read': 'Read invoices' }, accessTokenTtl: 600 });
-    await gh.context.resources.create({ identifier: PAYROLL, scopes: { 'payroll:read': 'Read payroll', 'payroll:write': 'Change payroll' }, accessTokenTtl: 300 });
+    await gh.context.resources.create({ identifier: INVOICES, scopes: { 'invoices:read': 'Read invoices' }, accessTokenTtl: 600, permissionsFromRoles: false });
+    await gh.context.resources.create({ identifier: PAYROLL, scopes: { 'payroll:read': 'Read payroll', 'payroll:write': 'Change payroll' }, accessTokenTtl: 300, permissionsFromRoles: false });
     web = await confidential('Web app', { grant_types: ['authorization_code', 'refresh_token'], scope: 'openid invoices:read' });
     const exchanger = { grant_types: ['client_credentials', EXCHANGE], scope: 'payroll:read', gatehouse_introspects: [INVOICES] };
     service = await confidential('Invoices service', { ...exchanger, gatehouse_token_exchange: { audiences: [PAYROLL] } });

@@ -51,9 +51,9 @@ describe('protocol: the token response says what was granted; client_credentials
     gh = await bootGatehouse();
     gh.context.providers.current.on('grant.success', () => { issued += 1; });
     await gh.context.accounts.create({ ...user, emailVerified: true });
-    await gh.context.resources.create({ identifier: BILLING, name: 'Billing', scopes: { 'invoices:read': 'Read invoices', 'invoices:write': 'Create invoices' }, accessTokenTtl: 300 });
-    await gh.context.resources.create({ identifier: REPORTS, name: 'Reports', scopes: { 'reports:read': 'Read reports', 'shared:read': 'Read shared files' }, accessTokenTtl: 300 });
-    await gh.context.resources.create({ identifier: ARCHIVE, name: 'Archive', scopes: { 'shared:read': 'Read shared files' }, accessTokenTtl: 300 });
+    await gh.context.resources.create({ identifier: BILLING, name: 'Billing', scopes: { 'invoices:read': 'Read invoices', 'invoices:write': 'Create invoices' }, accessTokenTtl: 300, permissionsFromRoles: false });
+    await gh.context.resources.create({ identifier: REPORTS, name: 'Reports', scopes: { 'reports:read': 'Read reports', 'shared:read': 'Read shared files' }, accessTokenTtl: 300, permissionsFromRoles: false });
+    await gh.context.resources.create({ identifier: ARCHIVE, name: 'Archive', scopes: { 'shared:read': 'Read shared files' }, accessTokenTtl: 300, permissionsFromRoles: false });
     // `admin` and `openid` are registered, so the refusals below are about the API, not the registration
     job = await machine({ scope: 'invoices:read invoices:write reports:read shared:read admin openid' });
     withDefault = await machine({ scope: 'invoices:read reports:read', gatehouse_default_resource: BILLING });

@@ -34,7 +34,7 @@ describe('security: a client without registered scope gets no API scope (issue 1
   before(async () => {
     gh = await bootGatehouse();
     await gh.context.accounts.create({ ...user, emailVerified: true });
-    await gh.context.resources.create({ identifier: API, name: 'Billing', scopes: { 'invoices:read': 'Read invoices', 'invoices:write': 'Create invoices' }, accessTokenTtl: 300 });
+    await gh.context.resources.create({ identifier: API, name: 'Billing', scopes: { 'invoices:read': 'Read invoices', 'invoices:write': 'Create invoices' }, accessTokenTtl: 300, permissionsFromRoles: false });
   });
   after(() => gh.close());
 

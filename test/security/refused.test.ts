@@ -74,7 +74,7 @@ describe('what Gatehouse refuses', () => {
   before(async () => {
     gh = await bootGatehouse({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' });
     await gh.context.accounts.create({ ...user, emailVerified: true });
-    await gh.context.resources.create({ identifier: API, name: 'Example API', scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600 });
+    await gh.context.resources.create({ identifier: API, name: 'Example API', scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600, permissionsFromRoles: false });
     ({ client, rp } = await webClient(gh));
   });
   after(() => gh.close());
@@ -350,7 +350,7 @@ describe('an expired authorization code', () => {
   before(async () => {
     gh = await bootGatehouse({ AUTHORIZATION_CODE_TTL: '1s' });
     await gh.context.accounts.create({ ...user, emailVerified: true });
-    await gh.context.resources.create({ identifier: API, name: 'Example API', scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600 });
+    await gh.context.resources.create({ identifier: API, name: 'Example API', scopes: { 'read:things': 'Read your things' }, accessTokenTtl: 600, permissionsFromRoles: false });
     ({ rp } = await webClient(gh));
   });
   after(() => gh.close());

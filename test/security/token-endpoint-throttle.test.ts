@@ -20,7 +20,7 @@ describe('security: token endpoint throttling cannot lock a client out', () => {
       LOGIN_THROTTLE_WINDOW: '15m',
     });
     // issue 11: a client_credentials token is for a registered API, so the jobs' scope belongs to one
-    await gh.context.resources.create({ identifier: 'https://jobs.example.test', scopes: { 'jobs:run': 'Run jobs' }, accessTokenTtl: 300 });
+    await gh.context.resources.create({ identifier: 'https://jobs.example.test', scopes: { 'jobs:run': 'Run jobs' }, accessTokenTtl: 300, permissionsFromRoles: false });
   });
   after(() => gh.close());
 

@@ -22,11 +22,16 @@ const apiSchema = z.object({
   name: z.string(),
   scopes: z.record(z.string(), z.string()).describe('scope → the words the consent page shows'),
   access_token_ttl: z.number().int(),
+  permissions_from_roles: z.boolean().describe("a person's tokens carry only the scopes their roles grant"),
+  token_claims: z.array(z.enum(['roles', 'permissions'])).describe('opt-in claims of its access tokens'),
   created_at: z.string(),
 });
 
+const tokenClaims = z.array(z.enum(['roles', 'permissions'])).max(2);
+
 const view = (r: ResourceRecord) => ({
-  identifier: r.identifier, name: r.name, scopes: r.scopes, access_token_ttl: r.accessTokenTtl, created_at: new Date(r.createdAt).toISOString(),
+  identifier: r.identifier, name: r.name, scopes: r.scopes, access_token_ttl: r.accessTokenTtl,
+  permissions_from_roles: r.permissionsFromRoles, token_claims: r.tokenClaims, created_at: new Date(r.createdAt).toISOString(),
 });
 
 export function apiRoutes(d: ApiRoutesDeps): AdminRoute[] {
@@ -56,6 +61,8 @@ export function apiRoutes(d: ApiRoutesDeps): AdminRoute[] {
         name: z.string().min(1).max(200).optional(),
         scopes: z.record(z.string().max(200), z.string().max(500)).optional().describe('replaces every scope of the API'),
         access_token_ttl: z.number().int().min(1).max(MAX_ACCESS_TOKEN_TTL_SECONDS).optional(),
+        permissions_from_roles: z.boolean().optional(),
+        token_claims: tokenClaims.optional(),
       }).strict(),
       response: apiSchema,
       async handler({ params, body, ctx }) {
@@ -69,6 +76,8 @@ export function apiRoutes(d: ApiRoutesDeps): AdminRoute[] {
           updated = await d.resources.update(params.identifier, {
             ...(body.name !== undefined ? { name: body.name } : {}), ...(body.scopes !== undefined ? { scopes: body.scopes } : {}),
             ...(body.access_token_ttl !== undefined ? { accessTokenTtl: body.access_token_ttl } : {}),
+            ...(body.permissions_from_roles !== undefined ? { permissionsFromRoles: body.permissions_from_roles } : {}),
+            ...(body.token_claims !== undefined ? { tokenClaims: body.token_claims } : {}),
           });
         } catch (err) {
           if (err instanceof InvalidResourceInput) throw new ProblemError('invalid_input', 400, err.message, undefined, {}, { errors: [{ path: `body.${err.message.split(':')[0]}`, message: err.message }] });
@@ -88,12 +97,17 @@ export function apiRoutes(d: ApiRoutesDeps): AdminRoute[] {
         name: z.string().min(1).max(200).optional(),
         scopes: z.record(z.string().max(200), z.string().max(500)).default({}),
         access_token_ttl: z.number().int().min(1).max(MAX_ACCESS_TOKEN_TTL_SECONDS).optional(),
+        permissions_from_roles: z.boolean().optional(),
+        token_claims: tokenClaims.optional(),
       }).strict(),
       response: apiSchema, status: 201,
       async handler({ body, ctx }) {
         let created: ResourceRecord;
         try {
-          created = await d.resources.create({ identifier: body.identifier, ...(body.name ? { name: body.name } : {}), scopes: body.scopes, accessTokenTtl: body.access_token_ttl ?? d.defaultAccessTokenTtl });
+          created = await d.resources.create({ identifier: body.identifier, ...(body.name ? { name: body.name } : {}), scopes: body.scopes, accessTokenTtl: body.access_token_ttl ?? d.defaultAccessTokenTtl,
+            ...(body.permissions_from_roles !== undefined ? { permissionsFromRoles: body.permissions_from_roles } : {}),
+            ...(body.token_claims !== undefined ? { tokenClaims: body.token_claims } : {}),
+          });
         } catch (err) {
           if (err instanceof DuplicateError) throw new ProblemError('conflict', 409, 'An API with this identifier exists.');
           if (err instanceof InvalidResourceInput) throw new ProblemError('invalid_input', 400, err.message, undefined, {}, { errors: [{ path: `body.${err.message.split(':')[0]}`, message: err.message }] });

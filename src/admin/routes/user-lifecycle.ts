@@ -14,12 +14,13 @@ import { DEFAULT_SCOPE } from '../../accounts/account-lifecycle.js';
 import { sourceOf } from '../../audit/audit-log.js';
 import { pageOf, pageQuery } from '../pagination.js';
 import { route, type AdminRoute } from '../route-table.js';
-import { requireCallerHoldsRoles } from '../escalation.js';
+import { requireCallerHoldsRoles, type AuthorityOf } from '../escalation.js';
 import type { AdminCaller } from '../bearer-auth.js';
 import { userSchema, userView } from './users.js';
 
 export type UserLifecycleDeps = {
   lifecycle: Pick<AccountLifecycle, 'list' | 'show' | 'disable' | 'enable' | 'erase' | 'unlock' | 'resetFactors' | 'setEmail' | 'signOutEverywhere'>;
+  authorityOf: AuthorityOf;
 };
 
 const idParams = z.object({ id: z.string().min(1).max(200) });
@@ -45,10 +46,10 @@ const userResult = z.object({ user: userSchema });
  * The account `id` (404 when there is none), after checking the caller holds whatever management
  * authority its roles give: the escalation rule of every route that acts on a person.
  */
-export function managedTarget(lifecycle: Pick<AccountLifecycle, 'show'>) {
+export function managedTarget(lifecycle: Pick<AccountLifecycle, 'show'>, authorityOf: AuthorityOf) {
   return async (id: string, caller: AdminCaller): Promise<AccountRecord> => {
     const { account, roles } = await lifecycle.show({ scope: DEFAULT_SCOPE, account: { id } });
-    requireCallerHoldsRoles(caller, roles);
+    await requireCallerHoldsRoles(caller, roles, authorityOf);
     return account;
   };
 }
@@ -56,7 +57,7 @@ export function managedTarget(lifecycle: Pick<AccountLifecycle, 'show'>) {
 export function userLifecycleRoutes(d: UserLifecycleDeps): AdminRoute[] {
   const actor = (ctx: Context, caller: AdminCaller): Actor => ({ via: 'admin-api', clientId: caller.clientId, accountId: caller.accountId, source: sourceOf(ctx) });
   const scope = DEFAULT_SCOPE;
-  const target = managedTarget(d.lifecycle);
+  const target = managedTarget(d.lifecycle, d.authorityOf);
   const action = (path: string, operationId: string, summary: string, run: (id: string, by: Actor) => Promise<{ account: AccountRecord }>) =>
     route({
       method: 'post', path: `/users/:id/${path}`, operationId, summary, scope: 'admin:users:write', params: idParams, response: userResult,

@@ -17,11 +17,13 @@ import { ProblemError } from '../../errors/errors.js';
 import { route, type AdminRoute } from '../route-table.js';
 import type { AdminCaller } from '../bearer-auth.js';
 import { managedTarget } from './user-lifecycle.js';
+import type { AuthorityOf } from '../escalation.js';
 
 export type UserSessionsDeps = {
   lifecycle: Pick<AccountLifecycle, 'show'>;
   sessionsAndApps: Pick<SessionsAndApps, 'sessions' | 'signOut' | 'apps' | 'revokeApp'>;
   audit: Pick<AuditLog, 'record'>;
+  authorityOf: AuthorityOf;
 };
 
 const id = z.string().min(1).max(200);
@@ -42,7 +44,7 @@ const grantSchema = z.object({
 });
 
 export function userSessionRoutes(d: UserSessionsDeps): AdminRoute[] {
-  const target = managedTarget(d.lifecycle);
+  const target = managedTarget(d.lifecycle, d.authorityOf);
   const audited = (ctx: Context, caller: AdminCaller, type: string, accountId: string, details: Record<string, unknown>) =>
     d.audit.record({ type, accountId, ...(details.client_id ? { clientId: String(details.client_id) } : {}), details: { ...details, by_client: caller.clientId, by_account: caller.accountId } }, ctx);
 

@@ -13,7 +13,7 @@ import { InvalidAccountInput } from '../../accounts/accounts.js';
 import { ProblemError } from '../../errors/errors.js';
 import { etagOf, requireIfMatch } from '../etag.js';
 import { route, type AdminRoute } from '../route-table.js';
-import { requireCallerHoldsRoles } from '../escalation.js';
+import { requireCallerHoldsRoles, type AuthorityOf } from '../escalation.js';
 import type { Invitations } from '../../accounts/invitation.js';
 import { sourceOf } from '../../audit/audit-log.js';
 
@@ -21,6 +21,7 @@ export type UserRoutesDeps = {
   accounts: Pick<AccountService, 'create' | 'findById' | 'setName' | 'setRoles' | 'markEmailVerified'>;
   audit: Pick<AuditLog, 'record'>;
   invitations: Pick<Invitations, 'send'>;
+  authorityOf: AuthorityOf;
 };
 
 export const userSchema = z.object({
@@ -96,11 +97,11 @@ export function userRoutes(d: UserRoutesDeps): AdminRoute[] {
         const account = await current(params.id);
         requireIfMatch(ctx, etagOf(view(account)));
         // an account with management authority is changed only by a caller holding that authority
-        requireCallerHoldsRoles(caller, account.roles);
+        await requireCallerHoldsRoles(caller, account.roles, d.authorityOf);
         // roles that carry management authority: the caller must hold what is given and what is taken away
         if (body.roles !== undefined) {
           const next = new Set(body.roles.map((r) => r.trim()));
-          requireCallerHoldsRoles(caller, [...[...next].filter((r) => !account.roles.includes(r)), ...account.roles.filter((r) => !next.has(r))]);
+          await requireCallerHoldsRoles(caller, [...[...next].filter((r) => !account.roles.includes(r)), ...account.roles.filter((r) => !next.has(r))], d.authorityOf);
         }
         try {
           // roles first: the one change the service can still refuse, so a refusal leaves the account as it was
