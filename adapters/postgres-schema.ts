@@ -121,6 +121,10 @@ export const MIGRATIONS: readonly Migration[] = [
   // under any collation, not only C; status=disabled reads the disabled rows in page order
   createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_email_pattern')),
   createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_disabled_created')),
+  // events and webhooks (issue 16): the outbox, the endpoints and their deliveries
+  async (client) => {
+    for (const t of [TABLES.eventOutbox, TABLES.webhookEndpoints, TABLES.webhookDeliveries]) for (const sql of addTableSql('postgres', t)) await client.query(sql);
+  },
 ];
 
 /** Any fixed 64-bit number: it names Gatehouse's migration lock among the database's advisory locks. */

@@ -111,6 +111,10 @@ const MIGRATIONS: readonly Migration[] = [
              WHERE json_valid(payload) AND json_type(payload, '$.clientId') = 'text'`);
   },
   (db) => db.exec(createIndexSql('sqlite', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_disabled_created'))),
+  // events and webhooks (issue 16): the outbox, the endpoints and their deliveries
+  (db) => {
+    for (const t of [TABLES.eventOutbox, TABLES.webhookEndpoints, TABLES.webhookDeliveries]) for (const sql of addTableSql('sqlite', t)) db.exec(sql);
+  },
 ];
 
 /** What migration 6 (SQLite) and 5 (PostgreSQL) add to accounts. */
