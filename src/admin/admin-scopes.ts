@@ -16,6 +16,8 @@ export const ADMIN_SCOPES = {
   'admin:audit:read': 'Read the audit log',
   'admin:keys:read': 'Read the signing keys (never key material)',
   'admin:keys:write': 'Rotate and revoke signing keys',
+  'admin:webhooks:read': 'Read webhook endpoints and their deliveries (never their secrets)',
+  'admin:webhooks:write': 'Add, change, delete webhook endpoints, rotate their secrets, send test events and redeliver',
 } as const;
 
 export type AdminScope = keyof typeof ADMIN_SCOPES;

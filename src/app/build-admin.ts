@@ -25,6 +25,8 @@ import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
 import type { Invitations } from '../accounts/invitation.js';
 import type { SessionsAndApps } from '../oidc/sessions-and-apps.js';
 import { userSessionRoutes } from '../admin/routes/user-sessions.js';
+import { webhookRoutes } from '../admin/routes/webhooks.js';
+import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 
 export type AdminDeps = {
   config: Config;
@@ -41,6 +43,8 @@ export type AdminDeps = {
   verifier: Pick<JwtAccessTokenVerifier, 'verify'>;
   /** an account with its own and its federated roles (build-accounts.ts) */
   withAllRoles(id: string): Promise<{ roles: string[] } | undefined>;
+  /** webhook endpoints (src/events/webhook-endpoints.ts) */
+  webhooks: WebhookEndpoints;
 };
 
 /** Registers urn:gatehouse:admin once (another replica may have done it: a duplicate is fine). */
@@ -75,6 +79,7 @@ export async function buildAdmin(d: AdminDeps) {
       ...apiRoutes({ resources: d.registries.resources, audit: d.audit, defaultAccessTokenTtl: d.config.ACCESS_TOKEN_TTL }),
       ...auditRoutes({ audit: d.audit }),
       ...keyRoutes({ keyRing: d.keyRing, listKeys: () => d.store.signingKeys.list(), retentionMs: keyTimings(d.config).retentionMs, audit: d.audit }),
+      ...webhookRoutes({ webhooks: d.webhooks, audit: d.audit }),
     ],
   });
 }

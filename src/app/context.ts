@@ -41,6 +41,7 @@ import { buildPages, type Pages } from './build-pages.js';
 import type { Federation } from './build-federation.js';
 import { buildAdmin } from './build-admin.js';
 import { createSessionsAndApps } from '../oidc/sessions-and-apps.js';
+import { createWebhookEndpoints } from '../events/webhook-endpoints.js';
 
 export type AppContext = {
   config: Config;
@@ -118,6 +119,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   });
   const adminApi = await buildAdmin({
     config, logger, store, registries, accounts: accounts.accounts, accountLifecycle, invitations, sessionsAndApps, audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles,
+    webhooks: createWebhookEndpoints({ store: store.webhooks, cipher, privateHosts: config.OUTBOUND_PRIVATE_HOSTS }),
   });
 
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle, sessionsAndApps });
