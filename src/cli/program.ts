@@ -10,6 +10,7 @@ import { clientsCommands } from './commands/clients.js';
 import { resourcesCommands } from './commands/resources.js';
 import { keysCommands } from './commands/keys.js';
 import { auditCommand } from './commands/audit.js';
+import { webhooksCommands } from './commands/webhooks.js';
 import { completionScript } from './completion.js';
 import { EXIT_CODES, UsageError } from './exit-codes.js';
 
@@ -32,6 +33,7 @@ export function buildProgram(deps: CliDeps): CliCommand {
   resourcesCommands(program, deps);
   keysCommands(program, deps);
   auditCommand(program, deps);
+  webhooksCommands(program, deps);
 
   const completion = program.command('completion')
     .description('print a shell completion script for bash or zsh')
