@@ -17,7 +17,8 @@ type Rule = {
 
 const failed = (r: AuditEventRecord) => r.result === 'failure';
 const always = () => true;
-const door = (r: AuditEventRecord) => (r.userAgent === 'gatehouse-cli' ? 'cli' : r.details.by_client !== undefined ? 'admin_api' : 'page');
+// the CLI records with its own user agent (src/cli/audited.ts); the management API's events are admin.*
+const door = (r: AuditEventRecord) => (r.userAgent === 'gatehouse-cli' ? 'cli' : r.type.startsWith('admin.') ? 'admin_api' : 'page');
 const via = (fallback?: string) => (r: AuditEventRecord) => ({ via: r.details.via ?? fallback ?? door(r) });
 
 const RULES: Record<string, Rule> = {
