@@ -12,10 +12,9 @@ import { cliInProcess } from '../helpers/cli-in-process.js';
 import { createAdminCaller, managementToken } from '../admin/admin-client.js';
 import { ADMIN_SCOPES } from '../../src/admin/admin-scopes.js';
 import { EVENT_TYPES } from '../../src/events/event-catalogue.js';
-import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.js';
+import { FAST_WEBHOOKS, startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
-export const FAST_WEBHOOKS = { OUTBOUND_PRIVATE_HOSTS: '127.0.0.1', WEBHOOK_POLL_INTERVAL_MS: '50', WEBHOOK_RETRY_BASE_MS: '20', WEBHOOK_RETRY_MAX_DELAY: '1s', WEBHOOK_TIMEOUT: '2s' };
 
 describe('webhooks: every event type, once, signed (Standard Webhooks)', () => {
   let gh: TestGatehouse;

@@ -8,6 +8,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 
+/** Gatehouse settings for the tests: loopback allowed, short polls and back-off (a retry within milliseconds). */
+export const FAST_WEBHOOKS = { OUTBOUND_PRIVATE_HOSTS: '127.0.0.1', WEBHOOK_POLL_INTERVAL_MS: '50', WEBHOOK_RETRY_BASE_MS: '20', WEBHOOK_RETRY_MAX_DELAY: '1s', WEBHOOK_TIMEOUT: '2s' };
+
 export type Received = { id: string; headers: IncomingHttpHeaders; body: string; status: number; at: number };
 
 export type WebhookReceiver = {
