@@ -22,6 +22,8 @@ export type WebhookReceiver = {
   answers: number[];
   /** requests are held unanswered (an attempt in flight) */
   hang: boolean;
+  /** how many requests were held unanswered */
+  held: number;
   /** resolves once `check` holds for the requests received (checked on every arrival; bounded by `ms`) */
   until(what: string, check: (r: Received[]) => boolean, ms?: number): Promise<void>;
   /** the bodies of the answered-200 requests, parsed, verified with the standardwebhooks library */
@@ -42,6 +44,7 @@ export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
     received,
     answers: [],
     hang: false,
+    held: 0,
     until(what, check, ms = 20_000) {
       if (check(received)) return Promise.resolve();
       return new Promise((resolve, reject) => {
@@ -81,7 +84,11 @@ export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        if (receiver.hang) return; // never answered: the sender's time limit ends it
+        if (receiver.hang) {
+          receiver.held++; // never answered: the sender's time limit ends it
+          for (const w of [...waiters]) w();
+          return;
+        }
         const status = receiver.answers.shift() ?? 200;
         received.push({ id: String(req.headers['webhook-id']), headers: req.headers, body: Buffer.concat(chunks).toString(), status, at: Date.now() });
         res.writeHead(status).end();
