@@ -49,7 +49,7 @@ const LAYOUT_INDEXES: Record<string, IndexDescription[]> = {
     { key: { time: 1, _id: 1 }, name: 'time' },
     { key: { accountId: 1, time: 1, _id: 1 }, name: 'accountId_time', partialFilterExpression: { accountId: { $type: 'string' } } },
     // the outbox rides in the audit document (mongodb-webhooks.ts): the ones not yet fanned out
-    { key: { 'outbox.id': 1 }, name: 'outbox_id', partialFilterExpression: { outbox: { $exists: true } } },
+    { key: { 'outbox.id': 1 }, name: 'outbox_id_unique', unique: true, partialFilterExpression: { outbox: { $exists: true } } },
   ],
 };
 
