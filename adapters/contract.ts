@@ -536,8 +536,8 @@ export interface WebhookStore {
 
   /** The oldest events still in the outbox, with their order. */
   outbox(limit: number): Promise<(OutboxEventRecord & { seq: number })[]>;
-  /** Inserts the deliveries of the event (those already there are kept) and removes it from the outbox. */
-  fanOut(eventId: string, deliveries: WebhookDeliveryRecord[]): Promise<void>;
+  /** Inserts the deliveries of the events (those already there are kept) and removes them from the outbox. */
+  fanOut(batch: { eventId: string; deliveries: WebhookDeliveryRecord[] }[]): Promise<void>;
   /** Inserts deliveries straight away (a test event for one endpoint, no outbox). */
   enqueue(deliveries: WebhookDeliveryRecord[]): Promise<void>;
   /**

@@ -71,9 +71,9 @@ export function mongoWebhookStore(db: Db): WebhookStore {
       const first = (counter?.seq ?? docs.length) - docs.length + 1;
       return docs.map((d, i) => ({ ...d.outbox!, seq: first + i }));
     },
-    async fanOut(eventId, list) {
-      await insertIgnoringDuplicates(deliveries, list);
-      await audit.updateOne({ 'outbox.id': eventId } as Filter<AuditWithOutbox>, { $unset: { outbox: '' } });
+    async fanOut(batch) {
+      await insertIgnoringDuplicates(deliveries, batch.flatMap((b) => b.deliveries));
+      await audit.updateMany({ 'outbox.id': { $in: batch.map((b) => b.eventId) } } as Filter<AuditWithOutbox>, { $unset: { outbox: '' } });
     },
     enqueue: (list) => insertIgnoringDuplicates(deliveries, list),
     async claim(owner, now, leaseUntil, limit) {

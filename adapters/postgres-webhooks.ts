@@ -20,6 +20,14 @@ const valuesOf = <R>(mapper: { columns: readonly string[]; toRow(r: Partial<R>):
   return mapper.columns.map((c) => row[c]);
 };
 const INSERT_DELIVERY = `${insertSql(TABLES.webhookDeliveries, deliveries)} ON CONFLICT (endpoint_id, event_id) DO NOTHING`;
+
+/** One INSERT of many deliveries (one round trip for a fan-out batch). */
+function insertDeliveries(list: WebhookDeliveryRecord[]): { text: string; values: unknown[] } {
+  const columns = deliveries.columns;
+  const values: unknown[] = [];
+  const rows = list.map((d) => `(${valuesOf(deliveries, d).map((v) => `$${values.push(v)}`).join(', ')})`);
+  return { text: `INSERT INTO webhook_deliveries (${columns.join(', ')}) VALUES ${rows.join(', ')} ON CONFLICT (endpoint_id, event_id) DO NOTHING`, values };
+}
 const CLAIM = `UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $3 WHERE id IN (
   SELECT d.id FROM webhook_deliveries d WHERE ${CLAIMABLE.replaceAll(':now', '$2')} ORDER BY d.event_seq LIMIT $4 FOR UPDATE OF d SKIP LOCKED) RETURNING *`;
 
@@ -82,10 +90,14 @@ export function postgresWebhookStore(pool: pg.Pool): WebhookStore {
     },
     outbox: async (limit) =>
       (await pool.query<Row>('SELECT * FROM event_outbox ORDER BY seq LIMIT $1', [limit])).rows.map((r) => ({ ...outboxRows.fromRow(r), time: Number(r.time), seq: Number(r.seq) })),
-    async fanOut(eventId, list) {
+    async fanOut(batch) {
+      const all = batch.flatMap((b) => b.deliveries);
       await inTransaction(pool, async (client) => {
-        for (const d of list) await client.query(INSERT_DELIVERY, valuesOf(deliveries, d));
-        await client.query('DELETE FROM event_outbox WHERE id = $1', [eventId]);
+        if (all.length) {
+          const insert = insertDeliveries(all);
+          await client.query(insert.text, insert.values);
+        }
+        await client.query('DELETE FROM event_outbox WHERE id = ANY($1)', [batch.map((b) => b.eventId)]);
       });
     },
     async enqueue(list) {

@@ -56,9 +56,11 @@ export function sqliteWebhookStore(db: Database.Database): WebhookStore {
   const insertAll = db.transaction((list: WebhookDeliveryRecord[]) => {
     for (const d of list) q.insertDelivery.run(deliveries.toRow(d));
   });
-  const fanOut = db.transaction((eventId: string, list: WebhookDeliveryRecord[]) => {
-    for (const d of list) q.insertDelivery.run(deliveries.toRow(d));
-    q.removeEvent.run(eventId);
+  const fanOut = db.transaction((batch: { eventId: string; deliveries: WebhookDeliveryRecord[] }[]) => {
+    for (const { eventId, deliveries: list } of batch) {
+      for (const d of list) q.insertDelivery.run(deliveries.toRow(d));
+      q.removeEvent.run(eventId);
+    }
   });
   const erase = db.transaction((id: string) => {
     q.deleteDeliveriesOf.run(id);
@@ -85,8 +87,8 @@ export function sqliteWebhookStore(db: Database.Database): WebhookStore {
       q.reset.run(id);
     },
     outbox: async (limit) => q.outbox.all(limit).map((r) => ({ ...outboxRows.fromRow(r), seq: r.seq as number })),
-    async fanOut(eventId, list) {
-      fanOut.immediate(eventId, list);
+    async fanOut(batch) {
+      fanOut.immediate(batch);
     },
     async enqueue(list) {
       insertAll.immediate(list);

@@ -55,8 +55,13 @@ const RULES: Record<string, Rule> = {
   'webhook.endpoint_disabled': { event: 'webhook.endpoint_disabled', when: always },
 };
 
-/** Whose event it is: a receiver gets one subject's events in order (the account's, the client's, ...). */
-function subjectOf(type: EventType, s: Record<string, unknown>): string {
+/**
+ * Whose event it is: a receiver gets one subject's events in order (the account's, the client's, ...).
+ * token.issued is in no order (null): it changes no state, and ordering a busy client's tokens would send
+ * them one at a time.
+ */
+function subjectOf(type: EventType, s: Record<string, unknown>): string | null {
+  if (type === 'token.issued') return null;
   const [area] = type.split('.');
   const id = area === 'client' ? s.client_id : area === 'webhook' ? s.endpoint_id : area === 'key' ? 'signing-keys' : (s.user_id ?? s.client_id);
   return `${area}:${String(id ?? '')}`;

@@ -53,16 +53,16 @@ export function createDeliveryWorker(d: DeliveryWorkerDeps): DeliveryWorker {
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
+  /** endpoints this worker counted a failure for since it last reset them */
+  const counted = new Set<string>();
 
   async function fanOut(): Promise<void> {
     for (;;) {
       const events = await d.store.outbox(BATCH);
       if (events.length === 0) return;
       const endpoints = await d.store.listEndpoints();
-      for (const event of events) {
-        const t = now();
-        await d.store.fanOut(event.id, endpoints.filter((e) => matches(e, event.type)).map((e) => deliveryFor(e, event, event.seq, t)));
-      }
+      const t = now();
+      await d.store.fanOut(events.map((event) => ({ eventId: event.id, deliveries: endpoints.filter((e) => matches(e, event.type)).map((e) => deliveryFor(e, event, event.seq, t)) })));
       if (events.length < BATCH) return;
     }
   }
@@ -74,7 +74,13 @@ export function createDeliveryWorker(d: DeliveryWorkerDeps): DeliveryWorker {
     const outcome = outcomeOf(delivery, result, now(), d.policy);
     if (!(await d.store.settle(delivery.id, owner, outcome))) return; // the lease lapsed: another replica has it
     d.logger.info({ delivery: delivery.id, event: delivery.eventId, type: delivery.eventType, endpoint: endpoint.id, status: outcome.status, responseStatus: result.status, ms: result.durationMs }, 'webhook attempt');
-    if (outcome.status === 'succeeded') return d.store.resetFailures(endpoint.id);
+    // the count is reset only when there may be one (no write per delivery): stored, or counted here since
+    if (outcome.status === 'succeeded') {
+      if (endpoint.consecutiveFailures === 0 && !counted.has(endpoint.id)) return;
+      counted.delete(endpoint.id);
+      return d.store.resetFailures(endpoint.id);
+    }
+    counted.add(endpoint.id);
     const inARow = await d.store.countFailure(endpoint.id);
     // exactly one attempt reaches the threshold, so one replica disables and says so
     if (d.disableAfter > 0 && inARow === d.disableAfter) {

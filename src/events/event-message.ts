@@ -10,7 +10,9 @@ import { allowedData, EVENT_TYPES, type EventType } from './event-catalogue.js';
 /** msg_ + 12 hex digits of milliseconds (sorts by time) + 16 random bytes in base64url. */
 export const newMessageId = (time = Date.now()) => `msg_${time.toString(16).padStart(12, '0')}${randomBytes(16).toString('base64url')}`;
 
-export function eventMessage(type: EventType, subject: string, source: Record<string, unknown>, time = Date.now()): OutboxEventRecord {
+/** `subject` null: the event is in no order with any other (its subject is its own id). */
+export function eventMessage(type: EventType, subject: string | null, source: Record<string, unknown>, time = Date.now()): OutboxEventRecord {
   const body = { type, version: EVENT_TYPES[type].version, timestamp: new Date(time).toISOString(), data: allowedData(type, source) };
-  return { id: newMessageId(time), type, subject, time, body: JSON.stringify(body) };
+  const id = newMessageId(time);
+  return { id, type, subject: subject ?? `event:${id}`, time, body: JSON.stringify(body) };
 }

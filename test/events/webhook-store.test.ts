@@ -46,7 +46,7 @@ function webhookStoreSuite(name: string, open: () => Promise<Pair>): void {
       const lost = `a-${randomBytes(4).toString('hex')}`;
       await assert.rejects(a.audit.append(audit(lost), event));
       assert.equal((await a.audit.query({ accountId: 'acc-1' })).filter((r) => r.id === lost).length, 0);
-      await a.webhooks.fanOut(event.id, []);
+      await a.webhooks.fanOut([{ eventId: event.id, deliveries: [] }]);
       assert.equal((await a.webhooks.outbox(100)).filter((e) => e.id === event.id).length, 0);
     });
 
@@ -57,8 +57,8 @@ function webhookStoreSuite(name: string, open: () => Promise<Pair>): void {
       const events = ['s1', 's1', 's2', 's3'].map((s, i) => ({ ...eventMessage('user.updated', s, {}), seq: 1000 + i }));
       for (const e of events) {
         const d = deliveryFor({ id: ep }, e, e.seq, t);
-        await a.webhooks.fanOut(e.id, [d]);
-        await b.webhooks.fanOut(e.id, [{ ...d, id: `${d.id}x` }]); // a second replica's fan-out of the same event: ignored
+        await a.webhooks.fanOut([{ eventId: e.id, deliveries: [d] }]);
+        await b.webhooks.fanOut([{ eventId: e.id, deliveries: [{ ...d, id: `${d.id}x` }] }]); // a second replica's fan-out of the same event: ignored
       }
       assert.equal((await a.webhooks.listDeliveries(ep, 50)).length, 4);
       const owners = await Promise.all([a.webhooks.claim('A', t + 1, t + 60_000, 10), b.webhooks.claim('B', t + 1, t + 60_000, 10)]);
