@@ -214,9 +214,9 @@ export interface SigningKeyStore {
 }
 
 /** The values stored encrypted with the at-rest cipher (src/keys/at-rest-cipher.ts), by what they are. */
-export type EncryptedSecretKind = 'signing-key' | 'client-secret' | 'totp-secret';
+export type EncryptedSecretKind = 'signing-key' | 'client-secret' | 'totp-secret' | 'webhook-secret';
 
-/** id: the signing key's kid, the client_id, the TOTP factor's account id. */
+/** id: the signing key's kid, the client_id, the TOTP factor's account id, the webhook endpoint's id. */
 export type EncryptedSecret = { kind: EncryptedSecretKind; id: string; ciphertext: string };
 
 /**

@@ -249,6 +249,7 @@ export const TABLES = {
     }),
     primaryKey: ['id'],
     indexes: [],
+    encrypted: { kind: 'webhook-secret', column: 'secrets_ciphertext' },
   },
   webhookDeliveries: {
     name: 'webhook_deliveries',
@@ -281,7 +282,7 @@ export const ACCOUNT_OWNED_TABLES: readonly Table[] = ALL_TABLES.filter(
 );
 
 /** The order `EncryptedSecretStore.list()` has always listed them in. */
-const ENCRYPTED_ORDER: readonly EncryptedSecretKind[] = ['signing-key', 'client-secret', 'totp-secret'];
+const ENCRYPTED_ORDER: readonly EncryptedSecretKind[] = ['signing-key', 'client-secret', 'totp-secret', 'webhook-secret'];
 
 export type EncryptedColumn = { table: string; id: string; column: string; field: string };
 
