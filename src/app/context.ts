@@ -42,6 +42,7 @@ import type { Federation } from './build-federation.js';
 import { buildAdmin } from './build-admin.js';
 import { createSessionsAndApps } from '../oidc/sessions-and-apps.js';
 import { createWebhookEndpoints } from '../events/webhook-endpoints.js';
+import { auditFactorChanges } from '../audit/audited-factors.js';
 
 export type AppContext = {
   config: Config;
@@ -90,7 +91,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const { cipher, keyRing, signingJwks } = await buildKeys(o, store);
   const protection = buildProtection(config, store);
   const accounts = await buildAccounts(o, store, protection.mayMail);
-  const factors = buildFactors(config, store, cipher, accounts.withAllRoles);
+  const factors = auditFactorChanges(buildFactors(config, store, cipher, accounts.withAllRoles), accounts.audit);
   const metrics = createMetrics({ clusterWorker: cluster.isWorker && config.WORKERS > 1 });
   const render = createRenderer({ viewsDir, branding: brandingOf(config) });
 

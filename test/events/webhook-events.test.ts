@@ -12,6 +12,7 @@ import { cliInProcess } from '../helpers/cli-in-process.js';
 import { createAdminCaller, managementToken } from '../admin/admin-client.js';
 import { ADMIN_SCOPES } from '../../src/admin/admin-scopes.js';
 import { EVENT_TYPES } from '../../src/events/event-catalogue.js';
+import { totpCode } from '../mfa/helpers.js';
 import { FAST_WEBHOOKS, startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -130,6 +131,22 @@ describe('webhooks: every event type, once, signed (Standard Webhooks)', () => {
     for (const r of receiver.received) for (const s of secrets) assert.ok(!r.body.includes(s), `a body contains a secret: ${r.body}`);
     // nor a member named like one, nor anything shaped like a JWT or a webhook secret
     for (const r of receiver.received) assert.doesNotMatch(r.body, /"[a-z_]*(password|secret|token|seed|otp|code)[a-z_]*":|whsec_|eyJ/i);
+  });
+
+  it('a second factor added and removed by its owner: user.mfa_enrolled, then user.mfa_removed', async () => {
+    const account = await gh.context.accounts.create({ email: 'factors@example.com', password: 'yet another long passphrase 9', emailVerified: true });
+    // the services the account pages and the mfa prompt are given (context.ts wraps them with the audit)
+    const enrolment = (await gh.context.factors.totp.startEnrolment(account.id, account.email))!;
+    remember(enrolment.secret);
+    assert.equal(await gh.context.factors.totp.confirmEnrolment(account.id, await totpCode(enrolment.secret)), true);
+    assert.equal((await gh.context.factors.account.removeTotp(account.id)).ok, true);
+    const mine = () => receiver.received.filter((r) => r.body.includes(account.id));
+    await receiver.until('both factor events', () => mine().length === 2);
+    assert.deepEqual(mine().map((r) => JSON.parse(r.body) as { type: string; data: object }).map((e) => [e.type, e.data]), [
+      ['user.mfa_enrolled', { user_id: account.id, factor: 'totp' }],
+      ['user.mfa_removed', { user_id: account.id, factor: 'totp' }],
+    ]);
+    for (const r of mine()) assert.ok(!r.body.includes(enrolment.secret), 'no TOTP seed');
   });
 
   it('lists the deliveries with status, response code and timing, and redelivers one with the same webhook-id', async () => {
