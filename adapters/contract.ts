@@ -552,4 +552,6 @@ export interface WebhookStore {
   listDeliveries(endpointId: string, limit: number): Promise<WebhookDeliveryRecord[]>;
   /** Puts a delivery back to pending, due now; false when it does not exist. */
   redeliver(id: string, now: number): Promise<boolean>;
+  /** Deletes the settled (succeeded or failed) deliveries created before `time`; returns how many. */
+  deleteSettledBefore(time: number): Promise<number>;
 }

@@ -103,5 +103,6 @@ export function mongoWebhookStore(db: Db): WebhookStore {
     listDeliveries: async (endpointId, limit) => (await deliveries.find({ endpointId }).sort({ createdAt: -1, eventSeq: -1 }).limit(limit).toArray()).map(deliveryOf),
     redeliver: async (id, now) =>
       (await deliveries.updateOne({ _id: id }, { $set: { status: 'pending', nextAttemptAt: now, leaseOwner: null, leaseUntil: null } })).matchedCount === 1,
+    deleteSettledBefore: async (time) => (await deliveries.deleteMany({ createdAt: { $lt: time }, status: { $ne: 'pending' } })).deletedCount,
   };
 }

@@ -122,5 +122,6 @@ export function postgresWebhookStore(pool: pg.Pool): WebhookStore {
       (await pool.query<Row>('SELECT * FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY created_at DESC, event_seq DESC LIMIT $2', [endpointId, limit])).rows.map(fromRow),
     redeliver: async (id, now) =>
       ((await pool.query(`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $1`, [id, now])).rowCount ?? 0) === 1,
+    deleteSettledBefore: async (time) => (await pool.query(`DELETE FROM webhook_deliveries WHERE created_at < $1 AND status <> 'pending'`, [time])).rowCount ?? 0,
   };
 }

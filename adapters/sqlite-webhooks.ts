@@ -51,6 +51,7 @@ export function sqliteWebhookStore(db: Database.Database): WebhookStore {
     ),
     delivery: db.prepare<[string], Row>('SELECT * FROM webhook_deliveries WHERE id = ?'),
     recent: db.prepare<[string, number], Row>('SELECT * FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY created_at DESC, event_seq DESC LIMIT ?'),
+    sweep: db.prepare(`DELETE FROM webhook_deliveries WHERE created_at < ? AND status <> 'pending'`),
     redeliver: db.prepare(`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?`),
   };
   const insertAll = db.transaction((list: WebhookDeliveryRecord[]) => {
@@ -105,5 +106,6 @@ export function sqliteWebhookStore(db: Database.Database): WebhookStore {
     },
     listDeliveries: async (endpointId, limit) => q.recent.all(endpointId, limit).map(deliveries.fromRow),
     redeliver: async (id, now) => q.redeliver.run(now, id).changes === 1,
+    deleteSettledBefore: async (time) => q.sweep.run(time).changes,
   };
 }

@@ -17,7 +17,7 @@ import { startDelivery, type WebhookSettings } from '../events/start-delivery.js
 const EXPIRED_LINK_GRACE_SECONDS = 7 * 86400;
 
 export type JobDeps = {
-  config: Pick<Config, 'SWEEP_INTERVAL' | 'KEY_REFRESH_INTERVAL'> & WebhookSettings;
+  config: Pick<Config, 'SWEEP_INTERVAL' | 'KEY_REFRESH_INTERVAL' | 'WEBHOOK_DELIVERY_RETENTION'> & WebhookSettings;
   logger: Logger;
   store: Pick<Store, 'sweepExpired' | 'webhooks'>;
   audit: Pick<AuditLog, 'sweep' | 'record' | 'onOutbox'>;
@@ -33,7 +33,10 @@ export type Jobs = { stop(): void };
 export function startJobs(d: JobDeps): Jobs {
   const { logger } = d;
   const sweeper = setInterval(() => {
-    const sweeps = [d.store.sweepExpired(), d.audit.sweep(), d.accountTokens.sweep(EXPIRED_LINK_GRACE_SECONDS)];
+    const sweeps = [
+      d.store.sweepExpired(), d.audit.sweep(), d.accountTokens.sweep(EXPIRED_LINK_GRACE_SECONDS),
+      d.store.webhooks.deleteSettledBefore(Date.now() - d.config.WEBHOOK_DELIVERY_RETENTION * 1000),
+    ];
     Promise.all(sweeps).catch((err: unknown) => logger.warn({ err }, 'sweeping expired records failed'));
   }, d.config.SWEEP_INTERVAL * 1000);
   sweeper.unref();

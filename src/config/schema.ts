@@ -269,6 +269,11 @@ export const settings = {
     default: '100',
     parser: p.integer(0, 100000),
   }),
+  WEBHOOK_DELIVERY_RETENTION: setting({
+    description: 'How long delivered and failed webhook deliveries are kept for inspection (and redelivery) before they are swept',
+    default: '7d',
+    parser: p.duration(3600, 31536000),
+  }),
   WEBHOOK_POLL_INTERVAL_MS: setting({
     description: 'How often each replica looks for webhook deliveries that are due, in milliseconds (an event recorded on the same replica is sent at once)',
     default: '1000',

@@ -79,6 +79,9 @@ function webhookStoreSuite(name: string, open: () => Promise<Pair>): void {
       assert.ok(again);
       assert.equal(await a.webhooks.settle(again.id, 'B', outcome), false);
       assert.equal(await a.webhooks.settle(again.id, 'C', outcome), true);
+      // the retention sweep takes the settled ones and leaves the pending one
+      assert.equal(await a.webhooks.deleteSettledBefore(t + 1), 2);
+      assert.equal((await a.webhooks.listDeliveries(ep, 50)).length, 2);
     });
 
     it('claims nothing of a disabled endpoint, and deletes an endpoint with its deliveries', async () => {
