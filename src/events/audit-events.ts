@@ -24,8 +24,10 @@ const via = (fallback?: string) => (r: AuditEventRecord) => ({ via: r.details.vi
 const RULES: Record<string, Rule> = {
   'admin.user.created': { event: 'user.created', extra: via() },
   registration: { event: 'user.created', extra: via('registration') },
-  'admin.user.updated': { event: 'user.updated' },
-  'admin.user.email_changed': { event: 'user.updated', extra: (r) => ({ changed: ['email'], email_verified: r.details.verified }) },
+  'federation.account_created': { event: 'user.created', extra: () => ({ via: 'federation' }) },
+  'federation.account_updated': { event: 'user.updated', extra: () => ({ via: 'federation' }) },
+  'admin.user.updated': { event: 'user.updated', extra: via() },
+  'admin.user.email_changed': { event: 'user.updated', extra: (r) => ({ changed: ['email'], email_verified: r.details.verified, ...via()(r) }) },
   'admin.user.disabled': { event: 'user.disabled' },
   'admin.user.enabled': { event: 'user.enabled' },
   'admin.user.deleted': { event: 'user.deleted' },

@@ -17,8 +17,8 @@ export type EventSpec = {
 const user = (description: string, ...fields: string[]): EventSpec => ({ version: 1, description, fields: ['user_id', ...fields] });
 
 export const EVENT_TYPES = {
-  'user.created': user('An account was created (registration, invitation, management API, CLI)', 'email', 'via'),
-  'user.updated': user('An account\'s profile changed; `changed` names the fields', 'changed', 'email_verified'),
+  'user.created': user('An account was created (registration, management API, CLI, first sign-in through a directory or IdP)', 'email', 'via'),
+  'user.updated': user('An account\'s profile changed (an operator, or the upstream directory or IdP); `changed` names the fields', 'changed', 'email_verified', 'via'),
   'user.disabled': user('An account was disabled; its sessions and grants ended', 'sessions_ended', 'grants_revoked'),
   'user.enabled': user('A disabled account was enabled again'),
   'user.deleted': user('An account was erased with its factors, links, sessions and grants'),
