@@ -269,9 +269,9 @@ export interface SigningKeyStore {
 }
 
 /** The values stored encrypted with the at-rest cipher (src/keys/at-rest-cipher.ts), by what they are. */
-export type EncryptedSecretKind = 'signing-key' | 'client-secret' | 'totp-secret';
+export type EncryptedSecretKind = 'signing-key' | 'client-secret' | 'totp-secret' | 'webhook-secret';
 
-/** id: the signing key's kid, the client_id, the TOTP factor's account id. */
+/** id: the signing key's kid, the client_id, the TOTP factor's account id, the webhook endpoint's id. */
 export type EncryptedSecret = { kind: EncryptedSecretKind; id: string; ciphertext: string };
 
 /**
@@ -359,7 +359,11 @@ export type AuditEventRecord = {
 export type AuditQuery = { accountId?: string; since?: number; until?: number; types?: string[]; limit?: number };
 
 export interface AuditStore {
-  append(event: AuditEventRecord): Promise<void>;
+  /**
+   * Stores the event; with `outbox`, the domain event it caused too, atomically where the store has
+   * transactions (SQLite, PostgreSQL), in the same document on MongoDB (see WebhookStore).
+   */
+  append(event: AuditEventRecord, outbox?: OutboxEventRecord): Promise<void>;
   /** Oldest first, filtered by every given field; `types` entries ending in `.` match a prefix (`login.`). */
   query(q: AuditQuery): Promise<AuditEventRecord[]>;
   /**
@@ -402,6 +406,8 @@ export interface Store {
    * no release; the lock lapses, so a crashed holder cannot block the others for longer than the TTL.
    */
   tryLock(name: string, ttlSeconds: number, owner: string): Promise<boolean>;
+  /** Webhook endpoints, the outbox of domain events and their deliveries (src/events/). */
+  webhooks: WebhookStore;
 }
 
 export class DuplicateError extends Error {
@@ -510,4 +516,100 @@ export interface FederationStore {
   rolesOf(accountId: string): Promise<string[]>;
   /** The roles each source grants the account, as (source, role) pairs in (source, role) order. */
   sourcedRolesOf(accountId: string): Promise<{ source: string; role: string }[]>;
+}
+
+/** A domain event waiting in the outbox (src/events/event-catalogue.ts), written with its audit row. */
+export type OutboxEventRecord = {
+  /** `msg_...`: the webhook-id every delivery of it carries (Standard Webhooks: receivers drop duplicates by it) */
+  id: string;
+  /** `user.created`, ... */
+  type: string;
+  /** whose event it is (the account, client or key): deliveries of one subject go out in order */
+  subject: string;
+  time: number;
+  /** the JSON payload, exactly as it is sent */
+  body: string;
+};
+
+export type WebhookEndpointRecord = {
+  id: string;
+  url: string;
+  description: string;
+  /** the event types it receives; empty: every type */
+  eventTypes: string[];
+  enabled: boolean;
+  /** the signing secrets (current first, then one in its overlap), JSON encrypted with the at-rest cipher */
+  secretsCiphertext: string;
+  /** failed attempts in a row; at WEBHOOK_DISABLE_AFTER the endpoint is disabled */
+  consecutiveFailures: number;
+  disabledReason: string | null;
+  createdAt: number;
+  updatedAt: number;
+};
+
+export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+/** One event for one endpoint: its attempts so far and the last one's outcome. */
+export type WebhookDeliveryRecord = {
+  id: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  subject: string;
+  /** the event's place in the outbox: deliveries of one (endpoint, subject) go out in this order */
+  eventSeq: number;
+  body: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  /** the replica holding it while it sends (a lease: another takes over after leaseUntil) */
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  lastAttemptAt: number | null;
+  responseStatus: number | null;
+  durationMs: number | null;
+  error: string | null;
+  createdAt: number;
+};
+
+export type WebhookDeliveryOutcome = Pick<WebhookDeliveryRecord, 'status' | 'attempts' | 'nextAttemptAt' | 'lastAttemptAt' | 'responseStatus' | 'durationMs' | 'error'>;
+
+/**
+ * The outbox and the deliveries. An event waits in the outbox until one replica (holding the
+ * `webhook-fanout` lock) turns it into one delivery per subscribed endpoint and removes it, in one
+ * transaction (a repeated fan-out inserts nothing twice: (endpoint, event) is unique). Deliveries are
+ * claimed with a lease, so each is sent by one replica at a time; a replica that dies loses its lease.
+ */
+export interface WebhookStore {
+  createEndpoint(e: WebhookEndpointRecord): Promise<void>;
+  findEndpoint(id: string): Promise<WebhookEndpointRecord | undefined>;
+  listEndpoints(): Promise<WebhookEndpointRecord[]>;
+  /** false when it does not exist */
+  updateEndpoint(id: string, patch: Partial<Omit<WebhookEndpointRecord, 'id' | 'createdAt'>>): Promise<boolean>;
+  /** Deletes it with its deliveries; false when it did not exist. */
+  deleteEndpoint(id: string): Promise<boolean>;
+  /** Counts a failed attempt (returns the count in a row) or resets the count after a success. */
+  countFailure(endpointId: string): Promise<number>;
+  resetFailures(endpointId: string): Promise<void>;
+
+  /** The oldest events still in the outbox, with their order. */
+  outbox(limit: number): Promise<(OutboxEventRecord & { seq: number })[]>;
+  /** Inserts the deliveries of the events (those already there are kept) and removes them from the outbox. */
+  fanOut(batch: { eventId: string; deliveries: WebhookDeliveryRecord[] }[]): Promise<void>;
+  /** Inserts deliveries straight away (a test event for one endpoint, no outbox). */
+  enqueue(deliveries: WebhookDeliveryRecord[]): Promise<void>;
+  /**
+   * Leases up to `limit` due deliveries of enabled endpoints to `owner` until `leaseUntil`: per
+   * (endpoint, subject) only the earliest pending one, so a subject's events go out in order.
+   */
+  claim(owner: string, now: number, leaseUntil: number, limit: number): Promise<WebhookDeliveryRecord[]>;
+  /** Records an attempt's outcome, if `owner` still holds the lease; false otherwise. */
+  settle(id: string, owner: string, outcome: WebhookDeliveryOutcome): Promise<boolean>;
+  findDelivery(id: string): Promise<WebhookDeliveryRecord | undefined>;
+  /** The endpoint's deliveries, newest first. */
+  listDeliveries(endpointId: string, limit: number): Promise<WebhookDeliveryRecord[]>;
+  /** Puts a delivery back to pending, due now; false when it does not exist. */
+  redeliver(id: string, now: number): Promise<boolean>;
+  /** Deletes the settled (succeeded or failed) deliveries created before `time`; returns how many. */
+  deleteSettledBefore(time: number): Promise<number>;
 }

@@ -54,6 +54,8 @@ const LAYOUT_INDEXES: Record<string, IndexDescription[]> = {
     { key: { eventId: 1 }, name: 'eventId_unique', unique: true },
     { key: { time: 1, _id: 1 }, name: 'time' },
     { key: { accountId: 1, time: 1, _id: 1 }, name: 'accountId_time', partialFilterExpression: { accountId: { $type: 'string' } } },
+    // the outbox rides in the audit document (mongodb-webhooks.ts): the ones not yet fanned out
+    { key: { 'outbox.id': 1 }, name: 'outbox_id_unique', unique: true, partialFilterExpression: { outbox: { $exists: true } } },
   ],
 };
 

@@ -20,6 +20,7 @@ import type {
   AccountTokenStore,
   AuditEventRecord,
   AuditStore,
+  OutboxEventRecord,
   PasswordHistoryEntry,
   PasswordHistoryStore,
 } from './contract.js';
@@ -28,7 +29,7 @@ import { retryDuplicateUpsert } from './mongodb-errors.js';
 type TokenDoc = Omit<AccountTokenRecord, 'tokenHash'> & { _id: string; seq: number };
 type TokenCounterDoc = { _id: { accountId: string; purpose: AccountTokenPurpose }; seq: number };
 type HistoryDoc = { _id: string; entries: PasswordHistoryEntry[] };
-type AuditDoc = Omit<AuditEventRecord, 'id' | 'details'> & { _id: ObjectId; eventId: string; details: string };
+type AuditDoc = Omit<AuditEventRecord, 'id' | 'details'> & { _id: ObjectId; eventId: string; details: string; outbox?: OutboxEventRecord };
 
 const DEFAULT_AUDIT_LIMIT = 1000;
 
@@ -92,8 +93,9 @@ const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'
 export function mongoAuditStore(db: Db): AuditStore {
   const events: Collection<AuditDoc> = db.collection('audit_events');
   return {
-    async append({ id, details, ...e }) {
-      await events.insertOne({ _id: new ObjectId(), eventId: id, ...e, details: JSON.stringify(details) });
+    async append({ id, details, ...e }, outbox) {
+      // the domain event rides in the audit document: one atomic write (mongodb-webhooks.ts reads it from here)
+      await events.insertOne({ _id: new ObjectId(), eventId: id, ...e, details: JSON.stringify(details), ...(outbox ? { outbox } : {}) });
     },
     async query(q) {
       const filter: Filter<AuditDoc> = {};
@@ -106,7 +108,7 @@ export function mongoAuditStore(db: Db): AuditStore {
       const limit = Math.max(q.limit ?? DEFAULT_AUDIT_LIMIT, 0);
       if (limit === 0) return [];
       const docs = await events.find(filter).sort({ time: 1, _id: 1 }).limit(limit).toArray();
-      return docs.map(({ _id, eventId, details, ...e }) => ({ id: eventId, ...e, details: JSON.parse(details) as Record<string, unknown> }));
+      return docs.map(({ _id, eventId, details, outbox: _event, ...e }) => ({ id: eventId, ...e, details: JSON.parse(details) as Record<string, unknown> }));
     },
     pseudonymise: async (accountId, pseudonym) =>
       (await events.updateMany({ accountId }, { $set: { accountId: pseudonym, ip: null, userAgent: null, details: '{}' } })).modifiedCount,

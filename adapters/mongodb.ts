@@ -26,6 +26,7 @@ import { createIndexes } from './mongodb-indexes.js';
 import { deleteMongoAccountDocuments, mongoAccountFilter } from './mongodb-accounts.js';
 import { pageLimit, toAccountPage } from './account-list.js';
 import { mongoAccountTokenStore, mongoAuditStore, mongoPasswordHistoryStore } from './mongodb-lifecycle.js';
+import { mongoWebhookStore } from './mongodb-webhooks.js';
 import { mongoTryLock } from './mongodb-locks.js';
 import { emailKey, ENCRYPTED_COLUMNS } from './record-schema.js';
 import { shortLivedRecords } from './short-lived-records.js';
@@ -264,6 +265,7 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
       await client.close();
     },
     tryLock: (name, ttlSeconds, owner) => mongoTryLock(db, name, ttlSeconds, owner),
+    webhooks: mongoWebhookStore(db),
   };
 }
 

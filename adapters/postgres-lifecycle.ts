@@ -12,11 +12,13 @@ import type {
   AuditEventRecord,
   AuditQuery,
   AuditStore,
+  OutboxEventRecord,
   PasswordHistoryStore,
 } from './contract.js';
 import { TABLES } from './record-schema.js';
 import type { Row } from './row-mapper.js';
 import { insertSql, lockedTransaction, postgresMapper, storable } from './postgres-sql.js';
+import { outboxRows } from './postgres-webhooks.js';
 
 const tokens = postgresMapper<AccountTokenRecord>(TABLES.accountTokens);
 const events = postgresMapper<AuditEventRecord>(TABLES.auditEvents);
@@ -93,12 +95,21 @@ const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${
 
 export function postgresAuditStore(pool: pg.Pool): AuditStore {
   return {
-    async append(e) {
+    async append(e, outbox) {
       const row = events.toRow({
         ...e, id: text(e.id)!, type: text(e.type)!, accountId: text(e.accountId), clientId: text(e.clientId), ip: text(e.ip),
         userAgent: text(e.userAgent), requestId: text(e.requestId), reason: text(e.reason),
       });
-      await pool.query(insertSql(TABLES.auditEvents, events), events.columns.map((c) => row[c]));
+      const values = events.columns.map((c) => row[c]);
+      if (!outbox) {
+        await pool.query(insertSql(TABLES.auditEvents, events), values);
+        return;
+      }
+      // one statement, so one round trip and atomic: the audit row and the domain event, or neither
+      const event = outboxRows.toRow(outbox as OutboxEventRecord);
+      const offset = values.length;
+      const outboxInsert = insertSql(TABLES.eventOutbox, outboxRows).replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+      await pool.query(`WITH audit AS (${insertSql(TABLES.auditEvents, events)}) ${outboxInsert}`, [...values, ...outboxRows.columns.map((c) => event[c])]);
     },
     async query(filter: AuditQuery) {
       const where: string[] = [];

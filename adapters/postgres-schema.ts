@@ -130,6 +130,10 @@ export const MIGRATIONS: readonly Migration[] = [
     await client.query(createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_roles')));
     await client.query(createIndexSql('postgres', TABLES.accountRoles, indexNamed(TABLES.accountRoles, 'account_roles_role')));
   },
+  // 9: events and webhooks (issue 16): the outbox, the endpoints and their deliveries
+  async (client) => {
+    for (const t of [TABLES.eventOutbox, TABLES.webhookEndpoints, TABLES.webhookDeliveries]) for (const sql of addTableSql('postgres', t)) await client.query(sql);
+  },
 ];
 
 /** Any fixed 64-bit number: it names Gatehouse's migration lock among the database's advisory locks. */

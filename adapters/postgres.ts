@@ -34,6 +34,7 @@ import { postgresFederationStore } from './postgres-federation.js';
 import { postgresAccountTokenStore, postgresAuditStore, postgresPasswordHistoryStore } from './postgres-lifecycle.js';
 import { postgresOidcStore } from './postgres-oidc.js';
 import { migrate } from './postgres-schema.js';
+import { postgresWebhookStore } from './postgres-webhooks.js';
 import { insertSql, postgresMapper, storable, unique } from './postgres-sql.js';
 import { accountPageSql, pageLimit, toAccountPage } from './account-list.js';
 
@@ -125,6 +126,7 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
       await pool.end();
     },
     tryLock: (name, ttlSeconds, owner) => postgresTryLock(pool, name, ttlSeconds, owner),
+    webhooks: postgresWebhookStore(pool),
   };
 }
 

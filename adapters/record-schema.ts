@@ -21,6 +21,8 @@ import type {
   SigningKeyRecord,
   TotpFactorRecord,
   WebAuthnCredentialRecord,
+  WebhookDeliveryRecord,
+  WebhookEndpointRecord,
 } from './contract.js';
 
 /**
@@ -255,6 +257,40 @@ export const TABLES = {
     primaryKey: ['name'],
     indexes: [],
   },
+  /** domain events written with their audit row, until fanned out into deliveries (src/events/) */
+  eventOutbox: {
+    name: 'event_outbox',
+    columns: { seq: { type: 'serial' }, id: text, type: text, subject: text, time, body: text },
+    primaryKey: ['seq'],
+    indexes: [{ name: 'event_outbox_id', columns: ['id'], unique: true }],
+  },
+  webhookEndpoints: {
+    name: 'webhook_endpoints',
+    columns: fieldsOf<WebhookEndpointRecord>({
+      id: text, url: text, description: text, eventTypes: { type: 'list' }, enabled: { type: 'boolean' }, secretsCiphertext: text,
+      consecutiveFailures: { type: 'integer', default: 0 }, disabledReason: textOrNull, createdAt: time, updatedAt: time,
+    }),
+    primaryKey: ['id'],
+    indexes: [],
+    encrypted: { kind: 'webhook-secret', column: 'secrets_ciphertext' },
+  },
+  webhookDeliveries: {
+    name: 'webhook_deliveries',
+    columns: fieldsOf<WebhookDeliveryRecord>({
+      id: text, endpointId: text, eventId: text, eventType: text, subject: text, eventSeq: { type: 'bigint' }, body: text, status: text,
+      attempts: { type: 'integer' }, nextAttemptAt: time, leaseOwner: textOrNull, leaseUntil: timeOrNull, lastAttemptAt: timeOrNull,
+      responseStatus: { type: 'integer', nullable: true }, durationMs: { type: 'integer', nullable: true }, error: textOrNull, createdAt: time,
+    }),
+    primaryKey: ['id'],
+    indexes: [
+      // a repeated fan-out of one event inserts nothing twice
+      { name: 'webhook_deliveries_event', columns: ['endpoint_id', 'event_id'], unique: true, mongo: 'endpointId_eventId_unique' },
+      // WebhookStore.claim: the due ones, and the earlier pending one of the same subject
+      { name: 'webhook_deliveries_due', columns: ['status', 'next_attempt_at'], mongo: 'status_nextAttemptAt' },
+      { name: 'webhook_deliveries_subject', columns: ['endpoint_id', 'subject', 'event_seq'], mongo: 'endpointId_subject_eventSeq' },
+      { name: 'webhook_deliveries_recent', columns: ['endpoint_id', 'created_at'], mongo: 'endpointId_createdAt' },
+    ],
+  },
 } as const satisfies Record<string, Table>;
 
 export const ALL_TABLES: readonly Table[] = Object.values(TABLES);
@@ -269,7 +305,7 @@ export const ACCOUNT_OWNED_TABLES: readonly Table[] = ALL_TABLES.filter(
 );
 
 /** The order `EncryptedSecretStore.list()` has always listed them in. */
-const ENCRYPTED_ORDER: readonly EncryptedSecretKind[] = ['signing-key', 'client-secret', 'totp-secret'];
+const ENCRYPTED_ORDER: readonly EncryptedSecretKind[] = ['signing-key', 'client-secret', 'totp-secret', 'webhook-secret'];
 
 export type EncryptedColumn = { table: string; id: string; column: string; field: string };
 

@@ -69,6 +69,8 @@ export function createSplitStore(durable: Store, shortLived: ShortLivedStore): S
     },
     // locks guard durable state (signing keys), so they live with it
     tryLock: (name, ttlSeconds, owner) => durable.tryLock(name, ttlSeconds, owner),
+    // the outbox is written with the audit row, so it lives with it (durable), as do endpoints and deliveries
+    webhooks: durable.webhooks,
   };
 }
 

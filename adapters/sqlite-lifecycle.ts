@@ -1,9 +1,10 @@
 /** The account lifecycle in SQLite: tokens sent by email, password history, audit log. */
 import type Database from 'better-sqlite3';
-import type { AccountTokenRecord, AccountTokenStore, AuditEventRecord, AuditQuery, AuditStore, PasswordHistoryStore } from './contract.js';
+import type { AccountTokenRecord, AccountTokenStore, AuditEventRecord, AuditQuery, AuditStore, OutboxEventRecord, PasswordHistoryStore } from './contract.js';
 import { TABLES } from './record-schema.js';
 import type { Row } from './row-mapper.js';
 import { insertSql, sqliteMapper } from './sqlite-sql.js';
+import { sqliteOutboxInsert } from './sqlite-webhooks.js';
 
 const tokens = sqliteMapper<AccountTokenRecord>(TABLES.accountTokens);
 const events = sqliteMapper<AuditEventRecord>(TABLES.auditEvents);
@@ -62,11 +63,18 @@ export function sqlitePasswordHistoryStore(db: Database.Database): PasswordHisto
 
 export function sqliteAuditStore(db: Database.Database): AuditStore {
   const insert = db.prepare(insertSql(TABLES.auditEvents, events));
+  const insertOutbox = sqliteOutboxInsert(db);
+  // the audit row and the domain event it caused: both or neither (the outbox, src/events/)
+  const withEvent = db.transaction((e: AuditEventRecord, outbox: OutboxEventRecord) => {
+    insert.run(events.toRow(e));
+    insertOutbox(outbox);
+  });
   const sweep = db.prepare('DELETE FROM audit_events WHERE time < ?');
   const pseudonymise = db.prepare(`UPDATE audit_events SET account_id = ?, ip = NULL, user_agent = NULL, details = '{}' WHERE account_id = ?`);
   return {
-    async append(e) {
-      insert.run(events.toRow(e));
+    async append(e, outbox) {
+      if (outbox) withEvent.immediate(e, outbox);
+      else insert.run(events.toRow(e));
     },
     async query(filter: AuditQuery) {
       const where: string[] = [];

@@ -120,6 +120,10 @@ const MIGRATIONS: readonly Migration[] = [
     for (const sql of addColumnsSql('sqlite', TABLES.resources, ROLE_RESOURCE_COLUMNS, [])) db.exec(sql);
     db.exec(createIndexSql('sqlite', TABLES.accountRoles, indexNamed(TABLES.accountRoles, 'account_roles_role')));
   },
+  // events and webhooks (issue 16): the outbox, the endpoints and their deliveries
+  (db) => {
+    for (const t of [TABLES.eventOutbox, TABLES.webhookEndpoints, TABLES.webhookDeliveries]) for (const sql of addTableSql('sqlite', t)) db.exec(sql);
+  },
 ];
 
 /** What migration 9 (SQLite) and 8 (PostgreSQL) add to resources: rows already there get the defaults, false and []. */

@@ -22,6 +22,7 @@ import { createSqliteRateLimiterFactory } from './sqlite-rate-limiter.js';
 import { migrate } from './sqlite-schema.js';
 import { insertSql, sqliteEncryptedSecrets, sqliteLocks, sqliteMapper, unique } from './sqlite-sql.js';
 import { shortLivedRecords } from './short-lived-records.js';
+import { sqliteWebhookStore } from './sqlite-webhooks.js';
 
 export function openSqliteStore(databaseUrl: string): Store {
   const file = new URL(databaseUrl).pathname;
@@ -57,6 +58,7 @@ export function openSqliteStore(databaseUrl: string): Store {
       db.close();
     },
     tryLock: sqliteLocks(db),
+    webhooks: sqliteWebhookStore(db),
   };
 }
 

@@ -45,6 +45,7 @@ import { SCENARIOS, Ring, RefreshChains, type Scenario, type Target } from './sc
 import { cpuShares, cpuSnapshot, loadAverage, loadSampler } from './machine-load.js';
 import { render, type Pass, type RunReport, type ScenarioRun } from './report.js';
 import { runUserListBench } from './user-list.js';
+import { runWebhooksBench } from './webhooks.js';
 import type { BareSettings } from './bare-provider.js';
 import { freePort } from '../test/helpers/services/free-port.js';
 import { startPostgres } from '../test/helpers/services/postgres-server.js';
@@ -72,7 +73,7 @@ const S = {
 };
 
 /** whether any scenario besides user_list (which starts its own servers) is selected */
-const wantsOthers = () => !S.only || S.only.some((id) => id !== 'user_list');
+const wantsOthers = () => !S.only || S.only.some((id) => id !== 'user_list' && id !== 'webhooks');
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
@@ -160,6 +161,11 @@ async function main(): Promise<void> {
     const users = await runUserListBench();
     report.userList = users.runs;
     markdown = `${markdown}${markdown ? '\n\n' : ''}${users.markdown}`;
+  }
+  // issue 16: the token endpoint with and without a webhook, delivery rate and latency (bench/webhooks.ts)
+  if (!S.only || S.only.includes('webhooks')) {
+    const hooks = await runWebhooksBench();
+    markdown = `${markdown}${markdown ? '\n\n' : ''}${hooks.markdown}`;
   }
   const file = join(resultsDir, `${stamp}.json`);
   writeFileSync(file, `${JSON.stringify({ ...report, markdown }, null, 2)}\n`);

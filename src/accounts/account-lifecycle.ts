@@ -224,7 +224,7 @@ export function createAccountLifecycle(deps: {
       await accounts.delete(account.id);
       const pseudonym = `erased:${randomUUID()}`;
       const events = await deps.auditEvents.pseudonymise(account.id, pseudonym);
-      await audit(o.by, { type: 'admin.user.deleted', accountId: pseudonym, details: { sessionsEnded: ended.sessions, grantsRevoked: ended.grants, eventsKept: events } });
+      await audit(o.by, { type: 'admin.user.deleted', accountId: pseudonym, details: { sessionsEnded: ended.sessions, grantsRevoked: ended.grants, eventsKept: events }, eventOnly: { user_id: account.id } });
       return { pseudonym, sessionsEnded: ended.sessions, grantsRevoked: ended.grants, auditEventsKept: events };
     },
 

@@ -28,6 +28,8 @@ import { userSessionRoutes } from '../admin/routes/user-sessions.js';
 import { roleRoutes } from '../admin/routes/roles.js';
 import type { RoleService } from '../roles/role-service.js';
 import type { PermissionsOf } from '../roles/permissions.js';
+import { webhookRoutes } from '../admin/routes/webhooks.js';
+import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 
 export type AdminDeps = {
   config: Config;
@@ -46,6 +48,8 @@ export type AdminDeps = {
   withAllRoles(id: string): Promise<{ roles: string[]; disabledAt: number | null } | undefined>;
   roles: RoleService;
   permissionsOf: PermissionsOf;
+  /** webhook endpoints (src/events/webhook-endpoints.ts) */
+  webhooks: WebhookEndpoints;
 };
 
 /**
@@ -93,6 +97,7 @@ export async function buildAdmin(d: AdminDeps) {
       ...apiRoutes({ resources: d.registries.resources, audit: d.audit, defaultAccessTokenTtl: d.config.ACCESS_TOKEN_TTL }),
       ...auditRoutes({ audit: d.audit }),
       ...keyRoutes({ keyRing: d.keyRing, listKeys: () => d.store.signingKeys.list(), retentionMs: keyTimings(d.config).retentionMs, audit: d.audit }),
+      ...webhookRoutes({ webhooks: d.webhooks, audit: d.audit }),
     ],
   });
 }

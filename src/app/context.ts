@@ -43,6 +43,8 @@ import { buildAdmin } from './build-admin.js';
 import { createSessionsAndApps } from '../oidc/sessions-and-apps.js';
 import { assertMappedRolesExist } from '../roles/federation-mappings.js';
 import type { RoleService } from '../roles/role-service.js';
+import { createWebhookEndpoints } from '../events/webhook-endpoints.js';
+import { auditFactorChanges } from '../audit/audited-factors.js';
 
 export type AppContext = {
   config: Config;
@@ -95,7 +97,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const accounts = await buildAccounts(o, store, protection.mayMail);
   // the federation file's group mappings must name roles (issue 14): refuse to start otherwise
   await assertMappedRolesExist(config.FEDERATION_FILE, accounts.roles.unknown);
-  const factors = buildFactors(config, store, cipher, accounts.withAllRoles);
+  const factors = auditFactorChanges(buildFactors(config, store, cipher, accounts.withAllRoles), accounts.audit);
   const metrics = createMetrics({ clusterWorker: cluster.isWorker && config.WORKERS > 1 });
   const render = createRenderer({ viewsDir, branding: brandingOf(config) });
 
@@ -125,6 +127,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const adminApi = await buildAdmin({
     config, logger, store, registries, accounts: accounts.accounts, accountLifecycle, invitations, sessionsAndApps, audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles,
     roles: accounts.roles, permissionsOf: accounts.permissionsOf,
+    webhooks: createWebhookEndpoints({ store: store.webhooks, cipher, privateHosts: config.OUTBOUND_PRIVATE_HOSTS }),
   });
 
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle, sessionsAndApps });

@@ -1,6 +1,6 @@
 /**
  * The timers, in one place, started only by the server (server.ts): sweeping expired records, picking
- * up key rotations, and refreshing IdP metadata fetched from a URL. The CLI and anything else that builds a context runs none of them.
+ * up key rotations, refreshing IdP metadata fetched from a URL, and delivering webhooks. The CLI and anything else that builds a context runs none of them.
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -10,15 +10,18 @@ import type { AccountTokens } from '../accounts/account-tokens.js';
 import type { KeyRing } from '../keys/rotation.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { MetadataRefresher } from '../federation/saml/metadata-refresh.js';
+import type { AtRestCipher } from '../keys/at-rest-cipher.js';
+import { startDelivery, type WebhookSettings } from '../events/start-delivery.js';
 
 /** Kept this long after expiry, so a late click on a mailed link gets "expired" rather than "not valid". */
 const EXPIRED_LINK_GRACE_SECONDS = 7 * 86400;
 
 export type JobDeps = {
-  config: Pick<Config, 'SWEEP_INTERVAL' | 'KEY_REFRESH_INTERVAL'>;
+  config: Pick<Config, 'SWEEP_INTERVAL' | 'KEY_REFRESH_INTERVAL' | 'WEBHOOK_DELIVERY_RETENTION'> & WebhookSettings;
   logger: Logger;
-  store: Pick<Store, 'sweepExpired'>;
-  audit: Pick<AuditLog, 'sweep'>;
+  store: Pick<Store, 'sweepExpired' | 'webhooks'>;
+  audit: Pick<AuditLog, 'sweep' | 'record' | 'onOutbox'>;
+  cipher: Pick<AtRestCipher, 'decrypt'>;
   accountTokens: Pick<AccountTokens, 'sweep'>;
   keyRing: Pick<KeyRing, 'refresh'>;
   providers: Pick<ProviderHost, 'replaceKeys'>;
@@ -30,7 +33,10 @@ export type Jobs = { stop(): void };
 export function startJobs(d: JobDeps): Jobs {
   const { logger } = d;
   const sweeper = setInterval(() => {
-    const sweeps = [d.store.sweepExpired(), d.audit.sweep(), d.accountTokens.sweep(EXPIRED_LINK_GRACE_SECONDS)];
+    const sweeps = [
+      d.store.sweepExpired(), d.audit.sweep(), d.accountTokens.sweep(EXPIRED_LINK_GRACE_SECONDS),
+      d.store.webhooks.deleteSettledBefore(Date.now() - d.config.WEBHOOK_DELIVERY_RETENTION * 1000),
+    ];
     Promise.all(sweeps).catch((err: unknown) => logger.warn({ err }, 'sweeping expired records failed'));
   }, d.config.SWEEP_INTERVAL * 1000);
   sweeper.unref();
@@ -58,8 +64,12 @@ export function startJobs(d: JobDeps): Jobs {
     metadataTimer.unref();
   };
   armMetadata();
+  // webhooks: the outbox's events to the endpoints (src/events/delivery-worker.ts)
+  const delivery = startDelivery({ config: d.config, store: d.store.webhooks, cipher: d.cipher, audit: d.audit, logger });
   return {
     stop() {
+      // an attempt in flight ends on its own (its outcome is recorded if the store is still open, else retried)
+      void delivery.stop();
       clearInterval(sweeper);
       clearInterval(keyRefresher);
       stopped = true;

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuditEventRecord, AuditQuery, AuditStore } from '../../adapters/contract.js';
+import { eventFromAudit } from '../events/audit-events.js';
 
 export type AuditEvent = {
   /** dotted name: `login.success`, `password.reset`, `grant.revoked`, `admin.user.created`, ... */
@@ -16,6 +17,11 @@ export type AuditEvent = {
   clientId?: string | null;
   reason?: string | null;
   details?: Record<string, unknown>;
+  /**
+   * Fields for the domain event only, never stored in the audit row (src/events/audit-events.ts): e.g.
+   * the id of an erased account, whose audit rows keep a pseudonym.
+   */
+  eventOnly?: Record<string, unknown>;
 };
 
 /** Where a request came from; a Koa context has all three. */
@@ -33,6 +39,8 @@ export type AuditLog = {
   query(q: AuditQuery): Promise<AuditEventRecord[]>;
   /** Deletes events older than the retention period; returns how many. */
   sweep(): Promise<number>;
+  /** Called after a domain event went into the outbox (the delivery worker sends it without waiting to poll). */
+  onOutbox(listener: () => void): void;
 };
 
 // A second line of defence: details are built by our code, which never puts a secret in them.
@@ -45,6 +53,7 @@ function withoutSecrets(details: Record<string, unknown>): Record<string, unknow
 export function createAuditLog(deps: { store: AuditStore; logger: Logger; retentionSeconds: number; now?: () => number }): AuditLog {
   const { store, logger } = deps;
   const now = deps.now ?? Date.now;
+  const listeners: (() => void)[] = [];
   return {
     async record(event, from) {
       const source = from && 'get' in from ? sourceOf(from) : (from ?? {});
@@ -61,12 +70,18 @@ export function createAuditLog(deps: { store: AuditStore; logger: Logger; retent
         reason: event.reason ?? null,
         details: withoutSecrets(event.details ?? {}),
       };
-      logger.info({ audit: record, reqId: record.requestId }, 'audit');
+      // the domain event it is, if any, goes into the outbox with the row: one write, both or neither
+      const outbox = eventFromAudit(record, event.eventOnly);
+      logger.info({ audit: record, reqId: record.requestId, ...(outbox ? { eventId: outbox.id } : {}) }, 'audit');
       try {
-        await store.append(record);
+        await store.append(record, outbox);
+        if (outbox) for (const listener of listeners) listener();
       } catch (err) {
-        logger.error({ err, auditId: record.id, type: record.type }, 'storing an audit event failed');
+        logger.error({ err, auditId: record.id, type: record.type, ...(outbox ? { eventId: outbox.id, event: outbox.type } : {}) }, 'storing an audit event failed');
       }
+    },
+    onOutbox(listener) {
+      listeners.push(listener);
     },
     query: (q) => store.query(q),
     sweep: () => store.deleteOlderThan(now() - deps.retentionSeconds * 1000),

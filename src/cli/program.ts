@@ -11,6 +11,7 @@ import { resourcesCommands } from './commands/resources.js';
 import { rolesCommands } from './commands/roles.js';
 import { keysCommands } from './commands/keys.js';
 import { auditCommand } from './commands/audit.js';
+import { webhooksCommands } from './commands/webhooks.js';
 import { completionScript } from './completion.js';
 import { EXIT_CODES, UsageError } from './exit-codes.js';
 
@@ -34,6 +35,7 @@ export function buildProgram(deps: CliDeps): CliCommand {
   rolesCommands(program, deps);
   keysCommands(program, deps);
   auditCommand(program, deps);
+  webhooksCommands(program, deps);
 
   const completion = program.command('completion')
     .description('print a shell completion script for bash or zsh')

@@ -252,6 +252,33 @@ export const settings = {
     default: 'true',
     parser: p.boolean,
   }),
+  WEBHOOK_RETRY_PERIOD: setting({
+    description: 'How long a webhook delivery is retried (5xx, 408, 429, timeouts, connection errors) before it is marked failed and kept for inspection',
+    default: '24h',
+    parser: p.duration(1, 2592000),
+  }),
+  WEBHOOK_RETRY_BASE_MS: setting({
+    description: 'The first retry delay of a webhook delivery in milliseconds; each retry waits twice as long (with jitter), up to WEBHOOK_RETRY_MAX_DELAY',
+    default: '5000',
+    parser: p.integer(10, 3600000),
+  }),
+  WEBHOOK_RETRY_MAX_DELAY: setting({ description: 'The longest wait between two attempts of a webhook delivery', default: '1h', parser: p.duration(1, 86400) }),
+  WEBHOOK_TIMEOUT: setting({ description: 'How long a webhook receiver has to answer one attempt (then it counts as failed and is retried)', default: '15s', parser: p.duration(1, 300) }),
+  WEBHOOK_DISABLE_AFTER: setting({
+    description: 'Failed attempts in a row after which a webhook endpoint is disabled (and a webhook.endpoint_disabled event says so); 0: never',
+    default: '100',
+    parser: p.integer(0, 100000),
+  }),
+  WEBHOOK_DELIVERY_RETENTION: setting({
+    description: 'How long delivered and failed webhook deliveries are kept for inspection (and redelivery) before they are swept',
+    default: '7d',
+    parser: p.duration(3600, 31536000),
+  }),
+  WEBHOOK_POLL_INTERVAL_MS: setting({
+    description: 'How often each replica looks for webhook deliveries that are due, in milliseconds (an event recorded on the same replica is sent at once)',
+    default: '1000',
+    parser: p.integer(10, 60000),
+  }),
 };
 
 export type SettingName = keyof typeof settings;

@@ -110,6 +110,7 @@ export function createFederatedAccounts(deps: {
       try {
         await accounts.update(account.id, { ...changes, updatedAt: now });
         updated = { ...account, ...changes, updatedAt: now };
+        await deps.audit.record({ type: 'federation.account_updated', accountId: account.id, details: { provider: provider.id, changed: Object.keys(changes) } });
       } catch (err) {
         if (!(err instanceof DuplicateError)) throw err;
         // Another account took the new address since the check above (a race): the same rule applies.
@@ -179,6 +180,8 @@ export function createFederatedAccounts(deps: {
       }
       await link(account, provider, externalId);
       await federation.setRoles(account.id, provider.id, profile.roles);
+      // the account made on first sign-in (the user.created event, src/events/audit-events.ts)
+      await deps.audit.record({ type: 'federation.account_created', accountId: account.id, details: { provider: provider.id, email: account.email } });
       return { account, created: true };
     },
   };

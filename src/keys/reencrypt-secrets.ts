@@ -21,7 +21,7 @@ export type ReencryptReport = {
   failures: { kind: EncryptedSecretKind; id: string; reason: string }[];
 };
 
-const KINDS: EncryptedSecretKind[] = ['signing-key', 'client-secret', 'totp-secret'];
+const KINDS: EncryptedSecretKind[] = ['signing-key', 'client-secret', 'totp-secret', 'webhook-secret'];
 /** A value that is rewritten under us this many times in a row is reported rather than chased forever. */
 const MAX_PASSES = 5;
 

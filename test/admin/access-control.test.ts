@@ -49,6 +49,15 @@ const ROUTES: Case[] = [
   { method: 'GET', path: '/keys', scope: 'admin:keys:read' },
   { method: 'POST', path: '/keys/rotate', scope: 'admin:keys:write', body: {} },
   { method: 'POST', path: '/keys/nobody/revoke', scope: 'admin:keys:write', body: {} },
+  { method: 'GET', path: '/webhooks', scope: 'admin:webhooks:read' },
+  { method: 'POST', path: '/webhooks', scope: 'admin:webhooks:write', body: { url: 'http://10.0.0.1/hook' } },
+  { method: 'GET', path: '/webhooks/nobody', scope: 'admin:webhooks:read' },
+  { method: 'PATCH', path: '/webhooks/nobody', scope: 'admin:webhooks:write', body: { enabled: false }, headers: { 'if-match': '"x"' } },
+  { method: 'DELETE', path: '/webhooks/nobody', scope: 'admin:webhooks:write' },
+  { method: 'POST', path: '/webhooks/nobody/rotate-secret', scope: 'admin:webhooks:write', body: {} },
+  { method: 'POST', path: '/webhooks/nobody/test', scope: 'admin:webhooks:write' },
+  { method: 'GET', path: '/webhooks/nobody/deliveries', scope: 'admin:webhooks:read' },
+  { method: 'POST', path: '/webhooks/nobody/deliveries/nobody/redeliver', scope: 'admin:webhooks:write' },
 ];
 
 describe('management API: who may call it (RFC 6750, RFC 9068)', () => {

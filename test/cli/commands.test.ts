@@ -19,6 +19,8 @@ const API = 'https://json.example.test';
 describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => {
   let gh: TestGatehouse;
   let nextKid = '';
+  let webhook = '';
+  let delivery = '';
   const cli = (...argv: string[]): Promise<InProcessRun> => cliInProcess(gh.context, argv);
 
   before(async () => {
@@ -66,6 +68,15 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
     ['gatehouse keys revoke', () => ['--', nextKid], (p) => assert.deepEqual(p, { revoked: nextKid, was: 'next', current: (p as { current: string }).current })],
     ['gatehouse keys reencrypt', () => [], (p) => assert.equal(typeof p, 'object')],
     ['gatehouse audit', () => ['--type', 'admin.'], (p) => assert.ok((p as { type: string }[]).some((e) => e.type === 'admin.user.created'))],
+    // a public address literal (no DNS lookup here), disabled: nothing is sent from the test
+    ['gatehouse webhooks create', () => ['--url', 'https://93.184.215.14/hooks', '--event', 'user.created', '--disabled'],
+      (p) => assert.deepEqual([(p as { shown_once: string[] }).shown_once, (webhook = (p as { id: string }).id).slice(0, 3)], [['secret'], 'ep_'])],
+    ['gatehouse webhooks list', () => [], (p) => assert.ok((p as { id: string }[]).some((e) => e.id === webhook))],
+    ['gatehouse webhooks update', () => [webhook, '--description', 'CRM', '--rotate-secret', '--overlap', '1h'], (p) => assert.deepEqual((p as { shown_once: string[] }).shown_once, ['secret'])],
+    ['gatehouse webhooks test', () => [webhook], (p) => assert.equal((delivery = (p as { id: string }).id) && (p as { status: string }).status, 'pending')],
+    ['gatehouse webhooks deliveries', () => [webhook], (p) => assert.deepEqual((p as { id: string }[]).map((d) => d.id), [delivery])],
+    ['gatehouse webhooks redeliver', () => [webhook, '--delivery', delivery], (p) => assert.equal((p as { event_type: string }).event_type, 'webhook.test')],
+    ['gatehouse webhooks delete', () => [webhook], (p) => assert.deepEqual(p, { id: webhook, deleted: true })],
     ['gatehouse clients delete', () => ['--client-id', 'doomed-job', '--yes'], (p) => assert.deepEqual(p, { deleted: 'doomed-job' })],
     ['gatehouse users delete', () => ['--email', DOOMED2, '--yes'], (p) => assert.match((p as { audit_pseudonym: string }).audit_pseudonym, /^erased:/)],
   ];
@@ -122,6 +133,8 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
       ['roles show, an unknown role', ['roles', 'show', '--name', 'no-such-role']],
       ['roles assign, an unknown email', ['roles', 'assign', '--name', 'ops', '--email', 'nobody@example.test']],
       ['resources update, an unknown API', ['resources', 'update', '--identifier', 'https://nowhere.example.test', '--no-token-claims']],
+      ...['update', 'delete', 'test', 'deliveries'].map((cmd): [string, string[]] => [`webhooks ${cmd}, an unknown endpoint`, ['webhooks', cmd, 'ep_none']]),
+      ['webhooks redeliver, an unknown delivery', ['webhooks', 'redeliver', 'ep_none', '--delivery', 'dlv_none']],
     ];
     for (const [name, argv] of cases) {
       it(name, async () => {

@@ -15,6 +15,8 @@ import { createAtRestCipher } from '../../src/keys/at-rest-cipher.js';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { runCli } from '../helpers/run-cli.js';
 import { totpCode } from '../mfa/helpers.js';
+import { createWebhookEndpoints } from '../../src/events/webhook-endpoints.js';
+import { openSecrets } from '../../src/events/endpoint-secrets.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OLD = Buffer.alloc(32, 0xa1);
@@ -43,6 +45,7 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
   }
   const stored = () => gh.context.store.encryptedSecrets.list().then((all) => all.sort((a, b) => `${a.kind}:${a.id}`.localeCompare(`${b.kind}:${b.id}`)));
 
+  let webhookSecret = '';
   before(async () => {
     gh = await bootGatehouse({ KEY_ENCRYPTION_KEYS: b64(OLD) });
     databaseUrl = `sqlite:${join(gh.dataDir, 'gatehouse.db')}`;
@@ -55,12 +58,14 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
     totpSecret = (await totp.startEnrolment(accountId, account.email))!.secret;
     assert.equal(await totp.confirmEnrolment(accountId, await totpCode(totpSecret)), true);
     kids = await publishedKids();
+    // a webhook endpoint's signing secrets (disabled: nothing is sent; a public address literal: no DNS)
+    webhookSecret = (await createWebhookEndpoints({ store: gh.context.store.webhooks, cipher: gh.context.cipher, privateHosts: [] }).create({ url: 'https://93.184.215.14/hooks', enabled: false })).secret;
   });
   after(() => gh?.close());
 
   it('re-encrypts every secret under the first key, while the server runs; a second run finds nothing to do', async () => {
     const before = await stored();
-    assert.deepEqual(before.map((s) => s.kind), ['client-secret', 'signing-key', 'totp-secret']);
+    assert.deepEqual(before.map((s) => s.kind), ['client-secret', 'signing-key', 'totp-secret', 'webhook-secret']);
     // step 1: every replica gets the new key first (it encrypts from now on; the old one still decrypts)
     await gh.restart({ KEY_ENCRYPTION_KEYS: [NEW, OLD].map(b64).join(',') });
     const signedWith = await clientCredentials();
@@ -71,6 +76,7 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
       'signing-key': { reencrypted: 1, already_current: 0, failed: 0 },
       'client-secret': { reencrypted: 1, already_current: 0, failed: 0 },
       'totp-secret': { reencrypted: 1, already_current: 0, failed: 0 },
+      'webhook-secret': { reencrypted: 1, already_current: 0, failed: 0 },
     });
     assert.match(run.lines.at(-1)!, /the others can be removed/);
     const after = await stored();
@@ -85,7 +91,7 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
 
     const again = await cli([NEW, OLD], 'reencrypt');
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(Object.values(JSON.parse(again.stdout) as Record<string, unknown>), [1, 1, 1].map(() => ({ reencrypted: 0, already_current: 1, failed: 0 })));
+    assert.deepEqual(Object.values(JSON.parse(again.stdout) as Record<string, unknown>), [1, 1, 1, 1].map(() => ({ reencrypted: 0, already_current: 1, failed: 0 })));
     assert.deepEqual(await stored(), after, 'idempotent: nothing rewritten');
   });
 
@@ -94,6 +100,8 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
     assert.deepEqual(await publishedKids(), kids);
     assert.equal(await clientCredentials(), kids[0]);
     assert.equal(await gh.context.factors.totp.verify(accountId, await totpCode(totpSecret, 1)), true);
+    const [endpoint] = await gh.context.store.webhooks.listEndpoints();
+    assert.equal(openSecrets(gh.context.cipher, endpoint!.secretsCiphertext)[0]!.secret, webhookSecret, 'the webhook signs with the same secret');
   });
 
   it('with the old key alone, `gatehouse` refuses to start in one line naming KEY_ENCRYPTION_KEYS, and changes nothing', async () => {
@@ -131,6 +139,7 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
         'signing-key': { reencrypted: 0, already_current: 1, failed: 0 },
         'client-secret': { reencrypted: 0, already_current: 1, failed: 0 },
         'totp-secret': { reencrypted: 0, already_current: 1, failed: 1 },
+        'webhook-secret': { reencrypted: 0, already_current: 1, failed: 0 },
       });
       assert.ok(run.lines.some((l) => /^gatehouse: totp-secret acct-lost was left as it is: .*KEY_ENCRYPTION_KEYS/.test(l)), run.stderr);
       assert.match(run.lines.at(-1)!, /^gatehouse: 1 value\(s\) could not be re-encrypted/);

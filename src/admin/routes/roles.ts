@@ -69,7 +69,7 @@ export function roleRoutes(d: RoleRoutesDeps): AdminRoute[] {
     throw err;
   };
   const audited = (ctx: Context, caller: AdminCaller, type: string, details: Record<string, unknown>, accountId: string | null = caller.accountId) =>
-    d.audit.record({ type, accountId, clientId: caller.clientId, details: { ...details, by_account: caller.accountId } }, ctx);
+    d.audit.record({ type, accountId, clientId: caller.clientId, details: { ...details, by_account: caller.accountId, via: 'admin_api' } }, ctx);
   const target = managedTarget(d.lifecycle, d.authorityOf);
 
   async function changeAssignment(ctx: Context, caller: AdminCaller, id: string, role: string, assign: boolean) {

@@ -36,6 +36,7 @@ export function keysCommands(program: CliCommand, deps: CliDeps): void {
       const immediately = o.now === true;
       return async (c, out) => {
         const next = await c.keyRing.rotate({ immediately });
+        await audited(c, { type: 'admin.key.rotated', details: { kid: next.kid, immediately } });
         out.record({ kid: next.kid, activates_at: new Date(next.activatesAt).toISOString() });
         out.note('Every replica signs with it from then on (within KEY_REFRESH_INTERVAL); the old key stays in the JWKS until its tokens expire.');
       };

@@ -1,0 +1,108 @@
+/**
+ * Webhooks on MongoDB (WebhookStore), without multi-document transactions (which need a replica set):
+ * - The outbox is a field of the audit document: `append(record, event)` is one insertOne of one document
+ *   holding both, so the audit row and its event are stored together or not at all (a single-document
+ *   write is atomic). The fan-out reads the documents that still carry `outbox`, oldest first.
+ * - Fan-out is ordered: the deliveries are inserted first (unique per endpoint and event, so a repeat
+ *   inserts nothing twice), then `outbox` is removed. A crash between the two repeats the fan-out; nothing
+ *   is lost, nothing is sent twice by the store (receivers still dedupe by webhook-id: at least once).
+ * - The event's order: the fan-out (one replica at a time, under the `webhook-fanout` lock) numbers the
+ *   events it reads from one counter document, in _id order.
+ * - A claim is one findOneAndUpdate per delivery whose filter repeats the lease condition: of two
+ *   replicas racing for one delivery exactly one gets it.
+ */
+import { MongoServerError, type Collection, type Db, type Filter, type ObjectId } from 'mongodb';
+import type { OutboxEventRecord, WebhookDeliveryRecord, WebhookEndpointRecord, WebhookStore } from './contract.js';
+
+type EndpointDoc = Omit<WebhookEndpointRecord, 'id'> & { _id: string };
+type DeliveryDoc = Omit<WebhookDeliveryRecord, 'id'> & { _id: string };
+type AuditWithOutbox = { _id: ObjectId; outbox?: OutboxEventRecord };
+
+const endpointOf = ({ _id, ...e }: EndpointDoc): WebhookEndpointRecord => ({ id: _id, ...e });
+const deliveryOf = ({ _id, ...d }: DeliveryDoc): WebhookDeliveryRecord => ({ id: _id, ...d });
+const docOf = ({ id, ...d }: WebhookDeliveryRecord): DeliveryDoc => ({ _id: id, ...d });
+
+async function insertIgnoringDuplicates(deliveries: Collection<DeliveryDoc>, list: WebhookDeliveryRecord[]): Promise<void> {
+  if (list.length === 0) return;
+  try {
+    await deliveries.insertMany(list.map(docOf), { ordered: false });
+  } catch (err) {
+    const errors = (err as { writeErrors?: { code: number }[] | { code: number } }).writeErrors;
+    const all = Array.isArray(errors) ? errors : errors ? [errors] : [];
+    if (!(err instanceof MongoServerError || all.length) || all.some((e) => e.code !== 11000) || all.length === 0) throw err;
+  }
+}
+
+export function mongoWebhookStore(db: Db): WebhookStore {
+  const endpoints: Collection<EndpointDoc> = db.collection('webhook_endpoints');
+  const deliveries: Collection<DeliveryDoc> = db.collection('webhook_deliveries');
+  const audit: Collection<AuditWithOutbox> = db.collection('audit_events');
+  const counters: Collection<{ _id: string; seq: number }> = db.collection('webhook_counters');
+  return {
+    async createEndpoint({ id, ...e }) {
+      await endpoints.insertOne({ _id: id, ...e });
+    },
+    async findEndpoint(id) {
+      const d = await endpoints.findOne({ _id: id });
+      return d ? endpointOf(d) : undefined;
+    },
+    listEndpoints: async () => (await endpoints.find().sort({ createdAt: 1, _id: 1 }).toArray()).map(endpointOf),
+    async updateEndpoint(id, patch) {
+      const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+      return (await endpoints.updateOne({ _id: id }, { $set: set })).matchedCount === 1;
+    },
+    async deleteEndpoint(id) {
+      // the endpoint first: a delivery left behind by a crash belongs to no endpoint and is never claimed
+      const deleted = (await endpoints.deleteOne({ _id: id })).deletedCount === 1;
+      await deliveries.deleteMany({ endpointId: id });
+      return deleted;
+    },
+    async countFailure(id) {
+      const d = await endpoints.findOneAndUpdate({ _id: id }, { $inc: { consecutiveFailures: 1 }, $set: { updatedAt: Date.now() } }, { returnDocument: 'after' });
+      return d?.consecutiveFailures ?? 0;
+    },
+    async resetFailures(id) {
+      await endpoints.updateOne({ _id: id, consecutiveFailures: { $ne: 0 } }, { $set: { consecutiveFailures: 0 } });
+    },
+    async outbox(limit) {
+      const docs = await audit.find({ outbox: { $exists: true } }, { projection: { outbox: 1 } }).sort({ _id: 1 }).limit(limit).toArray();
+      if (docs.length === 0) return [];
+      const counter = await counters.findOneAndUpdate({ _id: 'event_seq' }, { $inc: { seq: docs.length } }, { upsert: true, returnDocument: 'after' });
+      const first = (counter?.seq ?? docs.length) - docs.length + 1;
+      return docs.map((d, i) => ({ ...d.outbox!, seq: first + i }));
+    },
+    async fanOut(batch) {
+      await insertIgnoringDuplicates(deliveries, batch.flatMap((b) => b.deliveries));
+      await audit.updateMany({ 'outbox.id': { $in: batch.map((b) => b.eventId) } } as Filter<AuditWithOutbox>, { $unset: { outbox: '' } });
+    },
+    enqueue: (list) => insertIgnoringDuplicates(deliveries, list),
+    async claim(owner, now, leaseUntil, limit) {
+      const enabled = (await endpoints.find({ enabled: true }, { projection: { _id: 1 } }).toArray()).map((e) => e._id);
+      if (enabled.length === 0) return [];
+      const free = { status: 'pending' as const, nextAttemptAt: { $lte: now }, $or: [{ leaseUntil: null }, { leaseUntil: { $lte: now } }] };
+      const candidates = await deliveries.find({ ...free, endpointId: { $in: enabled } }).sort({ eventSeq: 1 }).limit(limit * 4).toArray();
+      const claimed: WebhookDeliveryRecord[] = [];
+      const seen = new Set<string>();
+      for (const c of candidates) {
+        if (claimed.length >= limit) break;
+        const key = `${c.endpointId}\u0000${c.subject}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const earlier = await deliveries.findOne({ endpointId: c.endpointId, subject: c.subject, status: 'pending', eventSeq: { $lt: c.eventSeq } }, { projection: { _id: 1 } });
+        if (earlier) continue;
+        const got = await deliveries.findOneAndUpdate({ _id: c._id, ...free }, { $set: { leaseOwner: owner, leaseUntil } }, { returnDocument: 'after' });
+        if (got) claimed.push(deliveryOf(got));
+      }
+      return claimed;
+    },
+    settle: async (id, owner, o) => (await deliveries.updateOne({ _id: id, leaseOwner: owner }, { $set: { ...o, leaseOwner: null, leaseUntil: null } })).matchedCount === 1,
+    async findDelivery(id) {
+      const d = await deliveries.findOne({ _id: id });
+      return d ? deliveryOf(d) : undefined;
+    },
+    listDeliveries: async (endpointId, limit) => (await deliveries.find({ endpointId }).sort({ createdAt: -1, eventSeq: -1 }).limit(limit).toArray()).map(deliveryOf),
+    redeliver: async (id, now) =>
+      (await deliveries.updateOne({ _id: id }, { $set: { status: 'pending', nextAttemptAt: now, leaseOwner: null, leaseUntil: null } })).matchedCount === 1,
+    deleteSettledBefore: async (time) => (await deliveries.deleteMany({ createdAt: { $lt: time }, status: { $ne: 'pending' } })).deletedCount,
+  };
+}
