@@ -13,6 +13,16 @@ export type OidcPayload = Record<string, unknown> & {
   consumed?: number;
 };
 
+/**
+ * The grant an oidc-provider record belongs to, which revokeByGrantId removes it with: the payload's
+ * grantId, except an Interaction's. An interaction names the grant it may extend without being part of
+ * it: when another person signs in on the browser (prompt=login), oidc-provider ends the first person's
+ * session (revoking that grant) and then resumes that very interaction, which must still be there.
+ */
+export function grantOf(model: string, payload: OidcPayload): string | null {
+  return model === 'Interaction' ? null : (payload.grantId ?? null);
+}
+
 export interface OidcModelStore {
   upsert(model: string, id: string, payload: OidcPayload, expiresInSeconds: number | undefined): Promise<void>;
   find(model: string, id: string): Promise<OidcPayload | undefined>;
@@ -24,7 +34,7 @@ export interface OidcModelStore {
    */
   consume(model: string, id: string): Promise<boolean>;
   destroy(model: string, id: string): Promise<void>;
-  /** Removes every artifact that carries this grantId, of every model, and only those. */
+  /** Removes every artifact of this grant (grantOf), of every model, and only those. */
   revokeByGrantId(grantId: string): Promise<void>;
   /**
    * The live (unexpired) records of one model whose payload has this `accountId` (sessions and grants,

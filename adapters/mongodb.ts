@@ -18,6 +18,7 @@ import { RateLimiterMongo } from 'rate-limiter-flexible';
 import type {
   AccountRecord, ClientRecord, EncryptedSecretKind, EncryptedSecretStore, OidcPayload, RateLimiterOptions, ResourceRecord, ResourceTokenClaim, SigningKeyRecord, Store,
 } from './contract.js';
+import { grantOf } from './contract.js';
 import { retryDuplicateUpsert, unique } from './mongodb-errors.js';
 import { mongoFactorStore } from './mongodb-factors.js';
 import { mongoFederationStore } from './mongodb-federation.js';
@@ -114,7 +115,7 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
   const oidcStore: Store['oidc'] = {
       async upsert(model, id, payload, expiresIn) {
         const fields = {
-          model, payload: JSON.stringify(payload), grantId: payload.grantId ?? null, uid: payload.uid ?? null,
+          model, payload: JSON.stringify(payload), grantId: grantOf(model, payload), uid: payload.uid ?? null,
           userCode: payload.userCode ?? null, accountId: typeof payload.accountId === 'string' ? payload.accountId : null,
           clientId: typeof payload.clientId === 'string' ? payload.clientId : null,
           expiresAt: expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000),

@@ -4,7 +4,7 @@
  * row locking makes exactly one of any number of concurrent callers see its row come back.
  */
 import type pg from 'pg';
-import type { OidcModelStore, OidcPayload } from './contract.js';
+import { grantOf, type OidcModelStore, type OidcPayload } from './contract.js';
 import { fromJsonb, toJsonb } from './postgres-jsonb.js';
 import { storable } from './postgres-sql.js';
 
@@ -33,7 +33,7 @@ export function postgresOidcStore(pool: pg.Pool): OidcModelStore {
          ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
            user_code = excluded.user_code, uid = excluded.uid, account_id = excluded.account_id, client_id = excluded.client_id,
            expires_at = excluded.expires_at`,
-        [model, id, toJsonb(payload), payload.grantId ?? null, payload.userCode ?? null, payload.uid ?? null,
+        [model, id, toJsonb(payload), grantOf(model, payload), payload.userCode ?? null, payload.uid ?? null,
           typeof payload.accountId === 'string' ? payload.accountId : null,
           typeof payload.clientId === 'string' ? payload.clientId : null, expiresIn === undefined ? null : now() + expiresIn * 1000],
       );

@@ -16,7 +16,7 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import type { OidcModelStore, OidcPayload, RateLimiterOptions, Store } from './contract.js';
+import { grantOf, type OidcModelStore, type OidcPayload, type RateLimiterOptions, type Store } from './contract.js';
 import { parseRedisUrl } from './redis-url.js';
 
 export type ShortLivedStore = Pick<Store, 'kind' | 'oidc' | 'rateLimiter' | 'ping' | 'close'>;
@@ -118,7 +118,8 @@ function createRedisOidcStore(redis: Client & Scripts): OidcModelStore {
       // undefined: no expiry; anything else is seconds from now (at least 1 ms for Redis to accept it)
       const ttl = expiresIn === undefined ? '' : String(Math.max(1, Math.round(expiresIn * 1000)));
       const key = recordKey(model, id);
-      const { grantId, uid, userCode } = payload;
+      const { uid, userCode } = payload;
+      const grantId = grantOf(model, payload);
       const accountId = typeof payload.accountId === 'string' ? payload.accountId : '';
       const clientId = typeof payload.clientId === 'string' ? payload.clientId : '';
       await Promise.all([

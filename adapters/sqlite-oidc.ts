@@ -1,6 +1,6 @@
 /** oidc-provider's artifacts (and our short-lived records) in SQLite: OidcModelStore on the oidc_models table. */
 import type Database from 'better-sqlite3';
-import type { OidcModelStore, OidcPayload } from './contract.js';
+import { grantOf, type OidcModelStore, type OidcPayload } from './contract.js';
 
 type OidcRow = { payload: string; expires_at: number | null; consumed_at: number | null };
 
@@ -38,7 +38,7 @@ export function sqliteOidcStore(db: Database.Database): OidcModelStore & { sweep
   return {
     async upsert(model, id, payload, expiresIn) {
       q.upsert.run({
-        model, id, payload: JSON.stringify(payload), grantId: payload.grantId ?? null, userCode: payload.userCode ?? null,
+        model, id, payload: JSON.stringify(payload), grantId: grantOf(model, payload), userCode: payload.userCode ?? null,
         uid: payload.uid ?? null, accountId: typeof payload.accountId === 'string' ? payload.accountId : null,
         clientId: typeof payload.clientId === 'string' ? payload.clientId : null,
         expiresAt: expiresIn === undefined ? null : now() + expiresIn * 1000,
