@@ -148,7 +148,7 @@ export function createProvider(deps: ProviderDeps): Provider {
           oneOf === undefined && isClientCredentialsRequest(ctx) ? clientCredentials.defaultResource(ctx, client as never) : oneOf,
         useGrantedResource: async () => false,
         getResourceServerInfo: createResourceServerInfo({
-          findResource: (identifier) => deps.findResource(identifier), registeredScope: deps.registeredScope, clientCredentials, narrowToPerson: deps.person.narrow,
+          findResource: deps.person.findResource, registeredScope: deps.registeredScope, clientCredentials, narrowToPerson: deps.person.narrow,
         }),
       },
     },

@@ -7,7 +7,8 @@ import type { ResourceRecord } from '../../adapters/contract.js';
 import { isClientCredentialsRequest, type ClientCredentialsTarget } from './client-credentials-target.js';
 
 export type ResourceServerInfoDeps = {
-  findResource(identifier: string): Promise<ResourceRecord | undefined>;
+  /** the API, read once per request (person-permissions.ts: the token's claims read it again) */
+  findResource(ctx: object, identifier: string): Promise<ResourceRecord | undefined>;
   /** the client's registered `scope` (RFC 7591 §2); empty when it registered none (no API scope: fail closed) */
   registeredScope(clientId: string): Promise<Set<string>>;
   /** what a client_credentials token may carry (client-credentials-target.ts) */
@@ -22,7 +23,7 @@ export function createResourceServerInfo(deps: ResourceServerInfoDeps) {
     return Object.keys(resource.scopes).filter((s) => registered.has(s));
   };
   return async function getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client: { clientId: string }) {
-    const resource = await deps.findResource(indicator);
+    const resource = await deps.findResource(ctx, indicator);
     // RFC 8707 §2: an unknown resource is invalid_target
     if (!resource) throw new errors.InvalidTarget('resource indicator is not registered');
     // RFC 6749 §4.4: the client asks on its own behalf, so its registration is the whole grant, and asking
