@@ -117,11 +117,11 @@ export const MIGRATIONS: readonly Migration[] = [
     for (const sql of addColumnsSql('postgres', TABLES.oidcModels, ['client_id'], ['oidc_models_client_id'])) await client.query(sql);
     await client.query(`UPDATE oidc_models SET client_id = payload->>'clientId' WHERE jsonb_typeof(payload->'clientId') = 'string'`);
   },
-  // 7: AccountStore.list at 100,000 accounts (bench/user-list.ts): the email prefix search uses an index
+  // 7 and 8: AccountStore.list at 100,000 accounts (bench/user-list.ts): the email prefix search uses an index
   // under any collation, not only C; status=disabled reads the disabled rows in page order
   createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_email_pattern')),
   createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_disabled_created')),
-  // 8: roles as records (issue 14): the roles table; resources.permissions_from_roles and token_claims,
+  // 9: roles as records (issue 14): the roles table; resources.permissions_from_roles and token_claims,
   // false and '{}' for the APIs already registered (they keep today's behaviour until an operator turns
   // it on); the account list's role filter from indexes: accounts.roles by GIN (`@>`), account_roles by role
   async (client) => {
@@ -130,7 +130,7 @@ export const MIGRATIONS: readonly Migration[] = [
     await client.query(createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_roles')));
     await client.query(createIndexSql('postgres', TABLES.accountRoles, indexNamed(TABLES.accountRoles, 'account_roles_role')));
   },
-  // 9: events and webhooks (issue 16): the outbox, the endpoints and their deliveries
+  // 10: events and webhooks (issue 16): the outbox, the endpoints and their deliveries
   async (client) => {
     for (const t of [TABLES.eventOutbox, TABLES.webhookEndpoints, TABLES.webhookDeliveries]) for (const sql of addTableSql('postgres', t)) await client.query(sql);
   },

@@ -69,7 +69,7 @@ export function buildProvider(deps: {
       loadExistingGrant,
     });
     auditProviderEvents(provider, audit);
-    recordSignIns(provider, accounts, (err) => logger.warn({ err }, 'dating a sign-in failed'));
+    recordSignIns(provider, accounts, (err) => logger.warn({ err }, 'dating a sign-in failed'), audit);
     provider.on('grant.success', (ctx) => deps.onTokenIssued?.(String(ctx.oidc.params?.grant_type ?? 'unknown')));
     provider.on('server_error', (ctx, err) => logger.error({ err, reqId: ctx.state?.requestId }, 'oidc-provider server_error'));
     // a relying party that did not get its logout token is still signed in there: the operator must hear of it

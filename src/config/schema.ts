@@ -174,7 +174,7 @@ export const settings = {
     parser: p.boolean,
   }),
   MFA_REQUIRED_ROLES: setting({
-    description: 'Comma-separated account roles (CLI `users roles`) that must use a second factor',
+    description: 'Comma-separated role names (assigned, or granted by an upstream provider) whose holders must use a second factor',
     default: '',
     parser: p.nameList,
   }),

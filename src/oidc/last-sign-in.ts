@@ -3,10 +3,12 @@
  * session whose authentication (its loginTs) is newer than the recorded date. A password step whose
  * second factor is still pending is not a sign-in (ATTACKS.md: half-finished sign-in), and a silent SSO
  * authorization re-uses the session's authentication, so it does not move the date. One place for every
- * method (password, passkey, LDAP, SAML), since each ends in an authorization.
+ * method (password, passkey, LDAP, SAML), since each ends in an authorization. The same moment is the
+ * audit event `sign_in.completed` (the `user.signed_in` webhook event), with the session's amr and acr.
  */
 import type { Provider, KoaContextWithOIDC } from 'oidc-provider';
 import type { AccountRecord } from '../../adapters/contract.js';
+import type { AuditLog } from '../audit/audit-log.js';
 
 export function recordSignIns(
   provider: Provider,
@@ -15,15 +17,21 @@ export function recordSignIns(
     recordSignIn(account: Pick<AccountRecord, 'id' | 'updatedAt'>, at: number): Promise<void>;
   },
   onError: (err: unknown) => void,
+  audit?: Pick<AuditLog, 'record'>,
 ): void {
   provider.on('authorization.success', (ctx: KoaContextWithOIDC) => {
-    const session = ctx.oidc?.session as { accountId?: string; loginTs?: number } | undefined;
+    const session = ctx.oidc?.session as { accountId?: string; loginTs?: number; amr?: string[]; acr?: string } | undefined;
     const accountId = session?.accountId;
     const at = typeof session?.loginTs === 'number' ? session.loginTs * 1000 : undefined;
     if (!accountId || at === undefined) return;
     void (async () => {
       const account = await accounts.findById(accountId);
-      if (account && (account.lastLoginAt ?? 0) < at) await accounts.recordSignIn(account, at);
+      if (!account || (account.lastLoginAt ?? 0) >= at) return;
+      await accounts.recordSignIn(account, at);
+      await audit?.record({
+        type: 'sign_in.completed', accountId, clientId: ctx.oidc.client?.clientId ?? null,
+        details: { method: (session?.amr ?? []).join(' ') || 'unknown', acr: session?.acr },
+      }, ctx);
     })().catch(onError);
   });
 }

@@ -45,6 +45,6 @@ export async function assertMappedRolesExist(
   const list = missing.map((role) => `"${role}" (provider "${mapped.get(role)}")`).join(', ');
   throw new ConfigError(
     `FEDERATION_FILE ${config!.file}: the group mappings name roles that do not exist: ${list}. ` +
-      'Create them first (gatehouse roles create NAME, or POST /admin/v1/roles), or remove them from the file.',
+      'Create them first (gatehouse roles create --name NAME, or POST /admin/v1/roles), or remove them from the file.',
   );
 }

@@ -48,7 +48,7 @@ describe('events: the catalogue and the audit rules', () => {
   });
 
   it('gives every event a msg_ id, the type\'s version and an RFC 3339 timestamp', () => {
-    const e = body(record('login.success'))!;
+    const e = body(record('sign_in.completed'))!;
     assert.match(e.id, /^msg_[0-9a-f]{12}[A-Za-z0-9_-]{22}$/);
     assert.equal(e.parsed.version, EVENT_TYPES['user.signed_in'].version);
     assert.equal(e.parsed.timestamp, '2026-01-02T00:00:00.000Z');

@@ -150,7 +150,7 @@ export function usersLifecycleCommands(users: CliCommand, deps: CliDeps): void {
 
   leaf(users, {
     name: 'unlock',
-    description: 'clear an account’s sign-in and second-factor lockouts',
+    description: 'clear an account’s sign-in and second-factor lockouts, those of its directory (LDAP) entries included',
     options: target,
     example: 'gatehouse users unlock --email ada@example.com',
     plan(o) {
