@@ -25,6 +25,7 @@ import { createMetricsRouter } from './metrics-endpoint.js';
 import { applyProxyTrust, trustedClientIp } from '../http/client-ip.js';
 import { originFromIssuer } from '../http/issuer-origin.js';
 import { previousClientSecret } from '../oidc/previous-client-secret.js';
+import { staticProtocolDocuments } from '../oidc/static-documents.js';
 
 export function createApp(c: AppContext): Koa {
   const { config, logger, providers } = c;
@@ -54,6 +55,8 @@ export function createApp(c: AppContext): Koa {
     originFromIssuer(config.ISSUER),
     requestLogging({ logger }),
     c.metrics.measure,
+    // discovery and the JWKS from memory after the first answer of each provider instance
+    staticProtocolDocuments({ current: () => providers.current, https }),
     securityHeaders({ https, imageOrigins: config.BRAND_LOGO_URL ? [new URL(config.BRAND_LOGO_URL).origin] : [] }),
     errorHandler({ logger, render: c.render }),
     acceptPostAtAuthorizationEndpoint,
