@@ -43,6 +43,7 @@ import { buildAdmin } from './build-admin.js';
 import { createSessionsAndApps } from '../oidc/sessions-and-apps.js';
 import { assertMappedRolesExist } from '../roles/federation-mappings.js';
 import type { RoleService } from '../roles/role-service.js';
+import { buildConsole, type ConsoleRouter } from './build-console.js';
 
 export type AppContext = {
   config: Config;
@@ -79,6 +80,8 @@ export type AppContext = {
   federation: Federation | undefined;
   /** /admin/v1, the management API (admin/router.ts) */
   adminApi: Awaited<ReturnType<typeof buildAdmin>>;
+  /** /console, the operators' pages (console/router.ts); undefined when CONSOLE_ENABLED is false */
+  console: ConsoleRouter | undefined;
   close(): Promise<void>;
 } & Pages;
 
@@ -127,6 +130,8 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     roles: accounts.roles, permissionsOf: accounts.permissionsOf,
   });
 
+  const consoleRouter = await buildConsole();
+
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle, sessionsAndApps });
 
   return {
@@ -144,6 +149,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     secondFactorThrottle: protection.secondFactorThrottle,
     tokenEndpointLockouts: protection.tokenEndpointLockouts,
     ...pages,
+    console: consoleRouter,
     async close() {
       await accounts.closeMail();
       await store.close();
