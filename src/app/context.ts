@@ -130,9 +130,11 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     roles: accounts.roles, permissionsOf: accounts.permissionsOf,
   });
 
-  const consoleRouter = await buildConsole();
-
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle, sessionsAndApps });
+  const consoleRouter = buildConsole({
+    config, viewsDir, store, render, csrf: pages.csrf, providers, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles, permissionsOf: accounts.permissionsOf,
+    roles: accounts.roles, accountLifecycle, sessionsAndApps, audit: accounts.audit, registries, keyRing,
+  });
 
   return {
     config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, ledger, accessTokenVerifier, metrics, render, federation, factors,
