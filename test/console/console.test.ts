@@ -294,3 +294,50 @@ describe('console in headless Chromium', () => {
     await page.getByLabel('Password').waitFor();
   });
 });
+
+describe('console defaults: a second factor for operators, and off unless enabled', () => {
+  const browser = useBrowser();
+  let gh: TestGatehouse;
+  const operator = { email: 'mfa-admin@example.test', password: PASSWORD, name: 'Mfa Admin' };
+
+  before(async () => {
+    // CONSOLE_REQUIRE_MFA left at its default (true)
+    gh = await bootGatehouse({ CONSOLE_ENABLED: 'true' });
+    await gh.context.accounts.create({ ...operator, emailVerified: true });
+    await gh.context.accounts.setRoles(operator.email, ['gatehouse:admin']);
+  });
+  after(async () => gh?.close());
+
+  it('asks for a second factor (enrolling one when the operator has none) before the console opens', async () => {
+    const { totpCode } = await import('../mfa/helpers.js');
+    const redirect = await fetch(`${gh.issuer}/console/users`, { redirect: 'manual' });
+    assert.equal(new URL(redirect.headers.get('location')!).searchParams.get('acr_values'), 'urn:gatehouse:acr:mfa');
+
+    const page = await browser().newPage();
+    await page.goto(`${gh.issuer}/console/users`);
+    await page.getByLabel('Email').fill(operator.email);
+    await page.getByLabel('Password').fill(operator.password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    // no factor yet: the mfa prompt enrols one, the console does not open on a password alone
+    const secret = String(await page.getByTestId('totp-secret').textContent()).replace(/\s/g, '');
+    await page.getByLabel('Code from the app').fill(await totpCode(secret));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.getByTestId('recovery-codes').waitFor();
+    await page.locator('a.button.primary').click();
+    await page.waitForURL(`${gh.issuer}/console/users`);
+    await page.getByRole('heading', { name: 'Users' }).waitFor();
+  });
+
+  it('is off by default outside development: /console answers 404 and no console client exists', async () => {
+    const off = await bootGatehouse({});
+    try {
+      assert.equal(off.context.config.CONSOLE_ENABLED, false);
+      assert.equal((await fetch(`${off.issuer}/console`, { redirect: 'manual' })).status, 404);
+      assert.equal((await fetch(`${off.issuer}/console/callback?code=x&state=y`, { redirect: 'manual' })).status, 404);
+      const auth = await fetch(`${off.issuer}/auth?client_id=gatehouse-console&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(`${off.issuer}/console/callback`)}&code_challenge=abcdefghijabcdefghijabcdefghijabcdefghijabc&code_challenge_method=S256`, { redirect: 'manual' });
+      assert.equal(auth.status, 400);
+    } finally {
+      await off.close();
+    }
+  });
+});
