@@ -18,6 +18,8 @@ import type { RoleService } from '../roles/role-service.js';
 import type { PermissionsOf } from '../roles/permissions.js';
 import type { KeyRing } from '../keys/rotation.js';
 import { keyTimings } from '../keys/rotation.js';
+import { sourceOf } from '../audit/audit-log.js';
+import type { PasswordReset } from '../accounts/password-reset.js';
 import { InvalidRequestError } from '../errors/errors.js';
 import type { Registries } from './build-clients.js';
 import { ADMIN_RESOURCE } from '../admin/admin-scopes.js';
@@ -42,6 +44,7 @@ export function buildConsole(d: {
   audit: AuditLog;
   registries: Registries;
   keyRing: KeyRing;
+  passwordReset: Pick<PasswordReset, 'request'>;
 }): ConsoleRouter | undefined {
   const { config } = d;
   if (!config.CONSOLE_ENABLED) return undefined;
@@ -74,6 +77,7 @@ export function buildConsole(d: {
     },
     users: {
       lifecycle: d.accountLifecycle, sessionsAndApps: d.sessionsAndApps, audit: d.audit, roles: d.roles, authorityOf,
+      sendPasswordReset: (email, ctx) => d.passwordReset.request(email, {}, sourceOf(ctx)),
       // the management API's users.assignRole / users.removeRole: the same service call and audit event
       async setRole({ accountId, role, assign, by, ctx }) {
         const account = await d.accounts.findById(accountId);

@@ -133,7 +133,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle, sessionsAndApps });
   const consoleRouter = buildConsole({
     config, viewsDir, store, render, csrf: pages.csrf, providers, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles, permissionsOf: accounts.permissionsOf,
-    roles: accounts.roles, accountLifecycle, sessionsAndApps, audit: accounts.audit, registries, keyRing,
+    roles: accounts.roles, accountLifecycle, sessionsAndApps, audit: accounts.audit, registries, keyRing, passwordReset: pages.lifecycle.reset,
   });
 
   return {

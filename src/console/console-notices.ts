@@ -4,6 +4,7 @@ export const CONSOLE_NOTICES: Record<string, string> = {
   enabled: 'The account is enabled.',
   unlocked: 'The account’s lockouts are cleared.',
   'factors-reset': 'Every second factor and recovery code of the account was removed.',
+  'reset-sent': 'A password reset link was sent to the account’s address (unless the account is disabled or over its mail quota).',
   'signed-out': 'The account was signed out everywhere.',
   deleted: 'The account was deleted. Its audit events are kept under a pseudonym.',
   'role-assigned': 'The role was assigned.',

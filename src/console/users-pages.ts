@@ -19,10 +19,12 @@ export type UsersPagesDeps = {
   page: ConsolePage;
   lifecycle: Pick<AccountLifecycle, 'list' | 'show' | 'disable' | 'enable' | 'erase' | 'unlock' | 'resetFactors' | 'signOutEverywhere'>;
   sessionsAndApps: Pick<SessionsAndApps, 'sessions' | 'apps'>;
-  audit: Pick<AuditLog, 'query'>;
   roles: Pick<RoleService, 'list'>;
   /** the admin scopes these roles give */
   authorityOf(roles: readonly string[]): Promise<Set<string>>;
+  /** the password reset of the forgot-password page (accounts/password-reset.ts), as if the person asked */
+  sendPasswordReset(email: string, ctx: Context): Promise<void>;
+  audit: Pick<AuditLog, 'query' | 'record'>;
   /** assign or remove a role directly on the account (the API's users.assignRole), audited as `by` */
   setRole(o: { accountId: string; role: string; assign: boolean; by: Actor; ctx: Context }): Promise<void>;
 };
@@ -77,6 +79,13 @@ export function registerUsersPages(router: Router, d: UsersPagesDeps): void {
   action('enable', 'admin:users:write', 'enabled', (id, ctx) => lifecycle.enable({ scope, account: { id }, by: by(ctx) }));
   action('unlock', 'admin:users:write', 'unlocked', (id, ctx) => lifecycle.unlock({ scope, account: { id }, by: by(ctx) }));
   action('sign-out', 'admin:sessions:write', 'signed-out', (id, ctx) => lifecycle.signOutEverywhere({ scope, account: { id }, by: by(ctx) }));
+  router.post('/users/:id/send-password-reset', needs('admin:users:write'), async (ctx) => {
+    const account = await target(ctx);
+    await d.sendPasswordReset(account.email, ctx);
+    const actor = by(ctx);
+    await d.audit.record({ type: 'admin.user.password_reset_sent', accountId: account.id, details: { via: actor.via, operator: actor.operator, actorAccountId: actor.accountId } }, ctx);
+    ctx.redirect(`/console/users/${encodeURIComponent(account.id)}?notice=reset-sent`);
+  });
   router.post('/users/:id/reset-factors', needs('admin:users:write'), async (ctx) => {
     const account = await target(ctx);
     requireTypedName(ctx, account.email);

@@ -101,6 +101,9 @@ describe('console in headless Chromium', () => {
     assert.equal((await gh.context.accounts.findById(ids.target!))!.disabledAt, null);
     await act('Unlock', /lockouts are cleared/);
     assert.equal((await lastEvent('admin.user.unlocked'))?.details.actorAccountId, ids.admin);
+    await act('Send password reset', /password reset link was sent/);
+    assert.equal((await lastEvent('password.reset_requested'))?.accountId, ids.target);
+    assert.equal((await lastEvent('admin.user.password_reset_sent'))?.details.actorAccountId, ids.admin);
     await act('Sign out everywhere', /signed out everywhere/);
     assert.equal((await lastEvent('admin.user.signed_out'))?.details.actorAccountId, ids.admin);
 
@@ -163,6 +166,11 @@ describe('console in headless Chromium', () => {
     await page.getByRole('button', { name: 'Enable', exact: true }).focus();
     await page.keyboard.press('Enter');
     await page.getByRole('status').filter({ hasText: 'enabled' }).waitFor();
+    // and on a phone-sized screen
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.goto(`${gh.issuer}/console/users`);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal scrolling');
+    await screenshot(page, 'console-users-mobile');
   });
 
   it('roles, APIs, audit log (filters and paging) and signing keys (rotate, revoke with the kid typed)', async () => {
