@@ -93,6 +93,7 @@ export function buildConsole(d: {
     },
     clients: { clients: d.registries.clients, audit: d.audit },
     keys: { keyRing: d.keyRing, listKeys, retentionMs: timings.retentionMs, audit: d.audit },
+    roles: d.roles,
     resources: d.registries.resources,
   });
 }

@@ -7,6 +7,8 @@ export const CONSOLE_NOTICES: Record<string, string> = {
   'reset-sent': 'A password reset link was sent to the account’s address (unless the account is disabled or over its mail quota).',
   'signed-out': 'The account was signed out everywhere.',
   deleted: 'The account was deleted. Its audit events are kept under a pseudonym.',
+  'role-created': 'The role was created.',
+  'role-deleted': 'The role was deleted, with every assignment of it.',
   'role-assigned': 'The role was assigned.',
   'role-removed': 'The role was removed.',
   'client-saved': 'The client was saved.',

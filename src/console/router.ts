@@ -18,6 +18,7 @@ import { registerClientsPages, type ClientsPagesDeps } from './clients-pages.js'
 import { registerKeysPages, type KeysPagesDeps } from './keys-pages.js';
 import { registerAuditPage } from './audit-page.js';
 import { registerCataloguePages } from './catalogue-pages.js';
+import { registerRolesPages, type RolesPagesDeps } from './roles-pages.js';
 
 type WithoutPage<T> = Omit<T, 'page'>;
 
@@ -30,6 +31,7 @@ export type ConsoleDeps = {
   users: WithoutPage<UsersPagesDeps>;
   clients: WithoutPage<ClientsPagesDeps>;
   keys: WithoutPage<KeysPagesDeps>;
+  roles: RolesPagesDeps['roles'];
   resources: Parameters<typeof registerCataloguePages>[1]['resources'];
 };
 
@@ -52,7 +54,8 @@ export function createConsoleRouter(deps: ConsoleDeps) {
 
   registerDashboard(router, { ...deps.dashboard, page });
   registerUsersPages(router, { ...deps.users, page });
-  registerCataloguePages(router, { page, roles: deps.users.roles, lifecycle: deps.users.lifecycle, resources: deps.resources });
+  registerRolesPages(router, { page, roles: deps.roles, lifecycle: deps.users.lifecycle, audit: deps.users.audit });
+  registerCataloguePages(router, { page, resources: deps.resources });
   registerClientsPages(router, { ...deps.clients, page });
   registerAuditPage(router, { page, audit: deps.users.audit });
   registerKeysPages(router, { ...deps.keys, page });

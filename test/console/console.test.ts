@@ -177,7 +177,22 @@ describe('console in headless Chromium', () => {
     const page = await adminPage();
     await page.goto(`${gh.issuer}/console/roles`);
     assert.match(await page.getByTestId('roles').innerText(), /gatehouse:admin[\s\S]*root@example\.test/);
+    // create: a malformed permission is refused next to its field, then a good one
+    await page.getByLabel('Name', { exact: true }).fill('orders-reader');
+    await page.getByLabel(/^Permissions/).fill('not a permission');
+    await page.getByRole('button', { name: 'Create role' }).click();
+    assert.match(await page.locator('#err-permissions').innerText(), /is not API=scope/);
+    await page.getByLabel(/^Permissions/).fill('urn:gatehouse:admin=admin:audit:read');
+    await page.getByRole('button', { name: 'Create role' }).click();
+    await page.getByRole('status').filter({ hasText: 'created' }).waitFor();
+    assert.deepEqual((await gh.context.roles.list()).find((r) => r.name === 'orders-reader')?.permissions, [{ resource: 'urn:gatehouse:admin', scope: 'admin:audit:read' }]);
+    assert.equal((await lastEvent('role.created'))?.details.role, 'orders-reader');
     await screenshot(page, 'console-roles');
+    await page.getByLabel(/Delete orders-reader/).fill('orders-reader');
+    await page.getByRole('button', { name: 'Delete role' }).click();
+    await page.getByRole('status').filter({ hasText: 'deleted' }).waitFor();
+    assert.equal((await gh.context.roles.list()).some((r) => r.name === 'orders-reader'), false);
+    assert.equal((await lastEvent('role.deleted'))?.details.by_account, ids.admin);
     await page.goto(`${gh.issuer}/console/apis`);
     await page.getByRole('heading', { name: 'Gatehouse management API' }).waitFor();
     await screenshot(page, 'console-apis');
