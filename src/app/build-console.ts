@@ -94,6 +94,6 @@ export function buildConsole(d: {
     clients: { clients: d.registries.clients, audit: d.audit },
     keys: { keyRing: d.keyRing, listKeys, retentionMs: timings.retentionMs, audit: d.audit },
     roles: d.roles,
-    resources: d.registries.resources,
+    apis: { resources: d.registries.resources, audit: d.audit, defaultAccessTokenTtl: config.ACCESS_TOKEN_TTL },
   });
 }

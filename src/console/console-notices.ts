@@ -11,6 +11,8 @@ export const CONSOLE_NOTICES: Record<string, string> = {
   'role-deleted': 'The role was deleted, with every assignment of it.',
   'role-assigned': 'The role was assigned.',
   'role-removed': 'The role was removed.',
+  'api-created': 'The API was registered.',
+  'scope-added': 'The scope was added to the API.',
   'client-saved': 'The client was saved.',
   'client-deleted': 'The client was deleted, with every grant and token issued to it.',
   'key-rotated': 'A new signing key was scheduled.',

@@ -17,7 +17,7 @@ import { registerUsersPages, type UsersPagesDeps } from './users-pages.js';
 import { registerClientsPages, type ClientsPagesDeps } from './clients-pages.js';
 import { registerKeysPages, type KeysPagesDeps } from './keys-pages.js';
 import { registerAuditPage } from './audit-page.js';
-import { registerCataloguePages } from './catalogue-pages.js';
+import { registerApisPages, type ApisPagesDeps } from './apis-pages.js';
 import { registerRolesPages, type RolesPagesDeps } from './roles-pages.js';
 
 type WithoutPage<T> = Omit<T, 'page'>;
@@ -32,7 +32,7 @@ export type ConsoleDeps = {
   clients: WithoutPage<ClientsPagesDeps>;
   keys: WithoutPage<KeysPagesDeps>;
   roles: RolesPagesDeps['roles'];
-  resources: Parameters<typeof registerCataloguePages>[1]['resources'];
+  apis: WithoutPage<ApisPagesDeps>;
 };
 
 export function createConsoleRouter(deps: ConsoleDeps) {
@@ -55,7 +55,7 @@ export function createConsoleRouter(deps: ConsoleDeps) {
   registerDashboard(router, { ...deps.dashboard, page });
   registerUsersPages(router, { ...deps.users, page });
   registerRolesPages(router, { page, roles: deps.roles, lifecycle: deps.users.lifecycle, audit: deps.users.audit });
-  registerCataloguePages(router, { page, resources: deps.resources });
+  registerApisPages(router, { ...deps.apis, page });
   registerClientsPages(router, { ...deps.clients, page });
   registerAuditPage(router, { page, audit: deps.users.audit });
   registerKeysPages(router, { ...deps.keys, page });

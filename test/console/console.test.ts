@@ -195,6 +195,23 @@ describe('console in headless Chromium', () => {
     assert.equal((await lastEvent('role.deleted'))?.details.by_account, ids.admin);
     await page.goto(`${gh.issuer}/console/apis`);
     await page.getByRole('heading', { name: 'Gatehouse management API' }).waitFor();
+    // register an API: a bad identifier is refused by its field, then a good one, then a scope added
+    await page.getByLabel(/^Identifier/).fill('not a uri');
+    await page.getByRole('button', { name: 'Register API' }).click();
+    assert.match(await page.locator('#err-api-identifier').innerText(), /absolute URI/);
+    await page.getByLabel(/^Identifier/).fill('https://orders.example.test');
+    await page.getByLabel(/^Scopes/).fill('orders:read = Read your orders');
+    await page.getByRole('button', { name: 'Register API' }).click();
+    await page.getByRole('status').filter({ hasText: 'registered' }).waitFor();
+    assert.deepEqual((await gh.context.resources.find('https://orders.example.test'))?.scopes, { 'orders:read': 'Read your orders' });
+    assert.equal((await lastEvent('admin.resource.created'))?.accountId, ids.admin);
+    const section = page.locator('section').filter({ has: page.getByTestId('api-https://orders.example.test') });
+    await section.getByLabel('New scope').fill('orders:write');
+    await section.getByLabel('Shown on the consent page as').fill('Change your orders');
+    await section.getByRole('button', { name: /Add the scope/ }).click();
+    await page.getByRole('status').filter({ hasText: 'scope was added' }).waitFor();
+    assert.equal((await gh.context.resources.find('https://orders.example.test'))?.scopes['orders:write'], 'Change your orders');
+    assert.equal((await lastEvent('admin.resource.updated'))?.details.identifier, 'https://orders.example.test');
     await screenshot(page, 'console-apis');
 
     await page.goto(`${gh.issuer}/console/audit`);
