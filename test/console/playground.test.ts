@@ -14,7 +14,13 @@ describe('playground (development only)', () => {
 
   before(async () => {
     gh = await bootGatehouse({ NODE_ENV: 'development' });
+    // a store seeded by an earlier version: the demo client redirected to http://127.0.0.1:8080/callback
+    await gh.context.clients.create({
+      client_id: DEMO.clientId, client_name: 'Demo app', token_endpoint_auth_method: 'none', redirect_uris: ['http://127.0.0.1:8080/callback'],
+      post_logout_redirect_uris: ['http://127.0.0.1:8080/'], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], application_type: 'native',
+    });
     await seedDemo(gh.context);
+    assert.deepEqual((await gh.context.clients.find(DEMO.clientId))?.metadata.redirect_uris, [`${gh.issuer}/playground/callback`]);
   });
   after(async () => gh?.close());
 
