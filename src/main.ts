@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   // one demo seed and one banner, from the first process (the cluster primary starts worker 1 alone)
   if (config.NODE_ENV === 'development' && config.SEED_DEMO && (cluster.worker?.id ?? 1) === 1) {
     await seedDemo(running.context);
-    process.stdout.write(demoBanner(config.ISSUER));
+    process.stdout.write(demoBanner(config.ISSUER, config.CONSOLE_ENABLED));
   }
   workerLogger.info(
     { issuer: config.ISSUER, port: running.port, store: running.context.store.kind, startupMs: Date.now() - started },

@@ -9,6 +9,7 @@ import type { RolePermission } from '../../adapters/contract.js';
 import { ProblemError } from '../errors/errors.js';
 import { ADMIN_RESOURCE, ADMIN_SCOPES } from './admin-scopes.js';
 import type { AdminCaller } from './bearer-auth.js';
+import { firstMissingAuthority } from '../roles/management-authority.js';
 
 const isAdminScope = (s: string): boolean => s in ADMIN_SCOPES;
 
@@ -16,7 +17,7 @@ const isAdminScope = (s: string): boolean => s in ADMIN_SCOPES;
 export type AuthorityOf = (roles: readonly string[]) => Promise<Set<string>>;
 
 function requireAll(caller: AdminCaller, needed: Iterable<string>): void {
-  const missing = [...needed].sort().find((s) => !caller.scopes.has(s));
+  const missing = firstMissingAuthority(caller.scopes, needed);
   if (missing) throw new ProblemError('forbidden', 403, `Granting ${missing} needs a token that holds it.`, undefined, {}, { scope: missing });
 }
 

@@ -23,6 +23,7 @@ import { createJwtAccessTokenVerifier, type JwtAccessTokenVerifier } from '../oi
 import { createLifecyclePrompts } from '../lifecycle/prompts.js';
 import { lifecycleClientMetadata } from '../lifecycle/client-metadata.js';
 import { accountClientMetadata, loadExistingGrant } from '../account-pages/account-client.js';
+import { consoleClientMetadata, withConsoleGrant } from '../console/console-client.js';
 import type { Accounts } from './build-accounts.js';
 import type { Registries } from './build-clients.js';
 
@@ -65,8 +66,9 @@ export function buildProvider(deps: {
       promptsAfterMfa: createLifecyclePrompts({ findAccount: accounts.findById, passwordExpired: accounts.passwordExpired }),
       clientMetadata: [mfaClientMetadata, lifecycleClientMetadata],
       // the account pages' own first-party client, consented by construction (src/account-pages/account-client.ts)
-      staticClients: [accountClientMetadata(config.ISSUER, config.BRAND_NAME)],
-      loadExistingGrant,
+      staticClients: [accountClientMetadata(config.ISSUER, config.BRAND_NAME), ...(config.CONSOLE_ENABLED ? [consoleClientMetadata(config.ISSUER, config.BRAND_NAME)] : [])],
+      // and the console's, when it is on (src/console/console-client.ts)
+      loadExistingGrant: withConsoleGrant(loadExistingGrant) as typeof loadExistingGrant,
     });
     auditProviderEvents(provider, audit);
     recordSignIns(provider, accounts, (err) => logger.warn({ err }, 'dating a sign-in failed'), audit);

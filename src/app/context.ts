@@ -45,6 +45,7 @@ import { assertMappedRolesExist } from '../roles/federation-mappings.js';
 import type { RoleService } from '../roles/role-service.js';
 import { createWebhookEndpoints } from '../events/webhook-endpoints.js';
 import { auditFactorChanges } from '../audit/audited-factors.js';
+import { buildConsole, type ConsoleRouter } from './build-console.js';
 
 export type AppContext = {
   config: Config;
@@ -81,6 +82,8 @@ export type AppContext = {
   federation: Federation | undefined;
   /** /admin/v1, the management API (admin/router.ts) */
   adminApi: Awaited<ReturnType<typeof buildAdmin>>;
+  /** /console, the operators' pages (console/router.ts); undefined when CONSOLE_ENABLED is false */
+  console: ConsoleRouter | undefined;
   close(): Promise<void>;
 } & Pages;
 
@@ -131,6 +134,10 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   });
 
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle, sessionsAndApps });
+  const consoleRouter = buildConsole({
+    config, viewsDir, store, render, csrf: pages.csrf, providers, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles, permissionsOf: accounts.permissionsOf,
+    roles: accounts.roles, accountLifecycle, sessionsAndApps, audit: accounts.audit, registries, keyRing, passwordReset: pages.lifecycle.reset,
+  });
 
   return {
     config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, ledger, accessTokenVerifier, metrics, render, federation, factors,
@@ -147,6 +154,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
     secondFactorThrottle: protection.secondFactorThrottle,
     tokenEndpointLockouts: protection.tokenEndpointLockouts,
     ...pages,
+    console: consoleRouter,
     async close() {
       await accounts.closeMail();
       await store.close();

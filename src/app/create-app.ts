@@ -26,6 +26,8 @@ import { applyProxyTrust, trustedClientIp } from '../http/client-ip.js';
 import { originFromIssuer } from '../http/issuer-origin.js';
 import { previousClientSecret } from '../oidc/previous-client-secret.js';
 import { staticProtocolDocuments } from '../oidc/static-documents.js';
+import { createPlaygroundRouter } from '../dev/playground.js';
+import { DEMO } from '../dev/seed-demo.js';
 
 export function createApp(c: AppContext): Koa {
   const { config, logger, providers } = c;
@@ -49,6 +51,10 @@ export function createApp(c: AppContext): Koa {
   // with METRICS_PORT set, /metrics is served there only (server.ts), and this router stays empty
   const metrics = config.METRICS_PORT ? new Router() : createMetricsRouter({ metrics: c.metrics, token: config.METRICS_TOKEN });
   const saml = c.federation?.samlRouter;
+  // development only: the demo client's redirect URI (dev/playground.ts); elsewhere /playground is a 404
+  const playground = config.NODE_ENV === 'development' ? createPlaygroundRouter({ issuer: config.ISSUER, clientId: DEMO.clientId, secure: https, viewsDir: c.viewsDir, render: c.render, csrf: c.csrf }) : undefined;
+  // the operators' console (console/router.ts), when CONSOLE_ENABLED
+  const consoleRouter = c.console;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers carry their own context types
   const steps: Koa.Middleware<any, any>[] = [
     trustedClientIp(proxyTrust),
@@ -75,7 +81,7 @@ export function createApp(c: AppContext): Koa {
     // /admin/v1: the management API, problem details for everything under it (admin/router.ts)
     c.adminApi,
     // our pages and endpoints; a protocol request skips them all (route-by-prefix.ts)
-    ...underRouterPrefixes([assets, scripts, health, metrics, lifecycle.router, interactions, account, ...(saml ? [saml] : [])], [
+    ...underRouterPrefixes([assets, scripts, health, metrics, lifecycle.router, interactions, account, ...(saml ? [saml] : []), ...(playground ? [playground] : []), ...(consoleRouter ? [consoleRouter] : [])], [
       assets.routes(),
       scripts.routes(),
       health.routes(),
@@ -86,6 +92,8 @@ export function createApp(c: AppContext): Koa {
       account.routes(),
       account.allowedMethods(),
       ...(saml ? [saml.routes()] : []),
+      ...(playground ? [playground.routes()] : []),
+      ...(consoleRouter ? [consoleRouter.routes(), consoleRouter.allowedMethods()] : []),
     ]),
     // SP-initiated SAML single logout reads what the provider did (federation/saml/single-logout-hooks.ts)
     ...(c.federation?.providerHooks ? [c.federation.providerHooks] : []),

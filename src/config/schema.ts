@@ -279,6 +279,22 @@ export const settings = {
     default: '1000',
     parser: p.integer(10, 60000),
   }),
+  CONSOLE_ENABLED: setting({
+    description: 'The operators\' web console at /console (sign-in through Gatehouse; shows what the person\'s gatehouse:* roles allow). Off: /console answers 404',
+    default: '',
+    derive: { text: '`true` when NODE_ENV is `development`, else `false`', value: (c) => String(c.NODE_ENV === 'development') },
+    parser: p.boolean,
+  }),
+  CONSOLE_REQUIRE_MFA: setting({
+    description: 'The console asks for a second factor at sign-in (acr urn:gatehouse:acr:mfa), enrolling one if the operator has none',
+    default: 'true',
+    parser: p.boolean,
+  }),
+  CONSOLE_SESSION_TTL: setting({
+    description: 'How long a console sign-in lasts (shorter than SESSION_TTL): older ones sign in again, with max_age',
+    default: '30m',
+    parser: p.duration(60, 86400),
+  }),
 };
 
 export type SettingName = keyof typeof settings;

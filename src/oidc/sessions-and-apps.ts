@@ -8,7 +8,7 @@ import type { OidcModelStore } from '../../adapters/contract.js';
 import type { ProviderHost } from './provider-host.js';
 import type { EndingSession, SignOutEverywhere } from '../accounts/sign-out-everywhere.js';
 import type { BackchannelLogout } from './backchannel-logout.js';
-import { ACCOUNT_CLIENT_ID } from './account-client-id.js';
+import { isFirstPartyClient } from './account-client-id.js';
 
 export type SessionView = { uid: string; loginTs: number | undefined; expiresAt: number | undefined; amr: string[]; apps: string[]; current: boolean };
 export type AppView = { clientId: string; name: string; scopes: string[]; grantedAt: number | undefined };
@@ -53,7 +53,7 @@ export function createSessionsAndApps(deps: {
           loginTs: p.loginTs,
           expiresAt: p.exp,
           amr: p.amr ?? [],
-          apps: await Promise.all(Object.keys(p.authorizations ?? {}).filter((id) => id !== ACCOUNT_CLIENT_ID).map(clientName)),
+          apps: await Promise.all(Object.keys(p.authorizations ?? {}).filter((id) => !isFirstPartyClient(id)).map(clientName)),
           current: p.uid === currentUid,
         })),
       );
@@ -74,7 +74,7 @@ export function createSessionsAndApps(deps: {
     async apps(accountId: string): Promise<AppView[]> {
       const byClient = new Map<string, AppView>();
       for (const grant of await grantsOf(accountId)) {
-        if (!grant.clientId || grant.clientId === ACCOUNT_CLIENT_ID) continue;
+        if (!grant.clientId || isFirstPartyClient(grant.clientId)) continue;
         const view = byClient.get(grant.clientId) ?? { clientId: grant.clientId, name: await clientName(grant.clientId), scopes: [], grantedAt: grant.iat };
         const scopes = [grant.openid?.scope ?? '', ...Object.values(grant.resources ?? {})].join(' ').split(' ').filter(Boolean);
         view.scopes = [...new Set([...view.scopes, ...scopes])];
@@ -86,7 +86,7 @@ export function createSessionsAndApps(deps: {
 
     /** Revokes every grant the account gave this client, with all their tokens; false when there was none. */
     async revokeApp(accountId: string, clientId: string): Promise<boolean> {
-      if (clientId === ACCOUNT_CLIENT_ID) return false;
+      if (isFirstPartyClient(clientId)) return false;
       const grants = (await grantsOf(accountId)).filter((g) => g.clientId === clientId && g.jti);
       const { Grant, AccessToken } = providers.current;
       for (const { jti } of grants) {

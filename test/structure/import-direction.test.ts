@@ -26,7 +26,7 @@ const LAYERS: { layer: string; units: string[]; sideways: boolean; why: string }
   },
   {
     layer: 'doors',
-    units: ['src/interactions/', 'src/account-pages/', 'src/lifecycle/', 'src/admin/'],
+    units: ['src/interactions/', 'src/account-pages/', 'src/lifecycle/', 'src/admin/', 'src/console/'],
     sideways: false,
     why: 'pages onto the domain; one door never reaches into another (the root hands each what it needs)',
   },

@@ -1,0 +1,99 @@
+/**
+ * The operators' console (/console, src/console/): built only when CONSOLE_ENABLED, from the same domain
+ * services the management API calls (one implementation, two doors), with the console's own
+ * first-party client (registered with the provider in build-provider.ts).
+ */
+import type Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../../adapters/contract.js';
+import type { Renderer } from '../http/render.js';
+import type { ProviderHost } from '../oidc/provider-host.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { AccountService } from '../accounts/accounts.js';
+import { InvalidAccountInput } from '../accounts/accounts.js';
+import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
+import type { SessionsAndApps } from '../oidc/sessions-and-apps.js';
+import type { RoleService } from '../roles/role-service.js';
+import type { PermissionsOf } from '../roles/permissions.js';
+import type { KeyRing } from '../keys/rotation.js';
+import { keyTimings } from '../keys/rotation.js';
+import { sourceOf } from '../audit/audit-log.js';
+import type { PasswordReset } from '../accounts/password-reset.js';
+import { InvalidRequestError } from '../errors/errors.js';
+import type { Registries } from './build-clients.js';
+import { ADMIN_RESOURCE } from '../admin/admin-scopes.js';
+import { createConsoleAuth } from '../console/console-auth.js';
+import { createConsoleRouter } from '../console/router.js';
+
+export type ConsoleRouter = Router;
+
+export function buildConsole(d: {
+  config: Config;
+  viewsDir: string;
+  store: Store;
+  render: Renderer;
+  csrf: (ctx: Context, next: Next) => Promise<void>;
+  providers: ProviderHost;
+  accounts: AccountService;
+  withAllRoles(id: string): Promise<{ roles: string[]; disabledAt: number | null } | undefined>;
+  permissionsOf: PermissionsOf;
+  roles: RoleService;
+  accountLifecycle: AccountLifecycle;
+  sessionsAndApps: SessionsAndApps;
+  audit: AuditLog;
+  registries: Registries;
+  keyRing: KeyRing;
+  passwordReset: Pick<PasswordReset, 'request'>;
+}): ConsoleRouter | undefined {
+  const { config } = d;
+  if (!config.CONSOLE_ENABLED) return undefined;
+  const authorityOf = async (roles: readonly string[]) => (await d.permissionsOf(roles)).scopesFor(ADMIN_RESOURCE);
+  const timings = keyTimings(config);
+  const listKeys = () => d.store.signingKeys.list();
+  const auth = createConsoleAuth({
+    issuer: config.ISSUER,
+    secure: config.ISSUER.startsWith('https://'),
+    providers: d.providers,
+    requireMfa: config.CONSOLE_REQUIRE_MFA,
+    sessionTtl: config.CONSOLE_SESSION_TTL,
+    authorityOf,
+    async findOperator(id) {
+      const [account, withRoles] = await Promise.all([d.accounts.findById(id), d.withAllRoles(id)]);
+      return account && withRoles ? { account, roles: withRoles.roles } : undefined;
+    },
+  });
+  return createConsoleRouter({
+    viewsDir: d.viewsDir,
+    render: d.render,
+    csrf: d.csrf,
+    auth,
+    dashboard: {
+      audit: d.audit, listKeys, retentionMs: timings.retentionMs, rotationIntervalMs: timings.rotationIntervalMs,
+      async health() {
+        const ok = await d.store.ping().then(() => true, () => false);
+        return [{ name: `Store (${d.store.kind})`, ok }];
+      },
+    },
+    users: {
+      lifecycle: d.accountLifecycle, sessionsAndApps: d.sessionsAndApps, audit: d.audit, roles: d.roles, authorityOf,
+      sendPasswordReset: (email, ctx) => d.passwordReset.request(email, {}, sourceOf(ctx)),
+      // the management API's users.assignRole / users.removeRole: the same service call and audit event
+      async setRole({ accountId, role, assign, by, ctx }) {
+        const account = await d.accounts.findById(accountId);
+        if (!account || assign === account.roles.includes(role)) return;
+        try {
+          await d.accounts.setRoles(account.email, assign ? [...account.roles, role] : account.roles.filter((r) => r !== role));
+        } catch (err) {
+          if (err instanceof InvalidAccountInput) throw new InvalidRequestError(err.publicMessage ?? 'There is no such role.', err.message);
+          throw err;
+        }
+        await d.audit.record({ type: assign ? 'role.assigned' : 'role.removed', accountId: account.id, details: { role, by_account: by.accountId, via: 'console' } }, ctx);
+      },
+    },
+    clients: { clients: d.registries.clients, audit: d.audit },
+    keys: { keyRing: d.keyRing, listKeys, retentionMs: timings.retentionMs, audit: d.audit },
+    roles: d.roles,
+    apis: { resources: d.registries.resources, audit: d.audit, defaultAccessTokenTtl: config.ACCESS_TOKEN_TTL },
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * What every console page shares: rendering inside the layout with the console's nav (only the
+ * sections the operator may see), the permission check of each route (a forged POST without it is
+ * refused with the 403 page), and the typed-name confirmation of destructive actions.
+ */
+import type { Context, Next } from 'koa';
+import type { Renderer } from '../http/render.js';
+import { AccessDeniedError, InvalidRequestError } from '../errors/errors.js';
+import { firstMissingAuthority } from '../roles/management-authority.js';
+import type { Operator } from './console-auth.js';
+import { CONSOLE_NOTICES } from './console-notices.js';
+
+/** The console's sections, each shown to an operator holding its read scope. */
+export const SECTIONS = [
+  { id: 'dashboard', href: '/console', label: 'Dashboard', scope: null },
+  { id: 'users', href: '/console/users', label: 'Users', scope: 'admin:users:read' },
+  { id: 'roles', href: '/console/roles', label: 'Roles', scope: 'admin:roles:read' },
+  { id: 'clients', href: '/console/clients', label: 'Clients', scope: 'admin:clients:read' },
+  { id: 'apis', href: '/console/apis', label: 'APIs', scope: 'admin:apis:read' },
+  { id: 'audit', href: '/console/audit', label: 'Audit log', scope: 'admin:audit:read' },
+  { id: 'keys', href: '/console/keys', label: 'Signing keys', scope: 'admin:keys:read' },
+] as const;
+
+export type ConsolePage = (ctx: Context, view: string, title: string, locals?: Record<string, unknown>) => Promise<void>;
+
+export function consolePage(render: Renderer): ConsolePage {
+  return async (ctx, view, title, locals = {}) => {
+    const operator = ctx.state.operator as Operator;
+    const notice = typeof ctx.query.notice === 'string' ? (CONSOLE_NOTICES[ctx.query.notice] ?? null) : null;
+    const sections = SECTIONS.filter((s) => s.scope === null || operator.can(s.scope));
+    await render(ctx, `console/${view}`, { title, wide: true, operator, sections, section: view.split('-')[0], notice, fieldErrors: {}, ...locals });
+  };
+}
+
+export const operatorOf = (ctx: Context): Operator => ctx.state.operator as Operator;
+
+/** Route middleware: the operator's roles must give `scope` (the management API's scope for the same action). */
+export function needs(scope: string) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    if (!operatorOf(ctx).can(scope)) throw new AccessDeniedError('Your roles do not allow this.', `console: ${ctx.method} ${ctx.path} without ${scope}`);
+    await next();
+  };
+}
+
+/** Acting on a person who holds management authority needs that authority (management-authority.ts). */
+export function requireHolds(operator: Operator, authority: Iterable<string>): void {
+  const missing = firstMissingAuthority(operator.scopes, authority);
+  if (missing) throw new AccessDeniedError(`This needs ${missing}, which your roles do not give you.`, `console: escalation refused (${missing})`);
+}
+
+/** Destructive actions: the form must carry the object's name typed by the operator. */
+export function requireTypedName(ctx: Context, expected: string): void {
+  const typed = String((ctx.state.form as Record<string, string>).confirm ?? '').trim();
+  if (typed !== expected) throw new InvalidRequestError(`To confirm, type ${expected} exactly. Nothing was changed.`, 'console: confirmation did not match');
+}

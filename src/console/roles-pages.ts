@@ -1,0 +1,89 @@
+/**
+ * /console/roles: every role with its permissions and holders; create a role (permissions one per line
+ * as `API=scope`), delete one (its name typed). The role service the API and `gatehouse roles` call,
+ * with the API's audit events; giving a role management authority (or deleting one that has it) needs
+ * that authority (management-authority.ts). Built-in and federation-mapped roles are refused by the
+ * service itself.
+ */
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { RolePermission } from '../../adapters/contract.js';
+import { DuplicateError } from '../../adapters/contract.js';
+import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
+import { DEFAULT_SCOPE } from '../accounts/account-lifecycle.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { InvalidRoleInput, RoleProtected, type RoleService } from '../roles/role-service.js';
+import { InvalidRequestError, NotFoundError } from '../errors/errors.js';
+import { needs, operatorOf, requireHolds, requireTypedName, type ConsolePage } from './console-page.js';
+
+const ADMIN_RESOURCE = 'urn:gatehouse:admin';
+
+export type RolesPagesDeps = {
+  page: ConsolePage;
+  roles: Pick<RoleService, 'list' | 'create' | 'delete'>;
+  lifecycle: Pick<AccountLifecycle, 'list'>;
+  audit: Pick<AuditLog, 'record'>;
+};
+
+/** `https://api.example.com=orders:read`, one a line (the CLI's --permission syntax). */
+function permissionsOf(text: string): RolePermission[] | string {
+  const permissions: RolePermission[] = [];
+  for (const line of text.split(/[\r\n]+/).map((l) => l.trim()).filter(Boolean)) {
+    const at = line.lastIndexOf('=');
+    if (at <= 0 || at === line.length - 1) return `“${line}” is not API=scope.`;
+    permissions.push({ resource: line.slice(0, at).trim(), scope: line.slice(at + 1).trim() });
+  }
+  return permissions;
+}
+
+export function registerRolesPages(router: Router, d: RolesPagesDeps): void {
+  const audited = (ctx: Context, type: string, details: Record<string, unknown>) =>
+    d.audit.record({ type, accountId: operatorOf(ctx).account.id, details: { ...details, by_account: operatorOf(ctx).account.id, via: 'console' } }, ctx);
+  const listPage = async (ctx: Context, extra: Record<string, unknown> = {}) => {
+    const roles = await d.roles.list();
+    const holders = await Promise.all(roles.map(async (r) => (await d.lifecycle.list({ scope: DEFAULT_SCOPE, query: { limit: 10, role: r.name } })).accounts));
+    await d.page(ctx, 'roles', 'Roles', { roles: roles.map((r, i) => ({ role: r, holders: holders[i] ?? [] })), form: { name: '', description: '', permissions: '' }, ...extra });
+  };
+  const adminScopes = (permissions: readonly RolePermission[]) => permissions.filter((p) => p.resource === ADMIN_RESOURCE).map((p) => p.scope);
+
+  router.get('/roles', needs('admin:roles:read'), (ctx) => listPage(ctx));
+
+  router.post('/roles', needs('admin:roles:write'), async (ctx) => {
+    const raw = ctx.state.form as Record<string, string>;
+    const form = { name: (raw.name ?? '').trim(), description: (raw.description ?? '').trim(), permissions: raw.permissions ?? '' };
+    const refuse = async (fieldErrors: Record<string, string>) => {
+      ctx.status = 400;
+      await listPage(ctx, { form, fieldErrors, error: 'The role was not created: see the fields below.' });
+      ctx.status = 400;
+    };
+    const permissions = permissionsOf(form.permissions);
+    if (typeof permissions === 'string') return refuse({ permissions });
+    requireHolds(operatorOf(ctx), adminScopes(permissions));
+    let created;
+    try {
+      created = await d.roles.create({ name: form.name, ...(form.description ? { description: form.description } : {}), permissions });
+    } catch (err) {
+      if (err instanceof DuplicateError) return refuse({ name: 'A role with this name exists.' });
+      if (err instanceof InvalidRoleInput) return refuse({ [err.message.startsWith('permissions') ? 'permissions' : err.message.startsWith('description') ? 'description' : 'name']: err.message });
+      throw err;
+    }
+    await audited(ctx, 'role.created', { role: created.name, permissions: created.permissions.length });
+    ctx.redirect('/console/roles?notice=role-created');
+  });
+
+  router.post('/roles/:name/delete', needs('admin:roles:write'), async (ctx) => {
+    const name = String(ctx.params.name);
+    const role = (await d.roles.list()).find((r) => r.name === name);
+    if (!role) throw new NotFoundError();
+    requireHolds(operatorOf(ctx), adminScopes(role.permissions));
+    requireTypedName(ctx, name);
+    try {
+      if (!(await d.roles.delete(name))) throw new NotFoundError();
+    } catch (err) {
+      if (err instanceof RoleProtected) throw new InvalidRequestError(err.message, 'console: protected role');
+      throw err;
+    }
+    await audited(ctx, 'role.deleted', { role: name });
+    ctx.redirect('/console/roles?notice=role-deleted');
+  });
+}
