@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import type { Context, Next } from 'koa';
 
-const DOCUMENTS = new Set(['/.well-known/openid-configuration', '/jwks']);
+/** path → oidc-provider's name for the route (what the metrics label a request with) */
+const DOCUMENTS = new Map([['/.well-known/openid-configuration', 'discovery'], ['/jwks', 'jwks']]);
 
 type Kept = { body: Buffer; type: string; cacheControl: string; etag: string };
 
@@ -65,6 +66,8 @@ export function staticProtocolDocuments(deps: { current(): object; https: boolea
       }
       return;
     }
+    // the route label oidc-provider's own answer gets in the metrics (app/metrics.ts)
+    (ctx as { _matchedRoute?: string })._matchedRoute = DOCUMENTS.get(ctx.path);
     ctx.set(headers);
     // oidc-provider's CORS for these documents: any origin may read them (they are public)
     const origin = ctx.get('Origin');
