@@ -48,6 +48,7 @@ export function createApp(c: AppContext): Koa {
   // with METRICS_PORT set, /metrics is served there only (server.ts), and this router stays empty
   const metrics = config.METRICS_PORT ? new Router() : createMetricsRouter({ metrics: c.metrics, token: config.METRICS_TOKEN });
   const saml = c.federation?.samlRouter;
+  const oidcUpstreams = c.federation?.oidcRouter;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers carry their own context types
   const steps: Koa.Middleware<any, any>[] = [
     trustedClientIp(proxyTrust),
@@ -72,7 +73,7 @@ export function createApp(c: AppContext): Koa {
     // /admin/v1: the management API, problem details for everything under it (admin/router.ts)
     c.adminApi,
     // our pages and endpoints; a protocol request skips them all (route-by-prefix.ts)
-    ...underRouterPrefixes([assets, scripts, health, metrics, lifecycle.router, interactions, account, ...(saml ? [saml] : [])], [
+    ...underRouterPrefixes([assets, scripts, health, metrics, lifecycle.router, interactions, account, ...(saml ? [saml] : []), ...(oidcUpstreams ? [oidcUpstreams] : [])], [
       assets.routes(),
       scripts.routes(),
       health.routes(),
@@ -83,6 +84,7 @@ export function createApp(c: AppContext): Koa {
       account.routes(),
       account.allowedMethods(),
       ...(saml ? [saml.routes()] : []),
+      ...(oidcUpstreams ? [oidcUpstreams.routes()] : []),
     ]),
     // SP-initiated SAML single logout reads what the provider did (federation/saml/single-logout-hooks.ts)
     ...(c.federation?.providerHooks ? [c.federation.providerHooks] : []),

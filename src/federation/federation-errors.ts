@@ -7,6 +7,7 @@ import { AccessDeniedError } from '../errors/errors.js';
 import type { SamlRefusalCategory } from './saml/saml-xml.js';
 
 export const refusalMessages = {
+  unavailableUpstream: (name: string) => `${name} cannot be reached right now. Try again in a few minutes, or sign in another way.`,
   unavailable: (name: string) => `${name} cannot be reached right now, so your password could not be checked. Try again in a few minutes.`,
   emailTaken: (name: string) =>
     `An account with this email address already exists here and is not linked to ${name}. Sign in the way you usually do, or ask an administrator to link the accounts.`,

@@ -91,6 +91,16 @@ export function createInteractionRouter(deps: {
     const interaction = await loadInteraction(ctx);
     if (interaction.prompt.name !== 'login' || !deps.federated) throw new InvalidRequestError('This sign-in step is already complete.');
     const done = await deps.federated.complete(ctx, interaction, ctx.params.provider as string);
+    if (!done) return; // a page was shown (prove the local account before linking)
+    if (!done.notice) return finishInteraction(providers, ctx, done.result, false);
+    await showNotice(ctx, done.result, done.notice);
+  });
+
+  router.post('/:uid/federated/:provider/link', deps.csrf, async (ctx) => {
+    const interaction = await loadInteraction(ctx);
+    if (interaction.prompt.name !== 'login' || !deps.federated) throw new InvalidRequestError('This sign-in step is already complete.');
+    const done = await deps.federated.link(ctx, interaction, ctx.params.provider as string, ctx.state.form as Record<string, string>);
+    if (!done) return;
     if (!done.notice) return finishInteraction(providers, ctx, done.result, false);
     await showNotice(ctx, done.result, done.notice);
   });
