@@ -23,6 +23,9 @@ export const refusalMessages = {
   cannotSignIn: (_name: string) => 'This account cannot sign in here. Ask your administrator.',
   rejected: (name: string, category: SamlRefusalCategory = 'malformed') =>
     `The sign-in answer from ${name} could not be accepted: ${refusalCategories[category]}. ${category === 'replay' || category === 'expired' ? 'Go back to the app and sign in again.' : 'Try again; if it happens again, tell your administrator what this page says.'}`,
+  /** an OpenID Connect / OAuth 2.0 upstream's answer refused (federation/oidc) */
+  upstreamRejected: (name: string, category: SamlRefusalCategory = 'malformed') =>
+    `The sign-in answer from ${name} could not be accepted: ${upstreamCategories[category]}. ${category === 'replay' || category === 'expired' ? 'Go back to the app and sign in again.' : 'Try again; if it happens again, tell your administrator what this page says.'}`,
   /** an IdP's LogoutRequest (single logout) refused: same categories, and nothing was signed out */
   /** the IdP's answer to our LogoutRequest (SP-initiated single logout) refused: Gatehouse's session has ended anyway */
   logoutResponseRejected: (name: string, category: SamlRefusalCategory = 'malformed') =>
@@ -44,6 +47,15 @@ export const refusalCategories: Record<SamlRefusalCategory, string> = {
   upstream: 'the identity provider did not sign you in',
   malformed: 'it is not a well-formed SAML response',
   encryption: 'it was not encrypted as agreed, or could not be decrypted',
+};
+
+/** The same categories, in the words of OpenID Connect and OAuth 2.0 answers. */
+export const upstreamCategories: Record<SamlRefusalCategory, string> = {
+  ...refusalCategories,
+  replay: 'it answers no sign-in in progress here, or was already used',
+  addressing: 'it was meant for another application, or came from another provider',
+  malformed: 'it is not a well-formed answer',
+  encryption: 'it could not be decrypted',
 };
 
 /** A federated sign-in that cannot complete: shown on the error page, never with a stack trace. */

@@ -96,7 +96,7 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
       const config = upstream(providerId);
       const handle = typeof ctx.query.handle === 'string' ? ctx.query.handle : '';
       const identity = handle ? await logins.collect(handle, interaction.uid, providerId) : undefined;
-      if (!identity) throw new FederationRefusedError(refusalMessages.rejected(config.name, 'replay'), 'no parked upstream sign-in for this interaction');
+      if (!identity) throw new FederationRefusedError(refusalMessages.upstreamRejected(config.name, 'replay'), 'no parked upstream sign-in for this interaction');
       const profile = oidcProfile(config, identity);
       if (!profile) throw new FederationRefusedError(refusalMessages.noEmail(config.name), 'the upstream sent no usable email');
       const done = await finish(interaction, config, identity, profile);
@@ -112,7 +112,7 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
       const link = form.link ?? '';
       const pending = LINK.test(link) ? await deps.records.find('OidcLinkPending', link) : undefined;
       if (!pending || pending.consumed || pending.uid !== interaction.uid || pending.providerId !== providerId) {
-        throw new FederationRefusedError(refusalMessages.rejected(config.name, 'replay'), 'no pending link for this interaction');
+        throw new FederationRefusedError(refusalMessages.upstreamRejected(config.name, 'replay'), 'no pending link for this interaction');
       }
       const email = String(pending.email);
       // count first, then check, under the account's own counter (the login page's throttle)
@@ -127,7 +127,7 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
         return undefined;
       }
       await attempt.settle('succeeded');
-      if (!(await deps.records.consume('OidcLinkPending', link))) throw new FederationRefusedError(refusalMessages.rejected(config.name, 'replay'), 'link already used');
+      if (!(await deps.records.consume('OidcLinkPending', link))) throw new FederationRefusedError(refusalMessages.upstreamRejected(config.name, 'replay'), 'link already used');
       const identity = pending.identity as OidcIdentity;
       const now = Date.now();
       try {

@@ -41,7 +41,7 @@ export function createOidcRouter(deps: {
       if (!(err instanceof OidcRejected)) throw err;
       deps.logger.info({ reqId: ctx.state.requestId, provider: upstream.config.id, reason: err.message, category: err.category }, 'upstream sign-in refused');
       await deps.audit.record({ type: 'federation.oidc.refused', result: 'failure', reason: err.message.slice(0, 300), details: { provider: upstream.config.id, category: err.category } }, ctx);
-      throw new FederationRefusedError(refusalMessages.rejected(upstream.config.name, err.category), `upstream answer refused: ${err.message}`);
+      throw new FederationRefusedError(refusalMessages.upstreamRejected(upstream.config.name, err.category), `upstream answer refused: ${err.message}`);
     }
     ctx.set('Cache-Control', 'no-store');
     ctx.status = 303;

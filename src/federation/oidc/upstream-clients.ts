@@ -77,7 +77,11 @@ export function createUpstream(config: OidcUpstreamConfig, deps: { fetch: Upstre
     },
     metadata,
     async configuration(fetch = deps.fetch) {
-      const md = await metadata();
+      const discovered = await metadata();
+      // a multi-tenant upstream's `iss` parameter (RFC 9207) names the tenant's issuer, not the template:
+      // id-token-check.ts compares it, per tenant, so openid-client is not told to expect it
+      const { authorization_response_iss_parameter_supported: _perTenant, ...rest } = discovered;
+      const md = config.multiTenant ? rest : discovered;
       const configuration = new client.Configuration(md, config.clientId, { redirect_uris: [deps.redirectUri], response_types: ['code'] }, await clientAuth(config));
       configuration[client.customFetch] = fetch as client.CustomFetch;
       configuration.timeout = 10;
