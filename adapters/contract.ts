@@ -518,4 +518,6 @@ export interface FederationStore {
   rolesOf(accountId: string): Promise<string[]>;
   /** The roles each source grants the account, as (source, role) pairs in (source, role) order. */
   sourcedRolesOf(accountId: string): Promise<{ source: string; role: string }[]>;
+  /** Deletes the account's link (account, provider, external id); false when there was none. */
+  removeLink(accountId: string, providerId: string, externalId: string): Promise<boolean>;
 }

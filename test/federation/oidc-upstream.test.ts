@@ -251,6 +251,38 @@ describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
     assert.ok(atClient(again.page.url));
   });
 
+  it('/account lists the links; a removed link no longer signs in; the last way to sign in cannot be removed', async () => {
+    // dana (password + the GitHub link made above) signs in to /account with her password
+    const agent = new Browser();
+    const login = await agent.open(`${gh.issuer}/account`);
+    const home = await agent.submit(login, formAction(login.html, /\/login$/), { email: 'dana@elsewhere.test', password: 'correct horse battery staple 9' });
+    assert.match(home.html, /Your account/);
+    const linked = await agent.open(`${gh.issuer}/account/linked`);
+    assert.match(linked.html, /<strong>GitHub<\/strong>/);
+    // a forged form (no CSRF token) removes nothing
+    const forged = await agent.post(`${gh.issuer}/account/linked/github/remove`, { externalId: '7' });
+    assert.equal(forged.status, 403);
+    assert.ok(await gh.context.store.federation.findLink('github', '7'));
+    const removed = await agent.submit(linked, '/account/linked/github/remove', {});
+    assert.match(removed.html, /The link was removed/);
+    assert.equal(await gh.context.store.federation.findLink('github', '7'), undefined);
+    // GitHub's answer for that person now finds no link: the local account must be proven again
+    github.signInAs = 7;
+    const again = await continueWith(new Browser(), 'github');
+    assert.match(again.page.html, /Link GitHub to your account/);
+
+    // alice has no password and one link (Acme): that link is her only way in
+    acme.signInAs = 'u-alice';
+    const alice = new Browser();
+    const aliceLogin = await alice.open(`${gh.issuer}/account`);
+    const aliceHome = await throughConsent(alice, await alice.submit(aliceLogin, formAction(aliceLogin.html, /\/federated\/acme$/), {}));
+    assert.match(aliceHome.html, /Your account/, aliceHome.html.slice(0, 300));
+    const aliceLinked = await alice.open(`${gh.issuer}/account/linked`);
+    const refused = await alice.submit(aliceLinked, '/account/linked/acme/remove', {});
+    assert.match(refused.html, /only way to sign in/);
+    assert.ok(await gh.context.store.federation.findLink('acme', 'u-alice'));
+  });
+
   it('the upstream fetch refuses loopback and private addresses unless named (SSRF guard), and never follows redirects', async () => {
     const guarded = createUpstreamFetch([]);
     await assert.rejects(guarded(`${acme.issuer}/.well-known/openid-configuration`), OutboundRefused);
