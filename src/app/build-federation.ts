@@ -131,7 +131,9 @@ export async function buildFederation(deps: {
     }),
     login: {
       buttons: step.buttons,
-      formActionOrigins: step.formActionOrigins,
+      get formActionOrigins() {
+        return step.formActionOrigins;
+      },
       idpFor(login) {
         const realm = realms.discover(login);
         return realm.kind === 'saml' || realm.kind === 'oidc' ? realm.id : undefined;

@@ -55,7 +55,7 @@ export function createApp(c: AppContext): Koa {
     originFromIssuer(config.ISSUER),
     requestLogging({ logger }),
     c.metrics.measure,
-    securityHeaders({ https, imageOrigins: config.BRAND_LOGO_URL ? [new URL(config.BRAND_LOGO_URL).origin] : [] }),
+    securityHeaders({ https, imageOrigins: [...(config.BRAND_LOGO_URL ? [new URL(config.BRAND_LOGO_URL).origin] : []), ...(c.federation?.step.imageOrigins ?? [])] }),
     errorHandler({ logger, render: c.render }),
     acceptPostAtAuthorizationEndpoint,
     protocolEdge({ issuer: config.ISSUER, jwksMaxAgeSeconds: jwksMaxAgeSeconds(c.config) }),

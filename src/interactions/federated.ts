@@ -34,7 +34,10 @@ export function createFederatedStep(deps: {
       ...saml.providers.map((p) => ({ id: p.config.id, name: p.config.name })),
       ...(deps.oidc?.logins.upstreams ?? []).map((u) => ({ id: u.config.id, name: u.config.name, ...(u.config.logo ? { logo: u.config.logo } : {}) })),
     ],
-    formActionOrigins: [...new Set(saml.providers.map((p) => p.ssoOrigin))],
+    /** read at each render: an upstream's discovered authorization endpoint may add an origin */
+    get formActionOrigins(): string[] {
+      return [...new Set([...saml.providers.map((p) => p.ssoOrigin), ...(deps.oidc?.logins.upstreams ?? []).flatMap((u) => u.formActionOrigins())])];
+    },
     /** the logo origins of the buttons (CSP img-src) */
     imageOrigins: [...new Set((deps.oidc?.logins.upstreams ?? []).flatMap((u) => (u.config.logo ? [new URL(u.config.logo).origin] : [])))],
     /** POST /interaction/:uid/federated/:provider/link: the local password proves the account before the link */

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
-import { UserAgent, formAction, type Page } from '../helpers/user-agent.js';
+import { formAction, type Page, type UserAgent } from '../helpers/user-agent.js';
+import { HostScopedAgent as Browser } from './helpers/host-scoped-agent.js';
 import { startOidcUpstream, type OidcUpstream } from '../helpers/services/oidc-upstream.js';
 import { startOAuth2Upstream, type OAuth2Upstream } from '../helpers/services/oauth2-upstream.js';
 import { createUpstreamFetch, OutboundRefused } from '../../src/federation/oidc/upstream-fetch.js';
@@ -22,15 +23,6 @@ import { createUpstreamFetch, OutboundRefused } from '../../src/federation/oidc/
 const REDIRECT_URI = 'https://rp.example.test/callback';
 const REFUSED = /could not be accepted/;
 
-/** One cookie jar per host, as a browser keeps them (both ends run oidc-provider: same cookie names). */
-export class Browser extends UserAgent {
-  private readonly jars = new Map<string, UserAgent>();
-  override fetch(url: string, init: RequestInit = {}): Promise<Response> {
-    const host = new URL(url).host;
-    if (!this.jars.has(host)) this.jars.set(host, new UserAgent());
-    return this.jars.get(host)!.fetch(url, init);
-  }
-}
 
 describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
   this.timeout(60_000);

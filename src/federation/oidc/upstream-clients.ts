@@ -22,6 +22,11 @@ export type Upstream = {
   metadata(): Promise<UpstreamMetadata>;
   /** a Configuration for one request; `fetch` replaces the guarded fetch (to inspect the token response) */
   configuration(fetch?: UpstreamFetch): Promise<client.Configuration>;
+  /**
+   * where the login page's "Continue with" form may end up (CSP form-action applies to the redirect
+   * after the POST too): the issuer's origin, and the authorization endpoint's once discovered
+   */
+  formActionOrigins(): string[];
   /** the upstream's signing keys (its jwks_uri, cached by jose) */
   keys(): Promise<JWTVerifyGetKey>;
 };
@@ -76,6 +81,10 @@ export function createUpstream(config: OidcUpstreamConfig, deps: { fetch: Upstre
       return cached?.metadata.issuer ?? issuer;
     },
     metadata,
+    formActionOrigins() {
+      const urls = [config.issuer, config.endpoints.authorization, cached?.metadata.authorization_endpoint].filter((u): u is string => typeof u === 'string');
+      return [...new Set(urls.map((u) => new URL(u).origin))];
+    },
     async configuration(fetch = deps.fetch) {
       const discovered = await metadata();
       // a multi-tenant upstream's `iss` parameter (RFC 9207) names the tenant's issuer, not the template:

@@ -39,12 +39,17 @@ export type OidcUpstream = {
   close(): Promise<void>;
 };
 
-export async function startOidcUpstream(o: { redirectUri: (issuer: string) => string; tenant?: string }): Promise<OidcUpstream> {
+export async function startOidcUpstream(o: {
+  redirectUri: (issuer: string) => string;
+  tenant?: string;
+  /** the issuer's host name (a browser keeps cookies per host, not per port: use localhost beside Gatehouse's 127.0.0.1) */
+  host?: 'localhost' | '127.0.0.1';
+}): Promise<OidcUpstream> {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const kid = randomUUID();
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const origin = `http://${o.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
   const path = o.tenant ? `/${o.tenant}/v2.0` : '';
   const issuer = `${origin}${path}`;
   const clientId = `upstream-client-${randomUUID().slice(0, 8)}`;
