@@ -34,6 +34,8 @@ import { createUpstreamFetch } from '../federation/oidc/upstream-fetch.js';
 import { createUpstream } from '../federation/oidc/upstream-clients.js';
 import { createOidcLogins } from '../federation/oidc/oidc-logins.js';
 import { createOidcRouter } from '../federation/oidc/oidc-routes.js';
+import { createOidcSessions } from '../federation/oidc/oidc-sessions.js';
+import { upstreamLogoutHooks } from '../federation/oidc/upstream-logout-hooks.js';
 
 export type Federation = {
   login: LoginFederation;
@@ -101,12 +103,17 @@ export async function buildFederation(deps: {
     clockSkewSeconds: config.saml.clockSkewSeconds, requestTtlSeconds: config.saml.requestTtlSeconds,
   });
   const singleLogout = config.saml.idps.some((i) => i.singleLogout);
+  const oidcLogout = oidcLogins && config.oidc.providers.some((p) => p.singleLogout);
+  const oidcSessions = createOidcSessions({ records: store.records, singleLogout: (id) => config.oidc.providers.some((p) => p.id === id && p.singleLogout) });
+  const samlHooks = singleLogout ? singleLogoutHooks({ sessions, spLogout, render: deps.render, logger, audit: deps.audit, issuer: deps.issuer }) : undefined;
+  const oidcHooks = oidcLogout ? upstreamLogoutHooks({ logins: oidcLogins, sessions: oidcSessions, logger, audit: deps.audit, issuer: deps.issuer }) : undefined;
   const step = createFederatedStep({
     saml, accounts, render: deps.render, ...(singleLogout ? { sessions } : {}),
     ...(oidcLogins ? {
       oidc: {
         logins: oidcLogins, records: store.records, federation: store.federation, audit: deps.audit,
         findAccountByEmail: (email: string) => store.accounts.findByEmail(email), checkPassword: deps.checkPassword!, throttle: deps.loginThrottle!,
+        ...(oidcLogout ? { sessions: oidcSessions } : {}),
       },
     } : {}),
   });
@@ -117,9 +124,11 @@ export async function buildFederation(deps: {
       oidcRouter: createOidcRouter({
         logins: oidcLogins, logger, audit: deps.audit,
         callbackQuota: keyedByIp(createQuota(store.rateLimiter({ keyPrefix: 'oidc-callback-ip', points: 60, duration: 60, blockDuration: 0 }))),
+        ...(oidcLogout ? { logoutReturn: (state: string) => oidcSessions.takeReturn(state) } : {}),
       }),
     } : {}),
-    ...(singleLogout ? { providerHooks: singleLogoutHooks({ sessions, spLogout, render: deps.render, logger, audit: deps.audit, issuer: deps.issuer }) } : {}),
+    // SAML's hooks run around the OIDC upstreams' (a session came from one of them at most)
+    ...(samlHooks && oidcHooks ? { providerHooks: (ctx, next) => samlHooks(ctx, () => oidcHooks(ctx, next)) } : samlHooks || oidcHooks ? { providerHooks: (samlHooks ?? oidcHooks)! } : {}),
     samlRouter: createSamlRouter({
       saml, logger, audit: deps.audit, render: deps.render, spLogout,
       logout: createSamlLogout({

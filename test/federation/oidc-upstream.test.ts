@@ -22,6 +22,7 @@ import { createUpstreamFetch, OutboundRefused } from '../../src/federation/oidc/
 
 const REDIRECT_URI = 'https://rp.example.test/callback';
 const REFUSED = /could not be accepted/;
+const SIGNED_OUT = 'https://rp.example.test/signed-out';
 
 
 describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
@@ -52,7 +53,7 @@ describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
             id: 'acme', name: 'Acme SSO', issuer: acme.issuer, clientId: acme.clientId, clientSecret: acme.clientSecret,
             scopes: ['openid', 'email', 'profile', 'groups'], domains: ['acme.test'], emailVerified: true,
             claims: { email: 'mail', email_verified: 'mail_verified', name: 'display_name', groups: 'member_of' },
-            roles: { engineering: ['engineer'] }, trustUpstreamAuthContext: true,
+            roles: { engineering: ['engineer'] }, trustUpstreamAuthContext: true, singleLogout: true,
           },
           {
             id: 'entra', preset: 'microsoft', issuer: entra.discoveryIssuer, clientId: entra.clientId, clientSecret: entra.clientSecret,
@@ -71,7 +72,7 @@ describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
     await gh.context.roles.create({ name: 'engineer' });
     await gh.restart({ FEDERATION_FILE: file, OUTBOUND_PRIVATE_HOSTS: '127.0.0.1' });
     const client = await gh.context.clients.create({
-      client_name: 'Federated RP', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code'], token_endpoint_auth_method: 'client_secret_basic',
+      client_name: 'Federated RP', redirect_uris: [REDIRECT_URI], post_logout_redirect_uris: [SIGNED_OUT], grant_types: ['authorization_code'], token_endpoint_auth_method: 'client_secret_basic',
       scope: 'openid email profile roles',
     });
     rp = await oidc.discovery(new URL(gh.issuer), client.client_id, String(client.client_secret), undefined, { execute: [oidc.allowInsecureRequests] });
@@ -273,6 +274,34 @@ describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
     const refused = await alice.submit(aliceLinked, '/account/linked/acme/remove', {});
     assert.match(refused.html, /only way to sign in/);
     assert.ok(await gh.context.store.federation.findLink('acme', 'u-alice'));
+  });
+
+  it('RP-initiated logout also ends the upstream session (singleLogout), then continues to the app', async () => {
+    acme.signInAs = 'u-alice';
+    const agent = new Browser();
+    const auth = await authorization();
+    const login = await agent.open(auth.url, atClient);
+    const page = await throughConsent(agent, await agent.submit(login, formAction(login.html, /\/federated\/acme$/), {}, atClient));
+    const tokens = await oidc.authorizationCodeGrant(rp, new URL(page.url), { pkceCodeVerifier: auth.verifier, expectedState: auth.state, expectedNonce: auth.nonce });
+    const upstreamIdToken = acme.idTokens[0];
+    const confirm = await agent.open(oidc.buildEndSessionUrl(rp, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: SIGNED_OUT, state: 'bye' }).href);
+    assert.equal(confirm.status, 200, confirm.html.slice(0, 300));
+    // browsers apply form-action to the redirects after a form post: the logout page must allow the upstream
+    assert.match(confirm.headers.get('content-security-policy') ?? '', new RegExp(`form-action [^;]*${acme.issuer.replace(/[.:/]/g, '\\$&')}`));
+    const atUpstream = (u: string) => u.startsWith(`${acme.issuer}/session/end`);
+    const toUpstream = await agent.submit(confirm, formAction(confirm.html, /\/session\/end\/confirm$/), { logout: 'yes' }, atUpstream);
+    const end = new URL(toUpstream.url);
+    assert.ok(atUpstream(toUpstream.url), toUpstream.url);
+    assert.equal(end.searchParams.get('id_token_hint'), upstreamIdToken);
+    assert.equal(end.searchParams.get('post_logout_redirect_uri'), `${gh.issuer}/federation/oidc/acme/logged-out`);
+    // the upstream's answer comes back with our state and continues to the app's post-logout URI
+    const back = await agent.open(`${gh.issuer}/federation/oidc/acme/logged-out?state=${end.searchParams.get('state')}`, (u) => u.startsWith(SIGNED_OUT));
+    const app = new URL(back.url);
+    assert.equal(`${app.origin}${app.pathname}`, SIGNED_OUT);
+    assert.equal(app.searchParams.get('state'), 'bye');
+    // that answer works once
+    const again = await agent.open(`${gh.issuer}/federation/oidc/acme/logged-out?state=${end.searchParams.get('state')}`);
+    assert.equal(again.status, 400);
   });
 
   it('the upstream fetch refuses loopback and private addresses unless named (SSRF guard), and never follows redirects', async () => {

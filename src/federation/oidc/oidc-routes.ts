@@ -26,6 +26,8 @@ export function createOidcRouter(deps: {
   audit: Pick<AuditLog, 'record'>;
   /** callbacks per client IP (each may cost a token request upstream) */
   callbackQuota: Quota;
+  /** upstream logout (providers with singleLogout): where the upstream's logout comes back to */
+  logoutReturn?(state: string): Promise<string | undefined>;
 }) {
   const router = new Router({ prefix: '/federation/oidc' });
 
@@ -55,6 +57,16 @@ export function createOidcRouter(deps: {
     if (!upstream || upstream.config.responseMode !== 'form_post') throw new NotFoundError();
     if (!ctx.is('application/x-www-form-urlencoded')) throw new InvalidRequestError('Expected an authorization response (form_post).');
     await answer(ctx, new URLSearchParams(await readRawBody(ctx, MAX_FORM_BYTES)));
+  });
+
+  // RP-initiated logout at the upstream answers here (post_logout_redirect_uri); the state says where to go on
+  router.get('/:provider/logged-out', async (ctx) => {
+    if (!deps.logins.get(ctx.params.provider as string) || !deps.logoutReturn) throw new NotFoundError();
+    const next = await deps.logoutReturn(typeof ctx.query.state === 'string' ? ctx.query.state : '');
+    if (!next) throw new InvalidRequestError('You are signed out. This sign-out answer was already used or has expired.');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 303;
+    ctx.redirect(next);
   });
 
   return router;
