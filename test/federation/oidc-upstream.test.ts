@@ -304,6 +304,50 @@ describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
     assert.equal(again.status, 400);
   });
 
+  it('home-realm discovery: an address in the provider\'s domain goes to it from the login form', async () => {
+    acme.signInAs = 'u-alice';
+    const agent = new Browser();
+    const auth = await authorization();
+    const login = await agent.open(auth.url, atClient);
+    const page = await throughConsent(agent, await agent.submit(login, formAction(login.html, /\/login$/), { email: 'Alice@ACME.test', password: '' }, atClient));
+    assert.ok(atClient(page.url), `${page.status} ${page.url} ${page.html.slice(0, 300)}`);
+    const { claims } = await redeem(page.url, auth);
+    assert.ok((claims.amr as string[]).includes('fed'));
+  });
+
+  it('an upstream sign-in does not count as a second factor unless trusted: a request for mfa gets the local mfa step', async () => {
+    acme.signInAs = 'u-alice';
+    const agent = new Browser();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(rp, {
+      redirect_uri: REDIRECT_URI, scope: 'openid', acr_values: 'urn:gatehouse:acr:mfa', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    const login = await agent.open(url.href, atClient);
+    const page = await agent.submit(login, formAction(login.html, /\/federated\/acme$/), {}, atClient);
+    assert.ok(!atClient(page.url), 'not back at the app yet');
+    assert.match(page.html, /\/mfa"/, `the mfa prompt: ${page.html.slice(0, 300)}`);
+  });
+
+  it('the verified answer signs in only the browser that started the sign-in, and only once however many race', async () => {
+    acme.signInAs = 'u-alice';
+    const victim = new Browser();
+    const atComplete = (u: string) => /\/federated\/acme\/complete\?handle=/.test(u);
+    const { page } = await continueWith(victim, 'acme', atComplete);
+    assert.ok(atComplete(page.url), page.url);
+    // the attacker's browser has no interaction cookie for that sign-in
+    const attacker = new Browser();
+    const stolen = await attacker.open(page.url, atClient);
+    assert.ok(!atClient(stolen.url));
+    assert.ok(stolen.status >= 400, `${stolen.status}`);
+
+    // one callback, posted 10 times at once: one is accepted
+    const racer = new Browser();
+    const atCallback = (u: string) => u.startsWith(callbackOf('acme'));
+    const raced = await continueWith(racer, 'acme', atCallback);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(raced.page.url, { redirect: 'manual' })));
+    assert.equal(answers.filter((r) => r.status === 303).length, 1, answers.map((r) => r.status).join(' '));
+  });
+
   it('the upstream fetch refuses loopback and private addresses unless named (SSRF guard), and never follows redirects', async () => {
     const guarded = createUpstreamFetch([]);
     await assert.rejects(guarded(`${acme.issuer}/.well-known/openid-configuration`), OutboundRefused);
