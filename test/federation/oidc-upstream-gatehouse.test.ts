@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { formAction, hiddenFields, type Page, type UserAgent } from '../helpers/user-agent.js';
@@ -23,6 +24,7 @@ describe('upstream sign-in: another Gatehouse, form_post, trusted MFA, in Chromi
   let gh: TestGatehouse;
   let upstream: TestGatehouse;
   let apple: OidcUpstream;
+  let keyed: OidcUpstream;
   let work: string;
   let rp: oidc.Configuration;
   const callbackOf = (id: string) => `${gh.issuer}/federation/oidc/${id}/callback`;
@@ -41,6 +43,12 @@ describe('upstream sign-in: another Gatehouse, form_post, trusted MFA, in Chromi
     apple = await startOidcUpstream({ redirectUri: () => callbackOf('apple'), host: 'localhost' });
     apple.signInAs = '001234.apple';
     apple.users.set('001234.apple', { id: '001234.apple', mail: 'ada@fruit.test', mail_verified: true, display_name: 'Ada', amr: ['pwd', 'otp', 'mfa'] });
+    // a client that authenticates with private_key_jwt (RFC 7523 §2.2): Gatehouse holds the private key file
+    const clientKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(join(work, 'client.pem'), clientKey.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    keyed = await startOidcUpstream({ redirectUri: () => callbackOf('keyed'), clientJwk: { ...(clientKey.publicKey.export({ format: 'jwk' }) as object), kid: 'gatehouse-1', alg: 'RS256', use: 'sig' } });
+    keyed.signInAs = 'k-kim';
+    keyed.users.set('k-kim', { id: 'k-kim', mail: 'kim@keyed.test', mail_verified: true });
     const file = join(work, 'federation.json');
     await writeFile(file, JSON.stringify({
       oidc: {
@@ -48,6 +56,10 @@ describe('upstream sign-in: another Gatehouse, form_post, trusted MFA, in Chromi
           {
             id: 'partner-gatehouse', name: 'Partner Gatehouse', issuer: upstream.issuer, clientId: upstreamClient.client_id,
             clientSecret: String(upstreamClient.client_secret), domains: ['upstream.test'], emailVerified: true,
+          },
+          {
+            id: 'keyed', name: 'Keyed IdP', issuer: keyed.issuer, clientId: keyed.clientId, clientAuth: 'private_key_jwt',
+            privateKeyFile: join(work, 'client.pem'), keyId: 'gatehouse-1', claims: { email: 'mail', email_verified: 'mail_verified' }, domains: ['keyed.test'], emailVerified: true,
           },
           {
             // the apple preset (form_post), pointed at the local provider; its client authenticates with a secret
@@ -69,6 +81,7 @@ describe('upstream sign-in: another Gatehouse, form_post, trusted MFA, in Chromi
     await gh?.close();
     await upstream?.close();
     await apple?.close();
+    await keyed?.close();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -110,6 +123,11 @@ describe('upstream sign-in: another Gatehouse, form_post, trusted MFA, in Chromi
     assert.equal(userinfo.email_verified, true);
     assert.equal(claims.acr, 'urn:gatehouse:acr:federated');
     assert.deepEqual(claims.amr, ['fed']);
+  });
+
+  it('private_key_jwt: the client authenticates with the key file', async () => {
+    const { userinfo } = await signInWith('keyed');
+    assert.equal(userinfo.email, 'kim@keyed.test');
   });
 
   it('apple preset: the answer comes back as form_post; the upstream MFA counts here when trusted', async () => {

@@ -44,6 +44,8 @@ export async function startOidcUpstream(o: {
   tenant?: string;
   /** the issuer's host name (a browser keeps cookies per host, not per port: use localhost beside Gatehouse's 127.0.0.1) */
   host?: 'localhost' | '127.0.0.1';
+  /** the client authenticates with private_key_jwt, with this public key (a JWK) */
+  clientJwk?: Record<string, unknown>;
 }): Promise<OidcUpstream> {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const kid = randomUUID();
@@ -66,7 +68,8 @@ export async function startOidcUpstream(o: {
   const configuration: Configuration = {
     clients: [{
       client_id: clientId, client_secret: clientSecret, redirect_uris: [o.redirectUri(issuer)], response_types: ['code'],
-      grant_types: ['authorization_code'], id_token_signed_response_alg: 'ES256', token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code'], id_token_signed_response_alg: 'ES256',
+      ...(o.clientJwk ? { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [o.clientJwk as never] } } : { token_endpoint_auth_method: 'client_secret_basic' }),
       post_logout_redirect_uris: [o.redirectUri(issuer).replace(/\/callback$/, '/logged-out')],
     }],
     jwks: { keys: [{ ...(privateKey.export({ format: 'jwk' }) as object), kid, alg: 'ES256', use: 'sig' } as never] },
@@ -85,6 +88,7 @@ export async function startOidcUpstream(o: {
     scopes: ['openid', 'email', 'profile', 'groups'],
     conformIdTokenClaims: false,
     pkce: { required: () => true },
+    clientAuthMethods: ['client_secret_basic', 'private_key_jwt'],
     features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true, logoutSource: async (ctx, form) => {
       ctx.body = `<!doctype html><html><body>${form}<script>document.forms[0].submit()</script></body></html>`;
     } } },
