@@ -13,6 +13,8 @@ import * as oidc from 'openid-client';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { formAction, hiddenFields, type Page, type UserAgent } from '../helpers/user-agent.js';
 import { startOidcUpstream, type OidcUpstream } from '../helpers/services/oidc-upstream.js';
+import { jwtVerify } from 'jose';
+import { startOAuth2Upstream, type OAuth2Upstream } from '../helpers/services/oauth2-upstream.js';
 import { launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
 import { HostScopedAgent as Browser } from './helpers/host-scoped-agent.js';
 
@@ -25,6 +27,8 @@ describe('upstream sign-in: another Gatehouse, form_post, trusted MFA, in Chromi
   let upstream: TestGatehouse;
   let apple: OidcUpstream;
   let keyed: OidcUpstream;
+  let appleSecret: OAuth2Upstream;
+  const secretsSeen: Record<string, unknown>[] = [];
   let work: string;
   let rp: oidc.Configuration;
   const callbackOf = (id: string) => `${gh.issuer}/federation/oidc/${id}/callback`;
@@ -49,6 +53,22 @@ describe('upstream sign-in: another Gatehouse, form_post, trusted MFA, in Chromi
     keyed = await startOidcUpstream({ redirectUri: () => callbackOf('keyed'), clientJwk: { ...(clientKey.publicKey.export({ format: 'jwk' }) as object), kid: 'gatehouse-1', alg: 'RS256', use: 'sig' } });
     keyed.signInAs = 'k-kim';
     keyed.users.set('k-kim', { id: 'k-kim', mail: 'kim@keyed.test', mail_verified: true });
+    // Sign in with Apple's client secret: an ES256 JWT from the .p8 key (checked here as Apple documents it)
+    const appleKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await writeFile(join(work, 'AuthKey.p8'), appleKey.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    appleSecret = await startOAuth2Upstream({
+      async checkSecret(secret) {
+        try {
+          const { payload, protectedHeader } = await jwtVerify(secret, appleKey.publicKey, { algorithms: ['ES256'], issuer: 'ABCDE12345', audience: 'https://appleid.apple.com', subject: appleSecret.clientId });
+          secretsSeen.push({ ...payload, kid: protectedHeader.kid });
+          return protectedHeader.kid === 'KEY1234567' && typeof payload.exp === 'number' && payload.exp - Math.floor(Date.now() / 1000) <= 15_777_000;
+        } catch {
+          return false;
+        }
+      },
+    });
+    appleSecret.signInAs = 1;
+    appleSecret.users.set(1, { id: 1, login: 'jw', name: 'Jay', emails: [{ email: 'jay@jwt.test', primary: true, verified: true }] });
     const file = join(work, 'federation.json');
     await writeFile(file, JSON.stringify({
       oidc: {
@@ -60,6 +80,12 @@ describe('upstream sign-in: another Gatehouse, form_post, trusted MFA, in Chromi
           {
             id: 'keyed', name: 'Keyed IdP', issuer: keyed.issuer, clientId: keyed.clientId, clientAuth: 'private_key_jwt',
             privateKeyFile: join(work, 'client.pem'), keyId: 'gatehouse-1', claims: { email: 'mail', email_verified: 'mail_verified' }, domains: ['keyed.test'], emailVerified: true,
+          },
+          {
+            id: 'apple-secret', name: 'Apple secret', protocol: 'oauth2', clientId: appleSecret.clientId, clientAuth: 'apple_client_secret_jwt',
+            teamId: 'ABCDE12345', keyId: 'KEY1234567', privateKeyFile: join(work, 'AuthKey.p8'), claims: { subject: 'id' },
+            authorizationEndpoint: `${appleSecret.origin}/login/oauth/authorize`, tokenEndpoint: `${appleSecret.origin}/login/oauth/access_token`,
+            userinfoEndpoint: `${appleSecret.origin}/user`, emailsEndpoint: `${appleSecret.origin}/user/emails`,
           },
           {
             // the apple preset (form_post), pointed at the local provider; its client authenticates with a secret
@@ -82,6 +108,7 @@ describe('upstream sign-in: another Gatehouse, form_post, trusted MFA, in Chromi
     await upstream?.close();
     await apple?.close();
     await keyed?.close();
+    await appleSecret?.close();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -130,6 +157,13 @@ describe('upstream sign-in: another Gatehouse, form_post, trusted MFA, in Chromi
     assert.equal(userinfo.email, 'kim@keyed.test');
   });
 
+  it("Apple's client secret: an ES256 JWT (kid, iss = Team ID, sub = client id, aud Apple) signed for each token request", async () => {
+    const { userinfo } = await signInWith('apple-secret');
+    assert.equal(userinfo.email, 'jay@jwt.test');
+    await signInWith('apple-secret');
+    assert.equal(secretsSeen.length, 2, 'one secret per token request, each checked');
+  });
+
   it('apple preset: the answer comes back as form_post; the upstream MFA counts here when trusted', async () => {
     const { claims, userinfo } = await signInWith('apple');
     assert.equal(userinfo.email, 'ada@fruit.test');
@@ -163,7 +197,7 @@ describe('upstream sign-in: another Gatehouse, form_post, trusted MFA, in Chromi
       const auth = await authorization();
       const callback = page.waitForRequest((r) => atClient(r.url()), { timeout: 20_000 }).then((r) => r.url());
       await page.goto(auth.url);
-      const button = page.getByRole('button', { name: 'Continue with Apple' });
+      const button = page.getByRole('button', { name: 'Continue with Apple', exact: true });
       await button.waitFor();
       assert.ok(await page.getByRole('button', { name: 'Continue with Partner Gatehouse' }).isVisible(), 'every upstream has its button');
       await screenshot(page, 'oidc-upstream-1-login-continue-with');

@@ -21,7 +21,10 @@ export type OAuth2Upstream = {
   close(): Promise<void>;
 };
 
-export async function startOAuth2Upstream(): Promise<OAuth2Upstream> {
+export async function startOAuth2Upstream(o: {
+  /** checks client_secret instead of comparing it (Sign in with Apple's ES256 JWT secret) */
+  checkSecret?(secret: string): Promise<boolean>;
+} = {}): Promise<OAuth2Upstream> {
   const codes = new Map<string, { user: number; challenge: string; redirectUri: string }>();
   const tokens = new Map<string, number>();
   const server = createServer((req, res) => {
@@ -60,7 +63,8 @@ export async function startOAuth2Upstream(): Promise<OAuth2Upstream> {
       const grant = codes.get(form.get('code') ?? '');
       codes.delete(form.get('code') ?? '');
       const verifier = form.get('code_verifier') ?? '';
-      const ok = grant && form.get('client_id') === state.clientId && form.get('client_secret') === state.clientSecret
+      const secretOk = o.checkSecret ? await o.checkSecret(form.get('client_secret') ?? '') : form.get('client_secret') === state.clientSecret;
+      const ok = grant && form.get('client_id') === state.clientId && secretOk
         && createHash('sha256').update(verifier).digest('base64url') === grant.challenge && form.get('redirect_uri') === grant.redirectUri;
       if (!ok) return send(res, 200, { error: 'bad_verification_code' }); // GitHub answers errors with 200
       const token = `gho_${randomBytes(16).toString('hex')}`;
