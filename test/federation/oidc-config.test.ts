@@ -61,7 +61,7 @@ describe('FEDERATION_FILE oidc section', () => {
           { id: 'google', preset: 'google', clientId: 'g', clientSecret: 's' },
           { id: 'entra', preset: 'microsoft', clientId: 'm', clientSecret: 's' },
           { id: 'contoso', preset: 'microsoft', tenant: '72f988bf-86f1-41af-91ab-2d7cd011db47', clientId: 'm', clientSecret: 's' },
-          { id: 'github', preset: 'github', clientId: 'gh', clientSecret: 's' },
+          { id: 'github', preset: 'github', clientId: 'gh', clientSecret: 's', claims: { name: 'login' } },
           { id: 'apple', preset: 'apple', clientId: 'com.example.web', teamId: 'ABCDE12345', keyId: 'KEY1234567', privateKeyFile: ecKey },
         ],
       },
@@ -74,7 +74,8 @@ describe('FEDERATION_FILE oidc section', () => {
     assert.equal(contoso!.multiTenant, false);
     assert.equal(github!.protocol, 'oauth2');
     assert.equal(github!.endpoints.emails, 'https://api.github.com/user/emails');
-    assert.equal(github!.claims.subject, 'id');
+    assert.equal(github!.claims.subject, 'id', "the preset's claims stay, key by key");
+    assert.equal(github!.claims.name, 'login');
     assert.equal(apple!.responseMode, 'form_post');
     assert.equal(apple!.auth.method, 'apple_client_secret_jwt');
   });
