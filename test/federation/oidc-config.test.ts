@@ -83,6 +83,7 @@ describe('FEDERATION_FILE oidc section', () => {
   it('refuses what would weaken or break a sign-in, naming the key', async () => {
     await refused(provider({ issuer: 'http://idp.example.test' }), /oidc\.providers\[0\]\.issuer/, /only loopback hosts may use http/);
     await refused(provider({ issuer: 'https://idp.example.test', clientSecretTypo: 'x' }), /clientSecretTypo/, /unknown key/);
+    await refused({ oidc: { providers: [{ id: 'g', preset: 'google', clientId: 'x', clientSecret: 's', scope: ['openid'] }] } }, /scope$/, /unknown key/);
     await refused(provider({ issuer: 'https://idp.example.test', roles: { a: ['b'] } }), /claims/, /"groups" claim/);
     await refused(provider({ protocol: 'oauth2', issuer: 'https://idp.example.test' }), /issuer/, /name the endpoints/);
     await refused(provider({ issuer: 'https://idp.example.test', tenants: ['t'] }), /tenants/, /multiTenant/);

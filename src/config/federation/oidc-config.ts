@@ -77,11 +77,7 @@ function readUpstream(raw: Section): OidcUpstreamConfig {
   const presetName = raw.has('preset') ? raw.oneOf('preset', Object.keys(PRESETS) as PresetName[], 'google') : undefined;
   const preset = presetName ? PRESETS[presetName] : undefined;
   // the preset's values come first; the entry's own keys override them (an emulator's issuer, another scope)
-  const defaults = preset?.defaults(raw) ?? {};
-  const own = rawObject(raw);
-  // claims merge key by key (an entry naming only `groups` keeps the preset's `subject`)
-  const claims = isObject(defaults.claims) && isObject(own.claims) ? { claims: { ...defaults.claims, ...own.claims } } : {};
-  const s = preset ? Section.of(raw.path, { ...defaults, ...own, ...claims }) : raw;
+  const s = preset ? withPreset(raw, preset.defaults(raw)) : raw;
   if (presetName) s.raw('preset');
   if (preset) for (const k of preset.consumed) s.raw(k);
   const common = readProviderCommon(s, { keys: CLAIM_KEYS, defaults: DEFAULT_CLAIMS });
@@ -153,6 +149,14 @@ function readAuth(s: Section): OidcClientAuth {
 const optional = <K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [k in K]: V }));
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The entry over the preset's keys (read through a new Section, which then refuses unknown keys itself). */
+function withPreset(raw: Section, defaults: Record<string, unknown>): Section {
+  const own = rawObject(raw);
+  // claims merge key by key (an entry naming only `groups` keeps the preset's `subject`)
+  const claims = isObject(defaults.claims) && isObject(own.claims) ? { claims: { ...defaults.claims, ...own.claims } } : {};
+  return Section.of(raw.path, { ...defaults, ...own, ...claims });
+}
 
 function rawObject(s: Section): Record<string, unknown> {
   return Object.fromEntries(s.keys().map((k) => [k, s.raw(k)]));
