@@ -73,6 +73,14 @@ export const SHORT_LIVED_RECORDS = {
   SamlSession: 'the session lifetime (SESSION_TTL), renewed with the session; consumed at logout',
   /** a LogoutRequest we sent, by its RelayState (src/federation/saml/sp-logout.ts): saml.requestTtl; consumed by its LogoutResponse */
   SamlLogoutRequest: 'saml.requestTtl; consumed once by the LogoutResponse',
+  /** a sign-in sent to an OIDC / OAuth 2.0 upstream, by its state (src/federation/oidc/oidc-logins.ts): interaction uid, PKCE verifier, nonce; oidc.stateTtl; consumed by the callback */
+  OidcUpstreamState: 'oidc.stateTtl; consumed once by the callback',
+  /** a verified upstream identity parked for the interaction to collect: two minutes; collected once */
+  OidcUpstreamLogin: 'two minutes; consumed once',
+  /** an upstream identity waiting for the person to prove the local account it would link to (password): ten minutes; consumed by the link */
+  OidcLinkPending: 'ten minutes; consumed once by the link',
+  /** the upstream sign-in (provider, id_token) of a Gatehouse session, by interaction uid then by session uid, for upstream logout */
+  OidcUpstreamSession: 'the session lifetime; consumed at logout',
 } as const;
 
 export type ShortLivedRecordKind = keyof typeof SHORT_LIVED_RECORDS;
@@ -526,6 +534,8 @@ export interface FederationStore {
   rolesOf(accountId: string): Promise<string[]>;
   /** The roles each source grants the account, as (source, role) pairs in (source, role) order. */
   sourcedRolesOf(accountId: string): Promise<{ source: string; role: string }[]>;
+  /** Deletes the account's link (account, provider, external id); false when there was none. */
+  removeLink(accountId: string, providerId: string, externalId: string): Promise<boolean>;
 }
 
 /** A domain event waiting in the outbox (src/events/event-catalogue.ts), written with its audit row. */

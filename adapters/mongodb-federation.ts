@@ -29,6 +29,7 @@ export function mongoFederationStore(db: Db): FederationStore {
       // insertOne adds _id to the object it is given; give it a copy.
       await unique('federated link', () => links.insertOne({ ...link }));
     },
+    removeLink: async (accountId, providerId, externalId) => (await links.deleteOne({ accountId, providerId, externalId })).deletedCount > 0,
     async touchLink(providerId, externalId, lastLoginAt) {
       await links.updateOne({ providerId, externalId }, { $set: { lastLoginAt } });
     },

@@ -21,6 +21,11 @@ export function postgresFederationStore(pool: pg.Pool): FederationStore {
       const row = links.toRow(l);
       await unique('federated link', () => pool.query(insertSql(TABLES.federatedLinks, links), links.columns.map((c) => row[c])));
     },
+    async removeLink(accountId, providerId, externalId) {
+      if (!storable(accountId) || !storable(providerId) || !storable(externalId)) return false;
+      const res = await pool.query('DELETE FROM federated_links WHERE account_id = $1 AND provider_id = $2 AND external_id = $3', [accountId, providerId, externalId]);
+      return (res.rowCount ?? 0) > 0;
+    },
     async touchLink(providerId, externalId, lastLoginAt) {
       if (!storable(providerId) || !storable(externalId)) return;
       await pool.query('UPDATE federated_links SET last_login_at = $3 WHERE provider_id = $1 AND external_id = $2', [providerId, externalId, lastLoginAt]);

@@ -12,6 +12,7 @@ export function sqliteFederationStore(db: Database.Database): FederationStore {
     linkFind: db.prepare<[string, string], Row>('SELECT * FROM federated_links WHERE provider_id = ? AND external_id = ?'),
     linkInsert: db.prepare(insertSql(TABLES.federatedLinks, links)),
     linkTouch: db.prepare('UPDATE federated_links SET last_login_at = ? WHERE provider_id = ? AND external_id = ?'),
+    linkRemove: db.prepare('DELETE FROM federated_links WHERE account_id = ? AND provider_id = ? AND external_id = ?'),
     linksOf: db.prepare<[string], Row>('SELECT * FROM federated_links WHERE account_id = ? ORDER BY created_at, provider_id'),
     rolesClear: db.prepare('DELETE FROM account_roles WHERE account_id = ? AND source = ?'),
     roleInsert: db.prepare('INSERT OR IGNORE INTO account_roles (account_id, source, role) VALUES (?, ?, ?)'),
@@ -39,5 +40,6 @@ export function sqliteFederationStore(db: Database.Database): FederationStore {
     },
     rolesOf: async (accountId) => q.rolesOf.all(accountId).map((r) => r.role),
     sourcedRolesOf: async (accountId) => q.sourcedRolesOf.all(accountId).map((r) => ({ source: r.source, role: r.role })),
+    removeLink: async (accountId, providerId, externalId) => q.linkRemove.run(accountId, providerId, externalId).changes > 0,
   };
 }

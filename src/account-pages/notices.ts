@@ -3,6 +3,9 @@ import { AMR } from '../assurance/acr-amr.js';
 
 export const NOTICES: Record<string, string> = {
   'profile-saved': 'Your profile was saved.',
+  'link-removed': 'The link was removed. That service no longer signs you in here.',
+  'link-gone': 'That link no longer exists.',
+  'link-last': 'That link is your only way to sign in, so it cannot be removed. Set a password first.',
   'email-change-sent': 'If that address can be used, a link to confirm it is on its way there. Your address changes when you use the link.',
   'email-changed': 'Your email address was changed. A notice went to your old address.',
   'password-changed': 'Your password was changed.',

@@ -17,6 +17,7 @@ import type { SessionsAndApps } from '../oidc/sessions-and-apps.js';
 import { registerSecurityRoutes, type SecurityDeps } from './security-routes.js';
 import { registerSelfServiceRoutes, type SelfServiceDeps } from './self-service-routes.js';
 import { NOTICES, amrLabel } from './notices.js';
+import { registerLinkedSignInRoutes, type LinkedSignInDeps } from './linked-sign-in-routes.js';
 
 export type AccountPagesDeps = {
   render: Renderer;
@@ -28,6 +29,8 @@ export type AccountPagesDeps = {
   passwordThrottle: LoginThrottle;
   sessionsAndApps: SessionsAndApps;
   selfService: Pick<SelfServiceDeps, 'emailChange' | 'lifecycle' | 'audit'>;
+  /** /account/linked: upstream sign-ins linked to the account */
+  linked?: Omit<LinkedSignInDeps, 'page' | 'auth'>;
 } & Omit<SecurityDeps, 'page' | 'auth'>;
 
 export function createAccountRouter(deps: AccountPagesDeps) {
@@ -131,6 +134,7 @@ export function createAccountRouter(deps: AccountPagesDeps) {
   });
 
   registerSecurityRoutes(router, { ...deps, page });
+  if (deps.linked) registerLinkedSignInRoutes(router, { ...deps.linked, auth, page });
   registerSelfServiceRoutes(router, { ...deps.selfService, auth, sessionsAndApps, page });
   return router;
 }

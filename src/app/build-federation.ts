@@ -28,6 +28,14 @@ import type { Middleware } from 'koa';
 import { createSamlSessions } from '../federation/saml/saml-sessions.js';
 import { createSpLogout } from '../federation/saml/sp-logout.js';
 import { singleLogoutHooks } from '../federation/saml/single-logout-hooks.js';
+import type { AccountRecord } from '../../adapters/contract.js';
+import type { LoginThrottle } from '../accounts/login-throttle.js';
+import { createUpstreamFetch } from '../federation/oidc/upstream-fetch.js';
+import { createUpstream } from '../federation/oidc/upstream-clients.js';
+import { createOidcLogins } from '../federation/oidc/oidc-logins.js';
+import { createOidcRouter } from '../federation/oidc/oidc-routes.js';
+import { createOidcSessions } from '../federation/oidc/oidc-sessions.js';
+import { upstreamLogoutHooks } from '../federation/oidc/upstream-logout-hooks.js';
 
 export type Federation = {
   login: LoginFederation;
@@ -37,6 +45,8 @@ export type Federation = {
   metadata: MetadataRefresher;
   /** around oidc-provider's routes, for SP-initiated SAML single logout; only when an IdP sets singleLogout */
   providerHooks?: Middleware;
+  /** the callbacks of OpenID Connect / OAuth 2.0 upstreams; only when the file has some */
+  oidcRouter?: ReturnType<typeof createOidcRouter>;
 };
 
 export async function buildFederation(deps: {
@@ -48,6 +58,11 @@ export async function buildFederation(deps: {
   audit: AuditLog;
   /** what an IdP's LogoutRequest ends the account's sessions with (and tells their apps) */
   signOutEverywhere: SignOutEverywhere;
+  /** OUTBOUND_PRIVATE_HOSTS: upstreams on loopback or private addresses the SSRF guard lets through */
+  outboundPrivateHosts?: readonly string[];
+  /** the local password that proves an account before an upstream identity is linked to it */
+  checkPassword?(email: string, password: string): Promise<{ account?: AccountRecord }>;
+  loginThrottle?: LoginThrottle;
 }): Promise<Federation> {
   const { config, store, logger } = deps;
   // samlify keeps its schema validator in module state and refuses every message until one is set; this
@@ -59,7 +74,15 @@ export async function buildFederation(deps: {
   const realms = createHomeRealms([
     ...config.ldap.map((d) => ({ kind: 'ldap' as const, id: d.id, domains: d.domains })),
     ...config.saml.idps.map((i) => ({ kind: 'saml' as const, id: i.id, domains: i.domains })),
+    ...config.oidc.providers.map((p) => ({ kind: 'oidc' as const, id: p.id, domains: p.domains })),
   ]);
+  const upstreamFetch = createUpstreamFetch(deps.outboundPrivateHosts ?? []);
+  const oidcLogins = config.oidc.providers.length && deps.checkPassword && deps.loginThrottle
+    ? createOidcLogins({
+      upstreams: config.oidc.providers.map((p) => createUpstream(p, { fetch: upstreamFetch, redirectUri: `${deps.issuer}/federation/oidc/${p.id}/callback` })),
+      fetch: upstreamFetch, records: store.records, stateTtlSeconds: config.oidc.stateTtlSeconds,
+    })
+    : undefined;
   const directoryLogin = createDirectoryLogin({
     directories: config.ldap.map((d) => createLdapDirectory(d, { logger })),
     order: config.ldapOrder,
@@ -80,11 +103,32 @@ export async function buildFederation(deps: {
     clockSkewSeconds: config.saml.clockSkewSeconds, requestTtlSeconds: config.saml.requestTtlSeconds,
   });
   const singleLogout = config.saml.idps.some((i) => i.singleLogout);
-  const step = createFederatedStep({ saml, accounts, render: deps.render, ...(singleLogout ? { sessions } : {}) });
+  const oidcLogout = oidcLogins && config.oidc.providers.some((p) => p.singleLogout);
+  const oidcSessions = createOidcSessions({ records: store.records, singleLogout: (id) => config.oidc.providers.some((p) => p.id === id && p.singleLogout) });
+  const samlHooks = singleLogout ? singleLogoutHooks({ sessions, spLogout, render: deps.render, logger, audit: deps.audit, issuer: deps.issuer }) : undefined;
+  const oidcHooks = oidcLogout ? upstreamLogoutHooks({ logins: oidcLogins, sessions: oidcSessions, logger, audit: deps.audit, issuer: deps.issuer }) : undefined;
+  const step = createFederatedStep({
+    saml, accounts, render: deps.render, ...(singleLogout ? { sessions } : {}),
+    ...(oidcLogins ? {
+      oidc: {
+        logins: oidcLogins, records: store.records, federation: store.federation, audit: deps.audit,
+        findAccountByEmail: (email: string) => store.accounts.findByEmail(email), checkPassword: deps.checkPassword!, throttle: deps.loginThrottle!,
+        ...(oidcLogout ? { sessions: oidcSessions } : {}),
+      },
+    } : {}),
+  });
   return {
     step,
     metadata: createMetadataRefresher({ providers: samlProviders, settings: config.saml, issuer: deps.issuer, logger }),
-    ...(singleLogout ? { providerHooks: singleLogoutHooks({ sessions, spLogout, render: deps.render, logger, audit: deps.audit, issuer: deps.issuer }) } : {}),
+    ...(oidcLogins ? {
+      oidcRouter: createOidcRouter({
+        logins: oidcLogins, logger, audit: deps.audit,
+        callbackQuota: keyedByIp(createQuota(store.rateLimiter({ keyPrefix: 'oidc-callback-ip', points: 60, duration: 60, blockDuration: 0 }))),
+        ...(oidcLogout ? { logoutReturn: (state: string) => oidcSessions.takeReturn(state) } : {}),
+      }),
+    } : {}),
+    // SAML's hooks run around the OIDC upstreams' (a session came from one of them at most)
+    ...(samlHooks && oidcHooks ? { providerHooks: (ctx, next) => samlHooks(ctx, () => oidcHooks(ctx, next)) } : samlHooks || oidcHooks ? { providerHooks: (samlHooks ?? oidcHooks)! } : {}),
     samlRouter: createSamlRouter({
       saml, logger, audit: deps.audit, render: deps.render, spLogout,
       logout: createSamlLogout({
@@ -96,10 +140,12 @@ export async function buildFederation(deps: {
     }),
     login: {
       buttons: step.buttons,
-      formActionOrigins: step.formActionOrigins,
+      get formActionOrigins() {
+        return step.formActionOrigins;
+      },
       idpFor(login) {
         const realm = realms.discover(login);
-        return realm.kind === 'saml' ? realm.id : undefined;
+        return realm.kind === 'saml' || realm.kind === 'oidc' ? realm.id : undefined;
       },
       startSso: (ctx, interaction, idpId) => step.start(ctx, interaction, idpId),
       subjectOf: (login) => directoryLogin.subjectOf(login),

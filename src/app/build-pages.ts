@@ -115,6 +115,8 @@ export function buildPages(deps: {
     },
     totp: factors.totp, webauthn: factors.webauthn, recoveryCodes: factors.recoveryCodes, factors: factors.account,
     secondFactorThrottle: protection.secondFactorThrottle,
+    // listed even without a federation file (an empty list), so the account navigation is always right
+    linked: { federation: deps.store.federation, audit, providerName: (id: string) => federation?.login.buttons.find((b) => b.id === id)?.name ?? id },
     async onPasswordChanged(account, ctx, signedOut) {
       accountMail.passwordChanged(account, 'changed', `${config.ISSUER}/password/forgot`);
       const ended = signedOut ? { sessionsEnded: signedOut.sessions, grantsRevoked: signedOut.grants } : {};

@@ -55,6 +55,7 @@ export function createApp(c: AppContext): Koa {
   const playground = config.NODE_ENV === 'development' ? createPlaygroundRouter({ issuer: config.ISSUER, clientId: DEMO.clientId, secure: https, viewsDir: c.viewsDir, render: c.render, csrf: c.csrf }) : undefined;
   // the operators' console (console/router.ts), when CONSOLE_ENABLED
   const consoleRouter = c.console;
+  const oidcUpstreams = c.federation?.oidcRouter;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers carry their own context types
   const steps: Koa.Middleware<any, any>[] = [
     trustedClientIp(proxyTrust),
@@ -63,7 +64,7 @@ export function createApp(c: AppContext): Koa {
     c.metrics.measure,
     // discovery and the JWKS from memory after the first answer of each provider instance
     staticProtocolDocuments({ current: () => providers.current, https }),
-    securityHeaders({ https, imageOrigins: config.BRAND_LOGO_URL ? [new URL(config.BRAND_LOGO_URL).origin] : [] }),
+    securityHeaders({ https, imageOrigins: [...(config.BRAND_LOGO_URL ? [new URL(config.BRAND_LOGO_URL).origin] : []), ...(c.federation?.step.imageOrigins ?? [])] }),
     errorHandler({ logger, render: c.render }),
     acceptPostAtAuthorizationEndpoint,
     protocolEdge({ issuer: config.ISSUER, jwksMaxAgeSeconds: jwksMaxAgeSeconds(c.config) }),
@@ -81,7 +82,7 @@ export function createApp(c: AppContext): Koa {
     // /admin/v1: the management API, problem details for everything under it (admin/router.ts)
     c.adminApi,
     // our pages and endpoints; a protocol request skips them all (route-by-prefix.ts)
-    ...underRouterPrefixes([assets, scripts, health, metrics, lifecycle.router, interactions, account, ...(saml ? [saml] : []), ...(playground ? [playground] : []), ...(consoleRouter ? [consoleRouter] : [])], [
+    ...underRouterPrefixes([assets, scripts, health, metrics, lifecycle.router, interactions, account, ...(saml ? [saml] : []), ...(playground ? [playground] : []), ...(consoleRouter ? [consoleRouter] : []), ...(oidcUpstreams ? [oidcUpstreams] : [])], [
       assets.routes(),
       scripts.routes(),
       health.routes(),
@@ -94,6 +95,7 @@ export function createApp(c: AppContext): Koa {
       ...(saml ? [saml.routes()] : []),
       ...(playground ? [playground.routes()] : []),
       ...(consoleRouter ? [consoleRouter.routes(), consoleRouter.allowedMethods()] : []),
+      ...(oidcUpstreams ? [oidcUpstreams.routes()] : []),
     ]),
     // SP-initiated SAML single logout reads what the provider did (federation/saml/single-logout-hooks.ts)
     ...(c.federation?.providerHooks ? [c.federation.providerHooks] : []),

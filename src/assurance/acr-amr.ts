@@ -17,13 +17,18 @@ export const ACR = {
    * password): the origin-bound signature cannot be relayed by a phishing site
    */
   phishingResistant: 'urn:gatehouse:acr:phr',
-  /** an upstream SAML IdP authenticated the person (src/federation) */
+  /** an upstream SAML IdP or OpenID / OAuth 2.0 provider authenticated the person (src/federation) */
   federated: 'urn:gatehouse:acr:federated',
+  /**
+   * an upstream OpenID provider authenticated the person with more than one factor, and its provider
+   * entry trusts that claim (trustUpstreamMfa): it counts as a second factor here
+   */
+  federatedMfa: 'urn:gatehouse:acr:federated-mfa',
 } as const;
 
 export type AcrValue = (typeof ACR)[keyof typeof ACR];
 
-const ACR_RANK: Record<string, number> = { [ACR.password]: 1, [ACR.federated]: 1, [ACR.mfa]: 2, [ACR.phishingResistant]: 3 };
+const ACR_RANK: Record<string, number> = { [ACR.password]: 1, [ACR.federated]: 1, [ACR.mfa]: 2, [ACR.federatedMfa]: 2, [ACR.phishingResistant]: 3 };
 
 /** How strong an `acr` is: 0 for none or unknown. */
 export const acrRank = (acr: string | undefined): number => (acr ? ACR_RANK[acr] ?? 0 : 0);

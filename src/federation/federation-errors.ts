@@ -7,6 +7,7 @@ import { AccessDeniedError } from '../errors/errors.js';
 import type { SamlRefusalCategory } from './saml/saml-xml.js';
 
 export const refusalMessages = {
+  unavailableUpstream: (name: string) => `${name} cannot be reached right now. Try again in a few minutes, or sign in another way.`,
   unavailable: (name: string) => `${name} cannot be reached right now, so your password could not be checked. Try again in a few minutes.`,
   emailTaken: (name: string) =>
     `An account with this email address already exists here and is not linked to ${name}. Sign in the way you usually do, or ask an administrator to link the accounts.`,
@@ -22,6 +23,9 @@ export const refusalMessages = {
   cannotSignIn: (_name: string) => 'This account cannot sign in here. Ask your administrator.',
   rejected: (name: string, category: SamlRefusalCategory = 'malformed') =>
     `The sign-in answer from ${name} could not be accepted: ${refusalCategories[category]}. ${category === 'replay' || category === 'expired' ? 'Go back to the app and sign in again.' : 'Try again; if it happens again, tell your administrator what this page says.'}`,
+  /** an OpenID Connect / OAuth 2.0 upstream's answer refused (federation/oidc) */
+  upstreamRejected: (name: string, category: SamlRefusalCategory = 'malformed') =>
+    `The sign-in answer from ${name} could not be accepted: ${upstreamCategories[category]}. ${category === 'replay' || category === 'expired' ? 'Go back to the app and sign in again.' : 'Try again; if it happens again, tell your administrator what this page says.'}`,
   /** an IdP's LogoutRequest (single logout) refused: same categories, and nothing was signed out */
   /** the IdP's answer to our LogoutRequest (SP-initiated single logout) refused: Gatehouse's session has ended anyway */
   logoutResponseRejected: (name: string, category: SamlRefusalCategory = 'malformed') =>
@@ -43,6 +47,15 @@ export const refusalCategories: Record<SamlRefusalCategory, string> = {
   upstream: 'the identity provider did not sign you in',
   malformed: 'it is not a well-formed SAML response',
   encryption: 'it was not encrypted as agreed, or could not be decrypted',
+};
+
+/** The same categories, in the words of OpenID Connect and OAuth 2.0 answers. */
+export const upstreamCategories: Record<SamlRefusalCategory, string> = {
+  ...refusalCategories,
+  replay: 'it answers no sign-in in progress here, or was already used',
+  addressing: 'it was meant for another application, or came from another provider',
+  malformed: 'it is not a well-formed answer',
+  encryption: 'it could not be decrypted',
 };
 
 /** A federated sign-in that cannot complete: shown on the error page, never with a stack trace. */

@@ -14,6 +14,8 @@ import { NotFoundError } from '../errors/errors.js';
 import { ACR, AMR } from '../assurance/acr-amr.js';
 import type { Interaction } from '../oidc/interaction.js';
 import type { SamlSessions } from '../federation/saml/saml-sessions.js';
+import type { OidcLogins } from '../federation/oidc/oidc-logins.js';
+import { createOidcSignIn, type OidcSignInDeps } from './federated-oidc.js';
 
 export type FederatedStep = ReturnType<typeof createFederatedStep>;
 
@@ -21,14 +23,31 @@ export function createFederatedStep(deps: {
   saml: SamlLogins; accounts: Pick<FederatedAccounts, 'signIn'>; render: Renderer;
   /** remembers the sign-in for the session it completes, for SP-initiated single logout */
   sessions?: Pick<SamlSessions, 'remember'>;
+  /** OpenID Connect / OAuth 2.0 upstreams (federated-oidc.ts) */
+  oidc?: { logins: OidcLogins } & Omit<OidcSignInDeps, 'logins' | 'accounts' | 'render'>;
 }) {
   const { saml } = deps;
+  const oidc = deps.oidc ? createOidcSignIn({ ...deps.oidc, accounts: deps.accounts, render: deps.render }) : undefined;
   return {
     /** IdP buttons for the login page, and the origins its forms may end up at (CSP form-action). */
-    buttons: saml.providers.map((p) => ({ id: p.config.id, name: p.config.name })),
-    formActionOrigins: [...new Set(saml.providers.map((p) => p.ssoOrigin))],
+    buttons: [
+      ...saml.providers.map((p) => ({ id: p.config.id, name: p.config.name })),
+      ...(deps.oidc?.logins.upstreams ?? []).map((u) => ({ id: u.config.id, name: u.config.name, ...(u.config.logo ? { logo: u.config.logo } : {}) })),
+    ],
+    /** read at each render: an upstream's discovered authorization endpoint may add an origin */
+    get formActionOrigins(): string[] {
+      return [...new Set([...saml.providers.map((p) => p.ssoOrigin), ...(deps.oidc?.logins.upstreams ?? []).flatMap((u) => u.formActionOrigins())])];
+    },
+    /** the logo origins of the buttons (CSP img-src) */
+    imageOrigins: [...new Set((deps.oidc?.logins.upstreams ?? []).flatMap((u) => (u.config.logo ? [new URL(u.config.logo).origin] : [])))],
+    /** POST /interaction/:uid/federated/:provider/link: the local password proves the account before the link */
+    link: (ctx: Context, interaction: Interaction, providerId: string, form: Record<string, string>) => {
+      if (!oidc) throw new NotFoundError('There is no such sign-in option.');
+      return oidc.link(ctx, interaction, providerId, form);
+    },
 
     async start(ctx: Context, interaction: Interaction, providerId: string): Promise<void> {
+      if (oidc?.has(providerId)) return oidc.start(ctx, interaction, providerId);
       const provider = saml.get(providerId);
       if (!provider) throw new NotFoundError('There is no such sign-in option.');
       const out = await saml.begin(providerId, interaction.uid);
@@ -42,7 +61,8 @@ export function createFederatedStep(deps: {
     },
 
     /** The login result, and a notice the person must read before continuing (an email kept, see federated-accounts.ts). */
-    async complete(ctx: Context, interaction: Interaction, providerId: string): Promise<{ result: Record<string, unknown>; notice?: string }> {
+    async complete(ctx: Context, interaction: Interaction, providerId: string): Promise<{ result: Record<string, unknown>; notice?: string } | undefined> {
+      if (oidc?.has(providerId)) return oidc.complete(ctx, interaction, providerId);
       const provider = saml.get(providerId);
       if (!provider) throw new NotFoundError('There is no such sign-in option.');
       const handle = typeof ctx.query.handle === 'string' ? ctx.query.handle : '';

@@ -87,10 +87,21 @@ export function createInteractionRouter(deps: {
     await deps.federated.start(ctx, interaction, ctx.params.provider as string);
   });
 
-  router.get('/:uid/federated/:provider/complete', async (ctx) => {
+  // the CSRF token is issued here too: the page asking for the local password (before a link) posts a form
+  router.get('/:uid/federated/:provider/complete', deps.csrf, async (ctx) => {
     const interaction = await loadInteraction(ctx);
     if (interaction.prompt.name !== 'login' || !deps.federated) throw new InvalidRequestError('This sign-in step is already complete.');
     const done = await deps.federated.complete(ctx, interaction, ctx.params.provider as string);
+    if (!done) return; // a page was shown (prove the local account before linking)
+    if (!done.notice) return finishInteraction(providers, ctx, done.result, false);
+    await showNotice(ctx, done.result, done.notice);
+  });
+
+  router.post('/:uid/federated/:provider/link', deps.csrf, async (ctx) => {
+    const interaction = await loadInteraction(ctx);
+    if (interaction.prompt.name !== 'login' || !deps.federated) throw new InvalidRequestError('This sign-in step is already complete.');
+    const done = await deps.federated.link(ctx, interaction, ctx.params.provider as string, ctx.state.form as Record<string, string>);
+    if (!done) return;
     if (!done.notice) return finishInteraction(providers, ctx, done.result, false);
     await showNotice(ctx, done.result, done.notice);
   });

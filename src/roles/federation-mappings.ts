@@ -1,5 +1,5 @@
 /**
- * The roles the federation file's group mappings (`roles` of each LDAP directory and SAML IdP) name.
+ * The roles the federation file's group mappings (`roles` of each LDAP directory, SAML IdP and OpenID Connect / OAuth 2.0 upstream) name.
  * Each must be a role record: start-up refuses a file that names one that is not (an unknown name would
  * silently grant nothing), and such a role cannot be deleted while the file maps to it.
  */
@@ -10,7 +10,7 @@ import { ConfigError } from '../config/load-config.js';
 export function rolesMappedBy(config: FederationConfig | null | undefined): Map<string, string> {
   const mapped = new Map<string, string>();
   if (!config) return mapped;
-  for (const provider of [...config.ldap, ...config.saml.idps]) {
+  for (const provider of [...config.ldap, ...config.saml.idps, ...config.oidc.providers]) {
     for (const roles of Object.values(provider.roles)) for (const role of roles) if (!mapped.has(role)) mapped.set(role, provider.id);
   }
   return mapped;
@@ -19,7 +19,7 @@ export function rolesMappedBy(config: FederationConfig | null | undefined): Map<
 /** provider id → the roles its group mapping names */
 export function mappingsBySource(config: FederationConfig | null | undefined): Map<string, Set<string>> {
   const bySource = new Map<string, Set<string>>();
-  for (const provider of config ? [...config.ldap, ...config.saml.idps] : []) {
+  for (const provider of config ? [...config.ldap, ...config.saml.idps, ...config.oidc.providers] : []) {
     bySource.set(provider.id, new Set(Object.values(provider.roles).flat()));
   }
   return bySource;

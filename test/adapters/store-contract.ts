@@ -418,6 +418,13 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
       assert.deepEqual(await a.store.federation.linksOf(ada), [{ ...ldap, lastLoginAt: t + 99 }, saml], 'by creation time');
       assert.deepEqual(await a.store.federation.linksOf(grace), [fresh]);
       assert.deepEqual(await a.store.federation.linksOf(rand()), []);
+
+      // removeLink (issue 17, /account/linked): only that account's link, once
+      assert.equal(await b.store.federation.removeLink(grace, ldap.providerId, ldap.externalId), false, "another account's link is not removed");
+      assert.equal(await b.store.federation.removeLink(ada, saml.providerId, saml.externalId), true);
+      assert.equal(await a.store.federation.removeLink(ada, saml.providerId, saml.externalId), false, 'already removed');
+      assert.equal(await a.store.federation.findLink(saml.providerId, saml.externalId), undefined);
+      assert.deepEqual(await a.store.federation.linksOf(ada), [{ ...ldap, lastLoginAt: t + 99 }]);
     });
 
     it('keeps roles per source: a source replaces only its own, atomically', async () => {

@@ -8,6 +8,7 @@ import { SettingValueError, type Parser } from '../parsers.js';
 import { FederationFileError, PROVIDER_ID, Section } from './checks.js';
 import { readLdapDirectory, type LdapDirectoryConfig } from './ldap-config.js';
 import { readSamlSettings, type SamlSettings } from './saml-config.js';
+import { readOidcSettings, type OidcSettings } from './oidc-config.js';
 
 export type FederationConfig = {
   file: string;
@@ -15,6 +16,8 @@ export type FederationConfig = {
   /** directory ids tried, in this order, for logins that no domain claims (after local accounts) */
   ldapOrder: string[];
   saml: SamlSettings;
+  /** upstream OpenID Connect and OAuth 2.0 providers (oidc-config.ts) */
+  oidc: OidcSettings;
   /** email domain → the id of the provider that owns it (its `domains` and `emailDomains`) */
   domainOwners: Map<string, string>;
 };
@@ -47,12 +50,14 @@ export function readFederationFile(path: string): FederationConfig {
   const ldapOrder = root.stringList('ldapOrder', { optional: true, pattern: PROVIDER_ID, accepted: 'a list of directory ids', item: 'a directory id' });
   const samlSection = root.section('saml');
   const saml = samlSection ? readSamlSettings(samlSection) : { clockSkewSeconds: 60, requestTtlSeconds: 600, acsRequestsPerMinute: 60, idps: [] };
+  const oidcSection = root.section('oidc');
+  const oidc = oidcSection ? readOidcSettings(oidcSection) : { stateTtlSeconds: 600, providers: [] };
   root.done();
 
   // Provider ids name links in the store and appear in URLs; a domain can only have one home.
   const owners = new Map<string, string>();
   const ids = new Set<string>();
-  const providers = [...ldap.map((p, i) => ({ p, at: `ldap[${i}]` })), ...saml.idps.map((p, i) => ({ p, at: `saml.idps[${i}]` }))];
+  const providers = [...ldap.map((p, i) => ({ p, at: `ldap[${i}]` })), ...saml.idps.map((p, i) => ({ p, at: `saml.idps[${i}]` })), ...oidc.providers.map((p, i) => ({ p, at: `oidc.providers[${i}]` }))];
   for (const { p, at } of providers) {
     if (ids.has(p.id)) throw new FederationFileError(`${at}.id`, JSON.stringify(p.id), 'an id no other directory or IdP uses');
     ids.add(p.id);
@@ -68,5 +73,5 @@ export function readFederationFile(path: string): FederationConfig {
   ldapOrder.forEach((id, i) => {
     if (!ldap.some((d) => d.id === id)) throw new FederationFileError(`ldapOrder[${i}]`, JSON.stringify(id), `the id of a directory in "ldap" (${ldap.map((d) => d.id).join(', ') || 'none configured'})`);
   });
-  return { file: path, ldap, ldapOrder, saml, domainOwners: owners };
+  return { file: path, ldap, ldapOrder, saml, oidc, domainOwners: owners };
 }

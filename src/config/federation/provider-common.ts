@@ -21,7 +21,7 @@ export type ProviderCommon = {
    */
   outsideDomains: 'unverified' | 'refuse';
   /** claim → upstream attribute; `email` is required (accounts are keyed by email) */
-  claims: { email: string; name?: string };
+  claims: { email: string; name?: string; [upstreamOnly: string]: string | undefined };
   /** whether the provider's email addresses count as verified (email_verified) */
   emailVerified: boolean;
   /** upstream group → Gatehouse roles; groups not listed grant nothing */
@@ -41,8 +41,11 @@ export type ProviderCommon = {
   emailConflict: 'keep' | 'refuse';
 };
 
-export function readProviderCommon(s: Section): ProviderCommon {
-  const claims = s.stringMap('claims', { keys: ['email', 'name'], accepted: 'an attribute name' });
+/** The keys `claims` may hold (OpenID Connect upstreams add subject, email_verified, groups, ...) and their defaults. */
+export type ClaimKeys = { keys: readonly string[]; defaults?: Record<string, string> };
+
+export function readProviderCommon(s: Section, claimKeys: ClaimKeys = { keys: ['email', 'name'] }): ProviderCommon {
+  const claims: Record<string, string> = { ...claimKeys.defaults, ...s.stringMap('claims', { keys: claimKeys.keys, accepted: 'an attribute name' }) };
   if (!claims.email) s.fail('claims', 'an object with at least "email" (the attribute holding the email address)');
   const domains = s.stringList('domains', { optional: true, pattern: DOMAIN, accepted: 'a list of email domains', item: 'a lower-case email domain such as example.org' });
   const emailDomains = s.has('emailDomains')
@@ -54,7 +57,7 @@ export function readProviderCommon(s: Section): ProviderCommon {
     domains,
     emailDomains,
     outsideDomains: s.oneOf('outsideDomains', ['unverified', 'refuse'] as const, 'unverified'),
-    claims: { email: claims.email, ...(claims.name ? { name: claims.name } : {}) },
+    claims: { ...claims, email: claims.email },
     emailVerified: s.boolean('emailVerified', false),
     roles: s.roleMap('roles'),
     linkExistingAccounts: s.boolean('linkExistingAccounts', false),
