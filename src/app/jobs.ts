@@ -23,7 +23,7 @@ export type JobDeps = {
   audit: Pick<AuditLog, 'sweep' | 'record' | 'onOutbox'>;
   cipher: Pick<AtRestCipher, 'decrypt'>;
   accountTokens: Pick<AccountTokens, 'sweep'>;
-  keyRing: Pick<KeyRing, 'refresh'>;
+  keyRing: Pick<KeyRing, 'refresh' | 'onScheduledKey'>;
   providers: Pick<ProviderHost, 'replaceKeys'>;
   federation?: { metadata: Pick<MetadataRefresher, 'needed' | 'nextInMs' | 'refreshDue'> } | undefined;
 };
@@ -40,6 +40,9 @@ export function startJobs(d: JobDeps): Jobs {
     Promise.all(sweeps).catch((err: unknown) => logger.warn({ err }, 'sweeping expired records failed'));
   }, d.config.SWEEP_INTERVAL * 1000);
   sweeper.unref();
+  // a rotation the schedule made (the replica holding the key lock): audited, and so a key.rotated event
+  d.keyRing.onScheduledKey(({ kid, activatesAt }) =>
+    void d.audit.record({ type: 'key.rotation_scheduled', details: { kid, immediately: false, activatesAt } }));
   // every replica picks up a rotation within KEY_REFRESH_INTERVAL (src/keys/rotation.ts)
   const keyRefresher = setInterval(() => {
     d.keyRing.refresh().then((jwks) => {

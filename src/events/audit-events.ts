@@ -61,6 +61,7 @@ const RULES: Record<string, Rule> = {
   'admin.client.deleted': { event: 'client.deleted', extra: via() },
   'admin.client.secret_rotated': { event: 'client.secret_rotated' },
   'admin.key.rotated': { event: 'key.rotated' },
+  'key.rotation_scheduled': { event: 'key.rotated' },
   'admin.key.revoked': { event: 'key.revoked', extra: (r) => ({ kid: r.details.kid }) },
   'webhook.endpoint_disabled': { event: 'webhook.endpoint_disabled', when: always },
 };

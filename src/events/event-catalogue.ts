@@ -42,7 +42,7 @@ export const EVENT_TYPES = {
   'client.updated': { version: 1, description: 'A client\'s metadata changed; `changed` names the members', fields: ['client_id', 'via', 'changed'] },
   'client.deleted': { version: 1, description: 'A client was deleted with its grants and tokens', fields: ['client_id', 'via'] },
   'client.secret_rotated': { version: 1, description: 'A client got a new secret (never in the payload); the old one works `overlap_seconds` longer', fields: ['client_id', 'overlap_seconds'] },
-  'key.rotated': { version: 1, description: 'A new signing key was scheduled, or put in service at once', fields: ['kid', 'immediately'] },
+  'key.rotated': { version: 1, description: 'A new signing key was made: by the rotation schedule, by an operator, or put in service at once', fields: ['kid', 'immediately'] },
   'key.revoked': { version: 1, description: 'A signing key was revoked', fields: ['kid', 'current'] },
   'webhook.endpoint_disabled': { version: 1, description: 'A webhook endpoint failed too often in a row and was disabled', fields: ['endpoint_id', 'consecutive_failures'] },
   'webhook.test': { version: 1, description: 'A test event, sent on request to one endpoint', fields: ['endpoint_id'] },

@@ -52,6 +52,8 @@ export type KeyRing = {
    * refresh. When it is the signing key, a fresh key signs from now on first. Throws UnknownKeyError.
    */
   revoke(kid: string): Promise<{ revoked: string; state: SigningKeyState; current: string }>;
+  /** Calls `listener` when this replica's schedule made a new key (the rotation interval ran out). */
+  onScheduledKey(listener: (key: { kid: string; activatesAt: number }) => void): void;
 };
 
 export class UnknownKeyError extends Error {}
@@ -68,6 +70,7 @@ export function createKeyRing(d: KeyRingDeps): KeyRing {
   const now = d.now ?? Date.now;
   const owner = randomUUID();
   const plain = new Map<string, JWK>();
+  const scheduledListeners: ((key: { kid: string; activatesAt: number }) => void)[] = [];
   let published = '';
   // The lock keeps other replicas out; this keeps this replica's own calls (a slow refresh overlapping the
   // next tick, a CLI rotate) from interleaving, since the lock lets its owner in again.
@@ -115,7 +118,10 @@ export function createKeyRing(d: KeyRingDeps): KeyRing {
     }
     for (const r of records) if (!schedule.some((k) => k.record.kid === r.kid)) await d.keys.delete(r.kid);
     const due = nextKeyDue(schedule, t, d.timings);
-    if (due) await d.keys.save(await generateSigningKey(d.cipher, due.activatesAt <= t ? 'current' : 'next', t, due.activatesAt));
+    if (!due) return;
+    const key = await generateSigningKey(d.cipher, due.activatesAt <= t ? 'current' : 'next', t, due.activatesAt);
+    await d.keys.save(key);
+    for (const listener of scheduledListeners) listener({ kid: key.kid, activatesAt: due.activatesAt });
   }
 
   async function load(): Promise<ScheduledKey[]> {
@@ -159,6 +165,7 @@ export function createKeyRing(d: KeyRingDeps): KeyRing {
       await d.keys.save(key);
       return { kid: key.kid, activatesAt: key.activatesAt as number };
     }),
+    onScheduledKey: (listener) => void scheduledListeners.push(listener),
     revoke: (kid) => serial(async () => {
       const t = now();
       const records = await d.keys.list();

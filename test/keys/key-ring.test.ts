@@ -52,15 +52,19 @@ describe('key ring (SQLite, moved clock)', () => {
     assert.deepEqual((await store.signingKeys.list()).map((k) => k.kid), [next]);
   });
 
-  it('creates the next key on schedule, once, however many replicas refresh', async () => {
+  it('creates the next key on schedule, once, however many replicas refresh, and says so once (the key.rotated event)', async () => {
     const [a, b] = [ring(), ring()];
+    const told: string[] = [];
+    for (const r of [a, b]) r.onScheduledKey(({ kid }) => told.push(kid));
     const [first] = await a.start();
     await b.start();
     t += timings.rotationIntervalMs - timings.publishAheadMs;
     await Promise.all([a.refresh(), b.refresh(), a.refresh(), b.refresh()]);
     const keys = await store.signingKeys.list();
     assert.equal(keys.length, 2);
-    assert.equal(keys.find((k) => k.kid !== first!.kid)!.activatesAt, t + timings.publishAheadMs);
+    const scheduled = keys.find((k) => k.kid !== first!.kid)!;
+    assert.equal(scheduled.activatesAt, t + timings.publishAheadMs);
+    assert.deepEqual(told, [scheduled.kid]);
   });
 
   it('revokes the signing key: a fresh key (not the published next one) signs, and every replica drops the leaked one', async () => {
