@@ -121,7 +121,8 @@ export function createKeyRing(d: KeyRingDeps): KeyRing {
     if (!due) return;
     const key = await generateSigningKey(d.cipher, due.activatesAt <= t ? 'current' : 'next', t, due.activatesAt);
     await d.keys.save(key);
-    for (const listener of scheduledListeners) listener({ kid: key.kid, activatesAt: due.activatesAt });
+    // the first key of an empty store is no rotation
+    if (schedule.some((k) => k.state === 'current')) for (const listener of scheduledListeners) listener({ kid: key.kid, activatesAt: due.activatesAt });
   }
 
   async function load(): Promise<ScheduledKey[]> {
