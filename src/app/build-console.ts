@@ -22,6 +22,7 @@ import { sourceOf } from '../audit/audit-log.js';
 import type { PasswordReset } from '../accounts/password-reset.js';
 import { InvalidRequestError } from '../errors/errors.js';
 import type { Registries } from './build-clients.js';
+import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import { ADMIN_RESOURCE } from '../admin/admin-scopes.js';
 import { createConsoleAuth } from '../console/console-auth.js';
 import { createConsoleRouter } from '../console/router.js';
@@ -45,6 +46,8 @@ export function buildConsole(d: {
   registries: Registries;
   keyRing: KeyRing;
   passwordReset: Pick<PasswordReset, 'request'>;
+  /** the endpoints service the management API's /webhooks routes call */
+  webhooks: WebhookEndpoints;
 }): ConsoleRouter | undefined {
   const { config } = d;
   if (!config.CONSOLE_ENABLED) return undefined;
@@ -95,5 +98,6 @@ export function buildConsole(d: {
     keys: { keyRing: d.keyRing, listKeys, retentionMs: timings.retentionMs, audit: d.audit },
     roles: d.roles,
     apis: { resources: d.registries.resources, audit: d.audit, defaultAccessTokenTtl: config.ACCESS_TOKEN_TTL },
+    webhooks: d.webhooks,
   });
 }

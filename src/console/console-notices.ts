@@ -17,4 +17,9 @@ export const CONSOLE_NOTICES: Record<string, string> = {
   'client-deleted': 'The client was deleted, with every grant and token issued to it.',
   'key-rotated': 'A new signing key was scheduled.',
   'key-revoked': 'The key was revoked: it left the JWKS and signs nothing more.',
+  'webhook-enabled': 'The endpoint is enabled: events are sent to it again (its failure count starts over).',
+  'webhook-disabled': 'The endpoint is disabled: nothing is sent to it until it is enabled.',
+  'webhook-tested': 'A webhook.test event was queued for this endpoint.',
+  'webhook-redelivered': 'The delivery was queued again, with the same webhook-id.',
+  'webhook-deleted': 'The endpoint was deleted with its deliveries.',
 };

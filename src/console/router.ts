@@ -19,6 +19,7 @@ import { registerKeysPages, type KeysPagesDeps } from './keys-pages.js';
 import { registerAuditPage } from './audit-page.js';
 import { registerApisPages, type ApisPagesDeps } from './apis-pages.js';
 import { registerRolesPages, type RolesPagesDeps } from './roles-pages.js';
+import { registerWebhooksPages, type WebhooksPagesDeps } from './webhooks-pages.js';
 
 type WithoutPage<T> = Omit<T, 'page'>;
 
@@ -33,6 +34,7 @@ export type ConsoleDeps = {
   keys: WithoutPage<KeysPagesDeps>;
   roles: RolesPagesDeps['roles'];
   apis: WithoutPage<ApisPagesDeps>;
+  webhooks: WebhooksPagesDeps['webhooks'];
 };
 
 export function createConsoleRouter(deps: ConsoleDeps) {
@@ -59,5 +61,6 @@ export function createConsoleRouter(deps: ConsoleDeps) {
   registerClientsPages(router, { ...deps.clients, page });
   registerAuditPage(router, { page, audit: deps.users.audit });
   registerKeysPages(router, { ...deps.keys, page });
+  registerWebhooksPages(router, { page, webhooks: deps.webhooks, audit: deps.users.audit });
   return router;
 }

@@ -1,0 +1,214 @@
+/// <reference lib="dom" />
+/**
+ * The console's second round (issue 19): webhooks (add with the secret shown once, enable / disable,
+ * test event, deliveries with redelivery, rotation with an overlap, delete with the URL typed), each
+ * changing the store as the management API would and writing the API's audit event as the operator; an
+ * operator without the webhooks scopes sees no webhooks section and a forged POST is refused (403).
+ * One server and one browser for the file.
+ */
+import assert from 'node:assert/strict';
+import type { BrowserContext, Page } from 'playwright-core';
+import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
+import { useBrowser, screenshot, watchPage } from '../helpers/browser.js';
+import { Webhook } from 'standardwebhooks';
+import { FAST_WEBHOOKS, startWebhookReceiver, type WebhookReceiver } from '../events/webhook-receiver.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+describe('console, second round, in headless Chromium', () => {
+  const browser = useBrowser();
+  let gh: TestGatehouse;
+  let receiver: WebhookReceiver;
+  let admin: BrowserContext;
+  const people = {
+    admin: { email: 'root2@example.test', name: 'Rooted Admin' },
+    helper: { email: 'helper@example.test', name: 'User Admin' },
+    member: { email: 'member@example.test', name: 'Mem Ber' },
+  };
+  const ids: Record<string, string> = {};
+
+  before(async () => {
+    receiver = await startWebhookReceiver();
+    gh = await bootGatehouse({ ...FAST_WEBHOOKS, CONSOLE_ENABLED: 'true', CONSOLE_REQUIRE_MFA: 'false' });
+    for (const [key, p] of Object.entries(people)) {
+      ids[key] = (await gh.context.accounts.create({ ...p, password: PASSWORD, emailVerified: true })).id;
+    }
+    await gh.context.accounts.setRoles(people.admin.email, ['gatehouse:admin']);
+    await gh.context.accounts.setRoles(people.helper.email, ['gatehouse:user-admin']);
+    admin = await browser().browser.newContext();
+    await signIn(await admin.newPage(), people.admin.email);
+  });
+  after(async () => {
+    await gh?.close();
+    await receiver?.close();
+  });
+
+  async function signIn(page: Page, email: string, path = '/console') {
+    page.setDefaultTimeout(5_000);
+    await page.goto(`${gh.issuer}${path}`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${gh.issuer}${path}`);
+  }
+  const lastEvent = async (type: string) => (await gh.context.audit.query({ types: [type] })).at(-1);
+  const endpoints = () => gh.context.store.webhooks.listEndpoints();
+  async function adminPage(): Promise<Page> {
+    const page = await admin.newPage();
+    page.setDefaultTimeout(5_000);
+    return page;
+  }
+  const notice = (page: Page, text: RegExp | string) => page.getByRole('status').filter({ hasText: text }).waitFor();
+
+  it('webhooks: add (secret shown once), test event and its delivery, redeliver, disable / enable, rotate with an overlap, delete', async () => {
+    const page = await adminPage();
+    const watch = watchPage(page);
+    await page.goto(`${gh.issuer}/console`);
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+    // a refused URL is shown by its field, and nothing is stored
+    await page.getByLabel(/^URL/).fill('http://169.254.169.254/latest');
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await page.locator('#err-url').waitFor();
+    assert.equal(await page.getByLabel(/^URL/).getAttribute('aria-invalid'), 'true');
+    assert.equal((await endpoints()).length, 0);
+
+    await page.getByLabel(/^URL/).fill(receiver.url);
+    await page.getByLabel(/^Description/).fill('Orders service');
+    await page.getByLabel(/^webhook\.test/).check();
+    await page.getByLabel(/^user\.created/).check();
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    const secret = await page.getByTestId('webhook-secret').innerText();
+    assert.match(secret, /^whsec_/);
+    await screenshot(page, 'console-webhook-secret');
+    const [endpoint] = await endpoints();
+    assert.ok(endpoint);
+    assert.deepEqual(endpoint.eventTypes, ['user.created', 'webhook.test']);
+    assert.equal(endpoint.description, 'Orders service');
+    const created = await lastEvent('admin.webhook.created');
+    assert.equal(created?.accountId, ids.admin);
+    assert.equal(created?.details.endpoint_id, endpoint.id);
+    assert.equal(created?.details.via, 'console');
+
+    // the secret is never shown again: not on the list, not on the endpoint's page, not in the store
+    await page.goto(`${gh.issuer}/console/webhooks`);
+    assert.doesNotMatch(await page.content(), new RegExp(secret));
+    assert.match(await page.getByTestId('webhooks').innerText(), /Orders service/);
+    await screenshot(page, 'console-webhooks');
+    await page.getByRole('link', { name: endpoint.url }).click();
+    assert.doesNotMatch(await page.content(), new RegExp(secret));
+    assert.doesNotMatch(JSON.stringify(endpoint), new RegExp(secret));
+
+    // a test event, delivered (signed with the secret shown), listed with status, code and time
+    await page.getByRole('button', { name: 'Send a test event' }).click();
+    await notice(page, 'test event was queued');
+    assert.equal((await lastEvent('admin.webhook.tested'))?.details.endpoint_id, endpoint.id);
+    await receiver.until('the test event', (r) => r.length === 1);
+    assert.equal(receiver.verified(secret)[0]?.type, 'webhook.test');
+    await waitForDelivery(endpoint.id, (d) => d.status === 'succeeded');
+    await page.reload();
+    const row = page.getByTestId('deliveries').locator('tbody tr').first();
+    assert.match(await row.innerText(), /webhook\.test[\s\S]*succeeded[\s\S]*200[\s\S]*\d+ ms/);
+    await screenshot(page, 'console-webhook');
+
+    // redeliver: the same webhook-id again
+    await row.getByRole('button', { name: /Redeliver/ }).click();
+    await notice(page, 'queued again');
+    await receiver.until('the redelivery', (r) => r.length === 2);
+    assert.equal(receiver.received[1]!.id, receiver.received[0]!.id);
+    assert.equal((await lastEvent('admin.webhook.redelivered'))?.accountId, ids.admin);
+
+    await page.getByRole('button', { name: 'Disable', exact: true }).click();
+    await notice(page, 'is disabled');
+    assert.equal((await gh.context.store.webhooks.findEndpoint(endpoint.id))?.enabled, false);
+    assert.deepEqual((await lastEvent('admin.webhook.updated'))?.details.changed, ['enabled']);
+    await page.getByRole('button', { name: 'Enable', exact: true }).click();
+    await notice(page, 'is enabled');
+    assert.equal((await gh.context.store.webhooks.findEndpoint(endpoint.id))?.enabled, true);
+
+    // rotate with a day's overlap: both secrets sign the next delivery
+    await page.getByLabel('The old secret keeps signing for').selectOption({ label: '24 hours' });
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    const rotated = await page.getByTestId('webhook-secret').innerText();
+    assert.notEqual(rotated, secret);
+    assert.match(await page.getByRole('status').innerText(), /previous secret also signs/);
+    assert.equal((await lastEvent('admin.webhook.secret_rotated'))?.details.overlap_seconds, 86_400);
+    await page.getByTestId('webhook-link').click();
+    await page.getByRole('button', { name: 'Send a test event' }).click();
+    await receiver.until('the test event after rotation', (r) => r.length === 3);
+    const third = receiver.received[2]!;
+    const headers = { 'webhook-id': String(third.headers['webhook-id']), 'webhook-timestamp': String(third.headers['webhook-timestamp']), 'webhook-signature': String(third.headers['webhook-signature']) };
+    for (const s of [secret, rotated]) new Webhook(s).verify(third.body, headers);
+
+    // delete: the URL typed
+    await page.getByLabel(/Delete this endpoint/).fill('https://wrong.example.test/');
+    await page.getByRole('button', { name: 'Delete endpoint' }).click();
+    await page.getByText(/To confirm, type/).waitFor();
+    assert.equal((await endpoints()).length, 1);
+    await page.goBack();
+    await page.getByLabel(/Delete this endpoint/).fill(endpoint.url);
+    await page.getByRole('button', { name: 'Delete endpoint' }).click();
+    await notice(page, 'endpoint was deleted');
+    assert.equal((await endpoints()).length, 0);
+    assert.equal((await lastEvent('admin.webhook.deleted'))?.details.endpoint_id, endpoint.id);
+    assert.deepEqual(watch.problems, [], 'no CSP violation or script error');
+  });
+
+  it('webhooks: a delivery of another endpoint is 404, and an unknown endpoint too', async () => {
+    const page = await adminPage();
+    const a = await createEndpoint(`${receiver.url}/a`);
+    const b = await createEndpoint(`${receiver.url}/b`);
+    const delivery = await gh.context.store.webhooks.listDeliveries(a, 1);
+    await page.goto(`${gh.issuer}/console/webhooks/${b}`);
+    const csrf = await page.locator('input[name=_csrf]').first().inputValue();
+    const foreign = await page.request.post(`${gh.issuer}/console/webhooks/${b}/deliveries/${delivery[0]?.id ?? 'none'}/redeliver`, { form: { _csrf: csrf }, maxRedirects: 0 });
+    assert.equal(foreign.status(), 404);
+    const unknown = await page.goto(`${gh.issuer}/console/webhooks/ep_nothing`);
+    assert.equal(unknown?.status(), 404);
+  });
+
+  it('an operator without the webhooks scopes sees no webhooks section, and a forged POST is refused (403)', async () => {
+    const id = await createEndpoint(`${receiver.url}/c`);
+    const page = await browser().newPage();
+    await signIn(page, people.helper.email);
+    const nav = page.getByRole('navigation', { name: 'Console' });
+    assert.ok(!(await nav.getByRole('link').allInnerTexts()).includes('Webhooks'));
+    assert.equal((await page.goto(`${gh.issuer}/console/webhooks`))?.status(), 403);
+    assert.equal((await page.goto(`${gh.issuer}/console/webhooks/${id}`))?.status(), 403);
+    await page.goto(`${gh.issuer}/console`);
+    const csrf = await page.locator('input[name=_csrf]').first().inputValue();
+    for (const path of ['/console/webhooks', `/console/webhooks/${id}/disable`, `/console/webhooks/${id}/rotate-secret`, `/console/webhooks/${id}/test`]) {
+      const forged = await page.request.post(`${gh.issuer}${path}`, { form: { _csrf: csrf, url: 'https://evil.example.test/', confirm: `${receiver.url}/c` }, maxRedirects: 0 });
+      assert.equal(forged.status(), 403, path);
+    }
+    const forgedDelete = await page.request.post(`${gh.issuer}/console/webhooks/${id}/delete`, { form: { _csrf: csrf, confirm: `${receiver.url}/c` }, maxRedirects: 0 });
+    assert.equal(forgedDelete.status(), 403);
+    const kept = await gh.context.store.webhooks.findEndpoint(id);
+    assert.equal(kept?.enabled, true);
+    assert.equal((await endpoints()).filter((e) => e.url.startsWith('https://evil')).length, 0);
+  });
+
+  async function createEndpoint(url: string): Promise<string> {
+    const page = await adminPage();
+    await page.goto(`${gh.issuer}/console/webhooks`);
+    await page.getByLabel(/^URL/).fill(url);
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await page.getByTestId('webhook-secret').waitFor();
+    const found = (await endpoints()).find((e) => e.url === url);
+    assert.ok(found);
+    await page.getByTestId('webhook-link').click();
+    await page.getByRole('button', { name: 'Send a test event' }).click();
+    await notice(page, 'test event was queued');
+    await page.close();
+    return found.id;
+  }
+
+  async function waitForDelivery(endpointId: string, done: (d: { status: string }) => boolean): Promise<void> {
+    for (let i = 0; i < 200; i += 1) {
+      const [d] = await gh.context.store.webhooks.listDeliveries(endpointId, 1);
+      if (d && done(d)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.fail('the delivery did not settle');
+  }
+});
