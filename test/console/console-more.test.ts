@@ -14,6 +14,7 @@ import { Webhook } from 'standardwebhooks';
 import { FAST_WEBHOOKS, startWebhookReceiver, type WebhookReceiver } from '../events/webhook-receiver.js';
 
 const PASSWORD = 'correct horse battery staple';
+const ADMIN = 'urn:gatehouse:admin';
 
 describe('console, second round, in headless Chromium', () => {
   const browser = useBrowser();
@@ -24,6 +25,7 @@ describe('console, second round, in headless Chromium', () => {
     admin: { email: 'root2@example.test', name: 'Rooted Admin' },
     helper: { email: 'helper@example.test', name: 'User Admin' },
     member: { email: 'member@example.test', name: 'Mem Ber' },
+    editor: { email: 'editor@example.test', name: 'Role Editor' },
   };
   const ids: Record<string, string> = {};
 
@@ -35,6 +37,10 @@ describe('console, second round, in headless Chromium', () => {
     }
     await gh.context.accounts.setRoles(people.admin.email, ['gatehouse:admin']);
     await gh.context.accounts.setRoles(people.helper.email, ['gatehouse:user-admin']);
+    // may edit roles and assign them, but holds no other management authority
+    await gh.context.roles.create({ name: 'role-editor', permissions: ['admin:roles:read', 'admin:roles:write', 'admin:users:read', 'admin:users:write'].map((scope) => ({ resource: ADMIN, scope })) });
+    await gh.context.accounts.setRoles(people.editor.email, ['role-editor']);
+    await gh.context.roles.create({ name: 'support', description: 'Helps people', permissions: [{ resource: ADMIN, scope: 'admin:audit:read' }] });
     admin = await browser().browser.newContext();
     await signIn(await admin.newPage(), people.admin.email);
   });
@@ -186,6 +192,96 @@ describe('console, second round, in headless Chromium', () => {
     const kept = await gh.context.store.webhooks.findEndpoint(id);
     assert.equal(kept?.enabled, true);
     assert.equal((await endpoints()).filter((e) => e.url.startsWith('https://evil')).length, 0);
+  });
+
+  it('roles: change the description and permissions (whole list, add one, remove one), assign and remove holders, a stale form refused', async () => {
+    const page = await adminPage();
+    await page.goto(`${gh.issuer}/console/roles`);
+    await page.getByRole('link', { name: 'support', exact: true }).click();
+    await page.getByRole('heading', { name: 'support', level: 1 }).waitFor();
+    const role = () => gh.context.roles.find('support');
+
+    // a permission of no registered API is refused by its field
+    await page.getByLabel(/^Permissions/).fill('https://nowhere.example.test=orders:read');
+    await page.getByRole('button', { name: 'Save role' }).click();
+    assert.match(await page.locator('#err-permissions').innerText(), /no API is registered/);
+    assert.deepEqual((await role())?.permissions, [{ resource: ADMIN, scope: 'admin:audit:read' }]);
+
+    await page.getByLabel('Description').fill('Answers the help desk');
+    await page.getByLabel(/^Permissions/).fill(`${ADMIN}=admin:audit:read\n${ADMIN}=admin:users:read`);
+    await page.getByRole('button', { name: 'Save role' }).click();
+    await notice(page, 'role was saved');
+    assert.equal((await role())?.description, 'Answers the help desk');
+    assert.deepEqual((await role())?.permissions.map((p) => p.scope), ['admin:audit:read', 'admin:users:read']);
+    const updated = await lastEvent('role.updated');
+    assert.equal(updated?.details.role, 'support');
+    assert.equal(updated?.details.by_account, ids.admin);
+    assert.equal(updated?.details.via, 'console');
+
+    await page.getByLabel(/^Add one permission/).fill(`${ADMIN}=admin:keys:read`);
+    await page.getByRole('button', { name: 'Add permission' }).click();
+    await notice(page, 'permission was added');
+    assert.ok((await role())?.permissions.some((p) => p.scope === 'admin:keys:read'));
+    await page.getByRole('button', { name: `Remove permission admin:audit:read at ${ADMIN}` }).click();
+    await notice(page, 'permission was removed');
+    assert.deepEqual((await role())?.permissions.map((p) => p.scope), ['admin:keys:read', 'admin:users:read']);
+
+    // holders: an unknown email by its field, then assign, then remove
+    await page.getByLabel(/Give the role to/).fill('nobody-here@example.test');
+    await page.getByRole('button', { name: 'Assign role' }).click();
+    assert.match(await page.locator('#err-email').innerText(), /No account/);
+    await page.getByLabel(/Give the role to/).fill(people.member.email);
+    await page.getByRole('button', { name: 'Assign role' }).click();
+    await notice(page, 'role was assigned');
+    assert.deepEqual((await gh.context.accounts.findById(ids.member!))?.roles, ['support']);
+    assert.equal((await lastEvent('role.assigned'))?.details.by_account, ids.admin);
+    assert.match(await page.getByTestId('role-holders').innerText(), /member@example\.test/);
+    await screenshot(page, 'console-role');
+    await page.getByRole('button', { name: `Remove the role from ${people.member.email}` }).click();
+    await notice(page, 'role was removed');
+    assert.deepEqual((await gh.context.accounts.findById(ids.member!))?.roles, []);
+    assert.equal((await lastEvent('role.removed'))?.accountId, ids.member);
+
+    // two operators edit one role: the form read before the other's save is refused, nothing lost
+    const other = await adminPage();
+    await other.goto(`${gh.issuer}/console/roles/support`);
+    await page.getByLabel('Description').fill('First save');
+    await page.getByRole('button', { name: 'Save role' }).click();
+    await notice(page, 'role was saved');
+    await other.getByLabel('Description').fill('Second save');
+    await other.getByRole('button', { name: 'Save role' }).click();
+    await other.getByText(/Someone changed this role after you opened it/).waitFor();
+    assert.equal((await role())?.description, 'First save');
+
+    // a built-in role has no forms, and a forged change is refused
+    await page.goto(`${gh.issuer}/console/roles/gatehouse%3Aauditor`);
+    assert.equal(await page.getByRole('button', { name: 'Save role' }).count(), 0);
+    const csrf = await page.locator('input[name=_csrf]').first().inputValue();
+    const auditor = (await gh.context.roles.find('gatehouse:auditor'))!;
+    const forged = await page.request.post(`${gh.issuer}/console/roles/gatehouse%3Aauditor`, { form: { _csrf: csrf, description: 'owned', permissions: '', updated_at: String(auditor.updatedAt) }, maxRedirects: 0 });
+    assert.equal(forged.status(), 400);
+    assert.deepEqual((await gh.context.roles.find('gatehouse:auditor'))?.permissions, auditor.permissions);
+  });
+
+  it('roles: an operator cannot give a role (or a person) management authority they do not hold', async () => {
+    const page = await browser().newPage();
+    await signIn(page, people.editor.email, '/console/roles/support');
+    // adding admin:webhooks:write, which the editor does not hold
+    await page.getByLabel(/^Add one permission/).fill(`${ADMIN}=admin:webhooks:write`);
+    await page.getByRole('button', { name: 'Add permission' }).click();
+    await page.getByText(/which your roles do not give you/).waitFor();
+    assert.ok(!(await gh.context.roles.find('support'))?.permissions.some((p) => p.scope === 'admin:webhooks:write'));
+    // the role already holds admin:keys:read: the editor may neither change it nor hand it out
+    await page.goto(`${gh.issuer}/console/roles/support`);
+    await page.getByLabel('Description').fill('Taken over');
+    await page.getByRole('button', { name: 'Save role' }).click();
+    await page.getByText(/admin:keys:read, which your roles do not give you/).waitFor();
+    await page.goto(`${gh.issuer}/console/roles/support`);
+    await page.getByLabel(/Give the role to/).fill(people.editor.email);
+    await page.getByRole('button', { name: 'Assign role' }).click();
+    await page.getByText(/which your roles do not give you/).waitFor();
+    assert.deepEqual((await gh.context.accounts.findById(ids.editor!))?.roles, ['role-editor']);
+    assert.notEqual((await gh.context.roles.find('support'))?.description, 'Taken over');
   });
 
   async function createEndpoint(url: string): Promise<string> {
