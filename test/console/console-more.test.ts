@@ -284,6 +284,38 @@ describe('console, second round, in headless Chromium', () => {
     assert.notEqual((await gh.context.roles.find('support'))?.description, 'Taken over');
   });
 
+  it('clients: rotate the secret with an overlap (none, 1 h, 24 h, 7 d): the old one keeps working that long', async () => {
+    const created = await gh.context.clients.create({ client_name: 'Overlap app', redirect_uris: ['https://overlap.example.test/cb'] });
+    const clientId = created.client_id;
+    const old = String(created.client_secret);
+    const page = await adminPage();
+    await page.goto(`${gh.issuer}/console/clients/${encodeURIComponent(clientId)}`);
+    assert.deepEqual(await page.getByLabel('The old secret keeps working for').locator('option').allInnerTexts(), ['none: the old secret stops working now', '1 hour', '24 hours', '7 days']);
+    await page.getByLabel('The old secret keeps working for').selectOption({ label: '24 hours' });
+    await page.getByLabel(/Rotate the secret/).fill(clientId);
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    const rotated = await page.getByTestId('client-secret').innerText();
+    assert.match(await page.getByTestId('previous-secret').innerText(), /keeps working until/);
+    await screenshot(page, 'console-client-rotated-overlap');
+    // the old secret is still accepted (it stands for the new one), for a day
+    assert.equal(await gh.context.clients.currentSecretForPrevious?.(clientId, old), rotated);
+    const event = await lastEvent('admin.client.secret_rotated');
+    assert.equal(event?.clientId, clientId);
+    assert.equal(event?.details.overlap_seconds, 86_400);
+    assert.equal(event?.accountId, ids.admin);
+    // a value the select does not offer is refused, and nothing rotates
+    const csrf = await page.locator('input[name=_csrf]').first().inputValue();
+    const forged = await page.request.post(`${gh.issuer}/console/clients/${encodeURIComponent(clientId)}/rotate-secret`, { form: { _csrf: csrf, confirm: clientId, overlap: '999999999' }, maxRedirects: 0 });
+    assert.equal(forged.status(), 400);
+    assert.equal(await gh.context.clients.currentSecretForPrevious?.(clientId, old), rotated);
+    // none: the previous window ends too
+    await page.goto(`${gh.issuer}/console/clients/${encodeURIComponent(clientId)}`);
+    await page.getByLabel(/Rotate the secret/).fill(clientId);
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    assert.match(await page.getByTestId('previous-secret').innerText(), /stopped working/);
+    assert.equal(await gh.context.clients.currentSecretForPrevious?.(clientId, old), undefined);
+  });
+
   async function createEndpoint(url: string): Promise<string> {
     const page = await adminPage();
     await page.goto(`${gh.issuer}/console/webhooks`);
