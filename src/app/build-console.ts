@@ -60,6 +60,7 @@ export function buildConsole(d: {
     providers: d.providers,
     requireMfa: config.CONSOLE_REQUIRE_MFA,
     sessionTtl: config.CONSOLE_SESSION_TTL,
+    idleTimeout: config.CONSOLE_IDLE_TIMEOUT,
     authorityOf,
     async findOperator(id) {
       const [account, withRoles] = await Promise.all([d.accounts.findById(id), d.withAllRoles(id)]);

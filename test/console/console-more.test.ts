@@ -316,6 +316,46 @@ describe('console, second round, in headless Chromium', () => {
     assert.equal(await gh.context.clients.currentSecretForPrevious?.(clientId, old), undefined);
   });
 
+  // last: the same server started again with a two-second idle timeout
+  it('idle timeout: each request renews the console session; unused for CONSOLE_IDLE_TIMEOUT it ends, and signing in again asks for the password', async () => {
+    await gh.restart({ ...FAST_WEBHOOKS, CONSOLE_ENABLED: 'true', CONSOLE_REQUIRE_MFA: 'false', CONSOLE_IDLE_TIMEOUT: '2s' });
+    const context = await browser().browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, people.admin.email, '/console/users');
+    const seen = async () => {
+      const raw = (await context.cookies()).find((c) => c.name === 'gatehouse.console')?.value;
+      return (JSON.parse(decodeURIComponent(raw ?? '{}')) as { seen?: number }).seen ?? 0;
+    };
+    const first = await seen();
+    assert.ok(first > 0);
+    await page.goto(`${gh.issuer}/console/roles`);
+    await page.getByRole('heading', { name: 'Roles', level: 1 }).waitFor();
+    const renewed = await seen();
+    assert.ok(renewed > first, 'a request renews the last-activity time');
+
+    // unused past the timeout (a timer to the cookie's own deadline, not a guess)
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, renewed + 2_000 + 100 - Date.now())));
+    const csrf = await page.locator('input[name=_csrf]').first().inputValue();
+    const late = await page.request.post(`${gh.issuer}/console/users/${ids.member}/disable`, { form: { _csrf: csrf }, maxRedirects: 0 });
+    assert.equal(late.status(), 302, 'an action after the idle end is not carried out');
+    assert.equal(new URL(late.headers().location!).searchParams.get('prompt'), 'login');
+    assert.equal((await gh.context.accounts.findById(ids.member!))?.disabledAt, null);
+
+    const auth: string[] = [];
+    page.on('request', (r) => { if (r.url().startsWith(`${gh.issuer}/auth?`)) auth.push(r.url()); });
+    await page.goto(`${gh.issuer}/console/users`);
+    await page.getByLabel('Password').waitFor();
+    assert.equal(new URL(auth[0]!).searchParams.get('prompt'), 'login', 'the provider session alone does not bring the console back');
+    assert.equal(new URL(auth[0]!).searchParams.get('max_age'), '2');
+    await screenshot(page, 'console-idle-sign-in');
+    await page.getByLabel('Email').fill(people.admin.email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${gh.issuer}/console/users`);
+    await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
+    await context.close();
+  });
+
   async function createEndpoint(url: string): Promise<string> {
     const page = await adminPage();
     await page.goto(`${gh.issuer}/console/webhooks`);
