@@ -74,10 +74,19 @@ export function buildConsole(d: {
     auth,
     dashboard: {
       audit: d.audit, listKeys, retentionMs: timings.retentionMs, rotationIntervalMs: timings.rotationIntervalMs,
+      // what /health/ready asks (src/app/health.ts), and, with REDIS_URL, Redis on its own: sessions live
+      // there (split-store.ts), so reading one answers whether Redis does, and in how long
       async health() {
-        const ok = await d.store.ping().then(() => true, () => false);
-        return [{ name: `Store (${d.store.kind})`, ok }];
+        const timed = async (work: () => Promise<unknown>) => {
+          const started = performance.now();
+          const ok = await work().then(() => true, () => false);
+          return { ok, ms: Math.round(performance.now() - started) };
+        };
+        const lines = [{ name: `Store (${d.store.kind}), as /health/ready checks it`, ...(await timed(() => d.store.ping())) }];
+        if (config.REDIS_URL) lines.push({ name: 'Redis (sessions, sign-in state, rate limits)', ...(await timed(() => d.store.oidc.find('Session', 'console-health-probe'))) });
+        return lines;
       },
+      activeSessions: () => d.store.oidc.countLive('Session'),
     },
     users: {
       lifecycle: d.accountLifecycle, sessionsAndApps: d.sessionsAndApps, audit: d.audit, roles: d.roles, authorityOf,

@@ -11,6 +11,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { useBrowser, screenshot, watchPage } from '../helpers/browser.js';
 import { Webhook } from 'standardwebhooks';
+import { startRedis, type RedisService } from '../helpers/services/redis-server.js';
 import { FAST_WEBHOOKS, startWebhookReceiver, type WebhookReceiver } from '../events/webhook-receiver.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -20,6 +21,7 @@ describe('console, second round, in headless Chromium', () => {
   const browser = useBrowser();
   let gh: TestGatehouse;
   let receiver: WebhookReceiver;
+  let redis: RedisService | undefined;
   let admin: BrowserContext;
   const people = {
     admin: { email: 'root2@example.test', name: 'Rooted Admin' },
@@ -47,6 +49,7 @@ describe('console, second round, in headless Chromium', () => {
   after(async () => {
     await gh?.close();
     await receiver?.close();
+    await redis?.stop();
   });
 
   async function signIn(page: Page, email: string, path = '/console') {
@@ -316,9 +319,30 @@ describe('console, second round, in headless Chromium', () => {
     assert.equal(await gh.context.clients.currentSecretForPrevious?.(clientId, old), undefined);
   });
 
+  it('dashboard: active sessions (the store\'s live sessions), and with REDIS_URL a Redis health line', async () => {
+    const page = await adminPage();
+    await page.goto(`${gh.issuer}/console`);
+    const figure = async () => Number(await page.getByTestId('active-sessions').locator('.figure').innerText());
+    const live = await gh.context.store.oidc.countLive('Session');
+    assert.ok(live >= 1, `the operators signed in so far: ${live}`);
+    assert.equal(await figure(), live);
+    assert.deepEqual((await page.getByTestId('health').locator('li').allInnerTexts()).map((t) => t.replace(/\d+ ms/, 'N ms')), ['Store (sqlite), as /health/ready checks it\nanswering, N ms']);
+
+    // the same server with Redis: sessions move there (a sign-in again), and Redis gets its own line
+    redis = await startRedis();
+    await gh.restart({ ...FAST_WEBHOOKS, CONSOLE_ENABLED: 'true', CONSOLE_REQUIRE_MFA: 'false', REDIS_URL: redis.url });
+    const fresh = await browser().newPage();
+    await signIn(fresh, people.admin.email);
+    assert.equal(await gh.context.store.oidc.countLive('Session'), 1);
+    assert.equal(Number(await fresh.getByTestId('active-sessions').locator('.figure').innerText()), 1);
+    const health = await fresh.getByTestId('health').locator('li').allInnerTexts();
+    assert.match(health.join('|'), /Store \(sqlite\+redis-standalone\)[^|]*answering[^|]*\|Redis \(sessions, sign-in state, rate limits\)\s+answering, \d+ ms/);
+    await screenshot(fresh, 'console-dashboard-redis');
+  });
+
   // last: the same server started again with a two-second idle timeout
   it('idle timeout: each request renews the console session; unused for CONSOLE_IDLE_TIMEOUT it ends, and signing in again asks for the password', async () => {
-    await gh.restart({ ...FAST_WEBHOOKS, CONSOLE_ENABLED: 'true', CONSOLE_REQUIRE_MFA: 'false', CONSOLE_IDLE_TIMEOUT: '2s' });
+    await gh.restart({ ...FAST_WEBHOOKS, CONSOLE_ENABLED: 'true', CONSOLE_REQUIRE_MFA: 'false', CONSOLE_IDLE_TIMEOUT: '2s', ...(redis ? { REDIS_URL: redis.url } : {}) });
     const context = await browser().browser.newContext();
     const page = await context.newPage();
     await signIn(page, people.admin.email, '/console/users');
