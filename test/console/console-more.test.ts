@@ -1,10 +1,12 @@
 /// <reference lib="dom" />
 /**
- * The console's second round (issue 19): webhooks (add with the secret shown once, enable / disable,
- * test event, deliveries with redelivery, rotation with an overlap, delete with the URL typed), each
- * changing the store as the management API would and writing the API's audit event as the operator; an
- * operator without the webhooks scopes sees no webhooks section and a forged POST is refused (403).
- * One server and one browser for the file.
+ * The console's second round (issue 19), each action changing the store as the management API would and
+ * writing the API's audit event as the operator: webhooks (add with the secret shown once, enable / disable,
+ * test event, deliveries with status, code and time, redelivery, rotation with an overlap, delete with the
+ * URL typed; an operator without the webhooks scopes sees no section and a forged POST is refused, 403);
+ * a role's page (description and permissions, grant / revoke, holders, a stale form, the no-escalation
+ * rule); a client secret rotated with an overlap; the dashboard's active sessions and Redis line; the idle
+ * timeout. One browser, and one server for the file (restarted with Redis, then with a short idle timeout).
  */
 import assert from 'node:assert/strict';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -168,9 +170,10 @@ describe('console, second round, in headless Chromium', () => {
     const a = await createEndpoint(`${receiver.url}/a`);
     const b = await createEndpoint(`${receiver.url}/b`);
     const delivery = await gh.context.store.webhooks.listDeliveries(a, 1);
+    assert.ok(delivery[0], 'a delivery of endpoint a');
     await page.goto(`${gh.issuer}/console/webhooks/${b}`);
     const csrf = await page.locator('input[name=_csrf]').first().inputValue();
-    const foreign = await page.request.post(`${gh.issuer}/console/webhooks/${b}/deliveries/${delivery[0]?.id ?? 'none'}/redeliver`, { form: { _csrf: csrf }, maxRedirects: 0 });
+    const foreign = await page.request.post(`${gh.issuer}/console/webhooks/${b}/deliveries/${delivery[0].id}/redeliver`, { form: { _csrf: csrf }, maxRedirects: 0 });
     assert.equal(foreign.status(), 404);
     const unknown = await page.goto(`${gh.issuer}/console/webhooks/ep_nothing`);
     assert.equal(unknown?.status(), 404);
