@@ -46,6 +46,8 @@ export interface OidcModelStore {
    * artifacts revokeByGrantId then removes), each with its `consumed` state like `find`.
    */
   findByClientId(model: string, clientId: string): Promise<OidcPayload[]>;
+  /** How many live (unexpired) records of one model there are, consumed or not (the console's active sessions). */
+  countLive(model: string): Promise<number>;
 }
 
 /**

@@ -142,6 +142,7 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
         (await oidc.find({ accountId, model, ...live() }).sort({ expiresAt: 1, _id: 1 }).toArray()).map((d) => toPayload(d) as OidcPayload),
       findByClientId: async (model, clientId) =>
         (await oidc.find({ clientId, model, ...live() }).sort({ expiresAt: 1, _id: 1 }).toArray()).map((d) => toPayload(d) as OidcPayload),
+      countLive: (model) => oidc.countDocuments({ model, ...live() }),
   };
 
   return {

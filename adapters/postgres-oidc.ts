@@ -67,5 +67,10 @@ export function postgresOidcStore(pool: pg.Pool): OidcModelStore {
         ? (await rows<OidcRow>(`${selectOidc('client_id')} ORDER BY expires_at NULLS LAST, id COLLATE "C"`, [model, clientId, now()]))
           .map((r) => toPayload(r) as OidcPayload)
         : [],
+    async countLive(model) {
+      // COUNT(*) is bigint, which pg returns as a string
+      const row = await one<{ n: string }>(live(`SELECT COUNT(*) AS n FROM oidc_models WHERE model = $1 AND ${LIVE}`, 2), [model, now()]);
+      return Number(row?.n ?? 0);
+    },
   };
 }

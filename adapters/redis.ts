@@ -85,7 +85,7 @@ export async function openRedisStore(redisUrl: string, o: RedisStoreOptions = {}
   }
   return {
     kind: `redis-${connection.mode}`,
-    oidc: createRedisOidcStore(redis),
+    oidc: createRedisOidcStore(redis, connection.keyPrefix),
     rateLimiter: (options: RateLimiterOptions) =>
       new RateLimiterRedis({ storeClient: redis, ...options, keyPrefix: `rl:${options.keyPrefix}` }),
     async ping() {
@@ -98,7 +98,7 @@ export async function openRedisStore(redisUrl: string, o: RedisStoreOptions = {}
   };
 }
 
-function createRedisOidcStore(redis: Client & Scripts): OidcModelStore {
+function createRedisOidcStore(redis: Client & Scripts, keyPrefix: string): OidcModelStore {
   const read = async (model: string, id: string): Promise<(OidcPayload & Record<string, unknown>) | undefined> => {
     const [payload, consumed] = await redis.hmget(recordKey(model, id), 'payload', 'consumed');
     if (payload === null || payload === undefined) return undefined;
@@ -179,8 +179,29 @@ function createRedisOidcStore(redis: Client & Scripts): OidcModelStore {
       // as findByAccountId: a member whose record is gone or now names another client is not returned
       return records.filter((r): r is OidcPayload => r !== undefined && r.clientId === clientId);
     },
+    /**
+     * SCAN over the model's record keys (Redis expires them itself, so each one is live), on every
+     * primary of a Cluster. O(keys) on the server, in small steps that do not block it; the console's
+     * dashboard is its one caller. ioredis does not prefix a MATCH pattern: it is given whole.
+     */
+    async countLive(model) {
+      const pattern = `${globEscape(keyPrefix)}${globEscape(recordKey(model, ''))}*`;
+      const nodes: Redis[] = redis instanceof Cluster ? redis.nodes('master') : [redis];
+      let n = 0;
+      for (const node of nodes) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+          cursor = next;
+          n += keys.length;
+        } while (cursor !== '0');
+      }
+      return n;
+    },
   };
 }
+
+const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
 
 function setPointer(redis: Client, key: string, id: string, ttl: string): Promise<unknown> {
   return ttl ? redis.set(key, id, 'PX', Number(ttl)) : redis.set(key, id);

@@ -40,6 +40,7 @@ export function createSplitStore(durable: Store, shortLived: ShortLivedStore): S
       destroy: (model, id) => side(model).destroy(model, id),
       findByAccountId: (model, accountId) => side(model).findByAccountId(model, accountId),
       findByClientId: (model, clientId) => side(model).findByClientId(model, clientId),
+      countLive: (model) => side(model).countLive(model),
       async revokeByGrantId(grantId) {
         await Promise.all([shortLived.oidc.revokeByGrantId(grantId), durable.oidc.revokeByGrantId(grantId)]);
       },

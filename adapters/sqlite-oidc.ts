@@ -34,6 +34,7 @@ export function sqliteOidcStore(db: Database.Database): OidcModelStore & { sweep
       'SELECT payload, expires_at, consumed_at FROM oidc_models WHERE client_id = ? AND model = ? ORDER BY rowid',
     ),
     sweep: db.prepare('DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= ?'),
+    countLive: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM oidc_models WHERE model = ? AND (expires_at IS NULL OR expires_at > ?)'),
   };
   return {
     async upsert(model, id, payload, expiresIn) {
@@ -58,6 +59,7 @@ export function sqliteOidcStore(db: Database.Database): OidcModelStore & { sweep
       q.findByAccountId.all(accountId, model).map(live).filter((p): p is OidcPayload => p !== undefined),
     findByClientId: async (model, clientId) =>
       q.findByClientId.all(clientId, model).map(live).filter((p): p is OidcPayload => p !== undefined),
+    countLive: async (model) => q.countLive.get(model, now())?.n ?? 0,
     sweep: () => q.sweep.run(now()).changes,
   };
 }

@@ -22,6 +22,7 @@ import { sourceOf } from '../audit/audit-log.js';
 import type { PasswordReset } from '../accounts/password-reset.js';
 import { InvalidRequestError } from '../errors/errors.js';
 import type { Registries } from './build-clients.js';
+import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import { ADMIN_RESOURCE } from '../admin/admin-scopes.js';
 import { createConsoleAuth } from '../console/console-auth.js';
 import { createConsoleRouter } from '../console/router.js';
@@ -45,6 +46,8 @@ export function buildConsole(d: {
   registries: Registries;
   keyRing: KeyRing;
   passwordReset: Pick<PasswordReset, 'request'>;
+  /** the endpoints service the management API's /webhooks routes call */
+  webhooks: WebhookEndpoints;
 }): ConsoleRouter | undefined {
   const { config } = d;
   if (!config.CONSOLE_ENABLED) return undefined;
@@ -57,6 +60,7 @@ export function buildConsole(d: {
     providers: d.providers,
     requireMfa: config.CONSOLE_REQUIRE_MFA,
     sessionTtl: config.CONSOLE_SESSION_TTL,
+    idleTimeout: config.CONSOLE_IDLE_TIMEOUT,
     authorityOf,
     async findOperator(id) {
       const [account, withRoles] = await Promise.all([d.accounts.findById(id), d.withAllRoles(id)]);
@@ -70,10 +74,19 @@ export function buildConsole(d: {
     auth,
     dashboard: {
       audit: d.audit, listKeys, retentionMs: timings.retentionMs, rotationIntervalMs: timings.rotationIntervalMs,
+      // what /health/ready asks (src/app/health.ts), and, with REDIS_URL, Redis on its own: sessions live
+      // there (split-store.ts), so reading one answers whether Redis does, and in how long
       async health() {
-        const ok = await d.store.ping().then(() => true, () => false);
-        return [{ name: `Store (${d.store.kind})`, ok }];
+        const timed = async (work: () => Promise<unknown>) => {
+          const started = performance.now();
+          const ok = await work().then(() => true, () => false);
+          return { ok, ms: Math.round(performance.now() - started) };
+        };
+        const lines = [{ name: `Store (${d.store.kind}), as /health/ready checks it`, ...(await timed(() => d.store.ping())) }];
+        if (config.REDIS_URL) lines.push({ name: 'Redis (sessions, sign-in state, rate limits)', ...(await timed(() => d.store.oidc.find('Session', 'console-health-probe'))) });
+        return lines;
       },
+      activeSessions: () => d.store.oidc.countLive('Session'),
     },
     users: {
       lifecycle: d.accountLifecycle, sessionsAndApps: d.sessionsAndApps, audit: d.audit, roles: d.roles, authorityOf,
@@ -95,5 +108,6 @@ export function buildConsole(d: {
     keys: { keyRing: d.keyRing, listKeys, retentionMs: timings.retentionMs, audit: d.audit },
     roles: d.roles,
     apis: { resources: d.registries.resources, audit: d.audit, defaultAccessTokenTtl: config.ACCESS_TOKEN_TTL },
+    webhooks: d.webhooks,
   });
 }

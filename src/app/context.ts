@@ -128,16 +128,18 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const invitations = createInvitations({
     issuer: config.ISSUER, ttlSeconds: config.INVITATION_TTL, tokens: accounts.accountTokens, mail: accounts.accountMail, audit: accounts.audit, mayMail: protection.mayMail,
   });
+  // one endpoints service behind both /admin/v1/webhooks and /console/webhooks
+  const webhooks = createWebhookEndpoints({ store: store.webhooks, cipher, privateHosts: config.OUTBOUND_PRIVATE_HOSTS });
   const adminApi = await buildAdmin({
     config, logger, store, registries, accounts: accounts.accounts, accountLifecycle, invitations, sessionsAndApps, audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles,
     roles: accounts.roles, permissionsOf: accounts.permissionsOf,
-    webhooks: createWebhookEndpoints({ store: store.webhooks, cipher, privateHosts: config.OUTBOUND_PRIVATE_HOSTS }),
+    webhooks,
   });
 
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle, sessionsAndApps });
   const consoleRouter = buildConsole({
     config, viewsDir, store, render, csrf: pages.csrf, providers, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles, permissionsOf: accounts.permissionsOf,
-    roles: accounts.roles, accountLifecycle, sessionsAndApps, audit: accounts.audit, registries, keyRing, passwordReset: pages.lifecycle.reset,
+    roles: accounts.roles, accountLifecycle, sessionsAndApps, audit: accounts.audit, registries, keyRing, passwordReset: pages.lifecycle.reset, webhooks,
   });
 
   return {

@@ -295,6 +295,11 @@ export const settings = {
     default: '30m',
     parser: p.duration(60, 86400),
   }),
+  CONSOLE_IDLE_TIMEOUT: setting({
+    description: 'A console sign-in unused this long ends (each page or action renews it); signing in again asks for the password',
+    default: '15m',
+    parser: p.duration(1, 86400),
+  }),
 };
 
 export type SettingName = keyof typeof settings;

@@ -10,6 +10,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { ClientRegistry } from '../clients/client-registry.js';
 import { NotFoundError } from '../errors/errors.js';
 import { needs, operatorOf, requireHolds, requireTypedName, type ConsolePage } from './console-page.js';
+import { OVERLAP_CHOICES, overlapOf } from './overlap-choices.js';
 import { CLIENT_CHOICES, fieldErrorsOf, formFromMetadata, formOf, metadataOf } from './client-form.js';
 
 export type ClientsPagesDeps = {
@@ -58,12 +59,12 @@ export function registerClientsPages(router: Router, d: ClientsPagesDeps): void 
       return;
     }
     await audited(ctx, 'admin.client.created', created.client_id);
-    await page(ctx, 'client-secret', 'Client registered', { clientId: created.client_id, secret: typeof created.client_secret === 'string' ? created.client_secret : null, rotated: false });
+    await page(ctx, 'client-secret', 'Client registered', { clientId: created.client_id, secret: typeof created.client_secret === 'string' ? created.client_secret : null, rotated: false, previousValidUntil: null });
   });
 
   router.get('/clients/:clientId', needs('admin:clients:read'), async (ctx) => {
     const record = await current(ctx);
-    await page(ctx, 'client-form', record.clientId, { form: formFromMetadata(record.metadata), choices: CLIENT_CHOICES, creating: false, hasSecret: record.secretCiphertext !== null, record });
+    await page(ctx, 'client-form', record.clientId, { form: formFromMetadata(record.metadata), choices: CLIENT_CHOICES, creating: false, hasSecret: record.secretCiphertext !== null, record, overlapChoices: OVERLAP_CHOICES });
   });
 
   router.post('/clients/:clientId', needs('admin:clients:write'), async (ctx) => {
@@ -77,7 +78,7 @@ export function registerClientsPages(router: Router, d: ClientsPagesDeps): void 
       const fieldErrors = fieldErrorsOf(err);
       if (!fieldErrors) throw err;
       ctx.status = 400;
-      await page(ctx, 'client-form', record.clientId, { form, choices: CLIENT_CHOICES, creating: false, hasSecret: record.secretCiphertext !== null, record, fieldErrors, error: 'Nothing was saved: see the fields below.' });
+      await page(ctx, 'client-form', record.clientId, { form, choices: CLIENT_CHOICES, creating: false, hasSecret: record.secretCiphertext !== null, record, overlapChoices: OVERLAP_CHOICES, fieldErrors, error: 'Nothing was saved: see the fields below.' });
       ctx.status = 400;
       return;
     }
@@ -89,10 +90,12 @@ export function registerClientsPages(router: Router, d: ClientsPagesDeps): void 
     const record = await current(ctx);
     requireHolds(operatorOf(ctx), adminScopesIn(record.metadata.scope));
     requireTypedName(ctx, record.clientId);
-    const rotated = await clients.rotateSecret(record.clientId);
+    // the API's overlap_seconds: the old secret keeps working that long (HTTP Basic), so apps can switch
+    const overlap = overlapOf(ctx.state.form as Record<string, string>);
+    const rotated = await clients.rotateSecret(record.clientId, { overlapSeconds: overlap });
     if (!rotated) throw new NotFoundError();
-    await audited(ctx, 'admin.client.secret_rotated', record.clientId, { overlap_seconds: 0 });
-    await page(ctx, 'client-secret', 'New client secret', { clientId: record.clientId, secret: rotated.client_secret, rotated: true });
+    await audited(ctx, 'admin.client.secret_rotated', record.clientId, { overlap_seconds: overlap });
+    await page(ctx, 'client-secret', 'New client secret', { clientId: record.clientId, secret: rotated.client_secret, rotated: true, previousValidUntil: rotated.previous_valid_until ?? null });
   });
 
   router.post('/clients/:clientId/delete', needs('admin:clients:write'), async (ctx) => {

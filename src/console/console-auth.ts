@@ -1,13 +1,17 @@
 /**
  * Who is using the console. Signing in is an authorization request of the console client
- * (console-client.ts): code + PKCE S256 (RFC 7636), state and nonce, `max_age` of CONSOLE_SESSION_TTL
- * (OpenID Connect Core §3.1.2.1: an older sign-in signs in again) and, by default, `acr_values` asking for
+ * (console-client.ts): code + PKCE S256 (RFC 7636), state and nonce, `max_age` of CONSOLE_SESSION_TTL or
+ * CONSOLE_IDLE_TIMEOUT, the shorter (OpenID Connect Core §3.1.2.1: an older sign-in signs in again) and, by default, `acr_values` asking for
  * a second factor. The code is redeemed with openid-client, which validates the ID token; its `acr` must
  * reach what the console requires. The console session is then a signed httpOnly cookie (path /console,
  * SameSite=Strict) that ends after CONSOLE_SESSION_TTL whatever happens, and every request also checks
  * that the provider's own session is still this person's: signing out of Gatehouse, being signed out
  * everywhere or disabled ends the console session at once. The operator's permissions are read from
- * their roles on every request, so a role taken away applies at the next click.
+ * their roles on every request, so a role taken away applies at the next click. A session unused for
+ * CONSOLE_IDLE_TIMEOUT ends too (OWASP ASVS 4.0 §3.3.2: an inactivity timeout, here well under the
+ * absolute one): every request renews the cookie's last-activity time, and after an idle end the
+ * sign-in asks for the password again (`prompt=login`, OpenID Connect Core §3.1.2.1), so the provider's
+ * own, longer session cannot silently bring the idle console session back.
  */
 import type { Context, Next } from 'koa';
 import * as oidc from 'openid-client';
@@ -39,6 +43,8 @@ export type ConsoleAuthDeps = {
   requireMfa: boolean;
   /** seconds */
   sessionTtl: number;
+  /** seconds without a request after which the console session ends */
+  idleTimeout: number;
   /** the account (undefined when gone) with its own and federated roles */
   findOperator(id: string): Promise<{ account: AccountRecord; roles: string[] } | undefined>;
   /** the admin scopes these roles give (roles/permissions.ts at urn:gatehouse:admin) */
@@ -47,7 +53,8 @@ export type ConsoleAuthDeps = {
 };
 
 type Flow = { state: string; nonce: string; verifier: string; returnTo: string };
-type SessionCookie = { sub: string; exp: number; idToken?: string };
+/** exp: the absolute end (ms); seen: the last request (ms), for the idle timeout */
+type SessionCookie = { sub: string; exp: number; seen: number; idToken?: string };
 
 export function createConsoleAuth(deps: ConsoleAuthDeps) {
   const { issuer } = deps;
@@ -60,14 +67,21 @@ export function createConsoleAuth(deps: ConsoleAuthDeps) {
     return discovered;
   };
 
-  async function signIn(ctx: Context, returnTo: string): Promise<void> {
+  // a console sign-in needs an authentication more recent than the idle timeout (and the session TTL):
+  // otherwise a provider session alone, older than an idle end, would open the console again
+  const maxAge = Math.min(deps.sessionTtl, deps.idleTimeout);
+  const setSession = (ctx: Context, session: SessionCookie) =>
+    ctx.cookies.set(SESSION_COOKIE, JSON.stringify(session), { ...cookie, sameSite: 'strict', maxAge: Math.max(0, session.exp - now()) });
+
+  async function signIn(ctx: Context, returnTo: string, reauthenticate = false): Promise<void> {
     const flow: Flow = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier(), returnTo: safeReturnTo(returnTo) };
     ctx.cookies.set(FLOW_COOKIE, JSON.stringify(flow), { ...cookie, sameSite: 'lax', maxAge: FLOW_TTL_MS });
     const params: Record<string, string> = {
       redirect_uri: `${issuer}${CONSOLE_CALLBACK_PATH}`, scope: 'openid', state: flow.state, nonce: flow.nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(flow.verifier), code_challenge_method: 'S256', max_age: String(deps.sessionTtl),
+      code_challenge: await oidc.calculatePKCECodeChallenge(flow.verifier), code_challenge_method: 'S256', max_age: String(maxAge),
     };
     if (deps.requireMfa) params.acr_values = ACR.mfa;
+    if (reauthenticate) params.prompt = 'login';
     ctx.set('Cache-Control', 'no-store');
     ctx.redirect(oidc.buildAuthorizationUrl(await configuration(), params).href);
   }
@@ -83,7 +97,7 @@ export function createConsoleAuth(deps: ConsoleAuthDeps) {
       let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
       try {
         tokens = await oidc.authorizationCodeGrant(await configuration(), new URL(`${issuer}${CONSOLE_CALLBACK_PATH}${ctx.search}`), {
-          pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true, maxAge: deps.sessionTtl,
+          pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true, maxAge,
         });
       } catch (err) {
         const detail = err instanceof oidc.AuthorizationResponseError ? err.error : err instanceof Error ? err.message : String(err);
@@ -93,8 +107,7 @@ export function createConsoleAuth(deps: ConsoleAuthDeps) {
       if (deps.requireMfa && acrRank(typeof claims.acr === 'string' ? claims.acr : undefined) < acrRank(ACR.mfa)) {
         throw new InvalidRequestError('The console needs a sign-in with a second factor.', `console sign-in with acr ${String(claims.acr)}`);
       }
-      const session: SessionCookie = { sub: claims.sub, exp: now() + deps.sessionTtl * 1000, ...(tokens.id_token ? { idToken: tokens.id_token } : {}) };
-      ctx.cookies.set(SESSION_COOKIE, JSON.stringify(session), { ...cookie, sameSite: 'strict', maxAge: deps.sessionTtl * 1000 });
+      setSession(ctx, { sub: claims.sub, exp: now() + deps.sessionTtl * 1000, seen: now(), ...(tokens.id_token ? { idToken: tokens.id_token } : {}) });
       ctx.redirect(flow.returnTo);
     },
 
@@ -112,6 +125,8 @@ export function createConsoleAuth(deps: ConsoleAuthDeps) {
       const returnTo = ctx.method === 'GET' ? ctx.path : CONSOLE_PATH;
       const session = parse<SessionCookie>(ctx.cookies.get(SESSION_COOKIE, { signed: true }));
       if (!session || typeof session.sub !== 'string' || !(session.exp > now())) return signIn(ctx, returnTo);
+      // idle: the cookie stays (it opens nothing) so that every try until a new sign-in asks for the password
+      if (!(now() - session.seen < deps.idleTimeout * 1000)) return signIn(ctx, returnTo, true);
       // the provider's session must still be this person's (signed out elsewhere: the console too)
       const providerSession = (await deps.providers.current.Session.get(ctx)) as unknown as { accountId?: string };
       const found = providerSession.accountId === session.sub ? await deps.findOperator(session.sub) : undefined;
@@ -127,6 +142,7 @@ export function createConsoleAuth(deps: ConsoleAuthDeps) {
         can: (scope) => scopes.has(scope),
       };
       ctx.state.operator = operator;
+      setSession(ctx, { ...session, seen: now() });
       ctx.set('Cache-Control', 'no-store');
       await next();
     },

@@ -19,6 +19,7 @@ export const SECTIONS = [
   { id: 'apis', href: '/console/apis', label: 'APIs', scope: 'admin:apis:read' },
   { id: 'audit', href: '/console/audit', label: 'Audit log', scope: 'admin:audit:read' },
   { id: 'keys', href: '/console/keys', label: 'Signing keys', scope: 'admin:keys:read' },
+  { id: 'webhooks', href: '/console/webhooks', label: 'Webhooks', scope: 'admin:webhooks:read' },
 ] as const;
 
 export type ConsolePage = (ctx: Context, view: string, title: string, locals?: Record<string, unknown>) => Promise<void>;

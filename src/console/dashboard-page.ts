@@ -1,6 +1,7 @@
 /**
  * /console: sign-ins and failures over the last 24 hours and 30 days, lockouts, tokens issued by grant
- * type (all from the audit log), the signing keys' rotation status and the store's health.
+ * type (all from the audit log), active sessions (the store's live Session records), the signing keys'
+ * rotation status and the health of the store (and of Redis, when REDIS_URL is set).
  */
 import type Router from '@koa/router';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -15,8 +16,10 @@ export type DashboardDeps = {
   listKeys(): Promise<SigningKeyRecord[]>;
   retentionMs: number;
   rotationIntervalMs: number;
-  /** the store (and Redis, when configured) answers */
-  health(): Promise<{ name: string; ok: boolean }[]>;
+  /** the store (and Redis, when configured) answers, and in how many ms */
+  health(): Promise<{ name: string; ok: boolean; ms: number }[]>;
+  /** live provider sessions (signed-in browsers), across every person */
+  activeSessions(): Promise<number>;
   now?: () => number;
 };
 
@@ -26,12 +29,14 @@ const DAY = 24 * HOUR;
 export function registerDashboard(router: Router, d: DashboardDeps): void {
   router.get('/', async (ctx) => {
     const now = d.now?.() ?? Date.now();
-    const [logins, lockouts, tokens, keys, health] = await Promise.all([
+    const [logins, lockouts, tokens, keys, health, sessions] = await Promise.all([
       d.audit.query({ since: now - 30 * DAY, types: ['login.'] }),
       d.audit.query({ since: now - 30 * DAY, types: ['lockout'] }),
       d.audit.query({ since: now - 30 * DAY, types: ['token.issued'] }),
       d.listKeys(),
       d.health(),
+      // a store that cannot count shows "unknown", and the health lines say why
+      d.activeSessions().catch(() => null),
     ]);
     const attempts = logins.filter((e) => e.type === 'login.success' || e.type === 'login.failure').map((e) => ({ time: e.time, failed: e.type === 'login.failure' }));
     const last24 = attempts.filter((e) => e.time >= now - DAY);
@@ -55,6 +60,7 @@ export function registerDashboard(router: Router, d: DashboardDeps): void {
         { label: 'Failed sign-ins, 24 h', figure: last24.filter((e) => e.failed).length },
         { label: 'Lockouts, 24 h', figure: lockouts.filter((e) => e.time >= now - DAY).length },
         { label: 'Lockouts, 30 days', figure: lockouts.length },
+        { label: 'Active sessions (signed-in browsers)', figure: sessions ?? 'unknown', testId: 'active-sessions' },
       ],
       charts,
       grants: [...byGrant.entries()].sort((a, b) => b[1] - a[1]),

@@ -7,7 +7,6 @@
  */
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import type { RolePermission } from '../../adapters/contract.js';
 import { DuplicateError } from '../../adapters/contract.js';
 import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
 import { DEFAULT_SCOPE } from '../accounts/account-lifecycle.js';
@@ -15,8 +14,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { InvalidRoleInput, RoleProtected, type RoleService } from '../roles/role-service.js';
 import { InvalidRequestError, NotFoundError } from '../errors/errors.js';
 import { needs, operatorOf, requireHolds, requireTypedName, type ConsolePage } from './console-page.js';
-
-const ADMIN_RESOURCE = 'urn:gatehouse:admin';
+import { adminScopesOf as adminScopes, permissionsFromText as permissionsOf } from './role-permissions-text.js';
 
 export type RolesPagesDeps = {
   page: ConsolePage;
@@ -24,17 +22,6 @@ export type RolesPagesDeps = {
   lifecycle: Pick<AccountLifecycle, 'list'>;
   audit: Pick<AuditLog, 'record'>;
 };
-
-/** `https://api.example.com=orders:read`, one a line (the CLI's --permission syntax). */
-function permissionsOf(text: string): RolePermission[] | string {
-  const permissions: RolePermission[] = [];
-  for (const line of text.split(/[\r\n]+/).map((l) => l.trim()).filter(Boolean)) {
-    const at = line.lastIndexOf('=');
-    if (at <= 0 || at === line.length - 1) return `“${line}” is not API=scope.`;
-    permissions.push({ resource: line.slice(0, at).trim(), scope: line.slice(at + 1).trim() });
-  }
-  return permissions;
-}
 
 export function registerRolesPages(router: Router, d: RolesPagesDeps): void {
   const audited = (ctx: Context, type: string, details: Record<string, unknown>) =>
@@ -44,7 +31,6 @@ export function registerRolesPages(router: Router, d: RolesPagesDeps): void {
     const holders = await Promise.all(roles.map(async (r) => (await d.lifecycle.list({ scope: DEFAULT_SCOPE, query: { limit: 10, role: r.name } })).accounts));
     await d.page(ctx, 'roles', 'Roles', { roles: roles.map((r, i) => ({ role: r, holders: holders[i] ?? [] })), form: { name: '', description: '', permissions: '' }, ...extra });
   };
-  const adminScopes = (permissions: readonly RolePermission[]) => permissions.filter((p) => p.resource === ADMIN_RESOURCE).map((p) => p.scope);
 
   router.get('/roles', needs('admin:roles:read'), (ctx) => listPage(ctx));
 

@@ -19,6 +19,8 @@ import { registerKeysPages, type KeysPagesDeps } from './keys-pages.js';
 import { registerAuditPage } from './audit-page.js';
 import { registerApisPages, type ApisPagesDeps } from './apis-pages.js';
 import { registerRolesPages, type RolesPagesDeps } from './roles-pages.js';
+import { registerRoleEditPages, type RoleEditPagesDeps } from './role-edit-pages.js';
+import { registerWebhooksPages, type WebhooksPagesDeps } from './webhooks-pages.js';
 
 type WithoutPage<T> = Omit<T, 'page'>;
 
@@ -31,8 +33,9 @@ export type ConsoleDeps = {
   users: WithoutPage<UsersPagesDeps>;
   clients: WithoutPage<ClientsPagesDeps>;
   keys: WithoutPage<KeysPagesDeps>;
-  roles: RolesPagesDeps['roles'];
+  roles: RolesPagesDeps['roles'] & RoleEditPagesDeps['roles'];
   apis: WithoutPage<ApisPagesDeps>;
+  webhooks: WebhooksPagesDeps['webhooks'];
 };
 
 export function createConsoleRouter(deps: ConsoleDeps) {
@@ -55,9 +58,11 @@ export function createConsoleRouter(deps: ConsoleDeps) {
   registerDashboard(router, { ...deps.dashboard, page });
   registerUsersPages(router, { ...deps.users, page });
   registerRolesPages(router, { page, roles: deps.roles, lifecycle: deps.users.lifecycle, audit: deps.users.audit });
+  registerRoleEditPages(router, { page, roles: deps.roles, lifecycle: deps.users.lifecycle, audit: deps.users.audit, authorityOf: deps.users.authorityOf, setRole: deps.users.setRole });
   registerApisPages(router, { ...deps.apis, page });
   registerClientsPages(router, { ...deps.clients, page });
   registerAuditPage(router, { page, audit: deps.users.audit });
   registerKeysPages(router, { ...deps.keys, page });
+  registerWebhooksPages(router, { page, webhooks: deps.webhooks, audit: deps.users.audit });
   return router;
 }

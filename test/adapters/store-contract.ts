@@ -277,6 +277,22 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
       }
     });
 
+    it('counts the live records of one model, consumed or not (the console\'s active sessions)', async () => {
+      // counted relative to what the shared server already holds; Session is on Redis in a split store, Grant durable
+      for (const model of ['Session', 'Grant']) {
+        const before = await b.store.oidc.countLive(model);
+        const ids = [rand(), rand(), rand()];
+        await Promise.all(ids.map((id) => a.store.oidc.upsert(model, id, token(), 300)));
+        await a.store.oidc.upsert(model, rand(), token(), 1);
+        await a.store.oidc.upsert(model === 'Session' ? 'Interaction' : DURABLE, rand(), token(), 300);
+        assert.equal(await b.store.oidc.countLive(model), before + 4, `${model}: only this model's`);
+        assert.equal(await a.store.oidc.consume(model, ids[0]!), true);
+        await a.store.oidc.destroy(model, ids[1]!);
+        assert.equal(await b.store.oidc.countLive(model), before + 3, `${model}: a consumed one counts, a destroyed one does not`);
+        await until(async () => (await b.store.oidc.countLive(model)) === before + 2, `the one-second ${model} expired`);
+      }
+    });
+
     it('keeps a TOTP factor and accepts each time step once, however many requests race', async () => {
       const accountId = rand();
       const pending = { accountId, secretCiphertext: `v1.${rand()}`, confirmedAt: null, lastUsedStep: null, createdAt: Date.now() };
