@@ -52,18 +52,22 @@ export function createDeliveryWorker(d: DeliveryWorkerDeps): DeliveryWorker {
   const leaseMs = 2 * d.timeoutMs + 5000;
   let running: Promise<void> | undefined;
   let again = false;
+  let claimWanted = false;
   let stopped = false;
   /** endpoints this worker counted a failure for since it last reset them */
   const counted = new Set<string>();
 
-  async function fanOut(): Promise<void> {
+  async function fanOut(): Promise<number> {
+    let made = 0;
     for (;;) {
       const events = await d.store.outbox(BATCH);
-      if (events.length === 0) return;
+      if (events.length === 0) return made;
       const endpoints = await d.store.listEndpoints();
       const t = now();
-      await d.store.fanOut(events.map((event) => ({ eventId: event.id, deliveries: endpoints.filter((e) => matches(e, event.type)).map((e) => deliveryFor(e, event, event.seq, t)) })));
-      if (events.length < BATCH) return;
+      const batch = events.map((event) => ({ eventId: event.id, deliveries: endpoints.filter((e) => matches(e, event.type)).map((e) => deliveryFor(e, event, event.seq, t)) }));
+      await d.store.fanOut(batch);
+      made += batch.reduce((n, b) => n + b.deliveries.length, 0);
+      if (events.length < BATCH) return made;
     }
   }
 
@@ -98,7 +102,13 @@ export function createDeliveryWorker(d: DeliveryWorkerDeps): DeliveryWorker {
     return true;
   }
 
-  async function tick(): Promise<void> {
+  /**
+   * A tick from the poll timer (or a test) always looks for due deliveries: retries, and deliveries other
+   * replicas fanned out. A tick woken by an event recorded here looks only when its fan-out made a
+   * delivery: with no endpoint subscribed, an event costs its outbox row and the fan-out, not a claim query.
+   */
+  async function tick(claim = true): Promise<void> {
+    if (claim) claimWanted = true;
     if (running) {
       again = true;
       return running;
@@ -107,7 +117,9 @@ export function createDeliveryWorker(d: DeliveryWorkerDeps): DeliveryWorker {
       try {
         do {
           again = false;
-          await fanOut();
+          if ((await fanOut()) > 0) claimWanted = true;
+          if (!claimWanted) continue;
+          claimWanted = false;
           // a delivery that settled may have freed the next event of its subject: claim again at once
           while (!stopped && (await deliver()));
         } while (again && !stopped);
@@ -124,9 +136,9 @@ export function createDeliveryWorker(d: DeliveryWorkerDeps): DeliveryWorker {
   timer.unref();
   return {
     wake() {
-      if (!stopped) void tick();
+      if (!stopped) void tick(false);
     },
-    tick,
+    tick: () => tick(),
     async stop() {
       stopped = true;
       clearInterval(timer);
