@@ -19,9 +19,6 @@ import type { Send } from './webhook-sender.js';
 
 const BATCH = 50;
 
-/** how long a wake waits for more events to fan out with (an event's delivery waits at most this longer) */
-const WAKE_COALESCE_MS = 5;
-
 export type DeliveryWorkerDeps = {
   store: WebhookStore;
   cipher: Pick<AtRestCipher, 'decrypt'>;
@@ -56,7 +53,6 @@ export function createDeliveryWorker(d: DeliveryWorkerDeps): DeliveryWorker {
   let running: Promise<void> | undefined;
   let again = false;
   let claimWanted = false;
-  let wakeTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   /** endpoints this worker counted a failure for since it last reset them */
   const counted = new Set<string>();
@@ -139,19 +135,13 @@ export function createDeliveryWorker(d: DeliveryWorkerDeps): DeliveryWorker {
   const timer = setInterval(() => void tick(), d.pollMs);
   timer.unref();
   return {
-    // events recorded close together (a busy token endpoint) fan out in one transaction, not one each
     wake() {
-      if (stopped || wakeTimer) return;
-      wakeTimer = setTimeout(() => {
-        wakeTimer = undefined;
-        void tick(false);
-      }, WAKE_COALESCE_MS);
+      if (!stopped) void tick(false);
     },
     tick: () => tick(),
     async stop() {
       stopped = true;
       clearInterval(timer);
-      if (wakeTimer) clearTimeout(wakeTimer);
       await running;
     },
   };
