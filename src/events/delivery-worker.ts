@@ -52,22 +52,18 @@ export function createDeliveryWorker(d: DeliveryWorkerDeps): DeliveryWorker {
   const leaseMs = 2 * d.timeoutMs + 5000;
   let running: Promise<void> | undefined;
   let again = false;
-  let claimWanted = false;
   let stopped = false;
   /** endpoints this worker counted a failure for since it last reset them */
   const counted = new Set<string>();
 
-  async function fanOut(): Promise<number> {
-    let made = 0;
+  async function fanOut(): Promise<void> {
     for (;;) {
       const events = await d.store.outbox(BATCH);
-      if (events.length === 0) return made;
+      if (events.length === 0) return;
       const endpoints = await d.store.listEndpoints();
       const t = now();
-      const batch = events.map((event) => ({ eventId: event.id, deliveries: endpoints.filter((e) => matches(e, event.type)).map((e) => deliveryFor(e, event, event.seq, t)) }));
-      await d.store.fanOut(batch);
-      made += batch.reduce((n, b) => n + b.deliveries.length, 0);
-      if (events.length < BATCH) return made;
+      await d.store.fanOut(events.map((event) => ({ eventId: event.id, deliveries: endpoints.filter((e) => matches(e, event.type)).map((e) => deliveryFor(e, event, event.seq, t)) })));
+      if (events.length < BATCH) return;
     }
   }
 
@@ -102,13 +98,7 @@ export function createDeliveryWorker(d: DeliveryWorkerDeps): DeliveryWorker {
     return true;
   }
 
-  /**
-   * A tick from the poll timer (or a test) always looks for due deliveries: retries, and deliveries other
-   * replicas fanned out. A tick woken by an event recorded here looks only when its fan-out made a
-   * delivery: with no endpoint subscribed, an event costs its outbox row and the fan-out, not a claim query.
-   */
-  async function tick(claim = true): Promise<void> {
-    if (claim) claimWanted = true;
+  async function tick(): Promise<void> {
     if (running) {
       again = true;
       return running;
@@ -117,9 +107,7 @@ export function createDeliveryWorker(d: DeliveryWorkerDeps): DeliveryWorker {
       try {
         do {
           again = false;
-          if ((await fanOut()) > 0) claimWanted = true;
-          if (!claimWanted) continue;
-          claimWanted = false;
+          await fanOut();
           // a delivery that settled may have freed the next event of its subject: claim again at once
           while (!stopped && (await deliver()));
         } while (again && !stopped);
@@ -136,9 +124,9 @@ export function createDeliveryWorker(d: DeliveryWorkerDeps): DeliveryWorker {
   timer.unref();
   return {
     wake() {
-      if (!stopped) void tick(false);
+      if (!stopped) void tick();
     },
-    tick: () => tick(),
+    tick,
     async stop() {
       stopped = true;
       clearInterval(timer);
