@@ -18,6 +18,7 @@ export const ADMIN_SCOPES = {
   'admin:keys:write': 'Rotate and revoke signing keys',
   'admin:roles:read': 'Read roles and who holds them',
   'admin:roles:write': 'Create, change and delete roles',
+  'admin:federation:read': 'Read the upstream directories and identity providers (never their secrets)',
   'admin:webhooks:read': 'Read webhook endpoints and their deliveries (never their secrets)',
   'admin:webhooks:write': 'Add, change, delete webhook endpoints, rotate their secrets, send test events and redeliver',
 } as const;

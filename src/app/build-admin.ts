@@ -29,6 +29,7 @@ import { roleRoutes } from '../admin/routes/roles.js';
 import type { RoleService } from '../roles/role-service.js';
 import type { PermissionsOf } from '../roles/permissions.js';
 import { webhookRoutes } from '../admin/routes/webhooks.js';
+import { identityProviderRoutes } from '../admin/routes/identity-providers.js';
 import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 
 export type AdminDeps = {
@@ -98,6 +99,7 @@ export async function buildAdmin(d: AdminDeps) {
       ...auditRoutes({ audit: d.audit }),
       ...keyRoutes({ keyRing: d.keyRing, listKeys: () => d.store.signingKeys.list(), retentionMs: keyTimings(d.config).retentionMs, audit: d.audit }),
       ...webhookRoutes({ webhooks: d.webhooks, audit: d.audit }),
+      ...identityProviderRoutes({ federation: d.config.FEDERATION_FILE }),
     ],
   });
 }

@@ -49,6 +49,8 @@ const ROUTES: Case[] = [
   { method: 'GET', path: '/keys', scope: 'admin:keys:read' },
   { method: 'POST', path: '/keys/rotate', scope: 'admin:keys:write', body: {} },
   { method: 'POST', path: '/keys/nobody/revoke', scope: 'admin:keys:write', body: {} },
+  { method: 'GET', path: '/identity-providers', scope: 'admin:federation:read' },
+  { method: 'GET', path: '/identity-providers/nobody', scope: 'admin:federation:read' },
   { method: 'GET', path: '/webhooks', scope: 'admin:webhooks:read' },
   { method: 'POST', path: '/webhooks', scope: 'admin:webhooks:write', body: { url: 'http://10.0.0.1/hook' } },
   { method: 'GET', path: '/webhooks/nobody', scope: 'admin:webhooks:read' },
