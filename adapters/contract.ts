@@ -161,6 +161,13 @@ export interface AccountStore {
   findById(id: string): Promise<AccountRecord | undefined>;
   findByEmail(email: string): Promise<AccountRecord | undefined>;
   update(id: string, changes: Partial<Omit<AccountRecord, 'id' | 'createdAt'>>): Promise<void>;
+  /**
+   * Adds the role to the account's direct roles (kept sorted, no duplicates) or removes it, in one atomic
+   * step: of operators assigning different roles at once none is lost (a read-then-write of the whole
+   * list would keep only the last), and of many adding the same role exactly one gets true. True when
+   * the account's roles changed; false when it already had (or lacked) it, or does not exist.
+   */
+  changeRole(id: string, role: string, add: boolean): Promise<boolean>;
   count(): Promise<number>;
   list(query: AccountListQuery): Promise<AccountPage>;
   /**

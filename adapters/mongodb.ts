@@ -172,6 +172,13 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
         if (changes.lastLoginAt !== undefined) set.lastLoginAt = changes.lastLoginAt;
         await unique('account', () => accounts.updateOne({ _id: id }, { $set: set }));
       },
+      async changeRole(id, role, add) {
+        // one document update guarded by the role's presence: MongoDB applies it atomically
+        const result = add
+          ? await accounts.updateOne({ _id: id, roles: { $ne: role } }, { $push: { roles: { $each: [role], $sort: 1 } }, $set: { updatedAt: Date.now() } })
+          : await accounts.updateOne({ _id: id, roles: role }, { $pull: { roles: role }, $set: { updatedAt: Date.now() } });
+        return result.modifiedCount === 1;
+      },
       count: () => accounts.countDocuments(),
       async list(query) {
         const limit = pageLimit(query.limit);

@@ -156,6 +156,15 @@ function postgresAccountStore(pool: pg.Pool): AccountStore {
       const sets = entries.map(([column], i) => `${column} = $${i + 2}`).join(', ');
       await unique('account', () => pool.query(`UPDATE accounts SET ${sets} WHERE id = $1`, [id, ...entries.map(([, v]) => v)]));
     },
+    async changeRole(id, role, add) {
+      if (!storable(id)) return false;
+      // one statement, guarded by whether the role is there: concurrent changes serialise on the row lock
+      const text = add
+        ? `UPDATE accounts SET roles = (SELECT array_agg(r ORDER BY r COLLATE "C") FROM unnest(array_append(roles, $2::text)) AS r), updated_at = $3
+           WHERE id = $1 AND NOT ($2 = ANY (roles))`
+        : 'UPDATE accounts SET roles = array_remove(roles, $2::text), updated_at = $3 WHERE id = $1 AND $2 = ANY (roles)';
+      return (await pool.query(text, [id, role, Date.now()])).rowCount === 1;
+    },
     count: async () => Number((await one('SELECT count(*)::integer AS n FROM accounts', []))?.n ?? 0),
     async list(query) {
       const { text, values } = accountPageSql('postgres', query, emailKey);

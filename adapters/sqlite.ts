@@ -73,6 +73,17 @@ function sqliteAccountStore(db: Database.Database): AccountStore {
   const toAccount = (r: Row | undefined) => r && accounts.fromRow(r);
   const owned = ACCOUNT_OWNED_TABLES.map((t) => db.prepare(`DELETE FROM ${t.name} WHERE account_id = ?`));
   const deleteAccount = db.prepare('DELETE FROM accounts WHERE id = ?');
+  const rolesOf = db.prepare<[string], { roles: string }>('SELECT roles FROM accounts WHERE id = ?');
+  const writeRoles = db.prepare('UPDATE accounts SET roles = ?, updated_at = ? WHERE id = ?');
+  // read and write in one IMMEDIATE transaction: no other connection to the file writes in between
+  const changeRole = db.transaction((id: string, role: string, add: boolean) => {
+    const row = rolesOf.get(id);
+    if (!row) return false;
+    const roles = JSON.parse(row.roles) as string[];
+    if (roles.includes(role) === add) return false;
+    const next = add ? [...roles, role].sort() : roles.filter((r) => r !== role);
+    return writeRoles.run(JSON.stringify(next), Date.now(), id).changes === 1;
+  });
   // one transaction: the account goes with everything that is only its own, or nothing does
   const erase = db.transaction((id: string) => {
     for (const statement of owned) statement.run(id);
@@ -90,6 +101,7 @@ function sqliteAccountStore(db: Database.Database): AccountStore {
       const sql = `UPDATE accounts SET ${Object.keys(row).map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`;
       unique('account', () => db.prepare(sql).run({ ...row, id }));
     },
+    changeRole: async (id, role, add) => changeRole.immediate(id, role, add),
     count: async () => q.count.get()?.n ?? 0,
     async list(query) {
       const { text, values } = accountPageSql('sqlite', query, emailKey);

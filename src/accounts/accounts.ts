@@ -31,7 +31,7 @@ export class PasswordRefused extends InvalidAccountInput {
 }
 
 export function createAccountService(deps: {
-  accounts: Pick<AccountStore, 'create' | 'findById' | 'findByEmail' | 'update'>;
+  accounts: Pick<AccountStore, 'create' | 'findById' | 'findByEmail' | 'update' | 'changeRole'>;
   passwords: PasswordHasher;
   policy: PasswordPolicy;
   history: PasswordHistoryStore;
@@ -169,6 +169,19 @@ export function createAccountService(deps: {
       if (unknown.length) throw new InvalidAccountInput(`roles: no role is named ${unknown.map((r) => JSON.stringify(r)).join(', ')}`);
       await accounts.update(account.id, { roles: clean });
       return { ...account, roles: clean };
+    },
+
+    /**
+     * Gives the account one role directly, or takes it away, atomically (AccountStore.changeRole): the
+     * management API's and the console's assignment. True when it changed, so the door audits the change
+     * once however many operators make it at the same moment.
+     */
+    async changeRole(accountId: string, role: string, assign: boolean): Promise<boolean> {
+      if (assign) {
+        if (!isRoleName(role)) throw new InvalidAccountInput(`roles: ${JSON.stringify(role)} is not a role name (${ROLE_NAME_RULE})`);
+        if ((await deps.unknownRoles([role])).length) throw new InvalidAccountInput(`roles: no role is named ${JSON.stringify(role)}`);
+      }
+      return accounts.changeRole(accountId, role, assign);
     },
 
     async setName(id: string, name: string): Promise<void> {

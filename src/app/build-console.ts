@@ -93,15 +93,14 @@ export function buildConsole(d: {
       sendPasswordReset: (email, ctx) => d.passwordReset.request(email, {}, sourceOf(ctx)),
       // the management API's users.assignRole / users.removeRole: the same service call and audit event
       async setRole({ accountId, role, assign, by, ctx }) {
-        const account = await d.accounts.findById(accountId);
-        if (!account || assign === account.roles.includes(role)) return;
+        let changed: boolean;
         try {
-          await d.accounts.setRoles(account.email, assign ? [...account.roles, role] : account.roles.filter((r) => r !== role));
+          changed = await d.accounts.changeRole(accountId, role, assign);
         } catch (err) {
           if (err instanceof InvalidAccountInput) throw new InvalidRequestError(err.publicMessage ?? 'There is no such role.', err.message);
           throw err;
         }
-        await d.audit.record({ type: assign ? 'role.assigned' : 'role.removed', accountId: account.id, details: { role, by_account: by.accountId, via: 'console' } }, ctx);
+        if (changed) await d.audit.record({ type: assign ? 'role.assigned' : 'role.removed', accountId, details: { role, by_account: by.accountId, via: 'console' } }, ctx);
       },
     },
     clients: { clients: d.registries.clients, audit: d.audit },

@@ -469,6 +469,23 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
       assert.deepEqual(await a.store.federation.rolesOf(rand()), []);
     });
 
+    it('changes one direct role atomically: racing assignments of different roles all stay, of the same role one wins', async () => {
+      const t = Date.now();
+      const id = rand();
+      await a.store.accounts.create({ id, email: `direct-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, roles: ['local'], createdAt: t, updatedAt: t, disabledAt: null, lastLoginAt: null });
+      const roles = Array.from({ length: 16 }, (_, n) => `r${String(n).padStart(2, '0')}`);
+      const added = await Promise.all(roles.map((role, n) => (n % 2 ? a : b).store.accounts.changeRole(id, role, true)));
+      assert.deepEqual(added, roles.map(() => true));
+      assert.deepEqual((await a.store.accounts.findById(id))?.roles, ['local', ...roles], 'every one kept, sorted');
+      const same = await Promise.all(Array.from({ length: 10 }, (_, n) => (n % 2 ? a : b).store.accounts.changeRole(id, 'Zeta', true)));
+      assert.equal(same.filter(Boolean).length, 1, 'exactly one caller added it');
+      const removed = await Promise.all(roles.slice(0, 8).map((role, n) => (n % 2 ? a : b).store.accounts.changeRole(id, role, false)));
+      assert.deepEqual(removed, roles.slice(0, 8).map(() => true));
+      assert.deepEqual((await b.store.accounts.findById(id))?.roles, ['Zeta', 'local', ...roles.slice(8)]);
+      assert.equal(await a.store.accounts.changeRole(id, 'r00', false), false, 'not there any more');
+      assert.equal(await a.store.accounts.changeRole(rand(), 'x', true), false, 'no such account');
+    });
+
     it('keeps accounts, with one account per email whatever its case', async () => {
       const before = await a.store.accounts.count();
       const email = `Ada.${rand()}@Example.Test`;

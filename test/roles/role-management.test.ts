@@ -109,6 +109,18 @@ describe('roles over the management API', () => {
     assert.deepEqual(events.map((e) => e.type).sort(), ['role.assigned', 'role.removed']);
   });
 
+  it('operators assigning different roles at the same moment lose none; the same role at once is audited once', async () => {
+    const id = (await gh.context.accounts.create({ email: 'busy@example.test', password: 'quartz meadow pelican 4' })).id;
+    const names = Array.from({ length: 8 }, (_, n) => `team-${n}`);
+    for (const name of [...names, 'on-call']) await seedRole(gh.context.store, name);
+    const answers = await Promise.all(names.map((role) => call('POST', `/users/${id}/roles`, { token, body: { role } })));
+    assert.deepEqual(answers.map((r) => r.status), names.map(() => 200));
+    assert.deepEqual((await call('GET', `/users/${id}/roles`, { token })).body.assigned, names);
+    await Promise.all(Array.from({ length: 6 }, () => call('POST', `/users/${id}/roles`, { token, body: { role: 'on-call' } })));
+    const events = (await call('GET', `/audit?account=${id}&type=role.assigned`, { token })).body.items as { details: { role: string } }[];
+    assert.equal(events.filter((e) => e.details.role === 'on-call').length, 1, 'one change, one event');
+  });
+
   it('deleting a role removes every assignment of it; a role the federation file maps to cannot be deleted', async () => {
     await call('POST', `/users/${userId}/roles`, { token, body: { role: 'orders-clerk' } });
     assert.equal((await call('DELETE', '/roles/orders-clerk', { token })).status, 204);

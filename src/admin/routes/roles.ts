@@ -23,7 +23,7 @@ import { userSchema, userView } from './users.js';
 
 export type RoleRoutesDeps = {
   roles: Pick<RoleService, 'list' | 'find' | 'create' | 'update' | 'delete' | 'isSystem'>;
-  accounts: Pick<AccountService, 'setRoles'>;
+  accounts: Pick<AccountService, 'changeRole'>;
   lifecycle: Pick<AccountLifecycle, 'list' | 'show'>;
   audit: Pick<AuditLog, 'record'>;
   authorityOf: AuthorityOf;
@@ -76,15 +76,13 @@ export function roleRoutes(d: RoleRoutesDeps): AdminRoute[] {
     const account = await target(id, caller);
     // the role's own authority, given or taken away
     await requireCallerHoldsRoles(caller, [role], d.authorityOf);
-    const has = account.roles.includes(role);
-    if (assign !== has) {
-      try {
-        await d.accounts.setRoles(account.email, assign ? [...account.roles, role] : account.roles.filter((r) => r !== role));
-      } catch (err) {
-        asProblem(err);
-      }
-      await audited(ctx, caller, assign ? 'role.assigned' : 'role.removed', { role }, account.id);
+    let changed = false;
+    try {
+      changed = await d.accounts.changeRole(account.id, role, assign);
+    } catch (err) {
+      asProblem(err);
     }
+    if (changed) await audited(ctx, caller, assign ? 'role.assigned' : 'role.removed', { role }, account.id);
     return rolesOf(id);
   }
   async function rolesOf(id: string) {
