@@ -12,6 +12,7 @@ import { rolesCommands } from './commands/roles.js';
 import { keysCommands } from './commands/keys.js';
 import { auditCommand } from './commands/audit.js';
 import { webhooksCommands } from './commands/webhooks.js';
+import { federationCommands } from './commands/federation.js';
 import { completionScript } from './completion.js';
 import { EXIT_CODES, UsageError } from './exit-codes.js';
 
@@ -36,6 +37,7 @@ export function buildProgram(deps: CliDeps): CliCommand {
   keysCommands(program, deps);
   auditCommand(program, deps);
   webhooksCommands(program, deps);
+  federationCommands(program, deps);
 
   const completion = program.command('completion')
     .description('print a shell completion script for bash or zsh')

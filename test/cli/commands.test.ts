@@ -4,6 +4,9 @@
  * both; not found exits 3 and a conflict 4.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { cliInProcess, type InProcessRun } from '../helpers/cli-in-process.js';
 import { buildProgram } from '../../src/cli/program.js';
@@ -23,13 +26,21 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
   let delivery = '';
   const cli = (...argv: string[]): Promise<InProcessRun> => cliInProcess(gh.context, argv);
 
+  let work = '';
   before(async () => {
-    gh = await bootGatehouse();
+    // one upstream provider, for `federation list | show` (an OAuth 2.0 one: nothing is fetched before a sign-in)
+    work = await mkdtemp(join(tmpdir(), 'gatehouse-cli-'));
+    const federation = join(work, 'federation.json');
+    await writeFile(federation, JSON.stringify({ oidc: { providers: [{ id: 'octo', preset: 'github', clientId: 'gh-app', clientSecret: 'gh-secret-never-printed', emailDomains: ['octo.test'] }] } }));
+    gh = await bootGatehouse({ FEDERATION_FILE: federation });
     for (const email of [DOOMED, OTHER]) await gh.context.accounts.create({ email, password: 'a long enough passphrase' });
     await gh.context.clients.create({ client_id: 'doomed-job', redirect_uris: ['http://127.0.0.1:9/cb'] });
     for (const name of ['ops', 'admin']) await gh.context.roles.create({ name });
   });
-  after(() => gh.close());
+  after(async () => {
+    await gh?.close();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
 
   // in this order: later commands use what earlier ones created
   const valid: [string, () => string[], (printed: unknown) => void][] = [
@@ -77,6 +88,8 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
     ['gatehouse webhooks deliveries', () => [webhook], (p) => assert.deepEqual((p as { id: string }[]).map((d) => d.id), [delivery])],
     ['gatehouse webhooks redeliver', () => [webhook, '--delivery', delivery], (p) => assert.equal((p as { event_type: string }).event_type, 'webhook.test')],
     ['gatehouse webhooks delete', () => [webhook], (p) => assert.deepEqual(p, { id: webhook, deleted: true })],
+    ['gatehouse federation list', () => [], (p) => assert.deepEqual(p, [{ id: 'octo', protocol: 'oauth2', name: 'GitHub', domains: '', link_existing_accounts: false }])],
+    ['gatehouse federation show', () => ['octo'], (p) => assert.ok(!JSON.stringify(p).includes('gh-secret-never-printed') && (p as { settings: { client_auth_method: string } }).settings.client_auth_method !== undefined)],
     ['gatehouse clients delete', () => ['--client-id', 'doomed-job', '--yes'], (p) => assert.deepEqual(p, { deleted: 'doomed-job' })],
     ['gatehouse users delete', () => ['--email', DOOMED2, '--yes'], (p) => assert.match((p as { audit_pseudonym: string }).audit_pseudonym, /^erased:/)],
   ];
@@ -134,6 +147,7 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
       ['roles assign, an unknown email', ['roles', 'assign', '--name', 'ops', '--email', 'nobody@example.test']],
       ['resources update, an unknown API', ['resources', 'update', '--identifier', 'https://nowhere.example.test', '--no-token-claims']],
       ...['update', 'delete', 'test', 'deliveries'].map((cmd): [string, string[]] => [`webhooks ${cmd}, an unknown endpoint`, ['webhooks', cmd, 'ep_none']]),
+      ['federation show, an unknown provider', ['federation', 'show', 'no-such-provider']],
       ['webhooks redeliver, an unknown delivery', ['webhooks', 'redeliver', 'ep_none', '--delivery', 'dlv_none']],
     ];
     for (const [name, argv] of cases) {
