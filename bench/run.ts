@@ -54,7 +54,15 @@ import { runUserListBench } from './user-list.js';
 import { runWebhooksBench } from './webhooks.js';
 import { freePort } from '../test/helpers/services/free-port.js';
 
-const S = benchSettings(process.argv.slice(2), process.env);
+const S = (() => {
+  try {
+    return benchSettings(process.argv.slice(2), process.env);
+  } catch (err) {
+    // a usage error: the message, not a stack
+    process.stderr.write(`bench: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+})();
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
