@@ -4,6 +4,8 @@
  *
  * - closedLoop: a fixed number of workers, each sending its next request as soon as the last one is
  *   answered. This finds the maximum rate; latency here includes queueing at the server.
+ * - counted: a fixed number of operations by a fixed number of workers, however long they take. For
+ *   harvesting what a scenario needs, and for the test that every scenario still runs (no timing there).
  * - paced: requests start on a fixed schedule (rate per second, evenly spaced), whatever the answers
  *   do. Latency is measured from the scheduled start, so a stalled server cannot hide its stall by
  *   slowing the generator down (no coordinated omission). This is the "p99 at half load" measure.
@@ -17,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 export type Operation = () => Promise<void>;
 
 export type LoadResult = {
-  mode: 'closed' | 'paced';
+  mode: 'closed' | 'counted' | 'paced';
   /** connections (closed) or the scheduled rate (paced) */
   concurrency?: number;
   targetRate?: number;
@@ -77,6 +79,26 @@ export async function closedLoop(op: Operation, o: { concurrency: number; second
   await Promise.all(Array.from({ length: o.concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
   return { mode: 'closed', concurrency: o.concurrency, seconds, ok: rec.count, errors: rec.errors, rate: rec.count / seconds, latencyMs: rec.summary(), errorSamples: rec.errorSamples };
+}
+
+export async function counted(op: Operation, o: { times: number; concurrency: number }): Promise<LoadResult> {
+  const rec = new Recorder();
+  const started = performance.now();
+  let left = o.times;
+  const worker = async () => {
+    while (left-- > 0) {
+      const t0 = performance.now();
+      try {
+        await op();
+        rec.ok(performance.now() - t0);
+      } catch (err) {
+        rec.fail(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.concurrency, o.times) }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  return { mode: 'counted', concurrency: o.concurrency, seconds, ok: rec.count, errors: rec.errors, rate: rec.count / seconds, latencyMs: rec.summary(), errorSamples: rec.errorSamples };
 }
 
 export async function paced(op: Operation, o: { rate: number; seconds: number }): Promise<LoadResult> {

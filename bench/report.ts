@@ -48,6 +48,7 @@ export function render(r: RunReport): string {
   const hashRate = r.hashOnly?.rate;
 
   const st = r.settings;
+  if (st.quick) lines.push(`--quick: ${String(st.seconds)} s passes, bcrypt cost ${String(st.bcryptCost)}, no extra studies: a regression check; take the figures from a full run.`, '');
   lines.push(`Gatehouse on ${String(st.store ?? 'sqlite')}, ${String(st.replicas ?? 1)} replica(s) × WORKERS=${String(st.workers ?? 1)}; servers on ${String(st.serverCpu)}, load generator on ${String(st.clientCpu)}.`, '');
   lines.push('| endpoint | Gatehouse req/s | p50 ms | p95 ms | p99 ms | bare req/s | ratio | target | met? | Gatehouse per CPU-s | bare per CPU-s |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|');

@@ -9,7 +9,12 @@
  *
  * First it times `npm start` on the built tree, spawn to the first discovery answer (bench/npm-start.ts).
  *
- * Settings (environment):
+ * `--quick` (`npm run bench -- --quick`, bench/settings.ts): the regression check in under three minutes:
+ * every endpoint scenario once for both servers and the same tables, with BENCH_SECONDS=2,
+ * BENCH_WARMUP_SECONDS=1, BENCH_BCRYPT_COST=4 and no user_list or webhooks study (BENCH_ONLY can still
+ * select them). Variables set in the environment win over the preset.
+ *
+ * Settings (environment; defaults without --quick):
  *   BENCH_SECONDS=5            length of each measured pass
  *   BENCH_WARMUP_SECONDS=2     closed-loop warm-up before each scenario
  *   BENCH_CONNECTIONS=32       concurrent connections (closed loop), and refresh chains
@@ -34,46 +39,30 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { BalancedPool, Pool, type Dispatcher } from 'undici';
-import { closedLoop, paced, type LoadResult, type Operation } from './load.js';
-import { combined, startServer, type ServerProcess } from './server-process.js';
-import { createGatehouseRecords } from './setup-data.js';
+import type { Dispatcher } from 'undici';
+import { closedLoop, paced, type LoadResult } from './load.js';
+import type { ServerProcess } from './server-process.js';
 import { measureNpmStart } from './npm-start.js';
-import { API, SERVICE_CLIENT_ID, SPA, USER, randomSecret } from './bench-data.js';
-import { SCENARIOS, Ring, RefreshChains, type Scenario, type Target } from './scenarios.js';
+import { randomSecret } from './bench-data.js';
+import { ROOT, codePath } from './code.js';
+import { SCENARIOS, type Scenario, type Target } from './scenarios.js';
+import { benchSettings, selects, selectsScenarios } from './settings.js';
+import { prepare, startBare, startGatehouse, type Services } from './targets.js';
 import { cpuShares, cpuSnapshot, loadAverage, loadSampler } from './machine-load.js';
 import { render, type Pass, type RunReport, type ScenarioRun } from './report.js';
 import { runUserListBench } from './user-list.js';
 import { runWebhooksBench } from './webhooks.js';
-import type { BareSettings } from './bare-provider.js';
 import { freePort } from '../test/helpers/services/free-port.js';
-import { startPostgres } from '../test/helpers/services/postgres-server.js';
-import { startRedis } from '../test/helpers/services/redis-server.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const env = process.env;
-const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
-
-const S = {
-  seconds: num('BENCH_SECONDS', 5),
-  warmupSeconds: num('BENCH_WARMUP_SECONDS', 2),
-  connections: num('BENCH_CONNECTIONS', 32),
-  loginSeconds: num('BENCH_LOGIN_SECONDS', 2 * num('BENCH_SECONDS', 5)),
-  loginConcurrency: num('BENCH_LOGIN_CONCURRENCY', 4),
-  bcryptCost: num('BENCH_BCRYPT_COST', 12),
-  serverCpu: env.BENCH_SERVER_CPU ?? '1',
-  clientCpu: env.BENCH_CLIENT_CPU ?? '0',
-  store: (env.BENCH_STORE ?? 'sqlite') as 'sqlite' | 'postgres-redis',
-  replicas: num('BENCH_REPLICAS', 1),
-  workers: num('BENCH_WORKERS', 1),
-  only: env.BENCH_ONLY ? env.BENCH_ONLY.split(',') : undefined,
-  targets: (env.BENCH_TARGETS ?? 'gatehouse,bare').split(',') as Target['name'][],
-  profile: env.BENCH_PROFILE === '1',
-};
-
-/** whether any scenario besides user_list (which starts its own servers) is selected */
-const wantsOthers = () => !S.only || S.only.some((id) => id !== 'user_list' && id !== 'webhooks');
+const S = (() => {
+  try {
+    return benchSettings(process.argv.slice(2), process.env);
+  } catch (err) {
+    // a usage error: the message, not a stack
+    process.stderr.write(`bench: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+})();
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
@@ -96,10 +85,10 @@ async function main(): Promise<void> {
     load: { before: loadAverage(), after: [], min: 0, max: 0, mean: 0, busyOthers: [] },
   };
   const pools: Dispatcher[] = [];
-  const services: { stop(): Promise<void> }[] = [];
+  const services: Services = [];
   try {
     const targets: Target[] = [];
-    if (!wantsOthers()) S.targets = [];
+    if (!selectsScenarios(S)) S.targets = [];
     if (S.targets.includes('gatehouse')) {
       // the first-start figure, on its own store, before anything else loads the machine
       const port = await freePort();
@@ -112,7 +101,8 @@ async function main(): Promise<void> {
         cpus: S.serverCpu,
       });
       log(`npm start served discovery in ${report.npmStart.ms} ms${report.npmStart.compiled ? ' (it compiled first)' : ''}`);
-      const { server, target } = await startGatehouse(dataDir, resultsDir, stamp, services);
+      const profileDir = S.profile ? join(resultsDir, `profile-${stamp}`) : undefined;
+      const { server, target } = await startGatehouse({ ...S, dataDir, profileDir, log }, services);
       servers.push(server);
       pools.push(target.pool);
       targets.push(target);
@@ -120,7 +110,7 @@ async function main(): Promise<void> {
       log(`gatehouse ready in ${server.readyMs} ms`);
     }
     if (S.targets.includes('bare')) {
-      const { server, target } = await startBare();
+      const { server, target } = await startBare(S);
       servers.push(server);
       pools.push(target.pool);
       targets.push(target);
@@ -128,7 +118,7 @@ async function main(): Promise<void> {
       log(`bare provider ready in ${server.readyMs} ms`);
     }
 
-    const wanted = SCENARIOS.filter((s) => !S.only || S.only.includes(s.id));
+    const wanted = SCENARIOS.filter((s) => selects(S, s.id));
     for (const scenario of wanted) {
       // measured right before the login flows, so both see the machine in the same state
       if (scenario.hashBound && !report.hashOnly) report.hashOnly = await hashOnlyRate();
@@ -141,7 +131,7 @@ async function main(): Promise<void> {
           run.runs[target.name] = { skipped };
           continue;
         }
-        await prepare(scenario, target);
+        await prepare(scenario, target, { chains: S.connections, loginConcurrency: S.loginConcurrency, log });
         run.runs[target.name] = await measure(scenario, target, server);
       }
     }
@@ -156,120 +146,20 @@ async function main(): Promise<void> {
     report.load = { ...report.load, after: loadAverage(), min: load.min, max: load.max, mean: load.mean, busyOthers: load.busyOthers };
   }
 
-  let markdown = wantsOthers() ? render(report) : '';
-  if (!S.only || S.only.includes('user_list')) {
+  let markdown = selectsScenarios(S) ? render(report) : '';
+  if (selects(S, 'user_list')) {
     const users = await runUserListBench();
     report.userList = users.runs;
     markdown = `${markdown}${markdown ? '\n\n' : ''}${users.markdown}`;
   }
   // issue 16: the token endpoint with and without a webhook, delivery rate and latency (bench/webhooks.ts)
-  if (!S.only || S.only.includes('webhooks')) {
+  if (selects(S, 'webhooks')) {
     const hooks = await runWebhooksBench();
     markdown = `${markdown}${markdown ? '\n\n' : ''}${hooks.markdown}`;
   }
   const file = join(resultsDir, `${stamp}.json`);
   writeFileSync(file, `${JSON.stringify({ ...report, markdown }, null, 2)}\n`);
   process.stdout.write(`\n${markdown}\n\nResults: ${file}\n`);
-}
-
-async function startGatehouse(dataDir: string, resultsDir: string, stamp: string, services: { stop(): Promise<void> }[]) {
-  const ports = await Promise.all(Array.from({ length: S.replicas }, () => freePort()));
-  const origins = ports.map((port) => `http://127.0.0.1:${port}`);
-  let store = { DATABASE_URL: `sqlite:${join(dataDir, 'gatehouse.db')}` } as Record<string, string>;
-  if (S.store === 'postgres-redis') {
-    log('starting PostgreSQL and redis-server');
-    const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
-    services.push(postgres, redis);
-    store = { DATABASE_URL: postgres.url, REDIS_URL: redis.url };
-  }
-  const serverEnv = {
-    NODE_ENV: 'production',
-    ALLOW_INSECURE: 'true',
-    HOST: '127.0.0.1',
-    ISSUER: origins[0]!,
-    ...store,
-    KEY_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
-    COOKIE_KEYS: randomSecret(32),
-    BCRYPT_COST: String(S.bcryptCost),
-    LOG_LEVEL: 'warn',
-    WORKERS: String(S.workers),
-  };
-  log('creating the API, user and clients with the gatehouse CLI');
-  const { serviceSecret } = await createGatehouseRecords(serverEnv);
-  const replicas: ServerProcess[] = [];
-  // one after the other, as a rolling deployment starts them (the first runs the migrations)
-  for (const [i, port] of ports.entries()) {
-    replicas.push(await startServer({
-      name: `gatehouse-${i + 1}`,
-      script: join(ROOT, 'dist', 'src', 'main.js'),
-      env: { ...serverEnv, PORT: String(port) },
-      origin: origins[i]!,
-      readyPath: '/health/ready',
-      cpus: S.serverCpu,
-      nodeArgs: S.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, `profile-${stamp}`)}`] : [],
-    }));
-  }
-  return { server: combined('gatehouse', replicas), target: newTarget('gatehouse', origins, serviceSecret) };
-}
-
-async function startBare() {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const serviceSecret = randomSecret();
-  const settings: BareSettings = {
-    port,
-    bcryptCost: S.bcryptCost,
-    cookieKey: randomSecret(),
-    user: USER,
-    service: { clientId: SERVICE_CLIENT_ID, clientSecret: serviceSecret },
-    spa: SPA,
-    api: { identifier: API.identifier, scopes: [API.scope], accessTokenTtl: API.accessTokenTtl },
-  };
-  const server = await startServer({
-    name: 'bare',
-    script: join(ROOT, 'dist', 'bench', 'bare-provider.js'),
-    env: { NODE_ENV: 'production', BENCH_BARE: JSON.stringify(settings) },
-    origin,
-    readyPath: '/.well-known/openid-configuration',
-    cpus: S.serverCpu,
-  });
-  return { server, target: newTarget('bare', [origin], serviceSecret) };
-}
-
-function newTarget(name: Target['name'], origins: string[], clientSecret: string): Target {
-  const connections = Math.ceil(S.connections / origins.length);
-  return {
-    name,
-    origin: origins[0]!,
-    pool: origins.length === 1 ? new Pool(origins[0]!, { connections, pipelining: 1 }) : new BalancedPool(origins, { connections, pipelining: 1 }),
-    service: { clientId: SERVICE_CLIENT_ID, clientSecret },
-    jwtAccessTokens: new Ring(),
-    opaqueAccessTokens: new Ring(),
-    refreshChains: new RefreshChains(),
-  };
-}
-
-const byId = (id: string) => SCENARIOS.find((s) => s.id === id)!;
-
-/** Harvests what a scenario needs when the scenarios that normally leave it behind did not run (or too little). */
-async function prepare(scenario: Scenario, t: Target): Promise<void> {
-  const repeat = async (op: Operation, times: number, concurrency: number) => {
-    let left = times;
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (left-- > 0) await op();
-    }));
-  };
-  const needChains = async (n: number) => {
-    if (t.refreshChains.size >= n) return;
-    log(`${t.name}: signing in ${n - t.refreshChains.size} more times for refresh-token chains`);
-    await repeat(byId('login_flow').op(t), n - t.refreshChains.size, S.loginConcurrency);
-  };
-  if (scenario.id === 'refresh') await needChains(S.connections);
-  if (scenario.id === 'introspection_jwt' && t.jwtAccessTokens.size < 64) await repeat(byId('client_credentials').op(t), 64, 4);
-  if ((scenario.id === 'userinfo' || scenario.id === 'introspection') && t.opaqueAccessTokens.size < 64) {
-    await needChains(4);
-    await repeat(byId('refresh').op(t), 64, Math.min(4, t.refreshChains.size));
-  }
 }
 
 async function measure(scenario: Scenario, t: Target, server: ServerProcess): Promise<{ max: Pass; half?: Pass }> {
@@ -303,7 +193,7 @@ async function observe(server: ServerProcess, pass: () => Promise<LoadResult>): 
 
 async function hashOnlyRate(): Promise<RunReport['hashOnly']> {
   log(`bcrypt.compare alone at cost ${S.bcryptCost}, ${S.loginConcurrency} in flight, on cpu${S.serverCpu}`);
-  const out = execFileSync('taskset', ['-c', S.serverCpu, process.execPath, join(ROOT, 'dist', 'bench', 'hash-rate.js'), String(S.bcryptCost), String(S.loginSeconds), String(S.loginConcurrency)], { encoding: 'utf8' });
+  const out = execFileSync('taskset', ['-c', S.serverCpu, process.execPath, codePath('bench/hash-rate.ts'), String(S.bcryptCost), String(S.loginSeconds), String(S.loginConcurrency)], { encoding: 'utf8' });
   return JSON.parse(out) as RunReport['hashOnly'];
 }
 

@@ -6,8 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { CHILD_NODE_ARGS, codePath } from './code.js';
 
 export type ServerProcess = {
   name: string;
@@ -25,7 +25,7 @@ export type ServerProcess = {
   stop(): Promise<void>;
 };
 
-const PROBE = fileURLToPath(new URL('./probe.js', import.meta.url));
+const PROBE = codePath('bench/probe.ts');
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 export async function startServer(o: {
@@ -34,13 +34,16 @@ export async function startServer(o: {
   env: Record<string, string>;
   origin: string;
   readyPath: string;
-  /** taskset CPU list: `1`, or `0,1` for a server of several processes */
-  cpus: string;
+  /** taskset CPU list: `1`, or `0,1` for a server of several processes; none: not pinned (the tests) */
+  cpus?: string;
   nodeArgs?: string[];
   timeoutMs?: number;
 }): Promise<ServerProcess> {
   const started = performance.now();
-  const child = spawn('taskset', ['-c', o.cpus, process.execPath, '--expose-gc', '--import', PROBE, ...(o.nodeArgs ?? []), o.script], {
+  // tsx's loader (when running the sources) comes first: the probe is one of them
+  const node = [process.execPath, ...CHILD_NODE_ARGS, '--expose-gc', '--import', PROBE, ...(o.nodeArgs ?? []), o.script];
+  const [command, ...args] = o.cpus ? ['taskset', '-c', o.cpus, ...node] : node;
+  const child = spawn(command!, args, {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,15 +5,15 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { API, LOGIN_SCOPE, SERVICE_CLIENT_ID, SPA, USER } from './bench-data.js';
+import { CHILD_NODE_ARGS, codePath } from './code.js';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const CLI = codePath('src/cli.ts');
 
 async function cli(env: Record<string, string>, args: string[]): Promise<unknown> {
   try {
-    const { stdout } = await run(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    const { stdout } = await run(process.execPath, [...CHILD_NODE_ARGS, CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
     return JSON.parse(stdout);
   } catch (err) {
     const e = err as Error & { stderr?: string };
