@@ -104,6 +104,7 @@ describe('upstream sign-in: linking an existing account proven by its passkey', 
   afterEach(() => page.unrouteAll());
 
   const atClient = (u: URL | string) => String(u).startsWith(REDIRECT_URI);
+  const linkEvents = async (accountId: string) => (await gh.context.store.audit.query({ types: ['federation.link'] })).filter((e) => e.accountId === accountId);
   const linkOf = (who: keyof typeof GITHUB_ID) => gh.context.store.federation.findLink('github', String(GITHUB_ID[who]));
 
   /** A fresh browser session: the RP's request, then "Continue with GitHub" as `who`; ends where Gatehouse stops. */
@@ -162,6 +163,9 @@ describe('upstream sign-in: linking an existing account proven by its passkey', 
     assert.equal(claims.sub, ids.dana);
     assert.equal((await linkOf('dana'))?.accountId, ids.dana);
     assert.deepEqual((await gh.context.store.federation.linksOf(ids.dana)).map((l) => l.providerId), ['github']);
+    // the same audit event as a password link, saying which proof it was
+    const events = await linkEvents(ids.dana);
+    assert.deepEqual(events.map((e) => [e.result, e.reason]), [['success', 'local_passkey']]);
     // the signature counter and the last use were recorded, as at any passkey sign-in
     const after = (await gh.context.store.factors.findWebAuthn(passkeys.dana))!;
     assert.ok(after.lastUsedAt !== null && after.counter >= before.counter);
@@ -181,6 +185,7 @@ describe('upstream sign-in: linking an existing account proven by its passkey', 
     assert.ok(!(await page.content()).includes(email('eve')), "the page does not name eve's account");
     assert.equal(await linkOf('fay'), undefined);
     assert.deepEqual(await gh.context.store.federation.linksOf(ids.eve), []);
+    assert.deepEqual((await linkEvents(ids.fay)).map((e) => [e.result, e.reason]), [['failure', 'wrong_passkey']]);
   });
 
   it('refuses a challenge issued to another link attempt, and a replayed assertion', async () => {
