@@ -30,6 +30,7 @@ import { createSpLogout } from '../federation/saml/sp-logout.js';
 import { singleLogoutHooks } from '../federation/saml/single-logout-hooks.js';
 import type { AccountRecord } from '../../adapters/contract.js';
 import type { LoginThrottle } from '../accounts/login-throttle.js';
+import type { WebAuthnService } from '../factors/webauthn.js';
 import { createUpstreamFetch } from '../federation/oidc/upstream-fetch.js';
 import { createUpstream } from '../federation/oidc/upstream-clients.js';
 import { createOidcLogins } from '../federation/oidc/oidc-logins.js';
@@ -63,6 +64,8 @@ export async function buildFederation(deps: {
   /** the local password that proves an account before an upstream identity is linked to it */
   checkPassword?(email: string, password: string): Promise<{ account?: AccountRecord }>;
   loginThrottle?: LoginThrottle;
+  /** the local account's passkeys, the other proof before a link */
+  passkeys?: Pick<WebAuthnService, 'list' | 'authenticationOptions' | 'verifyAuthentication'>;
 }): Promise<Federation> {
   const { config, store, logger } = deps;
   // samlify keeps its schema validator in module state and refuses every message until one is set; this
@@ -113,6 +116,7 @@ export async function buildFederation(deps: {
       oidc: {
         logins: oidcLogins, records: store.records, federation: store.federation, audit: deps.audit,
         findAccountByEmail: (email: string) => store.accounts.findByEmail(email), checkPassword: deps.checkPassword!, throttle: deps.loginThrottle!,
+        ...(deps.passkeys ? { passkeys: deps.passkeys } : {}),
         ...(oidcLogout ? { sessions: oidcSessions } : {}),
       },
     } : {}),

@@ -119,7 +119,8 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   // imported only when configured: samlify, ldapts and the XML stack cost ~20 MB and ~0.2 s at start-up
   const federation = config.FEDERATION_FILE
     ? await (await import('./build-federation.js')).buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render, audit: accounts.audit, signOutEverywhere: signOut.signOutEverywhere,
-      outboundPrivateHosts: config.OUTBOUND_PRIVATE_HOSTS, checkPassword: (email, password) => accounts.accounts.checkPassword(email, password), loginThrottle: protection.loginThrottle })
+      outboundPrivateHosts: config.OUTBOUND_PRIVATE_HOSTS, checkPassword: (email, password) => accounts.accounts.checkPassword(email, password), loginThrottle: protection.loginThrottle,
+      passkeys: factors.webauthn })
     : undefined;
 
   const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut, await buildDirectoryDn(config, logger));

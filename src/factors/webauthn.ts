@@ -29,7 +29,9 @@ export type WebAuthnService = ReturnType<typeof createWebAuthnService>;
 /** What an assertion was for; the challenge remembers it and the response must come back for the same. */
 export type AssertionPurpose =
   | { purpose: 'second-factor'; accountId: string; interactionUid: string }
-  | { purpose: 'passwordless'; interactionUid: string };
+  | { purpose: 'passwordless'; interactionUid: string }
+  /** proves the local account before an upstream identity is linked to it (interactions/federated-oidc.ts) */
+  | { purpose: 'link'; accountId: string; interactionUid: string; link: string };
 
 type ChallengeRecord = { purpose: 'register'; accountId: string } | AssertionPurpose;
 
@@ -141,14 +143,15 @@ export function createWebAuthnService(deps: {
     },
 
     async authenticationOptions(purpose: AssertionPurpose): Promise<PublicKeyCredentialRequestOptionsJSON> {
-      const allow = purpose.purpose === 'second-factor' ? await credentials.listWebAuthn(purpose.accountId) : [];
+      const allow = purpose.purpose === 'passwordless' ? [] : await credentials.listWebAuthn(purpose.accountId);
       const { generateAuthenticationOptions } = await simpleWebAuthn();
       const options = await generateAuthenticationOptions({
         rpID,
         timeout: CHALLENGE_TTL_SECONDS * 1000,
         // passwordless: any discoverable credential for this RP, and the authenticator must verify the person
         allowCredentials: allow.map((c) => ({ id: c.id, transports: c.transports })),
-        userVerification: purpose.purpose === 'passwordless' ? 'required' : 'preferred',
+        // a link: only that account's credentials, and user verification, since the assertion stands in for its password
+        userVerification: purpose.purpose === 'second-factor' ? 'preferred' : 'required',
       });
       await challenges.upsert(CHALLENGE_MODEL, options.challenge, purpose, CHALLENGE_TTL_SECONDS);
       return options;
@@ -160,12 +163,15 @@ export function createWebAuthnService(deps: {
       if (!taken || !record || record.purpose !== expected.purpose || record.interactionUid !== expected.interactionUid) {
         return { ok: false, detail: 'unknown, expired or foreign authentication challenge' };
       }
-      if (record.purpose === 'second-factor' && expected.purpose === 'second-factor' && record.accountId !== expected.accountId) {
+      if ('accountId' in record && 'accountId' in expected && record.accountId !== expected.accountId) {
         return { ok: false, detail: 'challenge was issued for another account' };
+      }
+      if (record.purpose === 'link' && expected.purpose === 'link' && record.link !== expected.link) {
+        return { ok: false, detail: 'challenge was issued for another link attempt' };
       }
       const stored = await credentials.findWebAuthn(response.id);
       if (!stored) return { ok: false, detail: 'credential is not registered (or was removed)' };
-      if (expected.purpose === 'second-factor' && stored.accountId !== expected.accountId) {
+      if ('accountId' in expected && stored.accountId !== expected.accountId) {
         return { ok: false, detail: 'credential belongs to another account' };
       }
       // §7.2 step 6: a returned user handle must name the credential's owner
@@ -186,7 +192,7 @@ export function createWebAuthnService(deps: {
           expectedRPID: rpID,
           credential: { id: stored.id, publicKey: Buffer.from(stored.publicKey, 'base64url'), counter: stored.counter, transports: stored.transports },
           // a passkey replaces the password only when the authenticator verified the person (§6.2.3 UV)
-          requireUserVerification: expected.purpose === 'passwordless',
+          requireUserVerification: expected.purpose !== 'second-factor',
         });
       } catch (err) {
         // includes §7.2 step 22: a signature counter that did not grow (a possibly cloned authenticator)

@@ -8,7 +8,9 @@
  * to is linked automatically only when federated-accounts.ts allows it (linkExistingAccounts, a verified
  * email inside the provider's emailDomains, an account without a password of its own). Otherwise, when
  * that account has a password, the person is asked for it (`link`): only someone who holds the local
- * account can attach an upstream identity to it. The attempt counts against the account's login throttle.
+ * account can attach an upstream identity to it. When that account has registered passkeys, an assertion by
+ * one of them (user verification required, a challenge bound to this link attempt) proves it as well; both
+ * proofs then make the link the same way. Each attempt counts against the account's login throttle.
  */
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
@@ -20,10 +22,12 @@ import type { FederatedAccounts } from '../federation/federated-accounts.js';
 import type { OidcUpstreamConfig } from '../config/federation/oidc-config.js';
 import { oidcProfile, upstreamAuthContext } from '../federation/oidc/oidc-profile.js';
 import { FederationRefusedError, refusalMessages } from '../federation/federation-errors.js';
-import { NotFoundError, TooManyRequestsError } from '../errors/errors.js';
+import { InvalidRequestError, NotFoundError, TooManyRequestsError } from '../errors/errors.js';
 import { accountSubject, unknownLoginSubject, type LoginThrottle } from '../accounts/login-throttle.js';
 import type { Interaction } from '../oidc/interaction.js';
 import type { UpstreamProfile } from '../federation/upstream-profile.js';
+import { parseCredentialJson, type WebAuthnService } from '../factors/webauthn.js';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 
 export type OidcSignInDeps = {
   logins: OidcLogins;
@@ -35,11 +39,14 @@ export type OidcSignInDeps = {
   checkPassword(email: string, password: string): Promise<{ account?: AccountRecord }>;
   throttle: LoginThrottle;
   audit: Pick<AuditLog, 'record'>;
+  /** the local account's passkeys, a second way to prove it before the link (factors/webauthn.ts) */
+  passkeys?: Pick<WebAuthnService, 'list' | 'authenticationOptions' | 'verifyAuthentication'>;
   /** remembers the upstream sign-in for the session it completes (upstream logout) */
   sessions?: { remember(uid: string, accountId: string, providerId: string, idToken: string | undefined): Promise<void> };
 };
 
 type Done = { result: Record<string, unknown>; notice?: string };
+type PendingLink = { uid: string; providerId: string; identity: OidcIdentity; accountId: string; email: string };
 
 const LINK_TTL = 600;
 const LINK = /^[A-Za-z0-9_-]{32}$/;
@@ -73,8 +80,35 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
     return kept ? { result, notice: refusalMessages.emailKept(config.name, kept.kept, kept.asserted) } : { result };
   }
 
-  async function linkPage(ctx: Context, interaction: Interaction, config: OidcUpstreamConfig, email: string, link: string, error: string | null = null) {
-    await deps.render(ctx, 'federated-link', { title: `Link ${config.name}`, providerName: config.name, providerId: config.id, uid: interaction.uid, email, link, error });
+  async function linkPage(ctx: Context, interaction: Interaction, config: OidcUpstreamConfig, pending: Pick<PendingLink, 'accountId' | 'email'>, link: string, error: string | null = null) {
+    // the passkey option only for an account that has one (its credentials are the only ones allowed)
+    const passkey = deps.passkeys ? (await deps.passkeys.list(pending.accountId)).length > 0 : false;
+    await deps.render(ctx, 'federated-link', { title: `Link ${config.name}`, providerName: config.name, providerId: config.id, uid: interaction.uid, email: pending.email, link, error, passkey });
+  }
+
+  /** The pending link this form names, for this interaction and provider; refused (as a replay) otherwise. */
+  async function pendingLink(config: OidcUpstreamConfig, interaction: Interaction, providerId: string, link: string): Promise<PendingLink> {
+    const pending = LINK.test(link) ? await deps.records.find('OidcLinkPending', link) : undefined;
+    if (!pending || pending.consumed || pending.uid !== interaction.uid || pending.providerId !== providerId) {
+      throw new FederationRefusedError(refusalMessages.upstreamRejected(config.name, 'replay'), 'no pending link for this interaction');
+    }
+    return { uid: String(pending.uid), providerId, identity: pending.identity as OidcIdentity, accountId: String(pending.accountId), email: String(pending.email) };
+  }
+
+  /** Whether the form proves the pending account: its password, or an assertion by one of its passkeys. */
+  async function proves(interaction: Interaction, pending: PendingLink, link: string, form: Record<string, string>): Promise<{ ok: true; reason: string } | { ok: false; reason: string; message: string }> {
+    if (form.credential !== undefined) {
+      if (!deps.passkeys) return { ok: false, reason: 'wrong_passkey', message: 'Passkeys are not available here. Enter the password instead.' };
+      // a malformed response is a WebAuthnInputError, answered by the error handler (errors/error-handler.ts)
+      const response = parseCredentialJson<AuthenticationResponseJSON>(form.credential, 'authentication');
+      const verdict = await deps.passkeys.verifyAuthentication(response, { purpose: 'link', accountId: pending.accountId, interactionUid: interaction.uid, link });
+      // the same words whatever went wrong: they must not tell whose passkey it was
+      if (!verdict.ok || verdict.accountId !== pending.accountId) return { ok: false, reason: 'wrong_passkey', message: 'That passkey was not accepted. Use a passkey of this account, or enter its password.' };
+      return { ok: true, reason: 'local_passkey' };
+    }
+    const checked = await deps.checkPassword(pending.email, form.password ?? '');
+    if (!checked.account || checked.account.id !== pending.accountId) return { ok: false, reason: 'wrong_password', message: 'That password is not right.' };
+    return { ok: true, reason: 'local_password' };
   }
 
   return {
@@ -103,39 +137,46 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
       if (!('linkTo' in done)) return done;
       const link = randomBytes(24).toString('base64url');
       await deps.records.upsert('OidcLinkPending', link, { uid: interaction.uid, providerId, identity, accountId: done.linkTo.id, email: done.linkTo.email }, LINK_TTL);
-      await linkPage(ctx, interaction, config, done.linkTo.email, link);
+      await linkPage(ctx, interaction, config, { accountId: done.linkTo.id, email: done.linkTo.email }, link);
       return undefined;
+    },
+
+    /** POST .../link/passkey-options: a challenge bound to this link attempt, for the pending account's passkeys only. */
+    async linkPasskeyOptions(interaction: Interaction, providerId: string, form: Record<string, string>) {
+      const config = upstream(providerId);
+      const link = form.link ?? '';
+      const pending = await pendingLink(config, interaction, providerId, link);
+      if (!deps.passkeys || (await deps.passkeys.list(pending.accountId)).length === 0) {
+        throw new InvalidRequestError('This account has no passkey. Enter its password instead.', 'link passkey options for an account without passkeys');
+      }
+      return deps.passkeys.authenticationOptions({ purpose: 'link', accountId: pending.accountId, interactionUid: interaction.uid, link });
     },
 
     async link(ctx: Context, interaction: Interaction, providerId: string, form: Record<string, string>): Promise<Done | undefined> {
       const config = upstream(providerId);
       const link = form.link ?? '';
-      const pending = LINK.test(link) ? await deps.records.find('OidcLinkPending', link) : undefined;
-      if (!pending || pending.consumed || pending.uid !== interaction.uid || pending.providerId !== providerId) {
-        throw new FederationRefusedError(refusalMessages.upstreamRejected(config.name, 'replay'), 'no pending link for this interaction');
-      }
-      const email = String(pending.email);
+      const pending = await pendingLink(config, interaction, providerId, link);
       // count first, then check, under the account's own counter (the login page's throttle)
-      const attempt = await deps.throttle.begin(pending.accountId ? accountSubject(String(pending.accountId)) : unknownLoginSubject(email), ctx.ip);
+      const attempt = await deps.throttle.begin(pending.accountId ? accountSubject(pending.accountId) : unknownLoginSubject(pending.email), ctx.ip);
       if (attempt.refused) throw new TooManyRequestsError(attempt.retryAfter, 'Too many failed attempts. Try again later.');
-      const checked = await deps.checkPassword(email, form.password ?? '');
-      if (!checked.account || checked.account.id !== pending.accountId) {
+      const proof = await proves(interaction, pending, link, form);
+      if (!proof.ok) {
         await attempt.settle('failed');
-        await deps.audit.record({ type: 'federation.link', result: 'failure', accountId: String(pending.accountId), reason: 'wrong_password', details: { provider: providerId } }, ctx);
+        await deps.audit.record({ type: 'federation.link', result: 'failure', accountId: pending.accountId, reason: proof.reason, details: { provider: providerId } }, ctx);
         ctx.status = 401;
-        await linkPage(ctx, interaction, config, email, link, 'That password is not right.');
+        await linkPage(ctx, interaction, config, pending, link, proof.message);
         return undefined;
       }
       await attempt.settle('succeeded');
       if (!(await deps.records.consume('OidcLinkPending', link))) throw new FederationRefusedError(refusalMessages.upstreamRejected(config.name, 'replay'), 'link already used');
-      const identity = pending.identity as OidcIdentity;
+      const identity = pending.identity;
       const now = Date.now();
       try {
-        await deps.federation.createLink({ providerId, externalId: identity.externalId, accountId: checked.account.id, createdAt: now, lastLoginAt: now });
+        await deps.federation.createLink({ providerId, externalId: identity.externalId, accountId: pending.accountId, createdAt: now, lastLoginAt: now });
       } catch (err) {
         if (!(err instanceof DuplicateError)) throw err;
       }
-      await deps.audit.record({ type: 'federation.link', result: 'success', accountId: checked.account.id, reason: 'local_password', details: { provider: providerId } }, ctx);
+      await deps.audit.record({ type: 'federation.link', result: 'success', accountId: pending.accountId, reason: proof.reason, details: { provider: providerId } }, ctx);
       const profile = oidcProfile(config, identity);
       if (!profile) throw new FederationRefusedError(refusalMessages.noEmail(config.name), 'the upstream sent no usable email');
       const done = await finish(interaction, config, identity, profile);

@@ -45,6 +45,11 @@ export function createFederatedStep(deps: {
       if (!oidc) throw new NotFoundError('There is no such sign-in option.');
       return oidc.link(ctx, interaction, providerId, form);
     },
+    /** POST /interaction/:uid/federated/:provider/link/passkey-options: or one of the account's passkeys (JSON for the page script) */
+    linkPasskeyOptions: (interaction: Interaction, providerId: string, form: Record<string, string>) => {
+      if (!oidc) throw new NotFoundError('There is no such sign-in option.');
+      return oidc.linkPasskeyOptions(interaction, providerId, form);
+    },
 
     async start(ctx: Context, interaction: Interaction, providerId: string): Promise<void> {
       if (oidc?.has(providerId)) return oidc.start(ctx, interaction, providerId);

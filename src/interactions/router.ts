@@ -97,6 +97,13 @@ export function createInteractionRouter(deps: {
     await showNotice(ctx, done.result, done.notice);
   });
 
+  // the link page's "Use a passkey": a challenge for the pending account's passkeys; the assertion then posts the link form
+  router.post('/:uid/federated/:provider/link/passkey-options', deps.csrf, async (ctx) => {
+    const interaction = await loadInteraction(ctx);
+    if (interaction.prompt.name !== 'login' || !deps.federated) throw new InvalidRequestError('This sign-in step is already complete.');
+    ctx.body = await deps.federated.linkPasskeyOptions(interaction, ctx.params.provider as string, ctx.state.form as Record<string, string>);
+  });
+
   router.post('/:uid/federated/:provider/link', deps.csrf, async (ctx) => {
     const interaction = await loadInteraction(ctx);
     if (interaction.prompt.name !== 'login' || !deps.federated) throw new InvalidRequestError('This sign-in step is already complete.');

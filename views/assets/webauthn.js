@@ -63,6 +63,23 @@
     }
   });
 
+  // the link page: a passkey of the matched account proves it; the assertion goes in the form, which posts like the password form
+  document.querySelectorAll('form[data-webauthn="link"]').forEach(function (form) {
+    form.hidden = false;
+    var button = form.querySelector('[data-webauthn-start]');
+    button.addEventListener('click', function () {
+      button.disabled = true;
+      var fields = { _csrf: form.querySelector('input[name="_csrf"]').value, link: form.querySelector('input[name="link"]').value };
+      post(form.getAttribute('data-options-url'), fields)
+        .then(function (options) { return lib.startAuthentication({ optionsJSON: options }); })
+        .then(function (credential) {
+          form.querySelector('input[name="credential"]').value = JSON.stringify(credential);
+          form.submit();
+        })
+        .catch(function (err) { showError(form, explain(err)); button.disabled = false; });
+    });
+  });
+
   document.querySelectorAll('form[data-webauthn="register"]').forEach(function (form) {
     form.hidden = false;
     form.addEventListener('submit', function (event) {
