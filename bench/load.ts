@@ -61,19 +61,24 @@ class Recorder {
   }
 }
 
+/** Runs one operation and records its latency, or its error. */
+async function timed(rec: Recorder, op: Operation): Promise<void> {
+  const t0 = performance.now();
+  try {
+    await op();
+    rec.ok(performance.now() - t0);
+  } catch (err) {
+    rec.fail(err);
+  }
+}
+
 export async function closedLoop(op: Operation, o: { concurrency: number; seconds: number }): Promise<LoadResult> {
   const rec = new Recorder();
   const started = performance.now();
   const end = started + o.seconds * 1000;
   const worker = async () => {
     while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        await op();
-        rec.ok(performance.now() - t0);
-      } catch (err) {
-        rec.fail(err);
-      }
+      await timed(rec, op);
     }
   };
   await Promise.all(Array.from({ length: o.concurrency }, worker));
@@ -87,13 +92,7 @@ export async function counted(op: Operation, o: { times: number; concurrency: nu
   let left = o.times;
   const worker = async () => {
     while (left-- > 0) {
-      const t0 = performance.now();
-      try {
-        await op();
-        rec.ok(performance.now() - t0);
-      } catch (err) {
-        rec.fail(err);
-      }
+      await timed(rec, op);
     }
   };
   await Promise.all(Array.from({ length: Math.min(o.concurrency, o.times) }, worker));
