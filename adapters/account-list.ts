@@ -38,15 +38,19 @@ const likeText = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /**
  * The SELECT of one page (one row more than the limit, to know whether there is a next page), with its
- * values in order. SQLite takes `?` placeholders, PostgreSQL `$n`.
+ * values in order. SQLite takes `?` placeholders, PostgreSQL `$n`. With `tenant`, the page is of that
+ * tenant's accounts (its first condition, so every index led by tenant_id serves it).
  */
-export function accountPageSql(dialect: SqlDialect, q: AccountListQuery, emailKey: (s: string) => string): { text: string; values: unknown[] } {
+export function accountPageSql(
+  dialect: SqlDialect, q: AccountListQuery, emailKey: (s: string) => string, tenant?: string,
+): { text: string; values: unknown[] } {
   const values: unknown[] = [];
   const p = (v: unknown) => {
     values.push(v);
     return dialect === 'sqlite' ? '?' : `$${values.length}`;
   };
   const where: string[] = [];
+  if (tenant !== undefined) where.push(`tenant_id = ${p(tenant)}`);
   if (q.cursor) {
     const c = decodeAccountCursor(q.cursor);
     // a row value, which both engines turn into a range of the accounts_created index; the OR of the same
@@ -77,7 +81,8 @@ export function accountPageSql(dialect: SqlDialect, q: AccountListQuery, emailKe
       // accounts.roles is JSON text, which no SQLite index sees into: this half stays a scan of the page
       // order; the second half reads account_roles_role.
       const own = `EXISTS (SELECT 1 FROM json_each(accounts.roles) WHERE value = ${p(q.role)})`;
-      where.push(`(${own} OR EXISTS (SELECT 1 FROM account_roles r WHERE r.account_id = accounts.id AND r.role = ${p(q.role)}))`);
+      const sameTenant = tenant !== undefined ? 'r.tenant_id = accounts.tenant_id AND ' : '';
+      where.push(`(${own} OR EXISTS (SELECT 1 FROM account_roles r WHERE ${sameTenant}r.account_id = accounts.id AND r.role = ${p(q.role)}))`);
     }
   }
   if (q.createdAfter !== undefined) where.push(`created_at >= ${p(q.createdAfter)}`);

@@ -642,3 +642,68 @@ export interface WebhookStore {
   /** Deletes the settled (succeeded or failed) deliveries created before `time`; returns how many. */
   deleteSettledBefore(time: number): Promise<number>;
 }
+
+/** The tenant every deployment has: today's URLs and data. It has no row in the registry and cannot be deleted. */
+export const DEFAULT_TENANT = 'default';
+
+/**
+ * A tenant id: a DNS label (RFC 1035 §2.3.1, lower case), so it reads the same in a path (/t/{id}), a
+ * host name and a storage key. `default` is the default tenant's.
+ */
+export const TENANT_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** One tenant of the registry (src/tenants/): its own issuer, keys, users, clients, policy and branding. */
+export type TenantRecord = {
+  id: string;
+  name: string;
+  /** its own host name, lower case (issuer https://{host}); null: it lives at {ISSUER}/t/{id} */
+  host: string | null;
+  /** policy and branding, as src/tenants/ validated them */
+  settings: Record<string, unknown>;
+  /** 1 at creation, one more on every change: a replica compares it to know its cached copy is stale */
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+};
+
+export type TenantPage = { tenants: TenantRecord[]; next: string | null };
+
+export interface TenantStore {
+  /** Fails with `DuplicateError('tenant')` when the id or the host is taken. */
+  create(tenant: TenantRecord): Promise<void>;
+  find(id: string): Promise<TenantRecord | undefined>;
+  /** The tenant of this (lower-case) host name. */
+  findByHost(host: string): Promise<TenantRecord | undefined>;
+  /** One page in id (code-point) order; `after` is the previous page's `next`. limit: 1..1000. */
+  list(query: { limit: number; after?: string | null }): Promise<TenantPage>;
+  /**
+   * Replaces name, host and settings and adds one to the version. With `expectedVersion`, only while the
+   * stored version is that (If-Match). The record as stored; undefined when there is no such tenant or
+   * its version differs. Fails with `DuplicateError('tenant')` when the host is another tenant's.
+   */
+  update(id: string, changes: Pick<TenantRecord, 'name' | 'host' | 'settings' | 'updatedAt'>, expectedVersion?: number): Promise<TenantRecord | undefined>;
+  /**
+   * Removes the tenant with every record it owns, in every table, collection and key space (its
+   * rate-limit counters and locks included), atomically where the store has transactions. False when
+   * there was no such tenant (its records, if any, are removed all the same). Never the default tenant.
+   */
+  delete(id: string): Promise<boolean>;
+  count(): Promise<number>;
+}
+
+/**
+ * What openStore() returns: the default tenant's store (every consumer that knows no tenant keeps
+ * working unchanged), the registry of tenants, and the same store bound to any other tenant.
+ */
+export interface RootStore extends Store {
+  tenants: TenantStore;
+  /**
+   * This store bound to one tenant: every method reads and writes that tenant's records only, so code
+   * holding the handle cannot reach another tenant's by forgetting a filter. It shares the root's
+   * connections and statements (cheap: make one per request if you like); its close() does nothing.
+   * forTenant(DEFAULT_TENANT) is the root itself. The sweeps of the root (sweepExpired,
+   * accountTokens.deleteExpiredBefore) cover every tenant, those of a tenant's handle that tenant; ping
+   * is the same everywhere.
+   */
+  forTenant(id: string): Store;
+}

@@ -3,7 +3,7 @@
  * Without REDIS_URL the durable store holds everything; with it, short-lived oidc-provider state and the
  * rate-limit counters move to Redis (split-store.ts says which models).
  */
-import type { Store } from './contract.js';
+import type { RootStore } from './contract.js';
 import { openSqliteStore } from './sqlite.js';
 import { createSplitStore } from './split-store.js';
 
@@ -18,7 +18,7 @@ export type OpenStoreOptions = {
 /** The scheme, read without `new URL`: a MongoDB replica set URL lists several hosts, which URL refuses. */
 export const databaseScheme = (databaseUrl: string) => /^([a-z][a-z0-9+.-]*):/i.exec(databaseUrl.trim())?.[1]?.toLowerCase() ?? '';
 
-export async function openStore(o: OpenStoreOptions): Promise<Store> {
+export async function openStore(o: OpenStoreOptions): Promise<RootStore> {
   const durable = await openDurableStore(o.databaseUrl, (err) => o.onError?.(err, 'database'));
   if (!o.redisUrl) return durable;
   try {
@@ -31,7 +31,7 @@ export async function openStore(o: OpenStoreOptions): Promise<Store> {
 }
 
 // Drivers are imported only when chosen: a SQLite deployment never loads pg or mongodb.
-async function openDurableStore(databaseUrl: string, onError: (err: Error) => void): Promise<Store> {
+async function openDurableStore(databaseUrl: string, onError: (err: Error) => void): Promise<RootStore> {
   const scheme = databaseScheme(databaseUrl);
   switch (scheme) {
     case 'sqlite':

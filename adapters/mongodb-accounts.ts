@@ -6,25 +6,26 @@
 import type { Db, Filter } from 'mongodb';
 import type { AccountListQuery } from './contract.js';
 import { decodeAccountCursor } from './account-list.js';
+import type { MongoTenant, TenantKey } from './mongodb-tenancy.js';
 import { emailKey } from './record-schema.js';
 
 const regexText = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-type Doc = { _id: string; createdAt: number };
+type Doc = { _id: TenantKey; tenantId: string; createdAt: number };
 
-export async function mongoAccountFilter(db: Db, q: AccountListQuery): Promise<Filter<Doc>> {
-  const and: Filter<Doc>[] = [];
+export async function mongoAccountFilter(db: Db, tn: MongoTenant, q: AccountListQuery): Promise<Filter<Doc>> {
+  const and: Filter<Doc>[] = [tn.scope];
   if (q.cursor) {
     const c = decodeAccountCursor(q.cursor);
-    and.push({ $or: [{ createdAt: { $gt: c.createdAt } }, { createdAt: c.createdAt, _id: { $gt: c.id } }] });
+    and.push({ $or: [{ createdAt: { $gt: c.createdAt } }, { createdAt: c.createdAt, _id: { $gt: tn.key(c.id) } }] });
   }
   if (q.emailPrefix) and.push({ emailLower: { $regex: `^${regexText(emailKey(q.emailPrefix))}` } } as Filter<Doc>);
   if (q.name) and.push({ name: { $regex: regexText(q.name), $options: 'i' } } as Filter<Doc>);
   if (q.status === 'disabled') and.push({ disabledAt: { $type: 'number' } } as Filter<Doc>);
   if (q.status === 'active') and.push({ disabledAt: { $not: { $type: 'number' } } } as Filter<Doc>);
   if (q.role) {
-    const granted = await db.collection<{ accountId: string }>('account_roles').distinct('accountId', { roles: q.role });
-    and.push({ $or: [{ roles: q.role }, { _id: { $in: granted } }] } as Filter<Doc>);
+    const granted = await db.collection<{ accountId: string; tenantId: string }>('account_roles').distinct('accountId', { ...tn.scope, roles: q.role });
+    and.push({ $or: [{ roles: q.role }, { _id: { $in: granted.map((id) => tn.key(id)) } }] } as Filter<Doc>);
   }
   const range = (field: string, from?: number, to?: number) => {
     if (from === undefined && to === undefined) return;
@@ -32,19 +33,21 @@ export async function mongoAccountFilter(db: Db, q: AccountListQuery): Promise<F
   };
   range('createdAt', q.createdAfter, q.createdBefore);
   range('lastLoginAt', q.lastLoginAfter, q.lastLoginBefore);
-  return and.length ? { $and: and } : {};
+  return { $and: and };
 }
 
 /** Deletes every document that is only this account's (AccountStore.delete; record-schema.ts: ACCOUNT_OWNED_TABLES). */
-export async function deleteMongoAccountDocuments(db: Db, accountId: string): Promise<void> {
+export async function deleteMongoAccountDocuments(db: Db, tn: MongoTenant, accountId: string): Promise<void> {
+  const { scope } = tn;
+  const byId = { _id: tn.key(accountId), ...scope };
   await Promise.all([
-    db.collection<{ _id: string }>('totp_factors').deleteOne({ _id: accountId }),
-    db.collection('webauthn_credentials').deleteMany({ accountId }),
-    db.collection<{ _id: string }>('recovery_codes').deleteOne({ _id: accountId }),
-    db.collection('federated_links').deleteMany({ accountId }),
-    db.collection('account_roles').deleteMany({ accountId }),
-    db.collection('account_tokens').deleteMany({ accountId }),
-    db.collection('account_token_counters').deleteMany({ '_id.accountId': accountId }),
-    db.collection<{ _id: string }>('password_history').deleteOne({ _id: accountId }),
+    db.collection<{ _id: TenantKey }>('totp_factors').deleteOne(byId),
+    db.collection('webauthn_credentials').deleteMany({ ...scope, accountId }),
+    db.collection<{ _id: TenantKey }>('recovery_codes').deleteOne(byId),
+    db.collection('federated_links').deleteMany({ ...scope, accountId }),
+    db.collection('account_roles').deleteMany({ ...scope, accountId }),
+    db.collection('account_tokens').deleteMany({ ...scope, accountId }),
+    db.collection('account_token_counters').deleteMany({ ...scope, [tn.idPath('accountId')]: accountId }),
+    db.collection<{ _id: TenantKey }>('password_history').deleteOne(byId),
   ]);
 }

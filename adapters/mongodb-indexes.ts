@@ -3,9 +3,19 @@
  * agree). Where a collection's documents are laid out like the schema's rows, its indexes are the
  * schema's own (record-schema.ts: the indexes with a `mongo` name, fields in camelCase). The rest follow
  * from documents shaped differently from the rows, listed below with the reason.
+ *
+ * Tenants (mongodb-tenancy.ts): every index of a tenant's collection leads with `tenantId` (the schema's
+ * do: record-schema.ts tenanted(); ours below get it here), except the expiry sweeps across tenants. A
+ * tenant-led index is named `tenantId_<its old name>`: an index cannot change its key under the same
+ * name, so the new one is built first, then the old one (whose unique rule would now hold across
+ * tenants) is dropped by name.
  */
-import type { Db, IndexDescription } from 'mongodb';
-import { ALL_TABLES } from './record-schema.js';
+import { MongoServerError, type Db, type IndexDescription } from 'mongodb';
+import { migrateToTenants, TENANT_COLLECTIONS } from './mongodb-tenancy.js';
+import { ALL_TABLES, TABLES_BEFORE_TENANTS, TENANT_COLUMN, type Table } from './record-schema.js';
+
+const TENANT_FIELD = 'tenantId';
+const tenantLedName = (name: string) => `${TENANT_FIELD}_${name}`;
 
 const fieldOf = (column: string) => column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -15,7 +25,9 @@ function schemaIndexes(): Record<string, IndexDescription[]> {
   for (const table of ALL_TABLES) {
     for (const index of table.indexes) {
       if (!index.mongo) continue;
-      const spec: IndexDescription = { key: Object.fromEntries(index.columns.map((c) => [fieldOf(c), 1])), name: index.mongo };
+      const tenantLed = index.columns[0] === TENANT_COLUMN;
+      const name = tenantLed ? tenantLedName(index.mongo) : index.mongo;
+      const spec: IndexDescription = { key: Object.fromEntries(index.columns.map((c) => [fieldOf(c), 1])), name };
       if (index.unique) spec.unique = true;
       if (index.mongoTtl) spec.expireAfterSeconds = 0;
       else if (index.whereNotNull) spec.partialFilterExpression = { [fieldOf(index.whereNotNull)]: { $type: 'string' } };
@@ -59,12 +71,43 @@ const LAYOUT_INDEXES: Record<string, IndexDescription[]> = {
   ],
 };
 
+/** A layout index of a tenant's collection, led by tenantId (the TTL-free sweeps have none here). */
+const tenantLed = (spec: IndexDescription): IndexDescription =>
+  ({ ...spec, key: { [TENANT_FIELD]: 1, ...(spec.key as Record<string, 1>) }, name: tenantLedName(spec.name!) });
+
 export function mongoIndexes(): Record<string, IndexDescription[]> {
   const all = schemaIndexes();
-  for (const [name, specs] of Object.entries(LAYOUT_INDEXES)) (all[name] ??= []).push(...specs);
+  for (const [name, specs] of Object.entries(LAYOUT_INDEXES)) {
+    (all[name] ??= []).push(...(TENANT_COLLECTIONS.includes(name) ? specs.map(tenantLed) : specs));
+  }
   return all;
 }
 
+/** The names of the indexes before tenants whose tenant-led successors replace them (then dropped). */
+export function obsoleteIndexes(): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const table of Object.values(TABLES_BEFORE_TENANTS) as Table[]) {
+    if (!TENANT_COLLECTIONS.includes(table.name)) continue;
+    for (const index of table.indexes) if (index.mongo && !index.acrossTenants) (out[table.name] ??= []).push(index.mongo);
+  }
+  for (const [name, specs] of Object.entries(LAYOUT_INDEXES)) {
+    if (TENANT_COLLECTIONS.includes(name)) (out[name] ??= []).push(...specs.map((s) => s.name!));
+  }
+  return out;
+}
+
+// IndexNotFound, NamespaceNotFound: already dropped (by another replica, or a database made after tenants)
+const GONE = new Set([26, 27]);
+
 export async function createIndexes(db: Db): Promise<void> {
+  // the documents first: a tenant-led partial index must see tenantId on every document it covers
+  await migrateToTenants(db);
   await Promise.all(Object.entries(mongoIndexes()).map(([name, specs]) => db.collection(name).createIndexes(specs)));
+  await Promise.all(Object.entries(obsoleteIndexes()).flatMap(([name, indexes]) => indexes.map(async (index) => {
+    try {
+      await db.collection(name).dropIndex(index);
+    } catch (err) {
+      if (!(err instanceof MongoServerError && GONE.has(Number(err.code)))) throw err;
+    }
+  })));
 }

@@ -25,64 +25,69 @@ import type {
   PasswordHistoryStore,
 } from './contract.js';
 import { retryDuplicateUpsert } from './mongodb-errors.js';
+import type { MongoTenant, TenantKey } from './mongodb-tenancy.js';
 
-type TokenDoc = Omit<AccountTokenRecord, 'tokenHash'> & { _id: string; seq: number };
-type TokenCounterDoc = { _id: { accountId: string; purpose: AccountTokenPurpose }; seq: number };
-type HistoryDoc = { _id: string; entries: PasswordHistoryEntry[] };
-type AuditDoc = Omit<AuditEventRecord, 'id' | 'details'> & { _id: ObjectId; eventId: string; details: string; outbox?: OutboxEventRecord };
+type TokenDoc = Omit<AccountTokenRecord, 'tokenHash'> & { _id: TenantKey; tenantId: string; seq: number };
+type TokenCounterDoc = { _id: TenantKey<{ accountId: string; purpose: AccountTokenPurpose }>; tenantId: string; seq: number };
+type HistoryDoc = { _id: TenantKey; tenantId: string; entries: PasswordHistoryEntry[] };
+type AuditDoc = Omit<AuditEventRecord, 'id' | 'details'> & { _id: ObjectId; tenantId: string; eventId: string; details: string; outbox?: OutboxEventRecord };
 
 const DEFAULT_AUDIT_LIMIT = 1000;
 
-export function mongoAccountTokenStore(db: Db): AccountTokenStore {
+export function mongoAccountTokenStore(db: Db, tn: MongoTenant): AccountTokenStore {
   const tokens: Collection<TokenDoc> = db.collection('account_tokens');
   const counters: Collection<TokenCounterDoc> = db.collection('account_token_counters');
   const live = { consumedAt: null, supersededAt: null };
+  const { scope } = tn;
+  const byId = (tokenHash: string) => ({ _id: tn.key(tokenHash), ...scope });
   return {
     async issue({ tokenHash, ...t }) {
       const counter = await retryDuplicateUpsert(() =>
         counters.findOneAndUpdate(
-          { _id: { accountId: t.accountId, purpose: t.purpose } },
+          { _id: tn.key({ accountId: t.accountId, purpose: t.purpose }), ...scope },
           { $inc: { seq: 1 } },
           { upsert: true, returnDocument: 'after' },
         ),
       );
       const seq = counter!.seq;
-      const mine = { accountId: t.accountId, purpose: t.purpose };
-      await tokens.insertOne({ _id: tokenHash, ...t, seq });
+      const mine = { ...scope, accountId: t.accountId, purpose: t.purpose };
+      await tokens.insertOne({ ...byId(tokenHash), ...t, seq });
       await tokens.updateMany({ ...mine, ...live, seq: { $lt: seq } }, { $set: { supersededAt: t.createdAt } });
       // A concurrent issue numbered higher may have run its supersede before this insert landed.
       const newer = await tokens.findOne({ ...mine, seq: { $gt: seq } }, { projection: { createdAt: 1 } });
-      if (newer) await tokens.updateOne({ _id: tokenHash, ...live }, { $set: { supersededAt: newer.createdAt } });
+      if (newer) await tokens.updateOne({ ...byId(tokenHash), ...live }, { $set: { supersededAt: newer.createdAt } });
     },
     async find(tokenHash) {
-      const doc = await tokens.findOne({ _id: tokenHash });
+      const doc = await tokens.findOne(byId(tokenHash));
       if (!doc) return undefined;
-      const { _id, seq: _seq, ...rest } = doc;
-      return { tokenHash: _id, ...rest };
+      const { _id, tenantId: _t, seq: _seq, ...rest } = doc;
+      return { tokenHash: tn.idOf(_id), ...rest };
     },
     consume: async (tokenHash, now) =>
-      (await tokens.updateOne({ _id: tokenHash, ...live, expiresAt: { $gt: now } }, { $set: { consumedAt: now } })).modifiedCount === 1,
+      (await tokens.updateOne({ ...byId(tokenHash), ...live, expiresAt: { $gt: now } }, { $set: { consumedAt: now } })).modifiedCount === 1,
     async supersedeAll(accountId, purpose, now) {
-      await tokens.updateMany({ accountId, purpose, ...live }, { $set: { supersededAt: now } });
+      await tokens.updateMany({ ...scope, accountId, purpose, ...live }, { $set: { supersededAt: now } });
     },
-    deleteExpiredBefore: async (time) => (await tokens.deleteMany({ expiresAt: { $lt: time } })).deletedCount,
+    // the root's sweep covers every tenant (contract.ts: RootStore.forTenant), a tenant's its own
+    deleteExpiredBefore: async (time) => (await tokens.deleteMany({ ...tn.sweepScope, expiresAt: { $lt: time } })).deletedCount,
   };
 }
 
-export function mongoPasswordHistoryStore(db: Db): PasswordHistoryStore {
+export function mongoPasswordHistoryStore(db: Db, tn: MongoTenant): PasswordHistoryStore {
   const history: Collection<HistoryDoc> = db.collection('password_history');
+  const byId = (accountId: string) => ({ _id: tn.key(accountId), ...tn.scope });
   return {
     async add(accountId, { passwordHash, createdAt }, keep) {
       await retryDuplicateUpsert(() =>
         history.updateOne(
-          { _id: accountId },
+          byId(accountId),
           { $push: { entries: { $each: [{ passwordHash, createdAt }], $slice: -Math.max(keep, 1) } } },
           { upsert: true },
         ),
       );
     },
     async recent(accountId, limit) {
-      const doc = await history.findOne({ _id: accountId });
+      const doc = await history.findOne(byId(accountId));
       return (doc?.entries ?? []).slice().reverse().slice(0, Math.max(limit, 0));
     },
   };
@@ -90,15 +95,16 @@ export function mongoPasswordHistoryStore(db: Db): PasswordHistoryStore {
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-export function mongoAuditStore(db: Db): AuditStore {
+export function mongoAuditStore(db: Db, tn: MongoTenant): AuditStore {
   const events: Collection<AuditDoc> = db.collection('audit_events');
+  const { scope } = tn;
   return {
     async append({ id, details, ...e }, outbox) {
       // the domain event rides in the audit document: one atomic write (mongodb-webhooks.ts reads it from here)
-      await events.insertOne({ _id: new ObjectId(), eventId: id, ...e, details: JSON.stringify(details), ...(outbox ? { outbox } : {}) });
+      await events.insertOne({ _id: new ObjectId(), ...scope, eventId: id, ...e, details: JSON.stringify(details), ...(outbox ? { outbox } : {}) });
     },
     async query(q) {
-      const filter: Filter<AuditDoc> = {};
+      const filter: Filter<AuditDoc> = { ...scope };
       if (q.accountId !== undefined) filter.accountId = q.accountId;
       if (q.since !== undefined || q.until !== undefined) {
         filter.time = { ...(q.since !== undefined && { $gte: q.since }), ...(q.until !== undefined && { $lt: q.until }) };
@@ -108,10 +114,10 @@ export function mongoAuditStore(db: Db): AuditStore {
       const limit = Math.max(q.limit ?? DEFAULT_AUDIT_LIMIT, 0);
       if (limit === 0) return [];
       const docs = await events.find(filter).sort({ time: 1, _id: 1 }).limit(limit).toArray();
-      return docs.map(({ _id, eventId, details, outbox: _event, ...e }) => ({ id: eventId, ...e, details: JSON.parse(details) as Record<string, unknown> }));
+      return docs.map(({ _id, tenantId: _t, eventId, details, outbox: _event, ...e }) => ({ id: eventId, ...e, details: JSON.parse(details) as Record<string, unknown> }));
     },
     pseudonymise: async (accountId, pseudonym) =>
-      (await events.updateMany({ accountId }, { $set: { accountId: pseudonym, ip: null, userAgent: null, details: '{}' } })).modifiedCount,
-    deleteOlderThan: async (time) => (await events.deleteMany({ time: { $lt: time } })).deletedCount,
+      (await events.updateMany({ ...scope, accountId }, { $set: { accountId: pseudonym, ip: null, userAgent: null, details: '{}' } })).modifiedCount,
+    deleteOlderThan: async (time) => (await events.deleteMany({ ...scope, time: { $lt: time } })).deletedCount,
   };
 }

@@ -13,19 +13,16 @@
  */
 import { MongoServerError, type Collection, type Db, type Filter, type ObjectId } from 'mongodb';
 import type { OutboxEventRecord, WebhookDeliveryRecord, WebhookEndpointRecord, WebhookStore } from './contract.js';
+import type { MongoTenant, TenantKey } from './mongodb-tenancy.js';
 
-type EndpointDoc = Omit<WebhookEndpointRecord, 'id'> & { _id: string };
-type DeliveryDoc = Omit<WebhookDeliveryRecord, 'id'> & { _id: string };
-type AuditWithOutbox = { _id: ObjectId; outbox?: OutboxEventRecord };
+type EndpointDoc = Omit<WebhookEndpointRecord, 'id'> & { _id: TenantKey; tenantId: string };
+type DeliveryDoc = Omit<WebhookDeliveryRecord, 'id'> & { _id: TenantKey; tenantId: string };
+type AuditWithOutbox = { _id: ObjectId; tenantId: string; outbox?: OutboxEventRecord };
 
-const endpointOf = ({ _id, ...e }: EndpointDoc): WebhookEndpointRecord => ({ id: _id, ...e });
-const deliveryOf = ({ _id, ...d }: DeliveryDoc): WebhookDeliveryRecord => ({ id: _id, ...d });
-const docOf = ({ id, ...d }: WebhookDeliveryRecord): DeliveryDoc => ({ _id: id, ...d });
-
-async function insertIgnoringDuplicates(deliveries: Collection<DeliveryDoc>, list: WebhookDeliveryRecord[]): Promise<void> {
-  if (list.length === 0) return;
+async function insertIgnoringDuplicates(deliveries: Collection<DeliveryDoc>, docs: DeliveryDoc[]): Promise<void> {
+  if (docs.length === 0) return;
   try {
-    await deliveries.insertMany(list.map(docOf), { ordered: false });
+    await deliveries.insertMany(docs, { ordered: false });
   } catch (err) {
     const errors = (err as { writeErrors?: { code: number }[] | { code: number } }).writeErrors;
     const all = Array.isArray(errors) ? errors : errors ? [errors] : [];
@@ -33,53 +30,58 @@ async function insertIgnoringDuplicates(deliveries: Collection<DeliveryDoc>, lis
   }
 }
 
-export function mongoWebhookStore(db: Db): WebhookStore {
+export function mongoWebhookStore(db: Db, tn: MongoTenant): WebhookStore {
   const endpoints: Collection<EndpointDoc> = db.collection('webhook_endpoints');
   const deliveries: Collection<DeliveryDoc> = db.collection('webhook_deliveries');
   const audit: Collection<AuditWithOutbox> = db.collection('audit_events');
-  const counters: Collection<{ _id: string; seq: number }> = db.collection('webhook_counters');
+  const counters: Collection<{ _id: TenantKey; tenantId: string; seq: number }> = db.collection('webhook_counters');
+  const { scope, key } = tn;
+  const byId = (id: string) => ({ _id: key(id), ...scope });
+  const endpointOf = ({ _id, tenantId: _t, ...e }: EndpointDoc): WebhookEndpointRecord => ({ id: tn.idOf(_id), ...e });
+  const deliveryOf = ({ _id, tenantId: _t, ...d }: DeliveryDoc): WebhookDeliveryRecord => ({ id: tn.idOf(_id), ...d });
+  const docsOf = (list: WebhookDeliveryRecord[]): DeliveryDoc[] => list.map(({ id, ...d }) => ({ ...byId(id), ...d }));
   return {
     async createEndpoint({ id, ...e }) {
-      await endpoints.insertOne({ _id: id, ...e });
+      await endpoints.insertOne({ ...byId(id), ...e });
     },
     async findEndpoint(id) {
-      const d = await endpoints.findOne({ _id: id });
+      const d = await endpoints.findOne(byId(id));
       return d ? endpointOf(d) : undefined;
     },
-    listEndpoints: async () => (await endpoints.find().sort({ createdAt: 1, _id: 1 }).toArray()).map(endpointOf),
+    listEndpoints: async () => (await endpoints.find(scope).sort({ createdAt: 1, _id: 1 }).toArray()).map(endpointOf),
     async updateEndpoint(id, patch) {
       const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-      return (await endpoints.updateOne({ _id: id }, { $set: set })).matchedCount === 1;
+      return (await endpoints.updateOne(byId(id), { $set: set })).matchedCount === 1;
     },
     async deleteEndpoint(id) {
       // the endpoint first: a delivery left behind by a crash belongs to no endpoint and is never claimed
-      const deleted = (await endpoints.deleteOne({ _id: id })).deletedCount === 1;
-      await deliveries.deleteMany({ endpointId: id });
+      const deleted = (await endpoints.deleteOne(byId(id))).deletedCount === 1;
+      await deliveries.deleteMany({ ...scope, endpointId: id });
       return deleted;
     },
     async countFailure(id) {
-      const d = await endpoints.findOneAndUpdate({ _id: id }, { $inc: { consecutiveFailures: 1 }, $set: { updatedAt: Date.now() } }, { returnDocument: 'after' });
+      const d = await endpoints.findOneAndUpdate(byId(id), { $inc: { consecutiveFailures: 1 }, $set: { updatedAt: Date.now() } }, { returnDocument: 'after' });
       return d?.consecutiveFailures ?? 0;
     },
     async resetFailures(id) {
-      await endpoints.updateOne({ _id: id, consecutiveFailures: { $ne: 0 } }, { $set: { consecutiveFailures: 0 } });
+      await endpoints.updateOne({ ...byId(id), consecutiveFailures: { $ne: 0 } }, { $set: { consecutiveFailures: 0 } });
     },
     async outbox(limit) {
-      const docs = await audit.find({ outbox: { $exists: true } }, { projection: { outbox: 1 } }).sort({ _id: 1 }).limit(limit).toArray();
+      const docs = await audit.find({ ...scope, outbox: { $exists: true } }, { projection: { outbox: 1 } }).sort({ _id: 1 }).limit(limit).toArray();
       if (docs.length === 0) return [];
-      const counter = await counters.findOneAndUpdate({ _id: 'event_seq' }, { $inc: { seq: docs.length } }, { upsert: true, returnDocument: 'after' });
+      const counter = await counters.findOneAndUpdate(byId('event_seq'), { $inc: { seq: docs.length } }, { upsert: true, returnDocument: 'after' });
       const first = (counter?.seq ?? docs.length) - docs.length + 1;
       return docs.map((d, i) => ({ ...d.outbox!, seq: first + i }));
     },
     async fanOut(batch) {
-      await insertIgnoringDuplicates(deliveries, batch.flatMap((b) => b.deliveries));
-      await audit.updateMany({ 'outbox.id': { $in: batch.map((b) => b.eventId) } } as Filter<AuditWithOutbox>, { $unset: { outbox: '' } });
+      await insertIgnoringDuplicates(deliveries, docsOf(batch.flatMap((b) => b.deliveries)));
+      await audit.updateMany({ ...scope, 'outbox.id': { $in: batch.map((b) => b.eventId) } } as Filter<AuditWithOutbox>, { $unset: { outbox: '' } });
     },
-    enqueue: (list) => insertIgnoringDuplicates(deliveries, list),
+    enqueue: (list) => insertIgnoringDuplicates(deliveries, docsOf(list)),
     async claim(owner, now, leaseUntil, limit) {
-      const enabled = (await endpoints.find({ enabled: true }, { projection: { _id: 1 } }).toArray()).map((e) => e._id);
+      const enabled = (await endpoints.find({ ...scope, enabled: true }, { projection: { _id: 1 } }).toArray()).map((e) => tn.idOf(e._id));
       if (enabled.length === 0) return [];
-      const free = { status: 'pending' as const, nextAttemptAt: { $lte: now }, $or: [{ leaseUntil: null }, { leaseUntil: { $lte: now } }] };
+      const free = { ...scope, status: 'pending' as const, nextAttemptAt: { $lte: now }, $or: [{ leaseUntil: null }, { leaseUntil: { $lte: now } }] };
       const candidates = await deliveries.find({ ...free, endpointId: { $in: enabled } }).sort({ eventSeq: 1 }).limit(limit * 4).toArray();
       const claimed: WebhookDeliveryRecord[] = [];
       const seen = new Set<string>();
@@ -88,21 +90,21 @@ export function mongoWebhookStore(db: Db): WebhookStore {
         const key = `${c.endpointId}\u0000${c.subject}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        const earlier = await deliveries.findOne({ endpointId: c.endpointId, subject: c.subject, status: 'pending', eventSeq: { $lt: c.eventSeq } }, { projection: { _id: 1 } });
+        const earlier = await deliveries.findOne({ ...scope, endpointId: c.endpointId, subject: c.subject, status: 'pending', eventSeq: { $lt: c.eventSeq } }, { projection: { _id: 1 } });
         if (earlier) continue;
         const got = await deliveries.findOneAndUpdate({ _id: c._id, ...free }, { $set: { leaseOwner: owner, leaseUntil } }, { returnDocument: 'after' });
         if (got) claimed.push(deliveryOf(got));
       }
       return claimed;
     },
-    settle: async (id, owner, o) => (await deliveries.updateOne({ _id: id, leaseOwner: owner }, { $set: { ...o, leaseOwner: null, leaseUntil: null } })).matchedCount === 1,
+    settle: async (id, owner, o) => (await deliveries.updateOne({ ...byId(id), leaseOwner: owner }, { $set: { ...o, leaseOwner: null, leaseUntil: null } })).matchedCount === 1,
     async findDelivery(id) {
-      const d = await deliveries.findOne({ _id: id });
+      const d = await deliveries.findOne(byId(id));
       return d ? deliveryOf(d) : undefined;
     },
-    listDeliveries: async (endpointId, limit) => (await deliveries.find({ endpointId }).sort({ createdAt: -1, eventSeq: -1 }).limit(limit).toArray()).map(deliveryOf),
+    listDeliveries: async (endpointId, limit) => (await deliveries.find({ ...scope, endpointId }).sort({ createdAt: -1, eventSeq: -1 }).limit(limit).toArray()).map(deliveryOf),
     redeliver: async (id, now) =>
-      (await deliveries.updateOne({ _id: id }, { $set: { status: 'pending', nextAttemptAt: now, leaseOwner: null, leaseUntil: null } })).matchedCount === 1,
-    deleteSettledBefore: async (time) => (await deliveries.deleteMany({ createdAt: { $lt: time }, status: { $ne: 'pending' } })).deletedCount,
+      (await deliveries.updateOne(byId(id), { $set: { status: 'pending', nextAttemptAt: now, leaseOwner: null, leaseUntil: null } })).matchedCount === 1,
+    deleteSettledBefore: async (time) => (await deliveries.deleteMany({ ...scope, createdAt: { $lt: time }, status: { $ne: 'pending' } })).deletedCount,
   };
 }

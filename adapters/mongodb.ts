@@ -11,14 +11,17 @@
  *   round-trips every string exactly (BSON would replace a lone UTF-16 surrogate).
  * - Emails are unique case-insensitively through a normalised `emailLower` with a unique index (the one
  *   rule of record-schema.ts: emailKey).
- * Indexes are created at start-up (mongodb-indexes.ts).
+ * - Tenants: every document carries `tenantId`, every query filters on it, and a document of a tenant
+ *   other than the default has the `_id` `{ t, id }` (mongodb-tenancy.ts).
+ * Indexes are created at start-up (mongodb-indexes.ts), after the documents before tenants are marked
+ * the default tenant's.
  */
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import { RateLimiterMongo } from 'rate-limiter-flexible';
 import type {
-  AccountRecord, ClientRecord, EncryptedSecretKind, EncryptedSecretStore, OidcPayload, RateLimiterOptions, ResourceRecord, ResourceTokenClaim, SigningKeyRecord, Store,
+  AccountRecord, ClientRecord, EncryptedSecretKind, EncryptedSecretStore, OidcPayload, RateLimiterOptions, ResourceRecord, ResourceTokenClaim, RootStore, SigningKeyRecord, Store,
 } from './contract.js';
-import { grantOf } from './contract.js';
+import { DEFAULT_TENANT, grantOf } from './contract.js';
 import { retryDuplicateUpsert, unique } from './mongodb-errors.js';
 import { mongoFactorStore } from './mongodb-factors.js';
 import { mongoFederationStore } from './mongodb-federation.js';
@@ -29,26 +32,28 @@ import { pageLimit, toAccountPage } from './account-list.js';
 import { mongoAccountTokenStore, mongoAuditStore, mongoPasswordHistoryStore } from './mongodb-lifecycle.js';
 import { mongoWebhookStore } from './mongodb-webhooks.js';
 import { mongoTryLock } from './mongodb-locks.js';
+import { mongoTenant, type MongoTenant, type TenantKey } from './mongodb-tenancy.js';
+import { mongoTenantStore } from './mongodb-tenants.js';
 import { emailKey, ENCRYPTED_COLUMNS } from './record-schema.js';
 import { shortLivedRecords } from './short-lived-records.js';
 
 type OidcDoc = {
-  _id: string; model: string; payload: string; grantId: string | null; uid: string | null; userCode: string | null;
+  _id: TenantKey; tenantId: string; model: string; payload: string; grantId: string | null; uid: string | null; userCode: string | null;
   accountId: string | null; clientId?: string | null; expiresAt: Date | null; consumedAt: Date | null;
 };
 type AccountDoc = {
-  _id: string; email: string; emailLower: string; emailVerified: boolean; name: string | null;
+  _id: TenantKey; tenantId: string; email: string; emailLower: string; emailVerified: boolean; name: string | null;
   passwordHash: string | null; roles: string[]; createdAt: number; updatedAt: number;
   /** absent on documents written before the account lifecycle: read as null */
   disabledAt?: number | null; lastLoginAt?: number | null;
 };
-type ClientDoc = { _id: string; metadata: string; secretCiphertext: string | null; createdAt: number };
+type ClientDoc = { _id: TenantKey; tenantId: string; metadata: string; secretCiphertext: string | null; createdAt: number };
 type ResourceDoc = {
-  _id: string; name: string; scopes: string; accessTokenTtl: number; createdAt: number;
+  _id: TenantKey; tenantId: string; name: string; scopes: string; accessTokenTtl: number; createdAt: number;
   /** absent on documents written before roles: read as false and [] (the API keeps today's behaviour) */
   permissionsFromRoles?: boolean; tokenClaims?: ResourceTokenClaim[];
 };
-type KeyDoc = Omit<SigningKeyRecord, 'kid'> & { _id: string };
+type KeyDoc = Omit<SigningKeyRecord, 'kid'> & { _id: TenantKey; tenantId: string };
 
 const DEFAULT_DATABASE = 'gatehouse';
 
@@ -72,7 +77,7 @@ export function mongoClientDefaults(databaseUrl: string): MongoClientOptions {
 
 export type MongoStoreOptions = { onError?: (err: Error) => void };
 
-export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions = {}): Promise<Store> {
+export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions = {}): Promise<RootStore> {
   const client = new MongoClient(databaseUrl, mongoClientDefaults(databaseUrl));
   client.on('error', (err: Error) => o.onError?.(err));
   let db: Db;
@@ -84,6 +89,21 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
     await client.close();
     throw err;
   }
+  const root: RootStore = {
+    ...mongoStoreOf(db, mongoTenant(DEFAULT_TENANT, true)),
+    async close() {
+      await client.close();
+    },
+    tenants: mongoTenantStore(db),
+    // cheap: closures over the same collections; nothing to close
+    forTenant: (id) => (id === DEFAULT_TENANT ? root : { ...mongoStoreOf(db, mongoTenant(id, false)), async close() {} }),
+  };
+  return root;
+}
+
+/** The store of one tenant: every filter carries `tn.scope`, every `_id` is `tn.key(id)`. */
+function mongoStoreOf(db: Db, tn: MongoTenant): Omit<Store, 'close'> {
+  const { scope, key, idOf } = tn;
   const oidc = db.collection<OidcDoc>('oidc_models');
   const accounts = db.collection<AccountDoc>('accounts');
   const clients = db.collection<ClientDoc>('clients');
@@ -91,7 +111,7 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
   const keys = db.collection<KeyDoc>('signing_keys');
 
   const now = () => new Date();
-  const oidcId = (model: string, id: string) => `${model}:${id}`;
+  const oidcId = (model: string, id: string) => key(`${model}:${id}`);
   const live = () => ({ $or: [{ expiresAt: null }, { expiresAt: { $gt: now() } }] });
   const toPayload = (doc: OidcDoc | null): OidcPayload | undefined => {
     if (!doc) return undefined;
@@ -100,49 +120,49 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
   };
   const toAccount = (d: AccountDoc | null): AccountRecord | undefined =>
     d ? {
-      id: d._id, email: d.email, emailVerified: d.emailVerified, name: d.name,
+      id: idOf(d._id), email: d.email, emailVerified: d.emailVerified, name: d.name,
       passwordHash: d.passwordHash, roles: d.roles ?? [], createdAt: d.createdAt, updatedAt: d.updatedAt,
       disabledAt: d.disabledAt ?? null, lastLoginAt: d.lastLoginAt ?? null,
     } : undefined;
   const toClient = (d: ClientDoc): ClientRecord => ({
-    clientId: d._id, metadata: JSON.parse(d.metadata), secretCiphertext: d.secretCiphertext, createdAt: d.createdAt,
+    clientId: idOf(d._id), metadata: JSON.parse(d.metadata), secretCiphertext: d.secretCiphertext, createdAt: d.createdAt,
   });
   const toResource = (d: ResourceDoc): ResourceRecord => ({
-    identifier: d._id, name: d.name, scopes: JSON.parse(d.scopes), accessTokenTtl: d.accessTokenTtl,
+    identifier: idOf(d._id), name: d.name, scopes: JSON.parse(d.scopes), accessTokenTtl: d.accessTokenTtl,
     permissionsFromRoles: d.permissionsFromRoles ?? false, tokenClaims: d.tokenClaims ?? [], createdAt: d.createdAt,
   });
 
   const oidcStore: Store['oidc'] = {
       async upsert(model, id, payload, expiresIn) {
         const fields = {
-          model, payload: JSON.stringify(payload), grantId: grantOf(model, payload), uid: payload.uid ?? null,
+          ...scope, model, payload: JSON.stringify(payload), grantId: grantOf(model, payload), uid: payload.uid ?? null,
           userCode: payload.userCode ?? null, accountId: typeof payload.accountId === 'string' ? payload.accountId : null,
           clientId: typeof payload.clientId === 'string' ? payload.clientId : null,
           expiresAt: expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000),
         };
         // $setOnInsert keeps `consumedAt` across re-saves, like the SQL stores.
         await retryDuplicateUpsert(() =>
-          oidc.updateOne({ _id: oidcId(model, id) }, { $set: fields, $setOnInsert: { consumedAt: null } }, { upsert: true }),
+          oidc.updateOne({ _id: oidcId(model, id), ...scope }, { $set: fields, $setOnInsert: { consumedAt: null } }, { upsert: true }),
         );
       },
-      find: async (model, id) => toPayload(await oidc.findOne({ _id: oidcId(model, id), ...live() })),
-      findByUid: async (model, uid) => toPayload(await oidc.findOne({ model, uid, ...live() })),
-      findByUserCode: async (model, userCode) => toPayload(await oidc.findOne({ model, userCode, ...live() })),
+      find: async (model, id) => toPayload(await oidc.findOne({ _id: oidcId(model, id), ...scope, ...live() })),
+      findByUid: async (model, uid) => toPayload(await oidc.findOne({ ...scope, model, uid, ...live() })),
+      findByUserCode: async (model, userCode) => toPayload(await oidc.findOne({ ...scope, model, userCode, ...live() })),
       async consume(model, id) {
-        const result = await oidc.updateOne({ _id: oidcId(model, id), consumedAt: null, ...live() }, { $set: { consumedAt: now() } });
+        const result = await oidc.updateOne({ _id: oidcId(model, id), ...scope, consumedAt: null, ...live() }, { $set: { consumedAt: now() } });
         return result.modifiedCount === 1;
       },
       async destroy(model, id) {
-        await oidc.deleteOne({ _id: oidcId(model, id) });
+        await oidc.deleteOne({ _id: oidcId(model, id), ...scope });
       },
       async revokeByGrantId(grantId) {
-        await oidc.deleteMany({ grantId });
+        await oidc.deleteMany({ ...scope, grantId });
       },
       findByAccountId: async (model, accountId) =>
-        (await oidc.find({ accountId, model, ...live() }).sort({ expiresAt: 1, _id: 1 }).toArray()).map((d) => toPayload(d) as OidcPayload),
+        (await oidc.find({ ...scope, accountId, model, ...live() }).sort({ expiresAt: 1, _id: 1 }).toArray()).map((d) => toPayload(d) as OidcPayload),
       findByClientId: async (model, clientId) =>
-        (await oidc.find({ clientId, model, ...live() }).sort({ expiresAt: 1, _id: 1 }).toArray()).map((d) => toPayload(d) as OidcPayload),
-      countLive: (model) => oidc.countDocuments({ model, ...live() }),
+        (await oidc.find({ ...scope, clientId, model, ...live() }).sort({ expiresAt: 1, _id: 1 }).toArray()).map((d) => toPayload(d) as OidcPayload),
+      countLive: (model) => oidc.countDocuments({ ...scope, model, ...live() }),
   };
 
   return {
@@ -153,14 +173,14 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
       async create(a) {
         await unique('account', () =>
           accounts.insertOne({
-            _id: a.id, email: a.email, emailLower: emailKey(a.email), emailVerified: a.emailVerified, name: a.name,
+            _id: key(a.id), ...scope, email: a.email, emailLower: emailKey(a.email), emailVerified: a.emailVerified, name: a.name,
             passwordHash: a.passwordHash, roles: a.roles, createdAt: a.createdAt, updatedAt: a.updatedAt,
             disabledAt: a.disabledAt, lastLoginAt: a.lastLoginAt,
           }),
         );
       },
-      findById: async (id) => toAccount(await accounts.findOne({ _id: id })),
-      findByEmail: async (email) => toAccount(await accounts.findOne({ emailLower: emailKey(email) })),
+      findById: async (id) => toAccount(await accounts.findOne({ _id: key(id), ...scope })),
+      findByEmail: async (email) => toAccount(await accounts.findOne({ ...scope, emailLower: emailKey(email) })),
       async update(id, changes) {
         const set: Partial<AccountDoc> = { updatedAt: changes.updatedAt ?? Date.now() };
         if (changes.email !== undefined) Object.assign(set, { email: changes.email, emailLower: emailKey(changes.email) });
@@ -170,64 +190,64 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
         if (changes.roles !== undefined) set.roles = changes.roles;
         if (changes.disabledAt !== undefined) set.disabledAt = changes.disabledAt;
         if (changes.lastLoginAt !== undefined) set.lastLoginAt = changes.lastLoginAt;
-        await unique('account', () => accounts.updateOne({ _id: id }, { $set: set }));
+        await unique('account', () => accounts.updateOne({ _id: key(id), ...scope }, { $set: set }));
       },
       async changeRole(id, role, add) {
         // one document update guarded by the role's presence: MongoDB applies it atomically
         const result = add
-          ? await accounts.updateOne({ _id: id, roles: { $ne: role } }, { $push: { roles: { $each: [role], $sort: 1 } }, $set: { updatedAt: Date.now() } })
-          : await accounts.updateOne({ _id: id, roles: role }, { $pull: { roles: role }, $set: { updatedAt: Date.now() } });
+          ? await accounts.updateOne({ _id: key(id), ...scope, roles: { $ne: role } }, { $push: { roles: { $each: [role], $sort: 1 } }, $set: { updatedAt: Date.now() } })
+          : await accounts.updateOne({ _id: key(id), ...scope, roles: role }, { $pull: { roles: role }, $set: { updatedAt: Date.now() } });
         return result.modifiedCount === 1;
       },
-      count: () => accounts.countDocuments(),
+      count: () => accounts.countDocuments(scope),
       async list(query) {
         const limit = pageLimit(query.limit);
-        const filter = await mongoAccountFilter(db, query);
+        const filter = await mongoAccountFilter(db, tn, query);
         const docs = await accounts.find(filter).sort({ createdAt: 1, _id: 1 }).limit(limit + 1).toArray();
         return toAccountPage(docs.map((d) => toAccount(d)!), limit);
       },
       async delete(id) {
         // the account first, so it cannot sign in while the rest goes (no multi-document transaction)
-        const deleted = (await accounts.deleteOne({ _id: id })).deletedCount === 1;
-        await deleteMongoAccountDocuments(db, id);
+        const deleted = (await accounts.deleteOne({ _id: key(id), ...scope })).deletedCount === 1;
+        await deleteMongoAccountDocuments(db, tn, id);
         return deleted;
       },
     },
     clients: {
       async create(c) {
         await unique('client', () =>
-          clients.insertOne({ _id: c.clientId, metadata: JSON.stringify(c.metadata), secretCiphertext: c.secretCiphertext, createdAt: c.createdAt }),
+          clients.insertOne({ _id: key(c.clientId), ...scope, metadata: JSON.stringify(c.metadata), secretCiphertext: c.secretCiphertext, createdAt: c.createdAt }),
         );
       },
       async find(clientId) {
-        const doc = await clients.findOne({ _id: clientId });
+        const doc = await clients.findOne({ _id: key(clientId), ...scope });
         return doc ? toClient(doc) : undefined;
       },
-      list: async () => (await clients.find().sort({ createdAt: 1, _id: 1 }).toArray()).map(toClient),
+      list: async () => (await clients.find(scope).sort({ createdAt: 1, _id: 1 }).toArray()).map(toClient),
       async update(clientId, changes) {
-        const result = await clients.updateOne({ _id: clientId }, { $set: { metadata: JSON.stringify(changes.metadata), secretCiphertext: changes.secretCiphertext } });
+        const result = await clients.updateOne({ _id: key(clientId), ...scope }, { $set: { metadata: JSON.stringify(changes.metadata), secretCiphertext: changes.secretCiphertext } });
         return result.matchedCount > 0;
       },
       async delete(clientId) {
-        await clients.deleteOne({ _id: clientId });
+        await clients.deleteOne({ _id: key(clientId), ...scope });
       },
     },
     resources: {
       async create(r) {
         await unique('resource', () =>
           resources.insertOne({
-            _id: r.identifier, name: r.name, scopes: JSON.stringify(r.scopes), accessTokenTtl: r.accessTokenTtl,
+            _id: key(r.identifier), ...scope, name: r.name, scopes: JSON.stringify(r.scopes), accessTokenTtl: r.accessTokenTtl,
             permissionsFromRoles: r.permissionsFromRoles, tokenClaims: [...r.tokenClaims], createdAt: r.createdAt,
           }),
         );
       },
       async find(identifier) {
-        const doc = await resources.findOne({ _id: identifier });
+        const doc = await resources.findOne({ _id: key(identifier), ...scope });
         return doc ? toResource(doc) : undefined;
       },
-      list: async () => (await resources.find().sort({ _id: 1 }).toArray()).map(toResource),
+      list: async () => (await resources.find(scope).sort({ _id: 1 }).toArray()).map(toResource),
       async update(identifier, changes) {
-        const result = await resources.updateOne({ _id: identifier }, {
+        const result = await resources.updateOne({ _id: key(identifier), ...scope }, {
           $set: {
             name: changes.name, scopes: JSON.stringify(changes.scopes), accessTokenTtl: changes.accessTokenTtl,
             permissionsFromRoles: changes.permissionsFromRoles, tokenClaims: [...changes.tokenClaims],
@@ -236,63 +256,62 @@ export async function openMongoStore(databaseUrl: string, o: MongoStoreOptions =
         return result.matchedCount > 0;
       },
     },
-    roles: mongoRoleStore(db),
+    roles: mongoRoleStore(db, tn),
     signingKeys: {
       list: async () =>
-        (await keys.find().sort({ createdAt: 1, _id: 1 }).toArray()).map(({ _id, ...k }) => ({ kid: _id, ...k })),
+        (await keys.find(scope).sort({ createdAt: 1, _id: 1 }).toArray()).map(({ _id, tenantId: _t, ...k }) => ({ kid: idOf(_id), ...k })),
       async save(k) {
         const { kid, state, activatesAt, expiresAt, ...fixed } = k;
         // Like the SQL stores: a re-save changes only the key's life-cycle fields.
         await retryDuplicateUpsert(() =>
-          keys.updateOne({ _id: kid }, { $set: { state, activatesAt, expiresAt }, $setOnInsert: fixed }, { upsert: true }),
+          keys.updateOne({ _id: key(kid), ...scope }, { $set: { state, activatesAt, expiresAt }, $setOnInsert: fixed }, { upsert: true }),
         );
       },
       update: async (kid, c) =>
-        (await keys.updateOne({ _id: kid }, { $set: { state: c.state, activatesAt: c.activatesAt, expiresAt: c.expiresAt } })).matchedCount === 1,
+        (await keys.updateOne({ _id: key(kid), ...scope }, { $set: { state: c.state, activatesAt: c.activatesAt, expiresAt: c.expiresAt } })).matchedCount === 1,
       async delete(kid) {
-        await keys.deleteOne({ _id: kid });
+        await keys.deleteOne({ _id: key(kid), ...scope });
       },
     },
-    encryptedSecrets: mongoEncryptedSecrets(db),
-    factors: mongoFactorStore(db),
-    federation: mongoFederationStore(db),
-    accountTokens: mongoAccountTokenStore(db),
-    passwordHistory: mongoPasswordHistoryStore(db),
-    audit: mongoAuditStore(db),
+    encryptedSecrets: mongoEncryptedSecrets(db, tn),
+    factors: mongoFactorStore(db, tn),
+    federation: mongoFederationStore(db, tn),
+    accountTokens: mongoAccountTokenStore(db, tn),
+    passwordHistory: mongoPasswordHistoryStore(db, tn),
+    audit: mongoAuditStore(db, tn),
     rateLimiter: (options: RateLimiterOptions) =>
       // Indexes (unique key, TTL on expire) are made by createIndexes() below, once, awaited.
-      new RateLimiterMongo({ storeClient: db, tableName: 'rate_limits', disableIndexesCreation: true, ...options }),
+      // a tenant's counters are told apart by their key (mongodb-tenancy.ts), as in the SQL stores
+      new RateLimiterMongo({ storeClient: db, tableName: 'rate_limits', disableIndexesCreation: true, ...options, keyPrefix: `${tn.keyPrefix}${options.keyPrefix}` }),
     async sweepExpired() {
       // The TTL monitor does this within a minute; sweeping too keeps the store's contract exact.
-      const result = await oidc.deleteMany({ expiresAt: { $ne: null, $lte: now() } });
+      // the root's sweep covers every tenant (expiresAt_ttl is not tenant-led for this), a tenant's its own
+      const result = await oidc.deleteMany({ ...tn.sweepScope, expiresAt: { $ne: null, $lte: now() } });
       return result.deletedCount;
     },
     async ping() {
       await db.command({ ping: 1 });
     },
-    async close() {
-      await client.close();
-    },
-    tryLock: (name, ttlSeconds, owner) => mongoTryLock(db, name, ttlSeconds, owner),
-    webhooks: mongoWebhookStore(db),
+    tryLock: (name, ttlSeconds, owner) => mongoTryLock(db, `${tn.keyPrefix}${name}`, ttlSeconds, owner),
+    webhooks: mongoWebhookStore(db, tn),
   };
 }
 
 /** The ciphertexts at rest: the schema's ENCRYPTED_COLUMNS, as collection and camelCase field (the document's _id is the id). */
-function mongoEncryptedSecrets(db: Db): EncryptedSecretStore {
-  const collection = (name: string) => db.collection<{ _id: string } & Record<string, unknown>>(name);
+function mongoEncryptedSecrets(db: Db, tn: MongoTenant): EncryptedSecretStore {
+  const collection = (name: string) => db.collection<{ _id: TenantKey; tenantId: string } & Record<string, unknown>>(name);
   return {
     async list() {
       const kinds = Object.entries(ENCRYPTED_COLUMNS) as [EncryptedSecretKind, { table: string; field: string }][];
       const found = await Promise.all(kinds.map(async ([kind, { table: name, field }]) =>
-        (await collection(name).find({ [field]: { $type: 'string' } }, { projection: { [field]: 1 } }).toArray())
-          .map((d) => ({ kind, id: d._id, ciphertext: d[field] as string }))));
+        (await collection(name).find({ ...tn.scope, [field]: { $type: 'string' } }, { projection: { [field]: 1 } }).toArray())
+          .map((d) => ({ kind, id: tn.idOf(d._id), ciphertext: d[field] as string }))));
       return found.flat();
     },
     async replace(kind, id, previous, next) {
       const { table: name, field } = ENCRYPTED_COLUMNS[kind];
       // one conditional update of one document: atomic against any other write of it
-      return (await collection(name).updateOne({ _id: id, [field]: previous }, { $set: { [field]: next } })).modifiedCount === 1;
+      return (await collection(name).updateOne({ _id: tn.key(id), ...tn.scope, [field]: previous }, { $set: { [field]: next } })).modifiedCount === 1;
     },
   };
 }

@@ -8,6 +8,7 @@
  * Column names are the record's field names in snake_case. A column type names what the value is;
  * each engine picks its own type for it (see SQL_TYPES in sql-ddl.ts).
  */
+import { DEFAULT_TENANT } from './contract.js';
 import type {
   AccountRecord,
   AccountTokenRecord,
@@ -19,6 +20,7 @@ import type {
   ResourceRecord,
   RoleRecord,
   SigningKeyRecord,
+  TenantRecord,
   TotpFactorRecord,
   WebAuthnCredentialRecord,
   WebhookDeliveryRecord,
@@ -50,6 +52,11 @@ export type Index = {
   postgresMethod?: 'gin';
   /** an index of this engine only */
   only?: 'postgres';
+  /**
+   * not led by tenant_id: an index that serves a sweep across every tenant (expiry), which a tenant's
+   * key would only get in the way of (see tenanted())
+   */
+  acrossTenants?: true;
 };
 
 export type Table = {
@@ -84,7 +91,12 @@ function fieldsOf<R>(fields: { [K in keyof R]-?: Column }): Record<string, Colum
  */
 export const emailKey = (email: string) => email.toLowerCase();
 
-export const TABLES = {
+/**
+ * The tables as they were before tenants (issue 15): the migrations that shipped before then build on
+ * these, never on TABLES, so that an old database upgrades through the same steps it always did; the
+ * tenants migration then turns each of them into its TABLES form.
+ */
+export const TABLES_BEFORE_TENANTS = {
   /** oidc-provider's artifacts and our own short-lived records (contract.ts: OidcModelStore, ShortLivedRecordStore) */
   oidcModels: {
     name: 'oidc_models',
@@ -97,7 +109,7 @@ export const TABLES = {
       { name: 'oidc_models_grant_id', columns: ['grant_id'], whereNotNull: 'grant_id', mongo: 'grantId' },
       { name: 'oidc_models_uid', columns: ['model', 'uid'], whereNotNull: 'uid', mongo: 'model_uid' },
       { name: 'oidc_models_user_code', columns: ['model', 'user_code'], whereNotNull: 'user_code', mongo: 'model_userCode' },
-      { name: 'oidc_models_expires_at', columns: ['expires_at'], whereNotNull: 'expires_at', mongo: 'expiresAt_ttl', mongoTtl: true },
+      { name: 'oidc_models_expires_at', columns: ['expires_at'], whereNotNull: 'expires_at', mongo: 'expiresAt_ttl', mongoTtl: true, acrossTenants: true },
       { name: 'oidc_models_account_id', columns: ['account_id', 'model'], whereNotNull: 'account_id', mongo: 'accountId_model' },
       // OidcModelStore.findByClientId: a deleted client's grants (src/clients/client-registry.ts)
       { name: 'oidc_models_client_id', columns: ['client_id', 'model'], whereNotNull: 'client_id', mongo: 'clientId_model' },
@@ -219,7 +231,7 @@ export const TABLES = {
     primaryKey: ['token_hash'],
     indexes: [
       { name: 'account_tokens_account', columns: ['account_id', 'purpose'] },
-      { name: 'account_tokens_expires_at', columns: ['expires_at'], mongo: 'expiresAt' },
+      { name: 'account_tokens_expires_at', columns: ['expires_at'], mongo: 'expiresAt', acrossTenants: true },
     ],
   },
   passwordHistory: {
@@ -248,7 +260,7 @@ export const TABLES = {
     name: 'rate_limits',
     columns: { key: text, points: { type: 'integer', default: 0 }, expire: timeOrNull },
     primaryKey: ['key'],
-    indexes: [{ name: 'rate_limits_expire', columns: ['expire'], whereNotNull: 'expire', mongo: 'expire_ttl', mongoTtl: true }],
+    indexes: [{ name: 'rate_limits_expire', columns: ['expire'], whereNotNull: 'expire', mongo: 'expire_ttl', mongoTtl: true, acrossTenants: true }],
   },
   /** Store.tryLock */
   storeLocks: {
@@ -293,7 +305,59 @@ export const TABLES = {
   },
 } as const satisfies Record<string, Table>;
 
+/** The column every tenant's record carries (contract.ts: RootStore.forTenant); never a field of a record. */
+export const TENANT_COLUMN = 'tenant_id';
+
+/**
+ * Tables whose rows belong to no tenant. Their keys carry the tenant instead: rate-limit counters and
+ * lock names of a tenant other than the default start with `t:{tenant}:` (tenantKeyPrefix).
+ */
+const UNTENANTED: ReadonlySet<Table> = new Set([TABLES_BEFORE_TENANTS.rateLimits, TABLES_BEFORE_TENANTS.storeLocks]);
+
+/** The prefix of a tenant's rate-limit keys and lock names ('' for the default tenant: its keys stay as they were). */
+export const tenantKeyPrefix = (tenant: string) => (tenant === DEFAULT_TENANT ? '' : `t:${tenant}:`);
+
+/**
+ * A table with the tenant in its key and its indexes: tenant_id first in the primary key (except a sole
+ * serial key, which is unique by itself) and in every index (except acrossTenants), and a reference to
+ * an account is to the account of the same tenant. So a tenant's lookup is one index range, a unique
+ * rule (one email per account) holds per tenant, and no row of one tenant can point at another's.
+ */
+function tenanted<const T extends Table>(t: T): T {
+  if (UNTENANTED.has(t)) return t;
+  const soleSerialKey = t.primaryKey.length === 1 && t.columns[t.primaryKey[0]!]?.type === 'serial';
+  const table: Table = {
+    ...t,
+    columns: { [TENANT_COLUMN]: text, ...t.columns },
+    primaryKey: soleSerialKey ? t.primaryKey : [TENANT_COLUMN, ...t.primaryKey],
+    indexes: t.indexes.map((i) => (i.acrossTenants ? i : { ...i, columns: [TENANT_COLUMN, ...i.columns] })),
+  };
+  return table as T;
+}
+
+/** The registry of tenants (contract.ts: TenantStore). The default tenant is implicit: it has no row. */
+const tenantsTable = {
+  name: 'tenants',
+  columns: fieldsOf<TenantRecord>({
+    id: text, name: text, host: textOrNull, settings: { type: 'json' }, version: { type: 'bigint' }, createdAt: time, updatedAt: time,
+  }),
+  primaryKey: ['id'],
+  // a host names one tenant (TenantStore.findByHost: the request's Host → its tenant)
+  indexes: [{ name: 'tenants_host', columns: ['host'], unique: true, whereNotNull: 'host', mongo: 'host_unique' }],
+} as const satisfies Table;
+
+export const TABLES = {
+  ...(Object.fromEntries(Object.entries(TABLES_BEFORE_TENANTS).map(([k, t]) => [k, tenanted(t)])) as typeof TABLES_BEFORE_TENANTS),
+  tenants: tenantsTable,
+};
+
+/** True when the table's rows belong to a tenant (a tenant_id column leads its key). */
+export const isTenanted = (t: Table) => TENANT_COLUMN in t.columns;
+
 export const ALL_TABLES: readonly Table[] = Object.values(TABLES);
+
+/** Every table whose rows a tenant owns: a deleted tenant's rows go from each (TenantStore.delete). */
+export const TENANT_OWNED_TABLES: readonly Table[] = ALL_TABLES.filter(isTenanted);
 
 /**
  * The tables whose rows belong to one account and go when it is erased (AccountStore.delete): every
@@ -314,6 +378,6 @@ export const ENCRYPTED_COLUMNS = Object.fromEntries(
   ENCRYPTED_ORDER.map((kind) => {
     const table = ALL_TABLES.find((t) => t.encrypted?.kind === kind)!;
     const column = table.encrypted!.column;
-    return [kind, { table: table.name, id: table.primaryKey[0]!, column, field: column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) }];
+    return [kind, { table: table.name, id: table.primaryKey.find((c) => c !== TENANT_COLUMN)!, column, field: column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) }];
   }),
 ) as Record<EncryptedSecretKind, EncryptedColumn>;

@@ -3,7 +3,9 @@
  * for which models come here). Every command touches one key, so the same code runs on one server,
  * behind Sentinel, and on a Cluster (where a multi-key script would fail with CROSSSLOT).
  *
- * Layout (all under the URL's key prefix, `gatehouse:` by default):
+ * Layout (all under the URL's key prefix, `gatehouse:` by default, then the tenant's: none for the
+ * default tenant, so a running deployment keeps its keys; `t:<tenant>:` for any other, record-schema.ts
+ * tenantKeyPrefix. A tenant id is a DNS label, so it holds no colon and no glob character):
  *   oidc:<Model>:<id>             hash: payload (JSON), grantId, uid, userCode, accountId, consumed (epoch ms)
  *   oidc-uid:<Model>:<uid>        string: id (same TTL as the record)
  *   oidc-user-code:<Model>:<code> string: id (same TTL as the record)
@@ -11,15 +13,26 @@
  *   oidc-account:<Model>:<accountId>  set of ids (sessions of a person, for the account pages); TTL likewise
  *   oidc-client:<Model>:<clientId>    set of ids (a client's records, for its deletion); TTL likewise
  *   rl:<prefix>:<key>             rate-limiter-flexible counters
+ * A grant's set holds record keys with the tenant's prefix (but not the URL's, which ioredis adds).
+ * A tenant's keys are all found by one SCAN pattern, which purgeTenant deletes.
  * Secondary keys are written before the record, so a failure half-way leaves at worst a pointer to
  * nothing (lookups check that the record still carries the uid/userCode/grantId/accountId they came through).
  */
 import { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { grantOf, type OidcModelStore, type OidcPayload, type RateLimiterOptions, type Store } from './contract.js';
+import { DEFAULT_TENANT, grantOf, TENANT_ID_PATTERN, type OidcModelStore, type OidcPayload, type RateLimiterOptions, type Store } from './contract.js';
+import { tenantKeyPrefix } from './record-schema.js';
 import { parseRedisUrl } from './redis-url.js';
 
 export type ShortLivedStore = Pick<Store, 'kind' | 'oidc' | 'rateLimiter' | 'ping' | 'close'>;
+
+/** What openRedisStore returns: the default tenant's keys, any other tenant's, and a tenant's removal. */
+export type RootShortLivedStore = ShortLivedStore & {
+  /** The same client, every key under the tenant's prefix; forTenant(DEFAULT_TENANT) is the root; close() does nothing. */
+  forTenant(id: string): ShortLivedStore;
+  /** Deletes every key of the tenant (never the default's); returns how many. */
+  purgeTenant(id: string): Promise<number>;
+};
 
 type Client = Redis | Cluster;
 type Scripts = {
@@ -51,17 +64,23 @@ const SCRIPTS: Record<keyof Scripts, string> = {
     return 0`,
 };
 
-const recordKey = (model: string, id: string) => `oidc:${model}:${id}`;
-/** recordKey's inverse (a model name has no colon; an id may). */
-const recordOf = (key: string) => {
-  const [, model = '', ...id] = key.split(':');
-  return { model, id: id.join(':') };
-};
-const uidKey = (model: string, uid: string) => `oidc-uid:${model}:${uid}`;
-const userCodeKey = (model: string, code: string) => `oidc-user-code:${model}:${code}`;
-const grantKey = (grantId: string) => `oidc-grant:${grantId}`;
-const accountKey = (model: string, accountId: string) => `oidc-account:${model}:${accountId}`;
-const clientKey = (model: string, clientId: string) => `oidc-client:${model}:${clientId}`;
+/** The key names of one tenant: `tp` is its tenantKeyPrefix ('' for the default tenant). */
+function keysOf(tp: string) {
+  return {
+    record: (model: string, id: string) => `${tp}oidc:${model}:${id}`,
+    /** record's inverse (a model name has no colon; an id may). */
+    recordOf: (key: string) => {
+      const [, model = '', ...id] = key.slice(tp.length).split(':');
+      return { model, id: id.join(':') };
+    },
+    uid: (model: string, uid: string) => `${tp}oidc-uid:${model}:${uid}`,
+    userCode: (model: string, code: string) => `${tp}oidc-user-code:${model}:${code}`,
+    grant: (grantId: string) => `${tp}oidc-grant:${grantId}`,
+    account: (model: string, accountId: string) => `${tp}oidc-account:${model}:${accountId}`,
+    client: (model: string, clientId: string) => `${tp}oidc-client:${model}:${clientId}`,
+    rateLimiter: (prefix: string) => `${tp}rl:${prefix}`,
+  };
+}
 const clientIdOf = (payload: string | null): string => {
   const clientId = payload ? (JSON.parse(payload) as { clientId?: unknown }).clientId : undefined;
   return typeof clientId === 'string' ? clientId : '';
@@ -69,7 +88,7 @@ const clientIdOf = (payload: string | null): string => {
 
 export type RedisStoreOptions = { onError?: (err: Error) => void };
 
-export async function openRedisStore(redisUrl: string, o: RedisStoreOptions = {}): Promise<ShortLivedStore> {
+export async function openRedisStore(redisUrl: string, o: RedisStoreOptions = {}): Promise<RootShortLivedStore> {
   const connection = parseRedisUrl(redisUrl);
   const client: Client =
     connection.mode === 'cluster' ? new Cluster(connection.nodes, connection.options) : new Redis(connection.options);
@@ -83,22 +102,67 @@ export async function openRedisStore(redisUrl: string, o: RedisStoreOptions = {}
     client.disconnect();
     throw new Error(`REDIS_URL: cannot reach Redis (${(err as Error).message})`);
   }
-  return {
-    kind: `redis-${connection.mode}`,
-    oidc: createRedisOidcStore(redis, connection.keyPrefix),
-    rateLimiter: (options: RateLimiterOptions) =>
-      new RateLimiterRedis({ storeClient: redis, ...options, keyPrefix: `rl:${options.keyPrefix}` }),
-    async ping() {
-      await redis.ping();
-    },
+  const kind = `redis-${connection.mode}`;
+  const bound = (tp: string): Omit<ShortLivedStore, 'close'> => {
+    const keys = keysOf(tp);
+    return {
+      kind,
+      oidc: createRedisOidcStore(redis, connection.keyPrefix, keys),
+      rateLimiter: (options: RateLimiterOptions) =>
+        new RateLimiterRedis({ storeClient: redis, ...options, keyPrefix: keys.rateLimiter(options.keyPrefix) }),
+      async ping() {
+        await redis.ping();
+      },
+    };
+  };
+  const root: RootShortLivedStore = {
+    ...bound(tenantKeyPrefix(DEFAULT_TENANT)),
     async close() {
       await redis.quit().catch(() => undefined);
       redis.disconnect();
     },
+    forTenant: (id) => (id === DEFAULT_TENANT ? root : { ...bound(tenantKeyPrefix(tenantId(id))), async close() {} }),
+    async purgeTenant(id) {
+      if (tenantId(id) === DEFAULT_TENANT) throw new Error('the default tenant cannot be purged');
+      return purgeKeys(redis, connection.keyPrefix, tenantKeyPrefix(id));
+    },
   };
+  return root;
 }
 
-function createRedisOidcStore(redis: Client & Scripts, keyPrefix: string): OidcModelStore {
+/** A tenant id as contract.ts defines it: anything else would not stay inside its own key space. */
+function tenantId(id: string): string {
+  if (!TENANT_ID_PATTERN.test(id)) throw new Error(`not a tenant id: ${JSON.stringify(id)}`);
+  return id;
+}
+
+/**
+ * Every key under `{keyPrefix}{tp}`, SCANned on every primary (a Cluster spreads a tenant's keys over
+ * all of them) and UNLINKed (freed in the background) one SCAN page at a time. ioredis prefixes the keys
+ * of commands but not a MATCH pattern, nor the keys SCAN returns: those are stripped of the URL's prefix
+ * before the client adds it back. In a Cluster, each UNLINK names one key (keys of one page lie in many
+ * slots; a multi-key command would fail with CROSSSLOT).
+ */
+async function purgeKeys(redis: Client, keyPrefix: string, tp: string): Promise<number> {
+  const pattern = `${globEscape(keyPrefix)}${globEscape(tp)}*`;
+  const nodes: Redis[] = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  let n = 0;
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      const keys = found.map((k) => k.slice(keyPrefix.length));
+      if (keys.length === 0) continue;
+      if (redis instanceof Cluster) n += (await Promise.all(keys.map((k) => redis.unlink(k)))).reduce((a, b) => a + b, 0);
+      else n += await redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
+  return n;
+}
+
+function createRedisOidcStore(redis: Client & Scripts, keyPrefix: string, keys: ReturnType<typeof keysOf>): OidcModelStore {
+  const { record: recordKey, recordOf, uid: uidKey, userCode: userCodeKey, grant: grantKey, account: accountKey, client: clientKey } = keys;
   const read = async (model: string, id: string): Promise<(OidcPayload & Record<string, unknown>) | undefined> => {
     const [payload, consumed] = await redis.hmget(recordKey(model, id), 'payload', 'consumed');
     if (payload === null || payload === undefined) return undefined;

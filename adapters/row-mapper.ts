@@ -1,9 +1,10 @@
 /**
  * Records ⇄ SQL rows, derived from the one schema (record-schema.ts): a field `createdAt` is the column
  * `created_at`, and each engine's codec turns booleans, JSON values and lists into what its column
- * holds. Computed lookup columns (accounts.email_lower) are written whenever their field is.
+ * holds. Computed lookup columns (accounts.email_lower) are written whenever their field is. The tenant
+ * column is no field: each store writes it from the tenant its handle is bound to.
  */
-import type { ColumnType, Table } from './record-schema.js';
+import { TENANT_COLUMN, type ColumnType, type Table } from './record-schema.js';
 
 export type Row = Record<string, unknown>;
 
@@ -22,7 +23,7 @@ const fieldOf = (column: string) => column.replace(/_([a-z])/g, (_, c: string) =
 export function rowMapper<R>(table: Table, codec: Codec): RowMapper<R> {
   const computed = table.computed ?? {};
   const fields = Object.entries(table.columns)
-    .filter(([column, c]) => c.type !== 'serial' && !(column in computed))
+    .filter(([column, c]) => c.type !== 'serial' && column !== TENANT_COLUMN && !(column in computed))
     .map(([column, c]) => ({ column, field: fieldOf(column), type: c.type }));
   const coded = (type: ColumnType) => (type === 'boolean' || type === 'json' || type === 'list' ? codec[type] : undefined);
   return {

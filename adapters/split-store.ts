@@ -2,9 +2,11 @@
  * With REDIS_URL set: short-lived oidc-provider state goes to Redis (native TTLs, no sweeping, no write
  * load on the database), everything durable stays in the durable store. Routing is by model name;
  * grant-wide revocation reaches both sides, because a grant's artifacts live on both.
+ * Tenants: a tenant's handle splits the durable store's handle of that tenant and the Redis handle of
+ * that tenant (its keys under `t:{tenant}:`); deleting a tenant deletes its durable records, then its keys.
  */
-import type { OidcModelStore, Store } from './contract.js';
-import type { ShortLivedStore } from './redis.js';
+import { DEFAULT_TENANT, type OidcModelStore, type RootStore, type Store } from './contract.js';
+import type { RootShortLivedStore, ShortLivedStore } from './redis.js';
 import { SHORT_LIVED_RECORD_KINDS, shortLivedRecords } from './short-lived-records.js';
 
 /**
@@ -26,7 +28,31 @@ export const SHORT_LIVED_MODELS: ReadonlySet<string> = new Set([
   'JwtAccessToken',
 ]);
 
-export function createSplitStore(durable: Store, shortLived: ShortLivedStore): Store {
+export function createSplitStore(durable: RootStore, shortLived: RootShortLivedStore): RootStore {
+  const root: RootStore = {
+    ...split(durable, shortLived),
+    tenants: {
+      create: (t) => durable.tenants.create(t),
+      find: (id) => durable.tenants.find(id),
+      findByHost: (host) => durable.tenants.findByHost(host),
+      list: (q) => durable.tenants.list(q),
+      update: (id, changes, expectedVersion) => durable.tenants.update(id, changes, expectedVersion),
+      count: () => durable.tenants.count(),
+      async delete(id) {
+        // the durable side refuses the default tenant (and so nothing is purged); its records go first, so
+        // a tenant whose keys are being purged no longer resolves and makes no new ones
+        const existed = await durable.tenants.delete(id);
+        await shortLived.purgeTenant(id);
+        return existed;
+      },
+    },
+    // both handles' close() do nothing, so neither does this one's
+    forTenant: (id) => (id === DEFAULT_TENANT ? root : split(durable.forTenant(id), shortLived.forTenant(id))),
+  };
+  return root;
+}
+
+function split(durable: Store, shortLived: ShortLivedStore): Store {
   const side = (model: string): OidcModelStore =>
     SHORT_LIVED_MODELS.has(model) || SHORT_LIVED_RECORD_KINDS.has(model) ? shortLived.oidc : durable.oidc;
   return {

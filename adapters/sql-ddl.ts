@@ -4,7 +4,7 @@
  * them for every table or index they add or change, so a new and an upgraded database end up alike
  * (test/adapters/schema-catalog.test.ts checks both).
  */
-import type { ColumnType, Index, Table } from './record-schema.js';
+import { isTenanted, TENANT_COLUMN, type ColumnType, type Index, type Table } from './record-schema.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -42,13 +42,18 @@ function columnDdl(dialect: SqlDialect, table: Table, name: string): string | un
   if (soleKey) parts.push('PRIMARY KEY');
   else if (!c.nullable) parts.push('NOT NULL');
   if (c.default !== undefined) parts.push(`DEFAULT ${defaultOf(dialect, c.type, c.default)}`);
-  if (table.references?.column === name) parts.push(`REFERENCES ${table.references.table} (id) ON DELETE CASCADE`);
+  if (table.references?.column === name && !isTenanted(table)) parts.push(`REFERENCES ${table.references.table} (id) ON DELETE CASCADE`);
   return parts.join(' ');
 }
 
 export function createTableSql(dialect: SqlDialect, table: Table, o: { ifNotExists?: boolean; name?: string } = {}): string {
   const columns = Object.keys(table.columns).map((name) => columnDdl(dialect, table, name)).filter((d) => d !== undefined);
   if (table.primaryKey.length > 1) columns.push(`PRIMARY KEY (${table.primaryKey.join(', ')})`);
+  // a tenant's row points at an account of the same tenant (the referenced key leads with the tenant too)
+  if (table.references && isTenanted(table)) {
+    const r = table.references;
+    columns.push(`FOREIGN KEY (${TENANT_COLUMN}, ${r.column}) REFERENCES ${r.table} (${TENANT_COLUMN}, id) ON DELETE CASCADE`);
+  }
   return `CREATE TABLE ${o.ifNotExists ? 'IF NOT EXISTS ' : ''}${o.name ?? table.name} (${columns.join(', ')})`;
 }
 

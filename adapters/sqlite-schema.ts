@@ -3,8 +3,9 @@
  * earlier version is upgraded by the migrations below. `PRAGMA user_version` records the version.
  */
 import type Database from 'better-sqlite3';
-import { ALL_TABLES, TABLES } from './record-schema.js';
-import { addColumnsSql, addTableSql, createIndexSql, createTableSql, indexNamed, schemaSql } from './sql-ddl.js';
+import { DEFAULT_TENANT } from './contract.js';
+import { ALL_TABLES, isTenanted, TABLES, TABLES_BEFORE_TENANTS, TENANT_COLUMN, type Table } from './record-schema.js';
+import { addColumnsSql, addTableSql, createIndexSql, createTableSql, implicitInSqlite, indexesOf, indexNamed, schemaSql } from './sql-ddl.js';
 
 type Migration = string | ((db: Database.Database) => void);
 
@@ -92,37 +93,50 @@ export const HISTORIC_MIGRATIONS: readonly string[] = [
  * false and [] for the APIs already registered (they keep today's behaviour until an operator turns it
  * on); account_roles by role (the account list's role filter, RoleStore.delete). accounts.roles is JSON
  * text, which no SQLite index sees into, so the filter on it stays a scan (account-list.ts).
+ * 10: events and webhooks (issue 16): the outbox, the endpoints and their deliveries.
+ * 11: tenants (issue 15): every tenant-owned table rebuilt with tenant_id leading its key and indexes,
+ * its rows the default tenant's (rebuildForTenants); the tenants registry.
+ *
+ * Migrations 5 to 10 build on TABLES_BEFORE_TENANTS (BEFORE), the tables as they were then, so that an
+ * old file goes through the same steps it always did; only 11 turns them into today's TABLES.
  */
+const BEFORE = TABLES_BEFORE_TENANTS;
+
 const MIGRATIONS: readonly Migration[] = [
   ...HISTORIC_MIGRATIONS,
   (db) => {
-    const oidc = TABLES.oidcModels;
+    const oidc = BEFORE.oidcModels;
     for (const name of ['oidc_models_uid', 'oidc_models_user_code']) {
       db.exec(`DROP INDEX IF EXISTS ${name}`);
       db.exec(createIndexSql('sqlite', oidc, indexNamed(oidc, name)));
     }
     rebuildAccounts(db);
-    for (const sql of [...addTableSql('sqlite', TABLES.rateLimits), ...addTableSql('sqlite', TABLES.storeLocks)]) db.exec(sql);
+    for (const sql of [...addTableSql('sqlite', BEFORE.rateLimits), ...addTableSql('sqlite', BEFORE.storeLocks)]) db.exec(sql);
   },
   (db) => {
     const present = new Set(db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'accounts\')').all().map((c) => c.name));
     const missing = ACCOUNT_LIFECYCLE_COLUMNS.filter((c) => !present.has(c));
-    for (const sql of addColumnsSql('sqlite', TABLES.accounts, missing, ACCOUNT_LIFECYCLE_INDEXES)) db.exec(sql);
+    for (const sql of addColumnsSql('sqlite', BEFORE.accounts, missing, ACCOUNT_LIFECYCLE_INDEXES)) db.exec(sql);
   },
   (db) => {
-    for (const sql of addColumnsSql('sqlite', TABLES.oidcModels, ['client_id'], ['oidc_models_client_id'])) db.exec(sql);
+    for (const sql of addColumnsSql('sqlite', BEFORE.oidcModels, ['client_id'], ['oidc_models_client_id'])) db.exec(sql);
     db.exec(`UPDATE oidc_models SET client_id = json_extract(payload, '$.clientId')
              WHERE json_valid(payload) AND json_type(payload, '$.clientId') = 'text'`);
   },
-  (db) => db.exec(createIndexSql('sqlite', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_disabled_created'))),
+  (db) => db.exec(createIndexSql('sqlite', BEFORE.accounts, indexNamed(BEFORE.accounts, 'accounts_disabled_created'))),
   (db) => {
-    for (const sql of addTableSql('sqlite', TABLES.roles)) db.exec(sql);
-    for (const sql of addColumnsSql('sqlite', TABLES.resources, ROLE_RESOURCE_COLUMNS, [])) db.exec(sql);
-    db.exec(createIndexSql('sqlite', TABLES.accountRoles, indexNamed(TABLES.accountRoles, 'account_roles_role')));
+    for (const sql of addTableSql('sqlite', BEFORE.roles)) db.exec(sql);
+    for (const sql of addColumnsSql('sqlite', BEFORE.resources, ROLE_RESOURCE_COLUMNS, [])) db.exec(sql);
+    db.exec(createIndexSql('sqlite', BEFORE.accountRoles, indexNamed(BEFORE.accountRoles, 'account_roles_role')));
   },
-  // events and webhooks (issue 16): the outbox, the endpoints and their deliveries
   (db) => {
-    for (const t of [TABLES.eventOutbox, TABLES.webhookEndpoints, TABLES.webhookDeliveries]) for (const sql of addTableSql('sqlite', t)) db.exec(sql);
+    for (const t of [BEFORE.eventOutbox, BEFORE.webhookEndpoints, BEFORE.webhookDeliveries]) for (const sql of addTableSql('sqlite', t)) db.exec(sql);
+  },
+  (db) => {
+    for (const [key, before] of Object.entries(BEFORE) as [keyof typeof BEFORE, Table][]) {
+      if (isTenanted(TABLES[key])) rebuildForTenants(db, before, TABLES[key]);
+    }
+    for (const sql of addTableSql('sqlite', TABLES.tenants)) db.exec(sql);
   },
 ];
 
@@ -141,7 +155,7 @@ export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
  * dropping the old table does not cascade into the links and roles that point at accounts.
  */
 function rebuildAccounts(db: Database.Database): void {
-  const t = TABLES.accounts;
+  const t = BEFORE.accounts;
   db.exec(createTableSql('sqlite', t, { name: 'accounts_next' }));
   const rows = db.prepare<[], { id: string; email: string }>('SELECT id, email FROM accounts').all();
   db.exec(`INSERT INTO accounts_next (id, email, email_lower, email_verified, name, password_hash, roles, created_at, updated_at)
@@ -158,6 +172,36 @@ function rebuildAccounts(db: Database.Database): void {
     if (!(err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) throw err;
     throw new Error('SQLite upgrade: two accounts have email addresses that differ only in letter case; merge or rename one, then start again');
   }
+}
+
+/**
+ * Migration 11: one table made anew in its tenanted form (tenant_id added to its key: SQLite cannot
+ * change a primary key in place), every row copied into the default tenant. The rowid is copied too:
+ * it is the insertion order that audit_events.seq stands for (implicitInSqlite) and that oidc_models
+ * lists by; where a serial column is the rowid itself (password_history, event_outbox) that column is,
+ * and its AUTOINCREMENT counter is carried over, so no seq of a row deleted before is handed out again
+ * (a webhook delivery's event_seq orders it behind the earlier events of its subject). Foreign keys
+ * are off meanwhile (migrate()), so the drop cascades nowhere and a link may point at the accounts
+ * table while it is being rebuilt; foreign_key_check runs once every table is done.
+ */
+function rebuildForTenants(db: Database.Database, before: Table, after: Table): void {
+  const columns = Object.keys(before.columns).filter((c) => !implicitInSqlite(before, c));
+  // a rowid alias (INTEGER PRIMARY KEY) is copied as itself; naming rowid too would name it twice
+  const rowidAlias = columns.some((c) => before.columns[c]!.type === 'serial');
+  const copied = rowidAlias ? columns : ['rowid', ...columns];
+  const next = `${after.name}_next`;
+  db.exec(createTableSql('sqlite', after, { name: next }));
+  db.prepare(`INSERT INTO ${next} (${[TENANT_COLUMN, ...copied].join(', ')}) SELECT ?, ${copied.join(', ')} FROM ${before.name} ORDER BY rowid`)
+    .run(DEFAULT_TENANT);
+  const counter = rowidAlias ? db.prepare<[string], { seq: number }>('SELECT seq FROM sqlite_sequence WHERE name = ?').get(before.name)?.seq : undefined;
+  db.exec(`DROP TABLE ${before.name}`);
+  db.exec(`ALTER TABLE ${next} RENAME TO ${after.name}`);
+  if (counter !== undefined) {
+    // the copy set the new table's counter to its highest seq; the old one may have counted further
+    db.prepare('DELETE FROM sqlite_sequence WHERE name = ?').run(after.name);
+    db.prepare('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)').run(after.name, counter);
+  }
+  for (const index of indexesOf('sqlite', after)) db.exec(createIndexSql('sqlite', after, index));
 }
 
 export function migrate(db: Database.Database): void {

@@ -21,6 +21,8 @@ export const ADMIN_SCOPES = {
   'admin:federation:read': 'Read the upstream directories and identity providers (never their secrets)',
   'admin:webhooks:read': 'Read webhook endpoints and their deliveries (never their secrets)',
   'admin:webhooks:write': 'Add, change, delete webhook endpoints, rotate their secrets, send test events and redeliver',
+  'admin:tenants:read': 'Read the tenants and their settings (default tenant only)',
+  'admin:tenants:write': 'Create tenants, change their settings and branding, delete them with all their data (default tenant only)',
 } as const;
 
 export type AdminScope = keyof typeof ADMIN_SCOPES;

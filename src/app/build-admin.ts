@@ -31,6 +31,9 @@ import type { PermissionsOf } from '../roles/permissions.js';
 import { webhookRoutes } from '../admin/routes/webhooks.js';
 import { identityProviderRoutes } from '../admin/routes/identity-providers.js';
 import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
+import { tenantRoutes } from '../admin/routes/tenants.js';
+import type { TenantRegistry } from '../tenants/tenant-registry.js';
+import { tenantIssuer } from '../tenants/tenant-issuer.js';
 
 export type AdminDeps = {
   config: Config;
@@ -51,6 +54,8 @@ export type AdminDeps = {
   permissionsOf: PermissionsOf;
   /** webhook endpoints (src/events/webhook-endpoints.ts) */
   webhooks: WebhookEndpoints;
+  /** the tenants of the deployment (src/tenants): managed from the default tenant's API only (undefined in a tenant's) */
+  tenants: TenantRegistry | undefined;
 };
 
 /**
@@ -100,6 +105,7 @@ export async function buildAdmin(d: AdminDeps) {
       ...keyRoutes({ keyRing: d.keyRing, listKeys: () => d.store.signingKeys.list(), retentionMs: keyTimings(d.config).retentionMs, audit: d.audit }),
       ...webhookRoutes({ webhooks: d.webhooks, audit: d.audit }),
       ...identityProviderRoutes({ federation: d.config.FEDERATION_FILE }),
+      ...(d.tenants ? tenantRoutes({ tenants: d.tenants, audit: d.audit, issuerOf: (t) => tenantIssuer(d.config.ISSUER, t) }) : []),
     ],
   });
 }

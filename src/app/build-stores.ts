@@ -5,7 +5,7 @@
 import type { JWK } from 'jose';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { Store } from '../../adapters/contract.js';
+import type { RootStore, Store } from '../../adapters/contract.js';
 import { openStore } from '../../adapters/index.js';
 import { createAtRestCipher, type AtRestCipher } from '../keys/at-rest-cipher.js';
 import { loadOrCreateDevEncryptionKey } from '../keys/dev-encryption-key.js';
@@ -13,7 +13,7 @@ import { createKeyRing, keyTimings, type KeyRing } from '../keys/rotation.js';
 
 export type StoresAndKeys = { store: Store; cipher: AtRestCipher; keyRing: KeyRing; signingJwks: JWK[] };
 
-export function openConfiguredStore(config: Config, logger: Logger): Promise<Store> {
+export function openConfiguredStore(config: Config, logger: Logger): Promise<RootStore> {
   return openStore({
     databaseUrl: config.DATABASE_URL,
     redisUrl: config.REDIS_URL,
@@ -32,7 +32,7 @@ export async function buildKeys(o: { config: Config; keysDir: string }, store: S
 }
 
 /** Builds on an open store, and closes it when building fails (a half-built context holds no connection). */
-export async function withStore<T>(config: Config, logger: Logger, build: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(config: Config, logger: Logger, build: (store: RootStore) => Promise<T>): Promise<T> {
   const store = await openConfiguredStore(config, logger);
   try {
     return await build(store);

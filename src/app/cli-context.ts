@@ -15,10 +15,11 @@ import { brandingOf, buildAccounts } from './build-accounts.js';
 import { buildRegistries } from './build-clients.js';
 import { buildSignOut } from './build-sign-out.js';
 import { buildAccountLifecycle, buildDirectoryDn } from './build-account-lifecycle.js';
+import { createTenantRegistry } from '../tenants/tenant-registry.js';
 
 export type CliContext = Pick<
   AppContext,
-  'config' | 'logger' | 'store' | 'cipher' | 'keyRing' | 'accounts' | 'roles' | 'clients' | 'resources' | 'audit' | 'mailer' | 'accountMail' | 'passwordPolicy' | 'signOutEverywhere' | 'accountLifecycle' | 'providers'
+  'config' | 'logger' | 'store' | 'cipher' | 'keyRing' | 'accounts' | 'roles' | 'clients' | 'resources' | 'audit' | 'mailer' | 'accountMail' | 'passwordPolicy' | 'signOutEverywhere' | 'accountLifecycle' | 'providers' | 'tenancy'
 > & { close(): Promise<void> };
 
 export type CliContextOptions = { config: Config; logger: Logger; viewsDir: string; keysDir: string; providerUpFront?: boolean };
@@ -60,6 +61,10 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
       passwordPolicy: accounts.passwordPolicy,
       signOutEverywhere: signOut.signOutEverywhere,
       accountLifecycle,
+      tenancy: {
+        registry: createTenantRegistry({ tenants: store.tenants, floors: config, issuerHost: new URL(config.ISSUER).hostname }),
+        storeOf: (id: string) => store.forTenant(id),
+      },
       get providers(): ProviderHost {
         if (!loaded) throw new Error('this command needs the provider: build the CLI context with providerUpFront');
         return loaded;

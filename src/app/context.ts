@@ -8,7 +8,7 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { Store } from '../../adapters/contract.js';
+import type { RootStore, Store } from '../../adapters/contract.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
 import type { KeyRing } from '../keys/rotation.js';
 import type { AccountService } from '../accounts/accounts.js';
@@ -46,6 +46,7 @@ import type { RoleService } from '../roles/role-service.js';
 import { createWebhookEndpoints } from '../events/webhook-endpoints.js';
 import { auditFactorChanges } from '../audit/audited-factors.js';
 import { buildConsole, type ConsoleRouter } from './build-console.js';
+import { createTenantRegistry, type TenantRegistry } from '../tenants/tenant-registry.js';
 
 export type AppContext = {
   config: Config;
@@ -82,6 +83,11 @@ export type AppContext = {
   federation: Federation | undefined;
   /** /admin/v1, the management API (admin/router.ts) */
   adminApi: Awaited<ReturnType<typeof buildAdmin>>;
+  /**
+   * The deployment's tenants (src/tenants), on the default tenant's context only: the registry behind
+   * /admin/v1/tenants, and each tenant's store handle, which its own context is built on.
+   */
+  tenancy: { registry: TenantRegistry; storeOf(id: string): Store } | undefined;
   /** /console, the operators' pages (console/router.ts); undefined when CONSOLE_ENABLED is false */
   console: ConsoleRouter | undefined;
   close(): Promise<void>;
@@ -89,19 +95,37 @@ export type AppContext = {
 
 export type ContextOptions = { config: Config; logger: Logger; viewsDir: string; keysDir: string };
 
+/** The default tenant's context, on the store DATABASE_URL opens: the one every deployment has. */
 export function buildContext(o: ContextOptions): Promise<AppContext> {
-  return withStore(o.config, o.logger, (store) => assemble(o, store));
+  return withStore(o.config, o.logger, (store) => assemble(o, store, { tenancy: tenancyOf(o.config, store) }));
 }
 
-async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
+/**
+ * A tenant's context (src/tenants/tenant-apps.ts builds one on the tenant's first request): its own
+ * configuration (tenant-config.ts) on its store handle, sharing the process's metrics. Closing it
+ * leaves the store open (the handle's close does nothing).
+ */
+export function buildTenantContext(o: ContextOptions, store: Store, metrics: Metrics): Promise<AppContext> {
+  return assemble(o, store, { metrics });
+}
+
+function tenancyOf(config: Config, store: RootStore): AppContext['tenancy'] {
+  return {
+    registry: createTenantRegistry({ tenants: store.tenants, floors: config, issuerHost: new URL(config.ISSUER).hostname }),
+    storeOf: (id) => store.forTenant(id),
+  };
+}
+
+async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: AppContext['tenancy']; metrics?: Metrics }): Promise<AppContext> {
   const { config, logger, viewsDir } = o;
+  const tenancy = shared.tenancy;
   const { cipher, keyRing, signingJwks } = await buildKeys(o, store);
   const protection = buildProtection(config, store);
   const accounts = await buildAccounts(o, store, protection.mayMail);
   // the federation file's group mappings must name roles (issue 14): refuse to start otherwise
   await assertMappedRolesExist(config.FEDERATION_FILE, accounts.roles.unknown);
   const factors = auditFactorChanges(buildFactors(config, store, cipher, accounts.withAllRoles), accounts.audit);
-  const metrics = createMetrics({ clusterWorker: cluster.isWorker && config.WORKERS > 1 });
+  const metrics = shared.metrics ?? createMetrics({ clusterWorker: cluster.isWorker && config.WORKERS > 1 });
   const render = createRenderer({ viewsDir, branding: brandingOf(config) });
 
   // The client registry has the provider validate client metadata, and the provider reads its clients
@@ -134,7 +158,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   const adminApi = await buildAdmin({
     config, logger, store, registries, accounts: accounts.accounts, accountLifecycle, invitations, sessionsAndApps, audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles,
     roles: accounts.roles, permissionsOf: accounts.permissionsOf,
-    webhooks,
+    webhooks, tenants: tenancy?.registry,
   });
 
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle, sessionsAndApps });
@@ -144,7 +168,7 @@ async function assemble(o: ContextOptions, store: Store): Promise<AppContext> {
   });
 
   return {
-    config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, ledger, accessTokenVerifier, metrics, render, federation, factors,
+    config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, tenancy, ledger, accessTokenVerifier, metrics, render, federation, factors,
     ...registries,
     accounts: accounts.accounts,
     roles: accounts.roles,

@@ -19,7 +19,7 @@ export class CliCommand extends Command {
 
 /** What the commands use of the context (src/app/): stores, keys and the domain services. */
 export type CliContext = Pick<AppContext,
-  'config' | 'store' | 'cipher' | 'accounts' | 'roles' | 'clients' | 'resources' | 'keyRing' | 'audit' | 'accountMail' | 'signOutEverywhere' | 'accountLifecycle' | 'providers' | 'close'>;
+  'config' | 'store' | 'cipher' | 'accounts' | 'roles' | 'clients' | 'resources' | 'keyRing' | 'audit' | 'accountMail' | 'signOutEverywhere' | 'accountLifecycle' | 'providers' | 'tenancy' | 'close'>;
 
 /** What a command will do with the context; made before the store is opened, from checked input. */
 export type Run = (c: CliContext, out: Out) => Promise<void>;

@@ -13,6 +13,7 @@ import { keysCommands } from './commands/keys.js';
 import { auditCommand } from './commands/audit.js';
 import { webhooksCommands } from './commands/webhooks.js';
 import { federationCommands } from './commands/federation.js';
+import { tenantsCommands } from './commands/tenants.js';
 import { completionScript } from './completion.js';
 import { EXIT_CODES, UsageError } from './exit-codes.js';
 
@@ -38,6 +39,7 @@ export function buildProgram(deps: CliDeps): CliCommand {
   auditCommand(program, deps);
   webhooksCommands(program, deps);
   federationCommands(program, deps);
+  tenantsCommands(program, deps);
 
   const completion = program.command('completion')
     .description('print a shell completion script for bash or zsh')

@@ -300,6 +300,16 @@ export const settings = {
     default: '15m',
     parser: p.duration(1, 86400),
   }),
+  TENANT_CACHE_SIZE: setting({
+    description: 'Most tenants whose app (provider, keys, pages) is kept in memory per process; the least recently used is evicted and built again on its next request',
+    default: '1000',
+    parser: p.integer(1, 1000000),
+  }),
+  TENANT_SETTINGS_REFRESH: setting({
+    description: 'How long a process serves a tenant\'s cached settings before reading its version again: a change or deletion reaches every replica within this',
+    default: '10s',
+    parser: p.duration(0, 3600),
+  }),
 };
 
 export type SettingName = keyof typeof settings;

@@ -14,6 +14,7 @@ import { openSqliteStore } from '../../adapters/sqlite.js';
 import { startRedis, type RedisService } from '../helpers/services/redis-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { describeStoreContract } from './store-contract.js';
+import { describeTenantContract } from './tenant-contract.js';
 
 describe('SQLite + Redis split store', function () {
   this.timeout(60_000);
@@ -47,6 +48,13 @@ describe('SQLite + Redis split store', function () {
     },
     openEmpty: async () => {
       const store = await openStore({ databaseUrl: `sqlite:${join(dir, `empty-${empties++}.db`)}`, redisUrl: `redis://127.0.0.1:${proxy.port}` });
+      return { store, close: () => store.close() };
+    },
+  });
+
+  describeTenantContract('sqlite+redis', {
+    open: async () => {
+      const store = await openStore({ databaseUrl: `sqlite:${join(dir, 'tenants.db')}`, redisUrl: `redis://127.0.0.1:${proxy.port}` });
       return { store, close: () => store.close() };
     },
   });

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { DuplicateError } from '../../adapters/contract.js';
 import { openPostgresStore } from '../../adapters/postgres.js';
 import { MIGRATIONS } from '../../adapters/postgres-schema.js';
-import { ALL_TABLES, type Table } from '../../adapters/record-schema.js';
+import { ALL_TABLES, isTenanted, TENANT_COLUMN, type Table } from '../../adapters/record-schema.js';
 import { implicitInSqlite, indexColumns, indexesOf, SQL_TYPES, type SqlDialect } from '../../adapters/sql-ddl.js';
 import { openSqliteStore } from '../../adapters/sqlite.js';
 import { HISTORIC_MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../../adapters/sqlite-schema.js';
@@ -48,7 +48,7 @@ function expected(dialect: SqlDialect): Catalog {
         .map((i) => index(i.name, indexColumns(dialect, t, i).map((c) => (dialect === 'postgres' && i.postgresOpclass ? `${c} ${i.postgresOpclass}` : c)), i.unique === true, i.whereNotNull,
           dialect === 'postgres' ? i.postgresMethod : undefined))
         .sort(),
-      references: t.references ? [`${t.references.column} -> ${t.references.table}`] : [],
+      references: t.references ? [`${isTenanted(t) ? `${TENANT_COLUMN}, ` : ''}${t.references.column} -> ${t.references.table}`] : [],
     };
   };
   return Object.fromEntries(ALL_TABLES.map((t) => [t.name, table(t)]));
@@ -68,7 +68,14 @@ function sqliteCatalog(file: string): Catalog {
           const sql = db.prepare<[string], { sql: string | null }>("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").get(i.name)?.sql ?? '';
           return index(i.name, columns, i.unique === 1, /WHERE (\w+) IS NOT NULL/.exec(sql)?.[1]);
         });
-      const references = (db.prepare(`PRAGMA foreign_key_list(${name})`).all() as { from: string; table: string }[]).map((f) => `${f.from} -> ${f.table}`);
+      // one row per column of each foreign key, in the key's order (seq)
+      const keys = new Map<number, { from: string[]; table: string }>();
+      for (const f of db.prepare(`PRAGMA foreign_key_list(${name})`).all() as { id: number; seq: number; from: string; table: string }[]) {
+        const key = keys.get(f.id) ?? { from: [], table: f.table };
+        key.from[f.seq] = f.from;
+        keys.set(f.id, key);
+      }
+      const references = [...keys.values()].map((k) => `${k.from.join(', ')} -> ${k.table}`);
       return [name, {
         columns: info.map((c) => column(c.name, c.type, c.notnull === 1)).sort(),
         primaryKey: info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name),
@@ -107,7 +114,7 @@ async function postgresCatalog(url: string): Promise<Catalog> {
         indexes: indexes.filter((i) => !i.primary)
           .map((i) => index(i.name, parse(i.def), i.unique, /WHERE \((\w+) IS NOT NULL\)/.exec(i.def)?.[1], using(i.def)[1])).sort(),
         references: references.map((r) => {
-          const m = /FOREIGN KEY \((\w+)\) REFERENCES (\w+)/.exec(r.def)!;
+          const m = /FOREIGN KEY \(([\w, ]+)\) REFERENCES (\w+)/.exec(r.def)!;
           return `${m[1]} -> ${m[2]}`;
         }),
       };
@@ -164,6 +171,13 @@ describe('one schema: the live catalogs', function () {
         db.prepare(`INSERT INTO oidc_models (model, id, payload, uid, expires_at) VALUES ('Interaction', 'i1', '{"uid":"u1"}', 'u1', NULL)`).run();
         db.prepare("INSERT INTO store_locks VALUES ('keys', 'replica-1', 1)").run();
         db.prepare(`INSERT INTO resources VALUES ('https://api.example.test', 'Old API', '{"read":"Read"}', 600, 1)`).run();
+        // events of one millisecond, in an order their ids do not have: the rowid keeps it
+        const audit = db.prepare(`INSERT INTO audit_events (id, time, type, result, account_id, details) VALUES (?, 5, 'login', 'success', 'acc-1', '{}')`);
+        for (const id of ['ev-c', 'ev-a', 'ev-b']) audit.run(id);
+        const history = db.prepare("INSERT INTO password_history (account_id, password_hash, created_at) VALUES ('acc-1', ?, 7)");
+        for (const hash of ['pw-1', 'pw-2', 'pw-3']) history.run(hash);
+        // the newest one pruned: its seq (3) is never handed out again
+        db.prepare('DELETE FROM password_history WHERE seq = 3').run();
       });
       const store = openSqliteStore(`sqlite:${file}`);
       try {
@@ -182,12 +196,24 @@ describe('one schema: the live catalogs', function () {
           permissionsFromRoles: false, tokenClaims: [], createdAt: 1,
         }, 'an API registered before roles keeps today\'s behaviour');
         assert.deepEqual(await store.roles.list(), []);
+        assert.deepEqual((await store.audit.query({ accountId: 'acc-1' })).map((e) => e.id), ['ev-c', 'ev-a', 'ev-b'], 'the insertion order is kept');
+        await store.passwordHistory.add('acc-1', { passwordHash: 'pw-4', createdAt: 8 }, 10);
+        assert.deepEqual((await store.passwordHistory.recent('acc-1', 10)).map((e) => e.passwordHash), ['pw-4', 'pw-2', 'pw-1']);
+        // the rows are the default tenant's: another tenant sees none of them
+        const acme = store.forTenant('acme');
+        assert.equal(await acme.accounts.findByEmail('ada@example.test'), undefined);
+        assert.deepEqual(await acme.audit.query({}), []);
+        assert.equal(await acme.oidc.findByUid('Interaction', 'u1'), undefined);
       } finally {
         await store.close();
       }
       assert.deepEqual(sqliteCatalog(file), expected('sqlite'));
       const db = new Database(file, { readonly: true });
       assert.equal(db.pragma('user_version', { simple: true }), SQLITE_SCHEMA_VERSION);
+      assert.deepEqual(db.prepare('SELECT seq FROM password_history ORDER BY seq').pluck().all(), [1, 2, 4], 'the counter went on from the old table\'s');
+      for (const t of ALL_TABLES.filter(isTenanted)) {
+        assert.deepEqual(db.prepare(`SELECT DISTINCT ${TENANT_COLUMN} FROM ${t.name} WHERE ${TENANT_COLUMN} <> 'default'`).all(), [], t.name);
+      }
       db.close();
     });
 

@@ -60,6 +60,11 @@ const ROUTES: Case[] = [
   { method: 'POST', path: '/webhooks/nobody/test', scope: 'admin:webhooks:write' },
   { method: 'GET', path: '/webhooks/nobody/deliveries', scope: 'admin:webhooks:read' },
   { method: 'POST', path: '/webhooks/nobody/deliveries/nobody/redeliver', scope: 'admin:webhooks:write' },
+  { method: 'GET', path: '/tenants', scope: 'admin:tenants:read' },
+  { method: 'POST', path: '/tenants', scope: 'admin:tenants:write', body: { id: 'matrix-tenant', name: 'Matrix' } },
+  { method: 'GET', path: '/tenants/nobody', scope: 'admin:tenants:read' },
+  { method: 'PATCH', path: '/tenants/nobody', scope: 'admin:tenants:write', body: { name: 'X' }, headers: { 'if-match': '"x"' } },
+  { method: 'DELETE', path: '/tenants/nobody', scope: 'admin:tenants:write' },
 ];
 
 describe('management API: who may call it (RFC 6750, RFC 9068)', () => {

@@ -90,6 +90,13 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
     ['gatehouse webhooks delete', () => [webhook], (p) => assert.deepEqual(p, { id: webhook, deleted: true })],
     ['gatehouse federation list', () => [], (p) => assert.deepEqual(p, [{ id: 'octo', protocol: 'oauth2', name: 'GitHub', domains: '', link_existing_accounts: false }])],
     ['gatehouse federation show', () => ['octo'], (p) => assert.ok(!JSON.stringify(p).includes('gh-secret-never-printed') && (p as { settings: { client_auth_method: string } }).settings.client_auth_method !== undefined)],
+    ['gatehouse tenants create', () => ['--id', 'acme', '--name', 'Acme', '--settings', '{"policy":{"passwordMinLength":16}}'],
+      (p) => assert.deepEqual([(p as { issuer: string }).issuer.endsWith('/t/acme'), (p as { settings: { policy: object } }).settings.policy], [true, { passwordMinLength: 16 }])],
+    ['gatehouse tenants list', () => [], (p) => assert.deepEqual((p as { id: string }[]).map((t) => t.id), ['acme'])],
+    ['gatehouse tenants update', () => ['--id', 'acme', '--settings', '{"branding":{"name":"Acme Inc"}}'],
+      (p) => assert.deepEqual([(p as { version: number }).version, (p as { settings: object }).settings], [2, { policy: { passwordMinLength: 16 }, branding: { name: 'Acme Inc' } }])],
+    ['gatehouse tenants show', () => ['--id', 'acme'], (p) => assert.equal((p as { name: string }).name, 'Acme')],
+    ['gatehouse tenants delete', () => ['--id', 'acme', '--yes'], (p) => assert.deepEqual(p, { id: 'acme', deleted: true })],
     ['gatehouse clients delete', () => ['--client-id', 'doomed-job', '--yes'], (p) => assert.deepEqual(p, { deleted: 'doomed-job' })],
     ['gatehouse users delete', () => ['--email', DOOMED2, '--yes'], (p) => assert.match((p as { audit_pseudonym: string }).audit_pseudonym, /^erased:/)],
   ];
@@ -149,6 +156,7 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
       ...['update', 'delete', 'test', 'deliveries'].map((cmd): [string, string[]] => [`webhooks ${cmd}, an unknown endpoint`, ['webhooks', cmd, 'ep_none']]),
       ['federation show, an unknown provider', ['federation', 'show', 'no-such-provider']],
       ['webhooks redeliver, an unknown delivery', ['webhooks', 'redeliver', 'ep_none', '--delivery', 'dlv_none']],
+      ...['show', 'update --name X', 'delete --yes'].map((cmd): [string, string[]] => [`tenants ${cmd.split(' ')[0]}, an unknown tenant`, ['tenants', ...cmd.split(' ').slice(0, 1), '--id', 'no-such-tenant', ...cmd.split(' ').slice(1)]]),
     ];
     for (const [name, argv] of cases) {
       it(name, async () => {
@@ -167,6 +175,7 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
       ['resources create, a taken identifier', ['resources', 'create', '--identifier', API, '--scope', 'r']],
       ['roles create, a taken name', ['roles', 'create', '--name', 'ops']],
       ['roles create, a built-in name', ['roles', 'create', '--name', 'gatehouse:admin']],
+      ['tenants create, the default tenant\'s id', ['tenants', 'create', '--id', 'default', '--name', 'Default']],
       ['users set-email, an address another account has (other letter case)', ['users', 'set-email', '--email', OTHER, '--new-email', EMAIL.toUpperCase()]],
     ];
     for (const [name, argv] of cases) {

@@ -1,0 +1,34 @@
+/**
+ * The settings a tenant's requests run under: the deployment's configuration with the tenant's issuer,
+ * its stricter policy (tenant-settings.ts: effectivePolicy) and its branding. Every part of the app
+ * reads its settings from a Config, so a tenant's app is built from this like the default tenant's is
+ * built from the deployment's: one code path for every tenant.
+ */
+import type { TenantRecord } from '../../adapters/contract.js';
+import type { Config } from '../config/schema.js';
+import { tenantIssuer } from './tenant-issuer.js';
+import { effectivePolicy, tenantSettingsSchema } from './tenant-settings.js';
+
+export function tenantConfig(config: Config, tenant: TenantRecord): Config {
+  const { policy, branding } = tenantSettingsSchema.parse(tenant.settings);
+  const p = effectivePolicy(config, policy);
+  return {
+    ...config,
+    ISSUER: tenantIssuer(config.ISSUER, tenant),
+    PASSWORD_MIN_LENGTH: p.passwordMinLength,
+    PASSWORD_HISTORY: p.passwordHistory,
+    MFA_REQUIRED: p.mfaRequired,
+    MFA_REQUIRED_ROLES: p.mfaRequiredRoles,
+    SESSION_TTL: p.sessionTtl,
+    REGISTRATION_ENABLED: p.registrationEnabled,
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: p.lockoutMaxFailures,
+    BRAND_NAME: branding.name ?? tenant.name,
+    BRAND_LOGO_URL: branding.logoUrl ?? config.BRAND_LOGO_URL,
+    BRAND_PRIMARY_COLOR: branding.primaryColor ?? config.BRAND_PRIMARY_COLOR,
+    BRAND_BACKGROUND_COLOR: branding.backgroundColor ?? config.BRAND_BACKGROUND_COLOR,
+    // the federation file configures the default tenant's upstream providers; a tenant's are its own (not yet stored)
+    FEDERATION_FILE: null as Config['FEDERATION_FILE'],
+    // the demo client and user are the default tenant's
+    SEED_DEMO: false,
+  };
+}

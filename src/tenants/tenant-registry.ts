@@ -1,0 +1,107 @@
+/**
+ * The tenants of a deployment (issue 15): create, read, change and delete them. The management API
+ * (/admin/v1/tenants) and the CLI (`gatehouse tenants`) are doors onto this one service. A tenant's id
+ * is a DNS label (contract.ts: TENANT_ID_PATTERN) and never changes; its settings are validated against
+ * tenant-settings.ts and the deployment's floors. The default tenant is implicit and cannot be created,
+ * changed here or deleted: its settings are the deployment's own.
+ */
+import { DEFAULT_TENANT, DuplicateError, TENANT_ID_PATTERN, type TenantRecord, type TenantStore } from '../../adapters/contract.js';
+import { checkFloors, tenantSettingsSchema, TenantSettingsRefused, type PolicyFloors, type TenantSettings } from './tenant-settings.js';
+
+/** Bad input to the registry; `path` names the field (as the API's problem details do). */
+export class InvalidTenantInput extends Error {
+  constructor(readonly path: string, message: string) {
+    super(`${path}: ${message}`);
+  }
+}
+
+export const TENANT_ID_RULE = 'lower-case letters, digits and hyphens, 1 to 63, not starting or ending with a hyphen';
+
+/** A host name as a tenant's own (lower-cased, no port, no trailing dot): null when it is not one. */
+export function normaliseHost(host: string): string | null {
+  const h = host.trim().toLowerCase().replace(/\.$/, '');
+  return /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/.test(h) ? h : null;
+}
+
+export type TenantInput = { id: string; name: string; host?: string | null; settings?: unknown };
+export type TenantChanges = { name?: string; host?: string | null; settings?: unknown };
+
+export type TenantRegistry = ReturnType<typeof createTenantRegistry>;
+
+export function createTenantRegistry(deps: {
+  tenants: TenantStore;
+  floors: PolicyFloors;
+  /** the deployment's own host (ISSUER's), which no tenant may claim */
+  issuerHost: string;
+}) {
+  const { tenants } = deps;
+
+  function settingsOf(input: unknown): TenantSettings {
+    const parsed = tenantSettingsSchema.safeParse(input ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new InvalidTenantInput(['settings', ...issue.path.map(String)].join('.'), issue.message);
+    }
+    try {
+      checkFloors(parsed.data.policy, deps.floors);
+    } catch (err) {
+      if (err instanceof TenantSettingsRefused) throw new InvalidTenantInput(`settings.${err.path}`, err.message.slice(err.path.length + 2));
+      throw err;
+    }
+    return parsed.data;
+  }
+  function nameOf(input: string): string {
+    const name = input.trim();
+    if (name.length < 1 || name.length > 100) throw new InvalidTenantInput('name', '1 to 100 characters');
+    return name;
+  }
+  function hostOf(input: string | null | undefined): string | null {
+    if (input === null || input === undefined || input === '') return null;
+    const host = normaliseHost(input);
+    if (!host) throw new InvalidTenantInput('host', 'a host name such as id.example.com (no scheme, port or path)');
+    if (host === deps.issuerHost) throw new InvalidTenantInput('host', 'is the deployment\'s own host (ISSUER)');
+    return host;
+  }
+
+  return {
+    find: (id: string) => (id === DEFAULT_TENANT ? Promise.resolve(undefined) : tenants.find(id)),
+    list: (query: { limit: number; after?: string | null }) => tenants.list(query),
+    count: () => tenants.count(),
+
+    /** Fails with DuplicateError('tenant') when the id or host is taken. */
+    async create(input: TenantInput): Promise<TenantRecord> {
+      if (!TENANT_ID_PATTERN.test(input.id)) throw new InvalidTenantInput('id', TENANT_ID_RULE);
+      if (input.id === DEFAULT_TENANT) throw new DuplicateError('tenant');
+      const now = Date.now();
+      const record: TenantRecord = {
+        id: input.id, name: nameOf(input.name), host: hostOf(input.host), settings: settingsOf(input.settings), version: 1, createdAt: now, updatedAt: now,
+      };
+      await tenants.create(record);
+      return record;
+    },
+
+    /**
+     * Changes name, host and settings (settings replaced as a whole, each of policy and branding); with
+     * `expectedVersion` only while nobody changed it since. undefined: no such tenant; 'stale': changed.
+     */
+    async update(id: string, changes: TenantChanges, expectedVersion?: number): Promise<TenantRecord | undefined | 'stale'> {
+      const found = id === DEFAULT_TENANT ? undefined : await tenants.find(id);
+      if (!found) return undefined;
+      if (expectedVersion !== undefined && found.version !== expectedVersion) return 'stale';
+      const next = {
+        name: changes.name === undefined ? found.name : nameOf(changes.name),
+        host: changes.host === undefined ? found.host : hostOf(changes.host),
+        settings: changes.settings === undefined ? found.settings : settingsOf(changes.settings),
+        updatedAt: Math.max(Date.now(), found.updatedAt + 1),
+      };
+      return (await tenants.update(id, next, found.version)) ?? 'stale';
+    },
+
+    /** Deletes the tenant and every record it owns; false when there was none. */
+    async delete(id: string): Promise<boolean> {
+      if (id === DEFAULT_TENANT) throw new InvalidTenantInput('id', 'the default tenant cannot be deleted');
+      if (!TENANT_ID_PATTERN.test(id)) return false;
+      return tenants.delete(id);
+    },
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * A tenant's policy and branding (issue 15 §3, §6): what it may set, and how it combines with the
+ * deployment's settings. The deployment's values are the defaults; where one is a security floor, a
+ * tenant can only be stricter (a longer minimum password, a longer history, shorter sessions, fewer
+ * failures before lockout, MFA on where the deployment requires it). The README's tenant policy table
+ * is this file's.
+ */
+import { BlockList, isIP } from 'node:net';
+import { z } from 'zod';
+import type { Config } from '../config/schema.js';
+
+const seconds = (max: number) => z.number().int().min(60).max(max);
+const roleName = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a role name: letters, digits and _ . : -, at most 64');
+const domain = z.string().regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a lower-case domain name such as example.com');
+const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour as #rrggbb');
+const httpsUrl = z.string().max(2048).refine((v) => URL.canParse(v) && new URL(v).protocol === 'https:', 'an https:// URL');
+
+/** An IPv4 or IPv6 range in CIDR notation (or one address). */
+const cidr = z.string().max(64).refine((v) => parseRange(v) !== undefined, 'an IP range in CIDR notation, such as 192.0.2.0/24 or 2001:db8::/32');
+
+function parseRange(v: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const [address = '', prefix, ...rest] = v.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return undefined;
+  const bits = version === 4 ? 32 : 128;
+  if (prefix !== undefined && !/^\d{1,3}$/.test(prefix)) return undefined;
+  const length = prefix === undefined ? bits : Number(prefix);
+  return length <= bits ? { address, prefix: length, family: version === 4 ? 'ipv4' : 'ipv6' } : undefined;
+}
+
+export const tenantPolicySchema = z.object({
+  passwordMinLength: z.number().int().min(8).max(128).optional().describe('shortest password; at least PASSWORD_MIN_LENGTH'),
+  passwordHistory: z.number().int().min(0).max(50).optional().describe('recent passwords that may not be reused; at least PASSWORD_HISTORY'),
+  mfaRequired: z.boolean().optional().describe('every sign-in needs a second factor; cannot be false where MFA_REQUIRED is true'),
+  mfaRequiredRoles: z.array(roleName).max(100).optional().describe('holders of these roles need a second factor (added to MFA_REQUIRED_ROLES)'),
+  sessionTtl: seconds(31_536_000).optional().describe('browser session lifetime in seconds; at most SESSION_TTL'),
+  sessionIdleTimeout: seconds(31_536_000).optional().describe('a session unused this long (seconds) ends'),
+  maxConcurrentSessions: z.number().int().min(1).max(1000).optional().describe('sessions per person; a new sign-in ends the oldest'),
+  allowedIpRanges: z.array(cidr).max(200).optional().describe('sign-in only from these ranges (CIDR); none: anywhere'),
+  registrationEnabled: z.boolean().optional().describe('self-registration (REGISTRATION_ENABLED by default)'),
+  registrationEmailDomains: z.array(domain).max(200).optional().describe('self-registration only with an email of these domains; none: any'),
+  lockoutMaxFailures: z.number().int().min(1).max(1000).optional().describe('failed sign-ins before lockout; at most LOGIN_MAX_FAILURES_PER_ACCOUNT'),
+}).strict();
+
+export const tenantBrandingSchema = z.object({
+  name: z.string().min(1).max(100).optional().describe('product name on pages and in emails (BRAND_NAME by default)'),
+  logoUrl: httpsUrl.optional().describe('logo shown on pages (https)'),
+  primaryColor: color.optional().describe('buttons and links'),
+  backgroundColor: color.optional().describe('page background'),
+  supportUrl: httpsUrl.optional().describe('"Need help?" link on pages and in emails'),
+}).strict();
+
+export const tenantSettingsSchema = z.object({
+  policy: tenantPolicySchema.default({}),
+  branding: tenantBrandingSchema.default({}),
+}).strict();
+
+export type TenantPolicy = z.infer<typeof tenantPolicySchema>;
+export type TenantBranding = z.infer<typeof tenantBrandingSchema>;
+export type TenantSettings = z.infer<typeof tenantSettingsSchema>;
+
+/** A setting a tenant asked for that the deployment's floor does not allow: `path` names it. */
+export class TenantSettingsRefused extends Error {
+  constructor(readonly path: string, message: string) {
+    super(`${path}: ${message}`);
+  }
+}
+
+export type PolicyFloors = Pick<Config, 'PASSWORD_MIN_LENGTH' | 'PASSWORD_HISTORY' | 'MFA_REQUIRED' | 'SESSION_TTL' | 'LOGIN_MAX_FAILURES_PER_ACCOUNT'>;
+
+/** Refuses a policy that is weaker than one of the deployment's floors (the comparison the table documents). */
+export function checkFloors(policy: TenantPolicy, floors: PolicyFloors): void {
+  const refuse = (field: keyof TenantPolicy, message: string) => {
+    throw new TenantSettingsRefused(`policy.${field}`, message);
+  };
+  if (policy.passwordMinLength !== undefined && policy.passwordMinLength < floors.PASSWORD_MIN_LENGTH) {
+    refuse('passwordMinLength', `must be at least ${floors.PASSWORD_MIN_LENGTH} (PASSWORD_MIN_LENGTH)`);
+  }
+  if (policy.passwordHistory !== undefined && policy.passwordHistory < floors.PASSWORD_HISTORY) {
+    refuse('passwordHistory', `must be at least ${floors.PASSWORD_HISTORY} (PASSWORD_HISTORY)`);
+  }
+  if (policy.mfaRequired === false && floors.MFA_REQUIRED) refuse('mfaRequired', 'cannot be false: the deployment requires MFA (MFA_REQUIRED)');
+  if (policy.sessionTtl !== undefined && policy.sessionTtl > floors.SESSION_TTL) {
+    refuse('sessionTtl', `must be at most ${floors.SESSION_TTL} seconds (SESSION_TTL)`);
+  }
+  if (policy.sessionIdleTimeout !== undefined && policy.sessionIdleTimeout > (policy.sessionTtl ?? floors.SESSION_TTL)) {
+    refuse('sessionIdleTimeout', 'must not be longer than the session lifetime');
+  }
+  if (policy.lockoutMaxFailures !== undefined && policy.lockoutMaxFailures > floors.LOGIN_MAX_FAILURES_PER_ACCOUNT) {
+    refuse('lockoutMaxFailures', `must be at most ${floors.LOGIN_MAX_FAILURES_PER_ACCOUNT} (LOGIN_MAX_FAILURES_PER_ACCOUNT)`);
+  }
+}
+
+/** The policy a tenant's requests run under: the deployment's settings, with the tenant's stricter ones. */
+export type EffectivePolicy = {
+  passwordMinLength: number;
+  passwordHistory: number;
+  mfaRequired: boolean;
+  mfaRequiredRoles: string[];
+  sessionTtl: number;
+  /** seconds; null: no idle timeout */
+  sessionIdleTimeout: number | null;
+  /** null: no cap */
+  maxConcurrentSessions: number | null;
+  /** null: sign-in from anywhere */
+  allowedIpRanges: string[] | null;
+  registrationEnabled: boolean;
+  /** null: any domain */
+  registrationEmailDomains: string[] | null;
+  lockoutMaxFailures: number;
+};
+
+export function effectivePolicy(config: PolicyFloors & Pick<Config, 'MFA_REQUIRED_ROLES' | 'REGISTRATION_ENABLED'>, policy: TenantPolicy = {}): EffectivePolicy {
+  return {
+    passwordMinLength: Math.max(config.PASSWORD_MIN_LENGTH, policy.passwordMinLength ?? 0),
+    passwordHistory: Math.max(config.PASSWORD_HISTORY, policy.passwordHistory ?? 0),
+    mfaRequired: config.MFA_REQUIRED || policy.mfaRequired === true,
+    mfaRequiredRoles: [...new Set([...config.MFA_REQUIRED_ROLES, ...(policy.mfaRequiredRoles ?? [])])].sort(),
+    sessionTtl: Math.min(config.SESSION_TTL, policy.sessionTtl ?? Infinity),
+    sessionIdleTimeout: policy.sessionIdleTimeout ?? null,
+    maxConcurrentSessions: policy.maxConcurrentSessions ?? null,
+    allowedIpRanges: policy.allowedIpRanges?.length ? policy.allowedIpRanges : null,
+    registrationEnabled: policy.registrationEnabled ?? config.REGISTRATION_ENABLED,
+    registrationEmailDomains: policy.registrationEmailDomains?.length ? policy.registrationEmailDomains : null,
+    lockoutMaxFailures: Math.min(config.LOGIN_MAX_FAILURES_PER_ACCOUNT, policy.lockoutMaxFailures ?? Infinity),
+  };
+}
+
+/** Whether a client address is inside the allowed ranges (null: every address is). IPv4-mapped IPv6 counts as IPv4. */
+export function ipAllowed(ranges: readonly string[] | null, ip: string): boolean {
+  if (ranges === null) return true;
+  const list = new BlockList();
+  for (const r of ranges) {
+    const range = parseRange(r);
+    if (range) list.addSubnet(range.address, range.prefix, range.family);
+  }
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
+  const address = mapped ?? ip;
+  const family = isIP(address);
+  return family !== 0 && list.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
