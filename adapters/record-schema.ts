@@ -142,7 +142,7 @@ export const TABLES_BEFORE_TENANTS = {
       // AccountStore.list's role filter (`roles @> ARRAY[role]`, account-list.ts) and RoleStore.delete's
       // array_remove: a GIN index serves array containment, a btree does not. SQLite keeps roles as JSON
       // text, which no index can see into: its filter stays a scan of the page order.
-      { name: 'accounts_roles', columns: ['roles'], postgresMethod: 'gin', only: 'postgres' },
+      { name: 'accounts_roles', columns: ['roles'], postgresMethod: 'gin', only: 'postgres', acrossTenants: true },
     ],
   },
   clients: {
