@@ -15,18 +15,29 @@ import { brandingOf, buildAccounts } from './build-accounts.js';
 import { buildRegistries } from './build-clients.js';
 import { buildSignOut } from './build-sign-out.js';
 import { buildAccountLifecycle, buildDirectoryDn } from './build-account-lifecycle.js';
-import { createTenantRegistry } from '../tenants/tenant-registry.js';
+import { createTenantRegistry, UnknownTenant } from '../tenants/tenant-registry.js';
+import { tenantConfig } from '../tenants/tenant-config.js';
+import { DEFAULT_TENANT } from '../../adapters/contract.js';
 
 export type CliContext = Pick<
   AppContext,
   'config' | 'logger' | 'store' | 'cipher' | 'keyRing' | 'accounts' | 'roles' | 'clients' | 'resources' | 'audit' | 'mailer' | 'accountMail' | 'passwordPolicy' | 'signOutEverywhere' | 'accountLifecycle' | 'providers' | 'tenancy'
 > & { close(): Promise<void> };
 
-export type CliContextOptions = { config: Config; logger: Logger; viewsDir: string; keysDir: string; providerUpFront?: boolean };
+export type CliContextOptions = {
+  config: Config; logger: Logger; viewsDir: string; keysDir: string; providerUpFront?: boolean;
+  /** run inside this tenant (its store handle and configuration, tenant-config.ts); the default tenant when undefined */
+  tenant?: string | undefined;
+};
 
 export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
-  return withStore(o.config, o.logger, async (store) => {
-    const { config, logger } = o;
+  return withStore(o.config, o.logger, async (root) => {
+    const { logger } = o;
+    const inTenant = o.tenant !== undefined && o.tenant !== DEFAULT_TENANT ? await root.tenants.find(o.tenant) : undefined;
+    if (o.tenant !== undefined && o.tenant !== DEFAULT_TENANT && !inTenant) throw new UnknownTenant(o.tenant);
+    // a tenant's command runs on its handle and its settings; the registry is the default tenant's alone
+    const store = inTenant ? root.forTenant(inTenant.id) : root;
+    const config = inTenant ? tenantConfig(o.config, inTenant) : o.config;
     const { cipher, keyRing, signingJwks } = await buildKeys(o, store);
     const protection = buildProtection(config, store);
     const accounts = await buildAccounts(o, store, protection.mayMail);
@@ -61,9 +72,9 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
       passwordPolicy: accounts.passwordPolicy,
       signOutEverywhere: signOut.signOutEverywhere,
       accountLifecycle,
-      tenancy: {
-        registry: createTenantRegistry({ tenants: store.tenants, floors: config, issuerHost: new URL(config.ISSUER).hostname }),
-        storeOf: (id: string) => store.forTenant(id),
+      tenancy: inTenant ? undefined : {
+        registry: createTenantRegistry({ tenants: root.tenants, floors: config, issuerHost: new URL(config.ISSUER).hostname }),
+        storeOf: (id: string) => root.forTenant(id),
       },
       get providers(): ProviderHost {
         if (!loaded) throw new Error('this command needs the provider: build the CLI context with providerUpFront');
@@ -71,7 +82,7 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
       },
       async close() {
         await accounts.closeMail();
-        await store.close();
+        await root.close();
       },
     };
   });

@@ -29,7 +29,7 @@ export type CliDeps = {
    * opens the context a command runs on (src/cli/bootstrap.ts); called only once the input is checked.
    * `provider`: the command uses oidc-provider itself (c.providers), not only the stores and the domain.
    */
-  open(needs: { provider: boolean }): Promise<CliContext>;
+  open(needs: { provider: boolean; tenant?: string }): Promise<CliContext>;
   streams: Streams;
 };
 
@@ -71,7 +71,9 @@ export function leaf(parent: CliCommand, spec: LeafSpec, deps: CliDeps): CliComm
     if (missing) throw new UsageError(`required option '${missing.flags}' not specified`);
     const run = spec.plan(opts, cmd.processedArgs as string[]);
     const out = createOut(chooseFormat(opts.output as string | undefined, deps.streams.stdout.isTTY === true, spec.scripted), deps.streams);
-    const c = await deps.open({ provider: spec.provider === true });
+    // --tenant (a global option, program.ts): the command runs inside that tenant, on its records only
+    const tenant = cmd.optsWithGlobals().tenant as string | undefined;
+    const c = await deps.open({ provider: spec.provider === true, ...(tenant !== undefined ? { tenant } : {}) });
     try {
       await run(c, out);
     } finally {

@@ -3,7 +3,7 @@
  * `gatehouse users create --help`), parsing and errors with "did you mean" come from commander; usage
  * errors are thrown (exitOverride) and exit 2 (exit-codes.ts).
  */
-import { Argument } from 'commander';
+import { Argument, Option } from 'commander';
 import { CliCommand, commandPath, type CliDeps } from './command-tree.js';
 import { usersCommands } from './commands/users.js';
 import { clientsCommands } from './commands/clients.js';
@@ -24,6 +24,7 @@ export function buildProgram(deps: CliDeps): CliCommand {
     .exitOverride()
     .showSuggestionAfterError(true)
     .helpCommand(false)
+    .addOption(new Option('--tenant <id>', 'run the command inside this tenant (its accounts, clients, roles, keys and audit log); the default tenant when left out'))
     .configureOutput({
       writeOut: (s) => void deps.streams.stdout.write(s),
       writeErr: (s) => void deps.streams.stderr.write(s),

@@ -6,12 +6,21 @@
  * changed here or deleted: its settings are the deployment's own.
  */
 import { DEFAULT_TENANT, DuplicateError, TENANT_ID_PATTERN, type TenantRecord, type TenantStore } from '../../adapters/contract.js';
+import { DomainError } from '../errors/errors.js';
 import { checkFloors, tenantSettingsSchema, TenantSettingsRefused, type PolicyFloors, type TenantSettings } from './tenant-settings.js';
 
 /** Bad input to the registry; `path` names the field (as the API's problem details do). */
 export class InvalidTenantInput extends Error {
   constructor(readonly path: string, message: string) {
     super(`${path}: ${message}`);
+  }
+}
+
+/** No tenant has this id (a door that was asked to run inside one: the CLI's --tenant). */
+export class UnknownTenant extends DomainError {
+  readonly kind = 'not_found';
+  constructor(id: string) {
+    super(`no tenant ${JSON.stringify(id)}`, `There is no tenant ${JSON.stringify(id)}`);
   }
 }
 

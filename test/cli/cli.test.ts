@@ -141,4 +141,26 @@ describe('the gatehouse CLI on a running server’s store', () => {
       assert.deepEqual(run.lines, ['gatehouse: account already exists']);
     });
   });
+
+  it('--tenant: a command runs inside that tenant only; an unknown tenant exits 3; tenants are managed from the default tenant', async () => {
+    assert.equal((await cli('tenants', 'create', '--id', 'cli-acme', '--name', 'Acme')).code, 0);
+    const email = 'same.person@example.test';
+    const inTenant = await cli('--tenant', 'cli-acme', 'users', 'create', '--email', email, '--password', 'a passphrase of the tenant');
+    assert.equal(inTenant.code, 0, inTenant.stderr);
+    // the same email in the default tenant is another account, not a conflict
+    assert.equal((await cli('users', 'create', '--email', email.toUpperCase(), '--password', 'a passphrase of the default')).code, 0);
+    const listed = (run: CliRun) => (JSON.parse(run.stdout) as { id: string; email: string }[]).filter((u) => u.email === email).map((u) => u.id);
+    const [acme, byDefault] = [listed(await cli('users', 'list', '--tenant', 'cli-acme')), listed(await cli('users', 'list'))];
+    assert.equal(acme.length, 1);
+    assert.equal(byDefault.length, 1);
+    assert.notEqual(acme[0], byDefault[0]);
+    assert.equal((JSON.parse(inTenant.stdout) as { id: string }).id, acme[0]);
+    // the tenant's account is not reachable from the default tenant by its id
+    assert.equal((await cli('users', 'show', '--id', acme[0]!)).code, 3);
+
+    const unknown = await cli('--tenant', 'no-such-tenant', 'users', 'list');
+    assert.equal(unknown.code, 3, unknown.stderr);
+    assert.equal(unknown.stdout, '');
+    assert.equal((await cli('--tenant', 'cli-acme', 'tenants', 'list')).code, 2);
+  });
 });

@@ -21,9 +21,9 @@ function settingsOf(value: unknown): unknown {
   }
 }
 
-/** The registry is the default tenant's: the CLI always runs there. */
+/** The registry is the default tenant's: `tenants` commands with --tenant are refused. */
 function registryOf(c: CliContext) {
-  if (!c.tenancy) throw new Error('tenants are managed from the default tenant');
+  if (!c.tenancy) throw new UsageError('tenants are managed from the default tenant: leave out --tenant');
   return c.tenancy.registry;
 }
 
