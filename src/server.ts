@@ -11,21 +11,42 @@ import { createApp } from './app/create-app.js';
 import { createMetricsApp, createMetricsRouter } from './app/metrics-endpoint.js';
 import { startJobs } from './app/jobs.js';
 import { DEFAULT_PATHS } from './app/paths.js';
+import { buildTenantApp } from './app/tenant-app.js';
+import { createTenantApps, type TenantApps } from './tenants/tenant-apps.js';
+import { tenantDispatch } from './tenants/tenant-dispatch.js';
+import { tenantPathPrefix } from './tenants/tenant-issuer.js';
 
 export { DEFAULT_PATHS } from './app/paths.js';
+
+function createTenantAppsOf(context: AppContext, config: Config, logger: Logger, paths: typeof DEFAULT_PATHS): TenantApps {
+  const { storeOf, registry } = context.tenancy!;
+  return createTenantApps({
+    find: (id) => registry.find(id),
+    build: (tenant) => buildTenantApp({ config, logger, ...paths, metrics: context.metrics, storeOf }, tenant),
+    capacity: config.TENANT_CACHE_SIZE,
+    freshnessMs: config.TENANT_SETTINGS_REFRESH * 1000,
+    logger,
+  });
+}
 
 export type RunningServer = { url: string; port: number; context: AppContext; server: Server; close(): Promise<void> };
 
 export async function startServer(config: Config, logger: Logger, paths = DEFAULT_PATHS): Promise<RunningServer> {
   const context = await buildContext({ config, logger, ...paths });
   const app = createApp(context);
-  const server = createServer(app.callback());
+  // the tenants' apps, each built on its tenant's first request (src/tenants/tenant-apps.ts)
+  const tenantApps = context.tenancy && createTenantAppsOf(context, config, logger, paths);
+  const handler = tenantApps
+    ? tenantDispatch({ prefix: tenantPathPrefix(config.ISSUER), apps: tenantApps, fallback: app.callback(), logger })
+    : app.callback();
+  const server = createServer(handler);
   // Node's defaults for a server behind a load balancer: keep idle sockets a little longer than typical LB timeouts
   server.keepAliveTimeout = 65_000;
   server.listen(config.PORT, config.HOST);
   try {
     await once(server, 'listening');
   } catch (err) {
+    await tenantApps?.close();
     await context.close();
     throw err;
   }
@@ -40,6 +61,7 @@ export async function startServer(config: Config, logger: Logger, paths = DEFAUL
       await once(metricsServer, 'listening');
     } catch (err) {
       server.close();
+      await tenantApps?.close();
       await context.close();
       throw err;
     }
@@ -58,6 +80,7 @@ export async function startServer(config: Config, logger: Logger, paths = DEFAUL
         metricsServer?.closeIdleConnections();
         await Promise.all([server, metricsServer].map((s) => s && new Promise<void>((resolve) => s.close(() => resolve()))));
         jobs.stop();
+        await tenantApps?.close();
         await context.close();
       })();
       return closing;

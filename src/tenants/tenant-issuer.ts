@@ -11,3 +11,8 @@ export function tenantIssuer(issuer: string, tenant: Pick<TenantRecord, 'id' | '
   if (tenant.host) return `https://${tenant.host}`;
   return `${issuer.replace(/\/+$/, '')}${TENANT_PATH_PREFIX}${tenant.id}`;
 }
+
+/** The path every tenant's issuer without a host of its own starts with: `{ISSUER's path}/t/`. */
+export function tenantPathPrefix(issuer: string): string {
+  return `${new URL(issuer).pathname.replace(/\/+$/, '')}${TENANT_PATH_PREFIX}`;
+}

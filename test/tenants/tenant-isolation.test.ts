@@ -1,0 +1,194 @@
+/**
+ * Tenants as realms (issue 15 §1, §2, §3, §5), end to end on one server and one SQLite file: each tenant
+ * at {ISSUER}/t/{id} with its own issuer and keys; a token of one never verifies with another's JWKS; a
+ * client, a person and an administrator of one are strangers at another; each tenant's policy applies
+ * to it alone; a settings change applies within TENANT_SETTINGS_REFRESH; evicting a tenant's app does
+ * not drop a sign-in in progress; a deleted tenant is gone.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import * as oidc from 'openid-client';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
+import { formAction, signIn, UserAgent } from '../helpers/user-agent.js';
+import { expectOAuthError, basicAuth } from '../helpers/oauth.js';
+import { buildCliContext, type CliContext } from '../../src/app/cli-context.js';
+import { DEFAULT_PATHS } from '../../src/server.js';
+
+const insecure = { execute: [oidc.allowInsecureRequests] };
+const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+const PERSON = { email: 'ada@example.test', password: 'the analytical engine weaves' };
+
+type Realm = { id: string; issuer: string; c: CliContext; client: { client_id: string; client_secret: string } };
+
+describe('tenants: isolated realms on one server', function () {
+  this.timeout(120_000);
+  let gh: TestGatehouse;
+  const realms: Record<string, Realm> = {};
+
+  /** A door into one tenant, as the CLI's --tenant opens it (its store handle and settings). */
+  const doorInto = (tenant: string) =>
+    buildCliContext({ config: gh.context.config, logger: gh.context.logger, ...DEFAULT_PATHS, keysDir: join(gh.dataDir, 'keys'), tenant });
+
+  before(async () => {
+    // one tenant app in memory at a time: every switch between tenants evicts the other's
+    gh = await bootGatehouse({ TENANT_CACHE_SIZE: '1', TENANT_SETTINGS_REFRESH: '0s', PASSWORD_MIN_LENGTH: '12' });
+    const registry = gh.context.tenancy!.registry;
+    await registry.create({ id: 'acme', name: 'Acme', settings: { policy: { passwordMinLength: 20 }, branding: { name: 'Acme Identity' } } });
+    await registry.create({ id: 'globex', name: 'Globex', settings: { policy: { mfaRequired: true } } });
+    for (const id of ['acme', 'globex']) {
+      const c = await doorInto(id);
+      const client = await c.clients.create({ redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code', 'client_credentials'], response_types: ['code'], scope: 'openid admin:users:read' });
+      realms[id] = { id, issuer: `${gh.issuer}/t/${id}`, c, client: { client_id: client.client_id, client_secret: String(client.client_secret) } };
+    }
+    // the same person (same email) in acme and in the default tenant, with another password in each
+    await realms.acme!.c.accounts.create({ email: PERSON.email, password: PERSON.password, emailVerified: true });
+    await gh.context.accounts.create({ email: PERSON.email, password: 'the default tenant’s own passphrase', emailVerified: true });
+  });
+  after(async () => {
+    for (const r of Object.values(realms)) await r.c.close();
+    await gh?.close();
+  });
+
+  const discovery = async (issuer: string) => (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<string, string>;
+
+  it('each tenant has its own issuer and endpoints under {ISSUER}/t/{id}; the default tenant keeps its URLs', async () => {
+    for (const r of Object.values(realms)) {
+      const d = await discovery(r.issuer);
+      assert.equal(d.issuer, r.issuer);
+      for (const endpoint of ['authorization_endpoint', 'token_endpoint', 'jwks_uri', 'userinfo_endpoint']) assert.ok(d[endpoint]!.startsWith(`${r.issuer}/`), `${endpoint}: ${d[endpoint]}`);
+    }
+    assert.equal((await discovery(gh.issuer)).issuer, gh.issuer);
+  });
+
+  it('a path that only looks like a tenant’s is answered as any unknown path', async () => {
+    const unknown = await fetch(`${gh.issuer}/no-such-path/.well-known/openid-configuration`);
+    for (const path of ['/t/nosuch', '/t/ACME', '/t/%61cme', '/t/acme%2F..', '/t/-acme']) {
+      const res = await fetch(`${gh.issuer}${path}/.well-known/openid-configuration`);
+      assert.equal(res.status, unknown.status, path);
+      assert.equal(res.status, 404, path);
+    }
+  });
+
+  it('no two tenants share a signing key', async () => {
+    const kids = async (issuer: string) => ((await (await fetch(`${issuer}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    const [a, g, d] = [await kids(realms.acme!.issuer), await kids(realms.globex!.issuer), await kids(gh.issuer)];
+    assert.ok(a.length && g.length && d.length);
+    assert.equal(new Set([...a, ...g, ...d]).size, a.length + g.length + d.length);
+  });
+
+  it('a client_credentials token of one tenant verifies with its JWKS only', async () => {
+    const token = async (r: Realm) => {
+      const config = await oidc.discovery(new URL(r.issuer), r.client.client_id, r.client.client_secret, undefined, insecure);
+      return (await oidc.clientCredentialsGrant(config, { resource: 'urn:gatehouse:admin', scope: 'admin:users:read' })).access_token;
+    };
+    const jwks = (issuer: string) => createRemoteJWKSet(new URL(`${issuer}/jwks`));
+    for (const r of Object.values(realms)) {
+      const jwt = await token(r);
+      const { payload } = await jwtVerify(jwt, jwks(r.issuer), { issuer: r.issuer, audience: 'urn:gatehouse:admin' });
+      assert.equal(payload.client_id, r.client.client_id);
+      const kid = decodeProtectedHeader(jwt).kid;
+      for (const other of [...Object.values(realms).filter((o) => o !== r).map((o) => o.issuer), gh.issuer]) {
+        await assert.rejects(jwtVerify(jwt, jwks(other)), (err: Error) => /JWKSNoMatchingKey|no applicable key/i.test(`${err.name} ${err.message}`), `kid ${kid} at ${other}`);
+      }
+      // and its administrator is a stranger at the other tenant's and the default tenant's management API
+      for (const other of [...Object.values(realms).filter((o) => o !== r).map((o) => o.issuer), gh.issuer]) {
+        const res = await fetch(`${other}/admin/v1/users`, { headers: { authorization: `Bearer ${jwt}` } });
+        assert.equal(res.status, 401, other);
+      }
+      const own = await fetch(`${r.issuer}/admin/v1/users`, { headers: { authorization: `Bearer ${jwt}` } });
+      assert.equal(own.status, 200, await own.clone().text());
+      // the tenants registry is the default tenant's alone
+      assert.equal((await fetch(`${r.issuer}/admin/v1/tenants`, { headers: { authorization: `Bearer ${jwt}` } })).status, 404);
+    }
+  });
+
+  it('a client of one tenant cannot authenticate at another (invalid_client)', async () => {
+    const { acme, globex } = realms as Record<'acme' | 'globex', Realm>;
+    for (const [client, issuer] of [[acme.client, globex.issuer], [globex.client, acme.issuer], [acme.client, gh.issuer]] as const) {
+      const res = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(client.client_id, client.client_secret) },
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'openid' }),
+      });
+      await expectOAuthError(res, 'invalid_client', 401);
+    }
+  });
+
+  const authorizationUrl = async (r: Realm) => {
+    const config = await oidc.discovery(new URL(r.issuer), r.client.client_id, r.client.client_secret, undefined, insecure);
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    return { config, verifier, url };
+  };
+
+  it('a person signs in at their tenant; the ID token is that tenant’s, verified by jose with its JWKS', async () => {
+    const acme = realms.acme!;
+    const { config, verifier, url } = await authorizationUrl(acme);
+    const callback = await signIn(new UserAgent(), url.href, REDIRECT_URI, PERSON);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier });
+    const { payload } = await jwtVerify(tokens.id_token!, createRemoteJWKSet(new URL(`${acme.issuer}/jwks`)), { issuer: acme.issuer, audience: acme.client.client_id });
+    const account = await acme.c.accounts.findByEmail(PERSON.email);
+    assert.equal(payload.sub, account!.id);
+    assert.notEqual(payload.sub, (await gh.context.accounts.findByEmail(PERSON.email))!.id);
+  });
+
+  it('the same email and password are refused at a tenant where the person has no account', async () => {
+    const globex = realms.globex!;
+    const { url } = await authorizationUrl(globex);
+    const agent = new UserAgent();
+    const login = await agent.open(url.href, () => false);
+    const answer = await agent.submit(login, formAction(login.html, /\/login$/), PERSON, () => false);
+    assert.ok(answer.url.startsWith(`${globex.issuer}/`), answer.url);
+    assert.match(answer.html, /\/login"/, 'the login page again');
+    assert.doesNotMatch(answer.url, /[?&]code=/);
+  });
+
+  it('each tenant’s policy is its own: acme wants 20 characters, the default tenant 12', async () => {
+    await assert.rejects(realms.acme!.c.accounts.create({ email: 'short@example.test', password: 'sixteen chars ok' }), /20/);
+    await gh.context.accounts.create({ email: 'short@example.test', password: 'sixteen chars ok' });
+  });
+
+  it('globex requires MFA: a password alone does not finish the sign-in there', async () => {
+    const globex = realms.globex!;
+    await globex.c.accounts.create({ email: 'grace@example.test', password: 'a globex passphrase', emailVerified: true });
+    const { url } = await authorizationUrl(globex);
+    const agent = new UserAgent();
+    const login = await agent.open(url.href, () => false);
+    const next = await agent.submit(login, formAction(login.html, /\/login$/), { email: 'grace@example.test', password: 'a globex passphrase' }, (u) => u.startsWith(REDIRECT_URI));
+    assert.ok(!next.url.startsWith(REDIRECT_URI), 'no code without a second factor');
+    assert.match(next.html, /authenticator|passkey|second factor|two-factor/i);
+  });
+
+  it('a settings change applies on the next request (TENANT_SETTINGS_REFRESH=0s), and the other tenant’s pages keep their own', async () => {
+    const loginPage = async (r: Realm) => (await new UserAgent().open((await authorizationUrl(r)).url.href, () => false)).html;
+    assert.match(await loginPage(realms.acme!), /Acme Identity/);
+    const registry = gh.context.tenancy!.registry;
+    await registry.update('acme', { settings: { policy: { passwordMinLength: 20 }, branding: { name: 'Acme Sign-in' } } });
+    assert.match(await loginPage(realms.acme!), /Acme Sign-in/);
+    assert.doesNotMatch(await loginPage(realms.globex!), /Acme/);
+  });
+
+  it('a sign-in in progress survives the eviction of its tenant’s app (TENANT_CACHE_SIZE=1)', async () => {
+    const acme = realms.acme!;
+    const { config, verifier, url } = await authorizationUrl(acme);
+    const agent = new UserAgent();
+    const login = await agent.open(url.href, () => false);
+    // another tenant's request takes the only place in the cache
+    assert.equal((await fetch(`${realms.globex!.issuer}/.well-known/openid-configuration`)).status, 200);
+    const back = await agent.submit(login, formAction(login.html, /\/login$/), PERSON, (u) => u.startsWith(REDIRECT_URI));
+    let page = back;
+    if (!page.url.startsWith(REDIRECT_URI)) page = await agent.submit(page, formAction(page.html, /\/consent$/), {}, (u) => u.startsWith(REDIRECT_URI));
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(page.url), { pkceCodeVerifier: verifier });
+    assert.ok(tokens.id_token);
+  });
+
+  it('a deleted tenant is gone: its issuer answers 404, its client is unknown everywhere', async () => {
+    const registry = gh.context.tenancy!.registry;
+    await registry.create({ id: 'doomed', name: 'Doomed' });
+    const doomed = `${gh.issuer}/t/doomed`;
+    assert.equal((await fetch(`${doomed}/.well-known/openid-configuration`)).status, 200);
+    assert.equal(await registry.delete('doomed'), true);
+    assert.equal((await fetch(`${doomed}/.well-known/openid-configuration`)).status, 404);
+  });
+});
