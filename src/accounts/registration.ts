@@ -8,7 +8,7 @@
 import { DuplicateError, type AccountRecord } from '../../adapters/contract.js';
 import type { AuditLog, AuditSource } from '../audit/audit-log.js';
 import type { AccountMail } from '../mail/account-mail.js';
-import type { AccountService } from './accounts.js';
+import { InvalidAccountInput, type AccountService } from './accounts.js';
 import type { EmailVerification } from './email-verification.js';
 
 export type Registration = ReturnType<typeof createRegistration>;
@@ -35,6 +35,8 @@ export function createRegistration(deps: {
   audit: Pick<AuditLog, 'record'>;
   /** runs after the response (Mailer.later): the same time for new and taken addresses */
   later(what: string, job: () => Promise<void>): void;
+  /** self-registration only with an address at one of these domains (REGISTRATION_EMAIL_DOMAINS); empty: any */
+  emailDomains?: readonly string[];
   /** the per-address mail quota (EMAIL_LIMIT_PER_ACCOUNT): takes one mail, false when the address had its share */
   mayMail(email: string): Promise<boolean>;
 }) {
@@ -46,6 +48,11 @@ export function createRegistration(deps: {
      * Returns the new account, or undefined when the address was taken; the page shows the same either way.
      */
     async register(input: RegistrationInput, from: AuditSource): Promise<AccountRecord | undefined> {
+      // depends only on what was typed: says nothing of whether the address has an account
+      const domain = input.email.trim().toLowerCase().split('@').pop() ?? '';
+      if (deps.emailDomains?.length && !deps.emailDomains.includes(domain)) {
+        throw new InvalidAccountInput(`registration refused for the domain ${domain}`, `Registration is open to addresses at ${deps.emailDomains.join(', ')} only.`);
+      }
       let account: AccountRecord;
       try {
         account = await accounts.create({ email: input.email, password: input.password, name: input.name, emailVerified: false });

@@ -139,7 +139,7 @@ export function buildPages(deps: {
     accounts,
     policy: deps.accounts.passwordPolicy,
     verification,
-    registration: createRegistration({ issuer: config.ISSUER, accounts, verification, mail: accountMail, audit, later, mayMail }),
+    registration: createRegistration({ issuer: config.ISSUER, accounts, verification, mail: accountMail, audit, later, mayMail, emailDomains: config.REGISTRATION_EMAIL_DOMAINS }),
     reset: createPasswordReset({
       issuer: config.ISSUER, ttlSeconds: config.PASSWORD_RESET_TTL, tokens: accountTokens, accounts, signOutEverywhere, mail: accountMail, audit, later, mayMail,
     }),

@@ -1,4 +1,5 @@
 import { parseRedisUrl, REDIS_URL_ACCEPTED } from '../../adapters/redis-url.js';
+import { parseIpRange } from '../http/ip-ranges.js';
 
 /**
  * Strict parsers for configuration values. Each throws a `SettingValueError` naming what is accepted;
@@ -183,6 +184,26 @@ export const nameList: Parser<string[]> = {
   parse(raw) {
     const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
     if (list.some((s) => !/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(s))) throw new SettingValueError(this.accepted);
+    return list;
+  },
+};
+
+/** A comma-separated list of IP ranges in CIDR notation (or single addresses), possibly empty. */
+export const ipRangeList: Parser<string[]> = {
+  accepted: 'a comma-separated list of IP ranges in CIDR notation, such as 192.0.2.0/24,2001:db8::/32 (or empty: anywhere)',
+  parse(raw) {
+    const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    if (list.some((s) => parseIpRange(s) === undefined)) throw new SettingValueError(this.accepted);
+    return list;
+  },
+};
+
+/** A comma-separated list of lower-case domain names, possibly empty. */
+export const domainList: Parser<string[]> = {
+  accepted: 'a comma-separated list of domain names, such as example.com,example.org (or empty: any)',
+  parse(raw) {
+    const list = raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+    if (list.some((s) => !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(s))) throw new SettingValueError(this.accepted);
     return list;
   },
 };

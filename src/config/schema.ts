@@ -200,6 +200,16 @@ export const settings = {
     default: 'false',
     parser: p.boolean,
   }),
+  REGISTRATION_EMAIL_DOMAINS: setting({
+    description: 'Self-registration only with an email address at one of these domains (comma-separated; empty: any)',
+    default: '',
+    parser: p.domainList,
+  }),
+  SIGN_IN_ALLOWED_IP_RANGES: setting({
+    description: 'Sign-in only from these client IP ranges (comma-separated CIDR); an authorization request from elsewhere ends with access_denied. Empty: anywhere',
+    default: '',
+    parser: p.ipRangeList,
+  }),
   REGISTRATION_TERMS_URL: setting({
     description: 'Terms of service: when set, registering requires ticking a box that accepts the terms at this URL',
     default: '',

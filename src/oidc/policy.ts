@@ -14,6 +14,8 @@ export type PolicyDeps = {
   requirement(ctx: KoaContextWithOIDC): Promise<MfaRequirement>;
   /** prompts that follow the second factor, in order, before consent (lifecycle: update_password, verify_email) */
   afterMfa?: InstanceType<typeof Prompt>[];
+  /** whether a sign-in may come from this client address (SIGN_IN_ALLOWED_IP_RANGES, a tenant's allowedIpRanges) */
+  signInAllowedFrom?(ip: string): boolean;
 };
 
 export function createInteractionPolicy(deps: PolicyDeps) {
@@ -60,6 +62,16 @@ export function createInteractionPolicy(deps: PolicyDeps) {
       throw new errors.UnmetAuthenticationRequirements('the requested essential acr cannot be satisfied');
     }),
   );
+  // Sign-in only from the allowed networks: checked on every authorization request, with a session or
+  // without, and again when it resumes after the login page; from elsewhere the request ends with
+  // access_denied at the client (RFC 6749 §4.1.2.1), before any page asks for a password.
+  const allowedFrom = deps.signInAllowedFrom;
+  if (allowedFrom) {
+    login.checks.add(new Check('network_not_allowed', 'sign-in is not allowed from this network', (ctx) => {
+      if (allowedFrom(ctx.ip)) return Check.NO_NEED_TO_PROMPT;
+      throw new errors.AccessDenied('sign-in is not allowed from this network');
+    }), 0);
+  }
   policy.add(mfa, 1);
   (deps.afterMfa ?? []).forEach((prompt, i) => policy.add(prompt, 2 + i));
   return policy;

@@ -20,6 +20,7 @@ import { createOutboundFetch } from './outbound-fetch.js';
 import { combineClientMetadata, type ClientMetadataPart } from './client-metadata.js';
 import { createPairwiseIdentifier } from './pairwise-subject.js';
 import { applyProxyTrust } from '../http/client-ip.js';
+import { ipRangeCheck } from '../http/ip-ranges.js';
 import { introspectionClientMetadata, mayIntrospect } from './introspection-rights.js';
 import type { JwtAccessTokenVerifier } from './jwt-access-token-verifier.js';
 import { createTokenExchange, tokenExchangeClientMetadata } from './token-exchange.js';
@@ -96,7 +97,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     interactions: {
-      policy: createInteractionPolicy({ requirement: deps.mfaRequirement, afterMfa: deps.promptsAfterMfa }),
+      policy: createInteractionPolicy({
+        requirement: deps.mfaRequirement, afterMfa: deps.promptsAfterMfa,
+        ...(config.SIGN_IN_ALLOWED_IP_RANGES.length ? { signInAllowedFrom: ipRangeCheck(config.SIGN_IN_ALLOWED_IP_RANGES) } : {}),
+      }),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     ttl: {

@@ -21,6 +21,8 @@ export function tenantConfig(config: Config, tenant: TenantRecord): Config {
     MFA_REQUIRED_ROLES: p.mfaRequiredRoles,
     SESSION_TTL: p.sessionTtl,
     REGISTRATION_ENABLED: p.registrationEnabled,
+    REGISTRATION_EMAIL_DOMAINS: p.registrationEmailDomains ?? [],
+    SIGN_IN_ALLOWED_IP_RANGES: p.allowedIpRanges ?? [],
     LOGIN_MAX_FAILURES_PER_ACCOUNT: p.lockoutMaxFailures,
     BRAND_NAME: branding.name ?? tenant.name,
     BRAND_LOGO_URL: branding.logoUrl ?? config.BRAND_LOGO_URL,

@@ -5,9 +5,11 @@
  * failures before lockout, MFA on where the deployment requires it). The README's tenant policy table
  * is this file's.
  */
-import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
+import { parseIpRange } from '../http/ip-ranges.js';
+
+export { ipAllowed } from '../http/ip-ranges.js';
 
 const seconds = (max: number) => z.number().int().min(60).max(max);
 const roleName = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a role name: letters, digits and _ . : -, at most 64');
@@ -16,17 +18,7 @@ const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour as #rrggbb');
 const httpsUrl = z.string().max(2048).refine((v) => URL.canParse(v) && new URL(v).protocol === 'https:', 'an https:// URL');
 
 /** An IPv4 or IPv6 range in CIDR notation (or one address). */
-const cidr = z.string().max(64).refine((v) => parseRange(v) !== undefined, 'an IP range in CIDR notation, such as 192.0.2.0/24 or 2001:db8::/32');
-
-function parseRange(v: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
-  const [address = '', prefix, ...rest] = v.split('/');
-  const version = isIP(address);
-  if (version === 0 || rest.length > 0) return undefined;
-  const bits = version === 4 ? 32 : 128;
-  if (prefix !== undefined && !/^\d{1,3}$/.test(prefix)) return undefined;
-  const length = prefix === undefined ? bits : Number(prefix);
-  return length <= bits ? { address, prefix: length, family: version === 4 ? 'ipv4' : 'ipv6' } : undefined;
-}
+const cidr = z.string().max(64).refine((v) => parseIpRange(v) !== undefined, 'an IP range in CIDR notation, such as 192.0.2.0/24 or 2001:db8::/32');
 
 export const tenantPolicySchema = z.object({
   passwordMinLength: z.number().int().min(8).max(128).optional().describe('shortest password; at least PASSWORD_MIN_LENGTH'),
@@ -110,7 +102,7 @@ export type EffectivePolicy = {
   lockoutMaxFailures: number;
 };
 
-export function effectivePolicy(config: PolicyFloors & Pick<Config, 'MFA_REQUIRED_ROLES' | 'REGISTRATION_ENABLED'>, policy: TenantPolicy = {}): EffectivePolicy {
+export function effectivePolicy(config: PolicyFloors & Pick<Config, 'MFA_REQUIRED_ROLES' | 'REGISTRATION_ENABLED' | 'SIGN_IN_ALLOWED_IP_RANGES' | 'REGISTRATION_EMAIL_DOMAINS'>, policy: TenantPolicy = {}): EffectivePolicy {
   return {
     passwordMinLength: Math.max(config.PASSWORD_MIN_LENGTH, policy.passwordMinLength ?? 0),
     passwordHistory: Math.max(config.PASSWORD_HISTORY, policy.passwordHistory ?? 0),
@@ -119,23 +111,9 @@ export function effectivePolicy(config: PolicyFloors & Pick<Config, 'MFA_REQUIRE
     sessionTtl: Math.min(config.SESSION_TTL, policy.sessionTtl ?? Infinity),
     sessionIdleTimeout: policy.sessionIdleTimeout ?? null,
     maxConcurrentSessions: policy.maxConcurrentSessions ?? null,
-    allowedIpRanges: policy.allowedIpRanges?.length ? policy.allowedIpRanges : null,
+    allowedIpRanges: policy.allowedIpRanges?.length ? policy.allowedIpRanges : config.SIGN_IN_ALLOWED_IP_RANGES.length ? config.SIGN_IN_ALLOWED_IP_RANGES : null,
     registrationEnabled: policy.registrationEnabled ?? config.REGISTRATION_ENABLED,
-    registrationEmailDomains: policy.registrationEmailDomains?.length ? policy.registrationEmailDomains : null,
+    registrationEmailDomains: policy.registrationEmailDomains?.length ? policy.registrationEmailDomains : config.REGISTRATION_EMAIL_DOMAINS.length ? config.REGISTRATION_EMAIL_DOMAINS : null,
     lockoutMaxFailures: Math.min(config.LOGIN_MAX_FAILURES_PER_ACCOUNT, policy.lockoutMaxFailures ?? Infinity),
   };
-}
-
-/** Whether a client address is inside the allowed ranges (null: every address is). IPv4-mapped IPv6 counts as IPv4. */
-export function ipAllowed(ranges: readonly string[] | null, ip: string): boolean {
-  if (ranges === null) return true;
-  const list = new BlockList();
-  for (const r of ranges) {
-    const range = parseRange(r);
-    if (range) list.addSubnet(range.address, range.prefix, range.family);
-  }
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
-  const address = mapped ?? ip;
-  const family = isIP(address);
-  return family !== 0 && list.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }

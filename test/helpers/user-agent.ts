@@ -8,8 +8,11 @@ export type Page = { url: string; status: number; html: string; headers: Headers
 export class UserAgent {
   readonly cookies = new Map<string, string>();
 
+  /** `headers`: sent with every request (e.g. the X-Forwarded-For a proxy in front would add) */
+  constructor(readonly headers: Record<string, string> = {}) {}
+
   async fetch(url: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
+    const headers = new Headers({ ...this.headers, ...Object.fromEntries(new Headers(init.headers)) });
     if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
     const res = await fetch(url, { ...init, headers, redirect: 'manual' });
     for (const line of res.headers.getSetCookie()) this.store(line);

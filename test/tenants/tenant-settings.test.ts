@@ -4,7 +4,7 @@ import { checkFloors, effectivePolicy, ipAllowed, TenantSettingsRefused } from '
 
 const deployment = {
   PASSWORD_MIN_LENGTH: 12, PASSWORD_HISTORY: 5, MFA_REQUIRED: false, SESSION_TTL: 86400, LOGIN_MAX_FAILURES_PER_ACCOUNT: 5,
-  MFA_REQUIRED_ROLES: ['ops'], REGISTRATION_ENABLED: false,
+  MFA_REQUIRED_ROLES: ['ops'], REGISTRATION_ENABLED: false, SIGN_IN_ALLOWED_IP_RANGES: [] as string[], REGISTRATION_EMAIL_DOMAINS: [] as string[],
 };
 
 describe('tenant policy', () => {
