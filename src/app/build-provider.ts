@@ -43,6 +43,8 @@ export function buildProvider(deps: {
   render: Renderer;
   /** a token endpoint success, by grant type (the server's metrics) */
   onTokenIssued?(grantType: string): void;
+  /** a sign-in completed in a browser session (the concurrent-session cap) */
+  onSignIn?(accountId: string, sessionUid: string): Promise<unknown>;
 }): ProviderBundle {
   const { config, logger, store, audit, accounts } = deps;
   const { clients, resources } = deps.registries;
@@ -71,7 +73,7 @@ export function buildProvider(deps: {
       loadExistingGrant: withConsoleGrant(loadExistingGrant) as typeof loadExistingGrant,
     });
     auditProviderEvents(provider, audit);
-    recordSignIns(provider, accounts, (err) => logger.warn({ err }, 'dating a sign-in failed'), audit);
+    recordSignIns(provider, accounts, (err) => logger.warn({ err }, 'dating a sign-in failed'), audit, deps.onSignIn);
     provider.on('grant.success', (ctx) => deps.onTokenIssued?.(String(ctx.oidc.params?.grant_type ?? 'unknown')));
     provider.on('server_error', (ctx, err) => logger.error({ err, reqId: ctx.state?.requestId }, 'oidc-provider server_error'));
     // a relying party that did not get its logout token is still signed in there: the operator must hear of it

@@ -37,6 +37,7 @@ import { buildFactors, type Factors } from './build-factors.js';
 import { buildRegistries } from './build-clients.js';
 import { buildProvider } from './build-provider.js';
 import { buildSignOut } from './build-sign-out.js';
+import { createSessionCap } from '../accounts/session-cap.js';
 import { buildPages, type Pages } from './build-pages.js';
 import type { Federation } from './build-federation.js';
 import { buildAdmin } from './build-admin.js';
@@ -137,8 +138,12 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
     config, logger, store, signingJwks, registries, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles, permissionsOf: accounts.permissionsOf,
     mfaPolicy: factors.policy, audit: accounts.audit, render,
     onTokenIssued: (grantType) => metrics.tokensIssued.inc({ grant_type: grantType }),
+    ...(config.MAX_CONCURRENT_SESSIONS ? { onSignIn: (accountId: string, sessionUid: string) => sessionCap!(accountId, sessionUid) } : {}),
   });
   const signOut = buildSignOut(store, async () => providers, logger);
+  const sessionCap = config.MAX_CONCURRENT_SESSIONS
+    ? createSessionCap({ max: config.MAX_CONCURRENT_SESSIONS, oidc: store.oidc, beforeSessionEnds: signOut.backchannelLogout })
+    : undefined;
 
   // imported only when configured: samlify, ldapts and the XML stack cost ~20 MB and ~0.2 s at start-up
   const federation = config.FEDERATION_FILE

@@ -133,7 +133,17 @@ export const settings = {
   ID_TOKEN_TTL: setting({ description: 'ID token lifetime', default: '1h', parser: p.duration(60, 86400) }),
   REFRESH_TOKEN_TTL: setting({ description: 'Refresh token lifetime', default: '14d', parser: p.duration(300, 31536000) }),
   AUTHORIZATION_CODE_TTL: setting({ description: 'Authorization code lifetime', default: '60s', parser: p.duration(1, 600) }),
-  SESSION_TTL: setting({ description: 'Browser session lifetime at the provider', default: '14d', parser: p.duration(300, 31536000) }),
+  SESSION_TTL: setting({ description: 'Browser session lifetime at the provider, from the sign-in (then the person signs in again)', default: '14d', parser: p.duration(300, 31536000) }),
+  SESSION_IDLE_TIMEOUT: setting({
+    description: 'A browser session not used at the provider (no authorization request) for this long ends; 0: no idle timeout, only SESSION_TTL',
+    default: '0',
+    parser: p.duration(0, 31536000),
+  }),
+  MAX_CONCURRENT_SESSIONS: setting({
+    description: 'Most browser sessions one person may hold; a sign-in past it ends their oldest sessions (their apps told by back-channel logout). 0: no cap',
+    default: '0',
+    parser: p.integer(0, 1000),
+  }),
   INTERACTION_TTL: setting({ description: 'How long a login/consent interaction may take', default: '1h', parser: p.duration(60, 86400) }),
   BCRYPT_COST: setting({ description: 'bcrypt cost factor for passwords', default: '12', parser: p.integer(4, 15) }),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: setting({

@@ -110,7 +110,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       IdToken: config.ID_TOKEN_TTL,
       RefreshToken: config.REFRESH_TOKEN_TTL,
       Grant: config.REFRESH_TOKEN_TTL,
-      Session: config.SESSION_TTL,
+      // saved again on every request that uses it: an absolute lifetime from the sign-in (SESSION_TTL),
+      // and with SESSION_IDLE_TIMEOUT one that each use renews
+      Session: (_ctx, session) => sessionTtl(config, session.loginTs, Math.floor(Date.now() / 1000)),
       Interaction: config.INTERACTION_TTL,
       DeviceCode: 600,
     },
@@ -186,3 +188,13 @@ function audienceOf(token: object): unknown {
 }
 
 export type { KoaContextWithOIDC };
+
+/**
+ * Seconds a session is kept from now: what is left of SESSION_TTL since the sign-in (`loginTs`), or less,
+ * SESSION_IDLE_TIMEOUT, when that is set. At least 1 (oidc-provider wants a positive TTL): a session past
+ * its lifetime is gone a second later, and the next request signs in again.
+ */
+export function sessionTtl(config: Pick<Config, 'SESSION_TTL' | 'SESSION_IDLE_TIMEOUT'>, loginTs: number | undefined, now: number): number {
+  const left = loginTs === undefined ? config.SESSION_TTL : config.SESSION_TTL - (now - loginTs);
+  return Math.max(1, Math.min(left, config.SESSION_IDLE_TIMEOUT || Infinity));
+}

@@ -20,6 +20,9 @@ export function tenantConfig(config: Config, tenant: TenantRecord): Config {
     MFA_REQUIRED: p.mfaRequired,
     MFA_REQUIRED_ROLES: p.mfaRequiredRoles,
     SESSION_TTL: p.sessionTtl,
+    // 0 is "none" in both: the tenant's value only where it is stricter
+    SESSION_IDLE_TIMEOUT: stricter(config.SESSION_IDLE_TIMEOUT, p.sessionIdleTimeout),
+    MAX_CONCURRENT_SESSIONS: stricter(config.MAX_CONCURRENT_SESSIONS, p.maxConcurrentSessions),
     REGISTRATION_ENABLED: p.registrationEnabled,
     REGISTRATION_EMAIL_DOMAINS: p.registrationEmailDomains ?? [],
     SIGN_IN_ALLOWED_IP_RANGES: p.allowedIpRanges ?? [],
@@ -33,4 +36,10 @@ export function tenantConfig(config: Config, tenant: TenantRecord): Config {
     // the demo client and user are the default tenant's
     SEED_DEMO: false,
   };
+}
+
+/** The smaller limit of the deployment's (0: none) and the tenant's (null: none). */
+function stricter(deployment: number, tenant: number | null): number {
+  if (tenant === null) return deployment;
+  return deployment === 0 ? tenant : Math.min(deployment, tenant);
 }

@@ -46,7 +46,7 @@ describe('sign-in networks and registration domains', () => {
   });
 
   it('from elsewhere, the authorization request ends with access_denied at the client, before any login page', async () => {
-    for (const headers of [{}, { 'x-forwarded-for': '192.0.2.1' }, { 'x-forwarded-for': '2001:db9::1' }, { 'x-forwarded-for': '::ffff:192.0.2.1' }]) {
+    for (const headers of [{} as Record<string, string>, { 'x-forwarded-for': '192.0.2.1' }, { 'x-forwarded-for': '2001:db9::1' }, { 'x-forwarded-for': '::ffff:192.0.2.1' }]) {
       const page = await new UserAgent(headers).open(await authorizationUrl(), atClient);
       deniedAtClient(page.url);
     }
