@@ -7,6 +7,7 @@ import { MIGRATIONS } from '../../adapters/postgres-schema.js';
 import { startPostgres, type PostgresService } from '../helpers/services/postgres-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { describeStoreContract } from './store-contract.js';
+import { describeTenantContract } from './tenant-contract.js';
 
 describe('PostgreSQL store', function () {
   this.timeout(60_000);
@@ -51,6 +52,36 @@ describe('PostgreSQL store', function () {
     // an empty store: a database of its own (the server is dropped with its data)
     openEmpty: async () => {
       const store = await openPostgresStore(urlFor(await freshDatabase('lifecycle')));
+      return { store, close: () => store.close() };
+    },
+  });
+
+  // The same contract inside a tenant other than the default, on the database the default tenant's run
+  // filled: every method of a tenant's handle behaves as the root does, seeing only its own tenant's
+  // records. An "empty" store is a tenant of its own on that same full database.
+  let tenants = 0;
+  describeStoreContract('postgres, tenant acme', {
+    open: async () => {
+      const root = await openPostgresStore(urlFor());
+      return {
+        store: root.forTenant('acme'),
+        restartServer: () => server.restart(),
+        takeServerDown: async () => {
+          await proxy.cut();
+          return () => proxy.restore();
+        },
+        close: () => root.close(),
+      };
+    },
+    openEmpty: async () => {
+      const root = await openPostgresStore(urlFor());
+      return { store: root.forTenant(`empty-${randomBytes(4).toString('hex')}-${tenants++}`), close: () => root.close() };
+    },
+  });
+
+  describeTenantContract('postgres', {
+    open: async () => {
+      const store = await openPostgresStore(urlFor());
       return { store, close: () => store.close() };
     },
   });
