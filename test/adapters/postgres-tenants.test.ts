@@ -208,7 +208,9 @@ describe('PostgreSQL store: tenants', function () {
       const { root } = await openDatabase();
       try {
         assert.equal(root.forTenant('default'), root);
-        assert.throws(() => root.forTenant('Not_A_Label'), RangeError);
+        for (const id of ['Not_A_Label', 'ACME', ' acme', 'acme ', 'acme\0', 't:acme', 'acme:x', '', '-acme', 'a'.repeat(64), 'acme.example.test']) {
+          assert.throws(() => root.forTenant(id), RangeError, JSON.stringify(id));
+        }
         assert.equal(root.forTenant('acme'), root.forTenant('acme'), 'a recent handle is kept, not made again');
         await root.forTenant('acme').close();
         await root.forTenant('acme').ping();
