@@ -4,7 +4,9 @@ import pg from 'pg';
 import { DEFAULT_POOL_SIZE, openPostgresStore, postgresPoolConfig } from '../../adapters/postgres.js';
 import { fromJsonb, toJsonb } from '../../adapters/postgres-jsonb.js';
 import { MIGRATIONS } from '../../adapters/postgres-schema.js';
+import { openStore } from '../../adapters/index.js';
 import { startPostgres, type PostgresService } from '../helpers/services/postgres-server.js';
+import { startRedis, type RedisService } from '../helpers/services/redis-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { describeStoreContract } from './store-contract.js';
 import { describeTenantContract } from './tenant-contract.js';
@@ -84,6 +86,21 @@ describe('PostgreSQL store', function () {
       const store = await openPostgresStore(urlFor());
       return { store, close: () => store.close() };
     },
+  });
+
+  // REDIS_URL set: the split store's tenant handles are this store's and Redis's of the same tenant
+  describe('with Redis', () => {
+    let redis: RedisService;
+    before(async () => {
+      redis = await startRedis();
+    });
+    after(() => redis?.stop());
+    describeTenantContract('postgres+redis', {
+      open: async () => {
+        const store = await openStore({ databaseUrl: urlFor(), redisUrl: `redis://127.0.0.1:${redis.port}` });
+        return { store, close: () => store.close() };
+      },
+    });
   });
 
   describe('schema migrations', () => {
