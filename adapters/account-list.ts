@@ -78,8 +78,8 @@ export function accountPageSql(
       // cannot take, so a rare role walked the whole page order (EXPLAIN at 100,000 accounts: 4 ms
       // instead of a scan; a common role still walks accounts_created and stops at the page's end).
       // The sources' ids are the page's tenant's (ids are unique per tenant only): its own parameter,
-      // which is r.tenant_id = accounts.tenant_id here without making the ARRAY a correlated subplan
-      // (run once per row instead of once per query).
+      // which is r.tenant_id = accounts.tenant_id here without making the ARRAY a correlated SubPlan, run
+      // once per row (EXPLAIN, a rare role among 50,000 accounts of a tenant: 380 ms, against 3 ms this way).
       const sameTenant = tenantParam !== undefined ? `r.tenant_id = ${tenantParam} AND ` : '';
       where.push(`(roles @> ARRAY[${p(q.role)}]::text[] OR id = ANY (ARRAY(SELECT r.account_id FROM account_roles r WHERE ${sameTenant}r.role = ${p(q.role)})))`);
     } else {
