@@ -142,7 +142,9 @@ export const MIGRATIONS: readonly Migration[] = [
     for (const t of [BEFORE.eventOutbox, BEFORE.webhookEndpoints, BEFORE.webhookDeliveries]) for (const sql of addTableSql('postgres', t)) await client.query(sql);
   },
   // 11: tenants (issue 15): every tenant-owned table in its tenanted form, its rows the default tenant's
-  // (toTenantForm); the tenants registry
+  // (toTenantForm); the tenants registry. Unlike the migrations before it, this one changes keys: a
+  // replica of an earlier version cannot write after it (its inserts leave tenant_id out, its ON CONFLICT
+  // names the old keys), so a rolling upgrade across it stops the old replicas first.
   async (client) => {
     const pairs = (Object.keys(BEFORE) as (keyof typeof BEFORE)[])
       .filter((key) => isTenanted(TABLES[key]))
