@@ -50,7 +50,8 @@ export function accountPageSql(
     return dialect === 'sqlite' ? '?' : `$${values.length}`;
   };
   const where: string[] = [];
-  if (tenant !== undefined) where.push(`tenant_id = ${p(tenant)}`);
+  const tenantParam = tenant !== undefined ? p(tenant) : undefined;
+  if (tenantParam !== undefined) where.push(`tenant_id = ${tenantParam}`);
   if (q.cursor) {
     const c = decodeAccountCursor(q.cursor);
     // a row value, which both engines turn into a range of the accounts_created index; the OR of the same
@@ -76,7 +77,11 @@ export function accountPageSql(
       // (account_roles_role, then the primary key). An EXISTS there was a subplan, which a BitmapOr
       // cannot take, so a rare role walked the whole page order (EXPLAIN at 100,000 accounts: 4 ms
       // instead of a scan; a common role still walks accounts_created and stops at the page's end).
-      where.push(`(roles @> ARRAY[${p(q.role)}]::text[] OR id = ANY (ARRAY(SELECT account_id FROM account_roles WHERE role = ${p(q.role)})))`);
+      // The sources' ids are the page's tenant's (ids are unique per tenant only): its own parameter,
+      // which is r.tenant_id = accounts.tenant_id here without making the ARRAY a correlated SubPlan, run
+      // once per row (EXPLAIN, a rare role among 50,000 accounts of a tenant: 380 ms, against 3 ms this way).
+      const sameTenant = tenantParam !== undefined ? `r.tenant_id = ${tenantParam} AND ` : '';
+      where.push(`(roles @> ARRAY[${p(q.role)}]::text[] OR id = ANY (ARRAY(SELECT r.account_id FROM account_roles r WHERE ${sameTenant}r.role = ${p(q.role)})))`);
     } else {
       // accounts.roles is JSON text, which no SQLite index sees into: this half stays a scan of the page
       // order; the second half reads account_roles_role.

@@ -3,6 +3,7 @@
  * (AccountTokenStore, PasswordHistoryStore, AuditStore). Writes that read-then-change one account's rows
  * (issue, supersede, add-then-prune) take turns on a transaction-scoped advisory lock for that account;
  * consuming a token is one conditional UPDATE, so row locking lets exactly one concurrent caller win.
+ * Every query is of the handle's tenant ($1); only the root's deleteExpiredBefore reaches every tenant.
  */
 import type pg from 'pg';
 import type {
@@ -17,7 +18,7 @@ import type {
 } from './contract.js';
 import { TABLES } from './record-schema.js';
 import type { Row } from './row-mapper.js';
-import { insertSql, lockedTransaction, postgresMapper, storable } from './postgres-sql.js';
+import { insertSql, insertValues, lockedTransaction, postgresMapper, storable, type ForTenant } from './postgres-sql.js';
 import { outboxRows } from './postgres-webhooks.js';
 
 const tokens = postgresMapper<AccountTokenRecord>(TABLES.accountTokens);
@@ -25,62 +26,72 @@ const events = postgresMapper<AuditEventRecord>(TABLES.auditEvents);
 
 const DEFAULT_AUDIT_LIMIT = 1000;
 
-const SUPERSEDE =
-  'UPDATE account_tokens SET superseded_at = $1 WHERE account_id = $2 AND purpose = $3 AND consumed_at IS NULL AND superseded_at IS NULL';
+const SUPERSEDE = `UPDATE account_tokens SET superseded_at = $2
+  WHERE tenant_id = $1 AND account_id = $3 AND purpose = $4 AND consumed_at IS NULL AND superseded_at IS NULL`;
 
 /** Issue and supersede of one account's tokens of one purpose take turns (so two issues leave one live token). */
 const tokenLock = (accountId: string, purpose: AccountTokenPurpose) => JSON.stringify([accountId, purpose]);
 
-export function postgresAccountTokenStore(pool: pg.Pool): AccountTokenStore {
+export type PostgresAccountTokenStores = {
+  forTenant: ForTenant<AccountTokenStore>;
+  /** The root's deleteExpiredBefore: the expired tokens of every tenant (account_tokens_expires_at is not led by the tenant). */
+  deleteExpiredEverywhereBefore(time: number): Promise<number>;
+};
+
+export function postgresAccountTokenStore(pool: pg.Pool): PostgresAccountTokenStores {
   return {
-    async issue(t) {
-      await lockedTransaction(pool, 'account_tokens', tokenLock(t.accountId, t.purpose), async (client) => {
-        await client.query(SUPERSEDE, [t.createdAt, t.accountId, t.purpose]);
-        const row = tokens.toRow(t);
-        await client.query(insertSql(TABLES.accountTokens, tokens), tokens.columns.map((c) => row[c]));
-      });
-    },
-    async find(tokenHash) {
-      if (!storable(tokenHash)) return undefined;
-      const [r] = (await pool.query<Row>('SELECT * FROM account_tokens WHERE token_hash = $1', [tokenHash])).rows;
-      return r && tokens.fromRow(r);
-    },
-    consume: async (tokenHash, now) =>
-      storable(tokenHash) &&
-      ((await pool.query(
-        'UPDATE account_tokens SET consumed_at = $2 WHERE token_hash = $1 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $2',
-        [tokenHash, now],
-      )).rowCount ?? 0) === 1,
-    async supersedeAll(accountId, purpose, now) {
-      if (!storable(accountId)) return;
-      await lockedTransaction(pool, 'account_tokens', tokenLock(accountId, purpose), (client) => client.query(SUPERSEDE, [now, accountId, purpose]));
-    },
-    deleteExpiredBefore: async (time) => (await pool.query('DELETE FROM account_tokens WHERE expires_at < $1', [time])).rowCount ?? 0,
+    forTenant: (tenant) => ({
+      async issue(t) {
+        await lockedTransaction(pool, tenant, 'account_tokens', tokenLock(t.accountId, t.purpose), async (client) => {
+          await client.query(SUPERSEDE, [tenant, t.createdAt, t.accountId, t.purpose]);
+          await client.query(insertSql(TABLES.accountTokens, tokens), insertValues(TABLES.accountTokens, tokens, tokens.toRow(t), tenant));
+        });
+      },
+      async find(tokenHash) {
+        if (!storable(tokenHash)) return undefined;
+        const [r] = (await pool.query<Row>('SELECT * FROM account_tokens WHERE tenant_id = $1 AND token_hash = $2', [tenant, tokenHash])).rows;
+        return r && tokens.fromRow(r);
+      },
+      consume: async (tokenHash, now) =>
+        storable(tokenHash) &&
+        ((await pool.query(
+          `UPDATE account_tokens SET consumed_at = $3
+           WHERE tenant_id = $1 AND token_hash = $2 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $3`,
+          [tenant, tokenHash, now],
+        )).rowCount ?? 0) === 1,
+      async supersedeAll(accountId, purpose, now) {
+        if (!storable(accountId)) return;
+        await lockedTransaction(pool, tenant, 'account_tokens', tokenLock(accountId, purpose), (client) => client.query(SUPERSEDE, [tenant, now, accountId, purpose]));
+      },
+      deleteExpiredBefore: async (time) =>
+        (await pool.query('DELETE FROM account_tokens WHERE expires_at < $1 AND tenant_id = $2', [time, tenant])).rowCount ?? 0,
+    }),
+    deleteExpiredEverywhereBefore: async (time) => (await pool.query('DELETE FROM account_tokens WHERE expires_at < $1', [time])).rowCount ?? 0,
   };
 }
 
-export function postgresPasswordHistoryStore(pool: pg.Pool): PasswordHistoryStore {
-  return {
+export function postgresPasswordHistoryStore(pool: pg.Pool): ForTenant<PasswordHistoryStore> {
+  return (tenant) => ({
     async add(accountId, entry, keep) {
-      await lockedTransaction(pool, 'password_history', accountId, async (client) => {
-        await client.query('INSERT INTO password_history (account_id, password_hash, created_at) VALUES ($1, $2, $3)', [
-          accountId, entry.passwordHash, entry.createdAt,
+      await lockedTransaction(pool, tenant, 'password_history', accountId, async (client) => {
+        await client.query('INSERT INTO password_history (tenant_id, account_id, password_hash, created_at) VALUES ($1, $2, $3, $4)', [
+          tenant, accountId, entry.passwordHash, entry.createdAt,
         ]);
         await client.query(
-          `DELETE FROM password_history WHERE account_id = $1
-             AND seq NOT IN (SELECT seq FROM password_history WHERE account_id = $1 ORDER BY seq DESC LIMIT $2)`,
-          [accountId, Math.max(keep, 1)],
+          `DELETE FROM password_history WHERE tenant_id = $1 AND account_id = $2
+             AND seq NOT IN (SELECT seq FROM password_history WHERE tenant_id = $1 AND account_id = $2 ORDER BY seq DESC LIMIT $3)`,
+          [tenant, accountId, Math.max(keep, 1)],
         );
       });
     },
     recent: async (accountId, limit) =>
       storable(accountId)
         ? (await pool.query<{ password_hash: string; created_at: number }>(
-          'SELECT password_hash, created_at FROM password_history WHERE account_id = $1 ORDER BY seq DESC LIMIT $2',
-          [accountId, Math.max(limit, 0)],
+          'SELECT password_hash, created_at FROM password_history WHERE tenant_id = $1 AND account_id = $2 ORDER BY seq DESC LIMIT $3',
+          [tenant, accountId, Math.max(limit, 0)],
         )).rows.map((r) => ({ passwordHash: r.password_hash, createdAt: r.created_at }))
         : [],
-  };
+  });
 }
 
 /**
@@ -93,28 +104,28 @@ const text = (value: string | null) => (value === null ? null : value.replaceAll
 /** A LIKE pattern that matches `prefix` literally at the start (ESCAPE '\'). */
 const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-export function postgresAuditStore(pool: pg.Pool): AuditStore {
-  return {
+export function postgresAuditStore(pool: pg.Pool): ForTenant<AuditStore> {
+  return (tenant) => ({
     async append(e, outbox) {
       const row = events.toRow({
         ...e, id: text(e.id)!, type: text(e.type)!, accountId: text(e.accountId), clientId: text(e.clientId), ip: text(e.ip),
         userAgent: text(e.userAgent), requestId: text(e.requestId), reason: text(e.reason),
       });
-      const values = events.columns.map((c) => row[c]);
+      const values = insertValues(TABLES.auditEvents, events, row, tenant);
       if (!outbox) {
         await pool.query(insertSql(TABLES.auditEvents, events), values);
         return;
       }
       // one statement, so one round trip and atomic: the audit row and the domain event, or neither
-      const event = outboxRows.toRow(outbox as OutboxEventRecord);
+      const event = insertValues(TABLES.eventOutbox, outboxRows, outboxRows.toRow(outbox as OutboxEventRecord), tenant);
       const offset = values.length;
       const outboxInsert = insertSql(TABLES.eventOutbox, outboxRows).replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
-      await pool.query(`WITH audit AS (${insertSql(TABLES.auditEvents, events)}) ${outboxInsert}`, [...values, ...outboxRows.columns.map((c) => event[c])]);
+      await pool.query(`WITH audit AS (${insertSql(TABLES.auditEvents, events)}) ${outboxInsert}`, [...values, ...event]);
     },
     async query(filter: AuditQuery) {
-      const where: string[] = [];
       const values: unknown[] = [];
       const param = (value: unknown) => `$${values.push(value)}`;
+      const where: string[] = [`tenant_id = ${param(tenant)}`];
       if (filter.accountId !== undefined) where.push(`account_id = ${param(text(filter.accountId))}`);
       if (filter.since !== undefined) where.push(`time >= ${param(filter.since)}`);
       if (filter.until !== undefined) where.push(`time < ${param(filter.until)}`);
@@ -124,12 +135,15 @@ export function postgresAuditStore(pool: pg.Pool): AuditStore {
         );
         where.push(`(${alternatives.join(' OR ')})`);
       }
-      const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      const sql = `SELECT * FROM audit_events WHERE ${where.join(' AND ')}
                    ORDER BY time, seq LIMIT ${param(Math.max(filter.limit ?? DEFAULT_AUDIT_LIMIT, 0))}`;
       return (await pool.query<Row>(sql, values)).rows.map(events.fromRow);
     },
     pseudonymise: async (accountId, pseudonym) =>
-      (await pool.query(`UPDATE audit_events SET account_id = $2, ip = NULL, user_agent = NULL, details = '{}' WHERE account_id = $1`, [accountId, pseudonym])).rowCount ?? 0,
-    deleteOlderThan: async (time) => (await pool.query('DELETE FROM audit_events WHERE time < $1', [time])).rowCount ?? 0,
-  };
+      (await pool.query(
+        `UPDATE audit_events SET account_id = $3, ip = NULL, user_agent = NULL, details = '{}' WHERE tenant_id = $1 AND account_id = $2`,
+        [tenant, accountId, pseudonym],
+      )).rowCount ?? 0,
+    deleteOlderThan: async (time) => (await pool.query('DELETE FROM audit_events WHERE tenant_id = $1 AND time < $2', [tenant, time])).rowCount ?? 0,
+  });
 }

@@ -7,10 +7,17 @@
  * PostgreSQL, so a failed migration leaves no half-made schema behind.
  */
 import type { PoolClient } from 'pg';
-import { ALL_TABLES, TABLES } from './record-schema.js';
-import { addColumnsSql, addTableSql, createIndexSql, indexNamed, schemaSql } from './sql-ddl.js';
+import { DEFAULT_TENANT } from './contract.js';
+import { ALL_TABLES, isTenanted, TABLES, TABLES_BEFORE_TENANTS, TENANT_COLUMN, type Table } from './record-schema.js';
+import { addColumnsSql, addTableSql, createIndexSql, indexesOf, indexNamed, schemaSql } from './sql-ddl.js';
 
 type Migration = string | ((client: PoolClient) => Promise<void>);
+
+/**
+ * The tables as they were before tenants: migrations 4 to 10 build on these (never on TABLES), so an old
+ * database goes through the same steps it always did; only 11 turns them into today's TABLES.
+ */
+const BEFORE = TABLES_BEFORE_TENANTS;
 
 /** Timestamps are epoch milliseconds (bigint), as in the contract's records and the SQLite store. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -86,7 +93,7 @@ export const MIGRATIONS: readonly Migration[] = [
   // (record-schema.ts: emailKey) rather than by lower(), whose folding depends on the server's locale;
   // the lock table is part of the schema instead of being created on first use.
   async (client) => {
-    const accounts = TABLES.accounts;
+    const accounts = BEFORE.accounts;
     await client.query('ALTER TABLE accounts ADD COLUMN email_lower text');
     const { rows } = await client.query<{ id: string; email: string }>('SELECT id, email FROM accounts');
     await client.query(
@@ -102,39 +109,87 @@ export const MIGRATIONS: readonly Migration[] = [
       if ((err as { code?: string }).code !== '23505') throw err;
       throw new Error('PostgreSQL upgrade: two accounts have email addresses that differ only in letter case; merge or rename one, then start again');
     }
-    for (const sql of addTableSql('postgres', TABLES.storeLocks)) await client.query(sql);
+    for (const sql of addTableSql('postgres', BEFORE.storeLocks)) await client.query(sql);
   },
   // 5: the account lifecycle (issue 13): accounts.disabled_at and last_login_at, and the indexes of
   // AccountStore.list
   async (client) => {
     const columns = ['disabled_at', 'last_login_at'];
     const indexes = ['accounts_created', 'accounts_disabled', 'accounts_last_login'];
-    for (const sql of addColumnsSql('postgres', TABLES.accounts, columns, indexes)) await client.query(sql);
+    for (const sql of addColumnsSql('postgres', BEFORE.accounts, columns, indexes)) await client.query(sql);
   },
   // 6: oidc_models.client_id and its index (OidcModelStore.findByClientId: a deleted client's grants),
   // filled in from the payloads already stored
   async (client) => {
-    for (const sql of addColumnsSql('postgres', TABLES.oidcModels, ['client_id'], ['oidc_models_client_id'])) await client.query(sql);
+    for (const sql of addColumnsSql('postgres', BEFORE.oidcModels, ['client_id'], ['oidc_models_client_id'])) await client.query(sql);
     await client.query(`UPDATE oidc_models SET client_id = payload->>'clientId' WHERE jsonb_typeof(payload->'clientId') = 'string'`);
   },
   // 7 and 8: AccountStore.list at 100,000 accounts (bench/user-list.ts): the email prefix search uses an index
   // under any collation, not only C; status=disabled reads the disabled rows in page order
-  createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_email_pattern')),
-  createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_disabled_created')),
+  createIndexSql('postgres', BEFORE.accounts, indexNamed(BEFORE.accounts, 'accounts_email_pattern')),
+  createIndexSql('postgres', BEFORE.accounts, indexNamed(BEFORE.accounts, 'accounts_disabled_created')),
   // 9: roles as records (issue 14): the roles table; resources.permissions_from_roles and token_claims,
   // false and '{}' for the APIs already registered (they keep today's behaviour until an operator turns
   // it on); the account list's role filter from indexes: accounts.roles by GIN (`@>`), account_roles by role
   async (client) => {
-    for (const sql of addTableSql('postgres', TABLES.roles)) await client.query(sql);
-    for (const sql of addColumnsSql('postgres', TABLES.resources, ['permissions_from_roles', 'token_claims'], [])) await client.query(sql);
-    await client.query(createIndexSql('postgres', TABLES.accounts, indexNamed(TABLES.accounts, 'accounts_roles')));
-    await client.query(createIndexSql('postgres', TABLES.accountRoles, indexNamed(TABLES.accountRoles, 'account_roles_role')));
+    for (const sql of addTableSql('postgres', BEFORE.roles)) await client.query(sql);
+    for (const sql of addColumnsSql('postgres', BEFORE.resources, ['permissions_from_roles', 'token_claims'], [])) await client.query(sql);
+    await client.query(createIndexSql('postgres', BEFORE.accounts, indexNamed(BEFORE.accounts, 'accounts_roles')));
+    await client.query(createIndexSql('postgres', BEFORE.accountRoles, indexNamed(BEFORE.accountRoles, 'account_roles_role')));
   },
   // 10: events and webhooks (issue 16): the outbox, the endpoints and their deliveries
   async (client) => {
-    for (const t of [TABLES.eventOutbox, TABLES.webhookEndpoints, TABLES.webhookDeliveries]) for (const sql of addTableSql('postgres', t)) await client.query(sql);
+    for (const t of [BEFORE.eventOutbox, BEFORE.webhookEndpoints, BEFORE.webhookDeliveries]) for (const sql of addTableSql('postgres', t)) await client.query(sql);
+  },
+  // 11: tenants (issue 15): every tenant-owned table in its tenanted form, its rows the default tenant's
+  // (toTenantForm); the tenants registry. Unlike the migrations before it, this one changes keys: a
+  // replica of an earlier version cannot write after it (its inserts leave tenant_id out, its ON CONFLICT
+  // names the old keys), so a rolling upgrade across it stops the old replicas first.
+  async (client) => {
+    const pairs = (Object.keys(BEFORE) as (keyof typeof BEFORE)[])
+      .filter((key) => isTenanted(TABLES[key]))
+      .map((key): [Table, Table] => [BEFORE[key], TABLES[key]]);
+    // a reference to accounts (id) stands in the way of its new key: dropped first, made anew last
+    for (const [before] of pairs) await dropForeignKeys(client, before);
+    for (const [before, after] of pairs) await toTenantForm(client, before, after);
+    for (const [, after] of pairs) {
+      const r = after.references;
+      if (r) await client.query(`ALTER TABLE ${after.name} ADD FOREIGN KEY (${TENANT_COLUMN}, ${r.column}) REFERENCES ${r.table} (${TENANT_COLUMN}, id) ON DELETE CASCADE`);
+    }
+    for (const sql of addTableSql('postgres', TABLES.tenants)) await client.query(sql);
   },
 ];
+
+async function dropForeignKeys(client: PoolClient, table: Table): Promise<void> {
+  const { rows } = await client.query<{ name: string }>(
+    "SELECT conname AS name FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'", [table.name],
+  );
+  for (const { name } of rows) await client.query(`ALTER TABLE ${table.name} DROP CONSTRAINT "${name}"`);
+}
+
+/**
+ * Migration 11, one table: tenant_id added, every existing row the default tenant's (a constant default
+ * fills them without rewriting the table; then it is dropped, as a new database declares none), and the
+ * primary key and indexes made anew led by it, as createTableSql and createIndexSql make them. A sole
+ * serial key and an index across tenants (a sweep's) stay as they are.
+ */
+async function toTenantForm(client: PoolClient, before: Table, after: Table): Promise<void> {
+  const t = after.name;
+  await client.query(`ALTER TABLE ${t} ADD COLUMN ${TENANT_COLUMN} text NOT NULL DEFAULT '${DEFAULT_TENANT}'`);
+  await client.query(`ALTER TABLE ${t} ALTER COLUMN ${TENANT_COLUMN} DROP DEFAULT`);
+  if (after.primaryKey.join() !== before.primaryKey.join()) {
+    const { rows } = await client.query<{ name: string }>(
+      "SELECT conname AS name FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'", [t],
+    );
+    for (const { name } of rows) await client.query(`ALTER TABLE ${t} DROP CONSTRAINT "${name}"`);
+    await client.query(`ALTER TABLE ${t} ADD PRIMARY KEY (${after.primaryKey.join(', ')})`);
+  }
+  for (const index of indexesOf('postgres', after)) {
+    if (index.acrossTenants) continue;
+    await client.query(`DROP INDEX IF EXISTS ${index.name}`);
+    await client.query(createIndexSql('postgres', after, index));
+  }
+}
 
 /** Any fixed 64-bit number: it names Gatehouse's migration lock among the database's advisory locks. */
 const MIGRATION_LOCK = 0x6761746568;

@@ -4,9 +4,12 @@ import pg from 'pg';
 import { DEFAULT_POOL_SIZE, openPostgresStore, postgresPoolConfig } from '../../adapters/postgres.js';
 import { fromJsonb, toJsonb } from '../../adapters/postgres-jsonb.js';
 import { MIGRATIONS } from '../../adapters/postgres-schema.js';
+import { openStore } from '../../adapters/index.js';
 import { startPostgres, type PostgresService } from '../helpers/services/postgres-server.js';
+import { startRedis, type RedisService } from '../helpers/services/redis-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { describeStoreContract } from './store-contract.js';
+import { describeTenantContract } from './tenant-contract.js';
 
 describe('PostgreSQL store', function () {
   this.timeout(60_000);
@@ -53,6 +56,51 @@ describe('PostgreSQL store', function () {
       const store = await openPostgresStore(urlFor(await freshDatabase('lifecycle')));
       return { store, close: () => store.close() };
     },
+  });
+
+  // The same contract inside a tenant other than the default, on the database the default tenant's run
+  // filled: every method of a tenant's handle behaves as the root does, seeing only its own tenant's
+  // records. An "empty" store is a tenant of its own on that same full database.
+  let tenants = 0;
+  describeStoreContract('postgres, tenant acme', {
+    open: async () => {
+      const root = await openPostgresStore(urlFor());
+      return {
+        store: root.forTenant('acme'),
+        restartServer: () => server.restart(),
+        takeServerDown: async () => {
+          await proxy.cut();
+          return () => proxy.restore();
+        },
+        close: () => root.close(),
+      };
+    },
+    openEmpty: async () => {
+      const root = await openPostgresStore(urlFor());
+      return { store: root.forTenant(`empty-${randomBytes(4).toString('hex')}-${tenants++}`), close: () => root.close() };
+    },
+  });
+
+  describeTenantContract('postgres', {
+    open: async () => {
+      const store = await openPostgresStore(urlFor());
+      return { store, close: () => store.close() };
+    },
+  });
+
+  // REDIS_URL set: the split store's tenant handles are this store's and Redis's of the same tenant
+  describe('with Redis', () => {
+    let redis: RedisService;
+    before(async () => {
+      redis = await startRedis();
+    });
+    after(() => redis?.stop());
+    describeTenantContract('postgres+redis', {
+      open: async () => {
+        const store = await openStore({ databaseUrl: urlFor(), redisUrl: `redis://127.0.0.1:${redis.port}` });
+        return { store, close: () => store.close() };
+      },
+    });
   });
 
   describe('schema migrations', () => {

@@ -269,10 +269,24 @@ describe('one schema: the live catalogs', function () {
         await client.query(`INSERT INTO accounts (id, email, email_verified, name, password_hash, roles, created_at, updated_at)
                             VALUES ('acc-1', 'Ada@Example.Test', true, 'Ada', NULL, '{admin}', 1, 2)`);
         await client.query(`INSERT INTO resources VALUES ('https://api.example.test', 'Old API', '{"read":"Read"}', 600, 1)`);
+        await client.query("INSERT INTO federated_links VALUES ('ldap', 'uuid-1', 'acc-1', 1, 2)");
+        await client.query("INSERT INTO account_roles VALUES ('acc-1', 'ldap', 'ops')");
+        await client.query(`INSERT INTO oidc_models (model, id, payload, uid, expires_at) VALUES ('Interaction', 'i1', '{"uid":"u1"}', 'u1', NULL)`);
+        await client.query("INSERT INTO store_locks VALUES ('keys', 'replica-1', 1)");
+        // events of one millisecond, in an order their ids do not have: seq keeps it
+        for (const id of ['ev-c', 'ev-a', 'ev-b']) {
+          await client.query(`INSERT INTO audit_events (id, time, type, result, account_id, details) VALUES ($1, 5, 'login', 'success', 'acc-1', '{}')`, [id]);
+        }
+        for (const hash of ['pw-1', 'pw-2', 'pw-3']) {
+          await client.query("INSERT INTO password_history (account_id, password_hash, created_at) VALUES ('acc-1', $1, 7)", [hash]);
+        }
+        // the newest one pruned: its seq (3) is never handed out again
+        await client.query('DELETE FROM password_history WHERE seq = 3');
       } finally {
         await client.end();
       }
-      const store = await openPostgresStore(url);
+      // two replicas start on the old database at once: one upgrades it, the other then finds nothing to do
+      const [store, other] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
       try {
         assert.deepEqual((await store.accounts.findByEmail('ADA@example.test'))?.roles, ['admin']);
         assert.deepEqual(await store.resources.find('https://api.example.test'), {
@@ -280,10 +294,42 @@ describe('one schema: the live catalogs', function () {
           permissionsFromRoles: false, tokenClaims: [], createdAt: 1,
         }, 'an API registered before roles keeps today\'s behaviour');
         assert.deepEqual(await store.roles.list(), []);
+        assert.deepEqual(await store.federation.linksOf('acc-1'), [{ providerId: 'ldap', externalId: 'uuid-1', accountId: 'acc-1', createdAt: 1, lastLoginAt: 2 }]);
+        assert.deepEqual(await store.federation.rolesOf('acc-1'), ['ops'], 'the new keys did not cascade');
+        assert.deepEqual((await store.accounts.list({ limit: 10, role: 'ops' })).accounts.map((a) => a.id), ['acc-1']);
+        assert.deepEqual(await other.oidc.findByUid('Interaction', 'u1'), { uid: 'u1' });
+        await assert.rejects(
+          store.accounts.create({ id: 'acc-2', email: 'ADA@example.test', emailVerified: false, name: null, passwordHash: null, roles: [], createdAt: 3, updatedAt: 3, disabledAt: null, lastLoginAt: null }),
+          DuplicateError,
+        );
+        await assert.rejects(store.federation.createLink({ providerId: 'ldap', externalId: 'x', accountId: 'nobody', createdAt: 1, lastLoginAt: 1 }), 'the foreign key is made anew');
+        assert.equal(await store.tryLock('keys', 60, 'replica-2'), true, 'the old lock row expired long ago');
+        assert.deepEqual((await store.audit.query({ accountId: 'acc-1' })).map((e) => e.id), ['ev-c', 'ev-a', 'ev-b'], 'the insertion order is kept');
+        await store.passwordHistory.add('acc-1', { passwordHash: 'pw-4', createdAt: 8 }, 10);
+        assert.deepEqual((await store.passwordHistory.recent('acc-1', 10)).map((e) => e.passwordHash), ['pw-4', 'pw-2', 'pw-1']);
+        // the rows are the default tenant's: another tenant sees none of them, and may use the same email
+        const acme = store.forTenant('acme');
+        assert.equal(await acme.accounts.findByEmail('ada@example.test'), undefined);
+        assert.deepEqual(await acme.audit.query({}), []);
+        assert.equal(await acme.oidc.findByUid('Interaction', 'u1'), undefined);
+        assert.deepEqual(await acme.federation.rolesOf('acc-1'), []);
+        await acme.accounts.create({ id: 'acc-1', email: 'ada@example.test', emailVerified: false, name: null, passwordHash: null, roles: [], createdAt: 3, updatedAt: 3, disabledAt: null, lastLoginAt: null });
       } finally {
-        await store.close();
+        await Promise.all([store.close(), other.close()]);
       }
       assert.deepEqual(await postgresCatalog(url), expected('postgres'));
+      const check = new pg.Client({ connectionString: url });
+      await check.connect();
+      try {
+        assert.deepEqual((await check.query('SELECT version FROM gatehouse_migrations ORDER BY version')).rows.map((r) => r.version), MIGRATIONS.map((_, i) => i + 1));
+        assert.deepEqual((await check.query('SELECT seq FROM password_history ORDER BY seq')).rows.map((r) => Number(r.seq)), [1, 2, 4], 'the counter went on');
+        for (const t of ALL_TABLES.filter(isTenanted)) {
+          const { rows } = await check.query(`SELECT DISTINCT ${TENANT_COLUMN} AS tenant FROM ${t.name} ORDER BY 1`);
+          assert.deepEqual(rows.map((r) => r.tenant), t.name === 'accounts' ? ['acme', 'default'] : rows.length ? ['default'] : [], t.name);
+        }
+      } finally {
+        await check.end();
+      }
     });
   });
 });
