@@ -15,7 +15,8 @@ import { brandingOf, buildAccounts } from './build-accounts.js';
 import { buildRegistries } from './build-clients.js';
 import { buildSignOut } from './build-sign-out.js';
 import { buildAccountLifecycle, buildDirectoryDn } from './build-account-lifecycle.js';
-import { createTenantRegistry, UnknownTenant } from '../tenants/tenant-registry.js';
+import { UnknownTenant } from '../tenants/tenant-registry.js';
+import { tenancyOf } from './build-tenancy.js';
 import { tenantConfig } from '../tenants/tenant-config.js';
 import { DEFAULT_TENANT } from '../../adapters/contract.js';
 
@@ -72,10 +73,7 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
       passwordPolicy: accounts.passwordPolicy,
       signOutEverywhere: signOut.signOutEverywhere,
       accountLifecycle,
-      tenancy: inTenant ? undefined : {
-        registry: createTenantRegistry({ tenants: root.tenants, floors: config, issuerHost: new URL(config.ISSUER).hostname }),
-        storeOf: (id: string) => root.forTenant(id),
-      },
+      tenancy: inTenant ? undefined : tenancyOf(o, root),
       get providers(): ProviderHost {
         if (!loaded) throw new Error('this command needs the provider: build the CLI context with providerUpFront');
         return loaded;

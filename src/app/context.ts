@@ -47,7 +47,8 @@ import type { RoleService } from '../roles/role-service.js';
 import { createWebhookEndpoints } from '../events/webhook-endpoints.js';
 import { auditFactorChanges } from '../audit/audited-factors.js';
 import { buildConsole, type ConsoleRouter } from './build-console.js';
-import { createTenantRegistry, type TenantRegistry } from '../tenants/tenant-registry.js';
+import type { TenantRegistry } from '../tenants/tenant-registry.js';
+import { tenancyOf } from './build-tenancy.js';
 
 export type AppContext = {
   config: Config;
@@ -98,7 +99,7 @@ export type ContextOptions = { config: Config; logger: Logger; viewsDir: string;
 
 /** The default tenant's context, on the store DATABASE_URL opens: the one every deployment has. */
 export function buildContext(o: ContextOptions): Promise<AppContext> {
-  return withStore(o.config, o.logger, (store) => assemble(o, store, { tenancy: tenancyOf(o.config, store) }));
+  return withStore(o.config, o.logger, (store) => assemble(o, store, { tenancy: tenancyOf(o, store) }));
 }
 
 /**
@@ -110,12 +111,6 @@ export function buildTenantContext(o: ContextOptions, store: Store, metrics: Met
   return assemble(o, store, { metrics });
 }
 
-function tenancyOf(config: Config, store: RootStore): AppContext['tenancy'] {
-  return {
-    registry: createTenantRegistry({ tenants: store.tenants, floors: config, issuerHost: new URL(config.ISSUER).hostname }),
-    storeOf: (id) => store.forTenant(id),
-  };
-}
 
 async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: AppContext['tenancy']; metrics?: Metrics }): Promise<AppContext> {
   const { config, logger, viewsDir } = o;
