@@ -39,9 +39,10 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
     // a tenant's command runs on its handle and its settings; the registry is the default tenant's alone
     const store = inTenant ? root.forTenant(inTenant.id) : root;
     const config = inTenant ? tenantConfig(o.config, inTenant) : o.config;
-    const { cipher, keyRing, signingJwks } = await buildKeys(o, store);
+    const opts = { ...o, config };
+    const { cipher, keyRing, signingJwks } = await buildKeys(opts, store);
     const protection = buildProtection(config, store);
-    const accounts = await buildAccounts(o, store, protection.mayMail);
+    const accounts = await buildAccounts(opts, store, protection.mayMail);
 
     // the provider, built the first time a command needs it, from the same registries and keys
     let loaded: ProviderHost | undefined;
