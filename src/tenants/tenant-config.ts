@@ -9,6 +9,9 @@ import type { Config } from '../config/schema.js';
 import { tenantIssuer } from './tenant-issuer.js';
 import { effectivePolicy, tenantSettingsSchema } from './tenant-settings.js';
 
+/** how much less often a tenant's app polls its webhook outbox than the default tenant's */
+export const TENANT_POLL_FACTOR = 30;
+
 export function tenantConfig(config: Config, tenant: TenantRecord): Config {
   const { policy, branding } = tenantSettingsSchema.parse(tenant.settings);
   const p = effectivePolicy(config, policy);
@@ -35,6 +38,10 @@ export function tenantConfig(config: Config, tenant: TenantRecord): Config {
     FEDERATION_FILE: null as Config['FEDERATION_FILE'],
     // the demo client and user are the default tenant's
     SEED_DEMO: false,
+    // A tenant's app in memory polls its outbox for deliveries other replicas recorded; with a thousand
+    // cached tenants the deployment's interval would mean a thousand queries a second. Its own events
+    // still go out at once (start-delivery.ts: wake); another replica's wait up to this long.
+    WEBHOOK_POLL_INTERVAL_MS: Math.min(60_000, config.WEBHOOK_POLL_INTERVAL_MS * TENANT_POLL_FACTOR),
   };
 }
 
