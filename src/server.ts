@@ -13,7 +13,7 @@ import { startJobs } from './app/jobs.js';
 import { DEFAULT_PATHS } from './app/paths.js';
 import { buildTenantApp } from './app/tenant-app.js';
 import { createTenantApps, type TenantApps } from './tenants/tenant-apps.js';
-import { tenantDispatch } from './tenants/tenant-dispatch.js';
+import { createHostTenants, tenantDispatch } from './tenants/tenant-dispatch.js';
 import { tenantPathPrefix } from './tenants/tenant-issuer.js';
 
 export { DEFAULT_PATHS } from './app/paths.js';
@@ -37,7 +37,10 @@ export async function startServer(config: Config, logger: Logger, paths = DEFAUL
   // the tenants' apps, each built on its tenant's first request (src/tenants/tenant-apps.ts)
   const tenantApps = context.tenancy && createTenantAppsOf(context, config, logger, paths);
   const handler = tenantApps
-    ? tenantDispatch({ prefix: tenantPathPrefix(config.ISSUER), apps: tenantApps, fallback: app.callback(), logger })
+    ? tenantDispatch({
+      prefix: tenantPathPrefix(config.ISSUER), apps: tenantApps, fallback: app.callback(), logger, issuerHost: new URL(config.ISSUER).hostname,
+      hostTenants: createHostTenants({ findByHost: (host) => context.tenancy!.registry.findByHost(host), freshnessMs: config.TENANT_SETTINGS_REFRESH * 1000, capacity: 10_000 }),
+    })
     : app.callback();
   const server = createServer(handler);
   // Node's defaults for a server behind a load balancer: keep idle sockets a little longer than typical LB timeouts

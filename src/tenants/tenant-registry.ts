@@ -79,6 +79,8 @@ export function createTenantRegistry(deps: {
 
   return {
     find: (id: string) => (id === DEFAULT_TENANT ? Promise.resolve(undefined) : tenants.find(id)),
+    /** the tenant whose own host this is (lower case, no port) */
+    findByHost: (host: string) => tenants.findByHost(host),
     list: (query: { limit: number; after?: string | null }) => tenants.list(query),
     count: () => tenants.count(),
 

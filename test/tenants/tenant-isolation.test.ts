@@ -6,6 +6,7 @@
  * not drop a sign-in in progress; a deleted tenant is gone.
  */
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
@@ -181,6 +182,26 @@ describe('tenants: isolated realms on one server', function () {
     if (!page.url.startsWith(REDIRECT_URI)) page = await agent.submit(page, formAction(page.html, /\/consent$/), {}, (u) => u.startsWith(REDIRECT_URI));
     const tokens = await oidc.authorizationCodeGrant(config, new URL(page.url), { pkceCodeVerifier: verifier });
     assert.ok(tokens.id_token);
+  });
+
+  it('a tenant with its own host name is reached by the Host header, with its issuer https://{host}', async () => {
+    await gh.context.tenancy!.registry.create({ id: 'initech', name: 'Initech', host: 'Login.Initech.test' });
+    const discoveryAt = (host: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${gh.issuer}/.well-known/openid-configuration`, { headers: { host } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    for (const host of ['login.initech.test', 'LOGIN.initech.test:443', 'login.initech.test.']) {
+      const answer = await discoveryAt(host);
+      assert.equal(answer.status, 200, host);
+      assert.equal((JSON.parse(answer.body) as { issuer: string }).issuer, 'https://login.initech.test', host);
+    }
+    // a host no tenant has is the default tenant's, as before
+    assert.equal((JSON.parse((await discoveryAt('unknown.example.test')).body) as { issuer: string }).issuer, gh.issuer);
   });
 
   it('a deleted tenant is gone: its issuer answers 404, its client is unknown everywhere', async () => {
