@@ -15,6 +15,7 @@ import { brandingOf, buildAccounts } from './build-accounts.js';
 import { buildRegistries } from './build-clients.js';
 import { buildSignOut } from './build-sign-out.js';
 import { buildAccountLifecycle, buildDirectoryDn } from './build-account-lifecycle.js';
+import { basePathOf } from '../http/base-path.js';
 
 export type CliContext = Pick<
   AppContext,
@@ -37,7 +38,7 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
       (loading ??= (async () => {
         const [{ buildFactors }, { buildProvider }] = await Promise.all([import('./build-factors.js'), import('./build-provider.js')]);
         const factors = buildFactors(config, store, cipher, accounts.withAllRoles);
-        const render = createRenderer({ viewsDir: o.viewsDir, branding: brandingOf(config) });
+        const render = createRenderer({ viewsDir: o.viewsDir, branding: brandingOf(config), basePath: basePathOf(config.ISSUER) });
         loaded = buildProvider({
           config, logger, store, signingJwks, registries, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles, permissionsOf: accounts.permissionsOf,
           mfaPolicy: factors.policy, audit: accounts.audit, render,
