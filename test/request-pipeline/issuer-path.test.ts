@@ -9,6 +9,8 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { UserAgent, signIn, formAction, type Page } from '../helpers/user-agent.js';
+import { bootWithMail, type LifecycleHarness } from '../lifecycle/setup.js';
+import { linkIn } from '../helpers/services/mail-catcher.js';
 
 const BASE = '/auth';
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -170,6 +172,64 @@ describe('ISSUER with a path: the app under /auth', () => {
       assert.ok(path === BASE || path?.startsWith(`${BASE}/`), line);
     }
     assert.ok(agent.setCookies.some((c) => c.startsWith('gatehouse.account-signin=') && /path=\/auth\/account;/i.test(c)));
+  });
+
+  it('a POST to the authorization endpoint is answered with a 303 to it, under the base', async () => {
+    const res = await fetch(`${gh.issuer}/auth`, {
+      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: clientId, response_type: 'code', scope: 'openid' }),
+    });
+    assert.equal(res.status, 303);
+    assert.match(res.headers.get('location') ?? '', /^\/auth\/auth\?client_id=/);
+    await res.body?.cancel();
+  });
+
+  it('the management API lives under the base too, and its OpenAPI document says so', async () => {
+    const res = await fetch(`${gh.issuer}/admin/v1/openapi.json`);
+    assert.equal(res.status, 200);
+    const doc = (await res.json()) as { servers: { url: string }[] };
+    assert.equal(doc.servers[0]?.url, `${gh.issuer}/admin/v1`);
+    assert.equal((await fetch(`${origin}/admin/v1/openapi.json`)).status, 404);
+  });
+});
+
+describe('ISSUER with a path: the password reset mail and pages', () => {
+  let h: LifecycleHarness;
+  const REDIRECT = 'http://127.0.0.1:9/reset-callback';
+  const person = { email: 'reset@example.test', password: 'the old passphrase here', name: 'Reese' };
+
+  before(async () => {
+    h = await bootWithMail({}, { issuerPath: BASE });
+    await h.gh.context.accounts.create({ ...person, emailVerified: true });
+  });
+  after(() => h.close());
+
+  it('from the login page: the link in the mail, the reset page and back to sign in, all under /auth', async () => {
+    const client = await h.gh.context.clients.create({ client_name: 'Reset RP', redirect_uris: [REDIRECT], grant_types: ['authorization_code'], token_endpoint_auth_method: 'none', scope: 'openid' });
+    const rp = await oidc.discovery(new URL(h.gh.issuer), client.client_id, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const agent = new RecordingAgent();
+    const atClient = (u: string) => u.startsWith(REDIRECT);
+    const login = await agent.open(url.href, atClient);
+    const forgotHref = /href="([^"]*\/password\/forgot[^"]*)"/.exec(login.html)?.[1]?.replace(/&amp;/g, '&');
+    assert.match(forgotHref ?? '', /^\/auth\/password\/forgot\?interaction=/);
+    const forgot = await agent.open(new URL(forgotHref!, h.gh.issuer).href);
+    assertAllUnderBase(forgot);
+    await agent.submit(forgot, formAction(forgot.html, /\/password\/forgot$/), { email: person.email });
+    const link = linkIn(await h.mail.waitFor((m) => m.to.includes(person.email) && /Reset your/.test(m.subject)), `${h.gh.issuer}/password/reset?token=`);
+    const form = await agent.open(link);
+    assertAllUnderBase(form);
+    const done = await agent.submit(form, formAction(form.html, /\/password\/reset$/), { password: 'a fine new passphrase', confirm: 'a fine new passphrase' });
+    assertAllUnderBase(done);
+    const back = /class="button primary" href="([^"]+)"/.exec(done.html)?.[1];
+    assert.match(back ?? '', /^\/auth\/interaction\//);
+    const again = await agent.open(new URL(back!, h.gh.issuer).href, atClient);
+    let end = await agent.submit(again, formAction(again.html, /\/login$/), { email: person.email, password: 'a fine new passphrase' }, atClient);
+    if (end.html.includes('/consent"')) end = await agent.submit(end, formAction(end.html, /\/consent$/), {}, atClient);
+    assert.ok(atClient(end.url), `${end.status} ${end.url}`);
+    const tokens = await oidc.authorizationCodeGrant(rp, new URL(end.url), { pkceCodeVerifier: verifier });
+    assert.equal(tokens.claims()?.iss, h.gh.issuer);
   });
 });
 
