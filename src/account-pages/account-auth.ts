@@ -15,6 +15,7 @@ import type { AccountRecord } from '../../adapters/contract.js';
 import { ACR, acrRank, meetsRequirement, type MfaRequirement } from '../assurance/acr-amr.js';
 import { LoginRequiredError } from '../errors/errors.js';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from './account-client.js';
+import { basePathOf, cookiePath } from '../http/base-path.js';
 
 const STATE_COOKIE = 'gatehouse.account-signin';
 const STATE_TTL_MS = 15 * 60 * 1000;
@@ -34,12 +35,13 @@ export function createAccountAuth(deps: {
   reauthMaxAge: number;
 }) {
   const { issuer } = deps;
+  const statePath = cookiePath(basePathOf(issuer), '/account');
 
   /** Redirects to the provider's authorization endpoint for the account client; back at `returnTo`. */
   function signIn(ctx: Context, returnTo: string, extra: Record<string, string> = {}): void {
     const state = randomBytes(24).toString('base64url');
     ctx.cookies.set(STATE_COOKIE, JSON.stringify({ state, returnTo: safeReturnTo(returnTo) }), {
-      signed: true, httpOnly: true, sameSite: 'lax', secure: deps.secure, path: '/account', maxAge: STATE_TTL_MS, overwrite: true,
+      signed: true, httpOnly: true, sameSite: 'lax', secure: deps.secure, path: statePath, maxAge: STATE_TTL_MS, overwrite: true,
     });
     const url = new URL(`${issuer}/auth`);
     url.search = new URLSearchParams({
@@ -55,7 +57,7 @@ export function createAccountAuth(deps: {
     /** GET /account/callback: the authorization response (RFC 6749 §4.1.2; state checked, then forgotten). */
     async callback(ctx: Context): Promise<{ ok: true; returnTo: string } | { ok: false; error: string }> {
       const raw = ctx.cookies.get(STATE_COOKIE, { signed: true });
-      ctx.cookies.set(STATE_COOKIE, null, { path: '/account', signed: true });
+      ctx.cookies.set(STATE_COOKIE, null, { path: statePath, signed: true });
       let saved: { state?: unknown; returnTo?: unknown } = {};
       try {
         saved = raw ? (JSON.parse(raw) as typeof saved) : {};

@@ -17,6 +17,7 @@ import { parseCredentialJson, type WebAuthnService } from '../factors/webauthn.j
 import { InvalidRequestError, TooManyRequestsError } from '../errors/errors.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
 import { ACR, acrRank } from '../assurance/acr-amr.js';
+import { browserPath } from '../http/base-path.js';
 
 export type SecurityDeps = {
   auth: ReturnType<typeof createAccountAuth>;
@@ -107,7 +108,7 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
     const verdict = await deps.webauthn.verifyRegistration(account.id, response, form.name ?? '');
     if (!verdict.ok) throw new InvalidRequestError('The security key or passkey could not be registered. Try again.', verdict.detail);
     // recovery codes are offered on the security page (one POST shows them once)
-    ctx.body = { redirect: '/account/security?notice=passkey-added' };
+    ctx.body = { redirect: browserPath(ctx, '/account/security?notice=passkey-added') };
   });
 
   router.post('/security/passkeys/:id/remove', recent, async (ctx) => {

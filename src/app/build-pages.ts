@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.js';
 import type { Store } from '../../adapters/contract.js';
 import type { Renderer } from '../http/render.js';
 import { csrfProtection } from '../http/csrf.js';
+import { basePathOf } from '../http/base-path.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import { createInteractionLoader } from '../oidc/interaction.js';
 import type { ResourceRegistry } from '../clients/resource-registry.js';
@@ -60,7 +61,7 @@ export function buildPages(deps: {
   const { accounts, audit, accountMail, verification, accountTokens } = deps.accounts;
   const { signOutEverywhere } = deps.signOut;
   const secure = config.ISSUER.startsWith('https://');
-  const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure });
+  const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure, basePath: basePathOf(config.ISSUER) });
 
   const loginStep = createLoginStep({
     providers,

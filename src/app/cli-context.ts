@@ -19,6 +19,7 @@ import { UnknownTenant } from '../tenants/tenant-registry.js';
 import { tenancyOf } from './build-tenancy.js';
 import { tenantConfig } from '../tenants/tenant-config.js';
 import { DEFAULT_TENANT } from '../../adapters/contract.js';
+import { basePathOf } from '../http/base-path.js';
 
 export type CliContext = Pick<
   AppContext,
@@ -51,7 +52,7 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
       (loading ??= (async () => {
         const [{ buildFactors }, { buildProvider }] = await Promise.all([import('./build-factors.js'), import('./build-provider.js')]);
         const factors = buildFactors(config, store, cipher, accounts.withAllRoles);
-        const render = createRenderer({ viewsDir: o.viewsDir, branding: brandingOf(config) });
+        const render = createRenderer({ viewsDir: o.viewsDir, branding: brandingOf(config), basePath: basePathOf(config.ISSUER) });
         loaded = buildProvider({
           config, logger, store, signingJwks, registries, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles, permissionsOf: accounts.permissionsOf,
           mfaPolicy: factors.policy, audit: accounts.audit, render,

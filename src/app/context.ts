@@ -49,6 +49,7 @@ import { auditFactorChanges } from '../audit/audited-factors.js';
 import { buildConsole, type ConsoleRouter } from './build-console.js';
 import type { TenantRegistry } from '../tenants/tenant-registry.js';
 import { tenancyOf } from './build-tenancy.js';
+import { basePathOf } from '../http/base-path.js';
 
 export type AppContext = {
   config: Config;
@@ -122,7 +123,7 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
   await assertMappedRolesExist(config.FEDERATION_FILE, accounts.roles.unknown);
   const factors = auditFactorChanges(buildFactors(config, store, cipher, accounts.withAllRoles), accounts.audit);
   const metrics = shared.metrics ?? createMetrics({ clusterWorker: cluster.isWorker && config.WORKERS > 1 });
-  const render = createRenderer({ viewsDir, branding: brandingOf(config) });
+  const render = createRenderer({ viewsDir, branding: brandingOf(config), basePath: basePathOf(config.ISSUER) });
 
   // The client registry has the provider validate client metadata, and the provider reads its clients
   // through the registry: the validation reads the provider built just below, when it runs.

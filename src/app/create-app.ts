@@ -24,6 +24,7 @@ import { underRouterPrefixes } from './route-by-prefix.js';
 import { createMetricsRouter } from './metrics-endpoint.js';
 import { applyProxyTrust, trustedClientIp } from '../http/client-ip.js';
 import { originFromIssuer } from '../http/issuer-origin.js';
+import { basePathOf, mountAtBasePath } from '../http/base-path.js';
 import { previousClientSecret } from '../oidc/previous-client-secret.js';
 import { staticProtocolDocuments } from '../oidc/static-documents.js';
 import { createPlaygroundRouter } from '../dev/playground.js';
@@ -32,6 +33,7 @@ import { DEMO } from '../dev/seed-demo.js';
 export function createApp(c: AppContext): Koa {
   const { config, logger, providers } = c;
   const https = config.ISSUER.startsWith('https://');
+  const base = basePathOf(config.ISSUER);
   const app = new Koa({ keys: config.COOKIE_KEYS });
   const proxyTrust = { trustProxy: config.TRUST_PROXY, hops: config.TRUST_PROXY_HOPS };
   applyProxyTrust(app, proxyTrust);
@@ -58,6 +60,8 @@ export function createApp(c: AppContext): Koa {
   const oidcUpstreams = c.federation?.oidcRouter;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers carry their own context types
   const steps: Koa.Middleware<any, any>[] = [
+    // ISSUER with a path: the app lives under it (http/base-path.ts); the probes and the scrape also answer at the root
+    ...(base ? [mountAtBasePath(base, { alsoAtRoot: ['/health/live', '/health/ready', '/metrics'] })] : []),
     trustedClientIp(proxyTrust),
     originFromIssuer(config.ISSUER),
     requestLogging({ logger }),

@@ -21,6 +21,7 @@ import { sourceOf } from '../audit/audit-log.js';
 import type { Actor } from '../accounts/account-lifecycle.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import { InvalidRequestError } from '../errors/errors.js';
+import { basePathOf, cookiePath } from '../http/base-path.js';
 import { CONSOLE_CALLBACK_PATH, CONSOLE_CLIENT_ID, CONSOLE_PATH, CONSOLE_SIGNED_OUT_PATH } from './console-client.js';
 
 const FLOW_COOKIE = 'gatehouse.console-signin';
@@ -59,7 +60,7 @@ type SessionCookie = { sub: string; exp: number; seen: number; idToken?: string 
 export function createConsoleAuth(deps: ConsoleAuthDeps) {
   const { issuer } = deps;
   const now = deps.now ?? Date.now;
-  const cookie = { signed: true, httpOnly: true, secure: deps.secure, path: CONSOLE_PATH, overwrite: true };
+  const cookie = { signed: true, httpOnly: true, secure: deps.secure, path: cookiePath(basePathOf(issuer), CONSOLE_PATH), overwrite: true };
   let discovered: Promise<oidc.Configuration> | undefined;
   const configuration = () => {
     discovered ??= oidc.discovery(new URL(issuer), CONSOLE_CLIENT_ID, undefined, oidc.None(), issuer.startsWith('http://') ? { execute: [oidc.allowInsecureRequests] } : {});

@@ -14,6 +14,7 @@ import type { Context, Next } from 'koa';
 import * as oidc from 'openid-client';
 import { ACR } from '../assurance/acr-amr.js';
 import type { Renderer } from '../http/render.js';
+import { basePathOf, cookiePath } from '../http/base-path.js';
 import { describeTokens, type TokenSet } from './playground-explain.js';
 
 export const PLAYGROUND_PATH = '/playground';
@@ -33,7 +34,7 @@ export function createPlaygroundRouter(deps: {
 }) {
   const { issuer, clientId, render } = deps;
   const redirectUri = `${issuer}${PLAYGROUND_CALLBACK}`;
-  const cookie = { signed: true, httpOnly: true, sameSite: 'lax' as const, secure: deps.secure, path: PLAYGROUND_PATH, overwrite: true };
+  const cookie = { signed: true, httpOnly: true, sameSite: 'lax' as const, secure: deps.secure, path: cookiePath(basePathOf(issuer), PLAYGROUND_PATH), overwrite: true };
   // discovery on first use: the server answers its own issuer URL only once it listens
   let discovered: Promise<oidc.Configuration> | undefined;
   const configuration = () => {

@@ -5,6 +5,11 @@
  * handler runs. Under https the cookie is `__Host-` prefixed (Secure, Path=/, no Domain): a sibling
  * subdomain cannot plant its own secret-and-token pair in a victim's browser (cookie tossing). Also parses the urlencoded form body, which only our routes read
  * (oidc-provider parses its own).
+ *
+ * Under a base path (http/base-path.ts) the cookie is the base's own: over http its Path is the base;
+ * over https a `__Host-` cookie must keep Path=/ (browsers refuse it otherwise), and a `__Secure-` one
+ * with Path=base would give the cookie-tossing protection up, so it stays `__Host-` at Path=/ under a
+ * name that carries the base (base64url), and two apps on one host never read or overwrite each other's.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
@@ -16,14 +21,17 @@ const COOKIE = 'gatehouse.csrf';
 const HOST_COOKIE = `__Host-${COOKIE}`;
 const MAX_FORM_BYTES = 16 * 1024;
 
-export function csrfProtection(deps: { secret: string; secure: boolean }) {
+export function csrfProtection(deps: { secret: string; secure: boolean; basePath?: string }) {
   const tokenFor = (value: string) => createHmac('sha256', deps.secret).update(`csrf:${value}`).digest('base64url');
-  const name = deps.secure ? HOST_COOKIE : COOKIE;
+  const base = deps.basePath ?? '';
+  const suffix = base ? `.${Buffer.from(base).toString('base64url')}` : '';
+  const name = deps.secure ? HOST_COOKIE + suffix : COOKIE;
+  const path = deps.secure || !base ? '/' : base;
   return async function checkCsrf(ctx: Context, next: Next): Promise<void> {
     let value = ctx.cookies.get(name, { signed: true });
     if (!value) {
       value = randomBytes(32).toString('base64url');
-      ctx.cookies.set(name, value, { signed: true, httpOnly: true, sameSite: 'lax', secure: deps.secure, path: '/', overwrite: true });
+      ctx.cookies.set(name, value, { signed: true, httpOnly: true, sameSite: 'lax', secure: deps.secure, path, overwrite: true });
     }
     ctx.state.csrfToken = tokenFor(value);
     if (ctx.method === 'POST') {

@@ -18,6 +18,7 @@ import { SELF_REGISTRATION, clientFlag } from './client-metadata.js';
 import { field } from '../http/form-field.js';
 import { finishInteraction } from '../oidc/interaction.js';
 import { takeQuotas } from '../protection/lockout.js';
+import { basePathOf, cookiePath } from '../http/base-path.js';
 import type { LifecycleDeps } from './lifecycle-deps.js';
 
 const COOKIE = 'gatehouse.registration';
@@ -28,6 +29,7 @@ export function registrationAllowed(deps: Pick<LifecycleDeps, 'registrationEnabl
 
 export function addRegistrationRoutes(router: Router, deps: LifecycleDeps) {
   const { providers, render } = deps;
+  const pendingPath = cookiePath(basePathOf(deps.issuer), '/interaction');
 
   async function clientOf(interaction: Interaction) {
     return providers.current.Client.find(String(interaction.params.client_id));
@@ -76,7 +78,7 @@ export function addRegistrationRoutes(router: Router, deps: LifecycleDeps) {
     }
     if (page.interactionUid) {
       ctx.cookies.set(COOKIE, `${page.interactionUid}.${account?.id ?? randomUUID()}`, {
-        signed: true, httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: '/interaction', maxAge: deps.interactionTtlSeconds * 1000, overwrite: true,
+        signed: true, httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: pendingPath, maxAge: deps.interactionTtlSeconds * 1000, overwrite: true,
       });
     }
     await render(ctx, 'register-sent', {
@@ -125,7 +127,7 @@ export function addRegistrationRoutes(router: Router, deps: LifecycleDeps) {
       ctx.status = 400;
       return;
     }
-    ctx.cookies.set(COOKIE, null, { path: '/interaction', overwrite: true });
+    ctx.cookies.set(COOKIE, null, { path: pendingPath, overwrite: true });
     await deps.audit.record({ type: 'login.success', accountId: account.id, clientId: String(interaction.params.client_id), details: { via: 'registration' } }, ctx);
     await finishInteraction(providers, ctx, { login: { accountId: account.id, acr: ACR.password, amr: [AMR.password], remember: true } }, false);
   });

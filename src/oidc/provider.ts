@@ -21,6 +21,7 @@ import { combineClientMetadata, type ClientMetadataPart } from './client-metadat
 import { createPairwiseIdentifier } from './pairwise-subject.js';
 import { applyProxyTrust } from '../http/client-ip.js';
 import { ipRangeCheck } from '../http/ip-ranges.js';
+import { basePathOf } from '../http/base-path.js';
 import { introspectionClientMetadata, mayIntrospect } from './introspection-rights.js';
 import type { JwtAccessTokenVerifier } from './jwt-access-token-verifier.js';
 import { createTokenExchange, tokenExchangeClientMetadata } from './token-exchange.js';
@@ -56,6 +57,9 @@ export type ProviderDeps = {
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, pages } = deps;
+  // ISSUER with a path (http/base-path.ts): the session cookie is scoped to it, and the interaction page is
+  // named by its absolute URL, whose path oidc-provider also gives the interaction cookie
+  const base = basePathOf(config.ISSUER);
   const clientCredentials = createClientCredentialsTarget({ listResources: deps.listResources, registeredScope: deps.registeredScope, oidcScopes: OIDC_SCOPES });
   // RFC 8693, for clients with a gatehouse_token_exchange policy (token-exchange.ts)
   const tokenExchange = createTokenExchange({
@@ -93,7 +97,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     rotateRefreshToken: true,
     cookies: {
       keys: config.COOKIE_KEYS,
-      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      long: { httpOnly: true, sameSite: 'lax', signed: true, ...(base ? { path: base } : {}) },
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     interactions: {
@@ -101,7 +105,8 @@ export function createProvider(deps: ProviderDeps): Provider {
         requirement: deps.mfaRequirement, afterMfa: deps.promptsAfterMfa,
         ...(config.SIGN_IN_ALLOWED_IP_RANGES.length ? { signInAllowedFrom: ipRangeCheck(config.SIGN_IN_ALLOWED_IP_RANGES) } : {}),
       }),
-      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      // under a base path an absolute URL: a path would get the base a second time from our redirect (http/base-path.ts)
+      url: (_ctx, interaction) => (base ? `${new URL(config.ISSUER).origin}${base}/interaction/${interaction.uid}` : `/interaction/${interaction.uid}`),
     },
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ACCESS_TOKEN_TTL,

@@ -27,12 +27,14 @@ export type TestGatehouse = {
 export type BootOptions = {
   /** runs on the store before the server starts (e.g. roles the federation file maps to must exist) */
   seed?(store: Store): Promise<void>;
+  /** a path for ISSUER (`/auth`): the whole app then lives under it (src/http/base-path.ts) */
+  issuerPath?: string;
 };
 
 export async function bootGatehouse(env: Record<string, string> = {}, options: BootOptions = {}): Promise<TestGatehouse> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-test-'));
   const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `http://127.0.0.1:${port}${options.issuerPath ?? ''}`;
   if (options.seed) {
     const store = await openStore({ databaseUrl: env.DATABASE_URL ?? `sqlite:${join(dataDir, 'gatehouse.db')}`, redisUrl: env.REDIS_URL });
     try {

@@ -1,18 +1,18 @@
 /** Shared set-up for the lifecycle tests: Gatehouse sending to a real SMTP server, and a relying party. */
 import * as oidc from 'openid-client';
-import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
+import { bootGatehouse, type BootOptions, type TestGatehouse } from '../helpers/gatehouse.js';
 import { startMailCatcher, type MailCatcher } from '../helpers/services/mail-catcher.js';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 
 export type LifecycleHarness = { gh: TestGatehouse; mail: MailCatcher; close(): Promise<void> };
 
-export async function bootWithMail(env: Record<string, string> = {}): Promise<LifecycleHarness> {
+export async function bootWithMail(env: Record<string, string> = {}, options: BootOptions = {}): Promise<LifecycleHarness> {
   const mail = await startMailCatcher();
   const { SMTP_POOL, ...rest } = env;
   // pool=true (a nodemailer option in the URL) keeps one SMTP connection open instead of one per message
   const smtpUrl = SMTP_POOL ? `${mail.url}/?pool=true` : mail.url;
-  const gh = await bootGatehouse({ SMTP_URL: smtpUrl, MAIL_FROM: 'Gatehouse <no-reply@gatehouse.test>', REGISTRATION_ENABLED: 'true', ...rest });
+  const gh = await bootGatehouse({ SMTP_URL: smtpUrl, MAIL_FROM: 'Gatehouse <no-reply@gatehouse.test>', REGISTRATION_ENABLED: 'true', ...rest }, options);
   return {
     gh,
     mail,

@@ -15,12 +15,16 @@ import * as client from 'openid-client';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { OidcLogins } from './oidc-logins.js';
 import type { OidcSessions, OidcSessionView } from './oidc-sessions.js';
+import { basePathOf } from '../../http/base-path.js';
 
 type ProviderView = { session?: OidcSessionView & { destroyed?: boolean }; result?: { login?: unknown } };
 const RESUME = /^\/auth\/([^/]+)$/;
 
 export function upstreamLogoutHooks(deps: { logins: OidcLogins; sessions: OidcSessions; logger: Pick<Logger, 'info' | 'warn'>; audit: Pick<AuditLog, 'record'>; issuer: string }): Middleware {
   const issuerOrigin = new URL(deps.issuer).origin;
+  // oidc-provider's resume URL, as an app-relative path when it is ours (the issuer may have a path, http/base-path.ts)
+  const base = basePathOf(deps.issuer);
+  const isResume = (u: URL) => u.origin === issuerOrigin && u.pathname.startsWith(`${base}/`) && RESUME.test(u.pathname.slice(base.length));
   const oidcOf = (ctx: Context) => (ctx as Context & { oidc?: ProviderView }).oidc;
 
   async function afterEndSession(ctx: Context): Promise<void> {
@@ -30,7 +34,7 @@ export function upstreamLogoutHooks(deps: { logins: OidcLogins; sessions: OidcSe
     if (!location) return;
     const destination = new URL(location, deps.issuer);
     // another sign-in is under way on this browser (oidc-provider's resume step): the upstream session stays
-    if (destination.origin === issuerOrigin && RESUME.test(destination.pathname)) return;
+    if (isResume(destination)) return;
     const record = await deps.sessions.take(session);
     const upstream = record && deps.logins.get(record.providerId);
     if (!record || !upstream) return;

@@ -21,6 +21,7 @@ import type { AuditLog } from '../../audit/audit-log.js';
 import type { Renderer } from '../../http/render.js';
 import type { SamlSessions, OidcSessionView } from './saml-sessions.js';
 import type { SpLogout } from './sp-logout.js';
+import { basePathOf } from '../../http/base-path.js';
 
 type ProviderView = { session?: OidcSessionView & { destroyed?: boolean }; result?: { login?: unknown } };
 
@@ -35,6 +36,9 @@ export function singleLogoutHooks(deps: {
   issuer: string;
 }): Middleware {
   const issuerOrigin = new URL(deps.issuer).origin;
+  // oidc-provider's resume URL, as an app-relative path when it is ours (the issuer may have a path, http/base-path.ts)
+  const base = basePathOf(deps.issuer);
+  const isResume = (u: URL) => u.origin === issuerOrigin && u.pathname.startsWith(`${base}/`) && RESUME.test(u.pathname.slice(base.length));
   // the provider's view of the request, when it handled it (ctx.oidc is oidc-provider's, defined on its routes only)
   const oidcOf = (ctx: Context) => (ctx as Context & { oidc?: ProviderView }).oidc;
 
@@ -48,7 +52,7 @@ export function singleLogoutHooks(deps: {
     // under way, so the IdP's session is left alone
     if (!location) return;
     const destination = new URL(location, deps.issuer);
-    if (destination.origin === issuerOrigin && RESUME.test(destination.pathname)) return;
+    if (isResume(destination)) return;
     const record = await deps.sessions.take(session);
     if (!record) return;
     const begun = await deps.spLogout.begin(record, location);
