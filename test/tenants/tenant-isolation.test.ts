@@ -152,11 +152,11 @@ describe('tenants: isolated realms on one server', function () {
 
   it('globex requires MFA: a password alone does not finish the sign-in there', async () => {
     const globex = realms.globex!;
-    await globex.c.accounts.create({ email: 'grace@example.test', password: 'a globex passphrase', emailVerified: true });
+    await globex.c.accounts.create({ email: 'grace@example.test', password: 'hopper compiles cobol daily', emailVerified: true });
     const { url } = await authorizationUrl(globex);
     const agent = new UserAgent();
     const login = await agent.open(url.href, () => false);
-    const next = await agent.submit(login, formAction(login.html, /\/login$/), { email: 'grace@example.test', password: 'a globex passphrase' }, (u) => u.startsWith(REDIRECT_URI));
+    const next = await agent.submit(login, formAction(login.html, /\/login$/), { email: 'grace@example.test', password: 'hopper compiles cobol daily' }, (u) => u.startsWith(REDIRECT_URI));
     assert.ok(!next.url.startsWith(REDIRECT_URI), 'no code without a second factor');
     assert.match(next.html, /authenticator|passkey|second factor|two-factor/i);
   });
