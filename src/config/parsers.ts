@@ -96,6 +96,27 @@ export function url(protocols: string[], { allowEmpty = false } = {}): Parser<st
 }
 
 /**
+ * The issuer identifier: an http(s) URL with no query or fragment (OpenID Connect Discovery 1.0 §3), and
+ * optionally a path (a trailing slash is dropped by loadConfig: every endpoint is the issuer followed by /token, /jwks, ...).
+ */
+export const issuerUrl: Parser<string> = {
+  accepted: 'an absolute http or https URL without query, fragment or credentials, such as https://id.example.com or https://example.com/auth',
+  parse(raw) {
+    const v = raw.trim();
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      throw new SettingValueError(this.accepted);
+    }
+    if (!['http:', 'https:'].includes(u.protocol) || u.search || u.hash || v.includes('?') || v.includes('#') || u.username || u.password) {
+      throw new SettingValueError(this.accepted);
+    }
+    return v;
+  },
+};
+
+/**
  * A connection string with one of these schemes. Checked without `new URL`, which refuses the host lists
  * of replica sets (`mongodb://h1:27017,h2:27017/db`); the driver parses the rest and names any fault.
  */

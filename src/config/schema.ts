@@ -58,10 +58,10 @@ export const settings = {
     parser: p.integer(1, 64),
   }),
   ISSUER: setting({
-    description: 'The issuer identifier: the public base URL relying parties see (https in production)',
+    description: 'The issuer identifier: the public base URL relying parties see (https in production); with a path (https://example.com/auth) every page and endpoint lives under it',
     default: '',
     derive: { text: '`http://localhost:PORT`', value: (c) => `http://localhost:${String(c.PORT)}` },
-    parser: p.url(['http', 'https']),
+    parser: p.issuerUrl,
   }),
   TRUST_PROXY: setting({
     description: 'Trust X-Forwarded-Proto/For from a reverse proxy that terminates TLS',

@@ -46,7 +46,9 @@ describe('configuration', () => {
     // setting, env, what the line must say, and a value that must never appear
     const cases: [string, () => Promise<Record<string, string>>, RegExp, string?][] = [
       ['PORT=abc', async () => ({ PORT: 'abc' }), /^PORT: got "abc"; expected an integer from 0 to 65535$/],
-      ['ISSUER=ftp://x', async () => ({ ISSUER: 'ftp://x' }), /^ISSUER: got "ftp:\/\/x"; expected an absolute http or https URL$/],
+      ['ISSUER=ftp://x', async () => ({ ISSUER: 'ftp://x' }), /^ISSUER: got "ftp:\/\/x"; expected an absolute http or https URL without query, fragment or credentials/],
+      ...['https://id.example.test?x=1', 'https://id.example.test/auth#f', 'https://u:p@id.example.test'].map(
+        (issuer): [string, () => Promise<Record<string, string>>, RegExp] => [`ISSUER=${issuer}`, async () => ({ ISSUER: issuer }), /^ISSUER: got .*expected an absolute http or https URL without query, fragment or credentials/]),
       ['BCRYPT_COST=99', async () => ({ BCRYPT_COST: '99' }), /^BCRYPT_COST: got "99"; expected an integer from 4 to 15$/],
       ['COOKIE_KEYS=short (a secret: its value is not repeated)', async () => ({ COOKIE_KEYS: 'short' }), /^COOKIE_KEYS: got \(hidden\); expected a comma-separated list of secrets, each at least 32 characters$/, 'short'],
       ['a CONFIG_FILE with an unknown key', async () => {
@@ -166,6 +168,7 @@ describe('configuration', () => {
       assert.equal(c.DATABASE_URL, 'sqlite:./data/gatehouse.db');
       assert.equal(loadConfig({ ...base, PORT: '8080' }).ISSUER, 'http://localhost:8080');
       assert.equal(loadConfig({ ...base, ISSUER: 'https://id.example.test/' }).ISSUER, 'https://id.example.test', 'no trailing slash');
+      assert.equal(loadConfig({ ...base, ISSUER: 'https://id.example.test/auth/' }).ISSUER, 'https://id.example.test/auth', 'no trailing slash after a path');
     });
 
     it('takes CONFIG_FILE values, with the environment winning over the file', async () => {
