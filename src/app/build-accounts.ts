@@ -26,6 +26,7 @@ export const brandingOf = (config: Config): Branding => ({
   logoUrl: config.BRAND_LOGO_URL,
   primaryColor: config.BRAND_PRIMARY_COLOR,
   backgroundColor: config.BRAND_BACKGROUND_COLOR,
+  supportUrl: config.BRAND_SUPPORT_URL,
 });
 
 export type Accounts = {

@@ -196,6 +196,7 @@ export const settings = {
   BRAND_NAME: setting({ description: 'Product name shown on the hosted pages', default: 'Gatehouse', parser: p.text(80) }),
   BRAND_LOGO_URL: setting({ description: 'Logo shown on the hosted pages (https URL, or empty)', default: '', parser: p.url(['https', 'http'], { allowEmpty: true }) }),
   BRAND_PRIMARY_COLOR: setting({ description: 'Accent colour of buttons and links', default: '#1f4fd1', parser: p.color }),
+  BRAND_SUPPORT_URL: setting({ description: 'A "Need help?" link under every hosted page and email (https URL, or empty)', default: '', parser: p.url(['https'], { allowEmpty: true }) }),
   BRAND_BACKGROUND_COLOR: setting({ description: 'Page background colour', default: '#f5f6f8', parser: p.color }),
   LOG_LEVEL: setting({ description: 'pino log level', default: 'info', parser: p.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') }),
   SWEEP_INTERVAL: setting({ description: 'How often expired records are deleted from the store', default: '5m', parser: p.duration(1, 86400) }),

@@ -8,7 +8,11 @@ import ejs from 'ejs';
 import type { Context } from 'koa';
 import { underBase } from './base-path.js';
 
-export type Branding = { name: string; logoUrl: string; primaryColor: string; backgroundColor: string };
+export type Branding = {
+  name: string; logoUrl: string; primaryColor: string; backgroundColor: string;
+  /** a "Need help?" link under every page and email; '' for none */
+  supportUrl: string;
+};
 
 export type Renderer = (ctx: Context, view: string, locals: Record<string, unknown> & { title: string }) => Promise<void>;
 

@@ -34,6 +34,7 @@ export function tenantConfig(config: Config, tenant: TenantRecord): Config {
     BRAND_LOGO_URL: branding.logoUrl ?? config.BRAND_LOGO_URL,
     BRAND_PRIMARY_COLOR: branding.primaryColor ?? config.BRAND_PRIMARY_COLOR,
     BRAND_BACKGROUND_COLOR: branding.backgroundColor ?? config.BRAND_BACKGROUND_COLOR,
+    BRAND_SUPPORT_URL: branding.supportUrl ?? config.BRAND_SUPPORT_URL,
     // the federation file configures the default tenant's upstream providers; a tenant's are its own (not yet stored)
     FEDERATION_FILE: null as Config['FEDERATION_FILE'],
     // the demo client and user are the default tenant's

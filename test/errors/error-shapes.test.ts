@@ -40,7 +40,7 @@ describe('errors shaped like the protocol', () => {
       ctx.state.problemDetails = ctx.path.endsWith('-problem') || ctx.query.problem === '1';
       await next();
     });
-    app.use(errorHandler({ logger, render: createRenderer({ viewsDir: DEFAULT_PATHS.viewsDir, branding: { name: 'Gatehouse', logoUrl: '', primaryColor: '#000000', backgroundColor: '#ffffff' } }) }));
+    app.use(errorHandler({ logger, render: createRenderer({ viewsDir: DEFAULT_PATHS.viewsDir, branding: { name: 'Gatehouse', logoUrl: '', primaryColor: '#000000', backgroundColor: '#ffffff', supportUrl: '' } }) }));
     app.use(async (ctx) => ROUTES[ctx.path]?.());
     server = createServer(app.callback()).listen(0, '127.0.0.1');
     await once(server, 'listening');

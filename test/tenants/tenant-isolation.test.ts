@@ -10,11 +10,16 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
+import { bootGatehouse, TEST_ENCRYPTION_KEY, type TestGatehouse } from '../helpers/gatehouse.js';
 import { formAction, signIn, UserAgent } from '../helpers/user-agent.js';
 import { expectOAuthError, basicAuth } from '../helpers/oauth.js';
 import { buildCliContext, type CliContext } from '../../src/app/cli-context.js';
-import { DEFAULT_PATHS } from '../../src/server.js';
+import { DEFAULT_PATHS, startServer } from '../../src/server.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { createLogger } from '../../src/app/logger.js';
+import { freePort } from '../helpers/services/free-port.js';
+import { startPostgres } from '../helpers/services/postgres-server.js';
+import { startRedis } from '../helpers/services/redis-server.js';
 
 const insecure = { execute: [oidc.allowInsecureRequests] };
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -22,10 +27,11 @@ const PERSON = { email: 'ada@example.test', password: 'the analytical engine wea
 
 type Realm = { id: string; issuer: string; c: CliContext; client: { client_id: string; client_secret: string } };
 
-describe('tenants: isolated realms on one server', function () {
+for (const store of ['sqlite', 'postgres+redis'] as const) describe(`tenants: isolated realms on one server (${store})`, function () {
   this.timeout(120_000);
   let gh: TestGatehouse;
   const realms: Record<string, Realm> = {};
+  let services: { env: Record<string, string>; stop(): Promise<void> } = { env: {}, stop: async () => {} };
 
   /** A door into one tenant, as the CLI's --tenant opens it (its store handle and settings). */
   const doorInto = (tenant: string) =>
@@ -33,9 +39,13 @@ describe('tenants: isolated realms on one server', function () {
 
   before(async () => {
     // one tenant app in memory at a time: every switch between tenants evicts the other's
-    gh = await bootGatehouse({ TENANT_CACHE_SIZE: '1', TENANT_SETTINGS_REFRESH: '0s', PASSWORD_MIN_LENGTH: '12' });
+    if (store === 'postgres+redis') {
+      const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
+      services = { env: { DATABASE_URL: postgres.url, REDIS_URL: redis.url }, stop: async () => void (await Promise.all([postgres.stop(), redis.stop()])) };
+    }
+    gh = await bootGatehouse({ ...services.env, TENANT_CACHE_SIZE: '1', TENANT_SETTINGS_REFRESH: '0s', PASSWORD_MIN_LENGTH: '12' });
     const registry = gh.context.tenancy!.registry;
-    await registry.create({ id: 'acme', name: 'Acme', settings: { policy: { passwordMinLength: 20 }, branding: { name: 'Acme Identity' } } });
+    await registry.create({ id: 'acme', name: 'Acme', settings: { policy: { passwordMinLength: 20 }, branding: { name: 'Acme Identity', supportUrl: 'https://help.acme.test/' } } });
     await registry.create({ id: 'globex', name: 'Globex', settings: { policy: { mfaRequired: true } } });
     for (const id of ['acme', 'globex']) {
       const c = await doorInto(id);
@@ -49,6 +59,7 @@ describe('tenants: isolated realms on one server', function () {
   after(async () => {
     for (const r of Object.values(realms)) await r.c.close();
     await gh?.close();
+    await services.stop();
   });
 
   const discovery = async (issuer: string) => (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<string, string>;
@@ -163,7 +174,10 @@ describe('tenants: isolated realms on one server', function () {
 
   it('a settings change applies on the next request (TENANT_SETTINGS_REFRESH=0s), and the other tenant’s pages keep their own', async () => {
     const loginPage = async (r: Realm) => (await new UserAgent().open((await authorizationUrl(r)).url.href, () => false)).html;
-    assert.match(await loginPage(realms.acme!), /Acme Identity/);
+    const before = await loginPage(realms.acme!);
+    assert.match(before, /Acme Identity/);
+    assert.match(before, /href="https:\/\/help\.acme\.test\/"[^>]*>Need help\?/, 'the tenant\'s support link');
+    assert.doesNotMatch(await loginPage(realms.globex!), /help\.acme\.test/);
     const registry = gh.context.tenancy!.registry;
     await registry.update('acme', { settings: { policy: { passwordMinLength: 20 }, branding: { name: 'Acme Sign-in' } } });
     assert.match(await loginPage(realms.acme!), /Acme Sign-in/);
@@ -202,6 +216,32 @@ describe('tenants: isolated realms on one server', function () {
     }
     // a host no tenant has is the default tenant's, as before
     assert.equal((JSON.parse((await discoveryAt('unknown.example.test')).body) as { issuer: string }).issuer, gh.issuer);
+  });
+
+  it('a settings change on one replica applies on another within TENANT_SETTINGS_REFRESH', async function () {
+    if (store !== 'postgres+redis') return this.skip();
+    // a second replica of the same store and issuer, caching for 1 s
+    const config = loadConfig({
+      NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(await freePort()), ISSUER: gh.issuer, ...services.env,
+      KEY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEY, BCRYPT_COST: '4', LOG_LEVEL: 'silent', TENANT_SETTINGS_REFRESH: '1s',
+    });
+    const replica = await startServer(config, createLogger('silent'), { ...DEFAULT_PATHS, keysDir: join(gh.dataDir, 'keys') });
+    try {
+      const page = async () => {
+        const { url } = await authorizationUrl(realms.globex!);
+        return (await new UserAgent().open(replica.url + url.href.slice(gh.issuer.length), () => false)).html;
+      };
+      assert.doesNotMatch(await page(), /Globex Sign-in/);
+      const changed = Date.now();
+      await gh.context.tenancy!.registry.update('globex', { settings: { policy: { mfaRequired: true }, branding: { name: 'Globex Sign-in' } } });
+      // the replica re-reads the tenant's version once its copy is 1 s old: seen within the bound
+      let html = await page();
+      while (!/Globex Sign-in/.test(html) && Date.now() - changed < 3000) html = await page();
+      assert.match(html, /Globex Sign-in/);
+      assert.ok(Date.now() - changed < 3000);
+    } finally {
+      await replica.close();
+    }
   });
 
   it('a deleted tenant is gone: its issuer answers 404, its client is unknown everywhere', async () => {
