@@ -20,13 +20,15 @@ export { DEFAULT_PATHS } from './app/paths.js';
 
 function createTenantAppsOf(context: AppContext, config: Config, logger: Logger, paths: typeof DEFAULT_PATHS): TenantApps {
   const { storeOf, registry } = context.tenancy!;
-  return createTenantApps({
+  const apps = createTenantApps({
     find: (id) => registry.find(id),
     build: (tenant) => buildTenantApp({ config, logger, ...paths, metrics: context.metrics, storeOf }, tenant),
     capacity: config.TENANT_CACHE_SIZE,
     freshnessMs: config.TENANT_SETTINGS_REFRESH * 1000,
     logger,
   });
+  registry.onChange((id) => apps.forget(id));
+  return apps;
 }
 
 export type RunningServer = { url: string; port: number; context: AppContext; server: Server; close(): Promise<void> };

@@ -24,6 +24,8 @@ type Entry = { version: number; app: Promise<TenantApp>; checkedAt: number };
 export type TenantApps = {
   /** The tenant's app, built or refreshed as needed; undefined when there is no such tenant. */
   get(id: string): Promise<TenantApp | undefined>;
+  /** lets the tenant's cached app go (its settings changed or it was deleted here): the next request reads it again */
+  forget(id: string): void;
   /** how many tenants have an app in memory */
   readonly size: number;
   close(): Promise<void>;
@@ -94,6 +96,10 @@ export function createTenantApps(d: {
       cache.delete(id);
       cache.set(id, entry);
       return entry.app;
+    },
+    forget(id) {
+      const entry = cache.get(id);
+      if (entry) retire(id, entry, 'changed here');
     },
     get size() {
       return cache.size;

@@ -49,6 +49,9 @@ export function createTenantRegistry(deps: {
   provision?(tenant: TenantRecord): Promise<void>;
 }) {
   const { tenants } = deps;
+  // this process's own changes reach its cached apps at once (other replicas: TENANT_SETTINGS_REFRESH)
+  const changeListeners: ((id: string) => void)[] = [];
+  const changed = (id: string) => changeListeners.forEach((listener) => listener(id));
 
   function settingsOf(input: unknown): TenantSettings {
     const parsed = tenantSettingsSchema.safeParse(input ?? {});
@@ -79,6 +82,11 @@ export function createTenantRegistry(deps: {
 
   return {
     find: (id: string) => (id === DEFAULT_TENANT ? Promise.resolve(undefined) : tenants.find(id)),
+    /** `listener(id)` after this process changed or deleted a tenant */
+    onChange(listener: (id: string) => void): void {
+      changeListeners.push(listener);
+    },
+
     /** the tenant whose own host this is (lower case, no port) */
     findByHost: (host: string) => tenants.findByHost(host),
     list: (query: { limit: number; after?: string | null }) => tenants.list(query),
@@ -111,14 +119,18 @@ export function createTenantRegistry(deps: {
         settings: changes.settings === undefined ? found.settings : settingsOf(changes.settings),
         updatedAt: Math.max(Date.now(), found.updatedAt + 1),
       };
-      return (await tenants.update(id, next, found.version)) ?? 'stale';
+      const updated = (await tenants.update(id, next, found.version)) ?? 'stale';
+      if (updated !== 'stale') changed(id);
+      return updated;
     },
 
     /** Deletes the tenant and every record it owns; false when there was none. */
     async delete(id: string): Promise<boolean> {
       if (id === DEFAULT_TENANT) throw new InvalidTenantInput('id', 'the default tenant cannot be deleted');
       if (!TENANT_ID_PATTERN.test(id)) return false;
-      return tenants.delete(id);
+      const deleted = await tenants.delete(id);
+      changed(id);
+      return deleted;
     },
   };
 }

@@ -80,6 +80,19 @@ describe('tenant cache', () => {
     assert.equal(h.apps.size, 0);
   });
 
+  it('forget(): a change made in this process is served on the next request, without waiting for the bound', async () => {
+    const h = harness({ freshnessMs: 60_000 });
+    h.stored.set('acme', tenant('acme'));
+    await h.apps.get('acme');
+    h.stored.set('acme', tenant('acme', 2));
+    h.apps.forget('acme');
+    await h.apps.get('acme');
+    assert.deepEqual(h.built, ['acme@1', 'acme@2']);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(h.closed, ['acme@1']);
+    h.apps.forget('nobody');
+  });
+
   it('does not keep a failed build: the next request builds again', async () => {
     const h = harness();
     h.stored.set('a', tenant('a'));
