@@ -322,8 +322,8 @@ export const settings = {
     parser: p.duration(1, 86400),
   }),
   TENANT_CACHE_SIZE: setting({
-    description: 'Most tenants whose app (provider, keys, pages) is kept in memory per process; the least recently used is evicted and built again on its next request',
-    default: '1000',
+    description: 'Most tenants whose app (provider, keys, pages) is kept in memory per process, about 2 MB each; the least recently used is evicted and built again on its next request (some 40 ms)',
+    default: '100',
     parser: p.integer(1, 1000000),
   }),
   TENANT_SETTINGS_REFRESH: setting({
