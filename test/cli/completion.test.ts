@@ -32,7 +32,7 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
   }
 
   it('completes the command groups, then their commands, then a command’s options', async () => {
-    assert.deepEqual(await complete(''), ['users', 'clients', 'resources', 'roles', 'keys', 'audit', 'webhooks', 'federation', 'tenants', 'completion', 'help', '--help']);
+    assert.deepEqual(await complete(''), ['users', 'clients', 'resources', 'roles', 'keys', 'audit', 'webhooks', 'federation', 'tenants', 'completion', 'help', '--tenant', '--help']);
     assert.deepEqual(await complete('cl'), ['clients']);
     assert.deepEqual(await complete('clients', ''), ['create', 'list', 'update', 'delete', 'rotate-secret', 'set-scope', 'initial-token', '--help']);
     assert.deepEqual(await complete('clients', 'initial-token', 'create', '--'), ['--ttl', '--output', '--help']);
