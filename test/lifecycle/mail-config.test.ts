@@ -1,5 +1,7 @@
 /** Mail settings: an unusable SMTP_URL stops start-up with a clear message; without one, mail goes to the log. */
 import assert from 'node:assert/strict';
+import { createMailer } from '../../src/mail/mailer.js';
+import { DEFAULT_PATHS } from '../../src/app/paths.js';
 import { Writable } from 'node:stream';
 import { loadConfig, ConfigError } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/app/logger.js';
@@ -38,4 +40,18 @@ describe('mail configuration', () => {
       }
     });
   }
+
+  it('a "Need help?" link in the HTML and the text of every mail when BRAND_SUPPORT_URL (a tenant\'s supportUrl) is set, none otherwise', async () => {
+    const sent: { html: string; text: string }[] = [];
+    const transport = { kind: 'log' as const, send: async (m: { html: string; text: string }) => void sent.push(m), close() {} };
+    const brand = { name: 'Acme', logoUrl: '', primaryColor: '#aa0000', backgroundColor: '#ffffff' };
+    for (const supportUrl of ['https://help.acme.test/', '']) {
+      const mailer = createMailer({ transport, viewsDir: DEFAULT_PATHS.viewsDir, branding: { ...brand, supportUrl }, issuer: 'https://id.example.test', logger: createLogger('silent') });
+      await mailer.send('verify-email', 'a@example.test', 'Verify', { name: null, link: 'https://id.example.test/verify-email?token=x', validFor: '1 hour' });
+    }
+    const [withLink, without] = sent as [{ html: string; text: string }, { html: string; text: string }];
+    assert.match(withLink.html, /href="https:\/\/help\.acme\.test\/"[^>]*>Need help\?/);
+    assert.match(withLink.text, /Need help\? https:\/\/help\.acme\.test\//);
+    assert.doesNotMatch(without.html + without.text, /Need help/);
+  });
 });
