@@ -18,7 +18,7 @@ export function requestLogging(deps: { logger: Logger }) {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      deps.logger.info({ reqId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      deps.logger.info({ reqId, method: ctx.method, path: `${(ctx as { mountPath?: string }).mountPath ?? ''}${ctx.path}`, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   };
 }

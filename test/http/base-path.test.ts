@@ -10,6 +10,9 @@ import Koa, { type Context, type Middleware } from 'koa';
 import mount from 'koa-mount';
 import { basePathOf, browserPath, cookiePath, mountAtBasePath, underBase } from '../../src/http/base-path.js';
 import { csrfProtection } from '../../src/http/csrf.js';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { requestLogging } from '../../src/app/request-logging.js';
 
 type Seen = { path?: string; mountPath?: string; after?: string };
 
@@ -157,5 +160,14 @@ describe('http/base-path: one app under the issuer path', () => {
       assert.equal(set[1]!.name, '__Host-gatehouse.csrf');
       assert.equal(set[1]!.opts.path, '/');
     });
+  });
+
+  it('the request log names the path as the browser sent it, base included', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _e, done) { lines.push(chunk.toString()); done(); } }));
+    const res = await request([requestLogging({ logger }), answer({})], '/auth/token?code=secret');
+    assert.equal(res.status, 200);
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; path?: string }).find((l) => l.msg === 'request');
+    assert.equal(logged?.path, '/auth/token', 'the base, the path, and never the query');
   });
 });
