@@ -19,10 +19,10 @@ import { tenantPathPrefix } from './tenants/tenant-issuer.js';
 export { DEFAULT_PATHS } from './app/paths.js';
 
 function createTenantAppsOf(context: AppContext, config: Config, logger: Logger, paths: typeof DEFAULT_PATHS): TenantApps {
-  const { storeOf, registry } = context.tenancy!;
+  const { storeOf, registry, openSealed } = context.tenancy!;
   const apps = createTenantApps({
     find: (id) => registry.find(id),
-    build: (tenant) => buildTenantApp({ config, logger, ...paths, metrics: context.metrics, storeOf }, tenant),
+    build: (tenant) => buildTenantApp({ config, logger, ...paths, metrics: context.metrics, storeOf, openSealed }, tenant),
     capacity: config.TENANT_CACHE_SIZE,
     freshnessMs: config.TENANT_SETTINGS_REFRESH * 1000,
     logger,

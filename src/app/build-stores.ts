@@ -21,11 +21,14 @@ export function openConfiguredStore(config: Config, logger: Logger): Promise<Roo
   });
 }
 
+/** The at-rest cipher: KEY_ENCRYPTION_KEYS, or a development key under keys/. */
+export function atRestCipherOf(o: { config: Config; keysDir: string }): AtRestCipher {
+  return createAtRestCipher(o.config.KEY_ENCRYPTION_KEYS.length > 0 ? o.config.KEY_ENCRYPTION_KEYS : [loadOrCreateDevEncryptionKey(o.keysDir)]);
+}
+
 export async function buildKeys(o: { config: Config; keysDir: string }, store: Store): Promise<StoresAndKeys> {
   const { config } = o;
-  const cipher = createAtRestCipher(
-    config.KEY_ENCRYPTION_KEYS.length > 0 ? config.KEY_ENCRYPTION_KEYS : [loadOrCreateDevEncryptionKey(o.keysDir)],
-  );
+  const cipher = atRestCipherOf(o);
   const keyRing = createKeyRing({ keys: store.signingKeys, locks: store, cipher, timings: keyTimings(config) });
   const signingJwks = await keyRing.start();
   return { store, cipher, keyRing, signingJwks };

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import { createRenderer } from '../http/render.js';
 import type { AppContext } from './context.js';
-import { buildKeys, withStore } from './build-stores.js';
+import { atRestCipherOf, buildKeys, withStore } from './build-stores.js';
 import { buildProtection } from './build-protection.js';
 import { brandingOf, buildAccounts } from './build-accounts.js';
 import { buildRegistries } from './build-clients.js';
@@ -39,7 +39,7 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
     if (o.tenant !== undefined && o.tenant !== DEFAULT_TENANT && !inTenant) throw new UnknownTenant(o.tenant);
     // a tenant's command runs on its handle and its settings; the registry is the default tenant's alone
     const store = inTenant ? root.forTenant(inTenant.id) : root;
-    const config = inTenant ? tenantConfig(o.config, inTenant) : o.config;
+    const config = inTenant ? tenantConfig(o.config, inTenant, (sealed) => atRestCipherOf(o).decrypt(sealed)) : o.config;
     const opts = { ...o, config };
     const { cipher, keyRing, signingJwks } = await buildKeys(opts, store);
     const protection = buildProtection(config, store);

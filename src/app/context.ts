@@ -48,7 +48,7 @@ import { createWebhookEndpoints } from '../events/webhook-endpoints.js';
 import { auditFactorChanges } from '../audit/audited-factors.js';
 import { buildConsole, type ConsoleRouter } from './build-console.js';
 import type { TenantRegistry } from '../tenants/tenant-registry.js';
-import { tenancyOf } from './build-tenancy.js';
+import { tenancyOf, type Tenancy } from './build-tenancy.js';
 import { basePathOf } from '../http/base-path.js';
 
 export type AppContext = {
@@ -90,7 +90,7 @@ export type AppContext = {
    * The deployment's tenants (src/tenants), on the default tenant's context only: the registry behind
    * /admin/v1/tenants, and each tenant's store handle, which its own context is built on.
    */
-  tenancy: { registry: TenantRegistry; storeOf(id: string): Store } | undefined;
+  tenancy: Tenancy | undefined;
   /** /console, the operators' pages (console/router.ts); undefined when CONSOLE_ENABLED is false */
   console: ConsoleRouter | undefined;
   close(): Promise<void>;

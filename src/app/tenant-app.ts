@@ -14,11 +14,16 @@ import { createApp } from './create-app.js';
 import { startJobs } from './jobs.js';
 import type { Metrics } from './metrics.js';
 
-export type TenantAppOptions = { config: Config; logger: Logger; viewsDir: string; keysDir: string; metrics: Metrics; storeOf(id: string): Store };
+export type TenantAppOptions = {
+  config: Config; logger: Logger; viewsDir: string; keysDir: string; metrics: Metrics;
+  storeOf(id: string): Store;
+  /** decrypts the tenant's stored federation settings */
+  openSealed(sealed: string): string;
+};
 
 export async function buildTenantApp(o: TenantAppOptions, tenant: TenantRecord): Promise<TenantApp> {
   const context = await buildTenantContext(
-    { config: tenantConfig(o.config, tenant), logger: o.logger.child({ tenant: tenant.id }), viewsDir: o.viewsDir, keysDir: o.keysDir },
+    { config: tenantConfig(o.config, tenant, o.openSealed), logger: o.logger.child({ tenant: tenant.id }), viewsDir: o.viewsDir, keysDir: o.keysDir },
     o.storeOf(tenant.id),
     o.metrics,
   );

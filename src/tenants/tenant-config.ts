@@ -7,13 +7,18 @@
 import type { TenantRecord } from '../../adapters/contract.js';
 import type { Config } from '../config/schema.js';
 import { tenantIssuer } from './tenant-issuer.js';
-import { effectivePolicy, tenantSettingsSchema } from './tenant-settings.js';
+import { effectivePolicy, storedTenantSettingsSchema } from './tenant-settings.js';
+import { readFederationSettings, type FederationConfig } from '../config/federation/federation-file.js';
 
 /** how much less often a tenant's app polls its webhook outbox than the default tenant's */
 export const TENANT_POLL_FACTOR = 30;
 
-export function tenantConfig(config: Config, tenant: TenantRecord): Config {
-  const { policy, branding } = tenantSettingsSchema.parse(tenant.settings);
+/**
+ * `openSealed` decrypts the tenant's stored federation settings (the at-rest cipher); without it, or
+ * without stored providers, the tenant federates to nothing.
+ */
+export function tenantConfig(config: Config, tenant: TenantRecord, openSealed?: (sealed: string) => string): Config {
+  const { policy, branding, federation } = storedTenantSettingsSchema.parse(tenant.settings);
   const p = effectivePolicy(config, policy);
   return {
     ...config,
@@ -35,8 +40,8 @@ export function tenantConfig(config: Config, tenant: TenantRecord): Config {
     BRAND_PRIMARY_COLOR: branding.primaryColor ?? config.BRAND_PRIMARY_COLOR,
     BRAND_BACKGROUND_COLOR: branding.backgroundColor ?? config.BRAND_BACKGROUND_COLOR,
     BRAND_SUPPORT_URL: branding.supportUrl ?? config.BRAND_SUPPORT_URL,
-    // the federation file configures the default tenant's upstream providers; a tenant's are its own (not yet stored)
-    FEDERATION_FILE: null as Config['FEDERATION_FILE'],
+    // the federation file configures the default tenant's upstream providers; a tenant's are its own, stored
+    FEDERATION_FILE: federation && openSealed ? tenantFederation(tenant.id, openSealed(federation.sealed)) : null,
     // the demo client and user are the default tenant's
     SEED_DEMO: false,
     // A tenant's app in memory polls its outbox for deliveries other replicas recorded; with a thousand
@@ -50,4 +55,9 @@ export function tenantConfig(config: Config, tenant: TenantRecord): Config {
 function stricter(deployment: number, tenant: number | null): number {
   if (tenant === null) return deployment;
   return deployment === 0 ? tenant : Math.min(deployment, tenant);
+}
+
+/** A tenant's federation settings, read as the federation file's (its files inline). */
+export function tenantFederation(tenantId: string, json: string): FederationConfig {
+  return readFederationSettings(JSON.parse(json), { source: `tenant ${tenantId}`, files: 'inline' });
 }

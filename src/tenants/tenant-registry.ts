@@ -7,7 +7,12 @@
  */
 import { DEFAULT_TENANT, DuplicateError, TENANT_ID_PATTERN, type TenantRecord, type TenantStore } from '../../adapters/contract.js';
 import { DomainError } from '../errors/errors.js';
-import { checkFloors, tenantSettingsSchema, TenantSettingsRefused, type PolicyFloors, type TenantSettings } from './tenant-settings.js';
+import {
+  checkFloors, storedTenantSettingsSchema, tenantSettingsSchema, TenantSettingsRefused, type PolicyFloors, type StoredFederation, type StoredTenantSettings,
+} from './tenant-settings.js';
+import { readFederationSettings, type FederationConfig } from '../config/federation/federation-file.js';
+import { FederationFileError } from '../config/federation/checks.js';
+import { providerSummaries } from '../federation/provider-summary.js';
 
 /** Bad input to the registry; `path` names the field (as the API's problem details do). */
 export class InvalidTenantInput extends Error {
@@ -32,6 +37,7 @@ export function normaliseHost(host: string): string | null {
   return /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/.test(h) ? h : null;
 }
 
+/** settings: `{ policy?, branding?, federation? }` (tenant-settings.ts; federation in the federation file's format, files inline) */
 export type TenantInput = { id: string; name: string; host?: string | null; settings?: unknown };
 export type TenantChanges = { name?: string; host?: string | null; settings?: unknown };
 
@@ -47,14 +53,24 @@ export function createTenantRegistry(deps: {
    * takes some 100 ms to generate), so that its first discovery is as fast as any cold one
    */
   provision?(tenant: TenantRecord): Promise<void>;
+  /** encrypts a tenant's federation settings for the store (the at-rest cipher) */
+  seal?(text: string): string;
+  /** refuses federation settings that cannot work in this tenant (group mappings naming roles it lacks): InvalidTenantInput */
+  checkFederation?(tenantId: string, federation: FederationConfig): Promise<void>;
 }) {
   const { tenants } = deps;
   // this process's own changes reach its cached apps at once (other replicas: TENANT_SETTINGS_REFRESH)
   const changeListeners: ((id: string) => void)[] = [];
   const changed = (id: string) => changeListeners.forEach((listener) => listener(id));
 
-  function settingsOf(input: unknown): TenantSettings {
-    const parsed = tenantSettingsSchema.safeParse(input ?? {});
+  /**
+   * The settings to store from `input`: each of policy, branding and federation given replaces the
+   * stored one (`previous`); left out, it stays; federation null removes the tenant's providers.
+   */
+  async function settingsOf(id: string, input: unknown, previous?: StoredTenantSettings): Promise<StoredTenantSettings> {
+    if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) throw new InvalidTenantInput('settings', 'a JSON object');
+    const { federation, ...rest } = (input ?? {}) as Record<string, unknown>;
+    const parsed = tenantSettingsSchema.safeParse({ ...rest, policy: rest.policy ?? previous?.policy, branding: rest.branding ?? previous?.branding });
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       throw new InvalidTenantInput(['settings', ...issue.path.map(String)].join('.'), issue.message);
@@ -65,8 +81,24 @@ export function createTenantRegistry(deps: {
       if (err instanceof TenantSettingsRefused) throw new InvalidTenantInput(`settings.${err.path}`, err.message.slice(err.path.length + 2));
       throw err;
     }
-    return parsed.data;
+    const stored = federation === undefined ? previous?.federation : federation === null ? undefined : await sealFederation(id, federation);
+    return { ...parsed.data, ...(stored ? { federation: stored } : {}) };
   }
+
+  /** Checks federation settings as the federation file's are checked (files inline), then seals them. */
+  async function sealFederation(id: string, input: unknown): Promise<StoredFederation> {
+    if (!deps.seal) throw new InvalidTenantInput('settings.federation', 'not available here');
+    let federation: FederationConfig;
+    try {
+      federation = readFederationSettings(input, { source: `tenant ${id}`, files: 'inline' });
+    } catch (err) {
+      if (err instanceof FederationFileError) throw new InvalidTenantInput(`settings.federation.${err.path}`, `expected ${err.accepted}`);
+      throw err;
+    }
+    await deps.checkFederation?.(id, federation);
+    return { sealed: deps.seal(JSON.stringify(input)), providers: providerSummaries(federation).map((p) => ({ id: p.id, protocol: p.protocol })) };
+  }
+
   function nameOf(input: string): string {
     const name = input.trim();
     if (name.length < 1 || name.length > 100) throw new InvalidTenantInput('name', '1 to 100 characters');
@@ -98,7 +130,7 @@ export function createTenantRegistry(deps: {
       if (input.id === DEFAULT_TENANT) throw new DuplicateError('tenant');
       const now = Date.now();
       const record: TenantRecord = {
-        id: input.id, name: nameOf(input.name), host: hostOf(input.host), settings: settingsOf(input.settings), version: 1, createdAt: now, updatedAt: now,
+        id: input.id, name: nameOf(input.name), host: hostOf(input.host), settings: await settingsOf(input.id, input.settings), version: 1, createdAt: now, updatedAt: now,
       };
       await tenants.create(record);
       await deps.provision?.(record);
@@ -106,7 +138,7 @@ export function createTenantRegistry(deps: {
     },
 
     /**
-     * Changes name, host and settings (settings replaced as a whole, each of policy and branding); with
+     * Changes name, host and settings (each of policy, branding and federation given replaces the stored one); with
      * `expectedVersion` only while nobody changed it since. undefined: no such tenant; 'stale': changed.
      */
     async update(id: string, changes: TenantChanges, expectedVersion?: number): Promise<TenantRecord | undefined | 'stale'> {
@@ -116,7 +148,7 @@ export function createTenantRegistry(deps: {
       const next = {
         name: changes.name === undefined ? found.name : nameOf(changes.name),
         host: changes.host === undefined ? found.host : hostOf(changes.host),
-        settings: changes.settings === undefined ? found.settings : settingsOf(changes.settings),
+        settings: changes.settings === undefined ? found.settings : await settingsOf(id, changes.settings, storedTenantSettingsSchema.parse(found.settings)),
         updatedAt: Math.max(Date.now(), found.updatedAt + 1),
       };
       const updated = (await tenants.update(id, next, found.version)) ?? 'stale';

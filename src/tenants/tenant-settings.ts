@@ -47,6 +47,29 @@ export const tenantSettingsSchema = z.object({
   branding: tenantBrandingSchema.default({}),
 }).strict();
 
+/**
+ * A tenant's upstream providers as stored: the federation settings (the federation file's format, with
+ * file contents inline: config/federation/checks.ts FileMode) encrypted at rest as one sealed JSON text,
+ * since they hold LDAP bind passwords, client secrets and private keys; and the providers' ids and
+ * protocols, which is all a reader of the tenant is shown.
+ */
+export const storedFederationSchema = z.object({
+  sealed: z.string(),
+  providers: z.array(z.object({ id: z.string(), protocol: z.enum(['ldap', 'saml', 'oidc', 'oauth2']) }).strict()),
+}).strict();
+
+/** The settings as stored: policy, branding, and the sealed federation when the tenant has providers. */
+export const storedTenantSettingsSchema = tenantSettingsSchema.extend({ federation: storedFederationSchema.optional() });
+
+export type StoredFederation = z.infer<typeof storedFederationSchema>;
+
+/** What a reader is shown of the stored settings (API, CLI): the ids and protocols of its providers, never their settings. */
+export function shownSettings(settings: Record<string, unknown>) {
+  const { policy, branding, federation } = storedTenantSettingsSchema.parse(settings);
+  return { policy, branding, ...(federation ? { federation: { providers: federation.providers } } : {}) };
+}
+export type StoredTenantSettings = z.infer<typeof storedTenantSettingsSchema>;
+
 export type TenantPolicy = z.infer<typeof tenantPolicySchema>;
 export type TenantBranding = z.infer<typeof tenantBrandingSchema>;
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;

@@ -11,54 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
-import { UserAgent, formAction, type Page } from '../helpers/user-agent.js';
+import { formAction, type Page } from '../helpers/user-agent.js';
+import { PathScopedAgent } from '../helpers/path-scoped-agent.js';
 
 const REDIRECT_URI = 'https://rp.example.test/callback';
 const UMA = { email: 'uma@upstream.test', password: 'tangerine orbit lantern 42', name: 'Uma Upstream' };
-
-type Cookie = { name: string; value: string; path: string };
-
-/** One jar for the host, cookies sent by path-match; every Set-Cookie is kept for the assertions. */
-class PathScopedAgent extends UserAgent {
-  readonly jar: Cookie[] = [];
-  readonly setCookies: { url: string; line: string }[] = [];
-  readonly requested: string[] = [];
-  override async fetch(url: string, init: RequestInit = {}): Promise<Response> {
-    const target = new URL(url);
-    this.requested.push(target.href);
-    const headers = new Headers(init.headers);
-    const matching = this.jar.filter((c) => pathMatches(target.pathname, c.path)).sort((a, b) => b.path.length - a.path.length);
-    if (matching.length) headers.set('cookie', matching.map((c) => `${c.name}=${c.value}`).join('; '));
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    for (const line of res.headers.getSetCookie()) {
-      this.setCookies.push({ url, line });
-      this.keep(target, line);
-    }
-    return res;
-  }
-
-  private keep(target: URL, line: string): void {
-    const [pair = '', ...attributes] = line.split(';');
-    const eq = pair.indexOf('=');
-    const name = pair.slice(0, eq).trim();
-    const value = pair.slice(eq + 1).trim();
-    const attr = (key: string) => attributes.map((a) => a.trim()).find((a) => a.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1);
-    // RFC 6265 §5.1.4 default-path: the request path up to its last slash
-    const path = attr('path') ?? (target.pathname.lastIndexOf('/') > 0 ? target.pathname.slice(0, target.pathname.lastIndexOf('/')) : '/');
-    const expires = attr('expires');
-    const expired = Number(attr('max-age') ?? 1) <= 0 || (expires !== undefined && Date.parse(expires) < Date.now()) || value === '';
-    const at = this.jar.findIndex((c) => c.name === name && c.path === path);
-    if (at >= 0) this.jar.splice(at, 1);
-    if (!expired) this.jar.push({ name, value, path });
-  }
-}
-
-/** RFC 6265 §5.1.4 path-match. */
-function pathMatches(requestPath: string, cookiePath: string): boolean {
-  if (requestPath === cookiePath) return true;
-  if (!requestPath.startsWith(cookiePath)) return false;
-  return cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/';
-}
 
 describe('upstream sign-in between two Gatehouses under paths, one cookie jar for the host', function () {
   this.timeout(60_000);

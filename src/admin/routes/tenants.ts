@@ -8,7 +8,7 @@ import type { Context } from 'koa';
 import { DuplicateError, type TenantRecord } from '../../../adapters/contract.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import { InvalidTenantInput, type TenantRegistry } from '../../tenants/tenant-registry.js';
-import { tenantBrandingSchema, tenantPolicySchema } from '../../tenants/tenant-settings.js';
+import { shownSettings, tenantBrandingSchema, tenantPolicySchema } from '../../tenants/tenant-settings.js';
 import { ProblemError } from '../../errors/errors.js';
 import { etagOf, requireIfMatch } from '../etag.js';
 import { decodeCursor, encodeCursor, pageOf, pageQuery } from '../pagination.js';
@@ -22,7 +22,20 @@ export type TenantRoutesDeps = {
   issuerOf(t: TenantRecord): string;
 };
 
-const settingsSchema = z.object({ policy: tenantPolicySchema, branding: tenantBrandingSchema });
+const settingsSchema = z.object({
+  policy: tenantPolicySchema,
+  branding: tenantBrandingSchema,
+  federation: z.object({
+    providers: z.array(z.object({ id: z.string(), protocol: z.enum(['ldap', 'saml', 'oidc', 'oauth2']) })),
+  }).optional().describe('its upstream providers (settings stored encrypted, never shown; README: Tenants)'),
+});
+
+
+const settingsInput = z.object({
+  policy: z.unknown().optional(),
+  branding: z.unknown().optional(),
+  federation: z.unknown().optional().describe('upstream providers in the federation file\'s format, file contents inline (`ca`, `metadata`, `privateKey` ...); null removes them'),
+}).strict();
 
 const tenantSchema = z.object({
   id: z.string(),
@@ -39,7 +52,7 @@ const idParams = z.object({ id: z.string().min(1).max(63) });
 
 export function tenantRoutes(d: TenantRoutesDeps): AdminRoute[] {
   const view = (t: TenantRecord) => ({
-    id: t.id, name: t.name, host: t.host, issuer: d.issuerOf(t), settings: settingsSchema.parse(t.settings), version: t.version,
+    id: t.id, name: t.name, host: t.host, issuer: d.issuerOf(t), settings: shownSettings(t.settings), version: t.version,
     created_at: new Date(t.createdAt).toISOString(), updated_at: new Date(t.updatedAt).toISOString(),
   });
   const current = async (id: string) => {
@@ -74,7 +87,7 @@ export function tenantRoutes(d: TenantRoutesDeps): AdminRoute[] {
         id: z.string().min(1).max(63).describe('a DNS label: lower-case letters, digits, hyphens; never changes'),
         name: z.string().min(1).max(100),
         host: z.string().max(253).nullable().optional().describe('its own host name instead of {ISSUER}/t/{id}'),
-        settings: z.object({ policy: z.unknown().optional(), branding: z.unknown().optional() }).strict().optional(),
+        settings: settingsInput.optional(),
       }).strict(),
       response: tenantSchema, status: 201,
       async handler({ body, ctx, caller }) {
@@ -94,20 +107,19 @@ export function tenantRoutes(d: TenantRoutesDeps): AdminRoute[] {
     }),
     route({
       method: 'patch', path: '/tenants/:id', operationId: 'tenants.update',
-      summary: 'Change a tenant\'s name, host, policy or branding (each of policy and branding replaced as a whole)', scope: 'admin:tenants:write',
+      summary: 'Change a tenant\'s name, host, policy, branding or upstream providers (each of them given replaced as a whole)', scope: 'admin:tenants:write',
       params: idParams, ifMatch: true,
       body: z.object({
         name: z.string().min(1).max(100).optional(),
         host: z.string().max(253).nullable().optional(),
-        settings: z.object({ policy: z.unknown().optional(), branding: z.unknown().optional() }).strict().optional(),
+        settings: settingsInput.optional(),
       }).strict(),
       response: tenantSchema,
       async handler({ params, body, ctx, caller }) {
         const found = await current(params.id);
         requireIfMatch(ctx, etagOf(view(found)));
-        const stored = settingsSchema.parse(found.settings);
-        const settings = body.settings && { policy: body.settings.policy ?? stored.policy, branding: body.settings.branding ?? stored.branding };
-        const updated = await d.tenants.update(params.id, { ...body, settings }, found.version).catch(asProblem);
+        // each of policy, branding and federation given replaces the stored one (tenant-registry.ts)
+        const updated = await d.tenants.update(params.id, body, found.version).catch(asProblem);
         if (!updated) throw new ProblemError('not_found', 404, 'No tenant has this id.');
         if (updated === 'stale') throw new ProblemError('precondition_failed', 412, 'The tenant changed since it was read; read it again.');
         await audited(ctx, caller, 'tenant.updated', { tenant: updated.id, changed: Object.keys(body) });

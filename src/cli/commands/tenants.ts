@@ -2,12 +2,13 @@
 import { Option } from 'commander';
 import type { TenantRecord } from '../../../adapters/contract.js';
 import { tenantIssuer } from '../../tenants/tenant-issuer.js';
+import { shownSettings } from '../../tenants/tenant-settings.js';
 import { group, leaf, required, type CliCommand, type CliContext, type CliDeps } from '../command-tree.js';
 import { ConflictError, NotFoundError, UsageError } from '../exit-codes.js';
 import { audited } from '../audited.js';
 
 const shown = (c: Pick<CliContext, 'config'>, t: TenantRecord) => ({
-  id: t.id, name: t.name, host: t.host, issuer: tenantIssuer(c.config.ISSUER, t), version: t.version, settings: t.settings,
+  id: t.id, name: t.name, host: t.host, issuer: tenantIssuer(c.config.ISSUER, t), version: t.version, settings: shownSettings(t.settings),
   created_at: new Date(t.createdAt).toISOString(), updated_at: new Date(t.updatedAt).toISOString(),
 });
 
@@ -28,7 +29,7 @@ function registryOf(c: CliContext) {
 }
 
 const hostOption = new Option('--host <name>', 'its own host name (issuer https://<name>) instead of ISSUER/t/<id>; "" removes it');
-const settingsOption = new Option('--settings <json>', 'policy and branding as JSON (README: Tenants); each of policy and branding replaces the stored one');
+const settingsOption = new Option('--settings <json>', 'policy, branding and federation as JSON (README: Tenants); each of them given replaces the stored one');
 
 export function tenantsCommands(program: CliCommand, deps: CliDeps): void {
   const tenants = group(program, 'tenants', 'tenants: isolated realms with their own issuer, keys, users, clients, policy and branding');
@@ -96,9 +97,8 @@ export function tenantsCommands(program: CliCommand, deps: CliDeps): void {
       return async (c, out) => {
         const found = await registryOf(c).find(id);
         if (!found) throw new NotFoundError(`no tenant has the id ${id}`);
-        const stored = found.settings as { policy?: unknown; branding?: unknown };
-        const settings = given && { policy: given.policy ?? stored.policy, branding: given.branding ?? stored.branding };
-        const updated = await registryOf(c).update(id, { name, host: host === '' ? null : host, settings }, found.version);
+        // each of policy, branding and federation given replaces the stored one (tenant-registry.ts)
+        const updated = await registryOf(c).update(id, { name, host: host === '' ? null : host, settings: given }, found.version);
         if (updated === undefined) throw new NotFoundError(`no tenant has the id ${id}`);
         if (updated === 'stale') throw new ConflictError('the tenant changed meanwhile; run the command again');
         await audited(c, { type: 'tenant.updated', details: { tenant: id, changed: [name && 'name', host !== undefined && 'host', given && 'settings'].filter(Boolean) } });

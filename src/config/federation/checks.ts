@@ -15,14 +15,22 @@ export class FederationFileError extends Error {
 type Json = unknown;
 const show = (value: Json) => (value === undefined ? 'nothing' : JSON.stringify(value).slice(0, 120));
 
+/**
+ * Where a `...File` key's contents come from: `read`, the federation file's own, names a file read now;
+ * `inline`, settings stored in the database (a tenant's), carries the contents itself under the key
+ * without `File` (`caFile` → `ca`, `metadataFile` → `metadata`), since a stored setting cannot name a
+ * file on one replica's disk; there a `...File` key is refused as unknown.
+ */
+export type FileMode = 'read' | 'inline';
+
 /** A JSON object being read at `path`; `done()` refuses keys nobody read. */
 export class Section {
   private readonly seen = new Set<string>();
-  constructor(readonly path: string, private readonly obj: Record<string, Json>) {}
+  constructor(readonly path: string, private readonly obj: Record<string, Json>, readonly files: FileMode = 'read') {}
 
-  static of(path: string, value: Json): Section {
+  static of(path: string, value: Json, files: FileMode = 'read'): Section {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FederationFileError(path, show(value), 'a JSON object');
-    return new Section(path, value as Record<string, Json>);
+    return new Section(path, value as Record<string, Json>, files);
   }
 
   at(key: string) {
@@ -107,7 +115,7 @@ export class Section {
   stringMap(key: string, o: { keys?: readonly string[]; accepted: string }): Record<string, string> {
     const v = this.raw(key);
     if (v === undefined) return {};
-    const section = Section.of(this.at(key), v);
+    const section = Section.of(this.at(key), v, this.files);
     const out: Record<string, string> = {};
     for (const k of section.keys()) {
       if (o.keys && !o.keys.includes(k)) throw new FederationFileError(section.at(k), 'an unknown key', `only ${o.keys.join(', ')}`);
@@ -120,7 +128,7 @@ export class Section {
   roleMap(key: string): Record<string, string[]> {
     const v = this.raw(key);
     if (v === undefined) return {};
-    const section = Section.of(this.at(key), v);
+    const section = Section.of(this.at(key), v, this.files);
     const out: Record<string, string[]> = {};
     for (const k of section.keys()) {
       out[k] = section.stringList(k, { min: 1, pattern: ROLE, accepted: 'a list of role names', item: 'a role name (1 to 100 letters, digits and . _ : / -)' });
@@ -132,12 +140,12 @@ export class Section {
     const v = this.raw(key);
     if (v === undefined && o.optional) return [];
     if (!Array.isArray(v)) this.fail(key, 'a list of JSON objects');
-    return (v as Json[]).map((item, i) => Section.of(`${this.at(key)}[${i}]`, item));
+    return (v as Json[]).map((item, i) => Section.of(`${this.at(key)}[${i}]`, item, this.files));
   }
 
   section(key: string): Section | undefined {
     const v = this.raw(key);
-    return v === undefined ? undefined : Section.of(this.at(key), v);
+    return v === undefined ? undefined : Section.of(this.at(key), v, this.files);
   }
 
   keys(): string[] {
@@ -151,8 +159,11 @@ export class Section {
     }
   }
 
-  /** The contents of a file named at `key` (read now, at start-up). */
+  /** The contents of a file named at `key` (read now, at start-up); inline: the contents at `key` without `File`. */
   file(key: string, o: { optional?: boolean } = {}): string | undefined {
+    if (this.files === 'inline') {
+      return this.string(key.replace(/File$/, ''), { optional: o.optional, max: 200_000, accepted: 'the file\'s contents as a string (PEM or XML)' });
+    }
     const path = this.string(key, { optional: o.optional, accepted: 'the path of a readable file' });
     if (path === undefined) return undefined;
     try {

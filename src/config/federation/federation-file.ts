@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { SettingValueError, type Parser } from '../parsers.js';
-import { FederationFileError, PROVIDER_ID, Section } from './checks.js';
+import { FederationFileError, PROVIDER_ID, Section, type FileMode } from './checks.js';
 import { readLdapDirectory, type LdapDirectoryConfig } from './ldap-config.js';
 import { readSamlSettings, type SamlSettings } from './saml-config.js';
 import { readOidcSettings, type OidcSettings } from './oidc-config.js';
@@ -45,7 +45,16 @@ export function readFederationFile(path: string): FederationConfig {
   } catch (err) {
     throw new FederationFileError('(file)', JSON.stringify(path), `a readable JSON file (${(err as Error).message})`);
   }
-  const root = Section.of('', parsed);
+  return readFederationSettings(parsed, { source: path, files: 'read' });
+}
+
+/**
+ * The same settings from JSON already parsed: the federation file's, or a tenant's stored ones (`source`
+ * names them in messages; `files: 'inline'`, checks.ts: FileMode).
+ */
+export function readFederationSettings(parsed: unknown, o: { source: string; files: FileMode }): FederationConfig {
+  const path = o.source;
+  const root = Section.of('', parsed, o.files);
   const ldap = root.list('ldap', { optional: true }).map(readLdapDirectory);
   const ldapOrder = root.stringList('ldapOrder', { optional: true, pattern: PROVIDER_ID, accepted: 'a list of directory ids', item: 'a directory id' });
   const samlSection = root.section('saml');

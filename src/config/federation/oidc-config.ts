@@ -155,7 +155,7 @@ function withPreset(raw: Section, defaults: Record<string, unknown>): Section {
   const own = rawObject(raw);
   // claims merge key by key (an entry naming only `groups` keeps the preset's `subject`)
   const claims = isObject(defaults.claims) && isObject(own.claims) ? { claims: { ...defaults.claims, ...own.claims } } : {};
-  return Section.of(raw.path, { ...defaults, ...own, ...claims });
+  return Section.of(raw.path, { ...defaults, ...own, ...claims }, raw.files);
 }
 
 function rawObject(s: Section): Record<string, unknown> {
