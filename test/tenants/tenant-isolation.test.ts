@@ -15,6 +15,7 @@ import { formAction, signIn, UserAgent } from '../helpers/user-agent.js';
 import { expectOAuthError, basicAuth } from '../helpers/oauth.js';
 import { buildCliContext, type CliContext } from '../../src/app/cli-context.js';
 import { DEFAULT_PATHS, startServer } from '../../src/server.js';
+import { tenantConfig } from '../../src/tenants/tenant-config.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/app/logger.js';
 import { freePort } from '../helpers/services/free-port.js';
@@ -170,6 +171,28 @@ for (const store of ['sqlite', 'postgres+redis'] as const) describe(`tenants: is
     const next = await agent.submit(login, formAction(login.html, /\/login$/), { email: 'grace@example.test', password: 'hopper compiles cobol daily' }, (u) => u.startsWith(REDIRECT_URI));
     assert.ok(!next.url.startsWith(REDIRECT_URI), 'no code without a second factor');
     assert.match(next.html, /authenticator|passkey|second factor|two-factor/i);
+  });
+
+  it('a tenant’s allowed IP ranges and session cap apply there only', async () => {
+    const registry = gh.context.tenancy!.registry;
+    await registry.create({ id: 'vault', name: 'Vault', settings: { policy: { allowedIpRanges: ['10.0.0.0/8'], maxConcurrentSessions: 1 } } });
+    const c = await doorInto('vault');
+    try {
+      const client = await c.clients.create({ redirect_uris: [REDIRECT_URI], scope: 'openid' });
+      await c.accounts.create({ email: PERSON.email, password: PERSON.password, emailVerified: true });
+      const vault: Realm = { id: 'vault', issuer: `${gh.issuer}/t/vault`, c, client: { client_id: client.client_id, client_secret: String(client.client_secret) } };
+      // from 127.0.0.1 (no trusted proxy): outside the tenant's ranges, access_denied at the client
+      const denied = await new UserAgent().open((await authorizationUrl(vault)).url.href, (u) => u.startsWith(REDIRECT_URI));
+      assert.equal(new URL(denied.url).searchParams.get('error'), 'access_denied');
+      // while the same address signs in at acme, which has no ranges, and keeps two sessions there
+      for (let i = 0; i < 2; i++) await signIn(new UserAgent(), (await authorizationUrl(realms.acme!)).url.href, REDIRECT_URI, PERSON);
+      const acmeAccount = (await realms.acme!.c.accounts.findByEmail(PERSON.email))!;
+      assert.ok((await realms.acme!.c.store.oidc.findByAccountId('Session', acmeAccount.id)).length >= 2);
+    } finally {
+      await c.close();
+    }
+    const config = tenantConfig(gh.context.config, (await registry.find('vault'))!);
+    assert.deepEqual([config.SIGN_IN_ALLOWED_IP_RANGES, config.MAX_CONCURRENT_SESSIONS], [['10.0.0.0/8'], 1]);
   });
 
   it('a settings change applies on the next request (TENANT_SETTINGS_REFRESH=0s), and the other tenant’s pages keep their own', async () => {
