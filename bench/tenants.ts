@@ -247,9 +247,10 @@ export async function runTenants(o: Omit<TenantSettingsOfBench, 'stores'> & { st
       load: { before, after: loadAverage() },
     };
   } finally {
-    await Promise.all(pools.map((p) => p.close()));
-    await Promise.all(servers.map((s) => s.stop()));
-    await Promise.all(services.map((s) => s.stop()));
+    // every server and service stops, whatever else failed
+    await Promise.allSettled(pools.map((p) => p.close()));
+    await Promise.allSettled(servers.map((s) => s.stop()));
+    await Promise.allSettled(services.map((s) => s.stop()));
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
