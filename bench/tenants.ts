@@ -178,8 +178,12 @@ export async function runTenants(o: Omit<TenantSettingsOfBench, 'stores'> & { st
     let server = await start();
     let pool = new Pool(origin, { connections: o.connections, pipelining: 1 });
     pools.push(pool);
-    const get = async (path: string) => void (await expectOk(await pool.request({ method: 'GET', path }), path));
-    const discovery = (id: string) => get(`/t/${id}${DISCOVERY}`);
+    // the tenant's own document, not an answer of the default app
+    const discovery = async (id: string) => {
+      const path = `/t/${id}${DISCOVERY}`;
+      const { issuer } = JSON.parse(await expectOk(await pool.request({ method: 'GET', path }), path)) as { issuer?: string };
+      if (issuer !== `${origin}/t/${id}`) throw new Error(`${path}: issuer ${issuer}`);
+    };
     const token = (c: TenantClient) => async () => {
       const res = await pool.request({
         method: 'POST', path: `/t/${c.tenant}/token`, headers: { 'content-type': FORM, authorization: basic(c) },
