@@ -1,6 +1,7 @@
 /** The targets (for a 2-core machine) and the markdown report of one run. */
 import type { LoadResult } from './load.js';
 import type { CoreShares } from './machine-load.js';
+import type { TenantsRun } from './tenants.js';
 import type { UserListRun } from './user-list.js';
 
 export type Pass = {
@@ -26,6 +27,8 @@ export type RunReport = {
   verdicts?: Verdict[];
   /** the management API's user list at scale (user-list.ts) */
   userList?: UserListRun[];
+  /** 10,000 tenants: seeding, start-up, cold discovery, memory, client_credentials across tenants (tenants.ts) */
+  tenants?: TenantsRun[];
 };
 
 type Memory = { rss: number; heapUsed: number; gc: boolean };

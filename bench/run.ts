@@ -11,7 +11,7 @@
  *
  * `--quick` (`npm run bench -- --quick`, bench/settings.ts): the regression check in under three minutes:
  * every endpoint scenario once for both servers and the same tables, with BENCH_SECONDS=2,
- * BENCH_WARMUP_SECONDS=1, BENCH_BCRYPT_COST=4 and no user_list or webhooks study (BENCH_ONLY can still
+ * BENCH_WARMUP_SECONDS=1, BENCH_BCRYPT_COST=4 and no user_list, tenants or webhooks study (BENCH_ONLY can still
  * select them). Variables set in the environment win over the preset.
  *
  * Settings (environment; defaults without --quick):
@@ -32,7 +32,8 @@
  *
  * Last, after both servers have stopped, the `user_list` scenario (bench/user-list.ts: the management
  * API's user list at BENCH_USERS=100000 accounts, on each of BENCH_USER_LIST_STORES); BENCH_ONLY selects
- * it like any other id (`BENCH_ONLY=user_list` runs it alone).
+ * it like any other id (`BENCH_ONLY=user_list` runs it alone). Then `tenants` (bench/tenants.ts: 10,000
+ * tenants, BENCH_TENANTS, on each of BENCH_TENANT_STORES) and `webhooks`, selected the same way.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -50,6 +51,7 @@ import { benchSettings, selects, selectsScenarios } from './settings.js';
 import { prepare, startBare, startGatehouse, type Services } from './targets.js';
 import { cpuShares, cpuSnapshot, loadAverage, loadSampler } from './machine-load.js';
 import { render, type Pass, type RunReport, type ScenarioRun } from './report.js';
+import { runTenantsBench } from './tenants.js';
 import { runUserListBench } from './user-list.js';
 import { runWebhooksBench } from './webhooks.js';
 import { freePort } from '../test/helpers/services/free-port.js';
@@ -151,6 +153,12 @@ async function main(): Promise<void> {
     const users = await runUserListBench();
     report.userList = users.runs;
     markdown = `${markdown}${markdown ? '\n\n' : ''}${users.markdown}`;
+  }
+  // issue 15 §5: 10,000 tenants (bench/tenants.ts)
+  if (selects(S, 'tenants')) {
+    const tenants = await runTenantsBench();
+    report.tenants = tenants.runs;
+    markdown = `${markdown}${markdown ? '\n\n' : ''}${tenants.markdown}`;
   }
   // issue 16: the token endpoint with and without a webhook, delivery rate and latency (bench/webhooks.ts)
   if (selects(S, 'webhooks')) {

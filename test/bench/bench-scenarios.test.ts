@@ -13,6 +13,7 @@ import { counted } from '../../bench/load.js';
 import { SCENARIOS, type Target } from '../../bench/scenarios.js';
 import { EXTRA_STUDIES, benchSettings, selects } from '../../bench/settings.js';
 import { prepare, startBare, startGatehouse, type Services, type Started } from '../../bench/targets.js';
+import { renderTenants, runTenants, tenantsSettings } from '../../bench/tenants.js';
 
 const quiet = () => {};
 const REQUESTS = 8;
@@ -76,6 +77,36 @@ describe('bench: every scenario still runs against Gatehouse and the bare provid
       });
     }
   }
+});
+
+describe('bench: the tenants study (bench/tenants.ts) runs end to end at a small size', function () {
+  it('seeds, starts, creates through the API, serves cold and warm tenants and reports every number', async function () {
+    // seven server starts and three CLI calls, each a process on the sources through tsx
+    this.timeout(240_000);
+    const s = tenantsSettings({ BENCH_TENANTS: '30', BENCH_TENANT_CREATES: '3', BENCH_TENANT_COLD: '5', BENCH_TENANT_ACTIVE: '10' });
+    const r = await runTenants({ ...s, seconds: 1, starts: 1, keyPool: 2, smallCache: 4, idleSeconds: 1, connections: 2, serverCpu: '', store: 'sqlite', log: quiet });
+    const timings = { apiCreates: r.apiCreates, apiCreatedFirstDiscovery: r.apiCreatedFirstDiscovery, activation: r.activation, cold: r.cold, warm: r.warm, ...r.clientCredentials };
+    for (const [name, t] of Object.entries(timings)) {
+      assert.deepEqual({ name, errors: t.errors, samples: t.errorSamples }, { name, errors: 0, samples: [] });
+      assert.ok(t.ok > 0 && Number.isFinite(t.rate) && Number.isFinite(t.latencyMs.p99), `${name}: ${JSON.stringify(t)}`);
+    }
+    assert.deepEqual([r.apiCreates.ok, r.activation.ok, r.cold.ok, r.warm.ok, r.seed.clients], [3, 10, 5, 5, 10]);
+    assert.equal(r.clientCredentials.smallCache?.cacheSize, 4);
+    assert.equal(r.startMs.empty.length + r.startMs.full.length, 2);
+    assert.ok([...r.startMs.empty, ...r.startMs.full].every((ms) => ms > 0));
+    assert.ok(r.memory.active.rss > 0 && r.memory.idle.rss > 0 && Number.isFinite(r.memory.perTenantMb.rss));
+    assert.ok(r.seed.perSecond > 0 && Number.isFinite(r.idleCpuPercent));
+    const markdown = renderTenants([r]);
+    assert.match(markdown, /share key material/);
+    assert.doesNotMatch(markdown, /NaN|undefined/);
+  });
+
+  it('refuses a store it does not know and a non-numeric size', () => {
+    assert.throws(() => tenantsSettings({ BENCH_TENANT_STORES: 'sqlite,mongo' }), /BENCH_TENANT_STORES: unknown mongo/);
+    assert.throws(() => tenantsSettings({ BENCH_TENANTS: 'ten' }), /BENCH_TENANTS=ten/);
+    assert.deepEqual(tenantsSettings({}).stores, ['sqlite']);
+    assert.equal(tenantsSettings({}).tenants, 10_000);
+  });
 });
 
 describe('bench --quick', () => {
