@@ -1,6 +1,6 @@
 /**
  * Issue 15 §5: 10,000 tenants. On each store (BENCH_TENANT_STORES), one data set and a Gatehouse server
- * (a child pinned to BENCH_SERVER_CPU, production mode, TENANT_CACHE_SIZE at its default 1000) on it:
+ * (a child pinned to BENCH_SERVER_CPU, production mode, TENANT_CACHE_SIZE = BENCH_TENANT_ACTIVE) on it:
  *
  * 1. seeding BENCH_TENANTS tenants straight through the store (tenant-seed.ts: signing keys from a small
  *    pool, shared between tenants: a benchmark shortcut), then creating BENCH_TENANT_CREATES tenants
@@ -126,6 +126,8 @@ export async function runTenants(o: Omit<TenantSettingsOfBench, 'stores'> & { st
       KEY_ENCRYPTION_KEYS: randomBytes(32).toString('base64'), COOKIE_KEYS: randomSecret(32), LOG_LEVEL: 'warn',
       // the bench measures tenant creation, not the per-client rate limit
       ADMIN_REQUESTS_PER_MINUTE: '1000000',
+      // every active tenant in memory (the default, 100, is sized for the chart's memory limit)
+      TENANT_CACHE_SIZE: String(o.active),
     };
     const start = async (extra: Record<string, string> = {}) => {
       const server = await startServer({ name: 'gatehouse', script: codePath('src/main.ts'), env: { ...env, ...extra }, origin, readyPath: DISCOVERY, ...(o.serverCpu ? { cpus: o.serverCpu } : {}), timeoutMs: 60_000 });

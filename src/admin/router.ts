@@ -65,12 +65,13 @@ function decodedSegment(segment: string): string {
 export function createAdminApi(deps: AdminRouterDeps) {
   const authenticate = createBearerAuth({ verifier: deps.verifier, adminScopesOf: deps.adminScopesOf });
   const table = deps.routes.map(compile);
-  const document = openApiDocument(deps.routes, deps.issuer);
+  // made on its first request: a tenant's app is built for its first request, which is rarely this one
+  let document: ReturnType<typeof openApiDocument> | undefined;
 
   async function run(ctx: Context, path: string): Promise<void> {
     if (path === '/openapi.json' || path === '/openapi.json/') {
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw new ProblemError('method_not_allowed', 405, 'Only GET is allowed here.', undefined, { Allow: 'GET, HEAD' });
-      ctx.body = document;
+      ctx.body = document ??= openApiDocument(deps.routes, deps.issuer);
       return;
     }
     const matches = table.map((c) => ({ c, m: c.pattern.exec(path) })).filter((x) => x.m);

@@ -32,7 +32,7 @@ import { buildProtection } from './build-protection.js';
 import { createInvitations } from '../accounts/invitation.js';
 import { buildAccountLifecycle, buildDirectoryDn } from './build-account-lifecycle.js';
 import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
-import { brandingOf, buildAccounts } from './build-accounts.js';
+import { brandingOf, buildAccounts, createAccountResources, type AccountResources } from './build-accounts.js';
 import { buildFactors, type Factors } from './build-factors.js';
 import { buildRegistries } from './build-clients.js';
 import { buildProvider } from './build-provider.js';
@@ -91,6 +91,8 @@ export type AppContext = {
    * /admin/v1/tenants, and each tenant's store handle, which its own context is built on.
    */
   tenancy: Tenancy | undefined;
+  /** what the tenants' contexts share with this one (build-accounts.ts) */
+  accountResources: AccountResources;
   /** /console, the operators' pages (console/router.ts); undefined when CONSOLE_ENABLED is false */
   console: ConsoleRouter | undefined;
   close(): Promise<void>;
@@ -108,17 +110,18 @@ export function buildContext(o: ContextOptions): Promise<AppContext> {
  * configuration (tenant-config.ts) on its store handle, sharing the process's metrics. Closing it
  * leaves the store open (the handle's close does nothing).
  */
-export function buildTenantContext(o: ContextOptions, store: Store, metrics: Metrics): Promise<AppContext> {
-  return assemble(o, store, { metrics });
+export function buildTenantContext(o: ContextOptions, store: Store, shared: Pick<AppContext, 'metrics' | 'accountResources'>): Promise<AppContext> {
+  return assemble(o, store, shared);
 }
 
 
-async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: AppContext['tenancy']; metrics?: Metrics }): Promise<AppContext> {
+async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: AppContext['tenancy']; metrics?: Metrics; accountResources?: AccountResources }): Promise<AppContext> {
   const { config, logger, viewsDir } = o;
   const tenancy = shared.tenancy;
   const { cipher, keyRing, signingJwks } = await buildKeys(o, store);
   const protection = buildProtection(config, store);
-  const accounts = await buildAccounts(o, store, protection.mayMail);
+  const accountResources = shared.accountResources ?? createAccountResources();
+  const accounts = await buildAccounts(o, store, protection.mayMail, accountResources);
   // the federation file's group mappings must name roles (issue 14): refuse to start otherwise
   await assertMappedRolesExist(config.FEDERATION_FILE, accounts.roles.unknown);
   const factors = auditFactorChanges(buildFactors(config, store, cipher, accounts.withAllRoles), accounts.audit);
@@ -169,7 +172,7 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
   });
 
   return {
-    config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, tenancy, ledger, accessTokenVerifier, metrics, render, federation, factors,
+    config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, tenancy, accountResources, ledger, accessTokenVerifier, metrics, render, federation, factors,
     ...registries,
     accounts: accounts.accounts,
     roles: accounts.roles,

@@ -13,9 +13,12 @@ import { buildTenantContext } from './context.js';
 import { createApp } from './create-app.js';
 import { startJobs } from './jobs.js';
 import type { Metrics } from './metrics.js';
+import type { AccountResources } from './build-accounts.js';
 
 export type TenantAppOptions = {
   config: Config; logger: Logger; viewsDir: string; keysDir: string; metrics: Metrics;
+  /** the default tenant's: one common-password list and password hasher per process */
+  accountResources: AccountResources;
   storeOf(id: string): Store;
   /** decrypts the tenant's stored federation settings */
   openSealed(sealed: string): string;
@@ -25,7 +28,7 @@ export async function buildTenantApp(o: TenantAppOptions, tenant: TenantRecord):
   const context = await buildTenantContext(
     { config: tenantConfig(o.config, tenant, o.openSealed), logger: o.logger.child({ tenant: tenant.id }), viewsDir: o.viewsDir, keysDir: o.keysDir },
     o.storeOf(tenant.id),
-    o.metrics,
+    { metrics: o.metrics, accountResources: o.accountResources },
   );
   const handle = createApp(context).callback();
   const jobs = startJobs(context);

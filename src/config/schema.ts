@@ -322,7 +322,7 @@ export const settings = {
     parser: p.duration(1, 86400),
   }),
   TENANT_CACHE_SIZE: setting({
-    description: 'Most tenants whose app (provider, keys, pages) is kept in memory per process, about 2 MB each; the least recently used is evicted and built again on its next request (some 40 ms)',
+    description: 'Most tenants whose app (provider, keys, pages) is kept in memory per process, under 1 MB each; the least recently used is evicted and built again on its next request (a few ms)',
     default: '100',
     parser: p.integer(1, 1000000),
   }),
