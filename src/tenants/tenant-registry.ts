@@ -156,6 +156,22 @@ export function createTenantRegistry(deps: {
       return updated;
     },
 
+    /**
+     * Its stored federation settings sealed again under the cipher's current key (`keys reencrypt`):
+     * 'current' when there are none or they already are, 'changed' when the tenant changed meanwhile (run
+     * it again), 'reencrypted' when rewritten.
+     */
+    async resealFederation(id: string, cipher: { isCurrent(c: string): boolean; decrypt(c: string): string; encrypt(p: string): string }): Promise<'current' | 'reencrypted' | 'changed'> {
+      const found = await tenants.find(id);
+      const stored = found && storedTenantSettingsSchema.parse(found.settings);
+      if (!found || !stored?.federation || cipher.isCurrent(stored.federation.sealed)) return 'current';
+      const settings = { ...stored, federation: { ...stored.federation, sealed: cipher.encrypt(cipher.decrypt(stored.federation.sealed)) } };
+      const updated = await tenants.update(id, { name: found.name, host: found.host, settings, updatedAt: Math.max(Date.now(), found.updatedAt + 1) }, found.version);
+      if (!updated) return 'changed';
+      changed(id);
+      return 'reencrypted';
+    },
+
     /** Deletes the tenant and every record it owns; false when there was none. */
     async delete(id: string): Promise<boolean> {
       if (id === DEFAULT_TENANT) throw new InvalidTenantInput('id', 'the default tenant cannot be deleted');

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { storedTenantSettingsSchema } from '../../src/tenants/tenant-settings.js';
+import { tenantConfig } from '../../src/tenants/tenant-config.js';
 import { createAtRestCipher } from '../../src/keys/at-rest-cipher.js';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -59,6 +61,11 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
     assert.equal(await totp.confirmEnrolment(accountId, await totpCode(totpSecret)), true);
     kids = await publishedKids();
     // a webhook endpoint's signing secrets (disabled: nothing is sent; a public address literal: no DNS)
+    // a tenant: its own signing key, and federation settings holding a bind password, sealed at rest
+    await gh.context.tenancy!.registry.create({ id: 'acme', name: 'Acme', settings: { federation: { ldap: [{
+      id: 'corp', name: 'Corp', urls: ['ldap://127.0.0.1:9'], bindDn: 'cn=svc,dc=acme', bindPassword: 'the bind password', userBase: 'dc=acme',
+      userFilter: '(mail={{login}})', claims: { email: 'mail' },
+    }] } } });
     webhookSecret = (await createWebhookEndpoints({ store: gh.context.store.webhooks, cipher: gh.context.cipher, privateHosts: [] }).create({ url: 'https://93.184.215.14/hooks', enabled: false })).secret;
   });
   after(() => gh?.close());
@@ -77,8 +84,12 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
       'client-secret': { reencrypted: 1, already_current: 0, failed: 0 },
       'totp-secret': { reencrypted: 1, already_current: 0, failed: 0 },
       'webhook-secret': { reencrypted: 1, already_current: 0, failed: 0 },
+      tenants: { tenants: 1, secrets_reencrypted: 1, federation_reencrypted: 1 },
     });
     assert.match(run.lines.at(-1)!, /the others can be removed/);
+    const sealed = async () => (storedTenantSettingsSchema.parse((await gh.context.tenancy!.registry.find('acme'))!.settings)).federation!.sealed;
+    assert.ok(createAtRestCipher([NEW]).isCurrent(await sealed()), 'the tenant\'s federation settings are under the new key');
+    for (const s of await gh.context.tenancy!.storeOf('acme').encryptedSecrets.list()) assert.ok(createAtRestCipher([NEW]).isCurrent(s.ciphertext), `acme's ${s.kind}`);
     const after = await stored();
     const onlyNew = createAtRestCipher([NEW]);
     assert.deepEqual(after.map((s) => [s.kind, s.id]), before.map((s) => [s.kind, s.id]));
@@ -91,7 +102,9 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
 
     const again = await cli([NEW, OLD], 'reencrypt');
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(Object.values(JSON.parse(again.stdout) as Record<string, unknown>), [1, 1, 1, 1].map(() => ({ reencrypted: 0, already_current: 1, failed: 0 })));
+    const { tenants, ...kinds } = JSON.parse(again.stdout) as Record<string, unknown>;
+    assert.deepEqual(Object.values(kinds), [1, 1, 1, 1].map(() => ({ reencrypted: 0, already_current: 1, failed: 0 })));
+    assert.deepEqual(tenants, { tenants: 1, secrets_reencrypted: 0, federation_reencrypted: 0 });
     assert.deepEqual(await stored(), after, 'idempotent: nothing rewritten');
   });
 
@@ -102,6 +115,8 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
     assert.equal(await gh.context.factors.totp.verify(accountId, await totpCode(totpSecret, 1)), true);
     const [endpoint] = await gh.context.store.webhooks.listEndpoints();
     assert.equal(openSecrets(gh.context.cipher, endpoint!.secretsCiphertext)[0]!.secret, webhookSecret, 'the webhook signs with the same secret');
+    const acme = (await gh.context.tenancy!.registry.find('acme'))!;
+    assert.equal(tenantConfig(gh.context.config, acme, gh.context.tenancy!.openSealed).FEDERATION_FILE?.ldap[0]?.bindPassword, 'the bind password');
   });
 
   it('with the old key alone, `gatehouse` refuses to start in one line naming KEY_ENCRYPTION_KEYS, and changes nothing', async () => {
@@ -140,6 +155,7 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
         'client-secret': { reencrypted: 0, already_current: 1, failed: 0 },
         'totp-secret': { reencrypted: 0, already_current: 1, failed: 1 },
         'webhook-secret': { reencrypted: 0, already_current: 1, failed: 0 },
+        tenants: { tenants: 1, secrets_reencrypted: 0, federation_reencrypted: 0 },
       });
       assert.ok(run.lines.some((l) => /^gatehouse: totp-secret acct-lost was left as it is: .*KEY_ENCRYPTION_KEYS/.test(l)), run.stderr);
       assert.match(run.lines.at(-1)!, /^gatehouse: 1 value\(s\) could not be re-encrypted/);

@@ -12,7 +12,8 @@ import Database from 'better-sqlite3';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
-import { formAction, type Page } from '../helpers/user-agent.js';
+import { formAction, hiddenFields, type Page } from '../helpers/user-agent.js';
+import { startSamlIdp, type SamlIdp } from '../helpers/services/saml-idp.js';
 import { PathScopedAgent } from '../helpers/path-scoped-agent.js';
 import { DIRECTORY_FIXTURE, startSlapd, type SlapdService } from '../helpers/services/slapd.js';
 import { createAdminCaller, managementToken } from '../admin/admin-client.js';
@@ -23,6 +24,7 @@ const insecure = { execute: [oidc.allowInsecureRequests] };
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const UMA = { email: 'uma@upstream.test', password: 'tangerine orbit lantern 42', name: 'Uma Upstream' };
 const atClient = (url: string) => url.startsWith(REDIRECT_URI);
+const CAROL = { username: 'carol', password: 'carol-idp-password', attributes: { email: ['carol@saml.example.test'] } };
 
 describe('tenants: their own upstream providers, stored encrypted', function () {
   this.timeout(60_000);
@@ -36,6 +38,8 @@ describe('tenants: their own upstream providers, stored encrypted', function () 
   const doorInto = (tenant: string) =>
     buildCliContext({ config: gh.context.config, logger: gh.context.logger, ...DEFAULT_PATHS, keysDir: join(gh.dataDir, 'keys'), tenant });
   let slapd: SlapdService;
+  let idp: SamlIdp;
+  const tenantSp = (id: string) => ({ entityId: `${gh.issuer}/t/acme/federation/saml/${id}/metadata`, acs: `${gh.issuer}/t/acme/federation/saml/${id}/acs` });
   const federation = (clientId: string, secret: string, extra: Record<string, unknown> = {}) => ({
     oidc: { providers: [{ id: 'partner', name: 'Partner', issuer: gh.issuer, clientId, clientSecret: secret, domains: ['upstream.test'], emailVerified: true, ...extra }] },
   });
@@ -51,6 +55,8 @@ describe('tenants: their own upstream providers, stored encrypted', function () 
   before(async () => {
     slapd = await startSlapd({ ldif: await readFile(DIRECTORY_FIXTURE, 'utf8') });
     gh = await bootGatehouse({ OUTBOUND_PRIVATE_HOSTS: '127.0.0.1,localhost', TENANT_SETTINGS_REFRESH: '0s' });
+    // a real SAML IdP (SimpleSAMLphp) that knows acme's SP: its entity and ACS are under acme's issuer
+    idp = await startSamlIdp({ spEntityId: tenantSp('corpsso').entityId, acsUrl: tenantSp('corpsso').acs, users: [CAROL] });
     call = createAdminCaller(gh);
     token = await managementToken(gh, 'admin:tenants:read admin:tenants:write');
     // the upstream: the default tenant, its person and a client for acme's callback
@@ -60,7 +66,9 @@ describe('tenants: their own upstream providers, stored encrypted', function () 
       token_endpoint_auth_method: 'client_secret_basic', scope: 'openid email profile',
     });
     upstreamSecret = String(upstreamClient.client_secret);
-    const created = await call('POST', '/tenants', { token, body: { id: 'acme', name: 'Acme', settings: { federation: { ...federation(upstreamClient.client_id, upstreamSecret), ...directory() } } } });
+    // the IdP's metadata inline, as a stored setting carries it (`metadata`, not `metadataFile`)
+    const saml = { saml: { idps: [{ id: 'corpsso', name: 'Corp SSO', metadata: idp.metadataXml, claims: { email: 'email' }, emailVerified: true, domains: ['saml.example.test'] }] } };
+    const created = await call('POST', '/tenants', { token, body: { id: 'acme', name: 'Acme', settings: { federation: { ...federation(upstreamClient.client_id, upstreamSecret), ...directory(), ...saml } } } });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal((await call('POST', '/tenants', { token, body: { id: 'globex', name: 'Globex' } })).status, 201);
     [acme, globex] = [await doorInto('acme'), await doorInto('globex')];
@@ -70,6 +78,7 @@ describe('tenants: their own upstream providers, stored encrypted', function () 
     await globex?.close();
     await gh?.close();
     await slapd?.stop();
+    await idp?.stop();
   });
 
   const startAt = async (c: CliContext, issuer: string) => {
@@ -101,6 +110,31 @@ describe('tenants: their own upstream providers, stored encrypted', function () 
     assert.equal(await globex.accounts.findByEmail(UMA.email), undefined);
   });
 
+  it('a person of acme’s SAML IdP signs in at acme (SP-initiated, the IdP’s real login page)', async () => {
+    const { config, verifier, url } = await startAt(acme, acmeIssuer());
+    const agent = new PathScopedAgent();
+    const login = await agent.open(url.href, atClient);
+    let page = await agent.submit(login, formAction(login.html, /\/federated\/corpsso$/), {}, atClient);
+    if (page.html.includes('name="AuthState"')) {
+      const action = /<form[^>]*action="([^"]*)"/.exec(page.html.slice(page.html.indexOf('AuthState') - 2000))?.[1] ?? '';
+      const authState = /name="AuthState"\s+value="([^"]*)"/.exec(page.html)?.[1]?.replace(/&amp;/g, '&') ?? '';
+      page = await agent.submit(page, action.replace(/&amp;/g, '&'), { AuthState: authState, username: CAROL.username, password: CAROL.password });
+    }
+    const acs = (/<form[^>]*action="([^"]+)"/.exec(page.html)?.[1] ?? '').replace(/&amp;/g, '&');
+    assert.equal(acs, tenantSp('corpsso').acs, 'the IdP posts to acme\'s ACS');
+    const fields = hiddenFields(page.html, /<form[^>]*action="([^"]+)"/.exec(page.html)![1]!);
+    const posted = await agent.fetch(acs, { method: 'POST', body: new URLSearchParams(fields), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' } });
+    assert.equal(posted.status, 303, await posted.clone().text());
+    page = await agent.open(new URL(posted.headers.get('location')!, acs).href, atClient);
+    if (!atClient(page.url)) page = await agent.submit(page, formAction(page.html, /\/consent$/), {}, atClient);
+    assert.ok(atClient(page.url), `${page.status} ${page.url} ${page.html.slice(0, 300)}`);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(page.url), { pkceCodeVerifier: verifier });
+    assert.equal(tokens.claims()!.iss, acmeIssuer());
+    const account = await acme.accounts.findByEmail(CAROL.attributes.email[0]!);
+    assert.equal(tokens.claims()!.sub, account?.id);
+    assert.equal(await gh.context.accounts.findByEmail(CAROL.attributes.email[0]!), undefined, 'not an account of the default tenant');
+  });
+
   it('a directory person signs in at acme with the password of the directory; at globex the same login is refused', async () => {
     for (const [c, issuer, works] of [[acme, acmeIssuer(), true], [globex, `${gh.issuer}/t/globex`, false]] as const) {
       const { url } = await startAt(c, issuer);
@@ -128,7 +162,7 @@ describe('tenants: their own upstream providers, stored encrypted', function () 
 
   it('readers see the provider ids, never the settings; the store holds them only encrypted', async () => {
     const read = await call('GET', '/tenants/acme', { token });
-    assert.deepEqual((read.body.settings as { federation: unknown }).federation, { providers: [{ id: 'corp', protocol: 'ldap' }, { id: 'partner', protocol: 'oidc' }] });
+    assert.deepEqual((read.body.settings as { federation: unknown }).federation, { providers: [{ id: 'corp', protocol: 'ldap' }, { id: 'corpsso', protocol: 'saml' }, { id: 'partner', protocol: 'oidc' }] });
     assert.ok(!JSON.stringify(read.body).includes(upstreamSecret));
     assert.ok(!JSON.stringify(read.body).includes(slapd.bindPassword));
     const db = new Database(join(gh.dataDir, 'gatehouse.db'), { readonly: true });
@@ -164,7 +198,7 @@ describe('tenants: their own upstream providers, stored encrypted', function () 
     let read = await call('GET', '/tenants/acme', { token });
     read = await call('PATCH', '/tenants/acme', { token, headers: { 'if-match': String(read.headers.get('etag')) }, body: { settings: { branding: { name: 'Acme Login' } } } });
     assert.equal(read.status, 200);
-    assert.deepEqual((read.body.settings as { federation: unknown }).federation, { providers: [{ id: 'corp', protocol: 'ldap' }, { id: 'partner', protocol: 'oidc' }] });
+    assert.deepEqual((read.body.settings as { federation: unknown }).federation, { providers: [{ id: 'corp', protocol: 'ldap' }, { id: 'corpsso', protocol: 'saml' }, { id: 'partner', protocol: 'oidc' }] });
     read = await call('PATCH', '/tenants/acme', { token, headers: { 'if-match': String(read.headers.get('etag')) }, body: { settings: { federation: null } } });
     assert.equal(read.status, 200);
     assert.equal((read.body.settings as { federation?: unknown }).federation, undefined);

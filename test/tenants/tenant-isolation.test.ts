@@ -195,6 +195,29 @@ for (const store of ['sqlite', 'postgres+redis'] as const) describe(`tenants: is
     assert.deepEqual([config.SIGN_IN_ALLOWED_IP_RANGES, config.MAX_CONCURRENT_SESSIONS], [['10.0.0.0/8'], 1]);
   });
 
+  it('a tenant’s session cap ends its person’s oldest session there', async () => {
+    await gh.context.tenancy!.registry.create({ id: 'solo', name: 'Solo', settings: { policy: { maxConcurrentSessions: 1 } } });
+    const c = await doorInto('solo');
+    try {
+      const client = await c.clients.create({ redirect_uris: [REDIRECT_URI], scope: 'openid' });
+      const person = await c.accounts.create({ email: PERSON.email, password: PERSON.password, emailVerified: true });
+      const solo: Realm = { id: 'solo', issuer: `${gh.issuer}/t/solo`, c, client: { client_id: client.client_id, client_secret: String(client.client_secret) } };
+      const [first, second] = [new UserAgent(), new UserAgent()];
+      await signIn(first, (await authorizationUrl(solo)).url.href, REDIRECT_URI, PERSON);
+      await signIn(second, (await authorizationUrl(solo)).url.href, REDIRECT_URI, PERSON);
+      // the cap runs once the second sign-in completed (last-sign-in.ts): its outcome is in the store
+      const sessions = () => c.store.oidc.findByAccountId('Session', person.id);
+      for (const started = Date.now(); (await sessions()).length > 1 && Date.now() - started < 5000;) await new Promise((r) => setImmediate(r));
+      assert.equal((await sessions()).length, 1);
+      const silently = async (agent: UserAgent) =>
+        new URL((await agent.open((await authorizationUrl(solo)).url.href + '&prompt=none', (u) => u.startsWith(REDIRECT_URI))).url).searchParams;
+      assert.equal((await silently(first)).get('error'), 'login_required');
+      assert.ok((await silently(second)).get('code'));
+    } finally {
+      await c.close();
+    }
+  });
+
   it('a settings change applies on the next request (TENANT_SETTINGS_REFRESH=0s), and the other tenant’s pages keep their own', async () => {
     const loginPage = async (r: Realm) => (await new UserAgent().open((await authorizationUrl(r)).url.href, () => false)).html;
     const before = await loginPage(realms.acme!);

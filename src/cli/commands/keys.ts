@@ -60,16 +60,36 @@ export function keysCommands(program: CliCommand, deps: CliDeps): void {
 
   leaf(keys, {
     name: 'reencrypt',
-    description: 'encrypt every secret at rest under the first KEY_ENCRYPTION_KEYS key, so the others can be dropped (exit 1, changing nothing for it, when a value cannot be decrypted)',
+    description: 'encrypt every secret at rest under the first KEY_ENCRYPTION_KEYS key, every tenant\'s too, so the others can be dropped (exit 1, changing nothing for it, when a value cannot be decrypted)',
     example: 'KEY_ENCRYPTION_KEYS=NEW,OLD gatehouse keys reencrypt',
     plan() {
       return async (c, out) => {
         const report = await reencryptSecrets({ secrets: c.store.encryptedSecrets, cipher: c.cipher });
-        const counts = Object.fromEntries(Object.entries(report.counts).map(([kind, n]) => [kind, { reencrypted: n.reencrypted, already_current: n.alreadyCurrent, failed: n.failed }]));
-        await audited(c, { type: 'admin.keys.reencrypted', result: report.failures.length ? 'failure' : 'success', details: { counts } });
+        const counts: Record<string, unknown> = Object.fromEntries(Object.entries(report.counts).map(([kind, n]) => [kind, { reencrypted: n.reencrypted, already_current: n.alreadyCurrent, failed: n.failed }]));
+        const failures = report.failures.map((f) => `${f.kind} ${f.id} was left as it is: ${f.reason}`);
+        // from the default tenant: every tenant's secrets too, and its sealed federation settings
+        if (c.tenancy) {
+          const tenants = { tenants: 0, secrets_reencrypted: 0, federation_reencrypted: 0 };
+          for (let after: string | null = null; ;) {
+            const page = await c.tenancy.registry.list({ limit: 1000, after });
+            for (const t of page.tenants) {
+              tenants.tenants++;
+              const own = await reencryptSecrets({ secrets: c.tenancy.storeOf(t.id).encryptedSecrets, cipher: c.cipher });
+              for (const n of Object.values(own.counts)) tenants.secrets_reencrypted += n.reencrypted;
+              failures.push(...own.failures.map((f) => `tenant ${t.id}: ${f.kind} ${f.id} was left as it is: ${f.reason}`));
+              const sealed = await c.tenancy.registry.resealFederation(t.id, c.cipher).catch(() => 'failed' as const);
+              if (sealed === 'reencrypted') tenants.federation_reencrypted++;
+              else if (sealed !== 'current') failures.push(`tenant ${t.id}: its federation settings were left as they are (${sealed === 'changed' ? 'changed meanwhile: run it again' : 'no configured key decrypts them: keep the key that encrypted them in KEY_ENCRYPTION_KEYS'})`);
+            }
+            if (!page.next) break;
+            after = page.next;
+          }
+          counts.tenants = tenants;
+        }
+        await audited(c, { type: 'admin.keys.reencrypted', result: failures.length ? 'failure' : 'success', details: { counts } });
         out.record(counts);
-        for (const f of report.failures) out.note(`gatehouse: ${f.kind} ${f.id} was left as it is: ${f.reason}`);
-        if (report.failures.length) throw new OperationFailed(`${report.failures.length} value(s) could not be re-encrypted; keep the key that encrypted them in KEY_ENCRYPTION_KEYS`);
+        for (const f of failures) out.note(`gatehouse: ${f}`);
+        if (failures.length) throw new OperationFailed(`${failures.length} value(s) could not be re-encrypted; keep the key that encrypted them in KEY_ENCRYPTION_KEYS`);
         out.note('Every secret is now encrypted under the first KEY_ENCRYPTION_KEYS key: the others can be removed (then restart or roll the replicas).');
       };
     },
