@@ -36,9 +36,10 @@ async function main(): Promise<void> {
       {
         client_id: s.service.clientId,
         client_secret: s.service.clientSecret,
-        grant_types: ['client_credentials'],
-        response_types: [],
-        redirect_uris: [],
+        // and signs people in itself: the opaque tokens it introspects are its own (bench/scenarios.ts)
+        grant_types: ['client_credentials', 'authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [s.spa.redirectUri],
         token_endpoint_auth_method: 'client_secret_basic',
       },
       {

@@ -1,7 +1,9 @@
 /**
  * What is measured: one operation per endpoint, the same for Gatehouse and the bare provider. Tokens the
  * later scenarios need are harvested from the earlier ones (client_credentials → JWT access tokens to
- * introspect; login flows → refresh tokens; refresh → opaque access tokens for userinfo/introspection).
+ * introspect; login flows → refresh tokens; refresh → opaque access tokens for userinfo). The opaque
+ * tokens introspected are the service client's own, from its own sign-ins (serviceLoginFlow): a client
+ * may introspect only its own tokens or those of an API it serves (src/oidc/introspection-rights.ts).
  *
  * Refresh is measured as sequential chains: each refresh token is used once, and the one it rotates to
  * is the chain's next request. A chain is only ever used by one request at a time, so no token is
@@ -21,6 +23,8 @@ export type Target = {
   service: { clientId: string; clientSecret: string };
   jwtAccessTokens: Ring;
   opaqueAccessTokens: Ring;
+  /** the confidential service client's own opaque access tokens (introspection) */
+  serviceOpaqueTokens: Ring;
   refreshChains: RefreshChains;
 };
 
@@ -77,7 +81,8 @@ export const SCENARIOS: Scenario[] = [
   {
     id: 'introspection',
     label: 'introspection (opaque AT)',
-    op: (t) => () => introspect(t, t.opaqueAccessTokens.next()),
+    // its tokens come from a few sign-ins of the service client first (targets.ts: prepare)
+    op: (t) => () => introspect(t, t.serviceOpaqueTokens.next()),
   },
   {
     id: 'introspection_jwt',
@@ -110,6 +115,23 @@ async function callJson(t: Target, req: Req): Promise<Record<string, unknown>> {
 
 // RFC 6749 §2.3.1: client_id and secret are form-encoded, then base64 (ours are base64url: unchanged)
 const basic = (c: { clientId: string; clientSecret: string }) => `Basic ${Buffer.from(`${encodeURIComponent(c.clientId)}:${encodeURIComponent(c.clientSecret)}`).toString('base64')}`;
+
+/** The service client (confidential) signing the bench person in for itself: an opaque access token for userinfo. */
+export async function serviceLoginFlow(t: Target): Promise<Record<string, unknown>> {
+  const verifier = randomBytes(32).toString('base64url');
+  const params = new URLSearchParams({
+    client_id: t.service.clientId, response_type: 'code', redirect_uri: SPA.redirectUri, scope: 'openid',
+    state: randomBytes(12).toString('base64url'), nonce: randomBytes(12).toString('base64url'),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+  });
+  const callback = new URL(await signIn(new UserAgent(), `${t.origin}/auth?${params}`, SPA.redirectUri, USER));
+  const code = callback.searchParams.get('code');
+  if (!code) throw new Error(`no code in the callback: ${callback.search.slice(0, 200)}`);
+  const body = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: SPA.redirectUri, code_verifier: verifier }).toString();
+  const json = await callJson(t, { method: 'POST', path: '/token', headers: { 'content-type': FORM, authorization: basic(t.service) }, body });
+  if (String(json.access_token).split('.').length === 3) throw new Error('the service client got a JWT access token, not an opaque one');
+  return json;
+}
 
 /**
  * One person signing in, as a browser does: authorization request → login page → POST login (the

@@ -31,11 +31,12 @@ export async function createGatehouseRecords(env: Record<string, string>): Promi
   const service = (await cli(env, ['clients', 'create', '--json', JSON.stringify({
     client_id: SERVICE_CLIENT_ID,
     client_name: 'Bench service',
-    grant_types: ['client_credentials'],
+    // and signs people in itself: the opaque tokens it introspects are its own (bench/scenarios.ts)
+    grant_types: ['client_credentials', 'authorization_code'],
     // a client_credentials client gets only the API scopes it registers (src/clients/client-scope.ts)
-    scope: API.scope,
-    response_types: [],
-    redirect_uris: [],
+    scope: `openid ${API.scope}`,
+    response_types: ['code'],
+    redirect_uris: [SPA.redirectUri],
     token_endpoint_auth_method: 'client_secret_basic',
   })])) as { client_secret?: string };
   await cli(env, ['clients', 'create', '--json', JSON.stringify({

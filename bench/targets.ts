@@ -12,7 +12,7 @@ import { combined, startServer, type ServerProcess } from './server-process.js';
 import { createGatehouseRecords } from './setup-data.js';
 import { API, SERVICE_CLIENT_ID, SPA, USER, randomSecret } from './bench-data.js';
 import { codePath } from './code.js';
-import { SCENARIOS, Ring, RefreshChains, type Scenario, type Target } from './scenarios.js';
+import { SCENARIOS, serviceLoginFlow, Ring, RefreshChains, type Scenario, type Target } from './scenarios.js';
 import type { BareSettings } from './bare-provider.js';
 import type { BenchSettings } from './settings.js';
 import { freePort } from '../test/helpers/services/free-port.js';
@@ -113,6 +113,7 @@ function newTarget(name: Target['name'], origins: string[], clientSecret: string
     service: { clientId: SERVICE_CLIENT_ID, clientSecret },
     jwtAccessTokens: new Ring(),
     opaqueAccessTokens: new Ring(),
+    serviceOpaqueTokens: new Ring(),
     refreshChains: new RefreshChains(),
   };
 }
@@ -121,7 +122,8 @@ const byId = (id: string) => SCENARIOS.find((s) => s.id === id)!;
 
 /**
  * Harvests what a scenario needs when the scenarios that normally leave it behind did not run (or too
- * little): `chains` refresh-token chains for refresh, 64 tokens for userinfo and introspection.
+ * little): `chains` refresh-token chains for refresh, 64 tokens for userinfo, and 4 sign-ins of the
+ * service client for introspection (its own opaque tokens).
  */
 export async function prepare(scenario: Scenario, t: Target, o: { chains: number; loginConcurrency: number; log(msg: string): void }): Promise<void> {
   const repeat = async (op: Operation, times: number, concurrency: number) => {
@@ -135,7 +137,10 @@ export async function prepare(scenario: Scenario, t: Target, o: { chains: number
   };
   if (scenario.id === 'refresh') await needChains(o.chains);
   if (scenario.id === 'introspection_jwt' && t.jwtAccessTokens.size < 64) await repeat(byId('client_credentials').op(t), 64, 4);
-  if ((scenario.id === 'userinfo' || scenario.id === 'introspection') && t.opaqueAccessTokens.size < 64) {
+  if (scenario.id === 'introspection') {
+    while (t.serviceOpaqueTokens.size < 4) t.serviceOpaqueTokens.add(String((await serviceLoginFlow(t)).access_token));
+  }
+  if (scenario.id === 'userinfo' && t.opaqueAccessTokens.size < 64) {
     await needChains(4);
     await repeat(byId('refresh').op(t), 64, Math.min(4, t.refreshChains.size));
   }
