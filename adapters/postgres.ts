@@ -16,7 +16,6 @@ import pg from 'pg';
 import { RateLimiterPostgres } from 'rate-limiter-flexible';
 import {
   DEFAULT_TENANT,
-  TENANT_ID_PATTERN,
   type AccountRecord,
   type AccountStore,
   type ClientRecord,
@@ -35,6 +34,7 @@ import {
 } from './contract.js';
 import { ACCOUNT_OWNED_TABLES, emailKey, ENCRYPTED_COLUMNS, TABLES, TENANT_COLUMN, tenantKeyPrefix, type EncryptedColumn, type Table } from './record-schema.js';
 import type { Row, RowMapper } from './row-mapper.js';
+import { tenantHandles } from './tenant-handles.js';
 import { shortLivedRecords } from './short-lived-records.js';
 import { postgresFactorStore } from './postgres-factors.js';
 import { postgresFederationStore } from './postgres-federation.js';
@@ -48,9 +48,6 @@ import { accountPageSql, pageLimit, toAccountPage } from './account-list.js';
 
 export const DEFAULT_POOL_SIZE = 10;
 const MAX_POOL_SIZE = 1000;
-
-/** How many tenants' handles a store keeps ready (forTenant), the least recently used let go first. */
-const HANDLE_CACHE_SIZE = 256;
 
 export type PostgresStoreOptions = { onError?: (err: Error) => void };
 
@@ -153,9 +150,6 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
       webhooks: parts.webhooks(tenant),
     };
   };
-  // A handle is only closures: the recently used ones are kept for the requests of the same tenant, a
-  // bounded few, so 10,000 tenants never mean 10,000 handles.
-  const handles = new Map<string, Store>();
   const defaultTenant = bind(DEFAULT_TENANT);
   const root: RootStore = {
     ...defaultTenant,
@@ -172,21 +166,7 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
       await pool.end();
     },
     tenants: postgresTenantStore(pool),
-    forTenant(id) {
-      if (id === DEFAULT_TENANT) return root;
-      const cached = handles.get(id);
-      if (cached) {
-        // the most recently used last: the first is the one to let go
-        handles.delete(id);
-        handles.set(id, cached);
-        return cached;
-      }
-      if (!TENANT_ID_PATTERN.test(id)) throw new RangeError(`not a tenant id: ${JSON.stringify(id)}`);
-      const handle = bind(id);
-      handles.set(id, handle);
-      if (handles.size > HANDLE_CACHE_SIZE) handles.delete(handles.keys().next().value!);
-      return handle;
-    },
+    forTenant: tenantHandles(bind, () => root),
   };
   return root;
 }

@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
-  DEFAULT_TENANT, TENANT_ID_PATTERN,
+  DEFAULT_TENANT,
   type AccountRecord, type AccountStore, type ClientRecord, type ClientStore, type ResourceRecord, type ResourceStore, type RoleRecord, type RoleStore,
   type RootStore, type SigningKeyRecord, type SigningKeyStore, type Store,
 } from './contract.js';
@@ -28,11 +28,9 @@ import { createSqliteRateLimiterFactory } from './sqlite-rate-limiter.js';
 import { migrate } from './sqlite-schema.js';
 import { insertSql, sqliteEncryptedSecrets, sqliteLocks, sqliteMapper, tenantRow, unique, type ForTenant } from './sqlite-sql.js';
 import { sqliteTenantStore } from './sqlite-tenants.js';
+import { tenantHandles } from './tenant-handles.js';
 import { shortLivedRecords } from './short-lived-records.js';
 import { sqliteWebhookStore } from './sqlite-webhooks.js';
-
-/** How many tenants' handles a store keeps ready (forTenant), the least recently used let go first. */
-const HANDLE_CACHE_SIZE = 256;
 
 export function openSqliteStore(databaseUrl: string): RootStore {
   const file = new URL(databaseUrl).pathname;
@@ -89,9 +87,6 @@ export function openSqliteStore(databaseUrl: string): RootStore {
       webhooks: parts.webhooks(tenant),
     };
   };
-  // A handle is only closures (some 200, tens of microseconds to make): the recently used ones are kept
-  // for the requests of the same tenant, a bounded few, so 10,000 tenants never mean 10,000 handles.
-  const handles = new Map<string, Store>();
   const defaultTenant = bind(DEFAULT_TENANT);
   const root: RootStore = {
     ...defaultTenant,
@@ -102,21 +97,7 @@ export function openSqliteStore(databaseUrl: string): RootStore {
       db.close();
     },
     tenants: sqliteTenantStore(db),
-    forTenant(id) {
-      if (id === DEFAULT_TENANT) return root;
-      const cached = handles.get(id);
-      if (cached) {
-        // the most recently used last: the first is the one to let go
-        handles.delete(id);
-        handles.set(id, cached);
-        return cached;
-      }
-      if (!TENANT_ID_PATTERN.test(id)) throw new RangeError(`not a tenant id: ${JSON.stringify(id)}`);
-      const handle = bind(id);
-      handles.set(id, handle);
-      if (handles.size > HANDLE_CACHE_SIZE) handles.delete(handles.keys().next().value!);
-      return handle;
-    },
+    forTenant: tenantHandles(bind, () => root),
   };
   return root;
 }
