@@ -21,10 +21,15 @@ export function createSessionCap(deps: {
   return async (accountId, currentSessionUid) => {
     const sessions = (await oidc.findByAccountId('Session', accountId)) as (OidcPayload & StoredSession)[];
     if (sessions.length <= deps.max) return 0;
-    // newest first; the current one stays whatever its date
-    const others = sessions.filter((s) => s.uid !== currentSessionUid).sort((a, b) => (b.loginTs ?? 0) - (a.loginTs ?? 0));
-    const keptOthers = deps.max - (others.length < sessions.length ? 1 : 0);
-    const ending = others.slice(Math.max(0, keptOthers)).filter((s) => typeof s.jti === 'string');
+    // The newest `max` stay: by sign-in time (seconds), the session signing in first among equals (it
+    // is the newest, whatever the clock's grain), then by uid. Sign-ins that finish at the same moment
+    // may each end the other: the cap is never exceeded, and the last run keeps its own session.
+    const rank = (x: StoredSession & { uid?: string }) => [x.loginTs ?? 0, x.uid === currentSessionUid ? 1 : 0] as const;
+    const order = [...sessions].sort((a, b) => {
+      const [ra, rb] = [rank(a), rank(b)];
+      return rb[0] - ra[0] || rb[1] - ra[1] || String(b.uid ?? '').localeCompare(String(a.uid ?? ''));
+    });
+    const ending = order.slice(deps.max).filter((s) => typeof s.jti === 'string');
     // a grant another kept session also signed in with stays
     const kept = sessions.filter((s) => !ending.includes(s));
     const keptGrants = new Set(kept.flatMap((s) => Object.values(s.authorizations ?? {}).map((a) => a.grantId)));
