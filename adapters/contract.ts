@@ -435,6 +435,19 @@ export interface Store {
   tryLock(name: string, ttlSeconds: number, owner: string): Promise<boolean>;
   /** Webhook endpoints, the outbox of domain events and their deliveries (src/events/). */
   webhooks: WebhookStore;
+  /**
+   * A unit of work: every write `work` makes through this store (any tenant's handle of it) is kept
+   * together, or none is when it throws: a change and the audit row and outbox event it causes, so a
+   * crash between them cannot keep the change and lose its event (src/events/). A unit inside a unit
+   * joins it. SQLite and PostgreSQL run it as one transaction; MongoDB and Redis have none, there the
+   * writes are made one by one (the README says what that means for events). Give it store calls only:
+   * on SQLite the other requests wait while it runs. A write that fails inside a unit fails the unit
+   * (PostgreSQL ends the transaction at the first error): a caller that means to go on after an error
+   * (a DuplicateError, say) makes that write outside the unit.
+   */
+  atomically<T>(work: () => Promise<T>): Promise<T>;
+  /** Runs `fn` once the open unit has committed, never when it rolled back; at once outside a unit. */
+  afterCommit(fn: () => void): void;
 }
 
 export class DuplicateError extends Error {

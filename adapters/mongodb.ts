@@ -167,6 +167,11 @@ function mongoStoreOf(db: Db, tn: MongoTenant): Omit<Store, 'close'> {
 
   return {
     kind: 'mongodb',
+    // No unit of work: a standalone MongoDB server has no multi-document transactions, so the writes of a
+    // unit are made one by one as they come (contract.ts: Store.atomically; the README says what that
+    // means for events).
+    atomically: (work) => work(),
+    afterCommit: (fn) => fn(),
     oidc: oidcStore,
     records: shortLivedRecords(oidcStore),
     accounts: {

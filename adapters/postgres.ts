@@ -34,6 +34,7 @@ import {
 } from './contract.js';
 import { ACCOUNT_OWNED_TABLES, emailKey, ENCRYPTED_COLUMNS, TABLES, TENANT_COLUMN, tenantKeyPrefix, type EncryptedColumn, type Table } from './record-schema.js';
 import type { Row, RowMapper } from './row-mapper.js';
+import { postgresUnits } from './postgres-units.js';
 import { tenantHandles } from './tenant-handles.js';
 import { shortLivedRecords } from './short-lived-records.js';
 import { postgresFactorStore } from './postgres-factors.js';
@@ -80,6 +81,24 @@ const resourceRows = postgresMapper<ResourceRecord>(TABLES.resources);
 const roleRows = postgresMapper<RoleRecord>(TABLES.roles);
 const keyRows = postgresMapper<SigningKeyRecord>(TABLES.signingKeys);
 
+const partsOn = (pool: pg.Pool) => ({
+  oidc: postgresOidcStore(pool),
+  accounts: postgresAccountStore(pool),
+  clients: postgresClientStore(pool),
+  resources: postgresResourceStore(pool),
+  roles: postgresRoleStore(pool),
+  signingKeys: postgresSigningKeyStore(pool),
+  encryptedSecrets: postgresEncryptedSecrets(pool),
+  factors: postgresFactorStore(pool),
+  federation: postgresFederationStore(pool),
+  accountTokens: postgresAccountTokenStore(pool),
+  passwordHistory: postgresPasswordHistoryStore(pool),
+  audit: postgresAuditStore(pool),
+  rateLimiter: postgresRateLimiters(pool),
+  tryLock: postgresLocks(pool),
+  webhooks: postgresWebhookStore(pool),
+});
+
 export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOptions = {}): Promise<RootStore> {
   const pool = new pg.Pool(postgresPoolConfig(databaseUrl));
   // An idle client whose server went away emits 'error' on the pool; unheard, it would end the process.
@@ -96,23 +115,9 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
     throw err;
   }
 
-  const parts = {
-    oidc: postgresOidcStore(pool),
-    accounts: postgresAccountStore(pool),
-    clients: postgresClientStore(pool),
-    resources: postgresResourceStore(pool),
-    roles: postgresRoleStore(pool),
-    signingKeys: postgresSigningKeyStore(pool),
-    encryptedSecrets: postgresEncryptedSecrets(pool),
-    factors: postgresFactorStore(pool),
-    federation: postgresFederationStore(pool),
-    accountTokens: postgresAccountTokenStore(pool),
-    passwordHistory: postgresPasswordHistoryStore(pool),
-    audit: postgresAuditStore(pool),
-    rateLimiter: postgresRateLimiters(pool),
-    tryLock: postgresLocks(pool),
-    webhooks: postgresWebhookStore(pool),
-  };
+  // the parts get the unit-aware pool: inside Store.atomically their queries run in the unit's transaction
+  const units = postgresUnits(pool);
+  const parts = partsOn(units.pool);
   const bind = (tenant: string): Store => {
     const oidc = parts.oidc.forTenant(tenant);
     return {
@@ -148,6 +153,8 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
       async close() {},
       tryLock: parts.tryLock(tenant),
       webhooks: parts.webhooks(tenant),
+      atomically: units.atomically,
+      afterCommit: units.afterCommit,
     };
   };
   const defaultTenant = bind(DEFAULT_TENANT);
@@ -165,7 +172,7 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
     async close() {
       await pool.end();
     },
-    tenants: postgresTenantStore(pool),
+    tenants: postgresTenantStore(units.pool),
     forTenant: tenantHandles(bind, () => root),
   };
   return root;

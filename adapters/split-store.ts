@@ -98,6 +98,9 @@ function split(durable: Store, shortLived: ShortLivedStore): Store {
     tryLock: (name, ttlSeconds, owner) => durable.tryLock(name, ttlSeconds, owner),
     // the outbox is written with the audit row, so it lives with it (durable), as do endpoints and deliveries
     webhooks: durable.webhooks,
+    // a unit is the durable store's transaction; writes to Redis inside it are made at once, outside it
+    atomically: (work) => durable.atomically(work),
+    afterCommit: (fn) => durable.afterCommit(fn),
   };
 }
 

@@ -31,6 +31,7 @@ import { sqliteTenantStore } from './sqlite-tenants.js';
 import { tenantHandles } from './tenant-handles.js';
 import { shortLivedRecords } from './short-lived-records.js';
 import { sqliteWebhookStore } from './sqlite-webhooks.js';
+import { gatedLimiter, sqliteUnits } from './sqlite-units.js';
 
 export function openSqliteStore(databaseUrl: string): RootStore {
   const file = new URL(databaseUrl).pathname;
@@ -59,44 +60,49 @@ export function openSqliteStore(databaseUrl: string): RootStore {
     webhooks: sqliteWebhookStore(db),
   };
   const ping = db.prepare('SELECT 1');
+  const units = sqliteUnits(db);
+  const { gated } = units;
   const bind = (tenant: string): Store => {
-    const oidc = parts.oidc.forTenant(tenant);
+    const oidc = gated(parts.oidc.forTenant(tenant));
+    const limiter = parts.rateLimiter(tenant);
     return {
       kind: 'sqlite',
       oidc,
       records: shortLivedRecords(oidc),
-      accounts: parts.accounts(tenant),
-      clients: parts.clients(tenant),
-      resources: parts.resources(tenant),
-      roles: parts.roles(tenant),
-      signingKeys: parts.signingKeys(tenant),
-      encryptedSecrets: parts.encryptedSecrets(tenant),
-      factors: parts.factors(tenant),
-      federation: parts.federation(tenant),
-      accountTokens: parts.accountTokens.forTenant(tenant),
-      passwordHistory: parts.passwordHistory(tenant),
-      audit: parts.audit(tenant),
-      rateLimiter: parts.rateLimiter(tenant),
+      accounts: gated(parts.accounts(tenant)),
+      clients: gated(parts.clients(tenant)),
+      resources: gated(parts.resources(tenant)),
+      roles: gated(parts.roles(tenant)),
+      signingKeys: gated(parts.signingKeys(tenant)),
+      encryptedSecrets: gated(parts.encryptedSecrets(tenant)),
+      factors: gated(parts.factors(tenant)),
+      federation: gated(parts.federation(tenant)),
+      accountTokens: gated(parts.accountTokens.forTenant(tenant)),
+      passwordHistory: gated(parts.passwordHistory(tenant)),
+      audit: gated(parts.audit(tenant)),
+      rateLimiter: (o) => gatedLimiter(limiter(o), units),
       sweepExpired: async () => oidc.sweep(),
       async ping() {
         ping.get();
       },
       // a tenant's handle shares the root's database: only the root closes it
       async close() {},
-      tryLock: parts.tryLock(tenant),
-      webhooks: parts.webhooks(tenant),
+      tryLock: gated({ tryLock: parts.tryLock(tenant) }).tryLock,
+      webhooks: gated(parts.webhooks(tenant)),
+      atomically: units.atomically,
+      afterCommit: units.afterCommit,
     };
   };
   const defaultTenant = bind(DEFAULT_TENANT);
   const root: RootStore = {
     ...defaultTenant,
     // the root's sweeps cover every tenant (contract.ts: RootStore)
-    sweepExpired: async () => parts.oidc.sweepEveryTenant(),
-    accountTokens: { ...defaultTenant.accountTokens, deleteExpiredBefore: async (time) => parts.accountTokens.deleteExpiredEverywhereBefore(time) },
+    ...gated({ sweepExpired: async () => parts.oidc.sweepEveryTenant() }),
+    accountTokens: { ...defaultTenant.accountTokens, ...gated({ deleteExpiredBefore: async (time: number) => parts.accountTokens.deleteExpiredEverywhereBefore(time) }) },
     async close() {
       db.close();
     },
-    tenants: sqliteTenantStore(db),
+    tenants: gated(sqliteTenantStore(db)),
     forTenant: tenantHandles(bind, () => root),
   };
   return root;
