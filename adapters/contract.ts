@@ -441,9 +441,9 @@ export interface Store {
    * crash between them cannot keep the change and lose its event (src/events/). A unit inside a unit
    * joins it. SQLite and PostgreSQL run it as one transaction; MongoDB and Redis have none, there the
    * writes are made one by one (the README says what that means for events). Give it store calls only:
-   * on SQLite the other requests wait while it runs. A write that fails inside a unit fails the unit
-   * (PostgreSQL ends the transaction at the first error): a caller that means to go on after an error
-   * (a DuplicateError, say) makes that write outside the unit.
+   * on SQLite the other requests wait while it runs. On PostgreSQL a write that fails inside a unit
+   * fails the whole unit, even when the work catches its error (the transaction ends at the first
+   * error): a caller that means to go on after an error (a DuplicateError, say) writes outside the unit.
    */
   atomically<T>(work: () => Promise<T>): Promise<T>;
   /** Runs `fn` once the open unit has committed, never when it rolled back; at once outside a unit. */

@@ -75,8 +75,11 @@ export function postgresUnits(pool: pg.Pool): PostgresUnits {
       try {
         await client.query('BEGIN');
         const result = await units.run(unit, work);
-        await client.query('COMMIT');
+        // a statement that failed inside (its error caught by the work) aborted the transaction, and
+        // PostgreSQL answers COMMIT with ROLLBACK: the unit did not happen, whatever the work returned
+        const committed = await client.query('COMMIT');
         unit.open = false;
+        if (committed.command === 'ROLLBACK') throw new Error('unit of work rolled back: a write inside it failed');
         runAfterCommit(unit.afterCommit);
         return result;
       } catch (err) {

@@ -83,7 +83,7 @@ export async function buildAccounts(
   resources: AccountResources = createAccountResources(),
 ): Promise<Accounts> {
   const { config, logger } = o;
-  const audit = createAuditLog({ store: store.audit, logger, retentionSeconds: config.AUDIT_RETENTION });
+  const audit = createAuditLog({ store: store.audit, units: store, logger, retentionSeconds: config.AUDIT_RETENTION });
   const passwordPolicy = createPasswordPolicy({
     minLength: config.PASSWORD_MIN_LENGTH,
     maxLength: config.PASSWORD_MAX_LENGTH,

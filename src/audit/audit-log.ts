@@ -3,10 +3,15 @@
  * that ties it to the request's log line. Each event is stored (AuditStore, swept after AUDIT_RETENTION)
  * and streamed as one pino line (`msg: "audit"`), so a log pipeline sees it even if the store is down.
  * Recording never throws: a security event must not turn a sign-in into an error page.
+ *
+ * A change and the event it causes go together through recordChange: the change's writes, the audit
+ * row and the outbox event are one unit of work (Store.atomically), so a crash or a failed write between
+ * them keeps neither, and a receiver never misses a change that happened (issue 16). That one does throw:
+ * the change did not happen.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { AuditEventRecord, AuditQuery, AuditStore } from '../../adapters/contract.js';
+import type { AuditEventRecord, AuditQuery, AuditStore, Store } from '../../adapters/contract.js';
 import { eventFromAudit } from '../events/audit-events.js';
 
 export type AuditEvent = {
@@ -39,6 +44,12 @@ export type AuditLog = {
   query(q: AuditQuery): Promise<AuditEventRecord[]>;
   /** Deletes events older than the retention period; returns how many. */
   sweep(): Promise<number>;
+  /**
+   * Makes `change` and the event it causes one unit (Store.atomically): both are stored, or neither is
+   * and the error is thrown. `event` may be built from the change's result, or be undefined for nothing to
+   * record (a change that changed nothing). The change must be store calls only (see Store.atomically).
+   */
+  recordChange<T>(change: () => Promise<T>, event: AuditEvent | ((result: T) => AuditEvent | undefined), from?: KoaLike | AuditSource): Promise<T>;
   /** Called after a domain event went into the outbox (the delivery worker sends it without waiting to poll). */
   onOutbox(listener: () => void): void;
 };
@@ -50,14 +61,21 @@ function withoutSecrets(details: Record<string, unknown>): Record<string, unknow
   return Object.fromEntries(Object.entries(details).filter(([key]) => !SECRET_KEY.test(key)));
 }
 
-export function createAuditLog(deps: { store: AuditStore; logger: Logger; retentionSeconds: number; now?: () => number }): AuditLog {
-  const { store, logger } = deps;
+export function createAuditLog(deps: {
+  store: AuditStore;
+  /** the units of work of the store the changes are made in (the same store as `store`'s) */
+  units: Pick<Store, 'atomically' | 'afterCommit'>;
+  logger: Logger;
+  retentionSeconds: number;
+  now?: () => number;
+}): AuditLog {
+  const { store, logger, units } = deps;
   const now = deps.now ?? Date.now;
   const listeners: (() => void)[] = [];
-  return {
-    async record(event, from) {
-      const source = from && 'get' in from ? sourceOf(from) : (from ?? {});
-      const record: AuditEventRecord = {
+
+  function recordOf(event: AuditEvent, from?: KoaLike | AuditSource): AuditEventRecord {
+    const source = from && 'get' in from ? sourceOf(from) : (from ?? {});
+    return {
         id: randomUUID(),
         time: now(),
         type: event.type,
@@ -68,17 +86,44 @@ export function createAuditLog(deps: { store: AuditStore; logger: Logger; retent
         userAgent: source.userAgent ?? null,
         requestId: source.requestId ?? null,
         reason: event.reason ?? null,
-        details: withoutSecrets(event.details ?? {}),
-      };
+      details: withoutSecrets(event.details ?? {}),
+    };
+  }
+  const logLine = (record: AuditEventRecord, eventId?: string) =>
+    logger.info({ audit: record, reqId: record.requestId, ...(eventId ? { eventId } : {}) }, 'audit');
+  const wake = () => {
+    for (const listener of listeners) listener();
+  };
+
+  return {
+    async record(event, from) {
+      const record = recordOf(event, from);
       // the domain event it is, if any, goes into the outbox with the row: one write, both or neither
       const outbox = eventFromAudit(record, event.eventOnly);
-      logger.info({ audit: record, reqId: record.requestId, ...(outbox ? { eventId: outbox.id } : {}) }, 'audit');
+      logLine(record, outbox?.id);
       try {
         await store.append(record, outbox);
-        if (outbox) for (const listener of listeners) listener();
+        if (outbox) units.afterCommit(wake);
       } catch (err) {
         logger.error({ err, auditId: record.id, type: record.type, ...(outbox ? { eventId: outbox.id, event: outbox.type } : {}) }, 'storing an audit event failed');
       }
+    },
+    async recordChange(change, event, from) {
+      return units.atomically(async () => {
+        const result = await change();
+        const built = typeof event === 'function' ? event(result) : event;
+        if (built) {
+          const record = recordOf(built, from);
+          const outbox = eventFromAudit(record, built.eventOnly);
+          await store.append(record, outbox);
+          // the log line and the worker's wake-up only for what was stored
+          units.afterCommit(() => {
+            logLine(record, outbox?.id);
+            if (outbox) wake();
+          });
+        }
+        return result;
+      });
     },
     onOutbox(listener) {
       listeners.push(listener);

@@ -39,7 +39,7 @@ async function outboxHas(store: RootStore, eventId: string): Promise<boolean> {
   return (await store.webhooks.outbox(10_000)).some((e) => e.id === eventId);
 }
 
-function unitSuite(name: string, open: () => Promise<{ store: RootStore; close(): Promise<void> }>) {
+function unitSuite(name: string, open: () => Promise<{ store: RootStore; close(): Promise<void> }>, o: { abortsOnError?: boolean } = {}) {
   describe(`Store.atomically on ${name}`, function () {
     this.timeout(60_000);
     let store: RootStore;
@@ -96,6 +96,20 @@ function unitSuite(name: string, open: () => Promise<{ store: RootStore; close()
       }), (err) => err instanceof DuplicateError);
       assert.equal(await store.accounts.findById(a.id), undefined);
     });
+
+    if (o.abortsOnError) {
+      it('fails the whole unit when a write inside it failed, even when the work caught the error', async () => {
+        const first = person();
+        await store.accounts.create(first);
+        const a = person();
+        await assert.rejects(store.atomically(async () => {
+          await store.accounts.create(a);
+          await store.accounts.create({ ...person(), email: first.email }).catch(() => undefined);
+          return 'the work thinks it went well';
+        }), /rolled back/);
+        assert.equal(await store.accounts.findById(a.id), undefined);
+      });
+    }
 
     it('hides its writes from other requests until it commits, and keeps theirs out of it when it rolls back', async () => {
       const inside = person();
@@ -171,11 +185,11 @@ describe('Store.atomically on PostgreSQL, alone and with Redis', function () {
   unitSuite('PostgreSQL', async () => {
     const store = await openStore({ databaseUrl: postgres.url });
     return { store, close: () => store.close() };
-  });
+  }, { abortsOnError: true });
   unitSuite('PostgreSQL + Redis', async () => {
     const store = await openStore({ databaseUrl: postgres.url, redisUrl: redis.url });
     return { store, close: () => store.close() };
-  });
+  }, { abortsOnError: true });
 });
 
 if (!process.env.MONGODB_URI) {

@@ -148,6 +148,7 @@ describe('audit log', () => {
     const stored: AuditEventRecord[] = [];
     const audit = createAuditLog({
       store: { append: async (e) => void stored.push(e), query: async () => stored, pseudonymise: async () => 0, deleteOlderThan: async () => 0 },
+      units: { atomically: (work) => work(), afterCommit: (fn) => fn() },
       logger: createLogger('info', sink),
       retentionSeconds: 86400,
     });
