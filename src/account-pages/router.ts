@@ -95,7 +95,7 @@ export function createAccountRouter(deps: AccountPagesDeps) {
     if (next !== (form.confirm_password ?? '')) return fail(400, 'The new passwords do not match.');
     try {
       // the password policy (length, blocklist, history) applies here as everywhere a password is set
-      await deps.accounts.setPassword(account, next);
+      await deps.accounts.setPassword(account, next, {}, { event: { type: 'password.changed', accountId: account.id, details: { via: 'account page' } }, from: ctx });
     } catch (err) {
       // a refused value is shown on the form itself, in the domain error's own words when it has them
       if (!(err instanceof InvalidAccountInput)) throw err;

@@ -31,11 +31,11 @@ import type {
   OidcModelStore,
 } from '../../adapters/contract.js';
 import { DuplicateError, InvalidCursorError } from '../../adapters/contract.js';
-import type { AuditEvent, AuditSource } from '../audit/audit-log.js';
+import type { AuditEvent, AuditLog, AuditSource, RecordedAs } from '../audit/audit-log.js';
 import { DomainError } from '../errors/errors.js';
 import { InvalidAccountInput, isEmailAddress, normaliseEmail } from './accounts.js';
 import { accountSubject, directorySubject, unknownLoginSubject } from './login-throttle.js';
-import type { SignOutEverywhere } from './sign-out-everywhere.js';
+import { sessionsEndedEvent, type SignOutEverywhere } from './sign-out-everywhere.js';
 
 /** Where an account must be for the call to see it. Empty today; issue 15 adds `tenant`. */
 export type AccountScope = Record<string, never>;
@@ -90,7 +90,7 @@ export function createAccountLifecycle(deps: {
   factors: Pick<FactorStore, 'findTotp' | 'deleteTotp' | 'listWebAuthn' | 'deleteWebAuthn' | 'countUnusedRecoveryCodes' | 'deleteRecoveryCodes'>;
   federation: Pick<FederationStore, 'linksOf' | 'rolesOf'>;
   oidc: Pick<OidcModelStore, 'findByAccountId' | 'destroy'>;
-  audit: { record(event: AuditEvent, from?: AuditSource): Promise<void> };
+  audit: Pick<AuditLog, 'record' | 'recordChange'>;
   auditEvents: Pick<AuditStore, 'pseudonymise'>;
   signOutEverywhere: SignOutEverywhere;
   /** the subjects' counters of the login and second-factor throttles (protection/failure-throttle.ts) */
@@ -117,9 +117,17 @@ export function createAccountLifecycle(deps: {
     return found;
   }
 
-  async function audit(by: Actor, event: AuditEvent): Promise<void> {
+  /** the event with who acted, for recordChange: stored with the change, as one unit */
+  function recorded<T>(by: Actor, event: AuditEvent | ((result: T) => AuditEvent)): RecordedAs<T> {
     const actor = { via: by.via, ...(by.operator ? { operator: by.operator } : {}), ...(by.accountId ? { actorAccountId: by.accountId } : {}) };
-    await deps.audit.record({ ...event, clientId: by.clientId ?? null, details: { ...event.details, ...actor } }, by.source);
+    const withActor = (e: AuditEvent): AuditEvent => ({ ...e, clientId: by.clientId ?? null, details: { ...e.details, ...actor } });
+    return { event: typeof event === 'function' ? (result: T) => withActor(event(result)) : withActor(event), ...(by.source ? { from: by.source } : {}) };
+  }
+
+  /** an event that changes nothing stored (or a change outside the store: sessions, counters) */
+  async function audit(by: Actor, event: AuditEvent): Promise<void> {
+    const { event: withActor, from } = recorded<void>(by, event);
+    await deps.audit.record(withActor as AuditEvent, from);
   }
 
   /**
@@ -184,21 +192,22 @@ export function createAccountLifecycle(deps: {
     async disable(o: { scope: AccountScope; account: AccountRef; by: Actor; reason?: string }) {
       const account = await find(o.scope, o.account);
       const disabledAt = account.disabledAt ?? now();
-      if (account.disabledAt === null) await accounts.update(account.id, { disabledAt });
+      await deps.audit.recordChange(async () => {
+        if (account.disabledAt === null) await accounts.update(account.id, { disabledAt });
+      }, recorded(o.by, { type: 'admin.user.disabled', accountId: account.id, details: o.reason ? { note: o.reason.slice(0, 200) } : {} }));
       // after the flag: a sign-in that checked the account before it is refused by findAccount, and its
       // session, if it got one, is found here
       const ended = await endEverything(account.id);
-      await audit(o.by, {
-        type: 'admin.user.disabled', accountId: account.id,
-        details: { sessionsEnded: ended.sessions, grantsRevoked: ended.grants, ...(o.reason ? { note: o.reason.slice(0, 200) } : {}) },
-      });
+      const endedEvent = sessionsEndedEvent(account.id, 'disabled', ended);
+      if (endedEvent) await audit(o.by, endedEvent);
       return { account: { ...account, disabledAt }, sessionsEnded: ended.sessions, grantsRevoked: ended.grants };
     },
 
     async enable(o: { scope: AccountScope; account: AccountRef; by: Actor }) {
       const account = await find(o.scope, o.account);
-      if (account.disabledAt !== null) await accounts.update(account.id, { disabledAt: null });
-      await audit(o.by, { type: 'admin.user.enabled', accountId: account.id, details: { wasDisabled: account.disabledAt !== null } });
+      await deps.audit.recordChange(async () => {
+        if (account.disabledAt !== null) await accounts.update(account.id, { disabledAt: null });
+      }, recorded(o.by, { type: 'admin.user.enabled', accountId: account.id, details: { wasDisabled: account.disabledAt !== null } }));
       return { account: { ...account, disabledAt: null } };
     },
 
@@ -221,10 +230,14 @@ export function createAccountLifecycle(deps: {
       await Promise.all([...subjects.map((s) => deps.unlockLogin(s)), deps.unlockSecondFactor(account.id), deps.forgetAddress(account.email)]);
       // expired artifacts are not found by account (findByAccountId sees live ones) but may still hold its id
       await deps.sweepExpired();
-      await accounts.delete(account.id);
       const pseudonym = `erased:${randomUUID()}`;
-      const events = await deps.auditEvents.pseudonymise(account.id, pseudonym);
-      await audit(o.by, { type: 'admin.user.deleted', accountId: pseudonym, details: { sessionsEnded: ended.sessions, grantsRevoked: ended.grants, eventsKept: events }, eventOnly: { user_id: account.id } });
+      // the account, the pseudonym on its audit trail and the event that tells the receivers: one unit
+      const events = await deps.audit.recordChange(async () => {
+        await accounts.delete(account.id);
+        return deps.auditEvents.pseudonymise(account.id, pseudonym);
+      }, recorded(o.by, (kept: number) => ({
+        type: 'admin.user.deleted', accountId: pseudonym, details: { sessionsEnded: ended.sessions, grantsRevoked: ended.grants, eventsKept: kept }, eventOnly: { user_id: account.id },
+      })));
       return { pseudonym, sessionsEnded: ended.sessions, grantsRevoked: ended.grants, auditEventsKept: events };
     },
 
@@ -244,10 +257,11 @@ export function createAccountLifecycle(deps: {
     async resetFactors(o: { scope: AccountScope; account: AccountRef; by: Actor }) {
       const account = await find(o.scope, o.account);
       const [totp, credentials] = await Promise.all([factors.findTotp(account.id), factors.listWebAuthn(account.id)]);
-      for (const c of credentials) await factors.deleteWebAuthn(account.id, c.id);
-      if (totp) await factors.deleteTotp(account.id);
-      await factors.deleteRecoveryCodes(account.id);
-      await audit(o.by, { type: 'admin.user.factors_reset', accountId: account.id, details: { totpRemoved: !!totp, webauthnRemoved: credentials.length } });
+      await deps.audit.recordChange(async () => {
+        for (const c of credentials) await factors.deleteWebAuthn(account.id, c.id);
+        if (totp) await factors.deleteTotp(account.id);
+        await factors.deleteRecoveryCodes(account.id);
+      }, recorded(o.by, { type: 'admin.user.factors_reset', accountId: account.id, details: { totpRemoved: !!totp, webauthnRemoved: credentials.length } }));
       return { account, totpRemoved: !!totp, webauthnRemoved: credentials.length };
     },
 
@@ -264,7 +278,10 @@ export function createAccountLifecycle(deps: {
       if (holder && holder.id !== account.id) throw new AccountConflict('email: an account with this address already exists', 'An account with this email address already exists.');
       const emailVerified = o.verified === true;
       try {
-        await accounts.update(account.id, { email, emailVerified });
+        await deps.audit.recordChange(
+          () => accounts.update(account.id, { email, emailVerified }),
+          recorded(o.by, { type: 'admin.user.email_changed', accountId: account.id, details: { verified: emailVerified, verificationSent: !emailVerified } }),
+        );
       } catch (err) {
         // a concurrent change took the address between the check and the write: the store's rule holds
         if (err instanceof DuplicateError) throw new AccountConflict('email: an account with this address already exists', 'An account with this email address already exists.');
@@ -272,7 +289,6 @@ export function createAccountLifecycle(deps: {
       }
       const changed = { ...account, email, emailVerified };
       if (!emailVerified) await deps.sendVerification(changed, o.by);
-      await audit(o.by, { type: 'admin.user.email_changed', accountId: account.id, details: { verified: emailVerified, verificationSent: !emailVerified } });
       return { account: changed, verificationSent: !emailVerified };
     },
 

@@ -3,6 +3,7 @@
  * and password changes under the password policy (length, blocklist, no reuse of recent passwords).
  */
 import { randomUUID } from 'node:crypto';
+import type { AuditLog, RecordedAs } from '../audit/audit-log.js';
 import type { AccountRecord, AccountStore, PasswordHistoryStore } from '../../adapters/contract.js';
 import type { PasswordHasher } from './passwords.js';
 import type { PasswordPolicy, PasswordRefusal } from './password-policy.js';
@@ -41,8 +42,10 @@ export function createAccountService(deps: {
   maxPasswordAge: number;
   /** the names among these that are no role record (RoleService.unknown) */
   unknownRoles(names: readonly string[]): Promise<string[]>;
+  /** records a change's audit event with it, as one unit (a change and its webhook event are never apart) */
+  audit: Pick<AuditLog, 'recordChange'>;
 }) {
-  const { accounts, passwords, policy, history } = deps;
+  const { accounts, passwords, policy, history, audit } = deps;
   const keep = Math.max(deps.historySize, 1); // the newest entry also dates the current password
 
   async function reused(account: AccountRecord, password: string): Promise<boolean> {
@@ -59,7 +62,7 @@ export function createAccountService(deps: {
      * password reset, or sign in through a directory) it has no password hash, and password sign-in
      * fails for it as for a wrong password.
      */
-    async create(input: { email: string; password?: string; name?: string; emailVerified?: boolean }): Promise<AccountRecord> {
+    async create(input: { email: string; password?: string; name?: string; emailVerified?: boolean }, recorded?: RecordedAs<AccountRecord>): Promise<AccountRecord> {
       const email = normaliseEmail(input.email);
       if (!isEmailAddress(email)) throw new InvalidAccountInput('email: expected an email address');
       const refusal = input.password === undefined ? undefined : policy.check(input.password, { email, name: input.name });
@@ -77,9 +80,12 @@ export function createAccountService(deps: {
         disabledAt: null,
         lastLoginAt: null,
       };
-      await accounts.create(account);
-      if (account.passwordHash) await history.add(account.id, { passwordHash: account.passwordHash, createdAt: now }, keep);
-      return account;
+      // the hash is made first: a unit of work holds only store calls
+      return audit.recordChange(async () => {
+        await accounts.create(account);
+        if (account.passwordHash) await history.add(account.id, { passwordHash: account.passwordHash, createdAt: now }, keep);
+        return account;
+      }, recorded);
     },
 
     findById: (id: string) => accounts.findById(id),
@@ -130,13 +136,15 @@ export function createAccountService(deps: {
      * Sets a new password; throws PasswordRefused when the policy or the history refuses it. `checked`:
      * the caller has just had passwordRefusal() accept this password (the history check costs bcrypts).
      */
-    async setPassword(account: AccountRecord, password: string, options: { checked?: boolean } = {}): Promise<void> {
+    async setPassword(account: AccountRecord, password: string, options: { checked?: boolean } = {}, recorded?: RecordedAs<void>): Promise<void> {
       const refusal = options.checked ? undefined : await service.passwordRefusal(account, password);
       if (refusal) throw new PasswordRefused(refusal);
       const passwordHash = await passwords.hash(password);
       const now = Date.now();
-      await accounts.update(account.id, { passwordHash, updatedAt: now });
-      await history.add(account.id, { passwordHash, createdAt: now }, keep);
+      await audit.recordChange(async () => {
+        await accounts.update(account.id, { passwordHash, updatedAt: now });
+        await history.add(account.id, { passwordHash, createdAt: now }, keep);
+      }, recorded);
     },
 
     /** True when PASSWORD_MAX_AGE is set and the current password is older. */
@@ -154,8 +162,8 @@ export function createAccountService(deps: {
       await accounts.update(account.id, { lastLoginAt: at, updatedAt: account.updatedAt });
     },
 
-    async markEmailVerified(accountId: string): Promise<void> {
-      await accounts.update(accountId, { emailVerified: true });
+    async markEmailVerified(accountId: string, recorded?: RecordedAs<void>): Promise<void> {
+      await audit.recordChange(() => accounts.update(accountId, { emailVerified: true }), recorded);
     },
 
     /** Replaces the roles assigned to the account directly; every name must be a role (src/roles). */
@@ -176,12 +184,12 @@ export function createAccountService(deps: {
      * management API's and the console's assignment. True when it changed, so the door audits the change
      * once however many operators make it at the same moment.
      */
-    async changeRole(accountId: string, role: string, assign: boolean): Promise<boolean> {
+    async changeRole(accountId: string, role: string, assign: boolean, recorded?: RecordedAs<boolean>): Promise<boolean> {
       if (assign) {
         if (!isRoleName(role)) throw new InvalidAccountInput(`roles: ${JSON.stringify(role)} is not a role name (${ROLE_NAME_RULE})`);
         if ((await deps.unknownRoles([role])).length) throw new InvalidAccountInput(`roles: no role is named ${JSON.stringify(role)}`);
       }
-      return accounts.changeRole(accountId, role, assign);
+      return audit.recordChange(() => accounts.changeRole(accountId, role, assign), recorded);
     },
 
     async setName(id: string, name: string): Promise<void> {

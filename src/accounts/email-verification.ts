@@ -52,8 +52,7 @@ export function createEmailVerification(deps: {
         await audit.record({ type: 'email.verified', result: 'failure', accountId: account.id, reason: 'email_changed' }, from);
         return { state: 'superseded', account };
       }
-      await accounts.markEmailVerified(account.id);
-      await audit.record({ type: 'email.verified', accountId: account.id }, from);
+      await accounts.markEmailVerified(account.id, { event: { type: 'email.verified', accountId: account.id }, from });
       return { state: 'valid', account: { ...account, emailVerified: true }, interactionUid: check.record.interactionUid };
     },
   };

@@ -10,7 +10,7 @@ import type { AccountMail } from '../mail/account-mail.js';
 import type { AccountService } from './accounts.js';
 import type { AccountTokens, TokenState } from './account-tokens.js';
 import type { PasswordRefusal } from './password-policy.js';
-import type { SignOutEverywhere } from './sign-out-everywhere.js';
+import { sessionsEndedEvent, type SignOutEverywhere } from './sign-out-everywhere.js';
 
 export type PasswordReset = ReturnType<typeof createPasswordReset>;
 
@@ -78,11 +78,12 @@ export function createPasswordReset(deps: {
         await audit.record({ type: 'password.reset', result: 'failure', accountId: account.id, reason: `token_${used.state}` }, from);
         return { state: used.state };
       }
-      await accounts.setPassword(account, password, { checked: true });
+      await accounts.setPassword(account, password, { checked: true }, { event: { type: 'password.reset', accountId: account.id }, from });
       await tokens.supersedeAll(account.id, 'reset-password');
       const signedOut = await deps.signOutEverywhere(account.id);
       deps.mail.passwordChanged(account, 'reset', forgotLink);
-      await audit.record({ type: 'password.reset', accountId: account.id, details: { sessionsEnded: signedOut.sessions, grantsRevoked: signedOut.grants } }, from);
+      const ended = sessionsEndedEvent(account.id, 'password_reset', signedOut);
+      if (ended) await audit.record(ended, from);
       return { state: 'done', account, interactionUid: check.record?.interactionUid ?? null };
     },
   };

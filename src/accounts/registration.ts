@@ -55,7 +55,10 @@ export function createRegistration(deps: {
       }
       let account: AccountRecord;
       try {
-        account = await accounts.create({ email: input.email, password: input.password, name: input.name, emailVerified: false });
+        account = await accounts.create(
+          { email: input.email, password: input.password, name: input.name, emailVerified: false },
+          { event: (a) => ({ type: 'registration', accountId: a.id, details: { email: a.email } }), from },
+        );
       } catch (err) {
         if (!(err instanceof DuplicateError)) throw err;
         await audit.record({ type: 'registration', result: 'failure', reason: 'email_taken', details: { email: input.email } }, from);
@@ -65,7 +68,6 @@ export function createRegistration(deps: {
         });
         return undefined;
       }
-      await audit.record({ type: 'registration', accountId: account.id, details: { email: account.email } }, from);
       deps.later('verification mail', () => deps.verification.send(account, { interactionUid: input.interactionUid }, from));
       return account;
     },

@@ -7,6 +7,7 @@
  * (structured-token-endpoints.ts).
  */
 import type { OidcModelStore, OidcPayload } from '../../adapters/contract.js';
+import type { AuditEvent } from '../audit/audit-log.js';
 
 export type SignOutOptions = {
   /** the uid of the session that stays signed in (the browser that changed the password), with its grants */
@@ -14,6 +15,16 @@ export type SignOutOptions = {
 };
 
 export type SignOutEverywhere = (accountId: string, options?: SignOutOptions) => Promise<{ sessions: number; grants: number }>;
+
+/**
+ * The audit event of the sessions and grants a change ended (a password change or reset, disabling):
+ * `session.ended` with `via` saying why, recorded after the change's own event (which is stored with the
+ * change: the ending comes after, and tells its apps over the network). Undefined when nothing ended.
+ */
+export function sessionsEndedEvent(accountId: string, via: string, ended: { sessions: number; grants: number }): AuditEvent | undefined {
+  if (ended.sessions === 0 && ended.grants === 0) return undefined;
+  return { type: 'sessions.ended', accountId, details: { via, sessionsEnded: ended.sessions, grantsRevoked: ended.grants } };
+}
 
 /** The part of oidc-provider's stored Session this needs: which apps it signed in to, under which grant. */
 export type EndingSession = { uid?: string; authorizations?: Record<string, { sid?: string; grantId?: string }> };

@@ -91,11 +91,12 @@ export async function buildAccounts(
     serviceName: config.BRAND_NAME,
   });
   const mapped = rolesMappedBy(config.FEDERATION_FILE);
-  const roles = createRoleService({ roles: store.roles, resources: store.resources, systemRoles: ADMIN_ROLES, mappedBy: (role) => mapped.get(role) });
+  const roles = createRoleService({ roles: store.roles, resources: store.resources, systemRoles: ADMIN_ROLES, mappedBy: (role) => mapped.get(role), audit });
   await roles.ensureSystemRoles();
   const permissionsOf = createPermissionEvaluator({ roles: store.roles });
   const accounts = createAccountService({
     unknownRoles: roles.unknown,
+    audit,
     accounts: store.accounts,
     passwords: resources.passwordHasher(config.BCRYPT_COST),
     policy: passwordPolicy,

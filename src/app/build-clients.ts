@@ -5,13 +5,14 @@
  */
 import type { Store } from '../../adapters/contract.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import { createClientRegistry, type ClientRegistry, type ClientValidator } from '../clients/client-registry.js';
 import { createResourceRegistry, type ResourceRegistry } from '../clients/resource-registry.js';
 import { OIDC_SCOPES } from '../oidc/claims.js';
 
 export type Registries = { clients: ClientRegistry; resources: ResourceRegistry };
 
-export function buildRegistries(store: Store, cipher: AtRestCipher, validate: ClientValidator): Registries {
+export function buildRegistries(store: Store, cipher: AtRestCipher, validate: ClientValidator, audit?: Pick<AuditLog, 'recordChange'>): Registries {
   const resources = createResourceRegistry({ resources: store.resources });
   const clients = createClientRegistry({
     clients: store.clients,
@@ -21,6 +22,7 @@ export function buildRegistries(store: Store, cipher: AtRestCipher, validate: Cl
     records: store.records,
     artifacts: store.oidc,
     validate,
+    ...(audit ? { audit } : {}),
   });
   return { clients, resources };
 }

@@ -18,7 +18,7 @@ import type { RoleService } from '../roles/role-service.js';
 import type { PermissionsOf } from '../roles/permissions.js';
 import type { KeyRing } from '../keys/rotation.js';
 import { keyTimings } from '../keys/rotation.js';
-import { sourceOf } from '../audit/audit-log.js';
+import { recordedIfDone, sourceOf } from '../audit/audit-log.js';
 import type { PasswordReset } from '../accounts/password-reset.js';
 import { InvalidRequestError } from '../errors/errors.js';
 import type { Registries } from './build-clients.js';
@@ -93,14 +93,13 @@ export function buildConsole(d: {
       sendPasswordReset: (email, ctx) => d.passwordReset.request(email, {}, sourceOf(ctx)),
       // the management API's users.assignRole / users.removeRole: the same service call and audit event
       async setRole({ accountId, role, assign, by, ctx }) {
-        let changed: boolean;
+        const event = { type: assign ? 'role.assigned' : 'role.removed', accountId, details: { role, by_account: by.accountId, via: 'console' } };
         try {
-          changed = await d.accounts.changeRole(accountId, role, assign);
+          await d.accounts.changeRole(accountId, role, assign, recordedIfDone({ event, from: ctx }));
         } catch (err) {
           if (err instanceof InvalidAccountInput) throw new InvalidRequestError(err.publicMessage ?? 'There is no such role.', err.message);
           throw err;
         }
-        if (changed) await d.audit.record({ type: assign ? 'role.assigned' : 'role.removed', accountId, details: { role, by_account: by.accountId, via: 'console' } }, ctx);
       },
     },
     clients: { clients: d.registries.clients, audit: d.audit },

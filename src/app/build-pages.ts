@@ -30,6 +30,7 @@ import { createEmailChange } from '../accounts/email-change.js';
 import type { Factors } from './build-factors.js';
 import type { Protection } from './build-protection.js';
 import type { SignOut } from './build-sign-out.js';
+import { sessionsEndedEvent } from '../accounts/sign-out-everywhere.js';
 import type { Federation } from './build-federation.js';
 
 export type Pages = {
@@ -120,8 +121,8 @@ export function buildPages(deps: {
     linked: { federation: deps.store.federation, audit, providerName: (id: string) => federation?.login.buttons.find((b) => b.id === id)?.name ?? id },
     async onPasswordChanged(account, ctx, signedOut) {
       accountMail.passwordChanged(account, 'changed', `${config.ISSUER}/password/forgot`);
-      const ended = signedOut ? { sessionsEnded: signedOut.sessions, grantsRevoked: signedOut.grants } : {};
-      await audit.record({ type: 'password.changed', accountId: account.id, details: { via: 'account page', ...ended } }, ctx);
+      const ended = signedOut && sessionsEndedEvent(account.id, 'password_changed', signedOut);
+      if (ended) await audit.record(ended, ctx);
     },
   };
 

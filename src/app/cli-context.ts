@@ -61,7 +61,7 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
       })());
     const registries = buildRegistries(store, cipher, async (metadata) => {
       await (await loadProvider()).current.Client.validate(metadata as never);
-    });
+    }, accounts.audit);
     const signOut = buildSignOut(store, loadProvider, logger);
     const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut, await buildDirectoryDn(config, logger));
     if (o.providerUpFront) await loadProvider();

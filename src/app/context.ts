@@ -132,7 +132,7 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
   // through the registry: the validation reads the provider built just below, when it runs.
   const registries = buildRegistries(store, cipher, async (metadata) => {
     await providers.current.Client.validate(metadata as never);
-  });
+  }, accounts.audit);
   const { providers, ledger, accessTokenVerifier } = buildProvider({
     config, logger, store, signingJwks, registries, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles, permissionsOf: accounts.permissionsOf,
     mfaPolicy: factors.policy, audit: accounts.audit, render,

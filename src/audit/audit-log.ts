@@ -29,6 +29,19 @@ export type AuditEvent = {
   eventOnly?: Record<string, unknown>;
 };
 
+/**
+ * The audit event a service records with a change (AuditLog.recordChange): built from the change's
+ * result, or undefined when there is nothing to record (a change that changed nothing).
+ */
+export type RecordedAs<T> = { event: AuditEvent | ((result: T) => AuditEvent | undefined); from?: KoaLike | AuditSource };
+
+/** the event of a change, recorded only when the change happened (a truthy result) */
+export function recordedIfDone<T>(recorded: RecordedAs<T> | undefined): RecordedAs<T | undefined | false> | undefined {
+  if (!recorded) return undefined;
+  const { event } = recorded;
+  return { ...recorded, event: (done) => (!done ? undefined : typeof event === 'function' ? event(done as T) : event) };
+}
+
 /** Where a request came from; a Koa context has all three. */
 export type AuditSource = { ip?: string | null; userAgent?: string | null; requestId?: string | null };
 
@@ -46,10 +59,10 @@ export type AuditLog = {
   sweep(): Promise<number>;
   /**
    * Makes `change` and the event it causes one unit (Store.atomically): both are stored, or neither is
-   * and the error is thrown. `event` may be built from the change's result, or be undefined for nothing to
-   * record (a change that changed nothing). The change must be store calls only (see Store.atomically).
+   * and the error is thrown. Without `recorded`, the change alone (a caller that records nothing).
+   * The change must be store calls only (see Store.atomically).
    */
-  recordChange<T>(change: () => Promise<T>, event: AuditEvent | ((result: T) => AuditEvent | undefined), from?: KoaLike | AuditSource): Promise<T>;
+  recordChange<T>(change: () => Promise<T>, recorded: RecordedAs<T> | undefined): Promise<T>;
   /** Called after a domain event went into the outbox (the delivery worker sends it without waiting to poll). */
   onOutbox(listener: () => void): void;
 };
@@ -108,7 +121,9 @@ export function createAuditLog(deps: {
         logger.error({ err, auditId: record.id, type: record.type, ...(outbox ? { eventId: outbox.id, event: outbox.type } : {}) }, 'storing an audit event failed');
       }
     },
-    async recordChange(change, event, from) {
+    async recordChange(change, recorded) {
+      if (!recorded) return change();
+      const { event, from } = recorded;
       return units.atomically(async () => {
         const result = await change();
         const built = typeof event === 'function' ? event(result) : event;

@@ -3,7 +3,8 @@
  * audited here, around the factor services, so every page that enrols or removes one records it:
  * `mfa.enrolled` / `mfa.removed` (the `user.mfa_enrolled` / `user.mfa_removed` events). An operator's reset
  * of every factor is audited by the account lifecycle (`admin.user.factors_reset`). These rows carry no
- * request source (the services are called without the request).
+ * request source (the services are called without the request). Each change and its event are one unit
+ * of work: the factor is stored with its event, or neither is.
  */
 import type { AuditLog } from './audit-log.js';
 import type { TotpService } from '../factors/totp.js';
@@ -12,40 +13,29 @@ import type { AccountFactors } from '../factors/account-factors.js';
 
 type FactorServices = { totp: TotpService; webauthn: WebAuthnService; account: AccountFactors };
 
-export function auditFactorChanges<F extends FactorServices>(factors: F, audit: Pick<AuditLog, 'record'>): F {
-  const record = (type: 'mfa.enrolled' | 'mfa.removed', accountId: string, factor: 'totp' | 'webauthn') =>
-    audit.record({ type, accountId, details: { factor } });
+export function auditFactorChanges<F extends FactorServices>(factors: F, audit: Pick<AuditLog, 'recordChange'>): F {
+  /** the factor's change and its event in one unit (AuditLog.recordChange), the event only when it happened */
+  const recorded = <R>(done: (result: R) => boolean, type: 'mfa.enrolled' | 'mfa.removed', accountId: string, factor: 'totp' | 'webauthn') =>
+    ({ event: (result: R) => (done(result) ? { type, accountId, details: { factor } } : undefined) });
   const { totp, webauthn, account } = factors;
   return {
     ...factors,
     totp: {
       ...totp,
-      async confirmEnrolment(accountId, code) {
-        const confirmed = await totp.confirmEnrolment(accountId, code);
-        if (confirmed) await record('mfa.enrolled', accountId, 'totp');
-        return confirmed;
-      },
+      confirmEnrolment: (accountId, code) =>
+        audit.recordChange(() => totp.confirmEnrolment(accountId, code), recorded((confirmed: boolean) => confirmed, 'mfa.enrolled', accountId, 'totp')),
     },
     webauthn: {
       ...webauthn,
-      async verifyRegistration(accountId, response, name) {
-        const result = await webauthn.verifyRegistration(accountId, response, name);
-        if (result.ok) await record('mfa.enrolled', accountId, 'webauthn');
-        return result;
-      },
+      verifyRegistration: (accountId, response, name) =>
+        audit.recordChange(() => webauthn.verifyRegistration(accountId, response, name), recorded((r: { ok: boolean }) => r.ok, 'mfa.enrolled', accountId, 'webauthn')),
     },
     account: {
       ...account,
-      async removeTotp(accountId) {
-        const verdict = await account.removeTotp(accountId);
-        if (verdict.ok) await record('mfa.removed', accountId, 'totp');
-        return verdict;
-      },
-      async removeCredential(accountId, credentialId) {
-        const verdict = await account.removeCredential(accountId, credentialId);
-        if (verdict.ok) await record('mfa.removed', accountId, 'webauthn');
-        return verdict;
-      },
+      removeTotp: (accountId) =>
+        audit.recordChange(() => account.removeTotp(accountId), recorded((v: { ok: boolean }) => v.ok, 'mfa.removed', accountId, 'totp')),
+      removeCredential: (accountId, credentialId) =>
+        audit.recordChange(() => account.removeCredential(accountId, credentialId), recorded((v: { ok: boolean }) => v.ok, 'mfa.removed', accountId, 'webauthn')),
     },
   };
 }

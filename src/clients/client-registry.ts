@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { timingSafeEqual } from 'node:crypto';
 import { type ClientStore, type OidcModelStore, type ShortLivedRecordStore } from '../../adapters/contract.js';
+import { recordedIfDone, type AuditLog, type RecordedAs } from '../audit/audit-log.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
 import { DEFAULT_RESOURCE, InvalidClientScope, parseClientScope, providerView, requireScopeForClientCredentials } from './client-scope.js';
 import { checkSelfServiceMetadata } from './dynamic-registration.js';
@@ -37,8 +38,12 @@ export function createClientRegistry(deps: {
   records?: Pick<ShortLivedRecordStore, 'upsert' | 'find' | 'consume'>;
   /** oidc-provider's stored artifacts: a deleted client's grants and tokens go with it */
   artifacts: Pick<OidcModelStore, 'findByClientId' | 'revokeByGrantId' | 'destroy'>;
+  /** records a change's audit event with its write, as one unit; without it, changes are not recorded here */
+  audit?: Pick<AuditLog, 'recordChange'>;
 }) {
   const { clients, cipher, validate, oidcScopes } = deps;
+  const recordChange = <T>(change: () => Promise<T>, recorded: RecordedAs<T> | undefined) =>
+    deps.audit ? deps.audit.recordChange(change, recorded) : change();
   const requireRegisteredDefaultResource = async (metadata: Record<string, unknown>) => {
     const api = metadata[DEFAULT_RESOURCE];
     if (typeof api === 'string' && deps.resourceExists && !(await deps.resourceExists(api))) {
@@ -59,7 +64,8 @@ export function createClientRegistry(deps: {
   };
   const registry = {
     /** Registers a client; returns its metadata with the generated secret, the only time it is shown. */
-    async create(input: Record<string, unknown>): Promise<ClientMetadata> {
+    /** `recorded`'s event is built from the new client's id */
+    async create(input: Record<string, unknown>, recorded?: RecordedAs<string>): Promise<ClientMetadata> {
       const { client_secret: supplied, ...requested } = input;
       const metadata: ClientMetadata = {
         ...requested,
@@ -79,12 +85,11 @@ export function createClientRegistry(deps: {
       const shown = providerView(metadata, oidcScopes);
       await validate(secret ? { ...shown, client_secret: secret } : shown);
       await requireRegisteredDefaultResource(metadata);
-      await clients.create({
-        clientId: metadata.client_id,
-        metadata,
-        secretCiphertext: secret ? cipher.encrypt(secret) : null,
-        createdAt: Date.now(),
-      });
+      const record = { clientId: metadata.client_id, metadata, secretCiphertext: secret ? cipher.encrypt(secret) : null, createdAt: Date.now() };
+      await recordChange(async () => {
+        await clients.create(record);
+        return record.clientId;
+      }, recorded);
       return secret ? { ...metadata, client_secret: secret } : metadata;
     },
 
@@ -120,8 +125,8 @@ export function createClientRegistry(deps: {
      * server ... SHOULD immediately invalidate all existing authorization grants and currently-active
      * tokens associated with this client". The client goes first, so nothing new is issued to it meanwhile.
      */
-    async delete(clientId: string): Promise<void> {
-      await clients.delete(clientId);
+    async delete(clientId: string, recorded?: RecordedAs<void>): Promise<void> {
+      await recordChange(() => clients.delete(clientId), recorded);
       const { artifacts } = deps;
       for (const grant of await artifacts.findByClientId('Grant', clientId)) {
         if (typeof grant.jti !== 'string') continue;
@@ -145,7 +150,7 @@ export function createClientRegistry(deps: {
      * Replaces a client's metadata (all of it but client_id), validated exactly as at creation: the
      * registry's rules, then oidc-provider's. The secret is kept unless the new auth method has none.
      */
-    async replaceMetadata(clientId: string, requested: Record<string, unknown>): Promise<ClientMetadata | undefined> {
+    async replaceMetadata(clientId: string, requested: Record<string, unknown>, recorded?: RecordedAs<boolean>): Promise<ClientMetadata | undefined> {
       const record = await clients.find(clientId);
       if (!record) return undefined;
       const { client_secret: _s, client_id: _id, ...rest } = requested;
@@ -164,7 +169,7 @@ export function createClientRegistry(deps: {
       const secret = generated ?? (secretCiphertext ? decryptSecret(secretCiphertext) : undefined);
       await validate(secret ? { ...shown, client_secret: secret } : shown);
       await requireRegisteredDefaultResource(metadata);
-      if (!(await clients.update(clientId, { metadata, secretCiphertext }))) return undefined;
+      if (!(await recordChange(() => clients.update(clientId, { metadata, secretCiphertext }), recordedIfDone(recorded)))) return undefined;
       return generated ? { ...metadata, client_secret: generated } : metadata;
     },
 
@@ -173,7 +178,7 @@ export function createClientRegistry(deps: {
      * as at creation (replaceMetadata). client_id and client_secret are not metadata one patches: the
      * secret changes by rotateSecret. The management API's PATCH and `gatehouse clients update` call this.
      */
-    async patchMetadata(clientId: string, patch: Record<string, unknown>): Promise<ClientMetadata | undefined> {
+    async patchMetadata(clientId: string, patch: Record<string, unknown>, recorded?: RecordedAs<boolean>): Promise<ClientMetadata | undefined> {
       const fixed = ['client_id', 'client_secret'].filter((k) => k in patch);
       if (fixed.length > 0) throw new InvalidClientSecret(`${fixed.join(', ')}: cannot be changed by an update (rotate the secret instead)`);
       const record = await clients.find(clientId);
@@ -183,7 +188,7 @@ export function createClientRegistry(deps: {
         if (v === null) delete merged[k];
         else merged[k] = v;
       }
-      return registry.replaceMetadata(clientId, merged);
+      return registry.replaceMetadata(clientId, merged, recorded);
     },
 
     /**
@@ -191,7 +196,7 @@ export function createClientRegistry(deps: {
      * `overlapSeconds`, the old secret keeps working that long (so the client's replicas can be rolled),
      * kept encrypted in a short-lived record that expires by itself.
      */
-    async rotateSecret(clientId: string, o: { overlapSeconds?: number } = {}): Promise<{ client_secret: string; previous_valid_until?: number } | undefined> {
+    async rotateSecret(clientId: string, o: { overlapSeconds?: number } = {}, recorded?: RecordedAs<boolean>): Promise<{ client_secret: string; previous_valid_until?: number } | undefined> {
       const record = await clients.find(clientId);
       if (!record) return undefined;
       if (!record.secretCiphertext) throw new InvalidClientSecret('client_secret: this client authenticates without a secret');
@@ -204,7 +209,7 @@ export function createClientRegistry(deps: {
         await deps.records?.consume('ClientPreviousSecret', clientId);
       }
       const secret = randomBytes(32).toString('base64url');
-      if (!(await clients.update(clientId, { metadata: record.metadata, secretCiphertext: cipher.encrypt(secret) }))) return undefined;
+      if (!(await recordChange(() => clients.update(clientId, { metadata: record.metadata, secretCiphertext: cipher.encrypt(secret) }), recordedIfDone(recorded)))) return undefined;
       return { client_secret: secret, ...(overlap > 0 ? { previous_valid_until: Date.now() + overlap * 1000 } : {}) };
     },
 
@@ -241,7 +246,7 @@ export function createClientRegistry(deps: {
      * metadata: how a client registered before API scopes failed closed gets its API scopes back. The new
      * metadata is validated by oidc-provider before the stored record is replaced.
      */
-    async setScope(clientId: string, scope: string): Promise<ClientMetadata | undefined> {
+    async setScope(clientId: string, scope: string, recorded?: RecordedAs<boolean>): Promise<ClientMetadata | undefined> {
       const record = await clients.find(clientId);
       if (!record) return undefined;
       const { scope: _old, ...rest } = record.metadata;
@@ -250,7 +255,7 @@ export function createClientRegistry(deps: {
       requireScopeForClientCredentials(metadata);
       const shown = providerView(metadata, oidcScopes);
       await validate(record.secretCiphertext ? { ...shown, client_secret: decryptSecret(record.secretCiphertext) } : shown);
-      if (!(await clients.update(clientId, { metadata, secretCiphertext: record.secretCiphertext }))) return undefined;
+      if (!(await recordChange(() => clients.update(clientId, { metadata, secretCiphertext: record.secretCiphertext }), recordedIfDone(recorded)))) return undefined;
       return metadata;
     },
 

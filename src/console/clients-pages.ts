@@ -23,8 +23,10 @@ const adminScopesIn = (scope: unknown) => (typeof scope === 'string' ? scope.spl
 
 export function registerClientsPages(router: Router, d: ClientsPagesDeps): void {
   const { page, clients } = d;
-  const audited = (ctx: Context, type: string, clientId: string, details: Record<string, unknown> = {}) =>
-    d.audit.record({ type, clientId, accountId: operatorOf(ctx).account.id, details: { ...details, via: 'console' } }, ctx);
+  const eventOf = (ctx: Context, type: string, clientId: string, details: Record<string, unknown> = {}) =>
+    ({ type, clientId, accountId: operatorOf(ctx).account.id, details: { ...details, via: 'console' } });
+  /** the audit event of a change, stored with it (AuditLog.recordChange, through the registry) */
+  const recorded = (ctx: Context, type: string, clientId: string, details: Record<string, unknown> = {}) => ({ event: eventOf(ctx, type, clientId, details), from: ctx });
   const current = async (ctx: Context) => {
     const record = await clients.find(String(ctx.params.clientId));
     if (!record) throw new NotFoundError();
@@ -49,7 +51,7 @@ export function registerClientsPages(router: Router, d: ClientsPagesDeps): void 
     requireHolds(operatorOf(ctx), adminScopesIn(metadata.scope));
     let created;
     try {
-      created = await clients.create(metadata);
+      created = await clients.create(metadata, { event: (id: string) => eventOf(ctx, 'admin.client.created', id), from: ctx });
     } catch (err) {
       const fieldErrors = fieldErrorsOf(err);
       if (!fieldErrors) throw err;
@@ -58,7 +60,6 @@ export function registerClientsPages(router: Router, d: ClientsPagesDeps): void 
       ctx.status = 400;
       return;
     }
-    await audited(ctx, 'admin.client.created', created.client_id);
     await page(ctx, 'client-secret', 'Client registered', { clientId: created.client_id, secret: typeof created.client_secret === 'string' ? created.client_secret : null, rotated: false, previousValidUntil: null });
   });
 
@@ -73,7 +74,7 @@ export function registerClientsPages(router: Router, d: ClientsPagesDeps): void 
     const patch = metadataOf(form, true);
     requireHolds(operatorOf(ctx), [...adminScopesIn(record.metadata.scope), ...adminScopesIn(patch.scope)]);
     try {
-      await clients.patchMetadata(record.clientId, patch);
+      await clients.patchMetadata(record.clientId, patch, recorded(ctx, 'admin.client.updated', record.clientId, { changed: Object.keys(patch) }));
     } catch (err) {
       const fieldErrors = fieldErrorsOf(err);
       if (!fieldErrors) throw err;
@@ -82,7 +83,6 @@ export function registerClientsPages(router: Router, d: ClientsPagesDeps): void 
       ctx.status = 400;
       return;
     }
-    await audited(ctx, 'admin.client.updated', record.clientId, { changed: Object.keys(patch) });
     ctx.redirect(`/console/clients/${encodeURIComponent(record.clientId)}?notice=client-saved`);
   });
 
@@ -92,9 +92,8 @@ export function registerClientsPages(router: Router, d: ClientsPagesDeps): void 
     requireTypedName(ctx, record.clientId);
     // the API's overlap_seconds: the old secret keeps working that long (HTTP Basic), so apps can switch
     const overlap = overlapOf(ctx.state.form as Record<string, string>);
-    const rotated = await clients.rotateSecret(record.clientId, { overlapSeconds: overlap });
+    const rotated = await clients.rotateSecret(record.clientId, { overlapSeconds: overlap }, recorded(ctx, 'admin.client.secret_rotated', record.clientId, { overlap_seconds: overlap }));
     if (!rotated) throw new NotFoundError();
-    await audited(ctx, 'admin.client.secret_rotated', record.clientId, { overlap_seconds: overlap });
     await page(ctx, 'client-secret', 'New client secret', { clientId: record.clientId, secret: rotated.client_secret, rotated: true, previousValidUntil: rotated.previous_valid_until ?? null });
   });
 
@@ -102,8 +101,7 @@ export function registerClientsPages(router: Router, d: ClientsPagesDeps): void 
     const record = await current(ctx);
     requireHolds(operatorOf(ctx), adminScopesIn(record.metadata.scope));
     requireTypedName(ctx, record.clientId);
-    await clients.delete(record.clientId);
-    await audited(ctx, 'admin.client.deleted', record.clientId);
+    await clients.delete(record.clientId, recorded(ctx, 'admin.client.deleted', record.clientId));
     ctx.redirect('/console/clients?notice=client-deleted');
   });
 }

@@ -31,8 +31,9 @@ const HOLDERS_SHOWN = 100;
 
 export function registerRoleEditPages(router: Router, d: RoleEditPagesDeps): void {
   const base = (name: string) => `/console/roles/${encodeURIComponent(name)}`;
-  const audited = (ctx: Context, details: Record<string, unknown>) =>
-    d.audit.record({ type: 'role.updated', accountId: operatorOf(ctx).account.id, details: { ...details, by_account: operatorOf(ctx).account.id, via: 'console' } }, ctx);
+  /** role.updated, stored with the change (RoleService, AuditLog.recordChange) */
+  const recorded = (ctx: Context, details: Record<string, unknown>) =>
+    ({ event: { type: 'role.updated', accountId: operatorOf(ctx).account.id, details: { ...details, by_account: operatorOf(ctx).account.id, via: 'console' } }, from: ctx });
   const current = async (ctx: Context) => (await d.roles.find(String(ctx.params.name))) ?? Promise.reject(new NotFoundError());
   const rolePage = async (ctx: Context, role: RoleRecord, extra: Record<string, unknown> = {}) => {
     const holders = (await d.lifecycle.list({ scope: DEFAULT_SCOPE, query: { limit: HOLDERS_SHOWN, role: role.name } })).accounts;
@@ -64,13 +65,12 @@ export function registerRoleEditPages(router: Router, d: RoleEditPagesDeps): voi
     holdsAll(ctx, role.permissions, permissions);
     let updated;
     try {
-      updated = await d.roles.update(role.name, { description: form.description, permissions }, Number(form.updatedAt));
+      updated = await d.roles.update(role.name, { description: form.description, permissions }, Number(form.updatedAt), recorded(ctx, { role: role.name, changed: ['description', 'permissions'] }));
     } catch (err) {
       return refused(ctx, role, err, form);
     }
     if (!updated) throw new NotFoundError();
     if (updated === 'stale') throw new InvalidRequestError('Someone changed this role after you opened it. Nothing was saved: open it again.', 'console: stale role form', 409);
-    await audited(ctx, { role: role.name, changed: ['description', 'permissions'] });
     ctx.redirect(`${base(role.name)}?notice=role-saved`);
   });
 
@@ -83,12 +83,11 @@ export function registerRoleEditPages(router: Router, d: RoleEditPagesDeps): voi
       holdsAll(ctx, role.permissions, permissions);
       let updated;
       try {
-        updated = await d.roles[verb](role.name, permissions);
+        updated = await d.roles[verb](role.name, permissions, recorded(ctx, { role: role.name, changed: ['permissions'] }));
       } catch (err) {
         return refused(ctx, role, err);
       }
       if (!updated) throw new NotFoundError();
-      await audited(ctx, { role: role.name, changed: ['permissions'] });
       ctx.redirect(`${base(role.name)}?notice=${verb === 'grant' ? 'permission-added' : 'permission-removed'}`);
     });
   }

@@ -24,8 +24,8 @@ export type RolesPagesDeps = {
 };
 
 export function registerRolesPages(router: Router, d: RolesPagesDeps): void {
-  const audited = (ctx: Context, type: string, details: Record<string, unknown>) =>
-    d.audit.record({ type, accountId: operatorOf(ctx).account.id, details: { ...details, by_account: operatorOf(ctx).account.id, via: 'console' } }, ctx);
+  const eventOf = (ctx: Context, type: string, details: Record<string, unknown>) =>
+    ({ type, accountId: operatorOf(ctx).account.id, details: { ...details, by_account: operatorOf(ctx).account.id, via: 'console' } });
   const listPage = async (ctx: Context, extra: Record<string, unknown> = {}) => {
     const roles = await d.roles.list();
     const holders = await Promise.all(roles.map(async (r) => (await d.lifecycle.list({ scope: DEFAULT_SCOPE, query: { limit: 10, role: r.name } })).accounts));
@@ -47,13 +47,15 @@ export function registerRolesPages(router: Router, d: RolesPagesDeps): void {
     requireHolds(operatorOf(ctx), adminScopes(permissions));
     let created;
     try {
-      created = await d.roles.create({ name: form.name, ...(form.description ? { description: form.description } : {}), permissions });
+      await d.roles.create(
+        { name: form.name, ...(form.description ? { description: form.description } : {}), permissions },
+        { event: (r) => eventOf(ctx, 'role.created', { role: r.name, permissions: r.permissions.length }), from: ctx },
+      );
     } catch (err) {
       if (err instanceof DuplicateError) return refuse({ name: 'A role with this name exists.' });
       if (err instanceof InvalidRoleInput) return refuse({ [err.message.startsWith('permissions') ? 'permissions' : err.message.startsWith('description') ? 'description' : 'name']: err.message });
       throw err;
     }
-    await audited(ctx, 'role.created', { role: created.name, permissions: created.permissions.length });
     ctx.redirect('/console/roles?notice=role-created');
   });
 
@@ -64,12 +66,11 @@ export function registerRolesPages(router: Router, d: RolesPagesDeps): void {
     requireHolds(operatorOf(ctx), adminScopes(role.permissions));
     requireTypedName(ctx, name);
     try {
-      if (!(await d.roles.delete(name))) throw new NotFoundError();
+      if (!(await d.roles.delete(name, { event: eventOf(ctx, 'role.deleted', { role: name }), from: ctx }))) throw new NotFoundError();
     } catch (err) {
       if (err instanceof RoleProtected) throw new InvalidRequestError(err.message, 'console: protected role');
       throw err;
     }
-    await audited(ctx, 'role.deleted', { role: name });
     ctx.redirect('/console/roles?notice=role-deleted');
   });
 }

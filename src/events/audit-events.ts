@@ -47,6 +47,8 @@ const RULES: Record<string, Rule> = {
   'admin.session.ended': { event: 'session.ended', extra: () => ({ via: 'admin', sessions_ended: 1 }) },
   'admin.user.signed_out': { event: 'session.ended', extra: () => ({ via: 'sign_out_everywhere' }) },
   'federation.saml.logout': { event: 'session.ended', extra: () => ({ via: 'saml_logout' }) },
+  // what a password change or reset, or disabling, ended (sign-out-everywhere.ts: sessionsEndedEvent)
+  'sessions.ended': { event: 'session.ended', extra: via() },
   'grant.revoked': { event: 'grant.revoked' },
   'admin.grant.revoked': { event: 'grant.revoked', extra: () => ({ route: 'admin' }) },
   'token.issued': { event: 'token.issued' },

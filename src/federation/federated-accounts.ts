@@ -42,7 +42,7 @@ export function createFederatedAccounts(deps: {
   /** email domain → the provider that owns it (FederationConfig.domainOwners) */
   domainOwners: ReadonlyMap<string, string>;
   logger: Pick<Logger, 'warn' | 'info'>;
-  audit: Pick<AuditLog, 'record'>;
+  audit: Pick<AuditLog, 'record' | 'recordChange'>;
 }) {
   const { accounts, federation, logger } = deps;
 
@@ -108,9 +108,11 @@ export function createFederatedAccounts(deps: {
     let updated = account;
     if (Object.keys(changes).length > 0) {
       try {
-        await accounts.update(account.id, { ...changes, updatedAt: now });
+        await deps.audit.recordChange(
+          () => accounts.update(account.id, { ...changes, updatedAt: now }),
+          { event: { type: 'federation.account_updated', accountId: account.id, details: { provider: provider.id, changed: Object.keys(changes) } } },
+        );
         updated = { ...account, ...changes, updatedAt: now };
-        await deps.audit.record({ type: 'federation.account_updated', accountId: account.id, details: { provider: provider.id, changed: Object.keys(changes) } });
       } catch (err) {
         if (!(err instanceof DuplicateError)) throw err;
         // Another account took the new address since the check above (a race): the same rule applies.
@@ -168,7 +170,12 @@ export function createFederatedAccounts(deps: {
         passwordHash: null, roles: [], createdAt: now, updatedAt: now, disabledAt: null, lastLoginAt: null,
       };
       try {
-        await accounts.create(account);
+        // the account, its link and upstream roles, and the user.created event (src/events/audit-events.ts): one unit
+        await deps.audit.recordChange(async () => {
+          await accounts.create(account);
+          await link(account, provider, externalId);
+          await federation.setRoles(account.id, provider.id, profile.roles);
+        }, { event: { type: 'federation.account_created', accountId: account.id, details: { provider: provider.id, email: account.email } } });
       } catch (err) {
         if (!(err instanceof DuplicateError)) throw err;
         // a concurrent first login of the same person may have won the race: use its link if it made one
@@ -178,10 +185,6 @@ export function createFederatedAccounts(deps: {
         if (racedAccount) return { account: racedAccount, created: false };
         return { refused: 'email_taken' };
       }
-      await link(account, provider, externalId);
-      await federation.setRoles(account.id, provider.id, profile.roles);
-      // the account made on first sign-in (the user.created event, src/events/audit-events.ts)
-      await deps.audit.record({ type: 'federation.account_created', accountId: account.id, details: { provider: provider.id, email: account.email } });
       return { account, created: true };
     },
   };

@@ -98,9 +98,8 @@ export function addPasswordRoutes(router: Router, deps: LifecycleDeps) {
       ctx.status = 400;
       return;
     }
-    await deps.accounts.setPassword(account, password, { checked: true });
+    await deps.accounts.setPassword(account, password, { checked: true }, { event: { type: 'password.changed', accountId: account.id, details: { why: 'expired' } }, from: ctx });
     deps.mail.passwordChanged(account, 'expired', `${deps.issuer}/password/forgot`);
-    await deps.audit.record({ type: 'password.changed', accountId: account.id, details: { why: 'expired' } }, ctx);
     await finishInteraction(providers, ctx, {}, true);
   });
 

@@ -6,6 +6,7 @@
  * that the federation file maps a group to cannot be deleted either (start-up would then refuse the file).
  */
 import { DuplicateError, type ResourceStore, type RolePermission, type RoleRecord, type RoleStore } from '../../adapters/contract.js';
+import { recordedIfDone, type AuditLog, type RecordedAs } from '../audit/audit-log.js';
 import { isRoleName, ROLE_NAME_RULE } from './role-name.js';
 
 export class InvalidRoleInput extends Error {}
@@ -32,8 +33,12 @@ export function createRoleService(deps: {
   systemRoles: readonly SystemRole[];
   /** the federation provider whose group mapping names this role, if any */
   mappedBy?(role: string): string | undefined;
+  /** records a change's audit event with its write, as one unit; without it, changes are not recorded here */
+  audit?: Pick<AuditLog, 'recordChange'>;
 }) {
   const { roles } = deps;
+  const recordChange = <T>(change: () => Promise<T>, recorded: RecordedAs<T> | undefined) =>
+    deps.audit ? deps.audit.recordChange(change, recorded) : change();
   const system = new Map(deps.systemRoles.map((r) => [r.name, r]));
   const nextUpdate = (previous: number) => Math.max(Date.now(), previous + 1);
 
@@ -61,7 +66,7 @@ export function createRoleService(deps: {
     find: (name: string) => roles.find(name),
     isSystem: (name: string) => system.has(name),
 
-    async create(input: { name: string; description?: string; permissions?: RolePermission[] }): Promise<RoleRecord> {
+    async create(input: { name: string; description?: string; permissions?: RolePermission[] }, recorded?: RecordedAs<RoleRecord>): Promise<RoleRecord> {
       const name = input.name.trim();
       if (!isRoleName(name)) throw new InvalidRoleInput(`name: ${JSON.stringify(input.name)} is not a role name (${ROLE_NAME_RULE})`);
       if (system.has(name)) throw new DuplicateError('role');
@@ -69,15 +74,19 @@ export function createRoleService(deps: {
       if (description.length > 500) throw new InvalidRoleInput('description: at most 500 characters');
       const now = Date.now();
       const record: RoleRecord = { name, description, permissions: await checkPermissions(input.permissions ?? []), system: false, createdAt: now, updatedAt: now };
-      await roles.create(record);
-      return record;
+      return recordChange(async () => {
+        await roles.create(record);
+        return record;
+      }, recorded);
     },
 
     /**
      * Replaces the description and/or the permissions; with `expectedUpdatedAt` (If-Match) only when
      * nobody changed the role since. undefined: no such role; 'stale': changed meanwhile.
      */
-    async update(name: string, changes: { description?: string; permissions?: RolePermission[] }, expectedUpdatedAt?: number): Promise<RoleRecord | undefined | 'stale'> {
+    async update(
+      name: string, changes: { description?: string; permissions?: RolePermission[] }, expectedUpdatedAt?: number, recorded?: RecordedAs<RoleRecord>,
+    ): Promise<RoleRecord | undefined | 'stale'> {
       const current = await roles.find(name);
       if (!current) return undefined;
       refuseProtected(name, 'changed');
@@ -86,35 +95,35 @@ export function createRoleService(deps: {
       if (description.length > 500) throw new InvalidRoleInput('description: at most 500 characters');
       const permissions = changes.permissions !== undefined ? await checkPermissions(changes.permissions) : current.permissions;
       const next = { ...current, description, permissions, updatedAt: nextUpdate(current.updatedAt) };
-      if (!(await roles.update(name, { description, permissions, updatedAt: next.updatedAt }, current.updatedAt))) return 'stale';
-      return next;
+      const updated = await recordChange(async () => ((await roles.update(name, { description, permissions, updatedAt: next.updatedAt }, current.updatedAt)) ? next : undefined), recordedIfDone(recorded));
+      return updated ?? 'stale';
     },
 
     /** Adds permissions to a role (CLI `roles grant`). */
-    async grant(name: string, permissions: RolePermission[]): Promise<RoleRecord | undefined> {
+    async grant(name: string, permissions: RolePermission[], recorded?: RecordedAs<RoleRecord>): Promise<RoleRecord | undefined> {
       const current = await roles.find(name);
       if (!current) return undefined;
-      const updated = await service.update(name, { permissions: [...current.permissions, ...permissions] }, current.updatedAt);
+      const updated = await service.update(name, { permissions: [...current.permissions, ...permissions] }, current.updatedAt, recorded);
       if (updated === 'stale') throw new InvalidRoleInput('the role changed meanwhile; try again');
       return updated;
     },
 
     /** Removes permissions from a role (CLI `roles revoke`). */
-    async revoke(name: string, permissions: RolePermission[]): Promise<RoleRecord | undefined> {
+    async revoke(name: string, permissions: RolePermission[], recorded?: RecordedAs<RoleRecord>): Promise<RoleRecord | undefined> {
       const current = await roles.find(name);
       if (!current) return undefined;
       const drop = new Set(permissions.map((p) => JSON.stringify([p.resource, p.scope])));
-      const updated = await service.update(name, { permissions: current.permissions.filter((p) => !drop.has(JSON.stringify([p.resource, p.scope]))) }, current.updatedAt);
+      const updated = await service.update(name, { permissions: current.permissions.filter((p) => !drop.has(JSON.stringify([p.resource, p.scope]))) }, current.updatedAt, recorded);
       if (updated === 'stale') throw new InvalidRoleInput('the role changed meanwhile; try again');
       return updated;
     },
 
     /** Deletes the role and every assignment of it; false when there is no such role. */
-    async delete(name: string): Promise<boolean> {
+    async delete(name: string, recorded?: RecordedAs<boolean>): Promise<boolean> {
       refuseProtected(name, 'deleted');
       const provider = deps.mappedBy?.(name);
       if (provider) throw new RoleProtected(`${name} is mapped to by the federation provider "${provider}"; remove it from the federation file first`);
-      return roles.delete(name);
+      return recordChange(() => roles.delete(name), recordedIfDone(recorded));
     },
 
     /** The names among these that are no role (assignment and federation mappings must name roles). */

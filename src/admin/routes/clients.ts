@@ -62,8 +62,10 @@ export function clientRoutes(d: ClientRoutesDeps): AdminRoute[] {
     if (!record) throw notFound();
     return record;
   };
-  const audited = (ctx: Context, type: string, clientId: string, details: Record<string, unknown> = {}) =>
-    d.audit.record({ type, clientId, accountId: (ctx.state.adminCaller as { accountId: string | null }).accountId, details: { ...details, by_client: (ctx.state.adminCaller as { clientId: string }).clientId } }, ctx);
+  const eventOf = (ctx: Context, type: string, clientId: string, details: Record<string, unknown> = {}) =>
+    ({ type, clientId, accountId: (ctx.state.adminCaller as { accountId: string | null }).accountId, details: { ...details, by_client: (ctx.state.adminCaller as { clientId: string }).clientId } });
+  /** the audit event of a change, stored with it (AuditLog.recordChange, through the registry) */
+  const recorded = (ctx: Context, type: string, clientId: string, details: Record<string, unknown> = {}) => ({ event: eventOf(ctx, type, clientId, details), from: ctx });
 
   return [
     route({
@@ -88,9 +90,8 @@ export function clientRoutes(d: ClientRoutesDeps): AdminRoute[] {
       body: metadataSchema, response: createdSchema, status: 201,
       async handler({ body, ctx, caller }) {
         requireCallerHoldsClientScopes(caller, body.scope);
-        const created = await refusalsAsProblems(() => d.clients.create(body));
+        const created = await refusalsAsProblems(() => d.clients.create(body, { event: (id: string) => eventOf(ctx, 'admin.client.created', id), from: ctx }));
         const record = await current(created.client_id);
-        await audited(ctx, 'admin.client.created', created.client_id);
         const shown = view(record);
         return { status: 201, body: { ...shown, ...(typeof created.client_secret === 'string' ? { client_secret: created.client_secret } : {}) }, etag: etagOf(shown), headers: { Location: `${ctx.path}/${encodeURIComponent(created.client_id)}` } };
       },
@@ -110,9 +111,8 @@ export function clientRoutes(d: ClientRoutesDeps): AdminRoute[] {
             errors: ['client_id', 'client_secret'].filter((k) => k in body).map((k) => ({ path: `body.${k}`, message: 'not changeable' })),
           });
         }
-        const updated = await refusalsAsProblems(() => d.clients.patchMetadata(params.clientId, body));
+        const updated = await refusalsAsProblems(() => d.clients.patchMetadata(params.clientId, body, recorded(ctx, 'admin.client.updated', params.clientId, { changed: Object.keys(body) })));
         if (!updated) throw notFound();
-        await audited(ctx, 'admin.client.updated', params.clientId, { changed: Object.keys(body) });
         const shown = view(await current(params.clientId));
         return { body: { ...shown, ...(typeof updated.client_secret === 'string' ? { client_secret: updated.client_secret } : {}) }, etag: etagOf(shown) };
       },
@@ -122,8 +122,7 @@ export function clientRoutes(d: ClientRoutesDeps): AdminRoute[] {
       params: idParams,
       async handler({ params, ctx, caller }) {
         requireCallerHoldsClientScopes(caller, (await current(params.clientId)).metadata.scope);
-        await d.clients.delete(params.clientId);
-        await audited(ctx, 'admin.client.deleted', params.clientId);
+        await d.clients.delete(params.clientId, recorded(ctx, 'admin.client.deleted', params.clientId));
         return { status: 204 };
       },
     }),
@@ -136,9 +135,8 @@ export function clientRoutes(d: ClientRoutesDeps): AdminRoute[] {
       async handler({ params, body, ctx, caller }) {
         // a new secret is the client's authority in the caller's hands
         requireCallerHoldsClientScopes(caller, (await current(params.clientId)).metadata.scope);
-        const rotated = await refusalsAsProblems(() => d.clients.rotateSecret(params.clientId, { overlapSeconds: body.overlap_seconds }));
+        const rotated = await refusalsAsProblems(() => d.clients.rotateSecret(params.clientId, { overlapSeconds: body.overlap_seconds }, recorded(ctx, 'admin.client.secret_rotated', params.clientId, { overlap_seconds: body.overlap_seconds })));
         if (!rotated) throw notFound();
-        await audited(ctx, 'admin.client.secret_rotated', params.clientId, { overlap_seconds: body.overlap_seconds });
         return { body: { client_id: params.clientId, client_secret: rotated.client_secret, ...(rotated.previous_valid_until ? { previous_secret_valid_until: new Date(rotated.previous_valid_until).toISOString() } : {}) } };
       },
     }),

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { Context } from 'koa';
 import { DuplicateError, type RoleRecord } from '../../../adapters/contract.js';
-import type { AuditLog } from '../../audit/audit-log.js';
+import { recordedIfDone, type AuditLog } from '../../audit/audit-log.js';
 import type { AccountService } from '../../accounts/accounts.js';
 import { DEFAULT_SCOPE, type AccountLifecycle } from '../../accounts/account-lifecycle.js';
 import { InvalidAccountInput } from '../../accounts/accounts.js';
@@ -68,21 +68,20 @@ export function roleRoutes(d: RoleRoutesDeps): AdminRoute[] {
     }
     throw err;
   };
-  const audited = (ctx: Context, caller: AdminCaller, type: string, details: Record<string, unknown>, accountId: string | null = caller.accountId) =>
-    d.audit.record({ type, accountId, clientId: caller.clientId, details: { ...details, by_account: caller.accountId, via: 'admin_api' } }, ctx);
+  const eventOf = (caller: AdminCaller, type: string, details: Record<string, unknown>, accountId: string | null = caller.accountId) =>
+    ({ type, accountId, clientId: caller.clientId, details: { ...details, by_account: caller.accountId, via: 'admin_api' } });
   const target = managedTarget(d.lifecycle, d.authorityOf);
 
   async function changeAssignment(ctx: Context, caller: AdminCaller, id: string, role: string, assign: boolean) {
     const account = await target(id, caller);
     // the role's own authority, given or taken away
     await requireCallerHoldsRoles(caller, [role], d.authorityOf);
-    let changed = false;
     try {
-      changed = await d.accounts.changeRole(account.id, role, assign);
+      // the event only when the assignment changed: of operators making the same change at once, one is recorded
+      await d.accounts.changeRole(account.id, role, assign, recordedIfDone({ event: eventOf(caller, assign ? 'role.assigned' : 'role.removed', { role }, account.id), from: ctx }));
     } catch (err) {
       asProblem(err);
     }
-    if (changed) await audited(ctx, caller, assign ? 'role.assigned' : 'role.removed', { role }, account.id);
     return rolesOf(id);
   }
   async function rolesOf(id: string) {
@@ -109,8 +108,7 @@ export function roleRoutes(d: RoleRoutesDeps): AdminRoute[] {
       response: roleSchema, status: 201,
       async handler({ body, ctx, caller }) {
         requireCallerHoldsPermissions(caller, body.permissions ?? []);
-        const created = await d.roles.create(body).catch(asProblem);
-        await audited(ctx, caller, 'role.created', { role: created.name, permissions: created.permissions.length });
+        const created = await d.roles.create(body, { event: (r) => eventOf(caller, 'role.created', { role: r.name, permissions: r.permissions.length }), from: ctx }).catch(asProblem);
         const shown = view(created);
         return { status: 201, body: shown, etag: etagOf(shown), headers: { Location: `${ctx.path}/${encodeURIComponent(created.name)}` } };
       },
@@ -134,10 +132,9 @@ export function roleRoutes(d: RoleRoutesDeps): AdminRoute[] {
         // the authority it has, and the one it would get
         requireCallerHoldsPermissions(caller, found.permissions);
         if (body.permissions) requireCallerHoldsPermissions(caller, body.permissions);
-        const updated = await d.roles.update(params.name, body, found.updatedAt).catch(asProblem);
+        const updated = await d.roles.update(params.name, body, found.updatedAt, { event: eventOf(caller, 'role.updated', { role: params.name, changed: Object.keys(body) }), from: ctx }).catch(asProblem);
         if (!updated) throw new ProblemError('not_found', 404, 'No role has this name.');
         if (updated === 'stale') throw new ProblemError('precondition_failed', 412, 'The role changed since it was read; read it again.');
-        await audited(ctx, caller, 'role.updated', { role: updated.name, changed: Object.keys(body) });
         const shown = view(updated);
         return { body: shown, etag: etagOf(shown) };
       },
@@ -147,8 +144,7 @@ export function roleRoutes(d: RoleRoutesDeps): AdminRoute[] {
       params: nameParams,
       async handler({ params, ctx, caller }) {
         requireCallerHoldsPermissions(caller, (await current(params.name)).permissions);
-        if (!(await d.roles.delete(params.name).catch(asProblem))) throw new ProblemError('not_found', 404, 'No role has this name.');
-        await audited(ctx, caller, 'role.deleted', { role: params.name });
+        if (!(await d.roles.delete(params.name, { event: eventOf(caller, 'role.deleted', { role: params.name }), from: ctx }).catch(asProblem))) throw new ProblemError('not_found', 404, 'No role has this name.');
         return { status: 204 };
       },
     }),

@@ -19,7 +19,7 @@ import { sourceOf } from '../../audit/audit-log.js';
 
 export type UserRoutesDeps = {
   accounts: Pick<AccountService, 'create' | 'findById' | 'setName' | 'setRoles' | 'markEmailVerified'>;
-  audit: Pick<AuditLog, 'record'>;
+  audit: Pick<AuditLog, 'record' | 'recordChange'>;
   invitations: Pick<Invitations, 'send'>;
   authorityOf: AuthorityOf;
 };
@@ -69,8 +69,10 @@ export function userRoutes(d: UserRoutesDeps): AdminRoute[] {
         if (body.invite && body.password !== undefined) {
           throw new ProblemError('invalid_input', 400, 'An invitation is for an account without a password: send password or invite, not both.', undefined, {}, { errors: [{ path: 'body.invite', message: 'not with password' }] });
         }
-        const account = await d.accounts.create({ email: body.email, ...(body.password !== undefined ? { password: body.password } : {}), ...(body.name ? { name: body.name } : {}), emailVerified: body.email_verified }).catch(asProblem);
-        await d.audit.record({ type: 'admin.user.created', accountId: account.id, clientId: actor(ctx).clientId, details: { by_account: actor(ctx).accountId } }, ctx);
+        const account = await d.accounts.create(
+          { email: body.email, ...(body.password !== undefined ? { password: body.password } : {}), ...(body.name ? { name: body.name } : {}), emailVerified: body.email_verified },
+          { event: (a) => ({ type: 'admin.user.created', accountId: a.id, clientId: actor(ctx).clientId, details: { by_account: actor(ctx).accountId } }), from: ctx },
+        ).catch(asProblem);
         const invited = body.invite ? await d.invitations.send(account, actor(ctx), sourceOf(ctx)) : undefined;
         const shown = view(account);
         return { status: 201, body: { ...shown, ...(invited !== undefined ? { invitation_sent: invited } : {}) }, etag: etagOf(shown), headers: { Location: `${ctx.path}/${account.id}` } };
@@ -104,14 +106,15 @@ export function userRoutes(d: UserRoutesDeps): AdminRoute[] {
           await requireCallerHoldsRoles(caller, [...[...next].filter((r) => !account.roles.includes(r)), ...account.roles.filter((r) => !next.has(r))], d.authorityOf);
         }
         try {
-          // roles first: the one change the service can still refuse, so a refusal leaves the account as it was
-          if (body.roles !== undefined) await d.accounts.setRoles(account.email, body.roles);
-          if (body.name !== undefined) await d.accounts.setName(account.id, body.name ?? '');
-          if (body.email_verified) await d.accounts.markEmailVerified(account.id);
+          // one unit: the changes and their event, or (a refused role, a failed write) none of them
+          await d.audit.recordChange(async () => {
+            if (body.roles !== undefined) await d.accounts.setRoles(account.email, body.roles);
+            if (body.name !== undefined) await d.accounts.setName(account.id, body.name ?? '');
+            if (body.email_verified) await d.accounts.markEmailVerified(account.id);
+          }, { event: { type: 'admin.user.updated', accountId: account.id, clientId: actor(ctx).clientId, details: { changed: Object.keys(body), by_account: actor(ctx).accountId } }, from: ctx });
         } catch (err) {
           asProblem(err);
         }
-        await d.audit.record({ type: 'admin.user.updated', accountId: account.id, clientId: actor(ctx).clientId, details: { changed: Object.keys(body), by_account: actor(ctx).accountId } }, ctx);
         const shown = view(await current(params.id));
         return { body: shown, etag: etagOf(shown) };
       },

@@ -3,7 +3,8 @@ import { Option } from 'commander';
 import { group, leaf, required, type CliCommand, type CliDeps } from '../command-tree.js';
 import { NotFoundError, UsageError } from '../exit-codes.js';
 import { ttl, overlap } from '../option-values.js';
-import { audited } from '../audited.js';
+import { audited, auditedAs } from '../audited.js';
+import { parseClientScope } from '../../clients/client-scope.js';
 
 export const CLIENT_COLUMNS = ['client_id', 'client_name', 'token_endpoint_auth_method', 'grant_types', 'scope'];
 
@@ -29,8 +30,8 @@ export function clientsCommands(program: CliCommand, deps: CliDeps): void {
     plan(o) {
       const metadata = clientMetadata(o.json as string);
       return async (c, out) => {
-        const client = await c.clients.create(metadata);
-        await audited(c, { type: 'admin.client.created', clientId: client.client_id, details: { token_endpoint_auth_method: client.token_endpoint_auth_method ?? 'client_secret_basic' } });
+        const method = metadata.token_endpoint_auth_method ?? 'client_secret_basic';
+        const client = await c.clients.create(metadata, auditedAs((clientId: string) => ({ type: 'admin.client.created', clientId, details: { token_endpoint_auth_method: method } })));
         out.record(client, { shownOnce: ['client_secret'] });
         if (client.client_secret) out.note('The client_secret is shown only now; it is stored encrypted.');
       };
@@ -65,9 +66,8 @@ export function clientsCommands(program: CliCommand, deps: CliDeps): void {
       const clientId = o.clientId as string;
       const patch = clientMetadata(o.json as string);
       return async (c, out) => {
-        const metadata = await c.clients.patchMetadata(clientId, patch);
+        const metadata = await c.clients.patchMetadata(clientId, patch, auditedAs({ type: 'admin.client.updated', clientId, details: { changed: Object.keys(patch) } }));
         if (!metadata) throw new NotFoundError('no client has this client_id');
-        await audited(c, { type: 'admin.client.updated', clientId, details: { changed: Object.keys(patch) } });
         out.record(metadata, { shownOnce: ['client_secret'] });
       };
     },
@@ -83,8 +83,7 @@ export function clientsCommands(program: CliCommand, deps: CliDeps): void {
       if (o.yes !== true) throw new UsageError('deleting a client cannot be undone: add --yes to confirm');
       return async (c, out) => {
         if (!(await c.clients.find(clientId))) throw new NotFoundError('no client has this client_id');
-        await c.clients.delete(clientId);
-        await audited(c, { type: 'admin.client.deleted', clientId });
+        await c.clients.delete(clientId, auditedAs({ type: 'admin.client.deleted', clientId }));
         out.record({ deleted: clientId });
       };
     },
@@ -102,9 +101,8 @@ export function clientsCommands(program: CliCommand, deps: CliDeps): void {
       const clientId = o.clientId as string;
       const overlapSeconds = o.overlap as number;
       return async (c, out) => {
-        const rotated = await c.clients.rotateSecret(clientId, { overlapSeconds });
+        const rotated = await c.clients.rotateSecret(clientId, { overlapSeconds }, auditedAs({ type: 'admin.client.secret_rotated', clientId, details: { overlap_seconds: overlapSeconds } }));
         if (!rotated) throw new NotFoundError('no client has this client_id');
-        await audited(c, { type: 'admin.client.secret_rotated', clientId, details: { overlap_seconds: overlapSeconds } });
         out.record({
           client_id: clientId, client_secret: rotated.client_secret,
           ...(rotated.previous_valid_until ? { previous_secret_valid_until: new Date(rotated.previous_valid_until).toISOString() } : {}),
@@ -123,9 +121,9 @@ export function clientsCommands(program: CliCommand, deps: CliDeps): void {
       const clientId = o.clientId as string;
       const scope = o.scope as string;
       return async (c, out) => {
-        const metadata = await c.clients.setScope(clientId, scope);
+        const scopeAfter = [...(parseClientScope(scope) ?? [])].join(' ') || null;
+        const metadata = await c.clients.setScope(clientId, scope, auditedAs({ type: 'admin.client.updated', clientId, details: { scope: scopeAfter } }));
         if (!metadata) throw new NotFoundError('no client has this client_id');
-        await audited(c, { type: 'admin.client.updated', clientId, details: { scope: metadata.scope ?? null } });
         out.record({ client_id: clientId, scope: metadata.scope ?? null });
       };
     },

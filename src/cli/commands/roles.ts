@@ -4,7 +4,8 @@ import type { RolePermission, RoleRecord } from '../../../adapters/contract.js';
 import { group, leaf, required, type CliCommand, type CliDeps, type CliContext } from '../command-tree.js';
 import { NotFoundError, UsageError } from '../exit-codes.js';
 import { collect } from '../option-values.js';
-import { audited } from '../audited.js';
+import { auditedAs } from '../audited.js';
+import { recordedIfDone } from '../../audit/audit-log.js';
 
 /** `--permission API=SCOPE`: the API's resource indicator, `=`, one of its scopes (the last `=` splits). */
 function permissionsOf(values: string[] | undefined): RolePermission[] {
@@ -41,8 +42,7 @@ export function rolesCommands(program: CliCommand, deps: CliDeps): void {
     plan(o) {
       const input = { name: o.name as string, description: o.description as string | undefined, permissions: permissionsOf(o.permission as string[] | undefined) };
       return async (c, out) => {
-        const role = await c.roles.create(input);
-        await audited(c, { type: 'role.created', details: { role: role.name, permissions: role.permissions.length } });
+        const role = await c.roles.create(input, auditedAs((r: RoleRecord) => ({ type: 'role.created', details: { role: r.name, permissions: r.permissions.length } })));
         out.record(shown(role));
       };
     },
@@ -79,8 +79,7 @@ export function rolesCommands(program: CliCommand, deps: CliDeps): void {
       const name = o.name as string;
       if (o.yes !== true) throw new UsageError('deleting a role takes --yes');
       return async (c, out) => {
-        if (!(await c.roles.delete(name))) throw new NotFoundError(`no role is named ${name}`);
-        await audited(c, { type: 'role.deleted', details: { role: name } });
+        if (!(await c.roles.delete(name, auditedAs({ type: 'role.deleted', details: { role: name } })))) throw new NotFoundError(`no role is named ${name}`);
         out.record({ name, deleted: true });
       };
     },
@@ -97,9 +96,8 @@ export function rolesCommands(program: CliCommand, deps: CliDeps): void {
         const permissions = permissionsOf(o.permission as string[] | undefined);
         if (!permissions.length) throw new UsageError(`roles ${verb} takes at least one --permission`);
         return async (c, out) => {
-          const role = await c.roles[verb](name, permissions);
+          const role = await c.roles[verb](name, permissions, auditedAs({ type: 'role.updated', details: { role: name, changed: [verb === 'grant' ? 'permissions.added' : 'permissions.removed'] } }));
           if (!role) throw new NotFoundError(`no role is named ${name}`);
-          await audited(c, { type: 'role.updated', details: { role: name, changed: [verb === 'grant' ? 'permissions.added' : 'permissions.removed'] } });
           out.record(shown(role));
         };
       },
@@ -118,11 +116,9 @@ export function rolesCommands(program: CliCommand, deps: CliDeps): void {
         return async (c, out) => {
           const account = await c.accounts.findByEmail(email);
           if (!account) throw new NotFoundError(`no account has the email ${email}`);
-          const next = verb === 'assign' ? [...account.roles, name] : account.roles.filter((r) => r !== name);
-          const updated = await c.accounts.setRoles(email, next);
-          if (updated.roles.length !== account.roles.length) {
-            await audited(c, { type: verb === 'assign' ? 'role.assigned' : 'role.removed', accountId: account.id, details: { role: name } });
-          }
+          // one atomic step (AccountStore.changeRole), its event only when it changed something
+          await c.accounts.changeRole(account.id, name, verb === 'assign', recordedIfDone(auditedAs({ type: verb === 'assign' ? 'role.assigned' : 'role.removed', accountId: account.id, details: { role: name } })));
+          const updated = (await c.accounts.findById(account.id)) ?? account;
           out.record({ email: updated.email, roles: updated.roles });
         };
       },

@@ -1,8 +1,10 @@
 /** gatehouse users create | set-password | roles, and the lifecycle commands of users-lifecycle.ts */
 import { Option } from 'commander';
+import type { AccountRecord } from '../../../adapters/contract.js';
 import { group, leaf, required, type CliCommand, type CliDeps } from '../command-tree.js';
 import { NotFoundError } from '../exit-codes.js';
-import { audited } from '../audited.js';
+import { audited, auditedAs } from '../audited.js';
+import { sessionsEndedEvent } from '../../accounts/sign-out-everywhere.js';
 import { usersLifecycleCommands } from './users-lifecycle.js';
 
 export function usersCommands(program: CliCommand, deps: CliDeps): void {
@@ -21,8 +23,7 @@ export function usersCommands(program: CliCommand, deps: CliDeps): void {
     plan(o) {
       const input = { email: o.email as string, password: o.password as string, name: o.name as string | undefined, emailVerified: o.verified === true };
       return async (c, out) => {
-        const account = await c.accounts.create(input);
-        await audited(c, { type: 'admin.user.created', accountId: account.id, details: { email: account.email } });
+        const account = await c.accounts.create(input, auditedAs((a: AccountRecord) => ({ type: 'admin.user.created', accountId: a.id, details: { email: a.email } })));
         out.record({ id: account.id, email: account.email, name: account.name, email_verified: account.emailVerified });
       };
     },
@@ -39,10 +40,11 @@ export function usersCommands(program: CliCommand, deps: CliDeps): void {
       return async (c, out) => {
         const account = await c.accounts.findByEmail(email);
         if (!account) throw new NotFoundError(`no account has the email ${email}`);
-        await c.accounts.setPassword(account, password);
+        await c.accounts.setPassword(account, password, {}, auditedAs({ type: 'admin.password.set', accountId: account.id }));
         const signedOut = await c.signOutEverywhere(account.id);
         c.accountMail.passwordChanged(account, 'admin', `${c.config.ISSUER}/password/forgot`);
-        await audited(c, { type: 'admin.password.set', accountId: account.id, details: { sessionsEnded: signedOut.sessions, grantsRevoked: signedOut.grants } });
+        const ended = sessionsEndedEvent(account.id, 'password_changed', signedOut);
+        if (ended) await audited(c, ended);
         out.record({ id: account.id, email: account.email, sessions_ended: signedOut.sessions, grants_revoked: signedOut.grants });
       };
     },
