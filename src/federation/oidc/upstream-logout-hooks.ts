@@ -14,27 +14,16 @@ import type { Logger } from 'pino';
 import * as client from 'openid-client';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { OidcLogins } from './oidc-logins.js';
-import type { OidcSessions, OidcSessionView } from './oidc-sessions.js';
-import { basePathOf } from '../../http/base-path.js';
-
-type ProviderView = { session?: OidcSessionView & { destroyed?: boolean }; result?: { login?: unknown } };
-const RESUME = /^\/auth\/([^/]+)$/;
+import type { OidcSessions } from './oidc-sessions.js';
+import { providerLogoutView, RESUME } from '../provider-logout.js';
 
 export function upstreamLogoutHooks(deps: { logins: OidcLogins; sessions: OidcSessions; logger: Pick<Logger, 'info' | 'warn'>; audit: Pick<AuditLog, 'record'>; issuer: string }): Middleware {
-  const issuerOrigin = new URL(deps.issuer).origin;
-  // oidc-provider's resume URL, as an app-relative path when it is ours (the issuer may have a path, http/base-path.ts)
-  const base = basePathOf(deps.issuer);
-  const isResume = (u: URL) => u.origin === issuerOrigin && u.pathname.startsWith(`${base}/`) && RESUME.test(u.pathname.slice(base.length));
-  const oidcOf = (ctx: Context) => (ctx as Context & { oidc?: ProviderView }).oidc;
+  const { oidcOf, endedSignOut, resumedLogin } = providerLogoutView(deps.issuer);
 
   async function afterEndSession(ctx: Context): Promise<void> {
-    const session = oidcOf(ctx)?.session;
-    if (ctx.status !== 303 || !session?.destroyed) return;
-    const location = ctx.response.get('Location');
-    if (!location) return;
-    const destination = new URL(location, deps.issuer);
-    // another sign-in is under way on this browser (oidc-provider's resume step): the upstream session stays
-    if (isResume(destination)) return;
+    const ended = endedSignOut(ctx);
+    if (!ended) return;
+    const { session, destination } = ended;
     const record = await deps.sessions.take(session);
     const upstream = record && deps.logins.get(record.providerId);
     if (!record || !upstream) return;
@@ -65,9 +54,8 @@ export function upstreamLogoutHooks(deps: { logins: OidcLogins; sessions: OidcSe
   }
 
   async function afterResume(ctx: Context): Promise<void> {
-    const oidc = oidcOf(ctx);
-    const resumed = RESUME.exec(ctx.path);
-    if (resumed && oidc?.result?.login && oidc.session?.uid) await deps.sessions.attach(decodeURIComponent(resumed[1] as string), oidc.session);
+    const resumed = resumedLogin(ctx);
+    if (resumed) await deps.sessions.attach(resumed.uid, resumed.session);
   }
 
   return async (ctx: Context, next: Next) => {

@@ -19,13 +19,9 @@ import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { Renderer } from '../../http/render.js';
-import type { SamlSessions, OidcSessionView } from './saml-sessions.js';
+import type { SamlSessions } from './saml-sessions.js';
 import type { SpLogout } from './sp-logout.js';
-import { basePathOf } from '../../http/base-path.js';
-
-type ProviderView = { session?: OidcSessionView & { destroyed?: boolean }; result?: { login?: unknown } };
-
-const RESUME = /^\/auth\/([^/]+)$/;
+import { providerLogoutView, RESUME } from '../provider-logout.js';
 
 export function singleLogoutHooks(deps: {
   sessions: SamlSessions;
@@ -35,24 +31,12 @@ export function singleLogoutHooks(deps: {
   audit: Pick<AuditLog, 'record'>;
   issuer: string;
 }): Middleware {
-  const issuerOrigin = new URL(deps.issuer).origin;
-  // oidc-provider's resume URL, as an app-relative path when it is ours (the issuer may have a path, http/base-path.ts)
-  const base = basePathOf(deps.issuer);
-  const isResume = (u: URL) => u.origin === issuerOrigin && u.pathname.startsWith(`${base}/`) && RESUME.test(u.pathname.slice(base.length));
-  // the provider's view of the request, when it handled it (ctx.oidc is oidc-provider's, defined on its routes only)
-  const oidcOf = (ctx: Context) => (ctx as Context & { oidc?: ProviderView }).oidc;
+  const { oidcOf, endedSignOut, resumedLogin } = providerLogoutView(deps.issuer);
 
   async function afterEndSession(ctx: Context): Promise<void> {
-    const session = oidcOf(ctx)?.session;
-    // "Stay signed in" (no logout=yes) only signs out of the one app: the session goes on, so does the IdP's
-    if (ctx.status !== 303 || !session?.destroyed) return;
-    const location = ctx.response.get('Location');
-    // oidc-provider ends the session itself before another account signs in on this browser (its resume
-    // step posts here with the resume URL as the destination): that sign-in, perhaps at the same IdP, is
-    // under way, so the IdP's session is left alone
-    if (!location) return;
-    const destination = new URL(location, deps.issuer);
-    if (isResume(destination)) return;
+    const ended = endedSignOut(ctx);
+    if (!ended) return;
+    const { session, location } = ended;
     const record = await deps.sessions.take(session);
     if (!record) return;
     const begun = await deps.spLogout.begin(record, location);
@@ -85,11 +69,10 @@ export function singleLogoutHooks(deps: {
   }
 
   async function afterAuthorization(ctx: Context): Promise<void> {
-    const oidc = oidcOf(ctx);
-    const session = oidc?.session;
+    const session = oidcOf(ctx)?.session;
     if (!session?.uid || !session.accountId) return;
-    const resumed = RESUME.exec(ctx.path);
-    if (resumed && oidc?.result?.login && (await deps.sessions.attach(decodeURIComponent(resumed[1] as string), session))) return;
+    const resumed = resumedLogin(ctx);
+    if (resumed && (await deps.sessions.attach(resumed.uid, session))) return;
     await deps.sessions.renew(session);
   }
 
