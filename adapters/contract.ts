@@ -587,7 +587,16 @@ export type WebhookEndpointRecord = {
   disabledReason: string | null;
   createdAt: number;
   updatedAt: number;
+  /**
+   * How its deliveries are sent: `standard-webhooks` (the JSON body, signed with the secrets), or
+   * `security-event-token` (RFC 8417 Security Event Tokens pushed per RFC 8935, signed with the issuer's key)
+   */
+  format: WebhookFormat;
+  /** a security-event-token endpoint's `aud` (the receiver's identifier); null for standard-webhooks */
+  audience: string | null;
 };
+
+export type WebhookFormat = 'standard-webhooks' | 'security-event-token';
 
 export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed';
 

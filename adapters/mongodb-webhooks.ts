@@ -37,7 +37,8 @@ export function mongoWebhookStore(db: Db, tn: MongoTenant): WebhookStore {
   const counters: Collection<{ _id: TenantKey; tenantId: string; seq: number }> = db.collection('webhook_counters');
   const { scope, key } = tn;
   const byId = (id: string) => ({ _id: key(id), ...scope });
-  const endpointOf = ({ _id, tenantId: _t, ...e }: EndpointDoc): WebhookEndpointRecord => ({ id: tn.idOf(_id), ...e });
+  // an endpoint stored before Security Event Tokens has neither field: it is a standard-webhooks one
+  const endpointOf = ({ _id, tenantId: _t, ...e }: EndpointDoc): WebhookEndpointRecord => ({ id: tn.idOf(_id), ...e, format: e.format ?? 'standard-webhooks', audience: e.audience ?? null });
   const deliveryOf = ({ _id, tenantId: _t, ...d }: DeliveryDoc): WebhookDeliveryRecord => ({ id: tn.idOf(_id), ...d });
   const docsOf = (list: WebhookDeliveryRecord[]): DeliveryDoc[] => list.map(({ id, ...d }) => ({ ...byId(id), ...d }));
   return {

@@ -158,6 +158,17 @@ export const MIGRATIONS: readonly Migration[] = [
     }
     for (const sql of addTableSql('postgres', TABLES.tenants)) await client.query(sql);
   },
+  // 12: webhook endpoints that push Security Event Tokens (issue 16): webhook_endpoints.format and
+  // audience, standard-webhooks and null for the endpoints already there
+  async (client) => {
+    // migration 11 builds the table with today's columns: a database that went through it since has them
+    const { rows } = await client.query<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'webhook_endpoints'`,
+    );
+    const present = new Set(rows.map((r) => r.column_name));
+    const missing = ['format', 'audience'].filter((c) => !present.has(c));
+    for (const sql of addColumnsSql('postgres', TABLES.webhookEndpoints, missing, [])) await client.query(sql);
+  },
 ];
 
 async function dropForeignKeys(client: PoolClient, table: Table): Promise<void> {

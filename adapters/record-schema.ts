@@ -34,7 +34,8 @@ import type {
  */
 export type ColumnType = 'text' | 'integer' | 'bigint' | 'boolean' | 'json' | 'list' | 'serial';
 
-export type Column = { type: ColumnType; nullable?: true; default?: 0 | false | readonly [] };
+/** `default`: what the rows already there get when a migration adds the column (a text default is a word of lower-case letters and -) */
+export type Column = { type: ColumnType; nullable?: true; default?: 0 | false | readonly [] | string };
 
 export type Index = {
   name: string;
@@ -281,6 +282,7 @@ export const TABLES_BEFORE_TENANTS = {
     columns: fieldsOf<WebhookEndpointRecord>({
       id: text, url: text, description: text, eventTypes: { type: 'list' }, enabled: { type: 'boolean' }, secretsCiphertext: text,
       consecutiveFailures: { type: 'integer', default: 0 }, disabledReason: textOrNull, createdAt: time, updatedAt: time,
+      format: { type: 'text', default: 'standard-webhooks' }, audience: textOrNull,
     }),
     primaryKey: ['id'],
     indexes: [],

@@ -22,7 +22,11 @@ export const SQL_TYPES: Record<SqlDialect, Record<ColumnType, string>> = {
 export const implicitInSqlite = (table: Table, column: string) =>
   table.columns[column]?.type === 'serial' && !(table.primaryKey.length === 1 && table.primaryKey[0] === column);
 
-function defaultOf(dialect: SqlDialect, type: ColumnType, value: 0 | false | readonly []): string {
+function defaultOf(dialect: SqlDialect, type: ColumnType, value: 0 | false | readonly [] | string): string {
+  if (typeof value === 'string') {
+    if (!/^[a-z-]+$/.test(value)) throw new Error(`record-schema: a text default must be lower-case letters and -, got ${JSON.stringify(value)}`);
+    return `'${value}'`;
+  }
   if (value === 0) return '0';
   if (value === false) return dialect === 'sqlite' ? '0' : 'false';
   return dialect === 'sqlite' || type !== 'list' ? `'[]'` : `'{}'`;

@@ -96,6 +96,8 @@ export const HISTORIC_MIGRATIONS: readonly string[] = [
  * 10: events and webhooks (issue 16): the outbox, the endpoints and their deliveries.
  * 11: tenants (issue 15): every tenant-owned table rebuilt with tenant_id leading its key and indexes,
  * its rows the default tenant's (rebuildForTenants); the tenants registry.
+ * 12: webhook endpoints that push Security Event Tokens (issue 16): webhook_endpoints.format and audience,
+ * standard-webhooks and null for the endpoints already there.
  *
  * Migrations 5 to 10 build on TABLES_BEFORE_TENANTS (BEFORE), the tables as they were then, so that an
  * old file goes through the same steps it always did; only 11 turns them into today's TABLES.
@@ -137,6 +139,12 @@ const MIGRATIONS: readonly Migration[] = [
       if (isTenanted(TABLES[key])) rebuildForTenants(db, before, TABLES[key]);
     }
     for (const sql of addTableSql('sqlite', TABLES.tenants)) db.exec(sql);
+  },
+  (db) => {
+    // migration 11 rebuilds the table with today's columns: a file that went through it since has them
+    const present = new Set(db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'webhook_endpoints\')').all().map((c) => c.name));
+    const missing = ['format', 'audience'].filter((c) => !present.has(c));
+    for (const sql of addColumnsSql('sqlite', TABLES.webhookEndpoints, missing, [])) db.exec(sql);
   },
 ];
 

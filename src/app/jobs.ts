@@ -17,14 +17,14 @@ import { startDelivery, type WebhookSettings } from '../events/start-delivery.js
 const EXPIRED_LINK_GRACE_SECONDS = 7 * 86400;
 
 export type JobDeps = {
-  config: Pick<Config, 'SWEEP_INTERVAL' | 'KEY_REFRESH_INTERVAL' | 'WEBHOOK_DELIVERY_RETENTION'> & WebhookSettings;
+  config: Pick<Config, 'SWEEP_INTERVAL' | 'KEY_REFRESH_INTERVAL' | 'WEBHOOK_DELIVERY_RETENTION' | 'ISSUER'> & WebhookSettings;
   logger: Logger;
   store: Pick<Store, 'sweepExpired' | 'webhooks'>;
   audit: Pick<AuditLog, 'sweep' | 'record' | 'onOutbox'>;
   cipher: Pick<AtRestCipher, 'decrypt'>;
   accountTokens: Pick<AccountTokens, 'sweep'>;
   keyRing: Pick<KeyRing, 'refresh' | 'onScheduledKey'>;
-  providers: Pick<ProviderHost, 'replaceKeys'>;
+  providers: Pick<ProviderHost, 'replaceKeys' | 'signingKey'>;
   federation?: { metadata: Pick<MetadataRefresher, 'needed' | 'nextInMs' | 'refreshDue'> } | undefined;
 };
 
@@ -68,7 +68,11 @@ export function startJobs(d: JobDeps): Jobs {
   };
   armMetadata();
   // webhooks: the outbox's events to the endpoints (src/events/delivery-worker.ts)
-  const delivery = startDelivery({ config: d.config, store: d.store.webhooks, cipher: d.cipher, audit: d.audit, logger });
+  const delivery = startDelivery({
+    config: d.config, store: d.store.webhooks, cipher: d.cipher, audit: d.audit, logger,
+    // Security Event Tokens are signed with the key the provider signs with, read at each attempt
+    securityEvents: { issuer: d.config.ISSUER, signingKey: () => d.providers.signingKey() },
+  });
   return {
     stop() {
       // an attempt in flight ends on its own (its outcome is recorded if the store is still open, else retried)

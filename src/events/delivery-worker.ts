@@ -15,6 +15,8 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { openSecrets, signingSecrets } from './endpoint-secrets.js';
 import { outcomeOf, type RetryPolicy } from './retry-policy.js';
 import { webhookHeaders } from './webhook-signature.js';
+import { securityEventToken } from './security-event-token.js';
+import type { JWK } from 'jose';
 import type { Send } from './webhook-sender.js';
 
 const BATCH = 50;
@@ -31,6 +33,11 @@ export type DeliveryWorkerDeps = {
   timeoutMs: number;
   /** failed attempts in a row that disable an endpoint (0: never) */
   disableAfter: number;
+  /**
+   * For security-event-token endpoints: the issuer and its current private signing key (the one the
+   * provider signs with; the JWKS verifies it). Without it such deliveries fail.
+   */
+  securityEvents?: { issuer: string; signingKey(): JWK };
   now?: () => number;
 };
 
@@ -67,10 +74,22 @@ export function createDeliveryWorker(d: DeliveryWorkerDeps): DeliveryWorker {
     }
   }
 
+  /** the request of one attempt: Standard Webhooks, or an RFC 8935 push of the event's SET */
+  async function request(delivery: WebhookDeliveryRecord, endpoint: WebhookEndpointRecord): Promise<{ headers: Record<string, string>; body: string }> {
+    if (endpoint.format === 'security-event-token') {
+      if (!d.securityEvents) throw new Error('security-event-token delivery without a signing key');
+      const { issuer, signingKey } = d.securityEvents;
+      const body = await securityEventToken({ issuer, audience: endpoint.audience ?? issuer, eventId: delivery.eventId, body: delivery.body, key: signingKey(), now: now() });
+      return { headers: { 'content-type': 'application/secevent+jwt', accept: 'application/json' }, body };
+    }
+    const secrets = signingSecrets(openSecrets(d.cipher, endpoint.secretsCiphertext), now());
+    return { headers: webhookHeaders(secrets, delivery.eventId, delivery.body, now()), body: delivery.body };
+  }
+
   async function attempt(delivery: WebhookDeliveryRecord, endpoint: WebhookEndpointRecord | undefined): Promise<void> {
     if (!endpoint) return;
-    const secrets = signingSecrets(openSecrets(d.cipher, endpoint.secretsCiphertext), now());
-    const result = await d.send(endpoint.url, webhookHeaders(secrets, delivery.eventId, delivery.body, now()), delivery.body);
+    const { headers, body } = await request(delivery, endpoint);
+    const result = await d.send(endpoint.url, headers, body);
     const outcome = outcomeOf(delivery, result, now(), d.policy);
     if (!(await d.store.settle(delivery.id, owner, outcome))) return; // the lease lapsed: another replica has it
     d.logger.info({ delivery: delivery.id, event: delivery.eventId, type: delivery.eventType, endpoint: endpoint.id, status: outcome.status, responseStatus: result.status, ms: result.durationMs }, 'webhook attempt');

@@ -14,6 +14,11 @@ export type ProviderHost = {
   readonly current: Provider;
   /** The public half of the keys the current provider publishes. */
   publicJwks(): JSONWebKeySet;
+  /**
+   * The private key the current provider signs with (the key ring's current key, the one without
+   * `key_ops: ["verify"]`): for tokens Gatehouse signs itself (Security Event Tokens, src/events/).
+   */
+  signingKey(): JWK;
   /** Builds a provider for a new key set and puts it in service. */
   replaceKeys(signingJwks: JWK[]): void;
   /** Koa middleware that hands each request to the provider in service. */
@@ -24,19 +29,28 @@ export function createProviderHost(build: (signingJwks: JWK[]) => Provider, sign
   let current = build(signingJwks);
   let mounted = mount(current);
   let published = toPublicJwks(signingJwks);
+  let signing = signingKeyOf(signingJwks);
   return {
     get current() {
       return current;
     },
     publicJwks: () => published,
+    signingKey: () => signing,
     replaceKeys(jwks) {
       const next = build(jwks);
       current = next;
       mounted = mount(next);
       published = toPublicJwks(jwks);
+      signing = signingKeyOf(jwks);
     },
     middleware: (ctx, next) => mounted(ctx, next),
   };
+}
+
+function signingKeyOf(privateJwks: JWK[]): JWK {
+  const key = privateJwks.find((k) => !k.key_ops?.includes('verify') || k.key_ops.includes('sign'));
+  if (!key) throw new Error('no signing key among the keys (the key ring always has a current one)');
+  return key;
 }
 
 function toPublicJwks(privateJwks: JWK[]): JSONWebKeySet {

@@ -37,7 +37,7 @@ async function fill(s: Store, ids: { account: string; client: string; grant: str
   await s.accountTokens.issue({ tokenHash: 'token-hash-1', purpose: 'reset-password', accountId: ids.account, email: ids.email, interactionUid: null, createdAt: t, expiresAt: t + 600_000, consumedAt: null, supersededAt: null });
   await s.passwordHistory.add(ids.account, { passwordHash: 'old-hash', createdAt: t }, 5);
   await s.audit.append({ id: rand(), time: t, type: 'login.success', result: 'success', accountId: ids.account, clientId: ids.client, ip: null, userAgent: null, requestId: null, reason: null, details: {} });
-  await s.webhooks.createEndpoint({ id: 'wh-1', url: 'https://hooks.example.test/', description: '', eventTypes: [], enabled: true, secretsCiphertext: 'v1.wh', consecutiveFailures: 0, disabledReason: null, createdAt: t, updatedAt: t });
+  await s.webhooks.createEndpoint({ id: 'wh-1', url: 'https://hooks.example.test/', description: '', eventTypes: [], enabled: true, secretsCiphertext: 'v1.wh', consecutiveFailures: 0, disabledReason: null, createdAt: t, updatedAt: t, format: 'standard-webhooks', audience: null });
   for (const model of ['Session', 'AccessToken']) {
     await s.oidc.upsert(model, 'artifact-1', { accountId: ids.account, clientId: ids.client, grantId: ids.grant, uid: 'uid-1', kind: model }, 600);
   }

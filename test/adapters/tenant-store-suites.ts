@@ -51,7 +51,7 @@ export async function fill(store: Store, tag: string): Promise<void> {
   // the event's own outbox row stays; a second event of the same id is fanned out into a delivery
   await store.webhooks.createEndpoint({
     id: 'wh-1', url: `https://${tag}.example.test/hook`, description: tag, eventTypes: ['account.created'], enabled: true,
-    secretsCiphertext: `wh-${tag}`, consecutiveFailures: 0, disabledReason: null, createdAt: t, updatedAt: t,
+    secretsCiphertext: `wh-${tag}`, consecutiveFailures: 0, disabledReason: null, createdAt: t, updatedAt: t, format: 'standard-webhooks', audience: null,
   });
   await store.webhooks.enqueue([{
     id: 'del-1', endpointId: 'wh-1', eventId: 'ev-1', eventType: 'account.created', subject: 'acc-1', eventSeq: 1, body: tag, status: 'pending',

@@ -22,7 +22,7 @@ const audit = (id: string): AuditEventRecord => ({
   id, time: Date.now(), type: 'admin.user.created', result: 'success', accountId: 'acc-1', clientId: null, ip: null, userAgent: null, requestId: null, reason: null, details: {},
 });
 const endpoint = (id: string, enabled = true): WebhookEndpointRecord => ({
-  id, url: 'https://hooks.example.com/', description: '', eventTypes: [], enabled, secretsCiphertext: 'x', consecutiveFailures: 0, disabledReason: null, createdAt: Date.now(), updatedAt: Date.now(),
+  id, url: 'https://hooks.example.com/', description: '', eventTypes: [], enabled, secretsCiphertext: 'x', consecutiveFailures: 0, disabledReason: null, createdAt: Date.now(), updatedAt: Date.now(), format: 'standard-webhooks', audience: null,
 });
 
 function webhookStoreSuite(name: string, open: () => Promise<Pair>): void {

@@ -28,10 +28,12 @@ const endpointSchema = z.object({
   enabled: z.boolean(),
   disabled_reason: z.string().nullable().describe('why Gatehouse disabled it (failures in a row); null otherwise'),
   consecutive_failures: z.number().int(),
+  format: z.enum(['standard-webhooks', 'security-event-token']).describe('standard-webhooks: signed JSON; security-event-token: RFC 8417 SETs pushed per RFC 8935, signed with the issuer\'s key'),
+  audience: z.string().nullable().describe('the SETs\' aud (security-event-token only)'),
   created_at: z.string(),
   updated_at: z.string(),
 });
-const createdSchema = endpointSchema.extend({ secret: z.string().describe('the signing secret (whsec_...), shown only in this answer') });
+const createdSchema = endpointSchema.extend({ secret: z.string().describe('the signing secret (whsec_...), shown only in this answer; a security-event-token endpoint\'s SETs are signed with the issuer\'s key instead') });
 const deliverySchema = z.object({
   id: z.string(),
   event_id: z.string().describe('the webhook-id header: the same on every attempt and redelivery'),
@@ -51,11 +53,12 @@ const input = {
   description: z.string().max(500),
   event_types: z.array(eventType).max(100),
   enabled: z.boolean(),
+  audience: z.string().min(1).max(2048),
 };
 
 const view = (e: WebhookEndpointRecord) => ({
   id: e.id, url: e.url, description: e.description, event_types: e.eventTypes, enabled: e.enabled, disabled_reason: e.disabledReason,
-  consecutive_failures: e.consecutiveFailures, created_at: iso(e.createdAt)!, updated_at: iso(e.updatedAt)!,
+  consecutive_failures: e.consecutiveFailures, format: e.format, audience: e.audience, created_at: iso(e.createdAt)!, updated_at: iso(e.updatedAt)!,
 });
 const deliveryView = (d: WebhookDeliveryRecord) => ({
   id: d.id, event_id: d.eventId, event_type: d.eventType, status: d.status, attempts: d.attempts, response_status: d.responseStatus,
@@ -93,10 +96,15 @@ export function webhookRoutes(d: WebhookRoutesDeps): AdminRoute[] {
     }),
     route({
       method: 'post', path: '/webhooks', operationId: 'webhooks.create', summary: 'Add a webhook endpoint; its signing secret is shown once', scope: 'admin:webhooks:write',
-      body: z.object({ url: input.url, description: input.description.default(''), event_types: input.event_types.default([]), enabled: input.enabled.default(true) }).strict(),
+      body: z.object({
+        url: input.url, description: input.description.default(''), event_types: input.event_types.default([]), enabled: input.enabled.default(true),
+        format: z.enum(['standard-webhooks', 'security-event-token']).default('standard-webhooks'), audience: input.audience.optional(),
+      }).strict(),
       response: createdSchema, status: 201,
       async handler({ body, ctx, caller }) {
-        const { endpoint, secret } = await refusalsAsProblems(() => d.webhooks.create({ url: body.url, description: body.description, eventTypes: body.event_types, enabled: body.enabled }));
+        const { endpoint, secret } = await refusalsAsProblems(() => d.webhooks.create({
+          url: body.url, description: body.description, eventTypes: body.event_types, enabled: body.enabled, format: body.format, ...(body.audience !== undefined ? { audience: body.audience } : {}),
+        }));
         await audited(ctx, caller, 'admin.webhook.created', { endpoint_id: endpoint.id, event_types: endpoint.eventTypes });
         const shown = view(endpoint);
         return { status: 201, body: { ...shown, secret }, etag: etagOf(shown), headers: { Location: `${ctx.path}/${endpoint.id}` } };
@@ -112,11 +120,12 @@ export function webhookRoutes(d: WebhookRoutesDeps): AdminRoute[] {
     }),
     route({
       method: 'patch', path: '/webhooks/:id', operationId: 'webhooks.update', summary: 'Change the URL, description, event type filter or enabled (enabling clears the failure count)', scope: 'admin:webhooks:write',
-      params: idParams, body: z.object({ url: input.url.optional(), description: input.description.optional(), event_types: input.event_types.optional(), enabled: input.enabled.optional() }).strict(),
+      params: idParams,
+      body: z.object({ url: input.url.optional(), description: input.description.optional(), event_types: input.event_types.optional(), enabled: input.enabled.optional(), audience: input.audience.optional() }).strict(),
       response: endpointSchema, ifMatch: true,
       async handler({ params, body, ctx, caller }) {
         requireIfMatch(ctx, etagOf(view(await current(params.id))));
-        const updated = await refusalsAsProblems(() => d.webhooks.update(params.id, { url: body.url, description: body.description, eventTypes: body.event_types, enabled: body.enabled }));
+        const updated = await refusalsAsProblems(() => d.webhooks.update(params.id, { url: body.url, description: body.description, eventTypes: body.event_types, enabled: body.enabled, audience: body.audience }));
         if (!updated) throw notFound();
         await audited(ctx, caller, 'admin.webhook.updated', { endpoint_id: params.id, changed: Object.keys(body) });
         const shown = view(updated);

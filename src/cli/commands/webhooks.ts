@@ -4,7 +4,7 @@ import { group, leaf, required, type CliCommand, type CliContext, type CliDeps }
 import { NotFoundError, UsageError } from '../exit-codes.js';
 import { collect, integerFrom1To, overlap } from '../option-values.js';
 import { audited } from '../audited.js';
-import type { WebhookDeliveryRecord, WebhookEndpointRecord } from '../../../adapters/contract.js';
+import type { WebhookDeliveryRecord, WebhookEndpointRecord, WebhookFormat } from '../../../adapters/contract.js';
 import { createWebhookEndpoints, InvalidWebhookInput } from '../../events/webhook-endpoints.js';
 
 const COLUMNS = ['id', 'url', 'event_types', 'enabled', 'consecutive_failures', 'disabled_reason'];
@@ -14,7 +14,7 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
 const endpointsOf = (c: CliContext) => createWebhookEndpoints({ store: c.store.webhooks, cipher: c.cipher, privateHosts: c.config.OUTBOUND_PRIVATE_HOSTS });
 const row = (e: WebhookEndpointRecord) => ({
   id: e.id, url: e.url, description: e.description, event_types: e.eventTypes.length ? e.eventTypes : ['(all)'], enabled: e.enabled,
-  consecutive_failures: e.consecutiveFailures, disabled_reason: e.disabledReason, created_at: iso(e.createdAt),
+  consecutive_failures: e.consecutiveFailures, disabled_reason: e.disabledReason, format: e.format, audience: e.audience, created_at: iso(e.createdAt),
 });
 const deliveryRow = (d: WebhookDeliveryRecord) => ({
   id: d.id, event_id: d.eventId, event_type: d.eventType, status: d.status, attempts: d.attempts, response_status: d.responseStatus,
@@ -43,11 +43,19 @@ export function webhooksCommands(program: CliCommand, deps: CliDeps): void {
   leaf(webhooks, {
     name: 'create',
     description: 'add an endpoint; its signing secret (whsec_...) is shown only once (exit 2 for a private address or an unknown event type)',
-    options: [required('--url <url>', 'the receiver (http or https; private addresses only if named in OUTBOUND_PRIVATE_HOSTS)'), events(), new Option('--description <text>', 'what it is for'), new Option('--disabled', 'create it disabled').default(false)],
+    options: [
+      required('--url <url>', 'the receiver (http or https; private addresses only if named in OUTBOUND_PRIVATE_HOSTS)'), events(), new Option('--description <text>', 'what it is for'),
+      new Option('--disabled', 'create it disabled').default(false),
+      new Option('--format <format>', 'standard-webhooks (signed JSON) or security-event-token (RFC 8417 SETs pushed per RFC 8935)').choices(['standard-webhooks', 'security-event-token']).default('standard-webhooks'),
+      new Option('--audience <aud>', 'with --format security-event-token: the receiver\'s identifier, the SETs\' aud'),
+    ],
     example: 'gatehouse webhooks create --url https://crm.example.com/hooks/gatehouse --event user.created --event user.deleted',
     plan(o) {
       return async (c, out) => {
-        const { endpoint, secret } = await checked(() => endpointsOf(c).create({ url: o.url as string, eventTypes: (o.event as string[] | undefined) ?? [], description: (o.description as string | undefined) ?? '', enabled: o.disabled !== true }));
+        const { endpoint, secret } = await checked(() => endpointsOf(c).create({
+          url: o.url as string, eventTypes: (o.event as string[] | undefined) ?? [], description: (o.description as string | undefined) ?? '', enabled: o.disabled !== true,
+          format: o.format as WebhookFormat, ...(o.audience !== undefined ? { audience: o.audience as string } : {}),
+        }));
         await audited(c, { type: 'admin.webhook.created', details: { endpoint_id: endpoint.id, event_types: endpoint.eventTypes } });
         out.record({ ...row(endpoint), secret }, { shownOnce: ['secret'] });
         out.note('The secret is shown only now; it is stored encrypted. Receivers verify the webhook-signature header with it.');
@@ -71,6 +79,7 @@ export function webhooksCommands(program: CliCommand, deps: CliDeps): void {
     options: [
       new Option('--url <url>', 'a new receiver URL'), events(), new Option('--all-events', 'receive every event type'),
       new Option('--description <text>', 'what it is for'), new Option('--enable', 'enable it (clears the failure count)'), new Option('--disable', 'disable it'),
+      new Option('--audience <aud>', 'a security-event-token endpoint\'s new aud'),
       new Option('--rotate-secret', 'a new signing secret, shown once'), new Option('--overlap <duration>', 'with --rotate-secret: how long the old secret signs too (two signatures), e.g. 1h').argParser(overlap),
     ],
     example: 'gatehouse webhooks update ep_0123 --rotate-secret --overlap 24h',
@@ -81,7 +90,7 @@ export function webhooksCommands(program: CliCommand, deps: CliDeps): void {
       const eventTypes = o.allEvents ? [] : (o.event as string[] | undefined);
       return async (c, out) => {
         const service = endpointsOf(c);
-        const patch = { url: o.url as string | undefined, description: o.description as string | undefined, eventTypes, enabled: o.enable ? true : o.disable ? false : undefined };
+        const patch = { url: o.url as string | undefined, description: o.description as string | undefined, eventTypes, enabled: o.enable ? true : o.disable ? false : undefined, audience: o.audience as string | undefined };
         const updated = found(await checked(() => service.update(id!, patch)), id!);
         const changed = Object.entries(patch).filter(([, v]) => v !== undefined).map(([k]) => k);
         if (changed.length) await audited(c, { type: 'admin.webhook.updated', details: { endpoint_id: id, changed } });
