@@ -116,9 +116,11 @@ describe('security: a password change that signs out other browsers revokes thei
     const grantsAfter = (await gh.context.store.oidc.findByAccountId('Grant', account.id)).map((g) => String(g.jti));
     assert.ok(grantsAfter.every((id) => kept.has(id)), 'only the laptop session\'s grants remain');
     assert.ok(grantsBefore.length > grantsAfter.length);
-    // the audit log says what was ended
-    const events = await gh.context.store.audit.query({ accountId: account.id, types: ['password.changed'] });
-    assert.ok(events.some((e) => (e.details as { sessionsEnded?: number })?.sessionsEnded === 1), JSON.stringify(events));
+    // the audit log says what was ended: the change (stored with the new password), then what it ended
+    const events = await gh.context.store.audit.query({ accountId: account.id, types: ['password.changed', 'sessions.ended'] });
+    assert.deepEqual(events.map((e) => e.type), ['password.changed', 'sessions.ended'], JSON.stringify(events));
+    assert.equal(events[1]!.details.via, 'password_changed');
+    assert.equal(events[1]!.details.sessionsEnded, 1);
   });
 
   it('unticked: the other browser and its refresh token stay', async () => {
