@@ -663,7 +663,15 @@ export interface WebhookStore {
   redeliver(id: string, now: number): Promise<boolean>;
   /** Deletes the settled (succeeded or failed) deliveries created before `time`; returns how many. */
   deleteSettledBefore(time: number): Promise<number>;
+  /**
+   * Erasure: deletes the settled deliveries whose payload names this account (`"user_id":"<id>"`);
+   * pending ones stay, so receivers still hear what happened (user.deleted among them). Returns how many.
+   */
+  deleteSettledOfAccount(accountId: string): Promise<number>;
 }
+
+/** How an event payload (src/events/event-message.ts: JSON.stringify of its data) names an account. */
+export const accountNeedle = (accountId: string) => `"user_id":${JSON.stringify(accountId)}`;
 
 /** The tenant every deployment has: today's URLs and data. It has no row in the registry and cannot be deleted. */
 export const DEFAULT_TENANT = 'default';

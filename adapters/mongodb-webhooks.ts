@@ -12,7 +12,7 @@
  *   replicas racing for one delivery exactly one gets it.
  */
 import { MongoServerError, type Collection, type Db, type Filter, type ObjectId } from 'mongodb';
-import type { OutboxEventRecord, WebhookDeliveryRecord, WebhookEndpointRecord, WebhookStore } from './contract.js';
+import { accountNeedle, type OutboxEventRecord, type WebhookDeliveryRecord, type WebhookEndpointRecord, type WebhookStore } from './contract.js';
 import type { MongoTenant, TenantKey } from './mongodb-tenancy.js';
 
 type EndpointDoc = Omit<WebhookEndpointRecord, 'id'> & { _id: TenantKey; tenantId: string };
@@ -107,5 +107,7 @@ export function mongoWebhookStore(db: Db, tn: MongoTenant): WebhookStore {
     redeliver: async (id, now) =>
       (await deliveries.updateOne(byId(id), { $set: { status: 'pending', nextAttemptAt: now, leaseOwner: null, leaseUntil: null } })).matchedCount === 1,
     deleteSettledBefore: async (time) => (await deliveries.deleteMany({ ...scope, createdAt: { $lt: time }, status: { $ne: 'pending' } })).deletedCount,
+    deleteSettledOfAccount: async (accountId) =>
+      (await deliveries.deleteMany({ ...scope, status: { $ne: 'pending' }, body: { $regex: accountNeedle(accountId).replace(/[.*+?^${}()|[\]\\]/g, '\\$&') } })).deletedCount,
   };
 }

@@ -6,7 +6,7 @@
  * handle's tenant ($1): a tenant's handle claims, fans out and sweeps that tenant's rows only.
  */
 import type pg from 'pg';
-import type { OutboxEventRecord, WebhookDeliveryRecord, WebhookEndpointRecord, WebhookStore } from './contract.js';
+import { accountNeedle, type OutboxEventRecord, type WebhookDeliveryRecord, type WebhookEndpointRecord, type WebhookStore } from './contract.js';
 import { TABLES } from './record-schema.js';
 import type { Row } from './row-mapper.js';
 import { inTransaction, insertColumns, insertSql, insertValues, postgresMapper, type ForTenant } from './postgres-sql.js';
@@ -117,5 +117,8 @@ export function postgresWebhookStore(pool: pg.Pool): ForTenant<WebhookStore> {
       )).rowCount ?? 0) === 1,
     deleteSettledBefore: async (time) =>
       (await pool.query(`DELETE FROM webhook_deliveries WHERE tenant_id = $1 AND created_at < $2 AND status <> 'pending'`, [tenant, time])).rowCount ?? 0,
+    // strpos, not LIKE: the needle is matched as it is, no character of it is a wildcard
+    deleteSettledOfAccount: async (accountId) =>
+      (await pool.query(`DELETE FROM webhook_deliveries WHERE tenant_id = $1 AND status <> 'pending' AND strpos(body, $2) > 0`, [tenant, accountNeedle(accountId)])).rowCount ?? 0,
   });
 }

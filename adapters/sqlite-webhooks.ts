@@ -6,7 +6,7 @@
  * sweeps that tenant's rows only.
  */
 import type Database from 'better-sqlite3';
-import type { OutboxEventRecord, WebhookDeliveryRecord, WebhookEndpointRecord, WebhookStore } from './contract.js';
+import { accountNeedle, type OutboxEventRecord, type WebhookDeliveryRecord, type WebhookEndpointRecord, type WebhookStore } from './contract.js';
 import { TABLES } from './record-schema.js';
 import type { Row } from './row-mapper.js';
 import { insertSql, sqliteMapper, tenantRow, type ForTenant } from './sqlite-sql.js';
@@ -61,6 +61,8 @@ export function sqliteWebhookStore(db: Database.Database): ForTenant<WebhookStor
       'SELECT * FROM webhook_deliveries WHERE tenant_id = ? AND endpoint_id = ? ORDER BY created_at DESC, event_seq DESC LIMIT ?',
     ),
     sweep: db.prepare(`DELETE FROM webhook_deliveries WHERE tenant_id = ? AND created_at < ? AND status <> 'pending'`),
+    // instr, not LIKE: the needle is matched as it is, no character of it is a wildcard
+    forgetAccount: db.prepare(`DELETE FROM webhook_deliveries WHERE tenant_id = ? AND status <> 'pending' AND instr(body, ?) > 0`),
     redeliver: db.prepare(
       `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, lease_owner = NULL, lease_until = NULL WHERE tenant_id = ? AND id = ?`,
     ),
@@ -119,5 +121,6 @@ export function sqliteWebhookStore(db: Database.Database): ForTenant<WebhookStor
     listDeliveries: async (endpointId, limit) => q.recent.all(tenant, endpointId, limit).map(deliveries.fromRow),
     redeliver: async (id, now) => q.redeliver.run(now, tenant, id).changes === 1,
     deleteSettledBefore: async (time) => q.sweep.run(tenant, time).changes,
+    deleteSettledOfAccount: async (accountId) => q.forgetAccount.run(tenant, accountNeedle(accountId)).changes,
   });
 }

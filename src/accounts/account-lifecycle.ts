@@ -29,6 +29,7 @@ import type {
   FederatedLinkRecord,
   FederationStore,
   OidcModelStore,
+  WebhookStore,
 } from '../../adapters/contract.js';
 import { DuplicateError, InvalidCursorError } from '../../adapters/contract.js';
 import type { AuditEvent, AuditLog, AuditSource, RecordedAs } from '../audit/audit-log.js';
@@ -92,6 +93,8 @@ export function createAccountLifecycle(deps: {
   oidc: Pick<OidcModelStore, 'findByAccountId' | 'destroy'>;
   audit: Pick<AuditLog, 'record' | 'recordChange'>;
   auditEvents: Pick<AuditStore, 'pseudonymise'>;
+  /** erasure: the webhook deliveries already sent (or failed) that name the account */
+  webhookDeliveries: Pick<WebhookStore, 'deleteSettledOfAccount'>;
   signOutEverywhere: SignOutEverywhere;
   /** the subjects' counters of the login and second-factor throttles (protection/failure-throttle.ts) */
   unlockLogin(subject: string): Promise<void>;
@@ -234,6 +237,8 @@ export function createAccountLifecycle(deps: {
       // the account, the pseudonym on its audit trail and the event that tells the receivers: one unit
       const events = await deps.audit.recordChange(async () => {
         await accounts.delete(account.id);
+        // what was delivered about the person goes too; what is still pending goes out (receivers deprovision)
+        await deps.webhookDeliveries.deleteSettledOfAccount(account.id);
         return deps.auditEvents.pseudonymise(account.id, pseudonym);
       }, recorded(o.by, (kept: number) => ({
         type: 'admin.user.deleted', accountId: pseudonym, details: { sessionsEnded: ended.sessions, grantsRevoked: ended.grants, eventsKept: kept }, eventOnly: { user_id: account.id },

@@ -25,6 +25,7 @@ export function buildAccountLifecycle(
     oidc: store.oidc,
     audit: accounts.audit,
     auditEvents: store.audit,
+    webhookDeliveries: store.webhooks,
     signOutEverywhere: signOut.signOutEverywhere,
     unlockLogin: (subject) => protection.loginThrottle.unlock(subject),
     unlockSecondFactor: (subject) => protection.secondFactorThrottle.unlock(subject),

@@ -98,6 +98,27 @@ function webhookStoreSuite(name: string, open: () => Promise<Pair>): void {
       assert.equal(await a.webhooks.deleteEndpoint(ep), true);
       assert.equal((await a.webhooks.listDeliveries(ep, 10)).length, 0);
     });
+
+    it('erasure: deletes the settled deliveries naming the account, not its pending ones nor another account\'s', async () => {
+      const ep = `ep_${randomBytes(4).toString('hex')}`;
+      await a.webhooks.createEndpoint(endpoint(ep));
+      const t = Date.now();
+      // ids that would match more than themselves as LIKE patterns or regular expressions
+      const erased = `acc_%${randomBytes(3).toString('hex')}.*`;
+      const other = erased.replace('_%', 'x%').replace('.*', 'a*');
+      const of = (user: string, i: number) => deliveryFor({ id: ep }, eventMessage('user.updated', `user:${user}:${i}`, { user_id: user }), 7000 + i, t);
+      const [sent, failed, pending, kept] = [of(erased, 1), of(erased, 2), of(erased, 3), of(other, 4)];
+      await a.webhooks.enqueue([sent, failed, pending, kept]);
+      const claimed = await a.webhooks.claim('E', t + 1, t + 60_000, 50);
+      for (const d of claimed.filter((c) => [sent.id, failed.id, kept.id].includes(c.id))) {
+        await a.webhooks.settle(d.id, 'E', { status: d.id === failed.id ? 'failed' : 'succeeded', attempts: 1, nextAttemptAt: t, lastAttemptAt: t, responseStatus: 200, durationMs: 1, error: null });
+      }
+      await a.webhooks.settle(pending.id, 'E', { status: 'pending', attempts: 1, nextAttemptAt: t + 60_000, lastAttemptAt: t, responseStatus: 503, durationMs: 1, error: null });
+      assert.equal(await b.webhooks.deleteSettledOfAccount(erased), 2);
+      const left = (await a.webhooks.listDeliveries(ep, 10)).map((d) => d.id).sort();
+      assert.deepEqual(left, [pending.id, kept.id].sort());
+      await a.webhooks.deleteEndpoint(ep);
+    });
   });
 }
 
