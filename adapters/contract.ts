@@ -435,6 +435,25 @@ export interface Store {
   tryLock(name: string, ttlSeconds: number, owner: string): Promise<boolean>;
   /** Webhook endpoints, the outbox of domain events and their deliveries (src/events/). */
   webhooks: WebhookStore;
+  /** Named settings this tenant changes at run time (SettingsStore). */
+  settings: SettingsStore;
+}
+
+/**
+ * One named settings text of a tenant, changed at run time by a door (the management API, the CLI)
+ * rather than by the deployment's configuration: the default tenant's upstream providers written
+ * through /admin/v1/identity-providers (a tenant's own are in its registry row). `version` is 1 when
+ * first written and one more on every write, so replicas compare it to know their copy is stale.
+ */
+export type SettingsRecord = { name: string; value: string; version: number; updatedAt: number };
+
+export interface SettingsStore {
+  find(name: string): Promise<SettingsRecord | undefined>;
+  /**
+   * Writes `value` while the stored version is `expectedVersion` (0: none is stored yet), atomically
+   * across replicas. The record as stored; undefined when another write came first.
+   */
+  save(name: string, value: string, expectedVersion: number, updatedAt: number): Promise<SettingsRecord | undefined>;
 }
 
 export class DuplicateError extends Error {

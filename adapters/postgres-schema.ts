@@ -158,6 +158,10 @@ export const MIGRATIONS: readonly Migration[] = [
     }
     for (const sql of addTableSql('postgres', TABLES.tenants)) await client.query(sql);
   },
+  // 12: run-time settings (SettingsStore: the default tenant's upstream providers written through the API)
+  async (client) => {
+    for (const sql of addTableSql('postgres', TABLES.settingsRecords)) await client.query(sql);
+  },
 ];
 
 async function dropForeignKeys(client: PoolClient, table: Table): Promise<void> {

@@ -43,6 +43,7 @@ import { postgresOidcStore } from './postgres-oidc.js';
 import { migrate } from './postgres-schema.js';
 import { postgresTenantStore } from './postgres-tenants.js';
 import { postgresWebhookStore } from './postgres-webhooks.js';
+import { postgresSettingsStore } from './postgres-settings.js';
 import { inPrefixRange, inTransaction, insertSql, insertValues, postgresMapper, prefixRange, storable, unique, type ForTenant } from './postgres-sql.js';
 import { accountPageSql, pageLimit, toAccountPage } from './account-list.js';
 
@@ -112,6 +113,7 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
     rateLimiter: postgresRateLimiters(pool),
     tryLock: postgresLocks(pool),
     webhooks: postgresWebhookStore(pool),
+    settings: postgresSettingsStore(pool),
   };
   const bind = (tenant: string): Store => {
     const oidc = parts.oidc.forTenant(tenant);
@@ -148,6 +150,7 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
       async close() {},
       tryLock: parts.tryLock(tenant),
       webhooks: parts.webhooks(tenant),
+      settings: parts.settings(tenant),
     };
   };
   const defaultTenant = bind(DEFAULT_TENANT);

@@ -98,6 +98,7 @@ function split(durable: Store, shortLived: ShortLivedStore): Store {
     tryLock: (name, ttlSeconds, owner) => durable.tryLock(name, ttlSeconds, owner),
     // the outbox is written with the audit row, so it lives with it (durable), as do endpoints and deliveries
     webhooks: durable.webhooks,
+    settings: durable.settings,
   };
 }
 

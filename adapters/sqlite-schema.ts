@@ -138,6 +138,10 @@ const MIGRATIONS: readonly Migration[] = [
     }
     for (const sql of addTableSql('sqlite', TABLES.tenants)) db.exec(sql);
   },
+  // 12: run-time settings (SettingsStore: the default tenant's upstream providers written through the API)
+  (db) => {
+    for (const sql of addTableSql('sqlite', TABLES.settingsRecords)) db.exec(sql);
+  },
 ];
 
 /** What migration 9 (SQLite) and 8 (PostgreSQL) add to resources: rows already there get the defaults, false and []. */

@@ -31,6 +31,7 @@ import { sqliteTenantStore } from './sqlite-tenants.js';
 import { tenantHandles } from './tenant-handles.js';
 import { shortLivedRecords } from './short-lived-records.js';
 import { sqliteWebhookStore } from './sqlite-webhooks.js';
+import { sqliteSettingsStore } from './sqlite-settings.js';
 
 export function openSqliteStore(databaseUrl: string): RootStore {
   const file = new URL(databaseUrl).pathname;
@@ -57,6 +58,7 @@ export function openSqliteStore(databaseUrl: string): RootStore {
     rateLimiter: createSqliteRateLimiterFactory(db),
     tryLock: sqliteLocks(db),
     webhooks: sqliteWebhookStore(db),
+    settings: sqliteSettingsStore(db),
   };
   const ping = db.prepare('SELECT 1');
   const bind = (tenant: string): Store => {
@@ -85,6 +87,7 @@ export function openSqliteStore(databaseUrl: string): RootStore {
       async close() {},
       tryLock: parts.tryLock(tenant),
       webhooks: parts.webhooks(tenant),
+      settings: parts.settings(tenant),
     };
   };
   const defaultTenant = bind(DEFAULT_TENANT);
