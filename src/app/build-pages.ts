@@ -30,7 +30,7 @@ import { createEmailChange } from '../accounts/email-change.js';
 import type { Factors } from './build-factors.js';
 import type { Protection } from './build-protection.js';
 import type { SignOut } from './build-sign-out.js';
-import type { Federation } from './build-federation.js';
+import type { FederationHolder } from './federation-holder.js';
 
 export type Pages = {
   csrf: (ctx: Context, next: Next) => Promise<void>;
@@ -53,7 +53,7 @@ export function buildPages(deps: {
   protection: Protection;
   signOut: SignOut;
   metrics: Metrics;
-  federation: Federation | undefined;
+  federation: FederationHolder;
   accountLifecycle: AccountLifecycle;
   sessionsAndApps: SessionsAndApps;
 }): Pages {
@@ -69,7 +69,10 @@ export function buildPages(deps: {
     accounts,
     throttle: protection.loginThrottle,
     onResult: (result) => metrics.logins.inc({ result }),
-    ...(federation ? { federation: federation.login } : {}),
+    // read per request: the default tenant's federation is swapped when its providers change (federation-holder.ts)
+    get federation() {
+      return federation.current?.login;
+    },
     audit,
     links: async (interaction) => {
       const client = await providers.current.Client.find(String(interaction.params.client_id));
@@ -117,7 +120,7 @@ export function buildPages(deps: {
     totp: factors.totp, webauthn: factors.webauthn, recoveryCodes: factors.recoveryCodes, factors: factors.account,
     secondFactorThrottle: protection.secondFactorThrottle,
     // listed even without a federation file (an empty list), so the account navigation is always right
-    linked: { federation: deps.store.federation, audit, providerName: (id: string) => federation?.login.buttons.find((b) => b.id === id)?.name ?? id },
+    linked: { federation: deps.store.federation, audit, providerName: (id: string) => federation.current?.login.buttons.find((b) => b.id === id)?.name ?? id },
     async onPasswordChanged(account, ctx, signedOut) {
       accountMail.passwordChanged(account, 'changed', `${config.ISSUER}/password/forgot`);
       const ended = signedOut ? { sessionsEnded: signedOut.sessions, grantsRevoked: signedOut.grants } : {};
