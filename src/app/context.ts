@@ -40,12 +40,13 @@ import { buildSignOut } from './build-sign-out.js';
 import { createSessionCap } from '../accounts/session-cap.js';
 import { buildPages, type Pages } from './build-pages.js';
 import { createFederationHolder, type FederationHolder } from './federation-holder.js';
-import { createIdentityProviderAdmin, InvalidProviderInput, type FederationDocumentStore } from '../federation/identity-provider-admin.js';
-import { mergeFederation, storedFederation } from '../federation/stored-federation.js';
+import type { FederationDocumentStore } from '../federation/identity-provider-admin.js';
+import { mergeFederation } from '../federation/stored-federation.js';
+import { defaultTenantFederation, identityProvidersOf } from './build-identity-providers.js';
 import { readFederationSettings } from '../config/federation/federation-file.js';
 import { buildAdmin } from './build-admin.js';
 import { createSessionsAndApps } from '../oidc/sessions-and-apps.js';
-import { assertMappedRolesExist, rolesMappedBy } from '../roles/federation-mappings.js';
+import { assertMappedRolesExist } from '../roles/federation-mappings.js';
 import type { RoleService } from '../roles/role-service.js';
 import { createWebhookEndpoints } from '../events/webhook-endpoints.js';
 import { auditFactorChanges } from '../audit/audited-factors.js';
@@ -156,14 +157,7 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
   });
   // A tenant's written providers are in its registry row (its app is rebuilt when they change, so its
   // FEDERATION_FILE is them); the default tenant's are its settings record, served with FEDERATION_FILE's.
-  const defaultStored = shared.federationDocuments ? undefined : storedFederation({
-    settings: store.settings, cipher,
-    async check(document) {
-      const mapped = rolesMappedBy(readFederationSettings(document, { source: 'stored', files: 'inline' }));
-      const missing = await accounts.roles.unknown([...mapped.keys()]);
-      if (missing.length) throw new InvalidProviderInput('roles', `roles that exist (create them first): ${missing.join(', ')}`);
-    },
-  });
+  const defaultStored = shared.federationDocuments ? undefined : defaultTenantFederation({ store, cipher, unknownRoles: accounts.roles.unknown });
   const federationDocuments = shared.federationDocuments ?? defaultStored!;
   const federation = await createFederationHolder({
     build: buildFederation, fixed: config.FEDERATION_FILE, freshnessMs: config.TENANT_SETTINGS_REFRESH * 1000, logger,
@@ -179,10 +173,7 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
       },
     } : {}),
   });
-  const identityProviders = createIdentityProviderAdmin({
-    store: federationDocuments, file: shared.federationDocuments ? null : config.FEDERATION_FILE,
-    source: shared.federationDocuments ? 'this tenant' : 'the default tenant', privateHosts: config.OUTBOUND_PRIVATE_HOSTS,
-  });
+  const identityProviders = identityProvidersOf(config, federationDocuments, { tenant: shared.federationDocuments !== undefined });
 
   const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut, await buildDirectoryDn(config, logger));
   // one service for a person's sessions and connected apps, behind both the /account pages and /admin/v1

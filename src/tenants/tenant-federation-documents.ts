@@ -31,7 +31,10 @@ export function tenantFederationDocuments(d: {
         return updated !== undefined && updated !== 'stale';
       } catch (err) {
         if (err instanceof InvalidTenantInput) {
-          throw new InvalidProviderInput(err.path.replace(/^settings\.federation\.?/, '').replace(/^(ldap|saml\.idps|oidc\.providers)\[\d+\]\.?/, '') || 'body', err.message.slice(err.path.length + 2));
+          const message = err.message.slice(err.path.length + 2);
+          // the provider's field; the registry's check of the group mappings names the whole settings
+          const field = err.path.replace(/^settings\.federation\.?/, '').replace(/^(ldap|saml\.idps|oidc\.providers)\[\d+\]\.?/, '');
+          throw new InvalidProviderInput(field || (/group mappings/.test(message) ? 'roles' : 'body'), message);
         }
         throw err;
       }
