@@ -40,7 +40,7 @@ import { buildSignOut } from './build-sign-out.js';
 import { createSessionCap } from '../accounts/session-cap.js';
 import { buildPages, type Pages } from './build-pages.js';
 import { createFederationHolder, type FederationHolder } from './federation-holder.js';
-import type { FederationDocumentStore } from '../federation/identity-provider-admin.js';
+import type { FederationDocumentStore, IdentityProviderAdmin } from '../federation/identity-provider-admin.js';
 import { mergeFederation } from '../federation/stored-federation.js';
 import { defaultTenantFederation, identityProvidersOf } from './build-identity-providers.js';
 import { readFederationSettings } from '../config/federation/federation-file.js';
@@ -88,6 +88,8 @@ export type AppContext = {
   factors: Factors;
   /** upstream directories and IdPs in service (FEDERATION_FILE's and the stored ones), swapped when they change */
   federation: FederationHolder;
+  /** upstream providers written at run time: /admin/v1/identity-providers and the CLI's `federation create|update|delete` */
+  identityProviders: IdentityProviderAdmin;
   /** /admin/v1, the management API (admin/router.ts) */
   adminApi: Awaited<ReturnType<typeof buildAdmin>>;
   /**
@@ -197,7 +199,7 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
   });
 
   return {
-    config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, tenancy, accountResources, ledger, accessTokenVerifier, metrics, render, federation, factors,
+    config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, tenancy, accountResources, ledger, accessTokenVerifier, metrics, render, federation, factors, identityProviders,
     ...registries,
     accounts: accounts.accounts,
     roles: accounts.roles,

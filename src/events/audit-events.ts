@@ -64,9 +64,9 @@ const RULES: Record<string, Rule> = {
   'key.rotation_scheduled': { event: 'key.rotated' },
   'admin.key.revoked': { event: 'key.revoked', extra: (r) => ({ kid: r.details.kid }) },
   // the identity provider routes and commands (src/admin/routes/identity-providers.ts, src/cli/commands/federation.ts)
-  'admin.identity_provider.created': { event: 'identity_provider.created', extra: via() },
-  'admin.identity_provider.updated': { event: 'identity_provider.updated', extra: via() },
-  'admin.identity_provider.deleted': { event: 'identity_provider.deleted', extra: via() },
+  'identity_provider.created': { event: 'identity_provider.created', extra: via() },
+  'identity_provider.updated': { event: 'identity_provider.updated', extra: via() },
+  'identity_provider.deleted': { event: 'identity_provider.deleted', extra: via() },
   'webhook.endpoint_disabled': { event: 'webhook.endpoint_disabled', when: always },
 };
 

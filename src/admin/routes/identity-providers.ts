@@ -93,7 +93,7 @@ export function identityProviderRoutes(d: IdentityProviderRoutesDeps): AdminRout
         const { protocol, ...entry } = body;
         const shown = await d.providers.create(protocol, entry).catch(asProblem);
         await d.changed();
-        await audited(ctx, caller, 'admin.identity_provider.created', shown.provider);
+        await audited(ctx, caller, 'identity_provider.created', shown.provider);
         return { status: 201, body: shown.provider, etag: etagOfShown(shown), headers: { Location: `${ctx.path}/${shown.provider.id}` } };
       },
     }),
@@ -108,7 +108,7 @@ export function identityProviderRoutes(d: IdentityProviderRoutesDeps): AdminRout
         const { protocol, ...entry } = body;
         const shown = await d.providers.replace(params.id, protocol, entry, current.version).catch(asProblem);
         await d.changed();
-        await audited(ctx, caller, 'admin.identity_provider.updated', shown.provider);
+        await audited(ctx, caller, 'identity_provider.updated', shown.provider);
         return { body: shown.provider, etag: etagOfShown(shown) };
       },
     }),
@@ -122,7 +122,7 @@ export function identityProviderRoutes(d: IdentityProviderRoutesDeps): AdminRout
         if (ctx.get('if-match')) requireIfMatch(ctx, etagOfShown(current));
         const gone = await d.providers.delete(params.id, current.version).catch(asProblem);
         await d.changed();
-        await audited(ctx, caller, 'admin.identity_provider.deleted', gone);
+        await audited(ctx, caller, 'identity_provider.deleted', gone);
         return { status: 204 };
       },
     }),
