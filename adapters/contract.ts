@@ -448,6 +448,25 @@ export interface Store {
   atomically<T>(work: () => Promise<T>): Promise<T>;
   /** Runs `fn` once the open unit has committed, never when it rolled back; at once outside a unit. */
   afterCommit(fn: () => void): void;
+  /** Named settings this tenant changes at run time (SettingsStore). */
+  settings: SettingsStore;
+}
+
+/**
+ * One named settings text of a tenant, changed at run time by a door (the management API, the CLI)
+ * rather than by the deployment's configuration: the default tenant's upstream providers written
+ * through /admin/v1/identity-providers (a tenant's own are in its registry row). `version` is 1 when
+ * first written and one more on every write, so replicas compare it to know their copy is stale.
+ */
+export type SettingsRecord = { name: string; value: string; version: number; updatedAt: number };
+
+export interface SettingsStore {
+  find(name: string): Promise<SettingsRecord | undefined>;
+  /**
+   * Writes `value` while the stored version is `expectedVersion` (0: none is stored yet), atomically
+   * across replicas. The record as stored; undefined when another write came first.
+   */
+  save(name: string, value: string, expectedVersion: number, updatedAt: number): Promise<SettingsRecord | undefined>;
 }
 
 export class DuplicateError extends Error {

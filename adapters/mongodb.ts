@@ -31,6 +31,7 @@ import { deleteMongoAccountDocuments, mongoAccountFilter } from './mongodb-accou
 import { pageLimit, toAccountPage } from './account-list.js';
 import { mongoAccountTokenStore, mongoAuditStore, mongoPasswordHistoryStore } from './mongodb-lifecycle.js';
 import { mongoWebhookStore } from './mongodb-webhooks.js';
+import { mongoSettingsStore } from './mongodb-settings.js';
 import { mongoTryLock } from './mongodb-locks.js';
 import { mongoTenant, type MongoTenant, type TenantKey } from './mongodb-tenancy.js';
 import { mongoTenantStore } from './mongodb-tenants.js';
@@ -299,6 +300,7 @@ function mongoStoreOf(db: Db, tn: MongoTenant): Omit<Store, 'close'> {
     },
     tryLock: (name, ttlSeconds, owner) => mongoTryLock(db, `${tn.keyPrefix}${name}`, ttlSeconds, owner),
     webhooks: mongoWebhookStore(db, tn),
+    settings: mongoSettingsStore(db, tn),
   };
 }
 

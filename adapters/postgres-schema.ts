@@ -169,6 +169,10 @@ export const MIGRATIONS: readonly Migration[] = [
     const missing = ['format', 'audience'].filter((c) => !present.has(c));
     for (const sql of addColumnsSql('postgres', TABLES.webhookEndpoints, missing, [])) await client.query(sql);
   },
+  // 13: run-time settings (SettingsStore: the default tenant's upstream providers written through the API)
+  async (client) => {
+    for (const sql of addTableSql('postgres', TABLES.settingsRecords)) await client.query(sql);
+  },
 ];
 
 async function dropForeignKeys(client: PoolClient, table: Table): Promise<void> {

@@ -44,6 +44,7 @@ import { postgresOidcStore } from './postgres-oidc.js';
 import { migrate } from './postgres-schema.js';
 import { postgresTenantStore } from './postgres-tenants.js';
 import { postgresWebhookStore } from './postgres-webhooks.js';
+import { postgresSettingsStore } from './postgres-settings.js';
 import { inPrefixRange, inTransaction, insertSql, insertValues, postgresMapper, prefixRange, storable, unique, type ForTenant } from './postgres-sql.js';
 import { accountPageSql, pageLimit, toAccountPage } from './account-list.js';
 
@@ -97,6 +98,7 @@ const partsOn = (pool: pg.Pool) => ({
   rateLimiter: postgresRateLimiters(pool),
   tryLock: postgresLocks(pool),
   webhooks: postgresWebhookStore(pool),
+  settings: postgresSettingsStore(pool),
 });
 
 export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOptions = {}): Promise<RootStore> {
@@ -155,6 +157,7 @@ export async function openPostgresStore(databaseUrl: string, o: PostgresStoreOpt
       webhooks: parts.webhooks(tenant),
       atomically: units.atomically,
       afterCommit: units.afterCommit,
+      settings: parts.settings(tenant),
     };
   };
   const defaultTenant = bind(DEFAULT_TENANT);

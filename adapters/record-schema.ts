@@ -19,6 +19,7 @@ import type {
   RecoveryCodeRecord,
   ResourceRecord,
   RoleRecord,
+  SettingsRecord,
   SigningKeyRecord,
   TenantRecord,
   TotpFactorRecord,
@@ -348,9 +349,18 @@ const tenantsTable = {
   indexes: [{ name: 'tenants_host', columns: ['host'], unique: true, whereNotNull: 'host', mongo: 'host_unique' }],
 } as const satisfies Table;
 
+/** SettingsStore: named settings a tenant changes at run time (the default tenant's upstream providers); added after tenants */
+const settingsRecordsTable = tenanted({
+  name: 'settings_records',
+  columns: fieldsOf<SettingsRecord>({ name: text, value: text, version: { type: 'bigint' }, updatedAt: time }),
+  primaryKey: ['name'],
+  indexes: [],
+} as const satisfies Table);
+
 export const TABLES = {
   ...(Object.fromEntries(Object.entries(TABLES_BEFORE_TENANTS).map(([k, t]) => [k, tenanted(t)])) as typeof TABLES_BEFORE_TENANTS),
   tenants: tenantsTable,
+  settingsRecords: settingsRecordsTable,
 };
 
 /** True when the table's rows belong to a tenant (a tenant_id column leads its key). */

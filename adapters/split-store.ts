@@ -101,6 +101,7 @@ function split(durable: Store, shortLived: ShortLivedStore): Store {
     // a unit is the durable store's transaction; writes to Redis inside it are made at once, outside it
     atomically: (work) => durable.atomically(work),
     afterCommit: (fn) => durable.afterCommit(fn),
+    settings: durable.settings,
   };
 }
 

@@ -98,6 +98,8 @@ export const HISTORIC_MIGRATIONS: readonly string[] = [
  * its rows the default tenant's (rebuildForTenants); the tenants registry.
  * 12: webhook endpoints that push Security Event Tokens (issue 16): webhook_endpoints.format and audience,
  * standard-webhooks and null for the endpoints already there.
+ * 13: run-time settings (SettingsStore, issue 17): settings_records, the default tenant's upstream providers
+ * written through the management API.
  *
  * Migrations 5 to 10 build on TABLES_BEFORE_TENANTS (BEFORE), the tables as they were then, so that an
  * old file goes through the same steps it always did; only 11 turns them into today's TABLES.
@@ -145,6 +147,10 @@ const MIGRATIONS: readonly Migration[] = [
     const present = new Set(db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'webhook_endpoints\')').all().map((c) => c.name));
     const missing = ['format', 'audience'].filter((c) => !present.has(c));
     for (const sql of addColumnsSql('sqlite', TABLES.webhookEndpoints, missing, [])) db.exec(sql);
+  },
+  // 13: run-time settings (SettingsStore: the default tenant's upstream providers written through the API)
+  (db) => {
+    for (const sql of addTableSql('sqlite', TABLES.settingsRecords)) db.exec(sql);
   },
 ];
 

@@ -32,6 +32,7 @@ import { tenantHandles } from './tenant-handles.js';
 import { shortLivedRecords } from './short-lived-records.js';
 import { sqliteWebhookStore } from './sqlite-webhooks.js';
 import { gatedLimiter, sqliteUnits } from './sqlite-units.js';
+import { sqliteSettingsStore } from './sqlite-settings.js';
 
 export function openSqliteStore(databaseUrl: string): RootStore {
   const file = new URL(databaseUrl).pathname;
@@ -58,6 +59,7 @@ export function openSqliteStore(databaseUrl: string): RootStore {
     rateLimiter: createSqliteRateLimiterFactory(db),
     tryLock: sqliteLocks(db),
     webhooks: sqliteWebhookStore(db),
+    settings: sqliteSettingsStore(db),
   };
   const ping = db.prepare('SELECT 1');
   const units = sqliteUnits(db);
@@ -91,6 +93,7 @@ export function openSqliteStore(databaseUrl: string): RootStore {
       webhooks: gated(parts.webhooks(tenant)),
       atomically: units.atomically,
       afterCommit: units.afterCommit,
+      settings: gated(parts.settings(tenant)),
     };
   };
   const defaultTenant = bind(DEFAULT_TENANT);

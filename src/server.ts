@@ -22,7 +22,7 @@ function createTenantAppsOf(context: AppContext, config: Config, logger: Logger,
   const { storeOf, registry, openSealed } = context.tenancy!;
   const apps = createTenantApps({
     find: (id) => registry.find(id),
-    build: (tenant) => buildTenantApp({ config, logger, ...paths, metrics: context.metrics, accountResources: context.accountResources, storeOf, openSealed }, tenant),
+    build: (tenant) => buildTenantApp({ config, logger, ...paths, metrics: context.metrics, accountResources: context.accountResources, storeOf, openSealed, registry }, tenant),
     capacity: config.TENANT_CACHE_SIZE,
     freshnessMs: config.TENANT_SETTINGS_REFRESH * 1000,
     logger,

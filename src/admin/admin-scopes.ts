@@ -19,6 +19,7 @@ export const ADMIN_SCOPES = {
   'admin:roles:read': 'Read roles and who holds them',
   'admin:roles:write': 'Create, change and delete roles',
   'admin:federation:read': 'Read the upstream directories and identity providers (never their secrets)',
+  'admin:federation:write': 'Add, replace and remove upstream directories and identity providers (not those of FEDERATION_FILE)',
   'admin:webhooks:read': 'Read webhook endpoints and their deliveries (never their secrets)',
   'admin:webhooks:write': 'Add, change, delete webhook endpoints, rotate their secrets, send test events and redeliver',
   'admin:tenants:read': 'Read the tenants and their settings (default tenant only)',

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { AdminScope } from './admin-scopes.js';
 import type { AdminCaller } from './bearer-auth.js';
 
-export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 type Schema = z.ZodType;
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;

@@ -29,7 +29,7 @@ import { roleRoutes } from '../admin/routes/roles.js';
 import type { RoleService } from '../roles/role-service.js';
 import type { PermissionsOf } from '../roles/permissions.js';
 import { webhookRoutes } from '../admin/routes/webhooks.js';
-import { identityProviderRoutes } from '../admin/routes/identity-providers.js';
+import { identityProviderRoutes, type IdentityProviderRoutesDeps } from '../admin/routes/identity-providers.js';
 import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import { tenantRoutes } from '../admin/routes/tenants.js';
 import type { TenantRegistry } from '../tenants/tenant-registry.js';
@@ -56,6 +56,8 @@ export type AdminDeps = {
   webhooks: WebhookEndpoints;
   /** the tenants of the deployment (src/tenants): managed from the default tenant's API only (undefined in a tenant's) */
   tenants: TenantRegistry | undefined;
+  /** upstream providers written at run time (federation/identity-provider-admin.ts) */
+  identityProviders: Omit<IdentityProviderRoutesDeps, 'audit'>;
 };
 
 /**
@@ -104,7 +106,7 @@ export async function buildAdmin(d: AdminDeps) {
       ...auditRoutes({ audit: d.audit }),
       ...keyRoutes({ keyRing: d.keyRing, listKeys: () => d.store.signingKeys.list(), retentionMs: keyTimings(d.config).retentionMs, audit: d.audit }),
       ...webhookRoutes({ webhooks: d.webhooks, audit: d.audit }),
-      ...identityProviderRoutes({ federation: d.config.FEDERATION_FILE }),
+      ...identityProviderRoutes({ ...d.identityProviders, audit: d.audit }),
       ...(d.tenants ? tenantRoutes({ tenants: d.tenants, audit: d.audit, issuerOf: (t) => tenantIssuer(d.config.ISSUER, t) }) : []),
     ],
   });

@@ -31,7 +31,7 @@ import type { Factors } from './build-factors.js';
 import type { Protection } from './build-protection.js';
 import type { SignOut } from './build-sign-out.js';
 import { sessionsEndedEvent } from '../accounts/sign-out-everywhere.js';
-import type { Federation } from './build-federation.js';
+import type { FederationHolder } from './federation-holder.js';
 
 export type Pages = {
   csrf: (ctx: Context, next: Next) => Promise<void>;
@@ -54,7 +54,7 @@ export function buildPages(deps: {
   protection: Protection;
   signOut: SignOut;
   metrics: Metrics;
-  federation: Federation | undefined;
+  federation: FederationHolder;
   accountLifecycle: AccountLifecycle;
   sessionsAndApps: SessionsAndApps;
 }): Pages {
@@ -70,7 +70,10 @@ export function buildPages(deps: {
     accounts,
     throttle: protection.loginThrottle,
     onResult: (result) => metrics.logins.inc({ result }),
-    ...(federation ? { federation: federation.login } : {}),
+    // read per request: the default tenant's federation is swapped when its providers change (federation-holder.ts)
+    get federation() {
+      return federation.current?.login;
+    },
     audit,
     links: async (interaction) => {
       const client = await providers.current.Client.find(String(interaction.params.client_id));
@@ -118,7 +121,7 @@ export function buildPages(deps: {
     totp: factors.totp, webauthn: factors.webauthn, recoveryCodes: factors.recoveryCodes, factors: factors.account,
     secondFactorThrottle: protection.secondFactorThrottle,
     // listed even without a federation file (an empty list), so the account navigation is always right
-    linked: { federation: deps.store.federation, audit, providerName: (id: string) => federation?.login.buttons.find((b) => b.id === id)?.name ?? id },
+    linked: { federation: deps.store.federation, audit, providerName: (id: string) => federation.current?.login.buttons.find((b) => b.id === id)?.name ?? id },
     async onPasswordChanged(account, ctx, signedOut) {
       accountMail.passwordChanged(account, 'changed', `${config.ISSUER}/password/forgot`);
       const ended = signedOut && sessionsEndedEvent(account.id, 'password_changed', signedOut);

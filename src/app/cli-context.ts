@@ -20,11 +20,18 @@ import { tenancyOf } from './build-tenancy.js';
 import { tenantConfig } from '../tenants/tenant-config.js';
 import { DEFAULT_TENANT } from '../../adapters/contract.js';
 import { basePathOf } from '../http/base-path.js';
+import type { IdentityProviderAdmin } from '../federation/identity-provider-admin.js';
+import { tenantFederationDocuments } from '../tenants/tenant-federation-documents.js';
+import { defaultTenantFederation, identityProvidersOf } from './build-identity-providers.js';
 
 export type CliContext = Pick<
   AppContext,
   'config' | 'logger' | 'store' | 'cipher' | 'keyRing' | 'accounts' | 'roles' | 'clients' | 'resources' | 'audit' | 'mailer' | 'accountMail' | 'passwordPolicy' | 'signOutEverywhere' | 'accountLifecycle' | 'providers' | 'tenancy'
-> & { close(): Promise<void> };
+> & {
+  /** upstream providers written at run time (`federation create|update|delete`), the tenant's or the default tenant's */
+  identityProviders: IdentityProviderAdmin;
+  close(): Promise<void>;
+};
 
 export type CliContextOptions = {
   config: Config; logger: Logger; viewsDir: string; keysDir: string; providerUpFront?: boolean;
@@ -76,6 +83,11 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
       signOutEverywhere: signOut.signOutEverywhere,
       accountLifecycle,
       tenancy: inTenant ? undefined : tenancyOf(o, root),
+      // a tenant's through the registry (its servers' apps are rebuilt within TENANT_SETTINGS_REFRESH); the
+      // default tenant's in its settings record (its servers read it again within the same bound)
+      identityProviders: identityProvidersOf(config, inTenant
+        ? tenantFederationDocuments({ registry: tenancyOf(o, root).registry, tenantId: inTenant.id, openSealed: (sealed) => atRestCipherOf(o).decrypt(sealed) })
+        : defaultTenantFederation({ store, cipher, unknownRoles: accounts.roles.unknown }), { tenant: inTenant !== undefined }),
       get providers(): ProviderHost {
         if (!loaded) throw new Error('this command needs the provider: build the CLI context with providerUpFront');
         return loaded;

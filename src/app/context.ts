@@ -39,7 +39,11 @@ import { buildProvider } from './build-provider.js';
 import { buildSignOut } from './build-sign-out.js';
 import { createSessionCap } from '../accounts/session-cap.js';
 import { buildPages, type Pages } from './build-pages.js';
-import type { Federation } from './build-federation.js';
+import { createFederationHolder, type FederationHolder } from './federation-holder.js';
+import type { FederationDocumentStore, IdentityProviderAdmin } from '../federation/identity-provider-admin.js';
+import { mergeFederation } from '../federation/stored-federation.js';
+import { defaultTenantFederation, identityProvidersOf } from './build-identity-providers.js';
+import { readFederationSettings } from '../config/federation/federation-file.js';
 import { buildAdmin } from './build-admin.js';
 import { createSessionsAndApps } from '../oidc/sessions-and-apps.js';
 import { assertMappedRolesExist } from '../roles/federation-mappings.js';
@@ -82,8 +86,10 @@ export type AppContext = {
   secondFactorThrottle: FailureThrottle;
   tokenEndpointLockouts: TokenEndpointLockouts;
   factors: Factors;
-  /** upstream LDAP directories and SAML IdPs, when FEDERATION_FILE configures them */
-  federation: Federation | undefined;
+  /** upstream directories and IdPs in service (FEDERATION_FILE's and the stored ones), swapped when they change */
+  federation: FederationHolder;
+  /** upstream providers written at run time: /admin/v1/identity-providers and the CLI's `federation create|update|delete` */
+  identityProviders: IdentityProviderAdmin;
   /** /admin/v1, the management API (admin/router.ts) */
   adminApi: Awaited<ReturnType<typeof buildAdmin>>;
   /**
@@ -110,12 +116,12 @@ export function buildContext(o: ContextOptions): Promise<AppContext> {
  * configuration (tenant-config.ts) on its store handle, sharing the process's metrics. Closing it
  * leaves the store open (the handle's close does nothing).
  */
-export function buildTenantContext(o: ContextOptions, store: Store, shared: Pick<AppContext, 'metrics' | 'accountResources'>): Promise<AppContext> {
+export function buildTenantContext(o: ContextOptions, store: Store, shared: Pick<AppContext, 'metrics' | 'accountResources'> & { federationDocuments: FederationDocumentStore }): Promise<AppContext> {
   return assemble(o, store, shared);
 }
 
 
-async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: AppContext['tenancy']; metrics?: Metrics; accountResources?: AccountResources }): Promise<AppContext> {
+async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: AppContext['tenancy']; metrics?: Metrics; accountResources?: AccountResources; federationDocuments?: FederationDocumentStore }): Promise<AppContext> {
   const { config, logger, viewsDir } = o;
   const tenancy = shared.tenancy;
   const { cipher, keyRing, signingJwks } = await buildKeys(o, store);
@@ -145,11 +151,31 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
     : undefined;
 
   // imported only when configured: samlify, ldapts and the XML stack cost ~20 MB and ~0.2 s at start-up
-  const federation = config.FEDERATION_FILE
-    ? await (await import('./build-federation.js')).buildFederation({ config: config.FEDERATION_FILE, issuer: config.ISSUER, store, logger, render, audit: accounts.audit, signOutEverywhere: signOut.signOutEverywhere,
-      outboundPrivateHosts: config.OUTBOUND_PRIVATE_HOSTS, checkPassword: (email, password) => accounts.accounts.checkPassword(email, password), loginThrottle: protection.loginThrottle,
-      passkeys: factors.webauthn })
-    : undefined;
+  // imported only when there are providers: samlify, ldapts and the XML stack cost ~20 MB and ~0.2 s at start-up
+  const buildFederation = async (federationConfig: NonNullable<Config['FEDERATION_FILE']>) => (await import('./build-federation.js')).buildFederation({
+    config: federationConfig, issuer: config.ISSUER, store, logger, render, audit: accounts.audit, signOutEverywhere: signOut.signOutEverywhere,
+    outboundPrivateHosts: config.OUTBOUND_PRIVATE_HOSTS, checkPassword: (email, password) => accounts.accounts.checkPassword(email, password), loginThrottle: protection.loginThrottle,
+    passkeys: factors.webauthn,
+  });
+  // A tenant's written providers are in its registry row (its app is rebuilt when they change, so its
+  // FEDERATION_FILE is them); the default tenant's are its settings record, served with FEDERATION_FILE's.
+  const defaultStored = shared.federationDocuments ? undefined : defaultTenantFederation({ store, cipher, unknownRoles: accounts.roles.unknown });
+  const federationDocuments = shared.federationDocuments ?? defaultStored!;
+  const federation = await createFederationHolder({
+    build: buildFederation, fixed: config.FEDERATION_FILE, freshnessMs: config.TENANT_SETTINGS_REFRESH * 1000, logger,
+    ...(defaultStored ? {
+      stored: {
+        version: () => defaultStored.version(),
+        async configAt() {
+          const { document, version } = await defaultStored.load();
+          const merged = mergeFederation(config.FEDERATION_FILE, version ? readFederationSettings(document, { source: 'stored identity providers', files: 'inline' }) : null);
+          if (merged.skipped.length) logger.warn({ providers: merged.skipped }, 'stored identity providers left out: FEDERATION_FILE has their id or domain');
+          return { config: merged.config, version };
+        },
+      },
+    } : {}),
+  });
+  const identityProviders = identityProvidersOf(config, federationDocuments, { tenant: shared.federationDocuments !== undefined });
 
   const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut, await buildDirectoryDn(config, logger));
   // one service for a person's sessions and connected apps, behind both the /account pages and /admin/v1
@@ -163,6 +189,7 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
     config, logger, store, registries, accounts: accounts.accounts, accountLifecycle, invitations, sessionsAndApps, audit: accounts.audit, keyRing, verifier: accessTokenVerifier, withAllRoles: accounts.withAllRoles,
     roles: accounts.roles, permissionsOf: accounts.permissionsOf,
     webhooks, tenants: tenancy?.registry,
+    identityProviders: { providers: identityProviders, changed: () => federation.refresh(true) },
   });
 
   const pages = buildPages({ config, store, render, providers, resources: registries.resources, accounts, factors, protection, signOut, metrics, federation, accountLifecycle, sessionsAndApps });
@@ -172,7 +199,7 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
   });
 
   return {
-    config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, tenancy, accountResources, ledger, accessTokenVerifier, metrics, render, federation, factors,
+    config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, tenancy, accountResources, ledger, accessTokenVerifier, metrics, render, federation, factors, identityProviders,
     ...registries,
     accounts: accounts.accounts,
     roles: accounts.roles,

@@ -29,6 +29,7 @@ import { previousClientSecret } from '../oidc/previous-client-secret.js';
 import { staticProtocolDocuments } from '../oidc/static-documents.js';
 import { createPlaygroundRouter } from '../dev/playground.js';
 import { DEMO } from '../dev/seed-demo.js';
+import { federationProviderHooks, federationRoutes, freshFederation } from './federation-holder.js';
 
 export function createApp(c: AppContext): Koa {
   const { config, logger, providers } = c;
@@ -39,10 +40,14 @@ export function createApp(c: AppContext): Koa {
   applyProxyTrust(app, proxyTrust);
   app.silent = true; // errors are logged by errorHandler, with the request id
 
+  const brandLogoOrigin = config.BRAND_LOGO_URL ? [new URL(config.BRAND_LOGO_URL).origin] : [];
   const lifecycle = createLifecycleRouter(c.lifecycle);
   const interactions = createInteractionRouter({
     providers, render: c.render, csrf: c.csrf, login: c.loginStep, consent: c.consentStep, mfa: c.mfaStep, webauthn: c.webAuthnStep,
-    ...(c.federation ? { federated: c.federation.step } : {}),
+    // read per request: the default tenant's federation is swapped when its providers change (federation-holder.ts)
+    get federated() {
+      return c.federation.current?.step;
+    },
     promptPages: lifecycle.promptPages,
   });
   const account = createAccountRouter(c.accountPages);
@@ -52,12 +57,10 @@ export function createApp(c: AppContext): Koa {
   const health = createHealthRouter({ ping: () => c.store.ping() });
   // with METRICS_PORT set, /metrics is served there only (server.ts), and this router stays empty
   const metrics = config.METRICS_PORT ? new Router() : createMetricsRouter({ metrics: c.metrics, token: config.METRICS_TOKEN });
-  const saml = c.federation?.samlRouter;
   // development only: the demo client's redirect URI (dev/playground.ts); elsewhere /playground is a 404
   const playground = config.NODE_ENV === 'development' ? createPlaygroundRouter({ issuer: config.ISSUER, clientId: DEMO.clientId, secure: https, viewsDir: c.viewsDir, render: c.render, csrf: c.csrf }) : undefined;
   // the operators' console (console/router.ts), when CONSOLE_ENABLED
   const consoleRouter = c.console;
-  const oidcUpstreams = c.federation?.oidcRouter;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers carry their own context types
   const steps: Koa.Middleware<any, any>[] = [
     // ISSUER with a path: the app lives under it (http/base-path.ts); the probes and the scrape also answer at the root
@@ -68,7 +71,7 @@ export function createApp(c: AppContext): Koa {
     c.metrics.measure,
     // discovery and the JWKS from memory after the first answer of each provider instance
     staticProtocolDocuments({ current: () => providers.current, https }),
-    securityHeaders({ https, imageOrigins: [...(config.BRAND_LOGO_URL ? [new URL(config.BRAND_LOGO_URL).origin] : []), ...(c.federation?.step.imageOrigins ?? [])] }),
+    securityHeaders({ https, imageOrigins: () => [...brandLogoOrigin, ...(c.federation.current?.step.imageOrigins ?? [])] }),
     errorHandler({ logger, render: c.render }),
     acceptPostAtAuthorizationEndpoint,
     protocolEdge({ issuer: config.ISSUER, jwksMaxAgeSeconds: jwksMaxAgeSeconds(c.config) }),
@@ -85,8 +88,11 @@ export function createApp(c: AppContext): Koa {
     unsupportedMethodIsNotAllowed,
     // /admin/v1: the management API, problem details for everything under it (admin/router.ts)
     c.adminApi,
+    // the default tenant's providers written through the API: read again when stale (federation-holder.ts)
+    freshFederation(c.federation),
+    federationRoutes(c.federation),
     // our pages and endpoints; a protocol request skips them all (route-by-prefix.ts)
-    ...underRouterPrefixes([assets, scripts, health, metrics, lifecycle.router, interactions, account, ...(saml ? [saml] : []), ...(playground ? [playground] : []), ...(consoleRouter ? [consoleRouter] : []), ...(oidcUpstreams ? [oidcUpstreams] : [])], [
+    ...underRouterPrefixes([assets, scripts, health, metrics, lifecycle.router, interactions, account, ...(playground ? [playground] : []), ...(consoleRouter ? [consoleRouter] : [])], [
       assets.routes(),
       scripts.routes(),
       health.routes(),
@@ -96,13 +102,11 @@ export function createApp(c: AppContext): Koa {
       interactions.allowedMethods(),
       account.routes(),
       account.allowedMethods(),
-      ...(saml ? [saml.routes()] : []),
       ...(playground ? [playground.routes()] : []),
       ...(consoleRouter ? [consoleRouter.routes(), consoleRouter.allowedMethods()] : []),
-      ...(oidcUpstreams ? [oidcUpstreams.routes()] : []),
     ]),
     // SP-initiated SAML single logout reads what the provider did (federation/saml/single-logout-hooks.ts)
-    ...(c.federation?.providerHooks ? [c.federation.providerHooks] : []),
+    federationProviderHooks(c.federation),
     providers.middleware,
   ];
   for (const step of steps) app.use(step);

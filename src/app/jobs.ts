@@ -25,7 +25,8 @@ export type JobDeps = {
   accountTokens: Pick<AccountTokens, 'sweep'>;
   keyRing: Pick<KeyRing, 'refresh' | 'onScheduledKey'>;
   providers: Pick<ProviderHost, 'replaceKeys' | 'signingKey'>;
-  federation?: { metadata: Pick<MetadataRefresher, 'needed' | 'nextInMs' | 'refreshDue'> } | undefined;
+  /** the federation in service when the jobs start (a tenant's app is rebuilt, so restarts them, when its providers change) */
+  federation: { readonly current?: { metadata: Pick<MetadataRefresher, 'needed' | 'nextInMs' | 'refreshDue'> } | undefined };
 };
 
 export type Jobs = { stop(): void };
@@ -54,7 +55,7 @@ export function startJobs(d: JobDeps): Jobs {
   keyRefresher.unref();
   // IdP metadata from a URL (federation/saml/metadata-refresh.ts): new signing certificates without a restart
   // (re-armed after each run, so that a short cacheDuration in the metadata is honoured)
-  const metadata = d.federation?.metadata;
+  const metadata = d.federation.current?.metadata;
   let metadataTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   const armMetadata = () => {

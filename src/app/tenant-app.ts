@@ -14,6 +14,8 @@ import { createApp } from './create-app.js';
 import { startJobs } from './jobs.js';
 import type { Metrics } from './metrics.js';
 import type { AccountResources } from './build-accounts.js';
+import type { TenantRegistry } from '../tenants/tenant-registry.js';
+import { tenantFederationDocuments } from '../tenants/tenant-federation-documents.js';
 
 export type TenantAppOptions = {
   config: Config; logger: Logger; viewsDir: string; keysDir: string; metrics: Metrics;
@@ -22,13 +24,15 @@ export type TenantAppOptions = {
   storeOf(id: string): Store;
   /** decrypts the tenant's stored federation settings */
   openSealed(sealed: string): string;
+  /** where the tenant's management API writes its upstream providers (tenant-federation-documents.ts) */
+  registry: Pick<TenantRegistry, 'find' | 'update'>;
 };
 
 export async function buildTenantApp(o: TenantAppOptions, tenant: TenantRecord): Promise<TenantApp> {
   const context = await buildTenantContext(
     { config: tenantConfig(o.config, tenant, o.openSealed), logger: o.logger.child({ tenant: tenant.id }), viewsDir: o.viewsDir, keysDir: o.keysDir },
     o.storeOf(tenant.id),
-    { metrics: o.metrics, accountResources: o.accountResources },
+    { metrics: o.metrics, accountResources: o.accountResources, federationDocuments: tenantFederationDocuments({ registry: o.registry, tenantId: tenant.id, openSealed: o.openSealed }) },
   );
   const handle = createApp(context).callback();
   const jobs = startJobs(context);

@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import type { AppContext } from '../app/context.js';
 import { UsageError } from './exit-codes.js';
 import { chooseFormat, createOut, outputOption, type Out, type OutputFormat, type Streams } from './output.js';
+import type { IdentityProviderAdmin } from '../federation/identity-provider-admin.js';
 
 export class CliCommand extends Command {
   /** a command line that shows the command at work: under its --help, and in the README */
@@ -19,7 +20,8 @@ export class CliCommand extends Command {
 
 /** What the commands use of the context (src/app/): stores, keys and the domain services. */
 export type CliContext = Pick<AppContext,
-  'config' | 'store' | 'cipher' | 'accounts' | 'roles' | 'clients' | 'resources' | 'keyRing' | 'audit' | 'accountMail' | 'signOutEverywhere' | 'accountLifecycle' | 'providers' | 'tenancy' | 'close'>;
+  'config' | 'store' | 'cipher' | 'accounts' | 'roles' | 'clients' | 'resources' | 'keyRing' | 'audit' | 'accountMail' | 'signOutEverywhere' | 'accountLifecycle' | 'providers' | 'tenancy' | 'close'>
+  & { identityProviders: IdentityProviderAdmin };
 
 /** What a command will do with the context; made before the store is opened, from checked input. */
 export type Run = (c: CliContext, out: Out) => Promise<void>;

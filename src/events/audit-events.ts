@@ -65,6 +65,10 @@ const RULES: Record<string, Rule> = {
   'admin.key.rotated': { event: 'key.rotated' },
   'key.rotation_scheduled': { event: 'key.rotated' },
   'admin.key.revoked': { event: 'key.revoked', extra: (r) => ({ kid: r.details.kid }) },
+  // the identity provider routes and commands (src/admin/routes/identity-providers.ts, src/cli/commands/federation.ts)
+  'identity_provider.created': { event: 'identity_provider.created', extra: via() },
+  'identity_provider.updated': { event: 'identity_provider.updated', extra: via() },
+  'identity_provider.deleted': { event: 'identity_provider.deleted', extra: via() },
   'webhook.endpoint_disabled': { event: 'webhook.endpoint_disabled', when: always },
 };
 
@@ -77,7 +81,7 @@ function subjectOf(type: EventType, s: Record<string, unknown>): string | null {
   if (type === 'token.issued') return null;
   const [area] = type.split('.');
   // a role's assignment is the person's event; a change of the role itself, the role's
-  const id = area === 'client' ? s.client_id : area === 'webhook' ? s.endpoint_id : area === 'key' ? 'signing-keys'
+  const id = area === 'client' ? s.client_id : area === 'webhook' ? s.endpoint_id : area === 'key' ? 'signing-keys' : area === 'identity_provider' ? s.provider_id
     : area === 'role' && (type === 'role.assigned' || type === 'role.removed') ? s.user_id : area === 'role' ? s.role : (s.user_id ?? s.client_id);
   return `${area}:${String(id ?? '')}`;
 }

@@ -45,6 +45,9 @@ export const EVENT_TYPES = {
   'client.secret_rotated': { version: 1, description: 'A client got a new secret (never in the payload); the old one works `overlap_seconds` longer', fields: ['client_id', 'overlap_seconds'] },
   'key.rotated': { version: 1, description: 'A new signing key was made: by the rotation schedule, by an operator, or put in service at once', fields: ['kid', 'immediately'] },
   'key.revoked': { version: 1, description: 'A signing key was revoked', fields: ['kid', 'current'] },
+  'identity_provider.created': { version: 1, description: 'An upstream directory or identity provider was added (never its secrets)', fields: ['provider_id', 'protocol', 'via'] },
+  'identity_provider.updated': { version: 1, description: 'An upstream directory or identity provider\'s settings were replaced (never its secrets)', fields: ['provider_id', 'protocol', 'via'] },
+  'identity_provider.deleted': { version: 1, description: 'An upstream directory or identity provider was removed', fields: ['provider_id', 'protocol', 'via'] },
   'webhook.endpoint_disabled': { version: 1, description: 'A webhook endpoint failed too often in a row and was disabled', fields: ['endpoint_id', 'consecutive_failures'] },
   'webhook.test': { version: 1, description: 'A test event, sent on request to one endpoint', fields: ['endpoint_id'] },
 } as const satisfies Record<string, EventSpec>;

@@ -23,7 +23,8 @@ export type ProviderSummary = {
   claims: Record<string, string>;
   roles: Record<string, string[]>;
   settings: Record<string, unknown>;
-  source: 'federation-file';
+  /** where its settings are changed: FEDERATION_FILE, or the management API / CLI (stored settings) */
+  source: 'federation-file' | 'api';
 };
 
 const common = (p: ProviderCommon, protocol: ProviderSummary['protocol'], settings: Record<string, unknown>): ProviderSummary => ({

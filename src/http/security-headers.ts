@@ -30,11 +30,16 @@ function validatedRedirectUris(oidc: WithOidcParams['oidc']): string[] {
   });
 }
 
-export function securityHeaders(deps: { https: boolean; imageOrigins: string[] }) {
-  const imgSrc = ["'self'", 'data:', 'https:', ...deps.imageOrigins].join(' ');
+/** `imageOrigins`: a list, or a function read per request (the default tenant's upstream logos change at run time) */
+const imgSrcOf = (origins: string[]) => ["'self'", 'data:', 'https:', ...origins].join(' ');
+
+export function securityHeaders(deps: { https: boolean; imageOrigins: string[] | (() => string[]) }) {
+  const fixedImgSrc = Array.isArray(deps.imageOrigins) ? imgSrcOf(deps.imageOrigins) : undefined;
+  const imageOrigins = deps.imageOrigins;
   const nonces = nonceSource();
   return async function setSecurityHeaders(ctx: Context, next: Next): Promise<void> {
     const nonce = nonces();
+    const imgSrc = fixedImgSrc ?? imgSrcOf((imageOrigins as () => string[])());
     ctx.state.nonce = nonce;
     ctx.state.formActionOrigins = new Set<string>();
     const csp = (formAction: string) =>

@@ -727,6 +727,21 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
       assert.equal(await b.store.roles.find(`${role.name}-missing`), undefined, 'update never creates');
     });
 
+    it('keeps run-time settings by name: each write from the version it read, one winner of a race', async () => {
+      const name = `federation-${randomBytes(4).toString('hex')}`;
+      assert.equal(await a.store.settings.find(name), undefined);
+      const first = await a.store.settings.save(name, '{"v":1} ✓', 0, 1000);
+      assert.deepEqual(first, { name, value: '{"v":1} ✓', version: 1, updatedAt: 1000 });
+      assert.equal(await b.store.settings.save(name, 'again', 0, 1001), undefined, 'a second first write loses');
+      assert.equal(await b.store.settings.save(name, 'stale', 2, 1001), undefined, 'a version not stored loses');
+      assert.deepEqual(await b.store.settings.find(name), first, 'a lost write changes nothing');
+      const racing = await Promise.all([a, b, a, b].map((s, n) => s.store.settings.save(name, `racer ${n}`, 1, 2000 + n)));
+      assert.equal(racing.filter(Boolean).length, 1, 'one winner');
+      const winner = racing.findIndex(Boolean);
+      assert.deepEqual(await a.store.settings.find(name), { name, value: `racer ${winner}`, version: 2, updatedAt: 2000 + winner });
+      assert.equal(await a.store.settings.find('nul\0name'), undefined);
+    });
+
     it('deletes a role with every assignment of it: accounts and per-source roles', async () => {
       const p = `r${randomBytes(4).toString('hex')}:`;
       const t = Date.now();

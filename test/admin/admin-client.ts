@@ -22,13 +22,14 @@ export type AdminAnswer = { status: number; headers: Headers; body: Record<strin
 type Validate = ((data: unknown) => boolean) & { errors?: unknown };
 
 /** Calls /admin/v1 and checks the answer's body against the schema the served document gives it. */
-export function createAdminCaller(gh: TestGatehouse) {
+/** `issuer`: another tenant's (its own management API at {issuer}/admin/v1); the default tenant's by default */
+export function createAdminCaller(gh: Pick<TestGatehouse, 'issuer'>, issuer = gh.issuer) {
   let doc: Record<string, unknown> | undefined;
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   const cache = new Map<string, Validate>();
 
   async function document(): Promise<Record<string, unknown>> {
-    if (!doc) doc = (await (await fetch(`${gh.issuer}/admin/v1/openapi.json`)).json()) as Record<string, unknown>;
+    if (!doc) doc = (await (await fetch(`${issuer}/admin/v1/openapi.json`)).json()) as Record<string, unknown>;
     return doc;
   }
 
@@ -63,7 +64,7 @@ export function createAdminCaller(gh: TestGatehouse) {
   return async function call(method: string, path: string, o: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<AdminAnswer> {
     const headers: Record<string, string> = { ...(o.token ? { authorization: `Bearer ${o.token}` } : {}), ...o.headers };
     if (o.body !== undefined || o.raw !== undefined) headers['content-type'] ??= 'application/json';
-    const res = await fetch(`${gh.issuer}/admin/v1${path}`, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : o.raw !== undefined ? { body: o.raw } : {}) });
+    const res = await fetch(`${issuer}/admin/v1${path}`, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : o.raw !== undefined ? { body: o.raw } : {}) });
     const text = await res.text();
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
     await validate(method.toLowerCase(), path, res.status, res.headers.get('content-type') ?? '', body);

@@ -88,7 +88,15 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
     ['gatehouse webhooks deliveries', () => [webhook], (p) => assert.deepEqual((p as { id: string }[]).map((d) => d.id), [delivery])],
     ['gatehouse webhooks redeliver', () => [webhook, '--delivery', delivery], (p) => assert.equal((p as { event_type: string }).event_type, 'webhook.test')],
     ['gatehouse webhooks delete', () => [webhook], (p) => assert.deepEqual(p, { id: webhook, deleted: true })],
-    ['gatehouse federation list', () => [], (p) => assert.deepEqual(p, [{ id: 'octo', protocol: 'oauth2', name: 'GitHub', domains: '', link_existing_accounts: false }])],
+    ['gatehouse federation create', () => ['--protocol', 'oauth2', '--settings', JSON.stringify({ id: 'forge', preset: 'github', clientId: 'forge-app', clientSecret: 'cli-secret-never-printed', emailDomains: ['forge.test'] })],
+      (p) => assert.ok((p as { source: string }).source === 'api' && !JSON.stringify(p).includes('cli-secret-never-printed'))],
+    ['gatehouse federation list', () => [], (p) => assert.deepEqual(p, [
+      { id: 'octo', protocol: 'oauth2', name: 'GitHub', domains: '', link_existing_accounts: false, source: 'federation-file' },
+      { id: 'forge', protocol: 'oauth2', name: 'GitHub', domains: '', link_existing_accounts: false, source: 'api' },
+    ])],
+    ['gatehouse federation update', () => ['forge', '--protocol', 'oauth2', '--settings', JSON.stringify({ preset: 'github', name: 'Forge', clientId: 'forge-app', clientSecret: 'cli-secret-2', emailDomains: ['forge.test'] })],
+      (p) => assert.equal((p as { name: string }).name, 'Forge')],
+    ['gatehouse federation delete', () => ['forge', '--yes'], (p) => assert.deepEqual(p, { id: 'forge', deleted: true })],
     ['gatehouse federation show', () => ['octo'], (p) => assert.ok(!JSON.stringify(p).includes('gh-secret-never-printed') && (p as { settings: { client_auth_method: string } }).settings.client_auth_method !== undefined)],
     ['gatehouse tenants create', () => ['--id', 'acme', '--name', 'Acme', '--settings', '{"policy":{"passwordMinLength":16}}'],
       (p) => assert.deepEqual([(p as { issuer: string }).issuer.endsWith('/t/acme'), (p as { settings: { policy: object } }).settings.policy], [true, { passwordMinLength: 16 }])],
@@ -155,6 +163,8 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
       ['resources update, an unknown API', ['resources', 'update', '--identifier', 'https://nowhere.example.test', '--no-token-claims']],
       ...['update', 'delete', 'test', 'deliveries'].map((cmd): [string, string[]] => [`webhooks ${cmd}, an unknown endpoint`, ['webhooks', cmd, 'ep_none']]),
       ['federation show, an unknown provider', ['federation', 'show', 'no-such-provider']],
+      ['federation update, an unknown provider', ['federation', 'update', 'no-such-provider', '--protocol', 'oidc', '--settings', '{"name":"X"}']],
+      ['federation delete, an unknown provider', ['federation', 'delete', 'no-such-provider', '--yes']],
       ['webhooks redeliver, an unknown delivery', ['webhooks', 'redeliver', 'ep_none', '--delivery', 'dlv_none']],
       ...['show', 'update --name X', 'delete --yes'].map((cmd): [string, string[]] => [`tenants ${cmd.split(' ')[0]}, an unknown tenant`, ['tenants', ...cmd.split(' ').slice(0, 1), '--id', 'no-such-tenant', ...cmd.split(' ').slice(1)]]),
     ];
@@ -175,6 +185,7 @@ describe('every gatehouse command: JSON for scripts, exit codes 3 and 4', () => 
       ['resources create, a taken identifier', ['resources', 'create', '--identifier', API, '--scope', 'r']],
       ['roles create, a taken name', ['roles', 'create', '--name', 'ops']],
       ['roles create, a built-in name', ['roles', 'create', '--name', 'gatehouse:admin']],
+      ['federation create, an id of FEDERATION_FILE', ['federation', 'create', '--protocol', 'oauth2', '--settings', JSON.stringify({ id: 'octo', preset: 'github', clientId: 'x', clientSecret: 'y' })]],
       ['tenants create, the default tenant\'s id', ['tenants', 'create', '--id', 'default', '--name', 'Default']],
       ['users set-email, an address another account has (other letter case)', ['users', 'set-email', '--email', OTHER, '--new-email', EMAIL.toUpperCase()]],
     ];

@@ -1,0 +1,336 @@
+/**
+ * Upstream providers written through the management API (issue 17 item 1: "configured like the SAML
+ * and LDAP providers (federation file, and the management API once it exists)"): created on the
+ * default tenant and on a tenant, each signed in through end to end against a real upstream (a bare
+ * oidc-provider on loopback), without a restart; replaced with If-Match; deleted, after which the
+ * button is gone and a flow already sent upstream ends in a 4xx page. A second server on the same store
+ * sees a new provider within TENANT_SETTINGS_REFRESH. And what an attacker tries: secrets in answers or
+ * in the database, writes without the scope, another tenant's token, `...File` keys (a server-side file
+ * read), upstreams at private addresses, ids in another letter case, bad bodies, the file's providers.
+ */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import * as oidc from 'openid-client';
+import type { TestGatehouse } from '../helpers/gatehouse.js';
+import { startReplicas, type Replicas } from '../helpers/replicas.js';
+import { formAction, UserAgent, type Page } from '../helpers/user-agent.js';
+import { HostScopedAgent as Browser } from '../federation/helpers/host-scoped-agent.js';
+import { startOidcUpstream, type OidcUpstream } from '../helpers/services/oidc-upstream.js';
+import { createAdminCaller, managementToken, type AdminAnswer } from './admin-client.js';
+import { buildCliContext, type CliContext } from '../../src/app/cli-context.js';
+import { DEFAULT_PATHS } from '../../src/server.js';
+
+const insecure = { execute: [oidc.allowInsecureRequests] };
+const REDIRECT_URI = 'https://rp.example.test/callback';
+const atClient = (url: string) => url.startsWith(REDIRECT_URI);
+const FILE_SECRET = 'file-provider-secret-never-shown-0123456789';
+const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+/** A browser whose every request to the issuer goes to another replica instead. */
+class ReplicaAgent extends UserAgent {
+  constructor(private readonly issuer: string, private readonly origin: string) {
+    super();
+  }
+  override fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    return super.fetch(url.startsWith(this.issuer) ? this.origin + url.slice(this.issuer.length) : url, init);
+  }
+}
+
+describe('management API: identity providers written at run time (default tenant and tenants)', function () {
+  this.timeout(90_000);
+  let replicas: Replicas;
+  let gh: TestGatehouse;
+  let work: string;
+  let upstream: OidcUpstream;
+  let acmeUpstream: OidcUpstream;
+  let acme: CliContext;
+  let call: ReturnType<typeof createAdminCaller>;
+  let acmeCall: ReturnType<typeof createAdminCaller>;
+  let globexCall: ReturnType<typeof createAdminCaller>;
+  let write: string;
+  let readOnly: string;
+  let acmeWrite: string;
+  let globexWrite: string;
+  /** every answer of the API in this file, scanned for secrets at the end */
+  const answers: AdminAnswer[] = [];
+  const acmeIssuer = () => `${gh.issuer}/t/acme`;
+  const globexIssuer = () => `${gh.issuer}/t/globex`;
+  const callbackOf = (issuer: string, id: string) => `${issuer}/federation/oidc/${id}/callback`;
+  const provider = (up: OidcUpstream, extra: Record<string, unknown> = {}) => ({
+    protocol: 'oidc', id: 'partner', name: 'Partner SSO', issuer: up.issuer, clientId: up.clientId, clientSecret: up.clientSecret,
+    domains: ['partner.test'], emailVerified: true, claims: { email: 'mail', email_verified: 'mail_verified', name: 'display_name' }, ...extra,
+  });
+  const recorded = (c: ReturnType<typeof createAdminCaller>): ReturnType<typeof createAdminCaller> => async (...args) => {
+    const answer = await c(...args);
+    answers.push(answer);
+    return answer;
+  };
+
+  async function tenantToken(c: CliContext, issuer: string, scope: string): Promise<string> {
+    const client = await c.clients.create({ grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope });
+    const config = await oidc.discovery(new URL(issuer), client.client_id, String(client.client_secret), undefined, insecure);
+    return (await oidc.clientCredentialsGrant(config, { resource: 'urn:gatehouse:admin', scope })).access_token;
+  }
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'gatehouse-idp-writes-'));
+    const file = join(work, 'federation.json');
+    // the file's provider: read-only through the API; never fetched (nobody signs in through it here)
+    await writeFile(file, JSON.stringify({ oidc: { providers: [{ id: 'filed', name: 'Filed SSO', issuer: 'https://filed.example.test', clientId: 'gh', clientSecret: FILE_SECRET, domains: ['filed.test'] }] } }));
+    replicas = await startReplicas({ FEDERATION_FILE: file, OUTBOUND_PRIVATE_HOSTS: '127.0.0.1,localhost', TENANT_SETTINGS_REFRESH: '1s' });
+    gh = replicas.primary;
+    upstream = await startOidcUpstream({ redirectUri: () => callbackOf(gh.issuer, 'partner') });
+    acmeUpstream = await startOidcUpstream({ redirectUri: () => callbackOf(acmeIssuer(), 'partner') });
+    for (const up of [upstream, acmeUpstream]) up.users.set('u-pat', { id: 'u-pat', mail: 'pat@partner.test', mail_verified: true, display_name: 'Pat Partner' });
+    await gh.context.tenancy!.registry.create({ id: 'acme', name: 'Acme' });
+    await gh.context.tenancy!.registry.create({ id: 'globex', name: 'Globex' });
+    acme = await buildCliContext({ config: gh.context.config, logger: gh.context.logger, ...DEFAULT_PATHS, keysDir: join(gh.dataDir, 'keys'), tenant: 'acme' });
+    const globex = await buildCliContext({ config: gh.context.config, logger: gh.context.logger, ...DEFAULT_PATHS, keysDir: join(gh.dataDir, 'keys'), tenant: 'globex' });
+    // their apps start (and register the management API's resource) on their first request
+    for (const issuer of [acmeIssuer(), globexIssuer()]) assert.equal((await fetch(`${issuer}/.well-known/openid-configuration`)).status, 200);
+    call = recorded(createAdminCaller(gh));
+    acmeCall = recorded(createAdminCaller(gh, acmeIssuer()));
+    globexCall = recorded(createAdminCaller(gh, globexIssuer()));
+    write = await managementToken(gh, 'admin:federation:read admin:federation:write');
+    readOnly = await managementToken(gh, 'admin:federation:read admin:tenants:write');
+    acmeWrite = await tenantToken(acme, acmeIssuer(), 'admin:federation:read admin:federation:write');
+    globexWrite = await tenantToken(globex, globexIssuer(), 'admin:federation:read admin:federation:write');
+    await globex.close();
+  });
+  after(async () => {
+    await acme?.close();
+    await replicas?.close();
+    await upstream?.close();
+    await acmeUpstream?.close();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  /** An RP of `issuer` (registered through `clients`) starts a sign-in; the login page it reaches. */
+  async function loginPage(agent: UserAgent, issuer: string, clients: Pick<CliContext['clients'], 'create'>) {
+    const client = await clients.create({ redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code'], scope: 'openid email profile' });
+    const rp = await oidc.discovery(new URL(issuer), client.client_id, String(client.client_secret), undefined, insecure);
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: REDIRECT_URI, scope: 'openid email profile', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const page = await agent.open(url.href, atClient);
+    assert.equal(page.status, 200, page.html.slice(0, 300));
+    return { page, rp, verifier };
+  }
+
+  /** "Continue with" the provider, through the upstream, to the RP (or to `stop`). */
+  async function continueWith(agent: UserAgent, page: Page, id: string, stop: (url: string) => boolean = atClient): Promise<Page> {
+    let next = await agent.submit(page, formAction(page.html, new RegExp(`/federated/${id}$`)), {}, stop);
+    if (!stop(next.url) && next.html.includes('/consent"')) next = await agent.submit(next, formAction(next.html, /\/consent$/), {}, stop);
+    return next;
+  }
+
+  async function signsInThrough(issuer: string, clients: Pick<CliContext['clients'], 'create'>, up: OidcUpstream) {
+    up.signInAs = 'u-pat';
+    const agent = new Browser();
+    const { page, rp, verifier } = await loginPage(agent, issuer, clients);
+    assert.match(page.html, /\/federated\/partner"/, 'the login page has the new button, without a restart');
+    assert.match(page.html, /Partner SSO/);
+    const done = await continueWith(agent, page, 'partner');
+    assert.ok(atClient(done.url), `ended at ${done.status} ${done.url}: ${done.html.slice(0, 400)}`);
+    const tokens = await oidc.authorizationCodeGrant(rp, new URL(done.url), { pkceCodeVerifier: verifier });
+    const claims = tokens.claims()!;
+    assert.equal(claims.iss, issuer);
+    assert.ok((claims.amr as string[]).includes('fed'));
+    const userinfo = await oidc.fetchUserInfo(rp, tokens.access_token, claims.sub);
+    assert.equal(userinfo.email, 'pat@partner.test');
+  }
+
+  it('creates an OIDC provider on the default tenant: 201 with source "api", listed after the file\'s, and a person signs in through it at once', async () => {
+    const created = await call('POST', '/identity-providers', { token: write, body: provider(upstream) });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.source, 'api');
+    assert.equal(created.headers.get('location'), `/admin/v1/identity-providers/partner`);
+    assert.ok(created.headers.get('etag'));
+    assert.equal((created.body.settings as Record<string, unknown>).client_auth_method, 'client_secret_basic');
+    const list = await call('GET', '/identity-providers', { token: readOnly });
+    assert.deepEqual((list.body.items as { id: string; source: string }[]).map((p) => [p.id, p.source]), [['filed', 'federation-file'], ['partner', 'api']]);
+    await signsInThrough(gh.issuer, gh.context.clients, upstream);
+    assert.ok(await gh.context.store.federation.findLink('partner', 'u-pat'), 'the link is the new provider\'s');
+  });
+
+  it('creates one on a tenant through the tenant\'s own API: its app is rebuilt and signs in through it; the other tenant and the default one are unchanged', async () => {
+    const created = await acmeCall('POST', '/identity-providers', { token: acmeWrite, body: provider(acmeUpstream) });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.source, 'api');
+    await signsInThrough(acmeIssuer(), acme.clients, acmeUpstream);
+    assert.ok(await acme.accounts.findByEmail('pat@partner.test'), 'an account of acme');
+    assert.deepEqual((await globexCall('GET', '/identity-providers', { token: globexWrite })).body.items, []);
+    // the registry shows the tenant's providers as PATCH /tenants would have stored them
+    const tenant = await call('GET', '/tenants/acme', { token: await managementToken(gh, 'admin:tenants:read') });
+    assert.deepEqual((tenant.body.settings as { federation: unknown }).federation, { providers: [{ id: 'partner', protocol: 'oidc' }] });
+  });
+
+  it('PUT replaces with If-Match: without one 428, with a stale one 412 (nothing changes), with the current one the login page shows the new name', async () => {
+    const read = await call('GET', '/identity-providers/partner', { token: write });
+    const etag = read.headers.get('etag')!;
+    assert.equal((await call('PUT', '/identity-providers/partner', { token: write, body: provider(upstream, { name: 'Renamed' }) })).status, 428);
+    const stale = await call('PUT', '/identity-providers/partner', { token: write, headers: { 'if-match': '"stale"' }, body: provider(upstream, { name: 'Renamed' }) });
+    assert.equal(stale.status, 412);
+    assert.equal((await call('GET', '/identity-providers/partner', { token: write })).headers.get('etag'), etag, 'unchanged');
+    const replaced = await call('PUT', '/identity-providers/partner', { token: write, headers: { 'if-match': etag }, body: provider(upstream, { name: 'Renamed Partner' }) });
+    assert.equal(replaced.status, 200, JSON.stringify(replaced.body));
+    assert.equal(replaced.body.name, 'Renamed Partner');
+    assert.notEqual(replaced.headers.get('etag'), etag, 'every write makes a new ETag');
+    const { page } = await loginPage(new Browser(), gh.issuer, gh.context.clients);
+    assert.match(page.html, /Renamed Partner/);
+    // the ETag read before the write is stale now
+    const again = await call('PUT', '/identity-providers/partner', { token: write, headers: { 'if-match': etag }, body: provider(upstream) });
+    assert.equal(again.status, 412);
+  });
+
+  it('a second server on the same store shows a new provider within TENANT_SETTINGS_REFRESH', async () => {
+    const created = await call('POST', '/identity-providers', { token: write, body: { ...provider(upstream), id: 'late', name: 'Late Arrival', domains: ['late.test'] } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const started = Date.now();
+    let seen = false;
+    while (!seen && Date.now() - started < 5_000) {
+      const { page } = await loginPage(new ReplicaAgent(gh.issuer, replicas.secondary.url), gh.issuer, gh.context.clients);
+      seen = /\/federated\/late"/.test(page.html);
+      if (!seen) await delay(200);
+    }
+    assert.ok(seen, 'the secondary\'s login page got the button');
+    assert.ok(Date.now() - started < 3_000, `within the bound (1 s) and a request: ${Date.now() - started} ms`);
+    assert.equal((await call('DELETE', '/identity-providers/late', { token: write })).status, 204);
+  });
+
+  it('DELETE: the button is gone at once, and a flow already sent upstream fails at the callback with a 4xx page', async () => {
+    upstream.signInAs = 'u-pat';
+    const agent = new Browser();
+    const { page } = await loginPage(agent, gh.issuer, gh.context.clients);
+    const atCallback = (url: string) => url.startsWith(callbackOf(gh.issuer, 'partner'));
+    const upstreamDone = await continueWith(agent, page, 'partner', atCallback);
+    assert.ok(atCallback(upstreamDone.url), upstreamDone.url);
+
+    const read = await call('GET', '/identity-providers/partner', { token: write });
+    const deleted = await call('DELETE', '/identity-providers/partner', { token: write, headers: { 'if-match': read.headers.get('etag')! } });
+    assert.equal(deleted.status, 204);
+    assert.equal((await call('GET', '/identity-providers/partner', { token: write })).status, 404);
+
+    const callback = await agent.open(upstreamDone.url, atClient);
+    assert.ok(callback.status >= 400 && callback.status < 500, `${callback.status} ${callback.html.slice(0, 300)}`);
+    assert.ok(!atClient(callback.url), 'no code for the RP');
+    const { page: after } = await loginPage(new Browser(), gh.issuer, gh.context.clients);
+    assert.doesNotMatch(after.html, /\/federated\/partner"/);
+    assert.match(after.html, /\/federated\/filed"/, 'the file\'s provider stays');
+    assert.equal((await call('DELETE', '/identity-providers/partner', { token: write })).status, 404);
+  });
+
+  describe('what an attacker tries', () => {
+    it('writes without admin:federation:write are 403 (POST, PUT, DELETE), and change nothing', async () => {
+      const before = await call('GET', '/identity-providers', { token: readOnly });
+      for (const [method, path] of [['POST', '/identity-providers'], ['PUT', '/identity-providers/filed'], ['DELETE', '/identity-providers/filed']] as const) {
+        const res = await call(method, path, { token: readOnly, headers: { 'if-match': '*' }, body: method === 'DELETE' ? undefined : { ...provider(upstream), id: 'sneaky' } });
+        assert.equal(res.status, 403, `${method} ${path}`);
+      }
+      assert.deepEqual((await call('GET', '/identity-providers', { token: readOnly })).body, before.body);
+    });
+
+    it('an admin token of acme cannot write globex\'s providers or the default tenant\'s (401: not its issuer)', async () => {
+      for (const c of [globexCall, call]) {
+        const res = await c('POST', '/identity-providers', { token: acmeWrite, body: { ...provider(upstream), id: 'intruder', domains: ['intruder.test'] } });
+        assert.equal(res.status, 401);
+      }
+      assert.deepEqual((await globexCall('GET', '/identity-providers', { token: globexWrite })).body.items, []);
+      assert.equal((await call('GET', '/identity-providers/intruder', { token: write })).status, 404);
+    });
+
+    it('...File keys are refused (a stored setting carries contents, never a path this server would read)', async () => {
+      const keyFile = join(work, 'key.pem');
+      await writeFile(keyFile, PEM);
+      for (const [body, field] of [
+        [{ ...provider(upstream), id: 'keyfile', domains: ['keyfile.test'], clientSecret: undefined, clientAuth: 'private_key_jwt', privateKeyFile: keyFile }, 'privateKey'],
+        [{ protocol: 'saml', id: 'metafile', name: 'Meta', metadataFile: '/etc/passwd', claims: { email: 'email' } }, 'metadata'],
+        [{ protocol: 'ldap', id: 'cafile', name: 'Dir', urls: ['ldaps://127.0.0.1:1'], bindDn: 'cn=x', bindPassword: 'p', userBase: 'dc=x', userFilter: '(mail={{login}})', claims: { email: 'mail' }, caFile: '/etc/passwd' }, 'caFile'],
+      ] as const) {
+        const res = await call('POST', '/identity-providers', { token: write, body });
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        const errors = res.body.errors as { path: string }[];
+        assert.ok(errors[0]!.path.startsWith(`body.${field}`), `${errors[0]!.path} names ${field}`);
+      }
+    });
+
+    it('an upstream at a private or loopback address literal is refused (400 naming the field); the file\'s http-only-to-loopback rule holds too', async () => {
+      for (const [issuer, field] of [
+        ['https://10.0.0.5', 'issuer'], ['https://[fd00::1]', 'issuer'], ['https://169.254.169.254', 'issuer'], ['http://192.168.1.1', 'issuer'], ['http://metadata.example.test', 'issuer'],
+      ] as const) {
+        const res = await call('POST', '/identity-providers', { token: write, body: { ...provider(upstream), id: 'ssrf', domains: ['ssrf.test'], issuer } });
+        assert.equal(res.status, 400, `${issuer}: ${JSON.stringify(res.body)}`);
+        assert.equal((res.body.errors as { path: string }[])[0]!.path, `body.${field}`);
+      }
+      assert.equal((await call('GET', '/identity-providers/ssrf', { token: write })).status, 404);
+    });
+
+    it('another letter case or a padded id is a 404, for reads and writes', async () => {
+      assert.equal((await acmeCall('GET', '/identity-providers/partner', { token: acmeWrite })).status, 200);
+      for (const id of ['PARTNER', 'Partner', 'partner%20', '%20partner', 'partner%00']) {
+        assert.equal((await acmeCall('GET', `/identity-providers/${id}`, { token: acmeWrite })).status, 404, id);
+        assert.equal((await acmeCall('PUT', `/identity-providers/${id}`, { token: acmeWrite, headers: { 'if-match': '*' }, body: provider(acmeUpstream) })).status, 404, id);
+        assert.equal((await acmeCall('DELETE', `/identity-providers/${id}`, { token: acmeWrite })).status, 404, id);
+      }
+    });
+
+    it('an invalid body is a 400 problem naming the field, and the stored providers are unchanged', async () => {
+      const before = await acmeCall('GET', '/identity-providers/partner', { token: acmeWrite });
+      const etag = before.headers.get('etag')!;
+      for (const [body, path] of [
+        [{ ...provider(acmeUpstream), clientSecrett: 'typo' }, 'body.clientSecrett'],
+        [{ ...provider(acmeUpstream), issuer: undefined }, 'body.issuer'],
+        [{ ...provider(acmeUpstream), domains: 'partner.test' }, 'body.domains'],
+        [{ ...provider(acmeUpstream), roles: { staff: ['no-such-role'] }, claims: { groups: 'groups' } }, 'body.roles'],
+        [{ ...provider(acmeUpstream), protocol: 'kerberos' }, 'body.protocol'],
+        [{ ...provider(acmeUpstream), id: 'Not An Id' }, 'body.id'],
+      ] as const) {
+        const res = await acmeCall('PUT', '/identity-providers/partner', { token: acmeWrite, headers: { 'if-match': etag }, body });
+        assert.equal(res.status, 400, `${path}: ${JSON.stringify(res.body)}`);
+        assert.match(String(res.body.type), /invalid/);
+        assert.ok((res.body.errors as { path: string }[]).some((e) => e.path.startsWith(path)), `${path} in ${JSON.stringify(res.body.errors)}`);
+      }
+      for (const raw of ['{"protocol":"oidc",', '[]', '"oidc"']) {
+        assert.equal((await acmeCall('POST', '/identity-providers', { token: acmeWrite, raw })).status, 400, raw);
+      }
+      const after = await acmeCall('GET', '/identity-providers/partner', { token: acmeWrite });
+      assert.equal(after.headers.get('etag'), etag, 'nothing was stored');
+      assert.deepEqual(after.body, before.body);
+    });
+
+    it('the file\'s providers: PUT and DELETE are 409, and so is a POST of their id or (400) of one of their domains', async () => {
+      const read = await call('GET', '/identity-providers/filed', { token: write });
+      const put = await call('PUT', '/identity-providers/filed', { token: write, headers: { 'if-match': read.headers.get('etag')! }, body: { ...provider(upstream), id: 'filed' } });
+      assert.equal(put.status, 409);
+      assert.match(String(put.body.detail), /FEDERATION_FILE/);
+      assert.equal((await call('DELETE', '/identity-providers/filed', { token: write })).status, 409);
+      assert.equal((await call('POST', '/identity-providers', { token: write, body: { ...provider(upstream), id: 'filed' } })).status, 409);
+      const domain = await call('POST', '/identity-providers', { token: write, body: { ...provider(upstream), id: 'squatter', domains: ['filed.test'] } });
+      assert.equal(domain.status, 400);
+      assert.equal((domain.body.errors as { path: string }[])[0]!.path, 'body.domains');
+      assert.equal((await acmeCall('POST', '/identity-providers', { token: acmeWrite, body: provider(acmeUpstream) })).status, 409, 'an id the tenant has');
+    });
+
+    it('no answer of this file carried a secret, and the database holds them sealed', () => {
+      const secrets = [upstream.clientSecret, acmeUpstream.clientSecret, FILE_SECRET, PEM.split('\n')[1]!];
+      assert.ok(answers.length > 30);
+      for (const a of answers) {
+        const text = JSON.stringify(a.body);
+        for (const secret of secrets) assert.ok(!text.includes(secret), `a secret in ${text.slice(0, 200)}`);
+        assert.ok(!/"(client_?secret|secret|private_?key|bind_?password)"/i.test(text), `no secret-named field in ${text.slice(0, 200)}`);
+      }
+      const db = new Database(join(gh.dataDir, 'gatehouse.db'), { readonly: true });
+      try {
+        const dump = JSON.stringify([db.prepare('SELECT * FROM settings_records').all(), db.prepare('SELECT settings FROM tenants').all(), db.prepare('SELECT details FROM audit_events').all()]);
+        assert.match(dump, /federation/);
+        for (const secret of secrets) assert.ok(!dump.includes(secret), 'no secret in the clear in the database (settings, tenants, audit)');
+      } finally {
+        db.close();
+      }
+    });
+  });
+});
