@@ -118,7 +118,7 @@ export const TABLES_BEFORE_TENANTS = {
   accounts: {
     name: 'accounts',
     columns: {
-      ...fieldsOf<AccountRecord>({
+      ...fieldsOf<Omit<AccountRecord, 'locale'>>({
         id: text, email: text, emailVerified: { type: 'boolean' }, name: textOrNull, passwordHash: textOrNull,
         roles: { type: 'list', default: [] }, createdAt: time, updatedAt: time, disabledAt: timeOrNull, lastLoginAt: timeOrNull,
       }),

@@ -6,7 +6,7 @@
  */
 import type { Context } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
-import type { Renderer } from '../http/render.js';
+import type { Renderer, Title } from '../http/render.js';
 import { isEmailAddress, normaliseEmail, type AccountService } from '../accounts/accounts.js';
 import { accountSubject, normaliseLogin, unknownLoginSubject, type LoginThrottle } from '../accounts/login-throttle.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -34,7 +34,7 @@ export type LoginFederation = {
 
 export type LoginStep = ReturnType<typeof createLoginStep>;
 
-const WRONG = 'The email or password is incorrect.';
+const WRONG = { key: 'login.wrong' };
 
 // People sometimes type their password into the email field: only something shaped like an address is audited.
 const typedEmail = (email: string) => ({ email: isEmailAddress(normaliseEmail(email)) ? normaliseEmail(email) : '(not an email address)' });
@@ -57,10 +57,10 @@ export function createLoginStep(deps: {
     return client?.clientName;
   }
 
-  async function page(ctx: Context, interaction: Interaction, locals: { email?: string; error?: string | null } = {}) {
+  async function page(ctx: Context, interaction: Interaction, locals: { email?: string; error?: Title | null } = {}) {
     for (const origin of deps.federation?.formActionOrigins ?? []) (ctx.state.formActionOrigins as Set<string>).add(origin);
     await render(ctx, 'login', {
-      title: 'Sign in',
+      title: { key: 'login.title' },
       uid: interaction.uid,
       client: { name: await clientName(interaction) },
       email: locals.email ?? (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : ''),

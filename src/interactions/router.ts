@@ -13,6 +13,7 @@ import type { ConsentStep } from './consent.js';
 import type { MfaStep } from './mfa-step.js';
 import type { WebAuthnStep } from './mfa-webauthn.js';
 import type { FederatedStep } from './federated.js';
+import type { InteractionLocale } from '../i18n/interaction-locale.js';
 
 export function createInteractionRouter(deps: {
   providers: ProviderHost;
@@ -24,15 +25,17 @@ export function createInteractionRouter(deps: {
   webauthn: WebAuthnStep;
   federated?: FederatedStep;
   promptPages?: Record<string, PromptPage>;
+  /** the locale of the interaction's pages (i18n/interaction-locale.ts) */
+  interactionLocale?: InteractionLocale;
 }) {
   const { providers, login, consent, mfa, webauthn } = deps;
   const router = new Router({ prefix: '/interaction' });
-  const loadInteraction = createInteractionLoader(providers);
+  const loadInteraction = createInteractionLoader(providers, deps.interactionLocale);
 
   /** The sign-in is complete; the person reads the notice (an upstream email kept), then continues to the app themselves. */
   async function showNotice(ctx: Context, result: Record<string, unknown>, notice: string) {
     const continueTo = await providers.current.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
-    await deps.render(ctx, 'federated-notice', { title: 'Before you continue', message: notice, continueTo });
+    await deps.render(ctx, 'federated-notice', { title: { key: 'federated.notice.title' }, message: notice, continueTo });
   }
 
 
