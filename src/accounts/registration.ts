@@ -25,7 +25,8 @@ export function nameRefusal(name: string): string | null {
   return null;
 }
 
-export type RegistrationInput = { email: string; password: string; name?: string; interactionUid?: string | null };
+/** `locale`: the registration pages' (issue 20), which the verification mail is written in */
+export type RegistrationInput = { email: string; password: string; name?: string; interactionUid?: string | null; locale?: string };
 
 export function createRegistration(deps: {
   issuer: string;
@@ -61,12 +62,12 @@ export function createRegistration(deps: {
         await audit.record({ type: 'registration', result: 'failure', reason: 'email_taken', details: { email: input.email } }, from);
         deps.later('registration attempt mail', async () => {
           const owner = await accounts.findByEmail(input.email);
-          if (owner && (await deps.mayMail(owner.email))) deps.mail.registrationAttempt(owner, `${deps.issuer}/password/forgot`);
+          if (owner && (await deps.mayMail(owner.email))) deps.mail.registrationAttempt({ ...owner, locale: owner.locale ?? input.locale }, `${deps.issuer}/password/forgot`);
         });
         return undefined;
       }
       await audit.record({ type: 'registration', accountId: account.id, details: { email: account.email } }, from);
-      deps.later('verification mail', () => deps.verification.send(account, { interactionUid: input.interactionUid }, from));
+      deps.later('verification mail', () => deps.verification.send(account, { interactionUid: input.interactionUid, locale: input.locale }, from));
       return account;
     },
   };

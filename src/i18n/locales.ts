@@ -111,7 +111,7 @@ export function createLocales(deps: { sources: Map<Locale, Record<string, string
           locale,
           dir: dir(locale),
           t: (key, values) => t(locale, key, values),
-          date: (value, options) => new Intl.DateTimeFormat(locale, options ?? { dateStyle: 'medium', timeStyle: 'short' }).format(value),
+          date: (value, options) => new Intl.DateTimeFormat(locale, options ?? { dateStyle: 'long', timeStyle: 'long', timeZone: 'UTC' }).format(value),
           number: (value, options) => new Intl.NumberFormat(locale, options).format(value),
         };
         translators.set(locale, kept);

@@ -38,7 +38,7 @@ export function addPasswordRoutes(router: Router, deps: LifecycleDeps) {
     }
     // The per-address limit counts mails sent (password-reset.ts): past it the answer is this same page,
     // with no mail, so it says nothing about accounts.
-    await deps.reset.request(email, { interactionUid: interaction || null }, sourceOf(ctx));
+    await deps.reset.request(email, { interactionUid: interaction || null, locale: ctx.state.locale as string | undefined }, sourceOf(ctx));
     await render(ctx, 'forgot-password-sent', { title: 'Check your inbox', email });
   });
 

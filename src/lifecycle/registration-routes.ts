@@ -71,7 +71,7 @@ export function addRegistrationRoutes(router: Router, deps: LifecycleDeps) {
     if (deps.termsUrl && f.terms !== 'accepted') return again('To create an account, accept the terms of service.');
     let account;
     try {
-      account = await deps.registration.register({ ...values, name: values.name || undefined, password, interactionUid: page.interactionUid }, sourceOf(ctx));
+      account = await deps.registration.register({ ...values, name: values.name || undefined, password, interactionUid: page.interactionUid, locale: ctx.state.locale as string | undefined }, sourceOf(ctx));
     } catch (err) {
       if (err instanceof InvalidAccountInput) return again(err.publicMessage ?? 'Check the details you entered and try again.');
       throw err;

@@ -63,7 +63,7 @@ export function addVerificationRoutes(router: Router, deps: LifecycleDeps) {
     const { interaction, account } = await promptInteraction(ctx);
     await takeQuotas('verification emails', deps.limits.emailPerIp.take(ctx.ip));
     // past the per-address mail limit, send() sends nothing and the page stays the same
-    await deps.verification.send(account, { interactionUid: interaction.uid }, sourceOf(ctx));
+    await deps.verification.send(account, { interactionUid: interaction.uid, locale: ctx.state.locale as string | undefined }, sourceOf(ctx));
     await promptPage(ctx, interaction, { sent: true });
   });
 
