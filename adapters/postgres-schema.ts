@@ -8,7 +8,7 @@
  */
 import type { PoolClient } from 'pg';
 import { DEFAULT_TENANT } from './contract.js';
-import { ALL_TABLES, isTenanted, TABLES, TABLES_BEFORE_TENANTS, TENANT_COLUMN, type Table } from './record-schema.js';
+import { ACCOUNT_LOCALE_COLUMNS, ALL_TABLES, isTenanted, TABLES, TABLES_BEFORE_TENANTS, TENANT_COLUMN, type Table } from './record-schema.js';
 import { addColumnsSql, addTableSql, createIndexSql, indexesOf, indexNamed, schemaSql } from './sql-ddl.js';
 
 type Migration = string | ((client: PoolClient) => Promise<void>);
@@ -157,6 +157,10 @@ export const MIGRATIONS: readonly Migration[] = [
       if (r) await client.query(`ALTER TABLE ${after.name} ADD FOREIGN KEY (${TENANT_COLUMN}, ${r.column}) REFERENCES ${r.table} (${TENANT_COLUMN}, id) ON DELETE CASCADE`);
     }
     for (const sql of addTableSql('postgres', TABLES.tenants)) await client.query(sql);
+  },
+  // 12: accounts.locale, the person's language (issue 20)
+  async (client) => {
+    for (const sql of addColumnsSql('postgres', TABLES.accounts, ACCOUNT_LOCALE_COLUMNS, [])) await client.query(sql);
   },
 ];
 

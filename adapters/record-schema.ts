@@ -346,10 +346,17 @@ const tenantsTable = {
   indexes: [{ name: 'tenants_host', columns: ['host'], unique: true, whereNotNull: 'host', mongo: 'host_unique' }],
 } as const satisfies Table;
 
+const TENANTED = Object.fromEntries(Object.entries(TABLES_BEFORE_TENANTS).map(([k, t]) => [k, tenanted(t)])) as typeof TABLES_BEFORE_TENANTS;
+
 export const TABLES = {
-  ...(Object.fromEntries(Object.entries(TABLES_BEFORE_TENANTS).map(([k, t]) => [k, tenanted(t)])) as typeof TABLES_BEFORE_TENANTS),
+  ...TENANTED,
+  // since the tenants (SQLite and PostgreSQL migration 12): the person's language (issue 20)
+  accounts: { ...TENANTED.accounts, columns: { ...TENANTED.accounts.columns, ...fieldsOf<Pick<AccountRecord, 'locale'>>({ locale: textOrNull }) } },
   tenants: tenantsTable,
 };
+
+/** What migration 12 adds to accounts. */
+export const ACCOUNT_LOCALE_COLUMNS = ['locale'] as const;
 
 /** True when the table's rows belong to a tenant (a tenant_id column leads its key). */
 export const isTenanted = (t: Table) => TENANT_COLUMN in t.columns;

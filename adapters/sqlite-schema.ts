@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { DEFAULT_TENANT } from './contract.js';
-import { ALL_TABLES, isTenanted, TABLES, TABLES_BEFORE_TENANTS, TENANT_COLUMN, type Table } from './record-schema.js';
+import { ACCOUNT_LOCALE_COLUMNS, ALL_TABLES, isTenanted, TABLES, TABLES_BEFORE_TENANTS, TENANT_COLUMN, type Table } from './record-schema.js';
 import { addColumnsSql, addTableSql, createIndexSql, createTableSql, implicitInSqlite, indexesOf, indexNamed, schemaSql } from './sql-ddl.js';
 
 type Migration = string | ((db: Database.Database) => void);
@@ -96,6 +96,7 @@ export const HISTORIC_MIGRATIONS: readonly string[] = [
  * 10: events and webhooks (issue 16): the outbox, the endpoints and their deliveries.
  * 11: tenants (issue 15): every tenant-owned table rebuilt with tenant_id leading its key and indexes,
  * its rows the default tenant's (rebuildForTenants); the tenants registry.
+ * 12: accounts.locale, the person's language (issue 20).
  *
  * Migrations 5 to 10 build on TABLES_BEFORE_TENANTS (BEFORE), the tables as they were then, so that an
  * old file goes through the same steps it always did; only 11 turns them into today's TABLES.
@@ -137,6 +138,12 @@ const MIGRATIONS: readonly Migration[] = [
       if (isTenanted(TABLES[key])) rebuildForTenants(db, before, TABLES[key]);
     }
     for (const sql of addTableSql('sqlite', TABLES.tenants)) db.exec(sql);
+  },
+  (db) => {
+    // a file that went through 11 has it already (11 makes the tables from today's schema)
+    const present = new Set(db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'accounts\')').all().map((c) => c.name));
+    const missing = ACCOUNT_LOCALE_COLUMNS.filter((c) => !present.has(c));
+    for (const sql of addColumnsSql('sqlite', TABLES.accounts, missing, [])) db.exec(sql);
   },
 ];
 

@@ -2,6 +2,7 @@
  * Local accounts: creation, lookup, password authentication that never reveals whether an email exists,
  * and password changes under the password policy (length, blocklist, no reuse of recent passwords).
  */
+import { LOCALES, supportedLocale } from '../i18n/locale-list.js';
 import { randomUUID } from 'node:crypto';
 import type { AccountRecord, AccountStore, PasswordHistoryStore } from '../../adapters/contract.js';
 import type { PasswordHasher } from './passwords.js';
@@ -76,6 +77,7 @@ export function createAccountService(deps: {
         updatedAt: now,
         disabledAt: null,
         lastLoginAt: null,
+        locale: null,
       };
       await accounts.create(account);
       if (account.passwordHash) await history.add(account.id, { passwordHash: account.passwordHash, createdAt: now }, keep);
@@ -184,6 +186,11 @@ export function createAccountService(deps: {
       return accounts.changeRole(accountId, role, assign);
     },
 
+    /** The person's language for pages and mail (issue 20): a supported locale, or null for none. */
+    async setLocale(id: string, locale: string | null): Promise<void> {
+      if (locale !== null && !supportedLocale(locale)) throw new InvalidAccountInput(`locale: one of ${LOCALES.join(', ')}, or null`);
+      await accounts.update(id, { locale: locale === null ? null : supportedLocale(locale)! });
+    },
     async setName(id: string, name: string): Promise<void> {
       if (name.length > 200) throw new InvalidAccountInput('name: at most 200 characters');
       await accounts.update(id, { name: name.trim() || null });

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { UserAgent, formAction } from '../helpers/user-agent.js';
+import { createAdminCaller, managementToken } from '../admin/admin-client.js';
 import { atClient, authorization, bootWithMail, registerRelyingParty, textOf, type LifecycleHarness, type RelyingParty } from '../lifecycle/setup.js';
 
 const langOf = (html: string) => /<html lang="([^"]+)" dir="([^"]+)"/.exec(html)?.slice(1) ?? [];
@@ -55,6 +56,36 @@ describe('choosing the language', () => {
     assert.equal(wrong.status, 401);
     assert.match(textOf(wrong.html), /El correo electrónico o la contraseña no son correctos/);
     assert.deepEqual(langOf(wrong.html), ['es', 'ltr']);
+  });
+
+  it('a saved preference beats the browser once the sign-in knows the person (consent), set through the management API', async () => {
+    const account = (await h.gh.context.accounts.findByEmail(person.email))!;
+    const call = createAdminCaller(h.gh);
+    const token = await managementToken(h.gh, 'admin:users:read admin:users:write');
+    const before = await call('GET', `/users/${account.id}`, { token });
+    assert.equal(before.body.locale, null);
+    // only a supported locale is accepted (a problem, nothing stored)
+    for (const locale of ['tlh', 'de<script>', 12]) {
+      const refused = await call('PATCH', `/users/${account.id}`, { token, body: { locale }, headers: { 'if-match': before.headers.get('etag')! } });
+      assert.equal(refused.status, 400, String(locale));
+    }
+    const set = await call('PATCH', `/users/${account.id}`, { token, body: { locale: 'de' }, headers: { 'if-match': before.headers.get('etag')! } });
+    assert.equal(set.status, 200);
+    assert.equal(set.body.locale, 'de');
+    assert.equal((await h.gh.context.accounts.findById(account.id))?.locale, 'de');
+
+    const agent = new UserAgent({ 'accept-language': 'fr' });
+    const login = await agent.open((await authorization(rp)).url, atClient);
+    assert.equal(langOf(login.html)[0], 'fr'); // nobody is known yet: the browser's
+    const consent = await agent.submit(login, formAction(login.html, /\/login$/), person, atClient);
+    assert.equal(consent.status, 200);
+    assert.equal(langOf(consent.html)[0], 'de');
+    // ui_locales still beats the saved preference
+    const agent2 = new UserAgent({ 'accept-language': 'fr' });
+    const login2 = await agent2.open((await authorization(rp, { ui_locales: 'es' })).url, atClient);
+    const consent2 = await agent2.submit(login2, formAction(login2.html, /\/login$/), person, atClient);
+    assert.equal(langOf(consent2.html)[0], 'es');
+    await h.gh.context.accounts.setLocale(account.id, null);
   });
 
   it('the switcher keeps the interaction, outranks ui_locales during that sign-in, and only ranks below it afterwards', async () => {
