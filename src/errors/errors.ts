@@ -16,6 +16,17 @@ export class GatehouseError extends Error {
   ) {
     super(detail ?? publicMessage);
   }
+
+  /**
+   * The error page's words for publicMessage, as a message key (views/locales/<locale>/errors.json), so the
+   * page is in the person's language; JSON answers and problem details keep publicMessage (English).
+   */
+  pageMessage?: { key: string; values?: Record<string, string | number> };
+
+  withPageMessage(key: string, values?: Record<string, string | number>): this {
+    this.pageMessage = values ? { key, values } : { key };
+    return this;
+  }
 }
 
 /** RFC 6749 `invalid_request`: a parameter or form value is missing, repeated, malformed or not accepted. */
@@ -71,6 +82,7 @@ export class NotFoundError extends InvalidRequestError {
 export class TooManyRequestsError extends TemporarilyUnavailableError {
   constructor(readonly retryAfterSeconds: number, publicMessage = 'Too many attempts. Wait a few minutes and try again.') {
     super(publicMessage, undefined, 429, retryAfterSeconds);
+    this.withPageMessage('errors.tooManyAttempts');
   }
 }
 
@@ -78,6 +90,7 @@ export class TooManyRequestsError extends TemporarilyUnavailableError {
 export class InteractionExpiredError extends InvalidRequestError {
   constructor(detail?: string) {
     super('This sign-in page has expired. Go back to the app and start signing in again.', detail);
+    this.withPageMessage('errors.interactionExpired');
   }
 }
 

@@ -105,7 +105,8 @@ export function createLoginStep(deps: {
       if (attempt.refused) {
         deps.onResult('throttled');
         await deps.audit.record({ type: 'login.failure', result: 'failure', clientId, reason: 'locked_out', details: typedEmail(email) }, ctx);
-        throw new TooManyRequestsError(attempt.retryAfter, `Too many failed sign-in attempts. Try again in ${inWords(attempt.retryAfter)}.`);
+        throw new TooManyRequestsError(attempt.retryAfter, `Too many failed sign-in attempts. Try again in ${inWords(attempt.retryAfter)}.`)
+          .withPageMessage('login.tooMany', { minutes: Math.max(1, Math.ceil(attempt.retryAfter / 60)) });
       }
 
       let accountId: string | null = null;

@@ -10,6 +10,7 @@ import { IntlMessageFormat } from 'intl-messageformat';
 import { DEFAULT_PATHS } from '../../src/app/paths.js';
 import { LOCALES } from '../../src/i18n/locale-list.js';
 import { readLocaleFolder } from '../../src/i18n/locales.js';
+import { SCOPE_DESCRIPTIONS } from '../../src/oidc/claims.js';
 
 const dir = join(DEFAULT_PATHS.viewsDir, 'locales');
 
@@ -36,6 +37,10 @@ describe('translations (views/locales)', () => {
   const filesOf = (locale: string) => readdirSync(join(dir, locale)).filter((f) => f.endsWith('.json')).sort();
 
   it('English has messages', () => assert.ok(Object.keys(english).length > 20));
+
+  it('the English scope words are the ones the code names (oidc/claims.ts SCOPE_DESCRIPTIONS)', () => {
+    for (const [scope, words] of Object.entries(SCOPE_DESCRIPTIONS)) assert.equal(english[`scopes.${scope}`], words, scope);
+  });
 
   for (const locale of LOCALES) {
     describe(locale, () => {
