@@ -122,8 +122,8 @@ export function createAccountService(deps: {
       if (refusal) return refusal;
       if (await reused(account, password)) {
         return deps.historySize > 1
-          ? new Refusal('reused', `You have used this password recently. Choose one that is not among your last ${deps.historySize} passwords.`)
-          : new Refusal('reused', 'This is your current password. Choose a new one.');
+          ? new Refusal('reused', `You have used this password recently. Choose one that is not among your last ${deps.historySize} passwords.`, { history: deps.historySize })
+          : new Refusal('reused', 'This is your current password. Choose a new one.', { history: 0 });
       }
       return undefined;
     },
