@@ -79,10 +79,12 @@ export class NotFoundError extends InvalidRequestError {
 }
 
 /** A throttle or quota said no: HTTP 429 (RFC 6585 §4) with Retry-After, and temporarily_unavailable. */
+const DEFAULT_TOO_MANY = 'Too many attempts. Wait a few minutes and try again.';
+
 export class TooManyRequestsError extends TemporarilyUnavailableError {
-  constructor(readonly retryAfterSeconds: number, publicMessage = 'Too many attempts. Wait a few minutes and try again.') {
+  constructor(readonly retryAfterSeconds: number, publicMessage = DEFAULT_TOO_MANY) {
     super(publicMessage, undefined, 429, retryAfterSeconds);
-    this.withPageMessage('errors.tooManyAttempts');
+    if (publicMessage === DEFAULT_TOO_MANY) this.withPageMessage('errors.tooManyAttempts');
   }
 }
 

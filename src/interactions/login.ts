@@ -10,7 +10,7 @@ import type { Renderer, Title } from '../http/render.js';
 import { isEmailAddress, normaliseEmail, type AccountService } from '../accounts/accounts.js';
 import { accountSubject, normaliseLogin, unknownLoginSubject, type LoginThrottle } from '../accounts/login-throttle.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import { inWords } from '../protection/lockout.js';
+import { inWords, waitIn } from '../protection/lockout.js';
 import { TooManyRequestsError } from '../errors/errors.js';
 import { ACR, AMR } from '../assurance/acr-amr.js';
 import type { Interaction } from '../oidc/interaction.js';
@@ -106,7 +106,7 @@ export function createLoginStep(deps: {
         deps.onResult('throttled');
         await deps.audit.record({ type: 'login.failure', result: 'failure', clientId, reason: 'locked_out', details: typedEmail(email) }, ctx);
         throw new TooManyRequestsError(attempt.retryAfter, `Too many failed sign-in attempts. Try again in ${inWords(attempt.retryAfter)}.`)
-          .withPageMessage('login.tooMany', { minutes: Math.max(1, Math.ceil(attempt.retryAfter / 60)) });
+          .withPageMessage('login.tooMany', waitIn(attempt.retryAfter));
       }
 
       let accountId: string | null = null;

@@ -86,7 +86,7 @@ export function createMfaStep(deps: {
     const attempt = await deps.throttle.begin(accountId, ctx.ip);
     if (attempt.refused) {
       deps.onResult('throttled');
-      throw new TooManyRequestsError(attempt.retryAfter, 'Too many wrong codes. Wait a few minutes and try again.');
+      throw new TooManyRequestsError(attempt.retryAfter, 'Too many wrong codes. Wait a few minutes and try again.').withPageMessage('mfa.tooManyCodes');
     }
     return attempt;
   }
