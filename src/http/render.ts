@@ -52,7 +52,7 @@ export function createRenderer(deps: { viewsDir: string; branding: Branding; bas
     const shared = {
       brand: brandingIn(branding, locale), url, nonce: ctx.state.nonce as string, csrfToken: ctx.state.csrfToken ?? '', error: null,
       t: tr.t, th: htmlMessage(tr.t), locale, dir: tr.dir, formatDate: tr.date, formatNumber: tr.number,
-      languages: switcherLinks(ctx, locales, locale, url),
+      languages: switcherLinks(ctx, locales, locale, url, view),
     };
     const data = { ...shared, ...locals, title, ...(error !== undefined ? { error } : {}) };
     const body = await ejs.renderFile(join(viewsDir, `${view}.ejs`), data, options);
@@ -74,11 +74,13 @@ export function htmlMessage(t: (key: string, values?: MessageValues) => string) 
 /**
  * The switcher's links: this page again with `lang` (i18n/language-switch.ts). A page shown in answer to
  * a POST links to its GET: the interaction's page (`ctx.state.pagePath`, set by the interaction loader),
- * else the same path.
+ * else the same path; a GET page keeps its query (a reset link's token), an error page does not.
  */
-function switcherLinks(ctx: Context, locales: Locales, current: Locale, url: (path: string) => string) {
+function switcherLinks(ctx: Context, locales: Locales, current: Locale, url: (path: string) => string, view: string) {
   const path = (ctx.state.pagePath as string | undefined) ?? ctx.path;
-  const query = new URLSearchParams(ctx.method === 'GET' && !ctx.state.pagePath ? ctx.querystring : '');
+  // an error page drops the query: it is what was refused (a foreign redirect_uri must not come back as a link)
+  const keepQuery = ctx.method === 'GET' && !ctx.state.pagePath && view !== 'error';
+  const query = new URLSearchParams(keepQuery ? ctx.querystring : '');
   query.delete('lang');
   return locales.languages.map(({ code, name }) => {
     query.set('lang', code);

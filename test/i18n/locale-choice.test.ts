@@ -140,6 +140,14 @@ describe('choosing the language', () => {
       assert.deepEqual(res.headers.getSetCookie().filter((c) => /gatehouse_lang|evil/.test(c)), [], lang);
       assert.ok(res.headers.get('location')!.startsWith(path), lang);
     }
+    // a page reached with a query links back to itself with it (a reset link keeps its token); an error page does not
+    const forgot = await agent.open(`${h.gh.issuer}/password/forgot?interaction=abc_DEF-123`);
+    assert.match(forgot.html, /href="\/password\/forgot\?interaction=abc_DEF-123&amp;lang=fr"/);
+    const refused = await agent.fetch(`${h.gh.issuer}/auth?client_id=${rp.clientId}&redirect_uri=https%3A%2F%2Fattacker.example%2F&response_type=code&scope=openid`, { headers: { accept: 'text/html' } });
+    const refusedHtml = await refused.text();
+    assert.equal(refused.status, 400);
+    assert.ok(!refusedHtml.includes('attacker.example'), 'the refused redirect_uri is not echoed in the switcher');
+    assert.match(refusedHtml, /href="\/auth\?lang=fr"/);
     // a supported code sets exactly that code, httpOnly and SameSite=Lax
     const ok = await fetch(`${h.gh.issuer}/register?lang=ES-es`, { redirect: 'manual' });
     const cookie = ok.headers.getSetCookie().find((c) => c.startsWith('gatehouse_lang='));
