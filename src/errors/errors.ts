@@ -73,8 +73,19 @@ export class CsrfError extends AccessDeniedError {
 
 /** Nothing at this address: HTTP 404 with invalid_request (OAuth has no "not found" code). */
 export class NotFoundError extends InvalidRequestError {
-  constructor(publicMessage = 'There is nothing at this address.', detail?: string) {
+  constructor(publicMessage = NOTHING_HERE, detail?: string) {
     super(publicMessage, detail, 404);
+    if (publicMessage === NOTHING_HERE) this.withPageMessage('errors.nothingHere');
+  }
+}
+
+const NOTHING_HERE = 'There is nothing at this address.';
+
+/** A form of a sign-in step that is no longer the pending one (a second tab, the back button). */
+export class StepCompleteError extends InvalidRequestError {
+  constructor(detail?: string, publicMessage = 'This sign-in step is already complete.') {
+    super(publicMessage, detail);
+    this.withPageMessage(publicMessage.startsWith('This consent') ? 'errors.consentComplete' : 'errors.stepComplete');
   }
 }
 

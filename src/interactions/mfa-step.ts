@@ -65,7 +65,7 @@ export function createMfaStep(deps: {
     } else {
       // a second factor is required and the account has none it can use here: enrol an authenticator app
       const enrolment = await deps.totp.startEnrolment(account.id, account.email);
-      if (!enrolment) throw new InvalidRequestError('Two-step verification could not be set up. Sign in again.');
+      if (!enrolment) throw new InvalidRequestError('Two-step verification could not be set up. Sign in again.').withPageMessage('errors.mfaSetupFailed');
       await render(ctx, 'mfa-enrol', { title: { key: 'mfa.enrolTitle' }, ...base, enrolment });
     }
   }
@@ -115,8 +115,8 @@ export function createMfaStep(deps: {
         // OpenID Connect Core §3.1.2.6 / Unmet Authentication Requirements 1.0: the requested acr cannot be met
         return { error: 'unmet_authentication_requirements', error_description: 'the requested authentication level cannot be met for this account' };
       }
-      if (phishingResistantOnly(interaction)) throw new InvalidRequestError('This app requires a security key or passkey.');
-      if (!['totp', 'recovery', 'enrol'].includes(method)) throw new InvalidRequestError('Choose a way to verify.');
+      if (phishingResistantOnly(interaction)) throw new InvalidRequestError('This app requires a security key or passkey.').withPageMessage('errors.keyRequired');
+      if (!['totp', 'recovery', 'enrol'].includes(method)) throw new InvalidRequestError('Choose a way to verify.').withPageMessage('errors.chooseMethod');
       const attempt = await beginAttempt(ctx, account.id);
       const code = (form.code ?? '').slice(0, 64);
 

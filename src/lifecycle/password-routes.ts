@@ -7,7 +7,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { isEmailAddress, normaliseEmail } from '../accounts/accounts.js';
 import { sourceOf } from '../audit/audit-log.js';
-import { InvalidRequestError } from '../errors/errors.js';
+import { InvalidRequestError, StepCompleteError } from '../errors/errors.js';
 import type { Interaction } from '../oidc/interaction.js';
 import { field } from '../http/form-field.js';
 import { finishInteraction, pendingInteraction } from '../oidc/interaction.js';
@@ -90,9 +90,9 @@ export function addPasswordRoutes(router: Router, deps: LifecycleDeps) {
 
   router.post('/interaction/:uid/update-password', deps.csrf, async (ctx) => {
     const interaction = await deps.loadInteraction(ctx);
-    if (interaction.prompt.name !== 'update_password') throw new InvalidRequestError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'update_password') throw new StepCompleteError();
     const account = await deps.accounts.findById(String(interaction.session?.accountId));
-    if (!account) throw new InvalidRequestError('This sign-in step is already complete.', 'update_password prompt without an account');
+    if (!account) throw new StepCompleteError('update_password prompt without an account');
     const f = ctx.state.form as Record<string, string>;
     const password = field(f, 'password');
     const refusal = password !== field(f, 'confirm') ? { code: 'mismatch' } : await deps.accounts.passwordRefusal(account, password);

@@ -13,7 +13,7 @@ import { nameRefusalCode, RegistrationDomainRefused } from '../accounts/registra
 import { PasswordRefused } from '../accounts/accounts.js';
 import type { Title } from '../http/render.js';
 import { sourceOf } from '../audit/audit-log.js';
-import { InvalidRequestError, NotFoundError } from '../errors/errors.js';
+import { InvalidRequestError, NotFoundError, StepCompleteError } from '../errors/errors.js';
 import { ACR, AMR } from '../assurance/acr-amr.js';
 import type { Interaction } from '../oidc/interaction.js';
 import { SELF_REGISTRATION, clientFlag } from './client-metadata.js';
@@ -39,7 +39,7 @@ export function addRegistrationRoutes(router: Router, deps: LifecycleDeps) {
 
   async function loginInteraction(ctx: Context) {
     const interaction = await deps.loadInteraction(ctx);
-    if (interaction.prompt.name !== 'login') throw new InvalidRequestError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'login') throw new StepCompleteError();
     const client = await clientOf(interaction);
     if (!registrationAllowed(deps, client)) throw new NotFoundError();
     return { interaction, clientName: client?.clientName ?? null };

@@ -8,7 +8,7 @@ import type { Title } from '../http/render.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { sourceOf } from '../audit/audit-log.js';
-import { InvalidRequestError } from '../errors/errors.js';
+import { InvalidRequestError, StepCompleteError } from '../errors/errors.js';
 import { allowFormRedirectTo } from '../http/security-headers.js';
 import type { Interaction } from '../oidc/interaction.js';
 import { field } from '../http/form-field.js';
@@ -41,9 +41,9 @@ export function addVerificationRoutes(router: Router, deps: LifecycleDeps) {
 
   async function promptInteraction(ctx: Context) {
     const interaction = await deps.loadInteraction(ctx);
-    if (interaction.prompt.name !== 'verify_email') throw new InvalidRequestError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'verify_email') throw new StepCompleteError();
     const account = await deps.accounts.findById(String(interaction.session?.accountId));
-    if (!account) throw new InvalidRequestError('This sign-in step is already complete.', 'verify_email prompt without an account');
+    if (!account) throw new StepCompleteError('verify_email prompt without an account');
     return { interaction, account };
   }
 

@@ -49,6 +49,16 @@ describe('choosing the language', () => {
     }
   });
 
+  it('error pages are in the person\'s language; the JSON answer of the same error stays English', async () => {
+    const page = await new UserAgent({ 'accept-language': 'fr', accept: 'text/html' }).fetch(`${h.gh.issuer}/interaction/no-such-interaction`);
+    assert.equal(page.status, 400);
+    const html = await page.text();
+    assert.match(textOf(html), /Cette page de connexion a expiré/);
+    assert.match(html, /<title>Un problème est survenu · Gatehouse<\/title>/);
+    const json = await new UserAgent({ 'accept-language': 'fr', accept: 'application/json' }).fetch(`${h.gh.issuer}/interaction/no-such-interaction`);
+    assert.deepEqual(await json.json(), { error: 'invalid_request', error_description: 'This sign-in page has expired. Go back to the app and start signing in again.' });
+  });
+
   it('a wrong password is answered in the page\'s language', async () => {
     const agent = new UserAgent({ 'accept-language': 'es' });
     const login = await agent.open((await authorization(rp)).url, atClient);
