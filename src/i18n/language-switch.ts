@@ -1,5 +1,5 @@
 /**
- * The language switcher's links: `GET <any page>?lang=de` keeps the choice in a cookie and sends the
+ * The language switcher's links: a browser's `GET <any page>?lang=de` (Accept: text/html) keeps the choice in a cookie and sends the
  * browser back to the same page without the parameter. The target is always this request's own path
  * and query (never a URL from the request), so it cannot be an open redirect; a path the browser would
  * read as another host (`//evil.example`, `/\evil.example`) is refused. Only a supported code ever
@@ -16,7 +16,8 @@ const YEAR_MS = 365 * 86400 * 1000;
 
 export function languageSwitch(deps: { locales: Pick<Locales, 'pick'>; secure: boolean; cookiePath: string }) {
   return async function switchLanguage(ctx: Context, next: Next): Promise<void> {
-    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.query.lang === undefined) return next();
+    // a browser following a link names text/html; an API client's `lang` parameter is left to the route
+    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.query.lang === undefined || !/\btext\/html\b/i.test(ctx.get('accept'))) return next();
     if (!/^\/(?![/\\])/.test(ctx.path) || ctx.path.includes('\\')) {
       ctx.status = 400;
       ctx.type = 'text/plain';

@@ -105,7 +105,7 @@ describe('choosing the language', () => {
     assert.match(path, /^\/interaction\/[A-Za-z0-9_-]+$/);
     const link = /<a href="([^"]+)" lang="fr"/.exec(login.html)?.[1];
     assert.equal(link, `${path}?lang=fr`);
-    const res = await agent.fetch(new URL(link!, login.url).href);
+    const res = await agent.fetch(new URL(link!, login.url).href, { headers: { accept: 'text/html' } });
     assert.equal(res.status, 303);
     assert.equal(res.headers.get('location'), path);
     const again = await agent.open(new URL(path, login.url).href);
@@ -126,7 +126,7 @@ describe('choosing the language', () => {
     const agent = new UserAgent();
     const login = await agent.open((await authorization(rp)).url, atClient);
     const path = new URL(login.url).pathname;
-    const go = (suffix: string) => agent.fetch(`${h.gh.issuer}${suffix}`);
+    const go = (suffix: string) => agent.fetch(`${h.gh.issuer}${suffix}`, { headers: { accept: 'text/html' } });
 
     // a return parameter is not followed: the answer is the same page, the parameter left as it was
     const withReturn = await go(`${path}?lang=de&return=https://evil.example/&next=//evil.example`);
@@ -144,7 +144,7 @@ describe('choosing the language', () => {
 
     // header injection and unknown codes: no cookie at all, and nothing but our own headers
     for (const lang of ['de%0d%0aSet-Cookie:%20evil=1', 'de%0aX-Evil:%201', 'xx', 'de;%20Path=/', '"de"', 'a'.repeat(200)]) {
-      const res = await fetch(`${h.gh.issuer}${path}?lang=${lang}`, { redirect: 'manual' });
+      const res = await fetch(`${h.gh.issuer}${path}?lang=${lang}`, { redirect: 'manual', headers: { accept: 'text/html' } });
       assert.equal(res.status, 303, lang);
       assert.equal(res.headers.get('x-evil'), null);
       assert.deepEqual(res.headers.getSetCookie().filter((c) => /gatehouse_lang|evil/.test(c)), [], lang);
@@ -159,12 +159,16 @@ describe('choosing the language', () => {
     assert.ok(!refusedHtml.includes('attacker.example'), 'the refused redirect_uri is not echoed in the switcher');
     assert.match(refusedHtml, /href="\/auth\?lang=fr"/);
     // a supported code sets exactly that code, httpOnly and SameSite=Lax
-    const ok = await fetch(`${h.gh.issuer}/register?lang=ES-es`, { redirect: 'manual' });
+    const ok = await fetch(`${h.gh.issuer}/register?lang=ES-es`, { redirect: 'manual', headers: { accept: 'text/html' } });
     const cookie = ok.headers.getSetCookie().find((c) => c.startsWith('gatehouse_lang='));
     assert.match(cookie ?? '', /^gatehouse_lang=es;/);
     assert.match(cookie ?? '', /httponly/i);
     assert.match(cookie ?? '', /samesite=lax/i);
     assert.equal(ok.headers.get('location'), '/register');
+    // an API client's lang parameter is not the switcher's: no redirect, no cookie
+    const api = await fetch(`${h.gh.issuer}/.well-known/openid-configuration?lang=de`, { redirect: 'manual', headers: { accept: 'application/json' } });
+    assert.equal(api.status, 200);
+    assert.deepEqual(api.headers.getSetCookie(), []);
   });
 
   it('a verification mail sent in a French flow is French', async () => {

@@ -54,6 +54,24 @@ describe('the login page in every locale (Chromium)', () => {
     });
   }
 
+  it('the switcher, clicked in the browser, keeps the sign-in and changes its language', async () => {
+    const page = await browser().newPage({ viewport: { width: 800, height: 900 } });
+    const watch = watchPage(page);
+    await page.goto((await rp.authorizationUrl({ scope: 'openid', ui_locales: 'en' })).href);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    const before = new URL(page.url()).pathname;
+    await page.getByRole('link', { name: 'Deutsch' }).click();
+    await page.getByRole('heading', { name: 'Anmelden' }).waitFor();
+    assert.equal(new URL(page.url()).pathname, before);
+    // and the sign-in goes on from there, in German
+    await page.locator('#email').fill(user.email);
+    await page.locator('#password').fill(user.password);
+    await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
+    await page.getByRole('button', { name: 'Bestätigen', exact: true }).waitFor();
+    assert.equal(await page.getAttribute('html', 'lang'), 'de');
+    assert.deepEqual(watch.problems, []);
+  });
+
   const MFA: Record<string, string> = { en: 'Verify', de: 'Bestätigen', fr: 'Valider', es: 'Verificar', ar: 'تحقّق' };
   const buttons: Record<string, { x: number; width: number; left: number; right: number }> = {};
   for (const locale of LOCALES) {
