@@ -115,6 +115,8 @@ export type AccountRecord = {
   disabledAt: number | null;
   /** the last successful sign-in, by any method; null before the first */
   lastLoginAt: number | null;
+  /** the person's language for pages and mail (a supported locale such as `de`); null: none chosen */
+  locale?: string | null;
 };
 
 export type AccountStatus = 'active' | 'disabled';

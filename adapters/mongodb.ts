@@ -47,6 +47,8 @@ type AccountDoc = {
   passwordHash: string | null; roles: string[]; createdAt: number; updatedAt: number;
   /** absent on documents written before the account lifecycle: read as null */
   disabledAt?: number | null; lastLoginAt?: number | null;
+  /** absent on documents written before issue 20: read as null */
+  locale?: string | null;
 };
 type ClientDoc = { _id: TenantKey; tenantId: string; metadata: string; secretCiphertext: string | null; createdAt: number };
 type ResourceDoc = {
@@ -123,7 +125,7 @@ function mongoStoreOf(db: Db, tn: MongoTenant): Omit<Store, 'close'> {
     d ? {
       id: idOf(d._id), email: d.email, emailVerified: d.emailVerified, name: d.name,
       passwordHash: d.passwordHash, roles: d.roles ?? [], createdAt: d.createdAt, updatedAt: d.updatedAt,
-      disabledAt: d.disabledAt ?? null, lastLoginAt: d.lastLoginAt ?? null,
+      disabledAt: d.disabledAt ?? null, lastLoginAt: d.lastLoginAt ?? null, locale: d.locale ?? null,
     } : undefined;
   const toClient = (d: ClientDoc): ClientRecord => ({
     clientId: idOf(d._id), metadata: JSON.parse(d.metadata), secretCiphertext: d.secretCiphertext, createdAt: d.createdAt,
@@ -181,7 +183,7 @@ function mongoStoreOf(db: Db, tn: MongoTenant): Omit<Store, 'close'> {
           accounts.insertOne({
             _id: key(a.id), ...scope, email: a.email, emailLower: emailKey(a.email), emailVerified: a.emailVerified, name: a.name,
             passwordHash: a.passwordHash, roles: a.roles, createdAt: a.createdAt, updatedAt: a.updatedAt,
-            disabledAt: a.disabledAt, lastLoginAt: a.lastLoginAt,
+            disabledAt: a.disabledAt, lastLoginAt: a.lastLoginAt, locale: a.locale ?? null,
           }),
         );
       },
@@ -196,6 +198,7 @@ function mongoStoreOf(db: Db, tn: MongoTenant): Omit<Store, 'close'> {
         if (changes.roles !== undefined) set.roles = changes.roles;
         if (changes.disabledAt !== undefined) set.disabledAt = changes.disabledAt;
         if (changes.lastLoginAt !== undefined) set.lastLoginAt = changes.lastLoginAt;
+        if (changes.locale !== undefined) set.locale = changes.locale;
         await unique('account', () => accounts.updateOne({ _id: key(id), ...scope }, { $set: set }));
       },
       async changeRole(id, role, add) {

@@ -8,7 +8,7 @@
  */
 import type { PoolClient } from 'pg';
 import { DEFAULT_TENANT } from './contract.js';
-import { ALL_TABLES, isTenanted, TABLES, TABLES_BEFORE_TENANTS, TENANT_COLUMN, type Table } from './record-schema.js';
+import { ACCOUNT_LOCALE_COLUMNS, ALL_TABLES, isTenanted, TABLES, TABLES_BEFORE_TENANTS, TENANT_COLUMN, type Table } from './record-schema.js';
 import { addColumnsSql, addTableSql, createIndexSql, indexesOf, indexNamed, schemaSql } from './sql-ddl.js';
 
 type Migration = string | ((client: PoolClient) => Promise<void>);
@@ -161,19 +161,29 @@ export const MIGRATIONS: readonly Migration[] = [
   // 12: webhook endpoints that push Security Event Tokens (issue 16): webhook_endpoints.format and
   // audience, standard-webhooks and null for the endpoints already there
   async (client) => {
-    // migration 11 builds the table with today's columns: a database that went through it since has them
-    const { rows } = await client.query<{ column_name: string }>(
-      `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'webhook_endpoints'`,
-    );
-    const present = new Set(rows.map((r) => r.column_name));
-    const missing = ['format', 'audience'].filter((c) => !present.has(c));
-    for (const sql of addColumnsSql('postgres', TABLES.webhookEndpoints, missing, [])) await client.query(sql);
+    for (const sql of addColumnsSql('postgres', TABLES.webhookEndpoints, await missingColumns(client, TABLES.webhookEndpoints, ['format', 'audience']), [])) await client.query(sql);
   },
   // 13: run-time settings (SettingsStore: the default tenant's upstream providers written through the API)
   async (client) => {
     for (const sql of addTableSql('postgres', TABLES.settingsRecords)) await client.query(sql);
   },
+  // 14: accounts.locale, the person's language (issue 20)
+  async (client) => {
+    for (const sql of addColumnsSql('postgres', TABLES.accounts, await missingColumns(client, TABLES.accounts, ACCOUNT_LOCALE_COLUMNS), [])) await client.query(sql);
+  },
 ];
+
+/**
+ * Those of `columns` the table lacks. Migration 11 builds each table with today's columns, so a database
+ * that went through it after a later column was added has that column already.
+ */
+async function missingColumns(client: PoolClient, table: Table, columns: readonly string[]): Promise<string[]> {
+  const { rows } = await client.query<{ column_name: string }>(
+    'SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1', [table.name],
+  );
+  const present = new Set(rows.map((r) => r.column_name));
+  return columns.filter((c) => !present.has(c));
+}
 
 async function dropForeignKeys(client: PoolClient, table: Table): Promise<void> {
   const { rows } = await client.query<{ name: string }>(

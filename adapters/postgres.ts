@@ -194,7 +194,7 @@ function postgresAccountStore(pool: pg.Pool): ForTenant<AccountStore> {
   const toAccount = (r: Row | undefined) => r && accountRows.fromRow(r);
   return (tenant) => ({
     async create(a) {
-      await unique('account', () => insert(pool, tenant, TABLES.accounts, accountRows, a));
+      await unique('account', () => insert(pool, tenant, TABLES.accounts, accountRows, { locale: null, ...a }));
     },
     findById: async (id) => (storable(id) ? toAccount(await one('SELECT * FROM accounts WHERE tenant_id = $1 AND id = $2', [tenant, id])) : undefined),
     findByEmail: async (email) =>

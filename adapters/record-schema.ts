@@ -120,7 +120,7 @@ export const TABLES_BEFORE_TENANTS = {
   accounts: {
     name: 'accounts',
     columns: {
-      ...fieldsOf<AccountRecord>({
+      ...fieldsOf<Omit<AccountRecord, 'locale'>>({
         id: text, email: text, emailVerified: { type: 'boolean' }, name: textOrNull, passwordHash: textOrNull,
         roles: { type: 'list', default: [] }, createdAt: time, updatedAt: time, disabledAt: timeOrNull, lastLoginAt: timeOrNull,
       }),
@@ -349,6 +349,8 @@ const tenantsTable = {
   indexes: [{ name: 'tenants_host', columns: ['host'], unique: true, whereNotNull: 'host', mongo: 'host_unique' }],
 } as const satisfies Table;
 
+const TENANTED = Object.fromEntries(Object.entries(TABLES_BEFORE_TENANTS).map(([k, t]) => [k, tenanted(t)])) as typeof TABLES_BEFORE_TENANTS;
+
 /** SettingsStore: named settings a tenant changes at run time (the default tenant's upstream providers); added after tenants */
 const settingsRecordsTable = tenanted({
   name: 'settings_records',
@@ -358,10 +360,15 @@ const settingsRecordsTable = tenanted({
 } as const satisfies Table);
 
 export const TABLES = {
-  ...(Object.fromEntries(Object.entries(TABLES_BEFORE_TENANTS).map(([k, t]) => [k, tenanted(t)])) as typeof TABLES_BEFORE_TENANTS),
+  ...TENANTED,
+  // since the tenants (SQLite and PostgreSQL migration 12): the person's language (issue 20)
+  accounts: { ...TENANTED.accounts, columns: { ...TENANTED.accounts.columns, ...fieldsOf<Pick<AccountRecord, 'locale'>>({ locale: textOrNull }) } },
   tenants: tenantsTable,
   settingsRecords: settingsRecordsTable,
 };
+
+/** What migration 12 adds to accounts. */
+export const ACCOUNT_LOCALE_COLUMNS = ['locale'] as const;
 
 /** True when the table's rows belong to a tenant (a tenant_id column leads its key). */
 export const isTenanted = (t: Table) => TENANT_COLUMN in t.columns;

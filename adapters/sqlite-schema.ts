@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { DEFAULT_TENANT } from './contract.js';
-import { ALL_TABLES, isTenanted, TABLES, TABLES_BEFORE_TENANTS, TENANT_COLUMN, type Table } from './record-schema.js';
+import { ACCOUNT_LOCALE_COLUMNS, ALL_TABLES, isTenanted, TABLES, TABLES_BEFORE_TENANTS, TENANT_COLUMN, type Table } from './record-schema.js';
 import { addColumnsSql, addTableSql, createIndexSql, createTableSql, implicitInSqlite, indexesOf, indexNamed, schemaSql } from './sql-ddl.js';
 
 type Migration = string | ((db: Database.Database) => void);
@@ -100,6 +100,7 @@ export const HISTORIC_MIGRATIONS: readonly string[] = [
  * standard-webhooks and null for the endpoints already there.
  * 13: run-time settings (SettingsStore, issue 17): settings_records, the default tenant's upstream providers
  * written through the management API.
+ * 14: accounts.locale, the person's language (issue 20).
  *
  * Migrations 5 to 10 build on TABLES_BEFORE_TENANTS (BEFORE), the tables as they were then, so that an
  * old file goes through the same steps it always did; only 11 turns them into today's TABLES.
@@ -143,16 +144,26 @@ const MIGRATIONS: readonly Migration[] = [
     for (const sql of addTableSql('sqlite', TABLES.tenants)) db.exec(sql);
   },
   (db) => {
-    // migration 11 rebuilds the table with today's columns: a file that went through it since has them
-    const present = new Set(db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'webhook_endpoints\')').all().map((c) => c.name));
-    const missing = ['format', 'audience'].filter((c) => !present.has(c));
-    for (const sql of addColumnsSql('sqlite', TABLES.webhookEndpoints, missing, [])) db.exec(sql);
+    for (const sql of addColumnsSql('sqlite', TABLES.webhookEndpoints, missingColumns(db, TABLES.webhookEndpoints, ['format', 'audience']), [])) db.exec(sql);
   },
   // 13: run-time settings (SettingsStore: the default tenant's upstream providers written through the API)
   (db) => {
     for (const sql of addTableSql('sqlite', TABLES.settingsRecords)) db.exec(sql);
   },
+  // 14: accounts.locale, the person's language (issue 20)
+  (db) => {
+    for (const sql of addColumnsSql('sqlite', TABLES.accounts, missingColumns(db, TABLES.accounts, ACCOUNT_LOCALE_COLUMNS), [])) db.exec(sql);
+  },
 ];
+
+/**
+ * Those of `columns` the table lacks. Migration 11 rebuilds each table with today's columns, so a file
+ * that went through it after a later column was added has that column already.
+ */
+function missingColumns(db: Database.Database, table: Table, columns: readonly string[]): string[] {
+  const present = new Set(db.prepare<[string], { name: string }>('SELECT name FROM pragma_table_info(?)').all(table.name).map((c) => c.name));
+  return columns.filter((c) => !present.has(c));
+}
 
 /** What migration 9 (SQLite) and 8 (PostgreSQL) add to resources: rows already there get the defaults, false and []. */
 export const ROLE_RESOURCE_COLUMNS = ['permissions_from_roles', 'token_claims'] as const;

@@ -140,7 +140,7 @@ function sqliteAccountStore(db: Database.Database): ForTenant<AccountStore> {
   });
   return (tenant) => ({
     async create(a) {
-      unique('account', () => q.insert.run(tenantRow(accounts.toRow(a), tenant)));
+      unique('account', () => q.insert.run(tenantRow(accounts.toRow({ locale: null, ...a }), tenant)));
     },
     findById: async (id) => toAccount(q.byId.get(tenant, id)),
     findByEmail: async (email) => toAccount(q.byEmail.get(tenant, emailKey(email))),

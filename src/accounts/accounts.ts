@@ -2,6 +2,7 @@
  * Local accounts: creation, lookup, password authentication that never reveals whether an email exists,
  * and password changes under the password policy (length, blocklist, no reuse of recent passwords).
  */
+import { LOCALES, supportedLocale } from '../i18n/locale-list.js';
 import { randomUUID } from 'node:crypto';
 import type { AuditLog, RecordedAs } from '../audit/audit-log.js';
 import type { AccountRecord, AccountStore, PasswordHistoryStore } from '../../adapters/contract.js';
@@ -79,6 +80,7 @@ export function createAccountService(deps: {
         updatedAt: now,
         disabledAt: null,
         lastLoginAt: null,
+        locale: null,
       };
       // the hash is made first: a unit of work holds only store calls
       return audit.recordChange(async () => {
@@ -126,8 +128,8 @@ export function createAccountService(deps: {
       if (refusal) return refusal;
       if (await reused(account, password)) {
         return deps.historySize > 1
-          ? new Refusal('reused', `You have used this password recently. Choose one that is not among your last ${deps.historySize} passwords.`)
-          : new Refusal('reused', 'This is your current password. Choose a new one.');
+          ? new Refusal('reused', `You have used this password recently. Choose one that is not among your last ${deps.historySize} passwords.`, { history: deps.historySize })
+          : new Refusal('reused', 'This is your current password. Choose a new one.', { history: 0 });
       }
       return undefined;
     },
@@ -192,6 +194,11 @@ export function createAccountService(deps: {
       return audit.recordChange(() => accounts.changeRole(accountId, role, assign), recorded);
     },
 
+    /** The person's language for pages and mail (issue 20): a supported locale, or null for none. */
+    async setLocale(id: string, locale: string | null): Promise<void> {
+      if (locale !== null && !supportedLocale(locale)) throw new InvalidAccountInput(`locale: one of ${LOCALES.join(', ')}, or null`);
+      await accounts.update(id, { locale: locale === null ? null : supportedLocale(locale)! });
+    },
     async setName(id: string, name: string): Promise<void> {
       if (name.length > 200) throw new InvalidAccountInput('name: at most 200 characters');
       await accounts.update(id, { name: name.trim() || null });

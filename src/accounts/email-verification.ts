@@ -27,13 +27,14 @@ export function createEmailVerification(deps: {
      * Sends a new link (earlier ones stop working). Past the address's mail quota nothing is sent and no
      * token is made (so the link already in the inbox keeps working); the caller's answer stays the same.
      */
-    async send(account: AccountRecord, options: { interactionUid?: string | null }, from: AuditSource): Promise<void> {
+    /** `locale`: the flow's (the page that asked for the mail); without it the account's saved one */
+    async send(account: AccountRecord, options: { interactionUid?: string | null; locale?: string | undefined }, from: AuditSource): Promise<void> {
       if (!(await deps.mayMail(account.email))) {
         await audit.record({ type: 'email.verification_sent', result: 'failure', accountId: account.id, reason: 'mail_limit' }, from);
         return;
       }
       const token = await tokens.issue({ purpose: 'verify-email', account, ttlSeconds: deps.ttlSeconds, interactionUid: options.interactionUid });
-      deps.mail.verifyEmail(account, `${deps.issuer}/verify-email?token=${token}`, deps.ttlSeconds);
+      deps.mail.verifyEmail({ ...account, locale: options.locale ?? account.locale }, `${deps.issuer}/verify-email?token=${token}`, deps.ttlSeconds);
       await audit.record({ type: 'email.verification_sent', accountId: account.id }, from);
     },
 

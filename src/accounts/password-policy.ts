@@ -14,8 +14,9 @@ import { gunzipSync } from 'node:zlib';
 
 export type PasswordRefusalCode = 'too_short' | 'too_long' | 'common' | 'personal' | 'repetitive' | 'reused';
 
+/** `message` is English (logs, the management API); pages show `passwords.<code>` with `values` in the person's language. */
 export class PasswordRefusal {
-  constructor(readonly code: PasswordRefusalCode, readonly message: string) {}
+  constructor(readonly code: PasswordRefusalCode, readonly message: string, readonly values: Record<string, number> = {}) {}
 }
 
 export type PasswordPolicy = {
@@ -74,9 +75,9 @@ export function createPasswordPolicy(deps: { minLength: number; maxLength: numbe
     check(password, context) {
       const n = length(password);
       if (n < minLength) {
-        return new PasswordRefusal('too_short', `Use at least ${minLength} characters. A few unrelated words make a long password that is easy to remember.`);
+        return new PasswordRefusal('too_short', `Use at least ${minLength} characters. A few unrelated words make a long password that is easy to remember.`, { min: minLength });
       }
-      if (n > maxLength) return new PasswordRefusal('too_long', `Use at most ${maxLength} characters.`);
+      if (n > maxLength) return new PasswordRefusal('too_long', `Use at most ${maxLength} characters.`, { max: maxLength });
       const folded = fold(password);
       if (common.has(folded)) {
         return new PasswordRefusal(

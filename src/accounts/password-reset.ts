@@ -37,7 +37,7 @@ export function createPasswordReset(deps: {
 
   return {
     /** Sends a reset link when the address has an account; does nothing visible otherwise. */
-    async request(email: string, options: { interactionUid?: string | null }, from: AuditSource): Promise<void> {
+    async request(email: string, options: { interactionUid?: string | null; locale?: string | undefined }, from: AuditSource): Promise<void> {
       const account = await accounts.findByEmail(email);
       if (!account) {
         await audit.record({ type: 'password.reset_requested', result: 'failure', reason: 'unknown_account', details: { email } }, from);
@@ -54,7 +54,7 @@ export function createPasswordReset(deps: {
         // past the quota: no mail and no new token (a newer token would cancel the link already sent)
         if (!(await deps.mayMail(account.email))) return;
         const token = await tokens.issue({ purpose: 'reset-password', account, ttlSeconds: deps.ttlSeconds, interactionUid: options.interactionUid });
-        deps.mail.resetPassword(account, `${deps.issuer}/password/reset?token=${token}`, deps.ttlSeconds);
+        deps.mail.resetPassword({ ...account, locale: options.locale ?? account.locale }, `${deps.issuer}/password/reset?token=${token}`, deps.ttlSeconds);
       });
     },
 

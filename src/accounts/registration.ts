@@ -18,14 +18,32 @@ export type Registration = ReturnType<typeof createRegistration>;
  * they carry no markup ('<', '>'), no control, private-use or bidirectional-override characters (which can
  * reorder or hide text), and nothing that reads as a link: a scheme, "www.", or a host-like word.
  */
-export function nameRefusal(name: string): string | null {
-  if (/[\p{Cc}\p{Co}\p{Cs}\p{Cn}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u.test(name)) return 'Use only letters, spaces and punctuation in your name.';
-  if (/[<>]/.test(name)) return 'Your name cannot contain < or >.';
-  if (/[a-z][a-z0-9+.-]*:\/\/|\bwww\.|[\p{L}\p{N}-]+\.[\p{L}]{2,}\b|\bmailto:/iu.test(name)) return 'Your name cannot contain a web address or a domain name.';
-  return null;
+const NAME_RULES: { code: NameRefusalCode; refuses: RegExp; message: string }[] = [
+  { code: 'characters', refuses: /[\p{Cc}\p{Co}\p{Cs}\p{Cn}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u, message: 'Use only letters, spaces and punctuation in your name.' },
+  { code: 'markup', refuses: /[<>]/, message: 'Your name cannot contain < or >.' },
+  { code: 'address', refuses: /[a-z][a-z0-9+.-]*:\/\/|\bwww\.|[\p{L}\p{N}-]+\.[\p{L}]{2,}\b|\bmailto:/iu, message: 'Your name cannot contain a web address or a domain name.' },
+];
+
+export type NameRefusalCode = 'characters' | 'markup' | 'address';
+
+/** An address outside REGISTRATION_EMAIL_DOMAINS (the page names the domains that are open). */
+export class RegistrationDomainRefused extends InvalidAccountInput {
+  constructor(domain: string, readonly domains: readonly string[]) {
+    super(`registration refused for the domain ${domain}`, `Registration is open to addresses at ${domains.join(', ')} only.`);
+  }
 }
 
-export type RegistrationInput = { email: string; password: string; name?: string; interactionUid?: string | null };
+export function nameRefusal(name: string): string | null {
+  return NAME_RULES.find((r) => r.refuses.test(name))?.message ?? null;
+}
+
+/** The same rule as `nameRefusal`, as a code: pages show `lifecycle.name.<code>` in the person's language. */
+export function nameRefusalCode(name: string): NameRefusalCode | null {
+  return NAME_RULES.find((r) => r.refuses.test(name))?.code ?? null;
+}
+
+/** `locale`: the registration pages' (issue 20), which the verification mail is written in */
+export type RegistrationInput = { email: string; password: string; name?: string; interactionUid?: string | null; locale?: string };
 
 export function createRegistration(deps: {
   issuer: string;
@@ -51,7 +69,7 @@ export function createRegistration(deps: {
       // depends only on what was typed: says nothing of whether the address has an account
       const domain = input.email.trim().toLowerCase().split('@').pop() ?? '';
       if (deps.emailDomains?.length && !deps.emailDomains.includes(domain)) {
-        throw new InvalidAccountInput(`registration refused for the domain ${domain}`, `Registration is open to addresses at ${deps.emailDomains.join(', ')} only.`);
+        throw new RegistrationDomainRefused(domain, deps.emailDomains);
       }
       let account: AccountRecord;
       try {
@@ -64,11 +82,11 @@ export function createRegistration(deps: {
         await audit.record({ type: 'registration', result: 'failure', reason: 'email_taken', details: { email: input.email } }, from);
         deps.later('registration attempt mail', async () => {
           const owner = await accounts.findByEmail(input.email);
-          if (owner && (await deps.mayMail(owner.email))) deps.mail.registrationAttempt(owner, `${deps.issuer}/password/forgot`);
+          if (owner && (await deps.mayMail(owner.email))) deps.mail.registrationAttempt({ ...owner, locale: owner.locale ?? input.locale }, `${deps.issuer}/password/forgot`);
         });
         return undefined;
       }
-      deps.later('verification mail', () => deps.verification.send(account, { interactionUid: input.interactionUid }, from));
+      deps.later('verification mail', () => deps.verification.send(account, { interactionUid: input.interactionUid, locale: input.locale }, from));
       return account;
     },
   };

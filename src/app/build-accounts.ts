@@ -3,10 +3,12 @@
  * tokens and email verification. Nothing here needs (or loads) oidc-provider, so the CLI builds this
  * bundle too.
  */
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { AccountRecord, Store } from '../../adapters/contract.js';
 import type { Branding } from '../http/render.js';
+import { loadLocales, type Locales } from '../i18n/locales.js';
 import { createPasswordHasher, type PasswordHasher } from '../accounts/passwords.js';
 import { createAccountService, type AccountService } from '../accounts/accounts.js';
 import { createPasswordPolicy, loadCommonPasswords, type PasswordPolicy } from '../accounts/password-policy.js';
@@ -27,6 +29,8 @@ export const brandingOf = (config: Config): Branding => ({
   primaryColor: config.BRAND_PRIMARY_COLOR,
   backgroundColor: config.BRAND_BACKGROUND_COLOR,
   supportUrl: config.BRAND_SUPPORT_URL,
+  termsUrl: config.REGISTRATION_TERMS_URL,
+  byLocale: config.BRAND_TEXTS,
 });
 
 export type Accounts = {
@@ -44,6 +48,8 @@ export type Accounts = {
   accountMail: AccountMail;
   accountTokens: AccountTokens;
   verification: EmailVerification;
+  /** the translations of pages and mail (views/locales) */
+  locales: Locales;
   /** waits for mail in flight, then closes the transport */
   closeMail(): Promise<void>;
 };
@@ -57,12 +63,19 @@ export type Accounts = {
 export type AccountResources = {
   commonPasswords(minLength: number): Set<string>;
   passwordHasher(cost: number): PasswordHasher;
+  /** the translated texts (views/locales), read once per process: every tenant's pages share them */
+  locales(dir: string, logger: Logger): Locales;
 };
 
 export function createAccountResources(): AccountResources {
   const lists = new Map<number, Set<string>>();
   const hashers = new Map<number, PasswordHasher>();
+  let locales: Locales | undefined;
   return {
+    locales(dir, logger) {
+      locales ??= loadLocales({ dir, logger });
+      return locales;
+    },
     commonPasswords(minLength) {
       let list = lists.get(minLength);
       if (!list) lists.set(minLength, (list = loadCommonPasswords(minLength)));
@@ -111,15 +124,16 @@ export async function buildAccounts(
     const roles = [...new Set([...account.roles, ...federated])].sort();
     return { ...account, roles };
   };
+  const locales = resources.locales(join(o.viewsDir, 'locales'), logger);
   const transport = await createMailTransport({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, logger, revealLinksInLog: config.NODE_ENV === 'development' });
-  const mailer = createMailer({ transport, viewsDir: o.viewsDir, branding: brandingOf(config), issuer: config.ISSUER, logger });
-  const accountMail = createAccountMail({ mailer, brandName: config.BRAND_NAME });
+  const mailer = createMailer({ transport, viewsDir: o.viewsDir, branding: brandingOf(config), issuer: config.ISSUER, logger, locales });
+  const accountMail = createAccountMail({ mailer, locales, branding: brandingOf(config), defaultLocale: config.DEFAULT_LOCALE });
   const accountTokens = createAccountTokens({ store: store.accountTokens });
   const verification = createEmailVerification({
     issuer: config.ISSUER, ttlSeconds: config.EMAIL_VERIFICATION_TTL, tokens: accountTokens, accounts, mail: accountMail, audit, mayMail,
   });
   return {
-    audit, passwordPolicy, accounts, withAllRoles, federatedRolesOf, roles, permissionsOf, mailer, accountMail, accountTokens, verification,
+    audit, passwordPolicy, accounts, withAllRoles, federatedRolesOf, roles, permissionsOf, mailer, accountMail, accountTokens, verification, locales,
     async closeMail() {
       await mailer.drain();
       transport.close();

@@ -8,7 +8,8 @@ import type { Config } from '../config/schema.js';
 import type { Store } from '../../adapters/contract.js';
 import type { Renderer } from '../http/render.js';
 import { csrfProtection } from '../http/csrf.js';
-import { basePathOf } from '../http/base-path.js';
+import { basePathOf, cookiePath } from '../http/base-path.js';
+import { createInteractionLocale, type InteractionLocale } from '../i18n/interaction-locale.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import { createInteractionLoader } from '../oidc/interaction.js';
 import type { ResourceRegistry } from '../clients/resource-registry.js';
@@ -41,6 +42,8 @@ export type Pages = {
   webAuthnStep: WebAuthnStep;
   lifecycle: LifecycleDeps;
   accountPages: AccountPagesDeps;
+  /** the locale of an interaction's pages: ui_locales, the person's saved preference (i18n/) */
+  interactionLocale: InteractionLocale;
 };
 
 export function buildPages(deps: {
@@ -63,6 +66,13 @@ export function buildPages(deps: {
   const { signOutEverywhere } = deps.signOut;
   const secure = config.ISSUER.startsWith('https://');
   const csrf = csrfProtection({ secret: config.COOKIE_KEYS[0] as string, secure, basePath: basePathOf(config.ISSUER) });
+  const interactionLocale = createInteractionLocale({
+    locales: deps.accounts.locales,
+    fallback: config.DEFAULT_LOCALE,
+    accountLocale: async (id) => (await accounts.findById(id))?.locale,
+    secure,
+    cookiePath: cookiePath(basePathOf(config.ISSUER), '/'),
+  });
 
   const loginStep = createLoginStep({
     providers,
@@ -140,7 +150,7 @@ export function buildPages(deps: {
     providers,
     render,
     csrf,
-    loadInteraction: createInteractionLoader(providers),
+    loadInteraction: createInteractionLoader(providers, interactionLocale),
     accounts,
     policy: deps.accounts.passwordPolicy,
     verification,
@@ -152,5 +162,5 @@ export function buildPages(deps: {
     audit,
     limits: { registrationPerIp: protection.registrationPerIp, emailPerIp: protection.emailPerIp },
   };
-  return { csrf, loginStep, consentStep, mfaStep, webAuthnStep, lifecycle, accountPages };
+  return { csrf, loginStep, consentStep, mfaStep, webAuthnStep, lifecycle, accountPages, interactionLocale };
 }

@@ -59,7 +59,7 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
       (loading ??= (async () => {
         const [{ buildFactors }, { buildProvider }] = await Promise.all([import('./build-factors.js'), import('./build-provider.js')]);
         const factors = buildFactors(config, store, cipher, accounts.withAllRoles);
-        const render = createRenderer({ viewsDir: o.viewsDir, branding: brandingOf(config), basePath: basePathOf(config.ISSUER) });
+        const render = createRenderer({ viewsDir: o.viewsDir, branding: brandingOf(config), basePath: basePathOf(config.ISSUER), locales: accounts.locales, defaultLocale: config.DEFAULT_LOCALE });
         loaded = buildProvider({
           config, logger, store, signingJwks, registries, accounts: accounts.accounts, withAllRoles: accounts.withAllRoles, permissionsOf: accounts.permissionsOf,
           mfaPolicy: factors.policy, audit: accounts.audit, render,

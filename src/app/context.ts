@@ -26,6 +26,7 @@ import type { ProviderHost } from '../oidc/provider-host.js';
 import type { JwtAccessTokenLedger } from '../oidc/jwt-access-token-ledger.js';
 import type { JwtAccessTokenVerifier } from '../oidc/jwt-access-token-verifier.js';
 import { createRenderer, type Renderer } from '../http/render.js';
+import type { Locales } from '../i18n/locales.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { buildKeys, withStore } from './build-stores.js';
 import { buildProtection } from './build-protection.js';
@@ -72,6 +73,8 @@ export type AppContext = {
   accessTokenVerifier: JwtAccessTokenVerifier;
   metrics: Metrics;
   render: Renderer;
+  /** the pages' and emails' translations (views/locales), shared by every tenant */
+  locales: Locales;
   /** security events: other features call `audit.record({ type, accountId, ... }, ctx)` */
   audit: AuditLog;
   mailer: Mailer;
@@ -132,7 +135,8 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
   await assertMappedRolesExist(config.FEDERATION_FILE, accounts.roles.unknown);
   const factors = auditFactorChanges(buildFactors(config, store, cipher, accounts.withAllRoles), accounts.audit);
   const metrics = shared.metrics ?? createMetrics({ clusterWorker: cluster.isWorker && config.WORKERS > 1 });
-  const render = createRenderer({ viewsDir, branding: brandingOf(config), basePath: basePathOf(config.ISSUER) });
+  const { locales } = accounts;
+  const render = createRenderer({ viewsDir, branding: brandingOf(config), basePath: basePathOf(config.ISSUER), locales, defaultLocale: config.DEFAULT_LOCALE });
 
   // The client registry has the provider validate client metadata, and the provider reads its clients
   // through the registry: the validation reads the provider built just below, when it runs.
@@ -199,7 +203,7 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
   });
 
   return {
-    config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, tenancy, accountResources, ledger, accessTokenVerifier, metrics, render, federation, factors, identityProviders,
+    config, logger, viewsDir, store, cipher, keyRing, providers, adminApi, tenancy, accountResources, ledger, accessTokenVerifier, metrics, render, locales, federation, factors, identityProviders,
     ...registries,
     accounts: accounts.accounts,
     roles: accounts.roles,

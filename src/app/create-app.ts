@@ -24,7 +24,9 @@ import { underRouterPrefixes } from './route-by-prefix.js';
 import { createMetricsRouter } from './metrics-endpoint.js';
 import { applyProxyTrust, trustedClientIp } from '../http/client-ip.js';
 import { originFromIssuer } from '../http/issuer-origin.js';
-import { basePathOf, mountAtBasePath } from '../http/base-path.js';
+import { basePathOf, cookiePath, mountAtBasePath } from '../http/base-path.js';
+import { requestLocale } from '../i18n/choose-locale.js';
+import { languageSwitch } from '../i18n/language-switch.js';
 import { previousClientSecret } from '../oidc/previous-client-secret.js';
 import { staticProtocolDocuments } from '../oidc/static-documents.js';
 import { createPlaygroundRouter } from '../dev/playground.js';
@@ -49,6 +51,7 @@ export function createApp(c: AppContext): Koa {
       return c.federation.current?.step;
     },
     promptPages: lifecycle.promptPages,
+    interactionLocale: c.interactionLocale,
   });
   const account = createAccountRouter(c.accountPages);
 
@@ -72,6 +75,9 @@ export function createApp(c: AppContext): Koa {
     // discovery and the JWKS from memory after the first answer of each provider instance
     staticProtocolDocuments({ current: () => providers.current, https }),
     securityHeaders({ https, imageOrigins: () => [...brandLogoOrigin, ...(c.federation.current?.step.imageOrigins ?? [])] }),
+    // the language of the pages (i18n/choose-locale.ts), before the error page can need it; the switcher's links
+    requestLocale({ locales: c.locales, fallback: config.DEFAULT_LOCALE }),
+    languageSwitch({ locales: c.locales, secure: https, cookiePath: cookiePath(base, '/') }),
     errorHandler({ logger, render: c.render }),
     acceptPostAtAuthorizationEndpoint,
     protocolEdge({ issuer: config.ISSUER, jwksMaxAgeSeconds: jwksMaxAgeSeconds(c.config) }),

@@ -257,3 +257,35 @@ export const mailbox: Parser<string> = {
     return v;
   },
 };
+
+/** Brand texts per locale (BRAND_TEXTS): `{"de": {"name": "...", "supportUrl": "https://...", "termsUrl": "https://..."}}`. */
+export function brandTexts(locales: readonly string[]): Parser<Record<string, { name?: string; supportUrl?: string; termsUrl?: string }>> {
+  const accepted = `empty, or a JSON object keyed by locale (${locales.join(', ')}), each with any of name (at most 80 characters), supportUrl and termsUrl (https URLs)`;
+  const https = url(['https']);
+  return {
+    accepted,
+    parse(raw) {
+      if (raw.trim() === '') return {};
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        throw new SettingValueError(accepted);
+      }
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new SettingValueError(accepted);
+      const out: Record<string, { name?: string; supportUrl?: string; termsUrl?: string }> = {};
+      for (const [locale, texts] of Object.entries(parsed)) {
+        if (!locales.includes(locale) || !texts || typeof texts !== 'object' || Array.isArray(texts)) throw new SettingValueError(accepted);
+        const entry: { name?: string; supportUrl?: string; termsUrl?: string } = {};
+        for (const [field, value] of Object.entries(texts as Record<string, unknown>)) {
+          if (typeof value !== 'string') throw new SettingValueError(accepted);
+          if (field === 'name' && value.length >= 1 && value.length <= 80) entry.name = value;
+          else if (field === 'supportUrl' || field === 'termsUrl') entry[field] = https.parse(value);
+          else throw new SettingValueError(accepted);
+        }
+        out[locale] = entry;
+      }
+      return out;
+    },
+  };
+}

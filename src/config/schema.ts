@@ -4,6 +4,7 @@
  */
 import * as p from './parsers.js';
 import { federationFile } from './federation/federation-file.js';
+import { LOCALES } from '../i18n/locale-list.js';
 
 export type SettingSpec<T> = {
   description: string;
@@ -198,6 +199,12 @@ export const settings = {
   BRAND_PRIMARY_COLOR: setting({ description: 'Accent colour of buttons and links', default: '#1f4fd1', parser: p.color }),
   BRAND_SUPPORT_URL: setting({ description: 'A "Need help?" link under every hosted page and email (https URL, or empty)', default: '', parser: p.url(['https'], { allowEmpty: true }) }),
   BRAND_BACKGROUND_COLOR: setting({ description: 'Page background colour', default: '#f5f6f8', parser: p.color }),
+  BRAND_TEXTS: setting({
+    description: 'The product name, support and terms links per locale, over BRAND_NAME, BRAND_SUPPORT_URL and REGISTRATION_TERMS_URL (JSON: {"de":{"name":"...","supportUrl":"https://...","termsUrl":"https://..."}})',
+    default: '',
+    parser: p.brandTexts(LOCALES),
+  }),
+  DEFAULT_LOCALE: setting({ description: 'Language of the pages and emails when neither ui_locales, the account, the language switcher nor the browser names a supported one', default: 'en', parser: p.oneOf(...LOCALES) }),
   LOG_LEVEL: setting({ description: 'pino log level', default: 'info', parser: p.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') }),
   SWEEP_INTERVAL: setting({ description: 'How often expired records are deleted from the store', default: '5m', parser: p.duration(1, 86400) }),
   FEDERATION_FILE: setting({

@@ -61,9 +61,9 @@ export function errorHandler(deps: { logger: Logger; render: Renderer }) {
       return;
     }
     await render(ctx, 'error', {
-      title: error.status === 404 ? 'Not found' : 'Something went wrong',
-      heading: error.status >= 500 ? 'Something went wrong on our side' : 'We could not complete this request',
-      message: error.publicMessage,
+      title: { key: error.status === 404 ? 'errors.notFound' : 'errors.title' },
+      heading: { key: error.status >= 500 ? 'errors.headingServer' : 'errors.heading' },
+      message: error.pageMessage ?? error.publicMessage,
       code: error.code,
       requestId: ctx.state.requestId,
     });

@@ -16,6 +16,17 @@ export class GatehouseError extends Error {
   ) {
     super(detail ?? publicMessage);
   }
+
+  /**
+   * The error page's words for publicMessage, as a message key (views/locales/<locale>/errors.json), so the
+   * page is in the person's language; JSON answers and problem details keep publicMessage (English).
+   */
+  pageMessage?: { key: string; values?: Record<string, string | number> };
+
+  withPageMessage(key: string, values?: Record<string, string | number>): this {
+    this.pageMessage = values ? { key, values } : { key };
+    return this;
+  }
 }
 
 /** RFC 6749 `invalid_request`: a parameter or form value is missing, repeated, malformed or not accepted. */
@@ -62,15 +73,29 @@ export class CsrfError extends AccessDeniedError {
 
 /** Nothing at this address: HTTP 404 with invalid_request (OAuth has no "not found" code). */
 export class NotFoundError extends InvalidRequestError {
-  constructor(publicMessage = 'There is nothing at this address.', detail?: string) {
+  constructor(publicMessage = NOTHING_HERE, detail?: string) {
     super(publicMessage, detail, 404);
+    if (publicMessage === NOTHING_HERE) this.withPageMessage('errors.nothingHere');
+  }
+}
+
+const NOTHING_HERE = 'There is nothing at this address.';
+
+/** A form of a sign-in step that is no longer the pending one (a second tab, the back button). */
+export class StepCompleteError extends InvalidRequestError {
+  constructor(detail?: string, publicMessage = 'This sign-in step is already complete.') {
+    super(publicMessage, detail);
+    this.withPageMessage(publicMessage.startsWith('This consent') ? 'errors.consentComplete' : 'errors.stepComplete');
   }
 }
 
 /** A throttle or quota said no: HTTP 429 (RFC 6585 §4) with Retry-After, and temporarily_unavailable. */
+const DEFAULT_TOO_MANY = 'Too many attempts. Wait a few minutes and try again.';
+
 export class TooManyRequestsError extends TemporarilyUnavailableError {
-  constructor(readonly retryAfterSeconds: number, publicMessage = 'Too many attempts. Wait a few minutes and try again.') {
+  constructor(readonly retryAfterSeconds: number, publicMessage = DEFAULT_TOO_MANY) {
     super(publicMessage, undefined, 429, retryAfterSeconds);
+    if (publicMessage === DEFAULT_TOO_MANY) this.withPageMessage('errors.tooManyAttempts');
   }
 }
 
@@ -78,6 +103,7 @@ export class TooManyRequestsError extends TemporarilyUnavailableError {
 export class InteractionExpiredError extends InvalidRequestError {
   constructor(detail?: string) {
     super('This sign-in page has expired. Go back to the app and start signing in again.', detail);
+    this.withPageMessage('errors.interactionExpired');
   }
 }
 

@@ -17,6 +17,12 @@ type MissingDetails = {
   missingResourceScopes?: Record<string, string[]>;
 };
 
+/** A line of the consent page: a message key (views/locales/<locale>/scopes.json) and its values. */
+type Line = { key: string; values?: Record<string, string> };
+
+/** A standard scope in the words of scopes.json (SCOPE_DESCRIPTIONS is their English); any other by its name. */
+const scopeLine = (scope: string): Line => (SCOPE_DESCRIPTIONS[scope] ? { key: `scopes.${scope}` } : { key: 'scopes.other', values: { scope } });
+
 export function createConsentStep(deps: {
   providers: ProviderHost;
   render: Renderer;
@@ -25,26 +31,26 @@ export function createConsentStep(deps: {
 }) {
   const { providers } = deps;
 
-  async function describe(missing: MissingDetails): Promise<string[]> {
-    const lines = (missing.missingOIDCScope ?? []).map((s) => SCOPE_DESCRIPTIONS[s] ?? `Use the “${s}” permission`);
+  async function describe(missing: MissingDetails): Promise<Line[]> {
+    const lines = (missing.missingOIDCScope ?? []).map(scopeLine);
     // claims asked for one by one with the `claims` parameter (Core §5.5): in the words of the scope that releases them
     for (const claim of missing.missingOIDCClaims ?? []) {
       const scope = Object.entries(SCOPE_CLAIMS).find(([name, claims]) => name !== 'openid' && (claims as string[]).includes(claim))?.[0];
-      const line = scope ? SCOPE_DESCRIPTIONS[scope] : undefined;
-      if (line && !lines.includes(line)) lines.push(line);
+      if (scope && SCOPE_DESCRIPTIONS[scope] && !lines.some((l) => l.key === `scopes.${scope}`)) lines.push(scopeLine(scope));
     }
     for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
       const resource = await deps.findResource(indicator);
-      for (const scope of scopes) lines.push(`${resource?.scopes[scope] ?? scope} (${resource?.name ?? indicator})`);
+      // an API's scope descriptions are its operator's words, in the language they were registered in
+      for (const scope of scopes) lines.push({ key: 'scopes.resource', values: { description: resource?.scopes[scope] ?? scope, resource: resource?.name ?? indicator } });
     }
     return lines;
   }
 
-  async function grantedLines(interaction: Interaction): Promise<string[]> {
+  async function grantedLines(interaction: Interaction): Promise<Line[]> {
     if (!interaction.grantId) return [];
     const grant = await providers.current.Grant.find(interaction.grantId);
     const scopes = grant?.getOIDCScope().split(' ').filter(Boolean) ?? [];
-    return scopes.map((s) => SCOPE_DESCRIPTIONS[s] ?? `Use the “${s}” permission`);
+    return scopes.map(scopeLine);
   }
 
   return {
@@ -52,7 +58,7 @@ export function createConsentStep(deps: {
       const client = await providers.current.Client.find(String(interaction.params.client_id));
       const account = await deps.findAccount(String(interaction.session?.accountId));
       await deps.render(ctx, 'consent', {
-        title: 'Allow access',
+        title: { key: 'consent.title' },
         uid: interaction.uid,
         client: {
           clientId: client?.clientId,

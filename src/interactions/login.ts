@@ -6,11 +6,11 @@
  */
 import type { Context } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
-import type { Renderer } from '../http/render.js';
+import type { Renderer, Title } from '../http/render.js';
 import { isEmailAddress, normaliseEmail, type AccountService } from '../accounts/accounts.js';
 import { accountSubject, normaliseLogin, unknownLoginSubject, type LoginThrottle } from '../accounts/login-throttle.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import { inWords } from '../protection/lockout.js';
+import { inWords, waitIn } from '../protection/lockout.js';
 import { TooManyRequestsError } from '../errors/errors.js';
 import { ACR, AMR } from '../assurance/acr-amr.js';
 import type { Interaction } from '../oidc/interaction.js';
@@ -34,7 +34,7 @@ export type LoginFederation = {
 
 export type LoginStep = ReturnType<typeof createLoginStep>;
 
-const WRONG = 'The email or password is incorrect.';
+const WRONG = { key: 'login.wrong' };
 
 // People sometimes type their password into the email field: only something shaped like an address is audited.
 const typedEmail = (email: string) => ({ email: isEmailAddress(normaliseEmail(email)) ? normaliseEmail(email) : '(not an email address)' });
@@ -57,10 +57,10 @@ export function createLoginStep(deps: {
     return client?.clientName;
   }
 
-  async function page(ctx: Context, interaction: Interaction, locals: { email?: string; error?: string | null } = {}) {
+  async function page(ctx: Context, interaction: Interaction, locals: { email?: string; error?: Title | null } = {}) {
     for (const origin of deps.federation?.formActionOrigins ?? []) (ctx.state.formActionOrigins as Set<string>).add(origin);
     await render(ctx, 'login', {
-      title: 'Sign in',
+      title: { key: 'login.title' },
       uid: interaction.uid,
       client: { name: await clientName(interaction) },
       email: locals.email ?? (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : ''),
@@ -105,7 +105,8 @@ export function createLoginStep(deps: {
       if (attempt.refused) {
         deps.onResult('throttled');
         await deps.audit.record({ type: 'login.failure', result: 'failure', clientId, reason: 'locked_out', details: typedEmail(email) }, ctx);
-        throw new TooManyRequestsError(attempt.retryAfter, `Too many failed sign-in attempts. Try again in ${inWords(attempt.retryAfter)}.`);
+        throw new TooManyRequestsError(attempt.retryAfter, `Too many failed sign-in attempts. Try again in ${inWords(attempt.retryAfter)}.`)
+          .withPageMessage('login.tooMany', waitIn(attempt.retryAfter));
       }
 
       let accountId: string | null = null;

@@ -6,7 +6,7 @@
  */
 import type { Context } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
-import type { Renderer } from '../http/render.js';
+import type { Renderer, Title } from '../http/render.js';
 import type { FailureThrottle, ThrottledAttempt } from '../protection/failure-throttle.js';
 
 type Attempt = Extract<ThrottledAttempt, { refused: false }>;
@@ -22,8 +22,8 @@ export type MfaStep = ReturnType<typeof createMfaStep>;
 
 export type LoginResult = { login: { accountId: string; acr: string; amr: string[]; remember: boolean; ts?: number } };
 
-const WRONG_CODE = 'That code is not correct, or it was already used. Check your authenticator app and try again.';
-const WRONG_RECOVERY = 'That recovery code is not correct, or it was already used.';
+const WRONG_CODE = { key: 'mfa.wrongCode' };
+const WRONG_RECOVERY = { key: 'mfa.wrongRecovery' };
 
 export function createMfaStep(deps: {
   providers: ProviderHost;
@@ -47,7 +47,7 @@ export function createMfaStep(deps: {
   const requirementOf = (interaction: Interaction) => interaction.prompt.details as unknown as MfaRequirement;
   const phishingResistantOnly = (interaction: Interaction) => acrRank(requirementOf(interaction).acr) >= acrRank(ACR.phishingResistant);
 
-  async function page(ctx: Context, interaction: Interaction, error: string | null = null) {
+  async function page(ctx: Context, interaction: Interaction, error: Title | null = null) {
     const account = await accountOf(interaction);
     const overview = await deps.factors.overview(account.id);
     const client = await providers.current.Client.find(String(interaction.params.client_id));
@@ -59,14 +59,14 @@ export function createMfaStep(deps: {
     };
     const base = { uid: interaction.uid, client: { name: client?.clientName }, email: account.email, error };
     if (strict && !methods.webauthn) {
-      await render(ctx, 'mfa', { title: 'Security key required', ...base, methods, unavailable: true });
+      await render(ctx, 'mfa', { title: { key: 'mfa.keyRequiredTitle' }, ...base, methods, unavailable: true });
     } else if (methods.totp || methods.webauthn) {
-      await render(ctx, 'mfa', { title: 'Two-step verification', ...base, methods, unavailable: false });
+      await render(ctx, 'mfa', { title: { key: 'mfa.title' }, ...base, methods, unavailable: false });
     } else {
       // a second factor is required and the account has none it can use here: enrol an authenticator app
       const enrolment = await deps.totp.startEnrolment(account.id, account.email);
-      if (!enrolment) throw new InvalidRequestError('Two-step verification could not be set up. Sign in again.');
-      await render(ctx, 'mfa-enrol', { title: 'Set up two-step verification', ...base, enrolment });
+      if (!enrolment) throw new InvalidRequestError('Two-step verification could not be set up. Sign in again.').withPageMessage('errors.mfaSetupFailed');
+      await render(ctx, 'mfa-enrol', { title: { key: 'mfa.enrolTitle' }, ...base, enrolment });
     }
   }
 
@@ -86,12 +86,12 @@ export function createMfaStep(deps: {
     const attempt = await deps.throttle.begin(accountId, ctx.ip);
     if (attempt.refused) {
       deps.onResult('throttled');
-      throw new TooManyRequestsError(attempt.retryAfter, 'Too many wrong codes. Wait a few minutes and try again.');
+      throw new TooManyRequestsError(attempt.retryAfter, 'Too many wrong codes. Wait a few minutes and try again.').withPageMessage('mfa.tooManyCodes');
     }
     return attempt;
   }
 
-  async function refuse(ctx: Context, interaction: Interaction, attempt: Attempt, message: string): Promise<undefined> {
+  async function refuse(ctx: Context, interaction: Interaction, attempt: Attempt, message: Title): Promise<undefined> {
     await attempt.settle('failed');
     deps.onResult('failure');
     await page(ctx, interaction, message);
@@ -115,8 +115,8 @@ export function createMfaStep(deps: {
         // OpenID Connect Core §3.1.2.6 / Unmet Authentication Requirements 1.0: the requested acr cannot be met
         return { error: 'unmet_authentication_requirements', error_description: 'the requested authentication level cannot be met for this account' };
       }
-      if (phishingResistantOnly(interaction)) throw new InvalidRequestError('This app requires a security key or passkey.');
-      if (!['totp', 'recovery', 'enrol'].includes(method)) throw new InvalidRequestError('Choose a way to verify.');
+      if (phishingResistantOnly(interaction)) throw new InvalidRequestError('This app requires a security key or passkey.').withPageMessage('errors.keyRequired');
+      if (!['totp', 'recovery', 'enrol'].includes(method)) throw new InvalidRequestError('Choose a way to verify.').withPageMessage('errors.chooseMethod');
       const attempt = await beginAttempt(ctx, account.id);
       const code = (form.code ?? '').slice(0, 64);
 
@@ -136,7 +136,7 @@ export function createMfaStep(deps: {
           ctx.redirect(returnTo);
           return undefined;
         }
-        await render(ctx, 'recovery-codes', { title: 'Save your recovery codes', codes, continueUrl: returnTo, continueLabel: 'Continue' });
+        await render(ctx, 'recovery-codes', { title: { key: 'mfa.recoveryCodesTitle' }, codes, continueUrl: returnTo, continueLabel: { key: 'common.continue' } });
         return undefined;
       }
       await attempt.settle('succeeded');

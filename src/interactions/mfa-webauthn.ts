@@ -34,7 +34,7 @@ export function createWebAuthnStep(deps: {
     if (interaction.prompt.name === 'mfa' && interaction.session?.accountId) {
       return { purpose: 'second-factor', accountId: interaction.session.accountId, interactionUid: interaction.uid };
     }
-    throw new InvalidRequestError('This sign-in step does not use a security key.');
+    throw new InvalidRequestError('This sign-in step does not use a security key.').withPageMessage('errors.noSecurityKeyStep');
   }
 
   return {

@@ -9,9 +9,11 @@ import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { InvalidAccountInput, isEmailAddress, normaliseEmail } from '../accounts/accounts.js';
-import { nameRefusal } from '../accounts/registration.js';
+import { nameRefusalCode, RegistrationDomainRefused } from '../accounts/registration.js';
+import { PasswordRefused } from '../accounts/accounts.js';
+import type { Title } from '../http/render.js';
 import { sourceOf } from '../audit/audit-log.js';
-import { InvalidRequestError, NotFoundError } from '../errors/errors.js';
+import { InvalidRequestError, NotFoundError, StepCompleteError } from '../errors/errors.js';
 import { ACR, AMR } from '../assurance/acr-amr.js';
 import type { Interaction } from '../oidc/interaction.js';
 import { SELF_REGISTRATION, clientFlag } from './client-metadata.js';
@@ -37,15 +39,15 @@ export function addRegistrationRoutes(router: Router, deps: LifecycleDeps) {
 
   async function loginInteraction(ctx: Context) {
     const interaction = await deps.loadInteraction(ctx);
-    if (interaction.prompt.name !== 'login') throw new InvalidRequestError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'login') throw new StepCompleteError();
     const client = await clientOf(interaction);
     if (!registrationAllowed(deps, client)) throw new NotFoundError();
     return { interaction, clientName: client?.clientName ?? null };
   }
 
-  const form = (ctx: Context, locals: { action: string; signInUrl: string | null; clientName: string | null; values?: Record<string, string>; error?: string | null }) =>
+  const form = (ctx: Context, locals: { action: string; signInUrl: string | null; clientName: string | null; values?: Record<string, string>; error?: Title | null }) =>
     render(ctx, 'register', {
-      title: 'Create an account',
+      title: { key: 'lifecycle.register.title' },
       action: locals.action,
       signInUrl: locals.signInUrl,
       clientName: locals.clientName,
@@ -60,20 +62,22 @@ export function addRegistrationRoutes(router: Router, deps: LifecycleDeps) {
     const f = ctx.state.form as Record<string, string>;
     const values = { name: field(f, 'name', 100).trim(), email: normaliseEmail(field(f, 'email', 254)) };
     const password = field(f, 'password');
-    const again = async (error: string) => {
+    const again = async (error: Title) => {
       await form(ctx, { ...page, values, error });
       ctx.status = 400;
     };
     await takeQuotas('registrations', deps.limits.registrationPerIp.take(ctx.ip));
-    if (!isEmailAddress(values.email)) return again('Enter your email address, such as name@example.com.');
-    const badName = nameRefusal(values.name);
-    if (badName) return again(badName);
-    if (deps.termsUrl && f.terms !== 'accepted') return again('To create an account, accept the terms of service.');
+    if (!isEmailAddress(values.email)) return again({ key: 'lifecycle.enterEmail' });
+    const badName = nameRefusalCode(values.name);
+    if (badName) return again({ key: `lifecycle.name.${badName}` });
+    if (deps.termsUrl && f.terms !== 'accepted') return again({ key: 'lifecycle.register.acceptTerms' });
     let account;
     try {
-      account = await deps.registration.register({ ...values, name: values.name || undefined, password, interactionUid: page.interactionUid }, sourceOf(ctx));
+      account = await deps.registration.register({ ...values, name: values.name || undefined, password, interactionUid: page.interactionUid, locale: ctx.state.locale as string | undefined }, sourceOf(ctx));
     } catch (err) {
-      if (err instanceof InvalidAccountInput) return again(err.publicMessage ?? 'Check the details you entered and try again.');
+      if (err instanceof PasswordRefused) return again({ key: `passwords.${err.refusal.code}`, values: err.refusal.values });
+      if (err instanceof RegistrationDomainRefused) return again({ key: 'lifecycle.register.domains', values: { domains: err.domains.join(', ') } });
+      if (err instanceof InvalidAccountInput) return again(err.publicMessage ?? { key: 'lifecycle.checkDetails' });
       throw err;
     }
     if (page.interactionUid) {
@@ -82,7 +86,7 @@ export function addRegistrationRoutes(router: Router, deps: LifecycleDeps) {
       });
     }
     await render(ctx, 'register-sent', {
-      title: 'Check your inbox',
+      title: { key: 'lifecycle.checkInbox' },
       email: values.email,
       continueAction: page.interactionUid ? `/interaction/${page.interactionUid}/register/continue` : null,
       clientName: page.clientName,
@@ -118,11 +122,11 @@ export function addRegistrationRoutes(router: Router, deps: LifecycleDeps) {
     const account = uid === interaction.uid && accountId ? await deps.accounts.findById(accountId) : undefined;
     if (!account?.emailVerified) {
       await render(ctx, 'register-sent', {
-        title: 'Check your inbox',
+        title: { key: 'lifecycle.checkInbox' },
         email: null,
         continueAction: `/interaction/${interaction.uid}/register/continue`,
         clientName,
-        notice: 'Your email address is not verified yet. Open the link in the message we sent you, then continue here.',
+        notice: { key: 'lifecycle.notVerifiedYet' },
       });
       ctx.status = 400;
       return;

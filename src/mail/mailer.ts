@@ -7,7 +7,9 @@
 import { join } from 'node:path';
 import ejs from 'ejs';
 import type { Logger } from 'pino';
-import type { Branding } from '../http/render.js';
+import { brandingIn, htmlMessage, type Branding } from '../http/render.js';
+import type { Locales } from '../i18n/locales.js';
+import type { Locale } from '../i18n/locale-list.js';
 import type { MailTransport } from './transport.js';
 
 const LATER_MS = 20;
@@ -25,14 +27,17 @@ export type Mailer = {
   drain(): Promise<void>;
 };
 
-export function createMailer(deps: { transport: MailTransport; viewsDir: string; branding: Branding; issuer: string; logger: Logger }): Mailer {
+export function createMailer(deps: { transport: MailTransport; viewsDir: string; branding: Branding; issuer: string; logger: Logger; locales: Locales }): Mailer {
   const { transport, branding, logger } = deps;
   const dir = join(deps.viewsDir, 'emails');
   const options = { cache: true, async: false, strict: false };
   const pending = new Set<Promise<void>>();
 
   async function send(template: string, to: string, subject: string, locals: Record<string, unknown>) {
-    const data = { brand: branding, issuer: deps.issuer, subject, ...locals };
+    // the message's locale (account-mail.ts chose it: the flow's, else the account's, else the default)
+    const locale: Locale = deps.locales.pick(locals.locale) ?? 'en';
+    const tr = deps.locales.translator(locale);
+    const data = { brand: brandingIn(branding, locale), issuer: deps.issuer, subject, t: tr.t, th: htmlMessage(tr.t), dir: tr.dir, formatDate: tr.date, formatNumber: tr.number, ...locals, locale };
     const body = await ejs.renderFile(join(dir, `${template}.html.ejs`), data, options);
     const html = await ejs.renderFile(join(dir, '_layout.html.ejs'), { ...data, body }, options);
     const text = await ejs.renderFile(join(dir, `${template}.text.ejs`), data, options);

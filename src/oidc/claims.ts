@@ -25,6 +25,7 @@ export function accountClaims(account: AccountRecord): { sub: string } & Record<
 }
 
 /** Plain words for the consent page. */
+/** The consent page's words for the standard scopes, in English: views/locales/<locale>/scopes.json has them in every locale (the key-parity test keeps the English equal to these). */
 export const SCOPE_DESCRIPTIONS: Record<string, string> = {
   openid: 'Know who you are (your account identifier)',
   profile: 'See your name',

@@ -8,14 +8,19 @@ import type { Provider } from 'oidc-provider';
 import type { ProviderHost } from './provider-host.js';
 import { InteractionExpiredError } from '../errors/errors.js';
 import { allowFormRedirectTo } from '../http/security-headers.js';
+import type { InteractionLocale } from '../i18n/interaction-locale.js';
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 /** A page for a prompt other than login and consent (lifecycle/, factors/ add theirs by prompt name). */
 export type PromptPage = (ctx: Context, interaction: Interaction) => Promise<void>;
 
-/** Loads the interaction named in the path, which must be the one this browser's cookie is bound to. */
-export function createInteractionLoader(providers: ProviderHost) {
+/**
+ * Loads the interaction named in the path, which must be the one this browser's cookie is bound to.
+ * `localeOf` chooses the locale of the interaction's pages (i18n/interaction-locale.ts: ui_locales, the
+ * signed-in person's preference).
+ */
+export function createInteractionLoader(providers: ProviderHost, localeOf?: InteractionLocale) {
   return async function loadInteraction(ctx: Context): Promise<Interaction> {
     let interaction: Interaction;
     try {
@@ -26,6 +31,9 @@ export function createInteractionLoader(providers: ProviderHost) {
     if (interaction.uid !== ctx.params.uid) throw new InteractionExpiredError('interaction uid does not match the cookie');
     allowFormRedirectTo(ctx, interaction.params.redirect_uri);
     ctx.set('Cache-Control', 'no-store');
+    // the language switcher of a page shown in answer to a POST links back to the interaction's page
+    ctx.state.pagePath = `/interaction/${interaction.uid}`;
+    await localeOf?.(ctx, interaction);
     return interaction;
   };
 }

@@ -4,7 +4,7 @@
  * a safe description only: never a stack trace or internal detail.
  */
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { Renderer } from '../http/render.js';
+import type { Renderer, Title } from '../http/render.js';
 
 type Out = { error?: string; error_description?: string };
 
@@ -19,7 +19,7 @@ export type ProviderPages = ReturnType<typeof createProviderPages>;
 export function createProviderPages(deps: { render: Renderer; logger: { warn(obj: object, msg: string): void } }) {
   const { render } = deps;
   // oidc-provider's ctx is our Koa ctx (the provider is mounted, not proxied), so state.nonce is set.
-  const page = (ctx: KoaContextWithOIDC, view: string, locals: Record<string, unknown> & { title: string }) =>
+  const page = (ctx: KoaContextWithOIDC, view: string, locals: Record<string, unknown> & { title: Title }) =>
     render(ctx as unknown as Parameters<Renderer>[0], view, locals);
 
   return {
@@ -30,9 +30,10 @@ export function createProviderPages(deps: { render: Renderer; logger: { warn(obj
       }
       const responseStatus = ctx.status;
       await page(ctx, 'error', {
-        title: 'Something went wrong',
-        heading: 'We could not complete this request',
-        message: out.error_description ?? 'The request could not be processed.',
+        title: { key: 'errors.title' },
+        heading: { key: 'errors.heading' },
+        // the OAuth error_description stays English (issue 20: API error descriptions are not translated)
+        message: out.error_description ?? { key: 'errors.generic' },
         code: out.error ?? 'server_error',
         requestId: ctx.state.requestId,
       });
@@ -41,28 +42,28 @@ export function createProviderPages(deps: { render: Renderer; logger: { warn(obj
 
     async logoutSource(ctx: KoaContextWithOIDC, form: string) {
       const clientName = ctx.oidc.client?.clientName ?? null;
-      await page(ctx, 'logout', { title: 'Sign out', form, clientName });
+      await page(ctx, 'logout', { title: { key: 'logout.title' }, form, clientName });
     },
 
     async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
-      await page(ctx, 'logged-out', { title: 'Signed out' });
+      await page(ctx, 'logged-out', { title: { key: 'logout.doneTitle' } });
     },
 
     async userCodeInputSource(ctx: KoaContextWithOIDC, form: string, out?: Out, err?: Error) {
-      const error = err ? (out?.error === 'NoCodeError' ? null : 'That code is not valid or has expired. Check it and try again.') : null;
+      const error = err ? (out?.error === 'NoCodeError' ? null : { key: 'device.invalidCode' }) : null;
       // oidc-provider's form carries its own unlabelled user_code box (with an inline onfocus handler our CSP
       // blocks); the page has the labelled one, so a browser would show two boxes and submit user_code twice.
       const input = USER_CODE_INPUT.exec(form)?.[0] ?? '';
       const userCode = decodeHtml(/\bvalue="([^"]*)"/.exec(input)?.[1] ?? '');
-      await page(ctx, 'device-input', { title: 'Connect a device', form: form.replace(input, ''), error, userCode });
+      await page(ctx, 'device-input', { title: { key: 'device.inputTitle' }, form: form.replace(input, ''), error, userCode });
     },
 
     async userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, _info: unknown, userCode: string) {
-      await page(ctx, 'device-confirm', { title: 'Confirm the device', form, clientName: client.clientName ?? client.clientId, userCode });
+      await page(ctx, 'device-confirm', { title: { key: 'device.confirmTitle' }, form, clientName: client.clientName ?? client.clientId, userCode });
     },
 
     async deviceSuccessSource(ctx: KoaContextWithOIDC) {
-      await page(ctx, 'device-success', { title: 'Device connected' });
+      await page(ctx, 'device-success', { title: { key: 'device.successTitle' } });
     },
   };
 }

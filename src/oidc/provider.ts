@@ -10,6 +10,7 @@ import type { ResourceRecord } from '../../adapters/contract.js';
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './claims.js';
 import { createInteractionPolicy, type PolicyDeps } from './policy.js';
 import { ACR } from '../assurance/acr-amr.js';
+import { LOCALES } from '../i18n/locale-list.js';
 import { assertClaimsParameter } from './claims-parameter.js';
 import type { ProviderPages } from './provider-pages.js';
 import type { JwtAccessTokenLedger } from './jwt-access-token-ledger.js';
@@ -100,6 +101,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       long: { httpOnly: true, sameSite: 'lax', signed: true, ...(base ? { path: base } : {}) },
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
+    // OpenID Connect Discovery 1.0 §3: the languages of the hosted pages, which ui_locales chooses from
+    // (i18n/choose-locale.ts); oidc-provider adds `discovery` to its document as given
+    discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...LOCALES] },
     interactions: {
       policy: createInteractionPolicy({
         requirement: deps.mfaRequirement, afterMfa: deps.promptsAfterMfa,

@@ -94,6 +94,13 @@ export function createQuota(limiter: RateLimiterAbstract): Quota {
 }
 
 /** "15 minutes", "2 hours": how long to wait, for pages. */
+/** `inWords`'s unit and count, for a message's plural (the same rounding). */
+export function waitIn(seconds: number): { unit: 'seconds' | 'minutes' | 'hours'; count: number } {
+  if (seconds < 90) return { unit: 'seconds', count: Math.max(1, Math.round(seconds)) };
+  if (seconds < 90 * 60) return { unit: 'minutes', count: Math.round(seconds / 60) };
+  return { unit: 'hours', count: Math.round(seconds / 3600) };
+}
+
 export function inWords(seconds: number): string {
   if (seconds < 90) return `${Math.max(1, Math.round(seconds))} second${Math.round(seconds) === 1 ? '' : 's'}`;
   if (seconds < 90 * 60) return `${Math.round(seconds / 60)} minutes`;
@@ -101,7 +108,13 @@ export function inWords(seconds: number): string {
 }
 
 /** Takes one request from each quota; over any of them, HTTP 429 with Retry-After and a friendly page. */
-export async function takeQuotas(what: string, ...takes: Promise<number>[]): Promise<void> {
+/** The quotas' names in the page's message (errors.quota selects on them). */
+const QUOTA_NAMES = { registrations: 'registrations', 'password reset requests': 'resets', 'verification emails': 'verifications' } as const;
+
+export async function takeQuotas(what: keyof typeof QUOTA_NAMES, ...takes: Promise<number>[]): Promise<void> {
   const wait = Math.max(...(await Promise.all(takes)));
-  if (wait > 0) throw new TooManyRequestsError(wait, `Too many ${what} in a short time. Try again in ${inWords(wait)}.`);
+  if (wait > 0) {
+    throw new TooManyRequestsError(wait, `Too many ${what} in a short time. Try again in ${inWords(wait)}.`)
+      .withPageMessage('errors.quota', { what: QUOTA_NAMES[what], ...waitIn(wait) });
+  }
 }

@@ -40,6 +40,9 @@ export function tenantConfig(config: Config, tenant: TenantRecord, openSealed?: 
     BRAND_PRIMARY_COLOR: branding.primaryColor ?? config.BRAND_PRIMARY_COLOR,
     BRAND_BACKGROUND_COLOR: branding.backgroundColor ?? config.BRAND_BACKGROUND_COLOR,
     BRAND_SUPPORT_URL: branding.supportUrl ?? config.BRAND_SUPPORT_URL,
+    DEFAULT_LOCALE: branding.defaultLocale ?? config.DEFAULT_LOCALE,
+    // the deployment's names and links per locale are its own brand's, not a tenant's
+    BRAND_TEXTS: {},
     // the federation file configures the default tenant's upstream providers; a tenant's are its own, stored
     FEDERATION_FILE: federation && openSealed ? tenantFederation(tenant.id, openSealed(federation.sealed)) : null,
     // the demo client and user are the default tenant's

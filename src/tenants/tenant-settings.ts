@@ -5,6 +5,7 @@
  * failures before lockout, MFA on where the deployment requires it). The README's tenant policy table
  * is this file's.
  */
+import { LOCALES } from '../i18n/locale-list.js';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import { parseIpRange } from '../http/ip-ranges.js';
@@ -40,6 +41,7 @@ export const tenantBrandingSchema = z.object({
   primaryColor: color.optional().describe('buttons and links'),
   backgroundColor: color.optional().describe('page background'),
   supportUrl: httpsUrl.optional().describe('"Need help?" link on pages and in emails'),
+  defaultLocale: z.enum(LOCALES).optional().describe('language of pages and emails when nothing else chooses one (DEFAULT_LOCALE by default)'),
 }).strict();
 
 export const tenantSettingsSchema = z.object({

@@ -490,7 +490,7 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
       const before = await a.store.accounts.count();
       const email = `Ada.${rand()}@Example.Test`;
       const account = {
-        id: rand(), email, emailVerified: false, name: 'Ada Lovelace 👩🏽‍💻', passwordHash: '$2b$04$abc', roles: ['admin', 'ops'], createdAt: Date.now(), updatedAt: Date.now(), disabledAt: null, lastLoginAt: null,
+        id: rand(), email, emailVerified: false, name: 'Ada Lovelace 👩🏽‍💻', passwordHash: '$2b$04$abc', roles: ['admin', 'ops'], createdAt: Date.now(), updatedAt: Date.now(), disabledAt: null, lastLoginAt: null, locale: null,
       };
       await a.store.accounts.create(account);
       assert.deepEqual(await b.store.accounts.findById(account.id), account);
@@ -514,6 +514,11 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
       });
       await a.store.accounts.update(account.id, { roles: [] });
       assert.deepEqual((await b.store.accounts.findById(account.id))?.roles, []);
+      // the person's language (issue 20): kept, and cleared again
+      await a.store.accounts.update(account.id, { locale: 'ar' });
+      assert.equal((await b.store.accounts.findById(account.id))?.locale, 'ar');
+      await a.store.accounts.update(account.id, { locale: null });
+      assert.equal((await b.store.accounts.findById(account.id))?.locale, null);
       await assert.rejects(a.store.accounts.update(other.id, { email: email.toLowerCase() }), DuplicateError);
       await a.store.accounts.update(other.id, { email: `Grace.New.${rand()}@Example.Test` });
       const moved = await b.store.accounts.findById(other.id);
@@ -943,7 +948,7 @@ export function describeStoreContract(name: string, { open, openEmpty }: StoreOp
             failed++;
           }
         };
-        const account = { id: rand(), email: `restart-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, roles: [], createdAt: Date.now(), updatedAt: Date.now(), disabledAt: null, lastLoginAt: null };
+        const account = { id: rand(), email: `restart-${rand()}@example.test`, emailVerified: true, name: null, passwordHash: null, roles: [], createdAt: Date.now(), updatedAt: Date.now(), disabledAt: null, lastLoginAt: null, locale: null };
         await c.store.accounts.create(account);
         for (let n = 0; n < 10; n++) await write(n);
         assert.equal(acknowledged.length, 10);

@@ -4,6 +4,8 @@
  * translated by the one table in src/errors/error-handler.ts. `not_found` and `too_many_requests` are not
  * OAuth codes: a 404 says invalid_request, a 429 says temporarily_unavailable with Retry-After.
  */
+import { join } from 'node:path';
+import { loadLocales } from '../../src/i18n/locales.js';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -40,7 +42,7 @@ describe('errors shaped like the protocol', () => {
       ctx.state.problemDetails = ctx.path.endsWith('-problem') || ctx.query.problem === '1';
       await next();
     });
-    app.use(errorHandler({ logger, render: createRenderer({ viewsDir: DEFAULT_PATHS.viewsDir, branding: { name: 'Gatehouse', logoUrl: '', primaryColor: '#000000', backgroundColor: '#ffffff', supportUrl: '' } }) }));
+    app.use(errorHandler({ logger, render: createRenderer({ viewsDir: DEFAULT_PATHS.viewsDir, branding: { name: 'Gatehouse', logoUrl: '', primaryColor: '#000000', backgroundColor: '#ffffff', supportUrl: '' }, locales: loadLocales({ dir: join(DEFAULT_PATHS.viewsDir, 'locales'), logger }), defaultLocale: 'en' }) }));
     app.use(async (ctx) => ROUTES[ctx.path]?.());
     server = createServer(app.callback()).listen(0, '127.0.0.1');
     await once(server, 'listening');

@@ -1,4 +1,6 @@
 /** Mail settings: an unusable SMTP_URL stops start-up with a clear message; without one, mail goes to the log. */
+import { join } from 'node:path';
+import { loadLocales } from '../../src/i18n/locales.js';
 import assert from 'node:assert/strict';
 import { createMailer } from '../../src/mail/mailer.js';
 import { DEFAULT_PATHS } from '../../src/app/paths.js';
@@ -46,8 +48,8 @@ describe('mail configuration', () => {
     const transport = { kind: 'log' as const, send: async (m: { html: string; text: string }) => void sent.push(m), close() {} };
     const brand = { name: 'Acme', logoUrl: '', primaryColor: '#aa0000', backgroundColor: '#ffffff' };
     for (const supportUrl of ['https://help.acme.test/', '']) {
-      const mailer = createMailer({ transport, viewsDir: DEFAULT_PATHS.viewsDir, branding: { ...brand, supportUrl }, issuer: 'https://id.example.test', logger: createLogger('silent') });
-      await mailer.send('verify-email', 'a@example.test', 'Verify', { name: null, link: 'https://id.example.test/verify-email?token=x', validFor: '1 hour' });
+      const mailer = createMailer({ transport, viewsDir: DEFAULT_PATHS.viewsDir, branding: { ...brand, supportUrl }, issuer: 'https://id.example.test', logger: createLogger('silent'), locales: loadLocales({ dir: join(DEFAULT_PATHS.viewsDir, 'locales'), logger: createLogger('silent') }) });
+      await mailer.send('verify-email', 'a@example.test', 'Verify', { name: null, link: 'https://id.example.test/verify-email?token=x', validFor: { unit: 'hours', count: 1 } });
     }
     const [withLink, without] = sent as [{ html: string; text: string }, { html: string; text: string }];
     assert.match(withLink.html, /href="https:\/\/help\.acme\.test\/"[^>]*>Need help\?/);

@@ -39,9 +39,9 @@ const LAYERS: { layer: string; units: string[]; sideways: boolean; why: string }
   },
   {
     layer: 'leaves',
-    units: ['src/http/', 'src/errors/', 'src/config/', 'src/assurance/'],
+    units: ['src/http/', 'src/i18n/', 'src/errors/', 'src/config/', 'src/assurance/'],
     sideways: true,
-    why: 'helpers and vocabulary every layer above uses (HTTP pieces, typed errors, settings, ACR/AMR)',
+    why: 'helpers and vocabulary every layer above uses (HTTP pieces, translations, typed errors, settings, ACR/AMR)',
   },
   { layer: 'adapters', units: ['adapters/'], sideways: true, why: 'storage behind adapters/contract.ts' },
 ];

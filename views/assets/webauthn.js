@@ -9,6 +9,11 @@
   var lib = window.SimpleWebAuthnBrowser;
   if (!lib || !lib.browserSupportsWebAuthn()) return;
 
+  // the page's translations (partials/webauthn-scripts.ejs), English where a page has none
+  var words = {};
+  try { words = JSON.parse((document.getElementById('webauthn-messages') || {}).textContent || '{}'); } catch (e) { words = {}; }
+  function say(key, english) { return typeof words[key] === 'string' ? words[key] : english; }
+
   function post(url, fields) {
     return fetch(url, {
       method: 'POST',
@@ -17,16 +22,16 @@
       body: new URLSearchParams(fields),
     }).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (body) {
-        if (!res.ok) throw new Error(body.error_description || 'Something went wrong. Reload the page and try again.');
+        if (!res.ok) throw new Error(body.error_description || say('failed', 'Something went wrong. Reload the page and try again.'));
         return body;
       });
     });
   }
 
   function explain(err) {
-    if (err && (err.name === 'NotAllowedError' || err.name === 'AbortError')) return 'The request was cancelled or timed out. Try again.';
-    if (err && err.name === 'InvalidStateError') return 'This security key or passkey is already registered to your account.';
-    return (err && err.message) || 'Something went wrong. Try again.';
+    if (err && (err.name === 'NotAllowedError' || err.name === 'AbortError')) return say('cancelled', 'The request was cancelled or timed out. Try again.');
+    if (err && err.name === 'InvalidStateError') return say('registered', 'This security key or passkey is already registered to your account.');
+    return (err && err.message) || say('generic', 'Something went wrong. Try again.');
   }
 
   function showError(box, message) {

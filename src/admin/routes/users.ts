@@ -4,6 +4,7 @@
  * The list and the lifecycle actions (disable, enable, delete, unlock, reset-factors, email change, sign
  * out) are in user-lifecycle.ts, on the account lifecycle service.
  */
+import { LOCALES } from '../../i18n/locale-list.js';
 import { z } from 'zod';
 import type { AccountRecord } from '../../../adapters/contract.js';
 import { DuplicateError } from '../../../adapters/contract.js';
@@ -18,7 +19,7 @@ import type { Invitations } from '../../accounts/invitation.js';
 import { sourceOf } from '../../audit/audit-log.js';
 
 export type UserRoutesDeps = {
-  accounts: Pick<AccountService, 'create' | 'findById' | 'setName' | 'setRoles' | 'markEmailVerified'>;
+  accounts: Pick<AccountService, 'create' | 'findById' | 'setName' | 'setLocale' | 'setRoles' | 'markEmailVerified'>;
   audit: Pick<AuditLog, 'record' | 'recordChange'>;
   invitations: Pick<Invitations, 'send'>;
   authorityOf: AuthorityOf;
@@ -27,6 +28,7 @@ export type UserRoutesDeps = {
 export const userSchema = z.object({
   id: z.string(), email: z.string(), email_verified: z.boolean(), name: z.string().nullable(), roles: z.array(z.string()),
   has_password: z.boolean(), status: z.enum(['active', 'disabled']), disabled_at: z.string().nullable(), last_login_at: z.string().nullable(),
+  locale: z.string().nullable().describe('the person\'s language for pages and mail; null: chosen by the browser or the default'),
   created_at: z.string(), updated_at: z.string(),
 });
 
@@ -35,6 +37,7 @@ const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(ms)
 export const userView = (a: AccountRecord) => ({
   id: a.id, email: a.email, email_verified: a.emailVerified, name: a.name, roles: a.roles, has_password: a.passwordHash !== null,
   status: a.disabledAt == null ? ('active' as const) : ('disabled' as const), disabled_at: iso(a.disabledAt), last_login_at: iso(a.lastLoginAt),
+  locale: a.locale ?? null,
   created_at: new Date(a.createdAt).toISOString(), updated_at: new Date(a.updatedAt).toISOString(),
 });
 const view = userView;
@@ -87,12 +90,13 @@ export function userRoutes(d: UserRoutesDeps): AdminRoute[] {
       },
     }),
     route({
-      method: 'patch', path: '/users/:id', operationId: 'users.update', summary: 'Change name, roles, or mark the email verified', scope: 'admin:users:write',
+      method: 'patch', path: '/users/:id', operationId: 'users.update', summary: 'Change name, roles, language, or mark the email verified', scope: 'admin:users:write',
       params: idParams, ifMatch: true,
       body: z.object({
         name: z.string().max(200).nullable().optional(),
         roles: z.array(z.string().max(64)).max(100).optional(),
         email_verified: z.literal(true).optional().describe('true marks the email verified; unverifying is not offered'),
+        locale: z.enum(LOCALES).nullable().optional().describe('the person\'s language for pages and mail (issue 20); null clears it'),
       }).strict(),
       response: userSchema,
       async handler({ params, body, ctx, caller }) {
@@ -111,6 +115,7 @@ export function userRoutes(d: UserRoutesDeps): AdminRoute[] {
             if (body.roles !== undefined) await d.accounts.setRoles(account.email, body.roles);
             if (body.name !== undefined) await d.accounts.setName(account.id, body.name ?? '');
             if (body.email_verified) await d.accounts.markEmailVerified(account.id);
+            if (body.locale !== undefined) await d.accounts.setLocale(account.id, body.locale);
           }, { event: { type: 'admin.user.updated', accountId: account.id, clientId: actor(ctx).clientId, details: { changed: Object.keys(body), by_account: actor(ctx).accountId } }, from: ctx });
         } catch (err) {
           asProblem(err);
