@@ -21,7 +21,7 @@ import type { OidcLogins, OidcIdentity } from '../federation/oidc/oidc-logins.js
 import type { FederatedAccounts } from '../federation/federated-accounts.js';
 import type { OidcUpstreamConfig } from '../config/federation/oidc-config.js';
 import { oidcProfile, upstreamAuthContext } from '../federation/oidc/oidc-profile.js';
-import { FederationRefusedError, refusalMessages } from '../federation/federation-errors.js';
+import { FederationRefusedError, refusalMessages, type Refusal } from '../federation/federation-errors.js';
 import { InvalidRequestError, NotFoundError, TooManyRequestsError } from '../errors/errors.js';
 import { accountSubject, unknownLoginSubject, type LoginThrottle } from '../accounts/login-throttle.js';
 import type { Interaction } from '../oidc/interaction.js';
@@ -45,7 +45,7 @@ export type OidcSignInDeps = {
   sessions?: { remember(uid: string, accountId: string, providerId: string, idToken: string | undefined): Promise<void> };
 };
 
-type Done = { result: Record<string, unknown>; notice?: string };
+type Done = { result: Record<string, unknown>; notice?: Refusal };
 type PendingLink = { uid: string; providerId: string; identity: OidcIdentity; accountId: string; email: string };
 
 const LINK_TTL = 600;
