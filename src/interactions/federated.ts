@@ -62,7 +62,7 @@ export function createFederatedStep(deps: {
         return;
       }
       (ctx.state.formActionOrigins as Set<string>).add(provider.ssoOrigin);
-      await deps.render(ctx, 'saml-post', { title: `Continue with ${provider.config.name}`, idpName: provider.config.name, action: out.action, fields: out.fields });
+      await deps.render(ctx, 'saml-post', { title: { key: 'login.continueWith', values: { idp: provider.config.name } }, idpName: provider.config.name, action: out.action, fields: out.fields });
     },
 
     /** The login result, and a notice the person must read before continuing (an email kept, see federated-accounts.ts). */
