@@ -14,14 +14,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
-import type { Renderer } from '../http/render.js';
+import type { Renderer, Title } from '../http/render.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { DuplicateError, type AccountRecord, type FederationStore, type ShortLivedRecordStore } from '../../adapters/contract.js';
 import type { OidcLogins, OidcIdentity } from '../federation/oidc/oidc-logins.js';
 import type { FederatedAccounts } from '../federation/federated-accounts.js';
 import type { OidcUpstreamConfig } from '../config/federation/oidc-config.js';
 import { oidcProfile, upstreamAuthContext } from '../federation/oidc/oidc-profile.js';
-import { FederationRefusedError, refusalMessages } from '../federation/federation-errors.js';
+import { FederationRefusedError, refusalMessages, type Refusal } from '../federation/federation-errors.js';
 import { InvalidRequestError, NotFoundError, TooManyRequestsError } from '../errors/errors.js';
 import { accountSubject, unknownLoginSubject, type LoginThrottle } from '../accounts/login-throttle.js';
 import type { Interaction } from '../oidc/interaction.js';
@@ -45,7 +45,7 @@ export type OidcSignInDeps = {
   sessions?: { remember(uid: string, accountId: string, providerId: string, idToken: string | undefined): Promise<void> };
 };
 
-type Done = { result: Record<string, unknown>; notice?: string };
+type Done = { result: Record<string, unknown>; notice?: Refusal };
 type PendingLink = { uid: string; providerId: string; identity: OidcIdentity; accountId: string; email: string };
 
 const LINK_TTL = 600;
@@ -80,10 +80,10 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
     return kept ? { result, notice: refusalMessages.emailKept(config.name, kept.kept, kept.asserted) } : { result };
   }
 
-  async function linkPage(ctx: Context, interaction: Interaction, config: OidcUpstreamConfig, pending: Pick<PendingLink, 'accountId' | 'email'>, link: string, error: string | null = null) {
+  async function linkPage(ctx: Context, interaction: Interaction, config: OidcUpstreamConfig, pending: Pick<PendingLink, 'accountId' | 'email'>, link: string, error: Title | null = null) {
     // the passkey option only for an account that has one (its credentials are the only ones allowed)
     const passkey = deps.passkeys ? (await deps.passkeys.list(pending.accountId)).length > 0 : false;
-    await deps.render(ctx, 'federated-link', { title: `Link ${config.name}`, providerName: config.name, providerId: config.id, uid: interaction.uid, email: pending.email, link, error, passkey });
+    await deps.render(ctx, 'federated-link', { title: { key: 'federated.link.heading', values: { provider: config.name } }, providerName: config.name, providerId: config.id, uid: interaction.uid, email: pending.email, link, error, passkey });
   }
 
   /** The pending link this form names, for this interaction and provider; refused (as a replay) otherwise. */
@@ -96,18 +96,18 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
   }
 
   /** Whether the form proves the pending account: its password, or an assertion by one of its passkeys. */
-  async function proves(interaction: Interaction, pending: PendingLink, link: string, form: Record<string, string>): Promise<{ ok: true; reason: string } | { ok: false; reason: string; message: string }> {
+  async function proves(interaction: Interaction, pending: PendingLink, link: string, form: Record<string, string>): Promise<{ ok: true; reason: string } | { ok: false; reason: string; message: Title }> {
     if (form.credential !== undefined) {
-      if (!deps.passkeys) return { ok: false, reason: 'wrong_passkey', message: 'Passkeys are not available here. Enter the password instead.' };
+      if (!deps.passkeys) return { ok: false, reason: 'wrong_passkey', message: { key: 'federated.link.noPasskeys' } };
       // a malformed response is a WebAuthnInputError, answered by the error handler (errors/error-handler.ts)
       const response = parseCredentialJson<AuthenticationResponseJSON>(form.credential, 'authentication');
       const verdict = await deps.passkeys.verifyAuthentication(response, { purpose: 'link', accountId: pending.accountId, interactionUid: interaction.uid, link });
       // the same words whatever went wrong: they must not tell whose passkey it was
-      if (!verdict.ok || verdict.accountId !== pending.accountId) return { ok: false, reason: 'wrong_passkey', message: 'That passkey was not accepted. Use a passkey of this account, or enter its password.' };
+      if (!verdict.ok || verdict.accountId !== pending.accountId) return { ok: false, reason: 'wrong_passkey', message: { key: 'federated.link.wrongPasskey' } };
       return { ok: true, reason: 'local_passkey' };
     }
     const checked = await deps.checkPassword(pending.email, form.password ?? '');
-    if (!checked.account || checked.account.id !== pending.accountId) return { ok: false, reason: 'wrong_password', message: 'That password is not right.' };
+    if (!checked.account || checked.account.id !== pending.accountId) return { ok: false, reason: 'wrong_password', message: { key: 'federated.link.wrongPassword' } };
     return { ok: true, reason: 'local_password' };
   }
 
@@ -158,7 +158,7 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
       const pending = await pendingLink(config, interaction, providerId, link);
       // count first, then check, under the account's own counter (the login page's throttle)
       const attempt = await deps.throttle.begin(pending.accountId ? accountSubject(pending.accountId) : unknownLoginSubject(pending.email), ctx.ip);
-      if (attempt.refused) throw new TooManyRequestsError(attempt.retryAfter, 'Too many failed attempts. Try again later.');
+      if (attempt.refused) throw new TooManyRequestsError(attempt.retryAfter, 'Too many failed attempts. Try again later.').withPageMessage('errors.tooManyAttempts');
       const proof = await proves(interaction, pending, link, form);
       if (!proof.ok) {
         await attempt.settle('failed');

@@ -9,7 +9,7 @@ import type { Renderer } from '../http/render.js';
 import type { SamlLogins } from '../federation/saml/saml-logins.js';
 import type { FederatedAccounts } from '../federation/federated-accounts.js';
 import { mapProfile } from '../federation/upstream-profile.js';
-import { FederationRefusedError, refusalMessages } from '../federation/federation-errors.js';
+import { FederationRefusedError, refusalMessages, type Refusal } from '../federation/federation-errors.js';
 import { NotFoundError } from '../errors/errors.js';
 import { ACR, AMR } from '../assurance/acr-amr.js';
 import type { Interaction } from '../oidc/interaction.js';
@@ -62,11 +62,11 @@ export function createFederatedStep(deps: {
         return;
       }
       (ctx.state.formActionOrigins as Set<string>).add(provider.ssoOrigin);
-      await deps.render(ctx, 'saml-post', { title: `Continue with ${provider.config.name}`, idpName: provider.config.name, action: out.action, fields: out.fields });
+      await deps.render(ctx, 'saml-post', { title: { key: 'login.continueWith', values: { idp: provider.config.name } }, idpName: provider.config.name, action: out.action, fields: out.fields });
     },
 
     /** The login result, and a notice the person must read before continuing (an email kept, see federated-accounts.ts). */
-    async complete(ctx: Context, interaction: Interaction, providerId: string): Promise<{ result: Record<string, unknown>; notice?: string } | undefined> {
+    async complete(ctx: Context, interaction: Interaction, providerId: string): Promise<{ result: Record<string, unknown>; notice?: Refusal } | undefined> {
       if (oidc?.has(providerId)) return oidc.complete(ctx, interaction, providerId);
       const provider = saml.get(providerId);
       if (!provider) throw new NotFoundError('There is no such sign-in option.');

@@ -6,7 +6,7 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import { createInteractionLoader, finishInteraction, type Interaction, type PromptPage } from '../oidc/interaction.js';
-import type { Renderer } from '../http/render.js';
+import type { Renderer, Title } from '../http/render.js';
 import { InvalidRequestError, StepCompleteError } from '../errors/errors.js';
 import type { LoginStep } from './login.js';
 import type { ConsentStep } from './consent.js';
@@ -33,7 +33,7 @@ export function createInteractionRouter(deps: {
   const loadInteraction = createInteractionLoader(providers, deps.interactionLocale);
 
   /** The sign-in is complete; the person reads the notice (an upstream email kept), then continues to the app themselves. */
-  async function showNotice(ctx: Context, result: Record<string, unknown>, notice: string) {
+  async function showNotice(ctx: Context, result: Record<string, unknown>, notice: Title) {
     const continueTo = await providers.current.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     await deps.render(ctx, 'federated-notice', { title: { key: 'federated.notice.title' }, message: notice, continueTo });
   }

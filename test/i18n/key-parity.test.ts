@@ -11,6 +11,7 @@ import { DEFAULT_PATHS } from '../../src/app/paths.js';
 import { LOCALES } from '../../src/i18n/locale-list.js';
 import { readLocaleFolder } from '../../src/i18n/locales.js';
 import { SCOPE_DESCRIPTIONS } from '../../src/oidc/claims.js';
+import { refusalMessages, refusalCategories, type Refusal } from '../../src/federation/federation-errors.js';
 
 const dir = join(DEFAULT_PATHS.viewsDir, 'locales');
 
@@ -37,6 +38,18 @@ describe('translations (views/locales)', () => {
   const filesOf = (locale: string) => readdirSync(join(dir, locale)).filter((f) => f.endsWith('.json')).sort();
 
   it('English has messages', () => assert.ok(Object.keys(english).length > 20));
+
+  it('the federation refusals read in English exactly as their text for the log and the API', () => {
+    const shown = (r: Refusal) => String(new IntlMessageFormat(english[r.key]!, 'en', undefined, { ignoreTag: true }).format(r.values));
+    const all: Refusal[] = [
+      refusalMessages.unavailableUpstream('Okta'), refusalMessages.unavailable('Okta'), refusalMessages.emailTaken('Okta'), refusalMessages.emailNotAllowed('Okta'),
+      refusalMessages.emailConflict('Okta'), refusalMessages.emailKept('Okta', 'a@example.test', 'b@example.test'), refusalMessages.noEmail('Okta'), refusalMessages.cannotSignIn('Okta'),
+    ];
+    for (const category of Object.keys(refusalCategories) as (keyof typeof refusalCategories)[]) {
+      all.push(refusalMessages.rejected('Okta', category), refusalMessages.upstreamRejected('Okta', category), refusalMessages.logoutRejected('Okta', category), refusalMessages.logoutResponseRejected('Okta', category));
+    }
+    for (const r of all) assert.equal(shown(r), r.text, r.key);
+  });
 
   it('the English scope words are the ones the code names (oidc/claims.ts SCOPE_DESCRIPTIONS)', () => {
     for (const [scope, words] of Object.entries(SCOPE_DESCRIPTIONS)) assert.equal(english[`scopes.${scope}`], words, scope);

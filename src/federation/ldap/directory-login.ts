@@ -9,20 +9,20 @@ import type { AccountRecord } from '../../../adapters/contract.js';
 import type { HomeRealms } from '../home-realm.js';
 import type { FederatedAccounts } from '../federated-accounts.js';
 import { mapProfile } from '../upstream-profile.js';
-import { refusalMessages } from '../federation-errors.js';
+import { refusalMessages, type Refusal } from '../federation-errors.js';
 import type { LdapDirectory } from './ldap-directory.js';
 import { normalizeDn } from './ldap-names.js';
 import { directorySubject } from '../../accounts/login-throttle.js';
 
 export type PasswordCheck =
   /** `notice`: to show the person (their new directory email belongs to another account; emailConflict "keep") */
-  | { status: 'ok'; account: AccountRecord; notice?: string }
+  | { status: 'ok'; account: AccountRecord; notice?: Refusal }
   /** wrong password or unknown person, wherever they were looked for */
   | { status: 'invalid' }
   /** the directory that should answer cannot: the message says so */
-  | { status: 'unavailable'; message: string }
+  | { status: 'unavailable'; message: Refusal }
   /** the directory said yes but the account cannot be used (email taken, no email) */
-  | { status: 'refused'; message: string };
+  | { status: 'refused'; message: Refusal };
 
 export type DirectoryLogin = ReturnType<typeof createDirectoryLogin>;
 

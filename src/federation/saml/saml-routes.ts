@@ -116,7 +116,7 @@ export function createSamlRouter(deps: {
     }
     const origins = ctx.state.formActionOrigins;
     if (origins instanceof Set) origins.add(new URL(answer.action).origin);
-    await deps.render(ctx, 'saml-post', { title: `Continue with ${provider.config.name}`, idpName: provider.config.name, action: answer.action, fields: answer.fields });
+    await deps.render(ctx, 'saml-post', { title: { key: 'login.continueWith', values: { idp: provider.config.name } }, idpName: provider.config.name, action: answer.action, fields: answer.fields });
   }
 
   /**

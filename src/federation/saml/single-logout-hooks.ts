@@ -55,7 +55,7 @@ export function singleLogoutHooks(deps: {
     const origins = ctx.state.formActionOrigins;
     if (origins instanceof Set) origins.add(new URL(answer.action).origin);
     const name = begun.provider.config.name;
-    await deps.render(ctx, 'saml-logout-post', { title: `Signing out of ${name}`, idpName: name, action: answer.action, fields: answer.fields });
+    await deps.render(ctx, 'saml-logout-post', { title: { key: 'federated.saml.signingOutHeading', values: { idp: name } }, idpName: name, action: answer.action, fields: answer.fields });
     ctx.status = 200;
   }
 
