@@ -113,7 +113,7 @@ export function createRoleService(deps: {
     async delete(name: string): Promise<boolean> {
       refuseProtected(name, 'deleted');
       const provider = deps.mappedBy?.(name);
-      if (provider) throw new RoleProtected(`${name} is mapped to by the federation provider "${provider}"; remove it from the federation file first`);
+      if (provider) throw new RoleProtected(`${name} is mapped to by the federation provider "${provider}"; remove it from that provider first (FEDERATION_FILE, or the identity provider through the API or CLI)`);
       return roles.delete(name);
     },
 
