@@ -25,6 +25,7 @@ import { createAdminCaller, managementToken, type AdminAnswer } from './admin-cl
 import { buildCliContext, type CliContext } from '../../src/app/cli-context.js';
 import { DEFAULT_PATHS } from '../../src/server.js';
 import { eventFromAudit } from '../../src/events/audit-events.js';
+import { cliInProcess } from '../helpers/cli-in-process.js';
 
 const insecure = { execute: [oidc.allowInsecureRequests] };
 const REDIRECT_URI = 'https://rp.example.test/callback';
@@ -230,6 +231,29 @@ describe('management API: identity providers written at run time (default tenant
     assert.doesNotMatch(after.html, /\/federated\/partner"/);
     assert.match(after.html, /\/federated\/filed"/, 'the file\'s provider stays');
     assert.equal((await call('DELETE', '/identity-providers/partner', { token: write })).status, 404);
+  });
+
+  it('the CLI writes a tenant\'s providers (--tenant): create from a settings file, the tenant\'s API shows it, a bad one is exit 2, delete', async () => {
+    const opened = await buildCliContext({ config: gh.context.config, logger: gh.context.logger, ...DEFAULT_PATHS, keysDir: join(gh.dataDir, 'keys'), tenant: 'globex' });
+    // as `gatehouse --tenant globex` opens it, without the lazily built provider (cliInProcess copies the context)
+    const { providers: _lazy, ...descriptors } = Object.getOwnPropertyDescriptors(opened);
+    const globex = Object.defineProperties({}, descriptors) as CliContext;
+    try {
+      const settings = join(work, 'globex-idp.json');
+      await writeFile(settings, JSON.stringify({ id: 'forge', preset: 'github', clientId: 'forge-app', clientSecret: 'globex-cli-secret-0123456789', emailDomains: ['forge.test'] }));
+      const created = await cliInProcess(globex, ['federation', 'create', '--protocol', 'oauth2', '--settings-file', settings, '--output', 'json']);
+      assert.equal(created.code, 0, created.stderr);
+      assert.ok(!created.stdout.includes('globex-cli-secret'), 'never printed');
+      const listed = await globexCall('GET', '/identity-providers', { token: globexWrite });
+      assert.deepEqual((listed.body.items as { id: string; source: string }[]).map((p) => [p.id, p.source]), [['forge', 'api']]);
+      const bad = await cliInProcess(globex, ['federation', 'update', 'forge', '--protocol', 'oauth2', '--settings', '{"preset":"github","clientId":"x","clientSecret":"y","unknownKey":1}']);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /unknownKey/);
+      assert.equal((await cliInProcess(globex, ['federation', 'delete', 'forge', '--yes'])).code, 0);
+      assert.deepEqual((await globexCall('GET', '/identity-providers', { token: globexWrite })).body.items, []);
+    } finally {
+      await opened.close();
+    }
   });
 
   describe('what an attacker tries', () => {
