@@ -94,6 +94,12 @@ export async function buildAccounts(
   store: Store,
   mayMail: (email: string) => Promise<boolean>,
   resources: AccountResources = createAccountResources(),
+  /**
+   * the upstream providers in service, read at each use: the default tenant's include those written at
+   * run time (app/federation-holder.ts), whose group mappings grant roles and protect them from deletion
+   * as the file's do
+   */
+  federationConfig: () => Config['FEDERATION_FILE'] = () => o.config.FEDERATION_FILE,
 ): Promise<Accounts> {
   const { config, logger } = o;
   const audit = createAuditLog({ store: store.audit, units: store, logger, retentionSeconds: config.AUDIT_RETENTION });
@@ -103,8 +109,14 @@ export async function buildAccounts(
     common: resources.commonPasswords(config.PASSWORD_MIN_LENGTH),
     serviceName: config.BRAND_NAME,
   });
-  const mapped = rolesMappedBy(config.FEDERATION_FILE);
-  const roles = createRoleService({ roles: store.roles, resources: store.resources, systemRoles: ADMIN_ROLES, mappedBy: (role) => mapped.get(role), audit });
+  // computed again only when the configuration in service is another object (a swap)
+  let mappedOf: { config: Config['FEDERATION_FILE']; mapped: Map<string, string> } | undefined;
+  const mappedBy = (role: string) => {
+    const current = federationConfig();
+    if (mappedOf?.config !== current) mappedOf = { config: current, mapped: rolesMappedBy(current) };
+    return mappedOf.mapped.get(role);
+  };
+  const roles = createRoleService({ roles: store.roles, resources: store.resources, systemRoles: ADMIN_ROLES, mappedBy, audit });
   await roles.ensureSystemRoles();
   const permissionsOf = createPermissionEvaluator({ roles: store.roles });
   const accounts = createAccountService({
@@ -117,7 +129,7 @@ export async function buildAccounts(
     historySize: config.PASSWORD_HISTORY,
     maxPasswordAge: config.PASSWORD_MAX_AGE,
   });
-  const federatedRolesOf = async (id: string) => currentFederatedRoles(config.FEDERATION_FILE, await store.federation.sourcedRolesOf(id));
+  const federatedRolesOf = async (id: string) => currentFederatedRoles(federationConfig(), await store.federation.sourcedRolesOf(id));
   const withAllRoles = async (id: string) => {
     const [account, federated] = await Promise.all([accounts.findById(id), federatedRolesOf(id)]);
     if (!account) return undefined;

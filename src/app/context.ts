@@ -130,7 +130,9 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
   const { cipher, keyRing, signingJwks } = await buildKeys(o, store);
   const protection = buildProtection(config, store);
   const accountResources = shared.accountResources ?? createAccountResources();
-  const accounts = await buildAccounts(o, store, protection.mayMail, accountResources);
+  // the federation in service is built further down (it needs the accounts); its configuration is read at each use
+  let federationInService: FederationHolder | undefined;
+  const accounts = await buildAccounts(o, store, protection.mayMail, accountResources, () => federationInService?.config ?? config.FEDERATION_FILE);
   // the federation file's group mappings must name roles (issue 14): refuse to start otherwise
   await assertMappedRolesExist(config.FEDERATION_FILE, accounts.roles.unknown);
   const factors = auditFactorChanges(buildFactors(config, store, cipher, accounts.withAllRoles), accounts.audit);
@@ -179,6 +181,7 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
       },
     } : {}),
   });
+  federationInService = federation;
   const identityProviders = identityProvidersOf(config, federationDocuments, { tenant: shared.federationDocuments !== undefined });
 
   const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut, await buildDirectoryDn(config, logger));

@@ -66,3 +66,19 @@ export function mergeFederation(file: FederationConfig | null, stored: Federatio
     skipped,
   };
 }
+
+/**
+ * The stored providers sealed again under the cipher's current key (`gatehouse keys reencrypt`): 'none'
+ * when there are none, 'current' when they already are, 'changed' when written meanwhile (run it again).
+ */
+export async function resealStoredFederation(
+  settings: Pick<SettingsStore, 'find' | 'save'>,
+  cipher: { isCurrent(c: string): boolean; decrypt(c: string): string; encrypt(p: string): string },
+  now: () => number = Date.now,
+): Promise<'none' | 'current' | 'reencrypted' | 'changed'> {
+  const record = await settings.find(FEDERATION_SETTINGS);
+  if (!record) return 'none';
+  if (cipher.isCurrent(record.value)) return 'current';
+  const saved = await settings.save(FEDERATION_SETTINGS, cipher.encrypt(cipher.decrypt(record.value)), record.version, now());
+  return saved ? 'reencrypted' : 'changed';
+}

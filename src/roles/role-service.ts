@@ -122,7 +122,7 @@ export function createRoleService(deps: {
     async delete(name: string, recorded?: RecordedAs<boolean>): Promise<boolean> {
       refuseProtected(name, 'deleted');
       const provider = deps.mappedBy?.(name);
-      if (provider) throw new RoleProtected(`${name} is mapped to by the federation provider "${provider}"; remove it from the federation file first`);
+      if (provider) throw new RoleProtected(`${name} is mapped to by the federation provider "${provider}"; remove it from that provider first (FEDERATION_FILE, or the identity provider through the API or CLI)`);
       return recordChange(() => roles.delete(name), recordedIfDone(recorded));
     },
 

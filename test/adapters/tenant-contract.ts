@@ -34,6 +34,7 @@ async function fill(s: Store, ids: { account: string; client: string; grant: str
   await s.factors.replaceRecoveryCodes(ids.account, ['code-hash-1'], t);
   await s.federation.createLink({ providerId: 'ldap', externalId: 'ext-1', accountId: ids.account, createdAt: t, lastLoginAt: t });
   await s.federation.setRoles(ids.account, 'ldap', ['ldap-group']);
+  await s.settings.save('federation', 'v1.sealed', 0, t);
   await s.accountTokens.issue({ tokenHash: 'token-hash-1', purpose: 'reset-password', accountId: ids.account, email: ids.email, interactionUid: null, createdAt: t, expiresAt: t + 600_000, consumedAt: null, supersededAt: null });
   await s.passwordHistory.add(ids.account, { passwordHash: 'old-hash', createdAt: t }, 5);
   await s.audit.append({ id: rand(), time: t, type: 'login.success', result: 'success', accountId: ids.account, clientId: ids.client, ip: null, userAgent: null, requestId: null, reason: null, details: {} });
@@ -73,13 +74,14 @@ async function holdings(s: Store, ids: { account: string; client: string; email:
     byClient: (await s.oidc.findByClientId('AccessToken', ids.client)).length,
     liveSessions: await s.oidc.countLive('Session'),
     challenge: (await s.records.find('WebAuthnChallenge', 'challenge-1')) !== undefined,
+    settings: (await s.settings.find('federation'))?.value ?? null,
   };
 }
 
 const EMPTY = {
   account: null, byEmail: null, accounts: 0, listed: [], clients: [], resources: [], roles: [], keys: [], secrets: 0, totp: false, webauthn: null,
   recoveryCodes: 0, link: null, fedRoles: [], token: null, history: 0, audit: 0, endpoints: [], session: null, byUid: null, byUserCode: null,
-  byAccount: 0, byClient: 0, liveSessions: 0, challenge: false,
+  byAccount: 0, byClient: 0, liveSessions: 0, challenge: false, settings: null,
 };
 
 export function describeTenantContract(name: string, { open }: TenantOpeners): void {

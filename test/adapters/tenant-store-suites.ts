@@ -39,6 +39,7 @@ export async function fill(store: Store, tag: string): Promise<void> {
   await store.factors.replaceRecoveryCodes('acc-1', ['code-1', 'code-2'], t);
   await store.federation.createLink({ providerId: 'ldap', externalId: 'uuid-1', accountId: 'acc-1', createdAt: t, lastLoginAt: t });
   await store.federation.setRoles('acc-1', 'ldap', [`ldap-${tag}`]);
+  await store.settings.save('federation', `sealed-${tag}`, 0, t);
   await store.accountTokens.issue({
     tokenHash: 'hash-1', purpose: 'verify-email', accountId: 'acc-1', email: 'ada@example.test', interactionUid: null,
     createdAt: t, expiresAt: t + 60_000, consumedAt: null, supersededAt: null,

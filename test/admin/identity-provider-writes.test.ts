@@ -24,6 +24,8 @@ import { startOidcUpstream, type OidcUpstream } from '../helpers/services/oidc-u
 import { createAdminCaller, managementToken, type AdminAnswer } from './admin-client.js';
 import { buildCliContext, type CliContext } from '../../src/app/cli-context.js';
 import { DEFAULT_PATHS } from '../../src/server.js';
+import { eventFromAudit } from '../../src/events/audit-events.js';
+import { cliInProcess } from '../helpers/cli-in-process.js';
 
 const insecure = { execute: [oidc.allowInsecureRequests] };
 const REDIRECT_URI = 'https://rp.example.test/callback';
@@ -86,7 +88,8 @@ describe('management API: identity providers written at run time (default tenant
     gh = replicas.primary;
     upstream = await startOidcUpstream({ redirectUri: () => callbackOf(gh.issuer, 'partner') });
     acmeUpstream = await startOidcUpstream({ redirectUri: () => callbackOf(acmeIssuer(), 'partner') });
-    for (const up of [upstream, acmeUpstream]) up.users.set('u-pat', { id: 'u-pat', mail: 'pat@partner.test', mail_verified: true, display_name: 'Pat Partner' });
+    for (const up of [upstream, acmeUpstream]) up.users.set('u-pat', { id: 'u-pat', mail: 'pat@partner.test', mail_verified: true, display_name: 'Pat Partner', member_of: ['engineering'] });
+    await gh.context.roles.create({ name: 'engineer' });
     await gh.context.tenancy!.registry.create({ id: 'acme', name: 'Acme' });
     await gh.context.tenancy!.registry.create({ id: 'globex', name: 'Globex' });
     acme = await buildCliContext({ config: gh.context.config, logger: gh.context.logger, ...DEFAULT_PATHS, keysDir: join(gh.dataDir, 'keys'), tenant: 'acme' });
@@ -112,10 +115,10 @@ describe('management API: identity providers written at run time (default tenant
 
   /** An RP of `issuer` (registered through `clients`) starts a sign-in; the login page it reaches. */
   async function loginPage(agent: UserAgent, issuer: string, clients: Pick<CliContext['clients'], 'create'>) {
-    const client = await clients.create({ redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code'], scope: 'openid email profile' });
+    const client = await clients.create({ redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code'], scope: 'openid email profile roles' });
     const rp = await oidc.discovery(new URL(issuer), client.client_id, String(client.client_secret), undefined, insecure);
     const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: REDIRECT_URI, scope: 'openid email profile', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: REDIRECT_URI, scope: 'openid email profile roles', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
     const page = await agent.open(url.href, atClient);
     assert.equal(page.status, 200, page.html.slice(0, 300));
     return { page, rp, verifier };
@@ -142,19 +145,25 @@ describe('management API: identity providers written at run time (default tenant
     assert.ok((claims.amr as string[]).includes('fed'));
     const userinfo = await oidc.fetchUserInfo(rp, tokens.access_token, claims.sub);
     assert.equal(userinfo.email, 'pat@partner.test');
+    return userinfo;
   }
 
   it('creates an OIDC provider on the default tenant: 201 with source "api", listed after the file\'s, and a person signs in through it at once', async () => {
-    const created = await call('POST', '/identity-providers', { token: write, body: provider(upstream) });
+    // with a group mapping: the role it names must exist (and cannot be deleted while it is mapped)
+    const grouped = { scopes: ['openid', 'email', 'profile', 'groups'], claims: { ...provider(upstream).claims, groups: 'member_of' }, roles: { engineering: ['engineer'] } };
+    const created = await call('POST', '/identity-providers', { token: write, body: provider(upstream, grouped) });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.body.source, 'api');
+    assert.deepEqual(created.body.roles, { engineering: ['engineer'] });
     assert.equal(created.headers.get('location'), `/admin/v1/identity-providers/partner`);
     assert.ok(created.headers.get('etag'));
     assert.equal((created.body.settings as Record<string, unknown>).client_auth_method, 'client_secret_basic');
     const list = await call('GET', '/identity-providers', { token: readOnly });
     assert.deepEqual((list.body.items as { id: string; source: string }[]).map((p) => [p.id, p.source]), [['filed', 'federation-file'], ['partner', 'api']]);
-    await signsInThrough(gh.issuer, gh.context.clients, upstream);
+    const userinfo = await signsInThrough(gh.issuer, gh.context.clients, upstream);
     assert.ok(await gh.context.store.federation.findLink('partner', 'u-pat'), 'the link is the new provider\'s');
+    assert.deepEqual(userinfo.roles, ['engineer'], 'the stored provider\'s group mapping grants its role, as the file\'s would');
+    await assert.rejects(gh.context.roles.delete('engineer'), /mapped to by the federation provider "partner"/);
   });
 
   it('creates one on a tenant through the tenant\'s own API: its app is rebuilt and signs in through it; the other tenant and the default one are unchanged', async () => {
@@ -222,6 +231,29 @@ describe('management API: identity providers written at run time (default tenant
     assert.doesNotMatch(after.html, /\/federated\/partner"/);
     assert.match(after.html, /\/federated\/filed"/, 'the file\'s provider stays');
     assert.equal((await call('DELETE', '/identity-providers/partner', { token: write })).status, 404);
+  });
+
+  it('the CLI writes a tenant\'s providers (--tenant): create from a settings file, the tenant\'s API shows it, a bad one is exit 2, delete', async () => {
+    const opened = await buildCliContext({ config: gh.context.config, logger: gh.context.logger, ...DEFAULT_PATHS, keysDir: join(gh.dataDir, 'keys'), tenant: 'globex' });
+    // as `gatehouse --tenant globex` opens it, without the lazily built provider (cliInProcess copies the context)
+    const { providers: _lazy, ...descriptors } = Object.getOwnPropertyDescriptors(opened);
+    const globex = Object.defineProperties({}, descriptors) as CliContext;
+    try {
+      const settings = join(work, 'globex-idp.json');
+      await writeFile(settings, JSON.stringify({ id: 'forge', preset: 'github', clientId: 'forge-app', clientSecret: 'globex-cli-secret-0123456789', emailDomains: ['forge.test'] }));
+      const created = await cliInProcess(globex, ['federation', 'create', '--protocol', 'oauth2', '--settings-file', settings, '--output', 'json']);
+      assert.equal(created.code, 0, created.stderr);
+      assert.ok(!created.stdout.includes('globex-cli-secret'), 'never printed');
+      const listed = await globexCall('GET', '/identity-providers', { token: globexWrite });
+      assert.deepEqual((listed.body.items as { id: string; source: string }[]).map((p) => [p.id, p.source]), [['forge', 'api']]);
+      const bad = await cliInProcess(globex, ['federation', 'update', 'forge', '--protocol', 'oauth2', '--settings', '{"preset":"github","clientId":"x","clientSecret":"y","unknownKey":1}']);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /unknownKey/);
+      assert.equal((await cliInProcess(globex, ['federation', 'delete', 'forge', '--yes'])).code, 0);
+      assert.deepEqual((await globexCall('GET', '/identity-providers', { token: globexWrite })).body.items, []);
+    } finally {
+      await opened.close();
+    }
   });
 
   describe('what an attacker tries', () => {
@@ -315,6 +347,19 @@ describe('management API: identity providers written at run time (default tenant
       assert.equal((await acmeCall('POST', '/identity-providers', { token: acmeWrite, body: provider(acmeUpstream) })).status, 409, 'an id the tenant has');
     });
 
+    it('every write is audited, and is a domain event whose payload is the allow-list (id, protocol, door): never a setting', async () => {
+      const types = ['identity_provider.created', 'identity_provider.updated', 'identity_provider.deleted'];
+      const audited = await gh.context.store.audit.query({ types, limit: 100 });
+      assert.deepEqual([...new Set(audited.map((e) => e.type))].sort(), [...types].sort());
+      for (const record of audited) {
+        const event = eventFromAudit(record)!;
+        assert.ok(event, record.type);
+        const { data } = JSON.parse(event.body) as { data: Record<string, unknown> };
+        assert.deepEqual(Object.keys(data).sort(), ['protocol', 'provider_id', 'via']);
+        assert.equal(data.via, 'admin_api');
+      }
+    });
+
     it('no answer of this file carried a secret, and the database holds them sealed', () => {
       const secrets = [upstream.clientSecret, acmeUpstream.clientSecret, FILE_SECRET, PEM.split('\n')[1]!];
       assert.ok(answers.length > 30);
@@ -325,9 +370,10 @@ describe('management API: identity providers written at run time (default tenant
       }
       const db = new Database(join(gh.dataDir, 'gatehouse.db'), { readonly: true });
       try {
-        const dump = JSON.stringify([db.prepare('SELECT * FROM settings_records').all(), db.prepare('SELECT settings FROM tenants').all(), db.prepare('SELECT details FROM audit_events').all()]);
+        const dump = JSON.stringify([db.prepare('SELECT * FROM settings_records').all(), db.prepare('SELECT settings FROM tenants').all(), db.prepare('SELECT details FROM audit_events').all(), db.prepare('SELECT body FROM event_outbox').all()]);
         assert.match(dump, /federation/);
-        for (const secret of secrets) assert.ok(!dump.includes(secret), 'no secret in the clear in the database (settings, tenants, audit)');
+        for (const secret of secrets) assert.ok(!dump.includes(secret), 'no secret in the clear in the database (settings, tenants, audit, events)');
+
       } finally {
         db.close();
       }

@@ -66,6 +66,10 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
       id: 'corp', name: 'Corp', urls: ['ldap://127.0.0.1:9'], bindDn: 'cn=svc,dc=acme', bindPassword: 'the bind password', userBase: 'dc=acme',
       userFilter: '(mail={{login}})', claims: { email: 'mail' },
     }] } } });
+    // an upstream provider of the default tenant written through the API: its sealed settings record
+    await gh.context.identityProviders.create('ldap', {
+      id: 'hq', name: 'HQ', urls: ['ldap://127.0.0.1:9'], bindDn: 'cn=svc,dc=hq', bindPassword: 'the default tenant bind password', userBase: 'dc=hq', userFilter: '(mail={{login}})', claims: { email: 'mail' },
+    });
     webhookSecret = (await createWebhookEndpoints({ store: gh.context.store.webhooks, cipher: gh.context.cipher, privateHosts: [] }).create({ url: 'https://93.184.215.14/hooks', enabled: false })).secret;
   });
   after(() => gh?.close());
@@ -84,8 +88,10 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
       'client-secret': { reencrypted: 1, already_current: 0, failed: 0 },
       'totp-secret': { reencrypted: 1, already_current: 0, failed: 0 },
       'webhook-secret': { reencrypted: 1, already_current: 0, failed: 0 },
+      identity_providers: { reencrypted: 1, already_current: 0 },
       tenants: { tenants: 1, secrets_reencrypted: 1, federation_reencrypted: 1 },
     });
+    assert.ok(createAtRestCipher([NEW]).isCurrent((await gh.context.store.settings.find('federation'))!.value), 'the default tenant\'s stored providers are under the new key');
     assert.match(run.lines.at(-1)!, /the others can be removed/);
     const sealed = async () => (storedTenantSettingsSchema.parse((await gh.context.tenancy!.registry.find('acme'))!.settings)).federation!.sealed;
     assert.ok(createAtRestCipher([NEW]).isCurrent(await sealed()), 'the tenant\'s federation settings are under the new key');
@@ -102,7 +108,8 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
 
     const again = await cli([NEW, OLD], 'reencrypt');
     assert.equal(again.code, 0, again.stderr);
-    const { tenants, ...kinds } = JSON.parse(again.stdout) as Record<string, unknown>;
+    const { tenants, identity_providers: providers, ...kinds } = JSON.parse(again.stdout) as Record<string, unknown>;
+    assert.deepEqual(providers, { reencrypted: 0, already_current: 1 });
     assert.deepEqual(Object.values(kinds), [1, 1, 1, 1].map(() => ({ reencrypted: 0, already_current: 1, failed: 0 })));
     assert.deepEqual(tenants, { tenants: 1, secrets_reencrypted: 0, federation_reencrypted: 0 });
     assert.deepEqual(await stored(), after, 'idempotent: nothing rewritten');
@@ -155,6 +162,7 @@ describe('gatehouse keys reencrypt: rotating KEY_ENCRYPTION_KEYS', function () {
         'client-secret': { reencrypted: 0, already_current: 1, failed: 0 },
         'totp-secret': { reencrypted: 0, already_current: 1, failed: 1 },
         'webhook-secret': { reencrypted: 0, already_current: 1, failed: 0 },
+        identity_providers: { reencrypted: 0, already_current: 1 },
         tenants: { tenants: 1, secrets_reencrypted: 0, federation_reencrypted: 0 },
       });
       assert.ok(run.lines.some((l) => /^gatehouse: totp-secret acct-lost was left as it is: .*KEY_ENCRYPTION_KEYS/.test(l)), run.stderr);

@@ -6,6 +6,7 @@ import { audited } from '../audited.js';
 import { scheduleKeys } from '../../keys/key-schedule.js';
 import { keyTimings } from '../../keys/rotation.js';
 import { reencryptSecrets } from '../../keys/reencrypt-secrets.js';
+import { resealStoredFederation } from '../../federation/stored-federation.js';
 
 const iso = (t: number | null | undefined) => (t ? new Date(t).toISOString() : t);
 
@@ -67,6 +68,10 @@ export function keysCommands(program: CliCommand, deps: CliDeps): void {
         const report = await reencryptSecrets({ secrets: c.store.encryptedSecrets, cipher: c.cipher });
         const counts: Record<string, unknown> = Object.fromEntries(Object.entries(report.counts).map(([kind, n]) => [kind, { reencrypted: n.reencrypted, already_current: n.alreadyCurrent, failed: n.failed }]));
         const failures = report.failures.map((f) => `${f.kind} ${f.id} was left as it is: ${f.reason}`);
+        // the providers written through the API or CLI (the default tenant's, or this tenant's settings record)
+        const stored = await resealStoredFederation(c.store.settings, c.cipher).catch(() => 'failed' as const);
+        if (stored === 'reencrypted' || stored === 'current') counts.identity_providers = { reencrypted: stored === 'reencrypted' ? 1 : 0, already_current: stored === 'current' ? 1 : 0 };
+        else if (stored !== 'none') failures.push(`the stored identity providers were left as they are (${stored === 'changed' ? 'changed meanwhile: run it again' : 'no configured key decrypts them: keep the key that encrypted them in KEY_ENCRYPTION_KEYS'})`);
         // from the default tenant: every tenant's secrets too, and its sealed federation settings
         if (c.tenancy) {
           const tenants = { tenants: 0, secrets_reencrypted: 0, federation_reencrypted: 0 };
