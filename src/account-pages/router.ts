@@ -46,8 +46,9 @@ export function createAccountRouter(deps: AccountPagesDeps) {
 
   const page = (ctx: Context, view: string, title: Title, locals: Record<string, unknown> = {}) => {
     const { account } = ctx.state as AccountState;
-    // a message key, shown in the page's locale by the template
-    const notice = typeof ctx.query.notice === 'string' ? (NOTICES[ctx.query.notice] ?? null) : null;
+    // a message key, shown in the page's locale by the nav (partials/account-nav.ejs)
+    const noticeKey = typeof ctx.query.notice === 'string' ? NOTICES[ctx.query.notice] : undefined;
+    const notice: Title | null = noticeKey ? { key: noticeKey } : null;
     const languageForm = Boolean(deps.accounts.setLocale);
     return render(ctx, view, { title, wide: true, account, notice, amrLabel, section: view, languageForm, dateTime: DATE_TIME, dateOnly: DATE_ONLY, ...locals });
   };
