@@ -16,6 +16,7 @@ import { ACR, acrRank, meetsRequirement, type MfaRequirement } from '../assuranc
 import { LoginRequiredError } from '../errors/errors.js';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from './account-client.js';
 import { basePathOf, cookiePath } from '../http/base-path.js';
+import { savedLocale } from './language-route.js';
 
 const STATE_COOKIE = 'gatehouse.account-signin';
 const STATE_TTL_MS = 15 * 60 * 1000;
@@ -85,6 +86,10 @@ export function createAccountAuth(deps: {
         return signInAgain(ctx, returnTo, { ...acrValues(requirement), login_hint: account.email });
       }
       ctx.state.account = account;
+      // the person's saved language outranks the browser's on their own pages (i18n/choose-locale.ts: no
+      // ui_locales here, and the person is known)
+      const saved = savedLocale(account);
+      if (saved) ctx.state.locale = saved;
       ctx.state.session = session as AccountSession;
       ctx.state.requirement = requirement;
       ctx.set('Cache-Control', 'no-store');

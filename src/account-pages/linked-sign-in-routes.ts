@@ -9,6 +9,7 @@ import type { Context } from 'koa';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { FederationStore } from '../../adapters/contract.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
+import type { Title } from '../http/render.js';
 
 export type LinkedSignInDeps = {
   auth: ReturnType<typeof createAccountAuth>;
@@ -16,7 +17,7 @@ export type LinkedSignInDeps = {
   /** the display name of a provider id ("Continue with <name>"), or the id itself */
   providerName(id: string): string;
   audit: Pick<AuditLog, 'record'>;
-  page(ctx: Context, view: string, title: string, locals?: Record<string, unknown>): Promise<void>;
+  page(ctx: Context, view: string, title: Title, locals?: Record<string, unknown>): Promise<void>;
 };
 
 export function registerLinkedSignInRoutes(router: Router, deps: LinkedSignInDeps): void {
@@ -26,7 +27,7 @@ export function registerLinkedSignInRoutes(router: Router, deps: LinkedSignInDep
   router.get('/linked', async (ctx) => {
     const account = accountOf(ctx);
     const links = (await deps.federation.linksOf(account.id)).map((l) => ({ ...l, name: deps.providerName(l.providerId) }));
-    await deps.page(ctx, 'account-linked', 'Linked sign-ins', { links, hasPassword: account.passwordHash !== null });
+    await deps.page(ctx, 'account-linked', { key: 'account.linked.title' }, { links, hasPassword: account.passwordHash !== null });
   });
 
   router.post('/linked/:provider/remove', recent, async (ctx) => {

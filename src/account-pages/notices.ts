@@ -1,32 +1,43 @@
-/** The fixed messages the account pages show after a change, by key (the query never carries text). */
+/**
+ * The fixed messages the account pages show after a change, by key (the query never carries text): each
+ * notice names its message in views/locales/<locale>/account.json, shown in the page's locale.
+ */
 import { AMR } from '../assurance/acr-amr.js';
 
 export const NOTICES: Record<string, string> = {
-  'profile-saved': 'Your profile was saved.',
-  'link-removed': 'The link was removed. That service no longer signs you in here.',
-  'link-gone': 'That link no longer exists.',
-  'link-last': 'That link is your only way to sign in, so it cannot be removed. Set a password first.',
-  'email-change-sent': 'If that address can be used, a link to confirm it is on its way there. Your address changes when you use the link.',
-  'email-changed': 'Your email address was changed. A notice went to your old address.',
-  'password-changed': 'Your password was changed.',
-  'password-changed-signed-out': 'Your password was changed, and every other browser was signed out.',
-  'session-signed-out': 'That session was signed out.',
-  'session-gone': 'That session had already ended.',
-  'app-revoked': 'The app was disconnected. It can no longer use your account until you sign in to it again.',
-  'app-gone': 'That app was not connected.',
-  'totp-added': 'Your authenticator app is set up.',
-  'totp-removed': 'The authenticator app was removed.',
-  'passkey-added': 'Your security key or passkey was added.',
-  'passkey-removed': 'The security key or passkey was removed.',
+  'profile-saved': 'account.notice.profileSaved',
+  'language-saved': 'account.notice.languageSaved',
+  'link-removed': 'account.notice.linkRemoved',
+  'link-gone': 'account.notice.linkGone',
+  'link-last': 'account.notice.linkLast',
+  'email-change-sent': 'account.notice.emailChangeSent',
+  'email-changed': 'account.notice.emailChanged',
+  'password-changed': 'account.notice.passwordChanged',
+  'password-changed-signed-out': 'account.notice.passwordChangedSignedOut',
+  'session-signed-out': 'account.notice.sessionSignedOut',
+  'session-gone': 'account.notice.sessionGone',
+  'app-revoked': 'account.notice.appRevoked',
+  'app-gone': 'account.notice.appGone',
+  'totp-added': 'account.notice.totpAdded',
+  'totp-removed': 'account.notice.totpRemoved',
+  'passkey-added': 'account.notice.passkeyAdded',
+  'passkey-removed': 'account.notice.passkeyRemoved',
 };
 
-const AMR_LABELS: Record<string, string> = {
-  [AMR.password]: 'password',
-  [AMR.otp]: 'one-time code',
-  [AMR.hardwareKey]: 'security key',
-  [AMR.softwareKey]: 'passkey',
-  [AMR.userVerified]: 'PIN or biometrics',
+/** The message keys of the sign-in methods (RFC 8176 amr values) the sessions page names. */
+const AMR_KEYS: Record<string, string> = {
+  [AMR.password]: 'account.amr.pwd',
+  [AMR.otp]: 'account.amr.otp',
+  [AMR.hardwareKey]: 'account.amr.hwk',
+  [AMR.softwareKey]: 'account.amr.swk',
+  [AMR.userVerified]: 'account.amr.user',
 };
 
-/** How a session signed in, in words ("password, one-time code"). */
-export const amrLabel = (amr: string[]) => amr.map((v) => AMR_LABELS[v]).filter(Boolean).join(', ') || 'unknown';
+/**
+ * How a session signed in, in words of the page's locale ("password and one-time code"): the methods
+ * joined by the locale's own list rules (Intl.ListFormat), not by an English comma.
+ */
+export function amrLabel(amr: string[], t: (key: string) => string, locale: string): string {
+  const words = amr.map((v) => AMR_KEYS[v]).filter((k): k is string => Boolean(k)).map((k) => t(k));
+  return words.length ? new Intl.ListFormat(locale, { type: 'conjunction' }).format(words) : t('account.amr.unknown');
+}

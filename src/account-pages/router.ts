@@ -5,7 +5,7 @@
  */
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import type { Renderer } from '../http/render.js';
+import type { Renderer, Title } from '../http/render.js';
 import type { AccountService } from '../accounts/accounts.js';
 import { InvalidAccountInput } from '../accounts/accounts.js';
 import type { AccountRecord } from '../../adapters/contract.js';
@@ -18,12 +18,14 @@ import { registerSecurityRoutes, type SecurityDeps } from './security-routes.js'
 import { registerSelfServiceRoutes, type SelfServiceDeps } from './self-service-routes.js';
 import { NOTICES, amrLabel } from './notices.js';
 import { registerLinkedSignInRoutes, type LinkedSignInDeps } from './linked-sign-in-routes.js';
+import { registerLanguageRoute, type LocalePreference } from './language-route.js';
 
 export type AccountPagesDeps = {
   render: Renderer;
   csrf: (ctx: Context, next: Next) => Promise<void>;
   auth: ReturnType<typeof createAccountAuth>;
-  accounts: Pick<AccountService, 'authenticate' | 'setName' | 'setPassword'>;
+  /** `setLocale` saves the language form's choice; without it (a store that cannot keep one) the form is not shown */
+  accounts: Pick<AccountService, 'authenticate' | 'setName' | 'setPassword'> & Partial<LocalePreference>;
   /** after a password change: the notice mail and the audit event (lifecycle), with what was signed out */
   onPasswordChanged?(account: AccountRecord, ctx: Context, signedOut?: { sessions: number; grants: number }): Promise<void>;
   passwordThrottle: LoginThrottle;
@@ -33,14 +35,22 @@ export type AccountPagesDeps = {
   linked?: Omit<LinkedSignInDeps, 'page' | 'auth'>;
 } & Omit<SecurityDeps, 'page' | 'auth'>;
 
+const HOME: Title = { key: 'account.home.title' };
+// dates on the account pages in the page's locale, in UTC as before (the server does not know the person's zone)
+const DATE_TIME: Intl.DateTimeFormatOptions = { dateStyle: 'medium', timeStyle: 'long', timeZone: 'UTC' };
+const DATE_ONLY: Intl.DateTimeFormatOptions = { dateStyle: 'medium', timeZone: 'UTC' };
+
 export function createAccountRouter(deps: AccountPagesDeps) {
   const { render, auth, sessionsAndApps } = deps;
   const router = new Router({ prefix: '/account' });
 
-  const page = (ctx: Context, view: string, title: string, locals: Record<string, unknown> = {}) => {
+  const page = (ctx: Context, view: string, title: Title, locals: Record<string, unknown> = {}) => {
     const { account } = ctx.state as AccountState;
-    const notice = typeof ctx.query.notice === 'string' ? (NOTICES[ctx.query.notice] ?? null) : null;
-    return render(ctx, view, { title, wide: true, account, notice, amrLabel, section: view, ...locals });
+    // a message key, shown in the page's locale by the nav (partials/account-nav.ejs)
+    const noticeKey = typeof ctx.query.notice === 'string' ? NOTICES[ctx.query.notice] : undefined;
+    const notice: Title | null = noticeKey ? { key: noticeKey } : null;
+    const languageForm = Boolean(deps.accounts.setLocale);
+    return render(ctx, view, { title, wide: true, account, notice, amrLabel, section: view, languageForm, dateTime: DATE_TIME, dateOnly: DATE_ONLY, ...locals });
   };
 
   router.get('/callback', async (ctx) => {
@@ -52,7 +62,7 @@ export function createAccountRouter(deps: AccountPagesDeps) {
 
   router.use(deps.csrf, auth.requireSignIn);
 
-  router.get('/', (ctx) => page(ctx, 'account', 'Your account'));
+  router.get('/', (ctx) => page(ctx, 'account', HOME));
 
   router.post('/profile', async (ctx) => {
     const { account } = ctx.state as AccountState;
@@ -61,14 +71,14 @@ export function createAccountRouter(deps: AccountPagesDeps) {
     const refusal = nameRefusal(form.name ?? '');
     if (refusal) {
       ctx.status = 400;
-      return page(ctx, 'account', 'Your account', { error: refusal });
+      return page(ctx, 'account', HOME, { error: refusal });
     }
     try {
       await deps.accounts.setName(account.id, form.name ?? '');
     } catch (err) {
       if (!(err instanceof InvalidAccountInput)) throw err;
       ctx.status = 400;
-      return page(ctx, 'account', 'Your account', { error: 'Your name can be at most 200 characters.' });
+      return page(ctx, 'account', HOME, { error: { key: 'account.error.nameTooLong' } });
     }
     ctx.redirect('/account?notice=profile-saved');
   });
@@ -77,9 +87,9 @@ export function createAccountRouter(deps: AccountPagesDeps) {
   router.post('/password', auth.requireRecentSignIn, async (ctx) => {
     const { account } = ctx.state as AccountState;
     const form = ctx.state.form as Record<string, string>;
-    const fail = async (status: number, error: string) => {
+    const fail = async (status: number, error: Title) => {
       ctx.status = status;
-      await page(ctx, 'account', 'Your account', { passwordError: error });
+      await page(ctx, 'account', HOME, { passwordError: error });
       ctx.status = status;
     };
     // count first, then check, on the same counter as the account's sign-ins (accounts/login-throttle.ts)
@@ -89,17 +99,17 @@ export function createAccountRouter(deps: AccountPagesDeps) {
     const next = form.new_password ?? '';
     if (!current || !(await deps.accounts.authenticate(account.email, current))) {
       await attempt.settle('failed');
-      return fail(401, 'Your current password is not correct.');
+      return fail(401, { key: 'account.error.wrongPassword' });
     }
     await attempt.settle('succeeded');
-    if (next !== (form.confirm_password ?? '')) return fail(400, 'The new passwords do not match.');
+    if (next !== (form.confirm_password ?? '')) return fail(400, { key: 'account.error.passwordsDiffer' });
     try {
       // the password policy (length, blocklist, history) applies here as everywhere a password is set
       await deps.accounts.setPassword(account, next, {}, { event: { type: 'password.changed', accountId: account.id, details: { via: 'account page' } }, from: ctx });
     } catch (err) {
       // a refused value is shown on the form itself, in the domain error's own words when it has them
       if (!(err instanceof InvalidAccountInput)) throw err;
-      return fail(400, err.publicMessage ?? 'Choose another new password.');
+      return fail(400, err.publicMessage ?? { key: 'account.error.choosePassword' });
     }
     // a password changed because it leaked is only half a fix while another browser stays signed in, or
     // an app keeps a refresh token it got there: other sessions end and their grants are revoked
@@ -112,7 +122,7 @@ export function createAccountRouter(deps: AccountPagesDeps) {
 
   router.get('/sessions', async (ctx) => {
     const { account, session } = ctx.state as AccountState;
-    await page(ctx, 'account-sessions', 'Where you are signed in', { sessions: await sessionsAndApps.sessions(account.id, session.uid) });
+    await page(ctx, 'account-sessions', { key: 'account.sessions.title' }, { sessions: await sessionsAndApps.sessions(account.id, session.uid) });
   });
 
   router.post('/sessions/:uid/sign-out', async (ctx) => {
@@ -124,7 +134,7 @@ export function createAccountRouter(deps: AccountPagesDeps) {
 
   router.get('/apps', async (ctx) => {
     const { account } = ctx.state as AccountState;
-    await page(ctx, 'account-apps', 'Connected apps', { apps: await sessionsAndApps.apps(account.id) });
+    await page(ctx, 'account-apps', { key: 'account.apps.title' }, { apps: await sessionsAndApps.apps(account.id) });
   });
 
   router.post('/apps/:clientId/revoke', async (ctx) => {
@@ -133,6 +143,7 @@ export function createAccountRouter(deps: AccountPagesDeps) {
     ctx.redirect(`/account/apps?notice=${revoked ? 'app-revoked' : 'app-gone'}`);
   });
 
+  if (deps.accounts.setLocale) registerLanguageRoute(router, { locale: { setLocale: deps.accounts.setLocale.bind(deps.accounts) }, page });
   registerSecurityRoutes(router, { ...deps, page });
   if (deps.linked) registerLinkedSignInRoutes(router, { ...deps.linked, auth, page });
   registerSelfServiceRoutes(router, { ...deps.selfService, auth, sessionsAndApps, page });

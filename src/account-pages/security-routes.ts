@@ -18,6 +18,7 @@ import { InvalidRequestError, TooManyRequestsError } from '../errors/errors.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
 import { ACR, acrRank } from '../assurance/acr-amr.js';
 import { browserPath } from '../http/base-path.js';
+import type { Title } from '../http/render.js';
 
 export type SecurityDeps = {
   auth: ReturnType<typeof createAccountAuth>;
@@ -26,10 +27,11 @@ export type SecurityDeps = {
   recoveryCodes: Pick<RecoveryCodes, 'regenerate'>;
   factors: Pick<AccountFactors, 'overview' | 'issueRecoveryCodesIfNone' | 'removeTotp' | 'removeCredential'>;
   secondFactorThrottle: FailureThrottle;
-  page(ctx: Context, view: string, title: string, locals?: Record<string, unknown>): Promise<void>;
+  page(ctx: Context, view: string, title: Title, locals?: Record<string, unknown>): Promise<void>;
 };
 
-const WRONG_CODE = 'That code is not correct. Check the time on your phone, and type the code your app shows now.';
+const WRONG_CODE: Title = { key: 'account.totp.wrongCode' };
+const TOTP_TITLE: Title = { key: 'account.totp.title' };
 
 export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void {
   const { auth, page } = deps;
@@ -37,7 +39,7 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
   const accountOf = (ctx: Context) => (ctx.state as AccountState).account;
 
   const securityPage = async (ctx: Context, locals: Record<string, unknown> = {}) =>
-    page(ctx, 'account-security', 'Sign-in and security', { overview: await deps.factors.overview(accountOf(ctx).id), ...locals });
+    page(ctx, 'account-security', { key: 'account.security.title' }, { overview: await deps.factors.overview(accountOf(ctx).id), ...locals });
 
   // the security page itself needs a recent sign-in too, so its forms and script run inside that window
   router.get('/security', recent, (ctx) => securityPage(ctx));
@@ -53,7 +55,7 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
     if (belowMfa(ctx)) return enrolThroughSignIn(ctx);
     const enrolment = await deps.totp.startEnrolment(account.id, account.email);
     if (!enrolment) return ctx.redirect('/account/security');
-    await page(ctx, 'account-totp', 'Set up an authenticator app', { enrolment });
+    await page(ctx, 'account-totp', TOTP_TITLE, { enrolment });
   });
 
   router.post('/security/totp', recent, async (ctx) => {
@@ -69,14 +71,14 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
       const enrolment = await deps.totp.startEnrolment(account.id, account.email);
       if (!enrolment) return ctx.redirect('/account/security');
       ctx.status = 400;
-      await page(ctx, 'account-totp', 'Set up an authenticator app', { enrolment, error: WRONG_CODE });
+      await page(ctx, 'account-totp', TOTP_TITLE, { enrolment, error: WRONG_CODE });
       ctx.status = 400;
       return;
     }
     await attempt.settle('succeeded');
     const codes = await deps.factors.issueRecoveryCodesIfNone(account.id);
     if (!codes) return ctx.redirect('/account/security?notice=totp-added');
-    await page(ctx, 'recovery-codes', 'Save your recovery codes', { codes, continueUrl: '/account/security?notice=totp-added', continueLabel: 'Done' });
+    await page(ctx, 'recovery-codes', { key: 'account.recovery.savedTitle' }, { codes, continueUrl: '/account/security?notice=totp-added', continueLabel: 'Done' });
   });
 
   router.post('/security/totp/remove', recent, async (ctx) => {
@@ -92,7 +94,7 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
     const overview = await deps.factors.overview(account.id);
     if (overview.totp !== 'active' && overview.credentials.length === 0) throw new InvalidRequestError('Add a second factor before creating recovery codes.');
     const codes = await deps.recoveryCodes.regenerate(account.id);
-    await page(ctx, 'recovery-codes', 'Your new recovery codes', { codes, continueUrl: '/account/security', continueLabel: 'Done', replaced: true });
+    await page(ctx, 'recovery-codes', { key: 'account.recovery.newTitle' }, { codes, continueUrl: '/account/security', continueLabel: 'Done', replaced: true });
   });
 
   // Security keys and passkeys: JSON for the page script (views/assets/webauthn.js)

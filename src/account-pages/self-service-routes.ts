@@ -15,6 +15,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { sourceOf } from '../audit/audit-log.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
 import type { SessionsAndApps } from '../oidc/sessions-and-apps.js';
+import type { Title } from '../http/render.js';
 
 export type SelfServiceDeps = {
   auth: ReturnType<typeof createAccountAuth>;
@@ -22,20 +23,23 @@ export type SelfServiceDeps = {
   lifecycle: Pick<AccountLifecycle, 'show' | 'erase'>;
   sessionsAndApps: Pick<SessionsAndApps, 'sessions' | 'apps'>;
   audit: Pick<AuditLog, 'query' | 'record'>;
-  page(ctx: Context, view: string, title: string, locals?: Record<string, unknown>): Promise<void>;
+  page(ctx: Context, view: string, title: Title, locals?: Record<string, unknown>): Promise<void>;
 };
 
 const EXPORT_AUDIT_DAYS = 90;
 
-/** What each state of an email-change link tells the person. */
+/** What each state of an email-change link tells the person (message keys of account.json). */
 const LINK_STATES: Record<string, string> = {
-  expired: 'This link has expired. Ask for a new one on your account page.',
-  used: 'This link was already used.',
-  superseded: 'A newer link was sent; only the newest one works.',
-  unknown: 'This link is not valid.',
-  other_account: 'This link was sent for another account. Sign in to that account to use it.',
-  taken: 'Another account now uses this address, so it cannot be yours here.',
+  expired: 'account.link.expired',
+  used: 'account.link.used',
+  superseded: 'account.link.superseded',
+  unknown: 'account.link.unknown',
+  other_account: 'account.link.otherAccount',
+  taken: 'account.link.taken',
 };
+const HOME: Title = { key: 'account.home.title' };
+const CONFIRM_TITLE: Title = { key: 'account.emailConfirm.title' };
+const DELETE_TITLE: Title = { key: 'account.delete.title' };
 
 export function registerSelfServiceRoutes(router: Router, deps: SelfServiceDeps): void {
   const { auth, page } = deps;
@@ -49,7 +53,7 @@ export function registerSelfServiceRoutes(router: Router, deps: SelfServiceDeps)
     } catch (err) {
       if (!(err instanceof InvalidAccountInput)) throw err;
       ctx.status = 400;
-      await page(ctx, 'account', 'Your account', { emailError: err.publicMessage ?? 'Enter another email address.' });
+      await page(ctx, 'account', HOME, { emailError: err.publicMessage ?? { key: 'account.emailConfirm.enterAnother' } });
       ctx.status = 400;
       return;
     }
@@ -63,7 +67,7 @@ export function registerSelfServiceRoutes(router: Router, deps: SelfServiceDeps)
     const link = await deps.emailChange.inspect(token, account.id);
     if (link.state !== 'valid') return linkProblem(ctx, link.state);
     // a page with a button: a mail scanner following the link must not make the change
-    await page(ctx, 'account-email-confirm', 'Confirm your new email address', { token, email: link.email });
+    await page(ctx, 'account-email-confirm', CONFIRM_TITLE, { token, email: link.email });
   });
 
   router.post('/email/confirm', async (ctx) => {
@@ -76,7 +80,7 @@ export function registerSelfServiceRoutes(router: Router, deps: SelfServiceDeps)
 
   async function linkProblem(ctx: Context, state: string): Promise<void> {
     ctx.status = 400;
-    await page(ctx, 'account-email-confirm', 'Confirm your new email address', { problem: LINK_STATES[state] ?? LINK_STATES.unknown });
+    await page(ctx, 'account-email-confirm', CONFIRM_TITLE, { problem: LINK_STATES[state] ?? LINK_STATES.unknown });
     ctx.status = 400;
   }
 
@@ -110,7 +114,7 @@ export function registerSelfServiceRoutes(router: Router, deps: SelfServiceDeps)
     ctx.body = JSON.stringify(data, null, 2);
   });
 
-  router.get('/delete', recent, (ctx) => page(ctx, 'account-delete', 'Delete your account'));
+  router.get('/delete', recent, (ctx) => page(ctx, 'account-delete', DELETE_TITLE));
 
   router.post('/delete', recent, async (ctx) => {
     const { account } = ctx.state as AccountState;
@@ -118,13 +122,13 @@ export function registerSelfServiceRoutes(router: Router, deps: SelfServiceDeps)
     // typing the address is the confirmation step: a stray click or a forged form cannot erase an account
     if ((form.confirm_email ?? '').trim().toLowerCase() !== account.email) {
       ctx.status = 400;
-      await page(ctx, 'account-delete', 'Delete your account', { error: 'Type your email address exactly to confirm.' });
+      await page(ctx, 'account-delete', DELETE_TITLE, { error: { key: 'account.delete.mismatch' } });
       ctx.status = 400;
       return;
     }
     // erasure ends every session of the account, this browser's too: the next request signs in afresh. The
     // actor is the person erased: naming them (id, address, device) in the last event would undo the pseudonym.
     await deps.lifecycle.erase({ scope: DEFAULT_SCOPE, account: { id: account.id }, by: { via: 'account page: the person themself' } });
-    await page(ctx, 'account-deleted', 'Your account was deleted', { account: null });
+    await page(ctx, 'account-deleted', { key: 'account.deleted.title' }, { account: null });
   });
 }

@@ -36,7 +36,7 @@ export function registerApisPages(router: Router, d: ApisPagesDeps): void {
   const audited = (ctx: Context, type: string, details: Record<string, unknown>) =>
     d.audit.record({ type, accountId: operatorOf(ctx).account.id, details: { ...details, via: 'console' } }, ctx);
   const listPage = async (ctx: Context, extra: Record<string, unknown> = {}) =>
-    d.page(ctx, 'apis', 'APIs and scopes', { apis: await d.resources.list(), adminResource: ADMIN_RESOURCE, form: { identifier: '', name: '', scopes: '' }, ...extra });
+    d.page(ctx, 'apis', { key: 'console.apis.title' }, { apis: await d.resources.list(), adminResource: ADMIN_RESOURCE, form: { identifier: '', name: '', scopes: '' }, ...extra });
   const fieldOf = (message: string) => (['identifier', 'name', 'scopes'].find((f) => message.startsWith(f)) ?? 'scopes');
 
   router.get('/apis', needs('admin:apis:read'), (ctx) => listPage(ctx));
@@ -48,10 +48,10 @@ export function registerApisPages(router: Router, d: ApisPagesDeps): void {
       const created = await d.resources.create({ identifier: form.identifier, ...(form.name ? { name: form.name } : {}), scopes: scopesOf(form.scopes), accessTokenTtl: d.defaultAccessTokenTtl });
       await audited(ctx, 'admin.resource.created', { identifier: created.identifier, scopes: Object.keys(created.scopes) });
     } catch (err) {
-      const fieldErrors = err instanceof DuplicateError ? { identifier: 'An API with this identifier exists.' } : err instanceof InvalidResourceInput ? { [fieldOf(err.message)]: err.message } : undefined;
+      const fieldErrors = err instanceof DuplicateError ? { identifier: { key: 'console.apis.exists' } } : err instanceof InvalidResourceInput ? { [fieldOf(err.message)]: err.message } : undefined;
       if (!fieldErrors) throw err;
       ctx.status = 400;
-      await listPage(ctx, { form, fieldErrors, error: 'The API was not registered: see the fields below.' });
+      await listPage(ctx, { form, fieldErrors, error: { key: 'console.apis.notRegistered' } });
       ctx.status = 400;
       return;
     }

@@ -47,6 +47,6 @@ export function registerAuditPage(router: Router, d: { page: ConsolePage; audit:
     const older = events.length > PAGE_SIZE && last
       ? `/console/audit?${new URLSearchParams({ ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v)), before: `${last.time}:${last.id}` })}`
       : null;
-    await d.page(ctx, 'audit', 'Audit log', { filters, events: shown, older, paged });
+    await d.page(ctx, 'audit', { key: 'console.audit.title' }, { filters, events: shown, older, paged });
   });
 }

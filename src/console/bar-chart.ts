@@ -4,13 +4,17 @@
  */
 export type Bucket = { label: string; ok: number; failed: number };
 export type BarChart = {
+  /** a message key of console.json: the page shows it in its locale */
   title: string;
   width: number;
   height: number;
-  bars: { x: number; y: number; height: number; kind: 'ok' | 'fail'; tip: string }[];
+  /** `tip`: the bucket's label and `count`, worded by the page (console.dashboard.barOk / barFailed) */
+  bars: { x: number; y: number; height: number; kind: 'ok' | 'fail'; tip: string; count: number }[];
   labels: { x: number; text: string }[];
   max: number;
-  summary: string;
+  /** the totals the text alternative gives (console.dashboard.chartSummary) */
+  ok: number;
+  failed: number;
 };
 
 const W = 600;
@@ -36,11 +40,11 @@ export function barChart(title: string, buckets: Bucket[], labelEvery: number): 
   const barWidth = Math.max(1, slot / 2 - 1);
   const scale = (n: number) => Math.round((n / max) * (BASE - 10));
   const bars = buckets.flatMap((b, i) => [
-    { x: Math.round(i * slot), y: BASE - scale(b.ok), height: scale(b.ok), kind: 'ok' as const, tip: `${b.label}: ${b.ok} succeeded` },
-    { x: Math.round(i * slot + barWidth + 1), y: BASE - scale(b.failed), height: scale(b.failed), kind: 'fail' as const, tip: `${b.label}: ${b.failed} failed` },
+    { x: Math.round(i * slot), y: BASE - scale(b.ok), height: scale(b.ok), kind: 'ok' as const, tip: b.label, count: b.ok },
+    { x: Math.round(i * slot + barWidth + 1), y: BASE - scale(b.failed), height: scale(b.failed), kind: 'fail' as const, tip: b.label, count: b.failed },
   ]);
   const labels = buckets.map((b, i) => ({ x: Math.round(i * slot), text: b.label })).filter((_, i) => i % labelEvery === 0);
   const ok = buckets.reduce((n, b) => n + b.ok, 0);
   const failed = buckets.reduce((n, b) => n + b.failed, 0);
-  return { title, width: W, height: H, bars: bars.map((b) => ({ ...b, width: barWidth })) as BarChart['bars'], labels, max, summary: `${ok} succeeded and ${failed} failed in total; at most ${max} in one interval.` };
+  return { title, width: W, height: H, bars: bars.map((b) => ({ ...b, width: barWidth })) as BarChart['bars'], labels, max, ok, failed };
 }

@@ -52,8 +52,8 @@ export function metadataOf(f: ClientForm, forUpdate: boolean): Record<string, un
 }
 
 /** A refusal as `{ field: message }`, or undefined when the error is not a refusal of the metadata. */
-export function fieldErrorsOf(err: unknown): Record<string, string> | undefined {
-  if (err instanceof DuplicateError) return { client_id: 'A client with this client_id exists.' };
+export function fieldErrorsOf(err: unknown): Record<string, string | { key: string }> | undefined {
+  if (err instanceof DuplicateError) return { client_id: { key: 'console.clients.exists' } };
   let message: string | undefined;
   if (err instanceof InvalidClientScope || err instanceof InvalidClientSecret) message = err.message;
   const e = err as { error?: string; error_description?: string };

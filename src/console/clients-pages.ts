@@ -39,11 +39,11 @@ export function registerClientsPages(router: Router, d: ClientsPagesDeps): void 
 
   router.get('/clients', needs('admin:clients:read'), async (ctx) => {
     const all = await clients.list();
-    await page(ctx, 'clients', 'Clients', { clients: all.sort((a, b) => a.createdAt - b.createdAt) });
+    await page(ctx, 'clients', { key: 'console.clients.title' }, { clients: all.sort((a, b) => a.createdAt - b.createdAt) });
   });
 
   router.get('/clients/new', needs('admin:clients:write'), (ctx) =>
-    page(ctx, 'client-form', 'Register a client', { form: formOf({}, ['authorization_code']), choices: CLIENT_CHOICES, creating: true }));
+    page(ctx, 'client-form', { key: 'console.clients.registerTitle' }, { form: formOf({}, ['authorization_code']), choices: CLIENT_CHOICES, creating: true }));
 
   router.post('/clients', needs('admin:clients:write'), async (ctx) => {
     const form = formOf(ctx.state.form as Record<string, string>, grantsOf(ctx));
@@ -56,11 +56,11 @@ export function registerClientsPages(router: Router, d: ClientsPagesDeps): void 
       const fieldErrors = fieldErrorsOf(err);
       if (!fieldErrors) throw err;
       ctx.status = 400;
-      await page(ctx, 'client-form', 'Register a client', { form, choices: CLIENT_CHOICES, creating: true, fieldErrors, error: 'The client was not registered: see the fields below.' });
+      await page(ctx, 'client-form', { key: 'console.clients.registerTitle' }, { form, choices: CLIENT_CHOICES, creating: true, fieldErrors, error: { key: 'console.clients.notRegistered' } });
       ctx.status = 400;
       return;
     }
-    await page(ctx, 'client-secret', 'Client registered', { clientId: created.client_id, secret: typeof created.client_secret === 'string' ? created.client_secret : null, rotated: false, previousValidUntil: null });
+    await page(ctx, 'client-secret', { key: 'console.clients.registeredTitle' }, { clientId: created.client_id, secret: typeof created.client_secret === 'string' ? created.client_secret : null, rotated: false, previousValidUntil: null });
   });
 
   router.get('/clients/:clientId', needs('admin:clients:read'), async (ctx) => {
@@ -79,7 +79,7 @@ export function registerClientsPages(router: Router, d: ClientsPagesDeps): void 
       const fieldErrors = fieldErrorsOf(err);
       if (!fieldErrors) throw err;
       ctx.status = 400;
-      await page(ctx, 'client-form', record.clientId, { form, choices: CLIENT_CHOICES, creating: false, hasSecret: record.secretCiphertext !== null, record, overlapChoices: OVERLAP_CHOICES, fieldErrors, error: 'Nothing was saved: see the fields below.' });
+      await page(ctx, 'client-form', record.clientId, { form, choices: CLIENT_CHOICES, creating: false, hasSecret: record.secretCiphertext !== null, record, overlapChoices: OVERLAP_CHOICES, fieldErrors, error: { key: 'console.form.nothingSaved' } });
       ctx.status = 400;
       return;
     }
@@ -94,7 +94,7 @@ export function registerClientsPages(router: Router, d: ClientsPagesDeps): void 
     const overlap = overlapOf(ctx.state.form as Record<string, string>);
     const rotated = await clients.rotateSecret(record.clientId, { overlapSeconds: overlap }, recorded(ctx, 'admin.client.secret_rotated', record.clientId, { overlap_seconds: overlap }));
     if (!rotated) throw new NotFoundError();
-    await page(ctx, 'client-secret', 'New client secret', { clientId: record.clientId, secret: rotated.client_secret, rotated: true, previousValidUntil: rotated.previous_valid_until ?? null });
+    await page(ctx, 'client-secret', { key: 'console.clients.newSecretTitle' }, { clientId: record.clientId, secret: rotated.client_secret, rotated: true, previousValidUntil: rotated.previous_valid_until ?? null });
   });
 
   router.post('/clients/:clientId/delete', needs('admin:clients:write'), async (ctx) => {

@@ -43,8 +43,8 @@ export function registerDashboard(router: Router, d: DashboardDeps): void {
     const hour = (t: number) => `${String(new Date(t).getUTCHours()).padStart(2, '0')}:00`;
     const day = (t: number) => new Date(t).toISOString().slice(5, 10);
     const charts = [
-      barChart('Sign-ins, last 24 hours (UTC, per hour)', bucketise(last24, now, HOUR, 24, hour), 4),
-      barChart('Sign-ins, last 30 days (per day)', bucketise(attempts, now, DAY, 30, day), 5),
+      barChart('console.dashboard.chart24h', bucketise(last24, now, HOUR, 24, hour), 4),
+      barChart('console.dashboard.chart30d', bucketise(attempts, now, DAY, 30, day), 5),
     ];
     const byGrant = new Map<string, number>();
     for (const t of tokens) {
@@ -54,13 +54,13 @@ export function registerDashboard(router: Router, d: DashboardDeps): void {
     const scheduled = scheduleKeys(keys, now, d.retentionMs);
     const current = scheduled.find((k) => k.state === 'current');
     const next = scheduled.find((k) => k.state === 'next');
-    await d.page(ctx, 'dashboard', 'Dashboard', {
+    await d.page(ctx, 'dashboard', { key: 'console.dashboard.title' }, {
       tiles: [
-        { label: 'Sign-ins, 24 h', figure: last24.filter((e) => !e.failed).length },
-        { label: 'Failed sign-ins, 24 h', figure: last24.filter((e) => e.failed).length },
-        { label: 'Lockouts, 24 h', figure: lockouts.filter((e) => e.time >= now - DAY).length },
-        { label: 'Lockouts, 30 days', figure: lockouts.length },
-        { label: 'Active sessions (signed-in browsers)', figure: sessions ?? 'unknown', testId: 'active-sessions' },
+        { label: 'console.dashboard.signIns24h', figure: last24.filter((e) => !e.failed).length },
+        { label: 'console.dashboard.failed24h', figure: last24.filter((e) => e.failed).length },
+        { label: 'console.dashboard.lockouts24h', figure: lockouts.filter((e) => e.time >= now - DAY).length },
+        { label: 'console.dashboard.lockouts30d', figure: lockouts.length },
+        { label: 'console.dashboard.activeSessions', figure: sessions, testId: 'active-sessions' },
       ],
       charts,
       grants: [...byGrant.entries()].sort((a, b) => b[1] - a[1]),

@@ -22,7 +22,7 @@ export type KeysPagesDeps = {
 export function registerKeysPages(router: Router, d: KeysPagesDeps): void {
   router.get('/keys', needs('admin:keys:read'), async (ctx) => {
     const keys = scheduleKeys(await d.listKeys(), Date.now(), d.retentionMs);
-    await d.page(ctx, 'keys', 'Signing keys', { keys });
+    await d.page(ctx, 'keys', { key: 'console.keys.title' }, { keys });
   });
 
   router.post('/keys/rotate', needs('admin:keys:write'), async (ctx) => {

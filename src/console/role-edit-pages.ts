@@ -48,7 +48,7 @@ export function registerRoleEditPages(router: Router, d: RoleEditPagesDeps): voi
     if (!(err instanceof InvalidRoleInput)) throw err;
     ctx.status = 400;
     const field = err.message.startsWith('description') ? 'description' : err.message.startsWith('permissions') ? 'permissions' : 'form';
-    await rolePage(ctx, role, { fieldErrors: { [field]: err.message }, error: 'Nothing was changed: see the fields below.', ...(form ? { form } : {}) });
+    await rolePage(ctx, role, { fieldErrors: { [field]: err.message }, error: { key: 'console.form.nothingChanged' }, ...(form ? { form } : {}) });
     ctx.status = 400;
   };
   // the authority the role has (taken away or kept) and the one it would get must be the operator's
@@ -103,7 +103,7 @@ export function registerRoleEditPages(router: Router, d: RoleEditPagesDeps): voi
     } catch {
       if (!assign) throw new NotFoundError();
       ctx.status = 400;
-      await rolePage(ctx, role, { fieldErrors: { email: 'No account has this email address.' }, error: 'Nobody was given the role.', form: { description: role.description, permissions: permissionsToText(role.permissions), updatedAt: String(role.updatedAt), email: ref.email } });
+      await rolePage(ctx, role, { fieldErrors: { email: { key: 'console.roles.noSuchAccount' } }, error: { key: 'console.roles.nobodyGiven' }, form: { description: role.description, permissions: permissionsToText(role.permissions), updatedAt: String(role.updatedAt), email: ref.email } });
       ctx.status = 400;
       return;
     }

@@ -29,7 +29,7 @@ export function registerRolesPages(router: Router, d: RolesPagesDeps): void {
   const listPage = async (ctx: Context, extra: Record<string, unknown> = {}) => {
     const roles = await d.roles.list();
     const holders = await Promise.all(roles.map(async (r) => (await d.lifecycle.list({ scope: DEFAULT_SCOPE, query: { limit: 10, role: r.name } })).accounts));
-    await d.page(ctx, 'roles', 'Roles', { roles: roles.map((r, i) => ({ role: r, holders: holders[i] ?? [] })), form: { name: '', description: '', permissions: '' }, ...extra });
+    await d.page(ctx, 'roles', { key: 'console.roles.title' }, { roles: roles.map((r, i) => ({ role: r, holders: holders[i] ?? [] })), form: { name: '', description: '', permissions: '' }, ...extra });
   };
 
   router.get('/roles', needs('admin:roles:read'), (ctx) => listPage(ctx));
@@ -39,7 +39,7 @@ export function registerRolesPages(router: Router, d: RolesPagesDeps): void {
     const form = { name: (raw.name ?? '').trim(), description: (raw.description ?? '').trim(), permissions: raw.permissions ?? '' };
     const refuse = async (fieldErrors: Record<string, string>) => {
       ctx.status = 400;
-      await listPage(ctx, { form, fieldErrors, error: 'The role was not created: see the fields below.' });
+      await listPage(ctx, { form, fieldErrors, error: { key: 'console.roles.notCreated' } });
       ctx.status = 400;
     };
     const permissions = permissionsOf(form.permissions);

@@ -50,7 +50,7 @@ export function createConsoleRouter(deps: ConsoleDeps) {
     ctx.body = css;
   });
   router.get('/callback', (ctx) => auth.callback(ctx));
-  router.get('/signed-out', (ctx) => render(ctx, 'console/signed-out', { title: 'Signed out of the console' }));
+  router.get('/signed-out', (ctx) => render(ctx, 'console/signed-out', { title: { key: 'console.signedOut.title' } }));
 
   router.use(deps.csrf, auth.requireOperator);
   router.post('/sign-out', (ctx) => auth.signOut(ctx));

@@ -42,7 +42,7 @@ export function registerUsersPages(router: Router, d: UsersPagesDeps): void {
     const query = { limit: PAGE_SIZE, cursor, ...(status ? { status } : {}), ...(q ? (q.includes('@') || !/\s/.test(q) ? { emailPrefix: q.toLowerCase() } : { name: q }) : {}) };
     const result = await lifecycle.list({ scope, query });
     const next = result.next ? `/console/users?${new URLSearchParams({ ...(q ? { q } : {}), ...(status ? { status } : {}), cursor: result.next })}` : null;
-    await page(ctx, 'users', 'Users', { q, status: status ?? '', accounts: result.accounts, next });
+    await page(ctx, 'users', { key: 'console.users.title' }, { q, status: status ?? '', accounts: result.accounts, next });
   });
 
   router.get('/users/:id', needs('admin:users:read'), async (ctx) => {

@@ -33,7 +33,7 @@ export function registerWebhooksPages(router: Router, d: WebhooksPagesDeps): voi
   const back = (ctx: Context, id: string, notice: string) => ctx.redirect(`/console/webhooks/${encodeURIComponent(id)}?notice=${notice}`);
   const listPage = async (ctx: Context, extra: Record<string, unknown> = {}) => {
     const all = await webhooks.list();
-    await page(ctx, 'webhooks', 'Webhooks', { endpoints: all.sort((a, b) => a.createdAt - b.createdAt), eventChoices: EVENT_CHOICES, form: { url: '', description: '', types: [] }, ...extra });
+    await page(ctx, 'webhooks', { key: 'console.webhooks.title' }, { endpoints: all.sort((a, b) => a.createdAt - b.createdAt), eventChoices: EVENT_CHOICES, form: { url: '', description: '', types: [] }, ...extra });
   };
 
   router.get('/webhooks', needs(READ), (ctx) => listPage(ctx));
@@ -49,12 +49,12 @@ export function registerWebhooksPages(router: Router, d: WebhooksPagesDeps): voi
       if (!(err instanceof InvalidWebhookInput)) throw err;
       const field = err.message.startsWith('event_types') ? 'types' : 'url';
       ctx.status = 400;
-      await listPage(ctx, { form, fieldErrors: { [field]: err.message }, error: 'The endpoint was not added: see the fields below.' });
+      await listPage(ctx, { form, fieldErrors: { [field]: err.message }, error: { key: 'console.webhooks.notAdded' } });
       ctx.status = 400;
       return;
     }
     await audited(ctx, 'admin.webhook.created', { endpoint_id: created.endpoint.id, event_types: created.endpoint.eventTypes });
-    await page(ctx, 'webhook-secret', 'Webhook endpoint added', { endpoint: created.endpoint, secret: created.secret, rotated: false, previousValidUntil: null });
+    await page(ctx, 'webhook-secret', { key: 'console.webhooks.addedTitle' }, { endpoint: created.endpoint, secret: created.secret, rotated: false, previousValidUntil: null });
   });
 
   router.get('/webhooks/:id', needs(READ), async (ctx) => {
@@ -78,7 +78,7 @@ export function registerWebhooksPages(router: Router, d: WebhooksPagesDeps): voi
     const rotated = await webhooks.rotateSecret(endpoint.id, overlap);
     if (!rotated) throw new NotFoundError();
     await audited(ctx, 'admin.webhook.secret_rotated', { endpoint_id: endpoint.id, overlap_seconds: overlap });
-    await page(ctx, 'webhook-secret', 'New signing secret', { endpoint, secret: rotated.secret, rotated: true, previousValidUntil: rotated.previousValidUntil });
+    await page(ctx, 'webhook-secret', { key: 'console.webhooks.newSecretTitle' }, { endpoint, secret: rotated.secret, rotated: true, previousValidUntil: rotated.previousValidUntil });
   });
 
   router.post('/webhooks/:id/delete', needs(WRITE), async (ctx) => {
