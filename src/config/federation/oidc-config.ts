@@ -38,7 +38,7 @@ export type OidcUpstreamConfig = ProviderCommon & {
   responseMode: 'query' | 'form_post';
   /** an https URL of the button's logo (shown at 20px) */
   logo?: string;
-  /** pass the upstream's acr and amr (prefixed, see assurance/acr-amr.ts) to our ID token */
+  /** add the upstream's RFC 8176 amr values to ours (its acr is not passed on: it counts only through trustUpstreamMfa and mfaAcrValues) */
   trustUpstreamAuthContext: boolean;
   /** the upstream's amr containing "mfa" (or an acr listed in `mfaAcrValues`) counts as a second factor here */
   trustUpstreamMfa: boolean;
