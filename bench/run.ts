@@ -22,7 +22,7 @@
  *   BENCH_BCRYPT_COST=12       BCRYPT_COST for Gatehouse, the bare provider and the hash-only loop
  *   BENCH_ONLY=a,b             only these scenarios (ids in scenarios.ts); prerequisites are harvested anyway
  *   BENCH_TARGETS=gatehouse,bare
- *   BENCH_PROFILE=1            run Gatehouse with --cpu-prof (profile in bench/results/); see profile-summary.ts
+ *   BENCH_PROFILE=1            run both servers with --cpu-prof (gatehouse-N.cpuprofile and bare.cpuprofile in bench/results/profile-<stamp>/); see profile-summary.ts
  *   BENCH_STORE=sqlite|postgres-redis   Gatehouse's store; postgres-redis starts a throwaway PostgreSQL and
  *                              redis-server (the test helpers': fsync off, unpinned) for the run
  *   BENCH_REPLICAS=1           Gatehouse processes on one store, each on its own port, behind the load
@@ -76,6 +76,7 @@ async function main(): Promise<void> {
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  const profileDir = S.profile ? join(resultsDir, `profile-${stamp}`) : undefined;
   const servers: ServerProcess[] = [];
   const sampler = loadSampler(() => servers.map((s) => s.pid));
   const report: RunReport = {
@@ -103,7 +104,6 @@ async function main(): Promise<void> {
         cpus: S.serverCpu,
       });
       log(`npm start served discovery in ${report.npmStart.ms} ms${report.npmStart.compiled ? ' (it compiled first)' : ''}`);
-      const profileDir = S.profile ? join(resultsDir, `profile-${stamp}`) : undefined;
       const { server, target } = await startGatehouse({ ...S, dataDir, profileDir, log }, services);
       servers.push(server);
       pools.push(target.pool);
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
       log(`gatehouse ready in ${server.readyMs} ms`);
     }
     if (S.targets.includes('bare')) {
-      const { server, target } = await startBare(S);
+      const { server, target } = await startBare({ ...S, profileDir });
       servers.push(server);
       pools.push(target.pool);
       targets.push(target);

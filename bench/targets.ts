@@ -69,7 +69,7 @@ export async function startGatehouse(o: TargetOptions, services: Services): Prom
         origin: origins[i]!,
         readyPath: '/health/ready',
         cpus: o.serverCpu,
-        nodeArgs: o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [],
+        nodeArgs: profileArgs(o.profileDir, `gatehouse-${i + 1}`),
       }));
     }
   } catch (err) {
@@ -80,7 +80,11 @@ export async function startGatehouse(o: TargetOptions, services: Services): Prom
   return { server: combined('gatehouse', replicas), target: newTarget('gatehouse', origins, serviceSecret, o.connections) };
 }
 
-export async function startBare(o: Pick<TargetOptions, 'bcryptCost' | 'connections' | 'serverCpu'>): Promise<Started> {
+/** `--cpu-prof` into the run's profile folder, one file per process named after it (`bare.cpuprofile`, `gatehouse-1.cpuprofile`) */
+const profileArgs = (dir: string | undefined, name: string): string[] =>
+  dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+
+export async function startBare(o: Pick<TargetOptions, 'bcryptCost' | 'connections' | 'serverCpu' | 'profileDir'>): Promise<Started> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const serviceSecret = randomSecret();
@@ -100,6 +104,7 @@ export async function startBare(o: Pick<TargetOptions, 'bcryptCost' | 'connectio
     origin,
     readyPath: '/.well-known/openid-configuration',
     cpus: o.serverCpu,
+    nodeArgs: profileArgs(o.profileDir, 'bare'),
   });
   return { server, target: newTarget('bare', [origin], serviceSecret, o.connections) };
 }
