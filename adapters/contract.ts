@@ -385,6 +385,9 @@ export type AuditEventRecord = {
   details: Record<string, unknown>;
 };
 
+/** An audit event and the domain event it caused, if any: one entry of AuditStore.appendAll. */
+export type AuditEntry = { event: AuditEventRecord; outbox?: OutboxEventRecord };
+
 export type AuditQuery = { accountId?: string; since?: number; until?: number; types?: string[]; limit?: number };
 
 export interface AuditStore {
@@ -393,6 +396,12 @@ export interface AuditStore {
    * transactions (SQLite, PostgreSQL), in the same document on MongoDB (see WebhookStore).
    */
   append(event: AuditEventRecord, outbox?: OutboxEventRecord): Promise<void>;
+  /**
+   * Stores many events at once (the audit log's group commit, src/audit/audit-log.ts): one transaction
+   * on SQLite, one statement on PostgreSQL, one insertMany on MongoDB. All or none where the store has
+   * transactions; on MongoDB, in order until the first failure.
+   */
+  appendAll(entries: readonly AuditEntry[]): Promise<void>;
   /** Oldest first, filtered by every given field; `types` entries ending in `.` match a prefix (`login.`). */
   query(q: AuditQuery): Promise<AuditEventRecord[]>;
   /**

@@ -103,6 +103,10 @@ export function mongoAuditStore(db: Db, tn: MongoTenant): AuditStore {
       // the domain event rides in the audit document: one atomic write (mongodb-webhooks.ts reads it from here)
       await events.insertOne({ _id: new ObjectId(), ...scope, eventId: id, ...e, details: JSON.stringify(details), ...(outbox ? { outbox } : {}) });
     },
+    async appendAll(entries) {
+      if (entries.length === 0) return;
+      await events.insertMany(entries.map(({ event: { id, details, ...e }, outbox }) => ({ _id: new ObjectId(), ...scope, eventId: id, ...e, details: JSON.stringify(details), ...(outbox ? { outbox } : {}) })), { ordered: true });
+    },
     async query(q) {
       const filter: Filter<AuditDoc> = { ...scope };
       if (q.accountId !== undefined) filter.accountId = q.accountId;

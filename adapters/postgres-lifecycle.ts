@@ -10,6 +10,7 @@ import type {
   AccountTokenPurpose,
   AccountTokenRecord,
   AccountTokenStore,
+  AuditEntry,
   AuditEventRecord,
   AuditQuery,
   AuditStore,
@@ -104,14 +105,33 @@ const text = (value: string | null) => (value === null ? null : value.replaceAll
 /** A LIKE pattern that matches `prefix` literally at the start (ESCAPE '\'). */
 const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+const auditRow = (e: AuditEventRecord) => events.toRow({
+  ...e, id: text(e.id)!, type: text(e.type)!, accountId: text(e.accountId), clientId: text(e.clientId), ip: text(e.ip),
+  userAgent: text(e.userAgent), requestId: text(e.requestId), reason: text(e.reason),
+});
+
+/** `INSERT ... VALUES (...), (...)` of insertSql's columns, one group of placeholders per row, from $`first` */
+function multiRowInsert(sql: string, rows: number, width: number, first: number): string {
+  const groups = Array.from({ length: rows }, (_, r) => `(${Array.from({ length: width }, (_, c) => `$${first + r * width + c}`).join(', ')})`);
+  return `${sql.slice(0, sql.indexOf(' VALUES '))} VALUES ${groups.join(', ')}`;
+}
+
 export function postgresAuditStore(pool: pg.Pool): ForTenant<AuditStore> {
   return (tenant) => ({
+    async appendAll(entries: readonly AuditEntry[]) {
+      if (entries.length === 0) return;
+      const audit = entries.map(({ event }) => insertValues(TABLES.auditEvents, events, auditRow(event), tenant));
+      const outbox = entries.flatMap(({ outbox: o }) => (o ? [insertValues(TABLES.eventOutbox, outboxRows, outboxRows.toRow(o), tenant)] : []));
+      const auditSql = multiRowInsert(insertSql(TABLES.auditEvents, events), audit.length, audit[0]!.length, 1);
+      const values = audit.flat();
+      // one statement, so one round trip and atomic: every audit row and every domain event, or none
+      const sql = outbox.length === 0
+        ? auditSql
+        : `WITH audit AS (${auditSql}) ${multiRowInsert(insertSql(TABLES.eventOutbox, outboxRows), outbox.length, outbox[0]!.length, values.length + 1)}`;
+      await pool.query(sql, [...values, ...outbox.flat()]);
+    },
     async append(e, outbox) {
-      const row = events.toRow({
-        ...e, id: text(e.id)!, type: text(e.type)!, accountId: text(e.accountId), clientId: text(e.clientId), ip: text(e.ip),
-        userAgent: text(e.userAgent), requestId: text(e.requestId), reason: text(e.reason),
-      });
-      const values = insertValues(TABLES.auditEvents, events, row, tenant);
+      const values = insertValues(TABLES.auditEvents, events, auditRow(e), tenant);
       if (!outbox) {
         await pool.query(insertSql(TABLES.auditEvents, events), values);
         return;

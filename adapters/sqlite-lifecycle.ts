@@ -1,6 +1,6 @@
 /** The account lifecycle in SQLite: tokens sent by email, password history, audit log. */
 import type Database from 'better-sqlite3';
-import type { AccountTokenRecord, AccountTokenStore, AuditEventRecord, AuditQuery, AuditStore, OutboxEventRecord, PasswordHistoryStore } from './contract.js';
+import type { AccountTokenRecord, AccountTokenStore, AuditEntry, AuditEventRecord, AuditQuery, AuditStore, OutboxEventRecord, PasswordHistoryStore } from './contract.js';
 import { TABLES } from './record-schema.js';
 import type { Row } from './row-mapper.js';
 import { insertSql, sqliteMapper, tenantRow, type ForTenant } from './sqlite-sql.js';
@@ -84,6 +84,12 @@ export function sqliteAuditStore(db: Database.Database): ForTenant<AuditStore> {
     insert.run(tenantRow(events.toRow(e), tenant));
     insertOutbox(tenant, outbox);
   });
+  const insertAll = db.transaction((tenant: string, entries: readonly AuditEntry[]) => {
+    for (const { event, outbox } of entries) {
+      insert.run(tenantRow(events.toRow(event), tenant));
+      if (outbox) insertOutbox(tenant, outbox);
+    }
+  });
   const sweep = db.prepare('DELETE FROM audit_events WHERE tenant_id = ? AND time < ?');
   const pseudonymise = db.prepare(
     `UPDATE audit_events SET account_id = ?, ip = NULL, user_agent = NULL, details = '{}' WHERE tenant_id = ? AND account_id = ?`,
@@ -92,6 +98,9 @@ export function sqliteAuditStore(db: Database.Database): ForTenant<AuditStore> {
     async append(e, outbox) {
       if (outbox) withEvent.immediate(tenant, e, outbox);
       else insert.run(tenantRow(events.toRow(e), tenant));
+    },
+    async appendAll(entries) {
+      if (entries.length > 0) insertAll.immediate(tenant, entries);
     },
     async query(filter: AuditQuery) {
       const where: string[] = ['tenant_id = @tenant'];

@@ -223,6 +223,7 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
     console: consoleRouter,
     async close() {
       await accounts.closeMail();
+      await accounts.audit.flush();
       await store.close();
     },
   };

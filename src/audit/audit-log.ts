@@ -8,11 +8,17 @@
  * row and the outbox event are one unit of work (Store.atomically), so a crash or a failed write between
  * them keeps neither, and a receiver never misses a change that happened (issue 16). That one does throw:
  * the change did not happen.
+ *
+ * Events recorded on their own (`record`: tokens issued, sign-ins, lockouts, ...) are written by group
+ * commit (group-commit.ts): those of one turn of the event loop in one write. `record` resolves when its
+ * event is stored; `query` and `flush` first write what is waiting, and the app flushes before it closes
+ * the store, so nothing recorded is lost on shutdown.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { AuditEventRecord, AuditQuery, AuditStore, Store } from '../../adapters/contract.js';
+import type { AuditEntry, AuditEventRecord, AuditQuery, AuditStore, Store } from '../../adapters/contract.js';
 import { eventFromAudit } from '../events/audit-events.js';
+import { groupCommit } from './group-commit.js';
 
 export type AuditEvent = {
   /** dotted name: `login.success`, `password.reset`, `grant.revoked`, `admin.user.created`, ... */
@@ -65,7 +71,13 @@ export type AuditLog = {
   recordChange<T>(change: () => Promise<T>, recorded: RecordedAs<T> | undefined): Promise<T>;
   /** Called after a domain event went into the outbox (the delivery worker sends it without waiting to poll). */
   onOutbox(listener: () => void): void;
+  /** Writes every event recorded so far (before the store closes). */
+  flush(): Promise<void>;
 };
+
+/** events of one group commit at most, and events waiting before `record` makes its caller wait */
+const MAX_BATCH = 500;
+const MAX_QUEUED = 10_000;
 
 // A second line of defence: details are built by our code, which never puts a secret in them.
 const SECRET_KEY = /pass(word)?|secret|token|code|cookie|authori[sz]ation|otp|hash/i;
@@ -107,6 +119,25 @@ export function createAuditLog(deps: {
   const wake = () => {
     for (const listener of listeners) listener();
   };
+  const pending = groupCommit<AuditEntry>({
+    maxBatch: MAX_BATCH,
+    maxQueued: MAX_QUEUED,
+    async write(entries) {
+      try {
+        await store.appendAll(entries);
+      } catch {
+        // one entry the store refuses must not take the others with it: each on its own, failures logged
+        for (const { event: record, outbox } of entries) {
+          try {
+            await store.append(record, outbox);
+          } catch (err) {
+            logger.error({ err, auditId: record.id, type: record.type, ...(outbox ? { eventId: outbox.id, event: outbox.type } : {}) }, 'storing an audit event failed');
+          }
+        }
+      }
+      if (entries.some((e) => e.outbox)) wake();
+    },
+  });
 
   return {
     async record(event, from) {
@@ -114,12 +145,7 @@ export function createAuditLog(deps: {
       // the domain event it is, if any, goes into the outbox with the row: one write, both or neither
       const outbox = eventFromAudit(record, event.eventOnly);
       logLine(record, outbox?.id);
-      try {
-        await store.append(record, outbox);
-        if (outbox) units.afterCommit(wake);
-      } catch (err) {
-        logger.error({ err, auditId: record.id, type: record.type, ...(outbox ? { eventId: outbox.id, event: outbox.type } : {}) }, 'storing an audit event failed');
-      }
+      await pending.add(outbox ? { event: record, outbox } : { event: record });
     },
     async recordChange(change, recorded) {
       if (!recorded) return change();
@@ -143,7 +169,11 @@ export function createAuditLog(deps: {
     onOutbox(listener) {
       listeners.push(listener);
     },
-    query: (q) => store.query(q),
+    async query(q) {
+      await pending.flush();
+      return store.query(q);
+    },
+    flush: () => pending.flush(),
     sweep: () => store.deleteOlderThan(now() - deps.retentionSeconds * 1000),
   };
 }

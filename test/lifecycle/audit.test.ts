@@ -153,7 +153,7 @@ describe('audit log', () => {
     const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(JSON.parse(chunk.toString())); done(); } });
     const stored: AuditEventRecord[] = [];
     const audit = createAuditLog({
-      store: { append: async (e) => void stored.push(e), query: async () => stored, pseudonymise: async () => 0, deleteOlderThan: async () => 0 },
+      store: { append: async (e) => void stored.push(e), appendAll: async (list) => void stored.push(...list.map((x) => x.event)), query: async () => stored, pseudonymise: async () => 0, deleteOlderThan: async () => 0 },
       units: { atomically: (work) => work(), afterCommit: (fn) => fn() },
       logger: createLogger('info', sink),
       retentionSeconds: 86400,
