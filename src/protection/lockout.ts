@@ -18,6 +18,8 @@ export type AttemptOutcome = { wait: number } | { wait: 0; count: number; settle
 export type AttemptLockout = {
   /** Takes a point for an attempt about to be checked: `wait` > 0 when over the limit (do not check it), else `settle` with the outcome (returns the lockout it started in seconds, or 0). */
   begin(key: string): Promise<AttemptOutcome>;
+  /** Without taking a point: the seconds to wait if an attempt now would be refused, else 0. */
+  refusal(key: string): Promise<number>;
   /** Forgets the key's failures (after a success); earlier lockouts still count towards the back-off. */
   reset(key: string): Promise<void>;
   /** An operator's unlock: the count, any lockout in force, and the memory of earlier lockouts all go. */
@@ -64,6 +66,10 @@ export function createAttemptLockout(deps: {
           return seconds;
         },
       };
+    },
+    async refusal(key) {
+      const res = await attempts.get(key);
+      return res && res.consumedPoints >= attempts.points ? Math.max(1, Math.ceil(res.msBeforeNext / 1000)) : 0;
     },
     async reset(key) {
       await attempts.delete(key);

@@ -95,6 +95,43 @@ describe('security: token endpoint throttling cannot lock a client out', () => {
     assert.equal((await from(ip, basicAuth(healthy.client_id, String(healthy.client_secret)))).status, 200);
   });
 
+  it('a credential that got tokens is not counted again (its parallel requests never run into the limit), but every guess still is', async () => {
+    const client = await machine('Busy service');
+    const secret = String(client.client_secret);
+    const ip = '198.51.100.90';
+    assert.equal((await from(ip, basicAuth(client.client_id, secret))).status, 200);
+    // an attacker at the same address uses all but one of the pair's points
+    for (let i = 0; i < LIMIT - 1; i++) await expectOAuthError(await from(ip, basicAuth(client.client_id, `guess-${i}`)), 'invalid_client', 401);
+
+    // the exact credential that got tokens there: ten at once all get tokens (none takes a point)
+    const known = await Promise.all(Array.from({ length: 10 }, () => from(ip, basicAuth(client.client_id, secret))));
+    assert.deepEqual(known.map((r) => r.status), Array(10).fill(200));
+    // the same secret in another form (client_secret_post) is not the remembered credential: counted
+    // first, so of ten at once only the one holding the last point is checked, the rest wait
+    const post = () => tokenRequest(gh.issuer, { grant_type: 'client_credentials', scope: 'jobs:run', client_id: client.client_id, client_secret: secret }, { 'x-forwarded-for': ip });
+    const counted = (await Promise.all(Array.from({ length: 10 }, post))).map((r) => r.status);
+    assert.ok(counted.includes(429), `counted: ${counted.join(',')}`);
+
+    // the last guess locks the pair: then even the known credential is refused there, on every replica alike
+    await expectOAuthError(await from(ip, basicAuth(client.client_id, 'guess-last')), 'invalid_client', 401);
+    await expectOAuthError(await from(ip, basicAuth(client.client_id, secret)), 'slow_down', 429);
+    assert.equal((await from('203.0.113.90', basicAuth(client.client_id, secret))).status, 200);
+  });
+
+  it('a remembered credential that stops working is forgotten and counted as a failure', async () => {
+    const client = await machine('Rotating service');
+    const old = String(client.client_secret);
+    const ip = '198.51.100.91';
+    assert.equal((await from(ip, basicAuth(client.client_id, old))).status, 200);
+    const rotated = await gh.context.clients.rotateSecret(client.client_id);
+    assert.ok(rotated?.client_secret);
+    // the old secret: refused, and each refusal takes a point, so the limit is reached as for any guess
+    for (let i = 0; i < LIMIT; i++) await expectOAuthError(await from(ip, basicAuth(client.client_id, old)), 'invalid_client', 401);
+    await expectOAuthError(await from(ip, basicAuth(client.client_id, old)), 'slow_down', 429);
+    await expectOAuthError(await from(ip, basicAuth(client.client_id, rotated.client_secret)), 'slow_down', 429);
+    assert.equal((await from('203.0.113.91', basicAuth(client.client_id, rotated.client_secret))).status, 200);
+  });
+
   it('other spellings of the token endpoint path that oidc-provider routes (/TOKEN, /token/) count on the same pair', async () => {
     const client = await machine('Spelled service');
     const attacker = '198.51.100.77';
