@@ -5,9 +5,12 @@
  * 2. deliver: claim due deliveries with a lease (each goes to one replica at a time; a replica that dies
  *    mid-attempt loses the lease and another retries: at least once), send, record the outcome.
  * A subject's deliveries go out in order (claim gives only its earliest pending one). A tick runs when the
- * poll timer fires and at once when this process recorded an event.
+ * poll timer fires and at once when this process recorded an event; under load, the wake-ups of
+ * WAKE_SPACING_MS become one tick (a busy token endpoint records an event per token: without that, each
+ * of its writes would be followed by a tick of its own).
  */
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { WebhookDeliveryRecord, WebhookEndpointRecord, WebhookStore } from '../../adapters/contract.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
@@ -20,6 +23,7 @@ import type { JWK } from 'jose';
 import type { Send } from './webhook-sender.js';
 
 const BATCH = 50;
+const WAKE_SPACING_MS = 10;
 
 export type DeliveryWorkerDeps = {
   store: WebhookStore;
@@ -141,14 +145,26 @@ export function createDeliveryWorker(d: DeliveryWorkerDeps): DeliveryWorker {
 
   const timer = setInterval(() => void tick(), d.pollMs);
   timer.unref();
+  let lastWake = -Infinity;
+  let wakeTimer: NodeJS.Timeout | undefined;
+  const wakeTick = () => {
+    wakeTimer = undefined;
+    lastWake = performance.now();
+    void tick();
+  };
   return {
     wake() {
-      if (!stopped) void tick();
+      if (stopped || wakeTimer) return;
+      const wait = lastWake + WAKE_SPACING_MS - performance.now();
+      if (wait <= 0) return wakeTick();
+      wakeTimer = setTimeout(wakeTick, wait);
+      wakeTimer.unref();
     },
     tick,
     async stop() {
       stopped = true;
       clearInterval(timer);
+      clearTimeout(wakeTimer);
       await running;
     },
   };
