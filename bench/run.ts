@@ -7,7 +7,7 @@
  * are one fixed request. For each scenario the two servers are measured back to back (Gatehouse, then
  * bare) by the same generator, so drifting machine load hits both alike: warm-up, a closed-loop pass for
  * the maximum rate, then a paced pass at half that rate for latency (always the Node generator: wrk 4 has
- * no constant-rate mode, and at half load the Node generator is far from saturating its core).
+ * no constant-rate mode, and at half load the Node generator is not saturated).
  * Prints markdown and writes bench/results/<timestamp>.json. Not part of the tests.
  *
  * First it times `npm start` on the built tree, spawn to the first discovery answer (bench/npm-start.ts).
