@@ -8,6 +8,9 @@ export type Pass = {
   result: LoadResult;
   /** the server's CPU use over the pass, in % of one core (it is pinned to one) */
   serverCpuPercent: number;
+  /** who sent the load: wrk (maximum-rate passes of fixed-request scenarios, bench/wrk.ts) or this Node process */
+  generator: 'wrk' | 'node';
+  /** the load generator's own CPU over the pass, in % of one core: the wrk child's, or this process's */
   clientCpuPercent: number;
   cores: Record<string, CoreShares>;
 };
@@ -53,6 +56,9 @@ export function render(r: RunReport): string {
   const st = r.settings;
   if (st.quick) lines.push(`--quick: ${String(st.seconds)} s passes, bcrypt cost ${String(st.bcryptCost)}, no extra studies: a regression check; take the figures from a full run.`, '');
   lines.push(`Gatehouse on ${String(st.store ?? 'sqlite')}, ${String(st.replicas ?? 1)} replica(s) × WORKERS=${String(st.workers ?? 1)}; servers on ${String(st.serverCpu)}, load generator on ${String(st.clientCpu)}.`, '');
+  lines.push(st.generator === 'wrk'
+    ? 'Maximum rates: wrk for the scenarios that are one fixed request, the Node generator for refresh and the login flows; latency at half load: the Node generator (wrk has no constant-rate mode). The same generator for both servers of a row.'
+    : 'Every pass by the Node generator (BENCH_GENERATOR=node, or no wrk on PATH).', '');
   lines.push('| endpoint | Gatehouse req/s | p50 ms | p95 ms | p99 ms | bare req/s | ratio | target | met? | Gatehouse per CPU-s | bare per CPU-s |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|');
   for (const s of r.scenarios) {
@@ -110,14 +116,14 @@ export function render(r: RunReport): string {
   const starved = maxPasses.filter((p) => p.serverCpuPercent < 80).length;
   lines.push(`- in ${starved} of ${maxPasses.length} maximum-rate passes the server got less than 80 % of its core (other work took the rest): there its req/s understates, and its latencies overstate, what it does on a core of its own; the per CPU-s columns correct the former only roughly`);
   if (r.load.busyOthers.length) lines.push(`- other busy processes seen (lifetime %CPU): ${r.load.busyOthers.map((o) => `\`${o}\``).join('; ')}`);
-  lines.push('', '| pass | server CPU % | client CPU % | server core busy / steal % | client core busy / steal % |', '|---|---:|---:|---|---|');
+  lines.push('', '| pass | server CPU % | generator | generator CPU % | server core busy / steal % | client core busy / steal % |', '|---|---:|---|---:|---|---|');
   for (const s of r.scenarios) {
     for (const [name, run] of Object.entries(s.runs)) {
       for (const [kind, pass] of Object.entries({ max: run?.max, half: run?.half })) {
         if (!pass) continue;
         const c = (core: string) => (pass.cores[core] ? `${pass.cores[core]!.busy} / ${pass.cores[core]!.steal}` : '—');
         const errs = pass.result.errors ? ` (${pass.result.errors} errors)` : '';
-        lines.push(`| ${s.label}, ${name}, ${kind}${errs} | ${f0(pass.serverCpuPercent)} | ${f0(pass.clientCpuPercent)} | ${c(String(r.settings.serverCpu))} | ${c(String(r.settings.clientCpu))} |`);
+        lines.push(`| ${s.label}, ${name}, ${kind}${errs} | ${f0(pass.serverCpuPercent)} | ${pass.generator} | ${f0(pass.clientCpuPercent)} | ${c(String(r.settings.serverCpu))} | ${c(String(r.settings.clientCpu))} |`);
       }
     }
   }

@@ -1,10 +1,13 @@
 /**
  * `npm run bench`: Gatehouse against a bare oidc-provider, in the same run, on this machine.
  *
- * Both servers run as separate processes pinned to one core (BENCH_SERVER_CPU, default 1); this process,
- * the load generator, pins itself to the other (BENCH_CLIENT_CPU, default 0). For each scenario the two
- * servers are measured back to back (Gatehouse, then bare), so drifting machine load hits both alike:
- * warm-up, a closed-loop pass for the maximum rate, then a paced pass at half that rate for latency.
+ * Both servers run as separate processes pinned to one core (BENCH_SERVER_CPU, default 1); the load
+ * generator runs on the other (BENCH_CLIENT_CPU, default 0): this process (the Node/undici generator,
+ * load.ts) pins itself there, and so does wrk (wrk.ts), the maximum-rate generator for the scenarios that
+ * are one fixed request. For each scenario the two servers are measured back to back (Gatehouse, then
+ * bare) by the same generator, so drifting machine load hits both alike: warm-up, a closed-loop pass for
+ * the maximum rate, then a paced pass at half that rate for latency (always the Node generator: wrk 4 has
+ * no constant-rate mode, and at half load the Node generator is not saturated).
  * Prints markdown and writes bench/results/<timestamp>.json. Not part of the tests.
  *
  * First it times `npm start` on the built tree, spawn to the first discovery answer (bench/npm-start.ts).
@@ -29,6 +32,9 @@
  *                              generator's balanced pool (one issuer); login flows go to the first
  *   BENCH_WORKERS=1            Gatehouse's WORKERS setting (a Node cluster behind one port)
  *   BENCH_SERVER_CPU, BENCH_CLIENT_CPU   taskset CPU lists (defaults 1 and 0; `0,1` gives the server both)
+ *   BENCH_GENERATOR=wrk|node   the maximum-rate generator for discovery, JWKS, client_credentials, userinfo
+ *                              and introspection; default wrk when the binary is on PATH, else node (one
+ *                              line says so); node for refresh, the login flows and every paced pass
  *
  * Last, after both servers have stopped, the `user_list` scenario (bench/user-list.ts: the management
  * API's user list at BENCH_USERS=100000 accounts, on each of BENCH_USER_LIST_STORES); BENCH_ONLY selects
@@ -42,6 +48,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { closedLoop, paced, type LoadResult } from './load.js';
+import { chooseGenerator, findWrk, wrkClosedLoop, type Generator } from './wrk.js';
 import type { ServerProcess } from './server-process.js';
 import { measureNpmStart } from './npm-start.js';
 import { randomSecret } from './bench-data.js';
@@ -68,6 +75,18 @@ const S = (() => {
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
+const WRK = findWrk();
+const GENERATOR = (() => {
+  try {
+    const chosen = chooseGenerator(S.generator, { replicas: S.replicas, wrk: WRK });
+    if (chosen.note) log(chosen.note);
+    return chosen.generator;
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+})();
+
 async function main(): Promise<void> {
   // pin every thread of this process (the load generator) to its own core
   execFileSync('taskset', ['-a', '-cp', S.clientCpu, String(process.pid)], { stdio: 'ignore' });
@@ -76,12 +95,15 @@ async function main(): Promise<void> {
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  // the generated wrk scripts, one per scenario and server
+  const scriptDir = join(dataDir, 'wrk');
+  mkdirSync(scriptDir);
   const profileDir = S.profile ? join(resultsDir, `profile-${stamp}`) : undefined;
   const servers: ServerProcess[] = [];
   const sampler = loadSampler(() => servers.map((s) => s.pid));
   const report: RunReport = {
     startedAt: startedAt.toISOString(),
-    settings: { ...S, serverCpu: `cpu${S.serverCpu}`, clientCpu: `cpu${S.clientCpu}` },
+    settings: { ...S, generator: GENERATOR, serverCpu: `cpu${S.serverCpu}`, clientCpu: `cpu${S.clientCpu}` },
     machine: { cpus: cpus().map((c) => c.model), node: process.version, commit: gitCommit() },
     processes: { gatehouse: {}, bare: {} },
     scenarios: [],
@@ -134,7 +156,7 @@ async function main(): Promise<void> {
           continue;
         }
         await prepare(scenario, target, { chains: S.connections, loginConcurrency: S.loginConcurrency, log });
-        run.runs[target.name] = await measure(scenario, target, server);
+        run.runs[target.name] = await measure(scenario, target, server, scriptDir);
       }
     }
 
@@ -170,31 +192,44 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${markdown}\n\nResults: ${file}\n`);
 }
 
-async function measure(scenario: Scenario, t: Target, server: ServerProcess): Promise<{ max: Pass; half?: Pass }> {
+async function measure(scenario: Scenario, t: Target, server: ServerProcess, scriptDir: string): Promise<{ max: Pass; half?: Pass }> {
   const op = scenario.op(t);
   const concurrency = scenario.hashBound ? S.loginConcurrency : scenario.id === 'refresh' ? Math.min(S.connections, t.refreshChains.size) : S.connections;
   const seconds = scenario.hashBound ? S.loginSeconds : S.seconds;
-  log(`${scenario.id} @ ${t.name}: warm-up ${S.warmupSeconds}s`);
-  await closedLoop(op, { concurrency, seconds: S.warmupSeconds });
-  const max = await observe(server, () => closedLoop(op, { concurrency, seconds }));
-  log(`${scenario.id} @ ${t.name}: ${max.result.rate.toFixed(1)}/s, p99 ${max.result.latencyMs.p99} ms, server CPU ${max.serverCpuPercent}%${max.result.errors ? `, ${max.result.errors} errors: ${max.result.errorSamples[0]}` : ''}`);
+  // wrk where the scenario is one fixed request (and wrk is the run's choice), for the warm-up too
+  const request = GENERATOR === 'wrk' && !scenario.hashBound ? scenario.fixed?.(t) : undefined;
+  const generator: Generator = request ? 'wrk' : 'node';
+  const closed = (secs: number, pass: string): Promise<LoadResult & { generatorCpuSeconds?: number }> => request
+    ? wrkClosedLoop({ wrk: WRK!, origin: t.origin, request, connections: concurrency, seconds: secs, cpu: S.clientCpu, scriptDir, name: `${scenario.id}-${t.name}-${pass}` })
+    : closedLoop(op, { concurrency, seconds: secs });
+  log(`${scenario.id} @ ${t.name}: warm-up ${S.warmupSeconds}s (${generator})`);
+  await closed(S.warmupSeconds, 'warmup');
+  const max = await observe(server, generator, () => closed(seconds, 'max'));
+  log(`${scenario.id} @ ${t.name}: ${max.result.rate.toFixed(1)}/s, p99 ${max.result.latencyMs.p99} ms, server CPU ${max.serverCpuPercent}%, ${generator} CPU ${max.clientCpuPercent}%${max.result.errors ? `, ${max.result.errors} errors: ${max.result.errorSamples[0]}` : ''}`);
   if (scenario.hashBound || max.result.ok === 0) return { max };
   const rate = Math.max(1, Math.round(max.result.rate / 2));
-  const half = await observe(server, () => paced(op, { rate, seconds: S.seconds }));
+  // paced: the Node generator (wrk 4 has no constant-rate mode); at half load it is not saturated
+  const half = await observe(server, 'node', () => paced(op, { rate, seconds: S.seconds }));
   log(`${scenario.id} @ ${t.name}: paced ${rate}/s, p99 ${half.result.latencyMs.p99} ms${half.result.errors ? `, ${half.result.errors} errors: ${half.result.errorSamples[0]}` : ''}`);
   return { max, half };
 }
 
-async function observe(server: ServerProcess, pass: () => Promise<LoadResult>): Promise<Pass> {
+/**
+ * One pass with the CPU each side used: the server's, and the generator's own: wrk's as it measured
+ * itself (wrk.ts), or this process's when it is the generator.
+ */
+async function observe(server: ServerProcess, generator: Generator, pass: () => Promise<LoadResult & { generatorCpuSeconds?: number }>): Promise<Pass> {
   const cpu0 = server.cpuSeconds();
   const client0 = process.cpuUsage();
   const cores0 = cpuSnapshot();
-  const result = await pass();
+  const { generatorCpuSeconds, ...result } = await pass();
   const client = process.cpuUsage(client0);
+  const generatorSeconds = generatorCpuSeconds ?? (client.user + client.system) / 1e6;
   return {
     result,
+    generator,
     serverCpuPercent: Math.round(((server.cpuSeconds() - cpu0) / result.seconds) * 100),
-    clientCpuPercent: Math.round(((client.user + client.system) / 1e6 / result.seconds) * 100),
+    clientCpuPercent: Math.round((generatorSeconds / result.seconds) * 100),
     cores: cpuShares(cores0, cpuSnapshot()),
   };
 }

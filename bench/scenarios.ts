@@ -13,6 +13,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { Operation } from './load.js';
+import type { FixedRequest } from './wrk.js';
 import { API, LOGIN_SCOPE, SPA, USER } from './bench-data.js';
 import { UserAgent, signIn } from '../test/helpers/user-agent.js';
 
@@ -36,21 +37,44 @@ export type Scenario = {
   /** why this target is not measured here */
   skip?(t: Target): string | undefined;
   op(t: Target): Operation;
+  /**
+   * The scenario as one request sent unchanged, for wrk's maximum-rate pass (bench/wrk.ts); absent where
+   * every request differs (refresh: each token once) or is several (login flows). Same answer check as op.
+   */
+  fixed?(t: Target): FixedRequest;
 };
 
 const FORM = 'application/x-www-form-urlencoded';
 
+const DISCOVERY: FixedRequest = { method: 'GET', path: '/.well-known/openid-configuration' };
+const JWKS: FixedRequest = { method: 'GET', path: '/jwks' };
+const clientCredentials = (t: Target): FixedRequest => ({
+  method: 'POST',
+  path: '/token',
+  headers: { 'content-type': FORM, authorization: basic(t.service) },
+  body: new URLSearchParams({ grant_type: 'client_credentials', resource: API.identifier, scope: API.scope }).toString(),
+});
+const userinfo = (token: string): FixedRequest => ({ method: 'GET', path: '/me', headers: { authorization: `Bearer ${token}` } });
+const introspection = (t: Target, token: string): FixedRequest => ({
+  method: 'POST',
+  path: '/token/introspection',
+  headers: { 'content-type': FORM, authorization: basic(t.service) },
+  body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+  // RFC 7662 §2.2: an unknown or expired token is a 200 too, with active false
+  expectBody: '"active":true',
+});
+
 export const SCENARIOS: Scenario[] = [
-  { id: 'discovery', label: 'discovery', op: (t) => () => call(t, { method: 'GET', path: '/.well-known/openid-configuration' }) },
-  { id: 'jwks', label: 'JWKS', op: (t) => () => call(t, { method: 'GET', path: '/jwks' }) },
+  { id: 'discovery', label: 'discovery', op: (t) => () => call(t, DISCOVERY), fixed: () => DISCOVERY },
+  { id: 'jwks', label: 'JWKS', op: (t) => () => call(t, JWKS), fixed: () => JWKS },
   {
     id: 'client_credentials',
     label: 'client_credentials (JWT AT)',
     op: (t) => async () => {
-      const body = new URLSearchParams({ grant_type: 'client_credentials', resource: API.identifier, scope: API.scope }).toString();
-      const json = await callJson(t, { method: 'POST', path: '/token', headers: { 'content-type': FORM, authorization: basic(t.service) }, body });
+      const json = await callJson(t, clientCredentials(t));
       t.jwtAccessTokens.add(String(json.access_token));
     },
+    fixed: clientCredentials,
   },
   {
     id: 'login_flow',
@@ -76,38 +100,41 @@ export const SCENARIOS: Scenario[] = [
   {
     id: 'userinfo',
     label: 'userinfo',
-    op: (t) => () => call(t, { method: 'GET', path: '/me', headers: { authorization: `Bearer ${t.opaqueAccessTokens.next()}` } }),
+    op: (t) => () => call(t, userinfo(t.opaqueAccessTokens.next())),
+    // one of the harvested tokens, the same in every request
+    fixed: (t) => userinfo(t.opaqueAccessTokens.next()),
   },
   {
     id: 'introspection',
     label: 'introspection (opaque AT)',
     // its tokens come from a few sign-ins of the service client first (targets.ts: prepare)
     op: (t) => () => introspect(t, t.serviceOpaqueTokens.next()),
+    fixed: (t) => introspection(t, t.serviceOpaqueTokens.next()),
   },
   {
     id: 'introspection_jwt',
     label: 'introspection (JWT AT)',
     skip: (t) => (t.name === 'bare' ? 'oidc-provider refuses JWT access tokens at introspection (unsupported_token_type)' : undefined),
     op: (t) => () => introspect(t, t.jwtAccessTokens.next()),
+    fixed: (t) => introspection(t, t.jwtAccessTokens.next()),
   },
 ];
 
 async function introspect(t: Target, token: string): Promise<void> {
-  const body = new URLSearchParams({ token, token_type_hint: 'access_token' }).toString();
-  const json = await callJson(t, { method: 'POST', path: '/token/introspection', headers: { 'content-type': FORM, authorization: basic(t.service) }, body });
+  const json = await callJson(t, introspection(t, token));
   if (json.active !== true) throw new Error(`introspection: token not active: ${JSON.stringify(json).slice(0, 200)}`);
 }
 
-type Req = { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string };
+type Req = Omit<FixedRequest, 'expectBody'>;
 
 async function call(t: Target, req: Req): Promise<void> {
-  const res = await t.pool.request(req);
+  const res = await t.pool.request({ method: req.method, path: req.path, headers: req.headers, body: req.body });
   if (res.statusCode !== 200) throw new Error(`${req.path} → ${res.statusCode} ${(await res.body.text()).slice(0, 200)}`);
   await res.body.dump();
 }
 
 async function callJson(t: Target, req: Req): Promise<Record<string, unknown>> {
-  const res = await t.pool.request(req);
+  const res = await t.pool.request({ method: req.method, path: req.path, headers: req.headers, body: req.body });
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`${req.path} → ${res.statusCode} ${text.slice(0, 200)}`);
   return JSON.parse(text) as Record<string, unknown>;

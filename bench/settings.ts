@@ -6,6 +6,7 @@
  * 2-core machine with the build. A variable set in the environment still wins over the preset.
  */
 import { SCENARIOS, type Target } from './scenarios.js';
+import type { Generator } from './wrk.js';
 
 export type BenchSettings = {
   quick: boolean;
@@ -23,6 +24,8 @@ export type BenchSettings = {
   only: string[] | undefined;
   targets: Target['name'][];
   profile: boolean;
+  /** the maximum-rate generator for fixed-request scenarios; auto: wrk when found (bench/wrk.ts) */
+  generator: Generator | 'auto';
 };
 
 /** The studies a run makes besides the endpoint scenarios, each starting its own servers. */
@@ -53,6 +56,8 @@ export function benchSettings(argv: string[], env: NodeJS.ProcessEnv): BenchSett
   if (strange.length) throw new Error(`BENCH_ONLY: unknown ${strange.join(', ')}; the ids are ${ids.join(', ')}`);
   const store = env.BENCH_STORE ?? 'sqlite';
   if (store !== 'sqlite' && store !== 'postgres-redis') throw new Error(`BENCH_STORE=${store}: expected sqlite or postgres-redis`);
+  const generator = env.BENCH_GENERATOR || 'auto';
+  if (generator !== 'wrk' && generator !== 'node' && generator !== 'auto') throw new Error(`BENCH_GENERATOR=${generator}: expected wrk or node`);
   return {
     quick,
     seconds,
@@ -70,6 +75,7 @@ export function benchSettings(argv: string[], env: NodeJS.ProcessEnv): BenchSett
     only: only ?? (quick ? SCENARIOS.map((sc) => sc.id) : undefined),
     targets: (env.BENCH_TARGETS ?? 'gatehouse,bare').split(',') as Target['name'][],
     profile: env.BENCH_PROFILE === '1',
+    generator,
   };
 }
 

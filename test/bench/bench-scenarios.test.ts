@@ -7,13 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { counted } from '../../bench/load.js';
-import { SCENARIOS, type Target } from '../../bench/scenarios.js';
+import { Ring, SCENARIOS, type Target } from '../../bench/scenarios.js';
 import { EXTRA_STUDIES, benchSettings, selects } from '../../bench/settings.js';
 import { prepare, startBare, startGatehouse, type Services, type Started } from '../../bench/targets.js';
 import { renderTenants, runTenants, tenantsSettings } from '../../bench/tenants.js';
+import { chooseGenerator, findWrk, luaString, wrkClosedLoop, type FixedRequest } from '../../bench/wrk.js';
 
 const quiet = () => {};
 const REQUESTS = 8;
@@ -73,6 +75,64 @@ describe('bench: every scenario still runs against Gatehouse and the bare provid
       });
     }
   }
+
+  // bench/wrk.ts: the maximum-rate generator for fixed requests; not installed in CI, so skipped there
+  describe('wrk (when installed) sends the scenario\'s request and counts wrong answers as errors', function () {
+    const wrk = findWrk();
+    const pass = (request: FixedRequest, name: string) => {
+      const { target } = started.get('gatehouse')!;
+      return wrkClosedLoop({ wrk: wrk!, origin: target.origin, request, connections: 2, seconds: 1, cpu: '', scriptDir: mkdtempSync(join(dataDir, 'wrk-')), name });
+    };
+    before(function () {
+      if (!wrk) {
+        process.stdout.write('      wrk is not on PATH (apt-get install wrk): the wrk generator tests are skipped\n');
+        this.skip();
+      }
+    });
+
+    it('client_credentials (POST, Basic auth, form body): every answer a 200, wrk\'s own CPU measured', async function () {
+      this.timeout(20_000);
+      const { target } = started.get('gatehouse')!;
+      const r = await pass(SCENARIOS.find((sc) => sc.id === 'client_credentials')!.fixed!(target), 'client_credentials');
+      assert.deepEqual({ errors: r.errors, samples: r.errorSamples }, { errors: 0, samples: [] });
+      assert.ok(r.ok > 0 && r.seconds >= 0.9 && Number.isFinite(r.latencyMs.p95) && r.latencyMs.p95 <= r.latencyMs.p99, JSON.stringify(r));
+      assert.ok(r.generatorCpuSeconds >= 0 && r.generatorCpuSeconds < 2, `wrk CPU ${r.generatorCpuSeconds} s`);
+    });
+
+    it('a 404 and an inactive introspection answer (200, "active":false) are errors, with samples', async function () {
+      this.timeout(20_000);
+      const { target } = started.get('gatehouse')!;
+      const missing = await pass({ method: 'GET', path: '/no-such-endpoint' }, 'missing');
+      assert.ok(missing.ok === 0 && missing.errors > 0, JSON.stringify(missing));
+      assert.match(missing.errorSamples[0] ?? '', /^404 /);
+      const inactive = await pass(SCENARIOS.find((sc) => sc.id === 'introspection')!.fixed!({ ...target, serviceOpaqueTokens: ringOf('not-a-token') }), 'inactive');
+      assert.ok(inactive.ok === 0 && inactive.errors > 0, JSON.stringify(inactive));
+      assert.match(inactive.errorSamples[0] ?? '', /^200 \{"active":false\}/);
+    });
+  });
+});
+
+const ringOf = (token: string): Ring => {
+  const ring = new Ring();
+  ring.add(token);
+  return ring;
+};
+
+describe('bench: the maximum-rate generator (BENCH_GENERATOR)', () => {
+  it('is wrk when found, else node with a note; the same choice for every server of the run', () => {
+    assert.deepEqual(chooseGenerator('auto', { replicas: 1, wrk: '/usr/bin/wrk' }), { generator: 'wrk' });
+    assert.match(chooseGenerator('auto', { replicas: 1, wrk: undefined }).note ?? '', /no `wrk` on PATH/);
+    assert.equal(chooseGenerator('node', { replicas: 1, wrk: '/usr/bin/wrk' }).generator, 'node');
+    // wrk sends to one origin: several replicas stay on the Node generator's balanced pool
+    assert.equal(chooseGenerator('auto', { replicas: 2, wrk: '/usr/bin/wrk' }).generator, 'node');
+    assert.throws(() => chooseGenerator('wrk', { replicas: 2, wrk: '/usr/bin/wrk' }), /BENCH_REPLICAS=2/);
+    assert.throws(() => chooseGenerator('wrk', { replicas: 1, wrk: undefined }), /no `wrk` on PATH/);
+    assert.throws(() => benchSettings([], { BENCH_GENERATOR: 'autocannon' }), /BENCH_GENERATOR=autocannon/);
+  });
+
+  it('quotes any header or body as a Lua string', () => {
+    assert.equal(luaString('a"b\\c\nd\u0001'), '"a\\"b\\\\c\\010d\\001"');
+  });
 });
 
 describe('bench: the tenants study (bench/tenants.ts) runs end to end at a small size', function () {
