@@ -57,7 +57,7 @@ export function createAccountRouter(deps: AccountPagesDeps) {
     const outcome = await auth.callback(ctx);
     if (outcome.ok) return ctx.redirect(outcome.returnTo);
     if (outcome.error === 'state_mismatch') return ctx.redirect('/account');
-    throw new InvalidRequestError('Signing in to your account did not complete. Go back and try again.', `account sign-in returned ${outcome.error}`);
+    throw new InvalidRequestError('Signing in to your account did not complete. Go back and try again.', `account sign-in returned ${outcome.error}`).withPageMessage('errors.accountSignInFailed');
   });
 
   router.use(deps.csrf, auth.requireSignIn);
@@ -94,7 +94,7 @@ export function createAccountRouter(deps: AccountPagesDeps) {
     };
     // count first, then check, on the same counter as the account's sign-ins (accounts/login-throttle.ts)
     const attempt = await deps.passwordThrottle.begin(accountSubject(account.id), ctx.ip);
-    if (attempt.refused) throw new TooManyRequestsError(attempt.retryAfter, 'Too many wrong passwords. Wait a few minutes and try again.');
+    if (attempt.refused) throw new TooManyRequestsError(attempt.retryAfter, 'Too many wrong passwords. Wait a few minutes and try again.').withPageMessage('errors.tooManyPasswords');
     const current = (form.current_password ?? '').slice(0, 1024);
     const next = form.new_password ?? '';
     if (!current || !(await deps.accounts.authenticate(account.email, current))) {
