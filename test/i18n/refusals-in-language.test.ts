@@ -21,7 +21,7 @@ import { loadLocales, readLocaleFolder } from '../../src/i18n/locales.js';
 import { LOCALES } from '../../src/i18n/locale-list.js';
 import { UserAgent, type Page } from '../helpers/user-agent.js';
 import { submitMfa, submitPassword, totpCode } from '../mfa/helpers.js';
-import { REDIRECT_URI, atClient, authorization, bootWithMail, registerRelyingParty, textOf, type LifecycleHarness, type RelyingParty } from '../lifecycle/setup.js';
+import { REDIRECT_URI, authorization, bootWithMail, registerRelyingParty, textOf, type LifecycleHarness, type RelyingParty } from '../lifecycle/setup.js';
 
 const localesDir = join(DEFAULT_PATHS.viewsDir, 'locales');
 const messages = Object.fromEntries(LOCALES.map((l) => [l, readLocaleFolder(join(localesDir, l))])) as Record<string, Record<string, string>>;
@@ -205,7 +205,17 @@ describe('refusals in the person\'s language (issue 20)', () => {
       assert.equal(password.status, 400);
       assert.match(textOf(password.html), /Verwenden Sie mindestens 14 Zeichen\./);
       assert.doesNotMatch(textOf(password.html), /Use at least/);
-      void atClient;
+
+      // the profile's name rule and a new address that is not one: German, as the rest of the page
+      const name = await agent.submit(home, '/account/profile', { name: 'Grace www.example.com' });
+      assert.equal(name.status, 400);
+      assert.match(textOf(name.html), new RegExp(messages.de!['lifecycle.name.address']!.replace(/[.]/g, '\\.')));
+      const email = await agent.submit(home, '/account/email', { email: 'not-an-address' });
+      assert.equal(email.status, 400);
+      assert.match(textOf(email.html), /Geben Sie eine E-Mail-Adresse ein, zum Beispiel name@example\.com\./);
+      assert.doesNotMatch(textOf(email.html), /Enter an email address/);
+      const same = await agent.submit(home, '/account/email', { email: admin.email });
+      assert.match(textOf(same.html), /Das ist bereits Ihre E-Mail-Adresse\./);
     });
   });
 });
