@@ -114,7 +114,7 @@ export function createAccountAuth(deps: {
   /** A sign-in redirect; the page script's JSON requests cannot follow one, so they get an error that says what to do. */
   function signInAgain(ctx: Context, returnTo: string, extra: Record<string, string>): void {
     if (ctx.accepts('html', 'json') === 'json') {
-      throw new LoginRequiredError('For your security, sign in again to change this. Reload the page to continue.');
+      throw new LoginRequiredError('For your security, sign in again to change this. Reload the page to continue.').withPageMessage('errors.signInAgain');
     }
     return signIn(ctx, returnTo, extra);
   }

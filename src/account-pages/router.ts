@@ -7,10 +7,10 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { Renderer, Title } from '../http/render.js';
 import type { AccountService } from '../accounts/accounts.js';
-import { InvalidAccountInput } from '../accounts/accounts.js';
+import { InvalidAccountInput, PasswordRefused } from '../accounts/accounts.js';
 import type { AccountRecord } from '../../adapters/contract.js';
 import { accountSubject, type LoginThrottle } from '../accounts/login-throttle.js';
-import { nameRefusal } from '../accounts/registration.js';
+import { nameRefusalCode } from '../accounts/registration.js';
 import { InvalidRequestError, TooManyRequestsError } from '../errors/errors.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
 import type { SessionsAndApps } from '../oidc/sessions-and-apps.js';
@@ -57,7 +57,7 @@ export function createAccountRouter(deps: AccountPagesDeps) {
     const outcome = await auth.callback(ctx);
     if (outcome.ok) return ctx.redirect(outcome.returnTo);
     if (outcome.error === 'state_mismatch') return ctx.redirect('/account');
-    throw new InvalidRequestError('Signing in to your account did not complete. Go back and try again.', `account sign-in returned ${outcome.error}`);
+    throw new InvalidRequestError('Signing in to your account did not complete. Go back and try again.', `account sign-in returned ${outcome.error}`).withPageMessage('errors.accountSignInFailed');
   });
 
   router.use(deps.csrf, auth.requireSignIn);
@@ -68,10 +68,11 @@ export function createAccountRouter(deps: AccountPagesDeps) {
     const { account } = ctx.state as AccountState;
     const form = ctx.state.form as Record<string, string>;
     // the same rule as at registration: names are shown on pages and in mails
-    const refusal = nameRefusal(form.name ?? '');
+    const refusal = nameRefusalCode(form.name ?? '');
     if (refusal) {
       ctx.status = 400;
-      return page(ctx, 'account', HOME, { error: refusal });
+      // the registration page's words for the same rule, in the page's language
+      return page(ctx, 'account', HOME, { error: { key: `lifecycle.name.${refusal}` } });
     }
     try {
       await deps.accounts.setName(account.id, form.name ?? '');
@@ -94,7 +95,7 @@ export function createAccountRouter(deps: AccountPagesDeps) {
     };
     // count first, then check, on the same counter as the account's sign-ins (accounts/login-throttle.ts)
     const attempt = await deps.passwordThrottle.begin(accountSubject(account.id), ctx.ip);
-    if (attempt.refused) throw new TooManyRequestsError(attempt.retryAfter, 'Too many wrong passwords. Wait a few minutes and try again.');
+    if (attempt.refused) throw new TooManyRequestsError(attempt.retryAfter, 'Too many wrong passwords. Wait a few minutes and try again.').withPageMessage('errors.tooManyPasswords');
     const current = (form.current_password ?? '').slice(0, 1024);
     const next = form.new_password ?? '';
     if (!current || !(await deps.accounts.authenticate(account.email, current))) {
@@ -107,9 +108,10 @@ export function createAccountRouter(deps: AccountPagesDeps) {
       // the password policy (length, blocklist, history) applies here as everywhere a password is set
       await deps.accounts.setPassword(account, next, {}, { event: { type: 'password.changed', accountId: account.id, details: { via: 'account page' } }, from: ctx });
     } catch (err) {
-      // a refused value is shown on the form itself, in the domain error's own words when it has them
+      // a refused value is shown on the form itself, in the page's language: the policy's reason (passwords.json)
+      if (err instanceof PasswordRefused) return fail(400, { key: `passwords.${err.refusal.code}`, values: err.refusal.values });
       if (!(err instanceof InvalidAccountInput)) throw err;
-      return fail(400, err.publicMessage ?? { key: 'account.error.choosePassword' });
+      return fail(400, { key: 'account.error.choosePassword' });
     }
     // a password changed because it leaked is only half a fix while another browser stays signed in, or
     // an app keeps a refresh token it got there: other sessions end and their grants are revoked

@@ -12,7 +12,7 @@ import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FailureThrottle } from '../protection/failure-throttle.js';
 import type { TotpService } from '../factors/totp.js';
 import type { RecoveryCodes } from '../factors/recovery-codes.js';
-import type { AccountFactors } from '../factors/account-factors.js';
+import type { AccountFactors, RemovalRefusal } from '../factors/account-factors.js';
 import { parseCredentialJson, type WebAuthnService } from '../factors/webauthn.js';
 import { InvalidRequestError, TooManyRequestsError } from '../errors/errors.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
@@ -32,6 +32,11 @@ export type SecurityDeps = {
 
 const WRONG_CODE: Title = { key: 'account.totp.wrongCode' };
 const TOTP_TITLE: Title = { key: 'account.totp.title' };
+/** Why a factor stays, in the page's language (account.json). */
+const REMOVAL_REFUSED: Record<RemovalRefusal, Title> = {
+  last_factor: { key: 'account.security.lastFactor' },
+  not_on_account: { key: 'account.security.notOnAccount' },
+};
 
 export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void {
   const { auth, page } = deps;
@@ -64,7 +69,7 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
     const throttle = deps.secondFactorThrottle;
     // count first, then check (protection/failure-throttle.ts)
     const attempt = await throttle.begin(account.id, ctx.ip);
-    if (attempt.refused) throw new TooManyRequestsError(attempt.retryAfter, 'Too many wrong codes. Wait a few minutes and try again.');
+    if (attempt.refused) throw new TooManyRequestsError(attempt.retryAfter, 'Too many wrong codes. Wait a few minutes and try again.').withPageMessage('mfa.tooManyCodes');
     const code = String((ctx.state.form as Record<string, string>).code ?? '').slice(0, 64);
     if (!(await deps.totp.confirmEnrolment(account.id, code))) {
       await attempt.settle('failed');
@@ -78,23 +83,23 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
     await attempt.settle('succeeded');
     const codes = await deps.factors.issueRecoveryCodesIfNone(account.id);
     if (!codes) return ctx.redirect('/account/security?notice=totp-added');
-    await page(ctx, 'recovery-codes', { key: 'account.recovery.savedTitle' }, { codes, continueUrl: '/account/security?notice=totp-added', continueLabel: 'Done' });
+    await page(ctx, 'recovery-codes', { key: 'account.recovery.savedTitle' }, { codes, continueUrl: '/account/security?notice=totp-added', continueLabel: { key: 'account.recovery.done' } });
   });
 
   router.post('/security/totp/remove', recent, async (ctx) => {
     const verdict = await deps.factors.removeTotp(accountOf(ctx).id);
     if (verdict.ok) return ctx.redirect('/account/security?notice=totp-removed');
     ctx.status = 409;
-    await securityPage(ctx, { error: verdict.reason });
+    await securityPage(ctx, { error: REMOVAL_REFUSED[verdict.reason] });
     ctx.status = 409;
   });
 
   router.post('/security/recovery-codes', recent, async (ctx) => {
     const account = accountOf(ctx);
     const overview = await deps.factors.overview(account.id);
-    if (overview.totp !== 'active' && overview.credentials.length === 0) throw new InvalidRequestError('Add a second factor before creating recovery codes.');
+    if (overview.totp !== 'active' && overview.credentials.length === 0) throw new InvalidRequestError('Add a second factor before creating recovery codes.').withPageMessage('errors.needsSecondFactor');
     const codes = await deps.recoveryCodes.regenerate(account.id);
-    await page(ctx, 'recovery-codes', { key: 'account.recovery.newTitle' }, { codes, continueUrl: '/account/security', continueLabel: 'Done', replaced: true });
+    await page(ctx, 'recovery-codes', { key: 'account.recovery.newTitle' }, { codes, continueUrl: '/account/security', continueLabel: { key: 'account.recovery.done' }, replaced: true });
   });
 
   // Security keys and passkeys: JSON for the page script (views/assets/webauthn.js)
@@ -108,7 +113,7 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
     // a malformed response is a WebAuthnInputError, answered by the error handler (errors/error-handler.ts)
     const response = parseCredentialJson<RegistrationResponseJSON>(form.credential, 'registration');
     const verdict = await deps.webauthn.verifyRegistration(account.id, response, form.name ?? '');
-    if (!verdict.ok) throw new InvalidRequestError('The security key or passkey could not be registered. Try again.', verdict.detail);
+    if (!verdict.ok) throw new InvalidRequestError('The security key or passkey could not be registered. Try again.', verdict.detail).withPageMessage('errors.passkeyNotAdded');
     // recovery codes are offered on the security page (one POST shows them once)
     ctx.body = { redirect: browserPath(ctx, '/account/security?notice=passkey-added') };
   });
@@ -117,7 +122,7 @@ export function registerSecurityRoutes(router: Router, deps: SecurityDeps): void
     const verdict = await deps.factors.removeCredential(accountOf(ctx).id, String(ctx.params.id));
     if (verdict.ok) return ctx.redirect('/account/security?notice=passkey-removed');
     ctx.status = 409;
-    await securityPage(ctx, { error: verdict.reason });
+    await securityPage(ctx, { error: REMOVAL_REFUSED[verdict.reason] });
     ctx.status = 409;
   });
 }

@@ -10,7 +10,7 @@ import type { Context } from 'koa';
 import type { AccountLifecycle } from '../accounts/account-lifecycle.js';
 import { DEFAULT_SCOPE } from '../accounts/account-lifecycle.js';
 import { InvalidAccountInput } from '../accounts/accounts.js';
-import type { EmailChange } from '../accounts/email-change.js';
+import { EmailChangeRefused, type EmailChange } from '../accounts/email-change.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { sourceOf } from '../audit/audit-log.js';
 import type { createAccountAuth, AccountState } from './account-auth.js';
@@ -40,6 +40,11 @@ const LINK_STATES: Record<string, string> = {
 const HOME: Title = { key: 'account.home.title' };
 const CONFIRM_TITLE: Title = { key: 'account.emailConfirm.title' };
 const DELETE_TITLE: Title = { key: 'account.delete.title' };
+/** Why a new address was refused, in the page's language. */
+const EMAIL_REFUSED: Record<EmailChangeRefused['reason'], Title> = {
+  not_an_address: { key: 'account.emailConfirm.notAnAddress' },
+  unchanged: { key: 'account.emailConfirm.unchanged' },
+};
 
 export function registerSelfServiceRoutes(router: Router, deps: SelfServiceDeps): void {
   const { auth, page } = deps;
@@ -53,7 +58,8 @@ export function registerSelfServiceRoutes(router: Router, deps: SelfServiceDeps)
     } catch (err) {
       if (!(err instanceof InvalidAccountInput)) throw err;
       ctx.status = 400;
-      await page(ctx, 'account', HOME, { emailError: err.publicMessage ?? { key: 'account.emailConfirm.enterAnother' } });
+      const emailError = err instanceof EmailChangeRefused ? EMAIL_REFUSED[err.reason] : { key: 'account.emailConfirm.enterAnother' };
+      await page(ctx, 'account', HOME, { emailError });
       ctx.status = 400;
       return;
     }

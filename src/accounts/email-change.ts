@@ -18,6 +18,13 @@ export type EmailChange = ReturnType<typeof createEmailChange>;
 
 export type EmailChangeOutcome = { state: TokenState | 'taken' | 'other_account'; email?: string };
 
+/** A new address the person must fix: `reason` picks the page's words (account.json), the message is the English. */
+export class EmailChangeRefused extends InvalidAccountInput {
+  constructor(readonly reason: 'not_an_address' | 'unchanged', publicMessage: string) {
+    super(`email: ${reason === 'unchanged' ? 'unchanged' : 'not an email address'}`, publicMessage);
+  }
+}
+
 export function createEmailChange(deps: {
   issuer: string;
   ttlSeconds: number;
@@ -34,8 +41,8 @@ export function createEmailChange(deps: {
     /** Mails the new address a link (earlier ones stop working); refuses only what the person can fix. */
     async request(account: AccountRecord, requested: string, from: AuditSource): Promise<void> {
       const email = normaliseEmail(requested);
-      if (!isEmailAddress(email)) throw new InvalidAccountInput('email: not an email address', 'Enter an email address such as name@example.com.');
-      if (email === account.email) throw new InvalidAccountInput('email: unchanged', 'That is already your email address.');
+      if (!isEmailAddress(email)) throw new EmailChangeRefused('not_an_address', 'Enter an email address such as name@example.com.');
+      if (email === account.email) throw new EmailChangeRefused('unchanged', 'That is already your email address.');
       const taken = await deps.accounts.findByEmail(email);
       if (taken || !(await deps.mayMail(email))) {
         await audit.record({ type: 'email.change_requested', result: 'failure', accountId: account.id, reason: taken ? 'email_taken' : 'mail_limit' }, from);

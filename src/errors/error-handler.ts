@@ -13,6 +13,7 @@ import {
   type DomainErrorKind, type ProblemKind,
 } from './errors.js';
 import type { Renderer } from '../http/render.js';
+import { errorPageMessage } from './error-page-message.js';
 
 /**
  * Domain errors as the protocol answers them: the status, the OAuth error and the problem type for each
@@ -21,7 +22,9 @@ import type { Renderer } from '../http/render.js';
 const DOMAIN_ERRORS: Record<DomainErrorKind, (e: DomainError) => GatehouseError> = {
   invalid_input: (e) => new InvalidRequestError(e.publicMessage ?? 'The request has a value that is not accepted.', e.message),
   not_found: (e) => new NotFoundError(e.publicMessage, e.message),
-  conflict: (e) => new InvalidRequestError(e.publicMessage ?? 'This conflicts with what is already there. Reload and try again.', e.message, 409),
+  conflict: (e) => e.publicMessage === undefined
+    ? new InvalidRequestError('This conflicts with what is already there. Reload and try again.', e.message, 409).withPageMessage('errors.conflict')
+    : new InvalidRequestError(e.publicMessage, e.message, 409),
 };
 
 /** Which problem type an error is for a management API route, by status (ProblemError names its own). */
@@ -63,7 +66,8 @@ export function errorHandler(deps: { logger: Logger; render: Renderer }) {
     await render(ctx, 'error', {
       title: { key: error.status === 404 ? 'errors.notFound' : 'errors.title' },
       heading: { key: error.status >= 500 ? 'errors.headingServer' : 'errors.heading' },
-      message: error.pageMessage ?? error.publicMessage,
+      // the error's own message key, else the code's sentence (publicMessage on an English page only)
+      message: errorPageMessage({ code: error.code, status: error.status, description: error.publicMessage, pageMessage: error.pageMessage }),
       code: error.code,
       requestId: ctx.state.requestId,
     });

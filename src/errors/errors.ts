@@ -68,6 +68,7 @@ export class ServerError extends GatehouseError {
 export class CsrfError extends AccessDeniedError {
   constructor() {
     super('This form has expired or did not come from this site. Go back, reload the page and try again.');
+    this.withPageMessage('errors.formExpired');
   }
 }
 

@@ -18,10 +18,14 @@ export type FactorOverview = {
   requiredByPolicy: boolean;
 };
 
-export type Removal = { ok: true } | { ok: false; reason: string };
+/** Why a factor was not removed: pages show their own words for each (account-pages), `message` is the English. */
+export type RemovalRefusal = 'last_factor' | 'not_on_account';
+
+export type Removal = { ok: true } | { ok: false; reason: RemovalRefusal; message: string };
 
 export const LAST_FACTOR_REFUSED =
   'This is your last second factor, and your organisation requires one. Add another authenticator app, security key or passkey first.';
+const NOT_ON_ACCOUNT = 'That security key or passkey is not on your account.';
 
 export function createAccountFactors(deps: {
   totp: Pick<TotpService, 'status' | 'remove'>;
@@ -39,7 +43,7 @@ export function createAccountFactors(deps: {
   /** Refuses when `remaining` factors would be none and a policy requires one. */
   async function mayRemove(accountId: string, remaining: number): Promise<Removal> {
     if (remaining > 0) return { ok: true };
-    return (await policy.requiredByPolicy(accountId)) ? { ok: false, reason: LAST_FACTOR_REFUSED } : { ok: true };
+    return (await policy.requiredByPolicy(accountId)) ? { ok: false, reason: 'last_factor', message: LAST_FACTOR_REFUSED } : { ok: true };
   }
 
   async function afterRemoval(accountId: string): Promise<void> {
@@ -78,7 +82,7 @@ export function createAccountFactors(deps: {
       const s = await summary(accountId);
       const verdict = await mayRemove(accountId, s.webauthn - 1 + (s.totp ? 1 : 0));
       if (!verdict.ok) return verdict;
-      if (!(await webauthn.remove(accountId, credentialId))) return { ok: false, reason: 'That security key or passkey is not on your account.' };
+      if (!(await webauthn.remove(accountId, credentialId))) return { ok: false, reason: 'not_on_account', message: NOT_ON_ACCOUNT };
       await afterRemoval(accountId);
       return verdict;
     },

@@ -4,7 +4,7 @@
  * (http/base-path.ts). Every link, form action and asset of a template goes through it.
  *
  * Every page is in the request's locale (`ctx.state.locale`, i18n/choose-locale.ts): templates get `t(key,
- * values)` (and `th` for a message with markup), `locale`, `dir` ('rtl' for Arabic), `formatDate`/`formatNumber`, the brand texts of that
+ * values)` (and `th` for a message with markup; `text` for a Title), `locale`, `dir` ('rtl' for Arabic), `formatDate`/`formatNumber`, the brand texts of that
  * locale, and `languages` (the switcher's links back to this page). A `title` given as `{ key, values }`
  * is translated here, and so is an `error` given that way.
  */
@@ -31,8 +31,12 @@ export function brandingIn(branding: Branding, locale: string): Branding {
   return own ? { ...branding, ...own } : branding;
 }
 
-/** A page title: English text (pages not yet translated) or a message key with its values. */
-export type Title = string | { key: string; values?: MessageValues };
+/**
+ * A text of a page: English text (pages not yet translated) or a message key with its values. `en` is
+ * English wording that an English page shows instead of the key's (an error's own, more precise
+ * description); every other locale shows the key's message.
+ */
+export type Title = string | { key: string; values?: MessageValues; en?: string };
 
 export type Renderer = (ctx: Context, view: string, locals: Record<string, unknown> & { title: Title }) => Promise<void>;
 
@@ -45,13 +49,13 @@ export function createRenderer(deps: { viewsDir: string; branding: Branding; bas
   return async (ctx, view, locals) => {
     const locale = locales.pick(ctx.state.locale) ?? deps.defaultLocale;
     const tr = locales.translator(locale);
-    const text = (m: Title) => (typeof m === 'string' ? m : tr.t(m.key, m.values));
+    const text = (m: Title) => (typeof m === 'string' ? m : locale === 'en' && m.en !== undefined ? m.en : tr.t(m.key, m.values));
     const title = text(locals.title);
     // an error or notice given as a message key is shown in the page's locale too
     const error = locals.error && typeof locals.error === 'object' ? text(locals.error as Title) : locals.error;
     const shared = {
       brand: brandingIn(branding, locale), url, nonce: ctx.state.nonce as string, csrfToken: ctx.state.csrfToken ?? '', error: null,
-      t: tr.t, th: htmlMessage(tr.t), locale, dir: tr.dir, formatDate: tr.date, formatNumber: tr.number,
+      t: tr.t, th: htmlMessage(tr.t), text, locale, dir: tr.dir, formatDate: tr.date, formatNumber: tr.number,
       languages: switcherLinks(ctx, locales, locale, url, view),
     };
     const data = { ...shared, ...locals, title, ...(error !== undefined ? { error } : {}) };

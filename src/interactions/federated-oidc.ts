@@ -56,7 +56,7 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
 
   function upstream(providerId: string): OidcUpstreamConfig {
     const u = logins.get(providerId);
-    if (!u) throw new NotFoundError('There is no such sign-in option.');
+    if (!u) throw new NotFoundError('There is no such sign-in option.').withPageMessage('errors.noSuchSignInOption');
     return u.config;
   }
 

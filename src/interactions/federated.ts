@@ -42,19 +42,19 @@ export function createFederatedStep(deps: {
     imageOrigins: [...new Set((deps.oidc?.logins.upstreams ?? []).flatMap((u) => (u.config.logo ? [new URL(u.config.logo).origin] : [])))],
     /** POST /interaction/:uid/federated/:provider/link: the local password proves the account before the link */
     link: (ctx: Context, interaction: Interaction, providerId: string, form: Record<string, string>) => {
-      if (!oidc) throw new NotFoundError('There is no such sign-in option.');
+      if (!oidc) throw new NotFoundError('There is no such sign-in option.').withPageMessage('errors.noSuchSignInOption');
       return oidc.link(ctx, interaction, providerId, form);
     },
     /** POST /interaction/:uid/federated/:provider/link/passkey-options: or one of the account's passkeys (JSON for the page script) */
     linkPasskeyOptions: (interaction: Interaction, providerId: string, form: Record<string, string>) => {
-      if (!oidc) throw new NotFoundError('There is no such sign-in option.');
+      if (!oidc) throw new NotFoundError('There is no such sign-in option.').withPageMessage('errors.noSuchSignInOption');
       return oidc.linkPasskeyOptions(interaction, providerId, form);
     },
 
     async start(ctx: Context, interaction: Interaction, providerId: string): Promise<void> {
       if (oidc?.has(providerId)) return oidc.start(ctx, interaction, providerId);
       const provider = saml.get(providerId);
-      if (!provider) throw new NotFoundError('There is no such sign-in option.');
+      if (!provider) throw new NotFoundError('There is no such sign-in option.').withPageMessage('errors.noSuchSignInOption');
       const out = await saml.begin(providerId, interaction.uid);
       if (out.kind === 'redirect') {
         ctx.status = 303;
@@ -69,7 +69,7 @@ export function createFederatedStep(deps: {
     async complete(ctx: Context, interaction: Interaction, providerId: string): Promise<{ result: Record<string, unknown>; notice?: Refusal } | undefined> {
       if (oidc?.has(providerId)) return oidc.complete(ctx, interaction, providerId);
       const provider = saml.get(providerId);
-      if (!provider) throw new NotFoundError('There is no such sign-in option.');
+      if (!provider) throw new NotFoundError('There is no such sign-in option.').withPageMessage('errors.noSuchSignInOption');
       const handle = typeof ctx.query.handle === 'string' ? ctx.query.handle : '';
       const identity = handle ? await saml.collect(handle, interaction.uid, providerId) : undefined;
       if (!identity) throw new FederationRefusedError(refusalMessages.rejected(provider.config.name, 'replay'), 'no parked SAML login for this interaction');

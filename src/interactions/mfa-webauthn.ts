@@ -17,6 +17,7 @@ export type WebAuthnStep = ReturnType<typeof createWebAuthnStep>;
 export class CredentialRefusedError extends AccessDeniedError {
   constructor(detail: string) {
     super('That security key or passkey was not accepted. Use one registered to your account, or sign in another way.', detail, 401);
+    this.withPageMessage('errors.passkeyRefused');
   }
 }
 

@@ -77,7 +77,7 @@ export function addRegistrationRoutes(router: Router, deps: LifecycleDeps) {
     } catch (err) {
       if (err instanceof PasswordRefused) return again({ key: `passwords.${err.refusal.code}`, values: err.refusal.values });
       if (err instanceof RegistrationDomainRefused) return again({ key: 'lifecycle.register.domains', values: { domains: err.domains.join(', ') } });
-      if (err instanceof InvalidAccountInput) return again(err.publicMessage ?? { key: 'lifecycle.checkDetails' });
+      if (err instanceof InvalidAccountInput) return again(err.publicMessage === undefined ? { key: 'lifecycle.checkDetails' } : { key: 'lifecycle.checkDetails', en: err.publicMessage });
       throw err;
     }
     if (page.interactionUid) {

@@ -57,7 +57,8 @@ export function protocolEdge(deps: { issuer: string; jwksMaxAgeSeconds: number }
       // oidc-provider saves a touched session after a device page failed; a session that was never stored
       // (no cookie) cannot be saved, and that TypeError hides the real, client-side refusal.
       if (err instanceof TypeError && /^persist can only be called on previously persisted Sessions$/.test(err.message)) {
-        throw new GatehouseError(400, 'invalid_request', 'This device sign-in could not be continued. Start again from the code shown on your device.', err.message);
+        throw new GatehouseError(400, 'invalid_request', 'This device sign-in could not be continued. Start again from the code shown on your device.', err.message)
+          .withPageMessage('errors.deviceRestart');
       }
       throw err;
     }

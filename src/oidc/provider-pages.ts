@@ -1,10 +1,11 @@
 /**
  * The HTML oidc-provider renders itself (errors, logout confirmation, device flow), drawn with our
  * templates so every page has one look and the same CSP nonce. Error pages show the OAuth error code and
- * a safe description only: never a stack trace or internal detail.
+ * a sentence chosen by it (the English description on an English page): never a stack trace or internal detail.
  */
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Renderer, Title } from '../http/render.js';
+import { errorPageMessage } from '../errors/error-page-message.js';
 
 type Out = { error?: string; error_description?: string };
 
@@ -32,8 +33,9 @@ export function createProviderPages(deps: { render: Renderer; logger: { warn(obj
       await page(ctx, 'error', {
         title: { key: 'errors.title' },
         heading: { key: 'errors.heading' },
-        // the OAuth error_description stays English (issue 20: API error descriptions are not translated)
-        message: out.error_description ?? { key: 'errors.generic' },
+        // a sentence of ours by the code, in the person's language: oidc-provider's error_description is
+        // English for developers, shown on an English page only (errors/error-page-message.ts)
+        message: errorPageMessage({ code: out.error, status: responseStatus, description: out.error_description }),
         code: out.error ?? 'server_error',
         requestId: ctx.state.requestId,
       });

@@ -215,5 +215,15 @@ describe('MFA: WebAuthn security keys and passkeys in Chromium', function () {
     assert.match(await error.innerText(), /not accepted/);
     assert.ok(page.url().startsWith(`${issuer}/interaction/`), 'still on the login page');
     await shot('login-removed-passkey');
+
+    // a German page says its own words, not the answer's English error_description (issue 20)
+    await context.clearCookies();
+    await page.setExtraHTTPHeaders({ 'accept-language': 'de' });
+    await authorize();
+    assert.equal(await page.getAttribute('html', 'lang'), 'de');
+    await error.waitFor({ state: 'visible' });
+    assert.match(await error.innerText(), /Dieser Sicherheitsschlüssel oder Passkey wurde nicht akzeptiert/);
+    assert.doesNotMatch(await error.innerText(), /not accepted/);
+    await page.setExtraHTTPHeaders({});
   });
 });

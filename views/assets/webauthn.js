@@ -14,6 +14,15 @@
   try { words = JSON.parse((document.getElementById('webauthn-messages') || {}).textContent || '{}'); } catch (e) { words = {}; }
   function say(key, english) { return typeof words[key] === 'string' ? words[key] : english; }
 
+  // The answer's error_description is English (the JSON of every refusal is): an English page shows it,
+  // a page in another language says its own words, chosen by the status and the error code.
+  function refusal(status, body) {
+    if (document.documentElement.lang === 'en' && body.error_description) return body.error_description;
+    if (status === 429) return say('tooMany', 'Too many attempts. Wait a few minutes and try again.');
+    if (body.error === 'access_denied') return say('refused', 'That security key or passkey was not accepted. Use one registered to your account, or sign in another way.');
+    return say('failed', 'Something went wrong. Reload the page and try again.');
+  }
+
   function post(url, fields) {
     return fetch(url, {
       method: 'POST',
@@ -22,7 +31,7 @@
       body: new URLSearchParams(fields),
     }).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (body) {
-        if (!res.ok) throw new Error(body.error_description || say('failed', 'Something went wrong. Reload the page and try again.'));
+        if (!res.ok) throw new Error(refusal(res.status, body));
         return body;
       });
     });

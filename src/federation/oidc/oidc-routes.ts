@@ -35,7 +35,7 @@ export function createOidcRouter(deps: {
     const upstream = deps.logins.get(ctx.params.provider as string);
     if (!upstream) throw new NotFoundError();
     const wait = await deps.callbackQuota.take(ctx.ip);
-    if (wait > 0) throw new TooManyRequestsError(wait, 'Too many sign-in answers from your address. Wait a minute and try again.');
+    if (wait > 0) throw new TooManyRequestsError(wait, 'Too many sign-in answers from your address. Wait a minute and try again.').withPageMessage('errors.tooManyUpstreamAnswers');
     let accepted: { uid: string; handle: string };
     try {
       accepted = await deps.logins.accept(upstream.config.id, params);
@@ -63,7 +63,7 @@ export function createOidcRouter(deps: {
   router.get('/:provider/logged-out', async (ctx) => {
     if (!deps.logins.get(ctx.params.provider as string) || !deps.logoutReturn) throw new NotFoundError();
     const next = await deps.logoutReturn(typeof ctx.query.state === 'string' ? ctx.query.state : '');
-    if (!next) throw new InvalidRequestError('You are signed out. This sign-out answer was already used or has expired.');
+    if (!next) throw new InvalidRequestError('You are signed out. This sign-out answer was already used or has expired.').withPageMessage('errors.signOutAnswerUsed');
     ctx.set('Cache-Control', 'no-store');
     ctx.status = 303;
     ctx.redirect(next);

@@ -63,7 +63,7 @@ export function createSamlRouter(deps: {
     const wait = await deps.acsQuota.take(ctx.ip);
     if (wait > 0) {
       await refused(ctx, provider.config.id, 'over the per-IP limit of the ACS');
-      throw new TooManyRequestsError(wait, 'Too many sign-in answers from your address. Wait a minute and try again.');
+      throw new TooManyRequestsError(wait, 'Too many sign-in answers from your address. Wait a minute and try again.').withPageMessage('errors.tooManyUpstreamAnswers');
     }
     if (!ctx.is('application/x-www-form-urlencoded')) throw new InvalidRequestError('Expected a SAML response (HTTP-POST binding).');
     const form = Object.fromEntries(new URLSearchParams(await readRawBody(ctx, MAX_RESPONSE_BYTES)));
@@ -85,7 +85,7 @@ export function createSamlRouter(deps: {
     const wait = await deps.acsQuota.take(ctx.ip);
     if (wait > 0) {
       await refused(ctx, provider.config.id, 'over the per-IP limit of the SAML endpoints');
-      throw new TooManyRequestsError(wait, 'Too many sign-out requests from your address. Wait a minute and try again.');
+      throw new TooManyRequestsError(wait, 'Too many sign-out requests from your address. Wait a minute and try again.').withPageMessage('errors.tooManySignOuts');
     }
     const received = await message();
     if (isLogoutResponse(received)) return logoutResponse(ctx, provider, received);
