@@ -59,6 +59,34 @@ describe('the console in the operator\'s language (issue 20)', () => {
     noKeys(page);
   });
 
+  it('roles in German: the list, a role\'s page with its date, a refused line by its field, and a refused confirmation', async () => {
+    await gh.context.roles.create({ name: 'helpdesk', description: 'Hilft', permissions: [{ resource: 'urn:gatehouse:admin', scope: 'admin:audit:read' }] });
+    const { agent } = await operator('de');
+    const list = await agent.open(`${gh.issuer}/console/roles`);
+    for (const text of ['Rolle anlegen', 'Vergeben an (die ersten 10)', '>integriert<']) assert.ok(list.html.includes(text), text);
+    noKeys(list);
+    const role = await agent.open(`${gh.issuer}/console/roles/helpdesk`);
+    for (const text of ['Alle Rollen', 'Rolle speichern', 'Rolle vergeben an (E-Mail-Adresse)', '<code>admin:audit:read</code> bei <code>urn:gatehouse:admin</code>', 'Vergeben an (0)']) assert.ok(role.html.includes(text), text);
+    const updatedAt = (await gh.context.roles.find('helpdesk'))!.updatedAt;
+    assert.ok(timesOn(role).some(([iso, shown]) => iso === new Date(updatedAt).toISOString() && shown.includes(' UTC')));
+    noKeys(role);
+    const refused = await agent.post(`${gh.issuer}/console/roles/helpdesk`, { _csrf: csrfOf(role), description: 'x', permissions: 'kein-gleichheitszeichen', updated_at: String(updatedAt) });
+    assert.equal(refused.status, 400);
+    assert.ok(refused.html.includes('„kein-gleichheitszeichen“ hat nicht die Form API=Scope.'), refused.html.slice(0, 2000));
+    assert.ok(refused.html.includes('Nichts wurde geändert'));
+    const wrongName = await agent.fetch(`${gh.issuer}/console/roles/helpdesk/delete`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, body: new URLSearchParams({ _csrf: csrfOf(list), confirm: 'help' }),
+    });
+    assert.equal(wrongName.status, 400);
+    assert.match(await wrongName.text(), /Geben Sie zur Bestätigung genau helpdesk ein\. Nichts wurde geändert\./);
+    assert.ok(await gh.context.roles.find('helpdesk'), 'nothing was deleted');
+    // the same refusal for a script (no text/html) stays the English of the API
+    const json = await agent.fetch(`${gh.issuer}/console/roles/helpdesk/delete`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrfOf(list), confirm: 'help' }),
+    });
+    assert.equal(((await json.json()) as { error_description: string }).error_description, 'To confirm, type helpdesk exactly. Nothing was changed.');
+  });
+
   it('an Arabic page is right to left', async () => {
     const { agent } = await operator('ar');
     const page = await agent.open(`${gh.issuer}/console/users/${ids.target!}`);
