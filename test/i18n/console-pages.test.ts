@@ -87,6 +87,37 @@ describe('the console in the operator\'s language (issue 20)', () => {
     assert.equal(((await json.json()) as { error_description: string }).error_description, 'To confirm, type helpdesk exactly. Nothing was changed.');
   });
 
+  it('the client form in German; a refused client by its field; the secret page with the overlap\'s end as a German date', async () => {
+    const { agent } = await operator('de');
+    const form = await agent.open(`${gh.issuer}/console/clients/new`);
+    assert.equal(heading(form), 'Client registrieren');
+    for (const text of ['Ein neuer Client', 'Weiterleitungs-URIs', '(eine pro Zeile)', 'Authentifizierung am Token-Endpunkt', '>Registrieren<']) assert.ok(form.html.includes(text), text);
+    noKeys(form);
+    const refused = await agent.post(`${gh.issuer}/console/clients`, { _csrf: csrfOf(form), client_name: 'Kaputt', redirect_uris: 'not a url', 'grant:authorization_code': 'yes', token_endpoint_auth_method: 'client_secret_basic' });
+    assert.equal(refused.status, 400);
+    assert.ok(refused.html.includes('Der Client wurde nicht registriert'), refused.html.slice(0, 1500));
+    assert.match(refused.html, /id="err-redirect_uris"/);
+    const created = await agent.post(`${gh.issuer}/console/clients`, { _csrf: csrfOf(form), client_id: 'sprach-app', client_name: 'Sprach-App', redirect_uris: 'https://app.example.test/cb', 'grant:authorization_code': 'yes', token_endpoint_auth_method: 'client_secret_basic' });
+    assert.equal(created.status, 200);
+    assert.ok(created.html.includes('Kopieren Sie das Client-Secret jetzt'), created.html.slice(0, 1500));
+    noKeys(created);
+    const edit = await agent.open(`${gh.issuer}/console/clients/sprach-app`);
+    for (const text of ['Client-Metadaten (RFC 7591)', 'Gefahrenbereich', '<option value="3600">1 Stunde</option>', '<option value="86400">24 Stunden</option>', '<option value="604800">7 Tage</option>']) assert.ok(edit.html.includes(text), text);
+    noKeys(edit);
+    const rotated = await agent.post(`${gh.issuer}/console/clients/sprach-app/rotate-secret`, { _csrf: csrfOf(edit), confirm: 'sprach-app', overlap: '3600' });
+    assert.equal(rotated.status, 200);
+    assert.ok(rotated.html.includes('Kopieren Sie das neue Client-Secret jetzt'));
+    const [iso, shown] = timesOn(rotated)[0] ?? [];
+    assert.ok(iso && shown, 'the end of the overlap, machine-readable');
+    assert.equal(shown, new Intl.DateTimeFormat('de', { dateStyle: 'long', timeStyle: 'long', timeZone: 'UTC' }).format(Date.parse(iso)));
+    assert.match(rotated.html, /Das bisherige Secret bleibt bis <time datetime="[^"]+">[^<]+<\/time> gültig/);
+    const badOverlap = await agent.fetch(`${gh.issuer}/console/clients/sprach-app/rotate-secret`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, body: new URLSearchParams({ _csrf: csrfOf(edit), confirm: 'sprach-app', overlap: '99' }),
+    });
+    assert.equal(badOverlap.status, 400);
+    assert.match(await badOverlap.text(), /Wählen Sie aus der Liste, wie lange das alte Secret gültig bleibt\./);
+  });
+
   it('an Arabic page is right to left', async () => {
     const { agent } = await operator('ar');
     const page = await agent.open(`${gh.issuer}/console/users/${ids.target!}`);
