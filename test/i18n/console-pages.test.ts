@@ -25,7 +25,7 @@ describe('the console in the operator\'s language (issue 20)', () => {
   const ids: Record<string, string> = {};
 
   before(async () => {
-    gh = await bootGatehouse({ CONSOLE_ENABLED: 'true', CONSOLE_REQUIRE_MFA: 'false' });
+    gh = await bootGatehouse({ CONSOLE_ENABLED: 'true', CONSOLE_REQUIRE_MFA: 'false', OUTBOUND_PRIVATE_HOSTS: '127.0.0.1' });
     ids.target = (await gh.context.accounts.create({ email: 'ziel@sprache.example.test', password: PASSWORD, name: 'Zora Ziel', emailVerified: true })).id;
   });
   after(() => gh?.close());
@@ -116,6 +116,38 @@ describe('the console in the operator\'s language (issue 20)', () => {
     });
     assert.equal(badOverlap.status, 400);
     assert.match(await badOverlap.text(), /Wählen Sie aus der Liste, wie lange das alte Secret gültig bleibt\./);
+  });
+
+  it('APIs and webhooks in German: lists, an endpoint with its dates, the secret page, a refused change of Gatehouse\'s own API', async () => {
+    const { agent } = await operator('de');
+    const apis = await agent.open(`${gh.issuer}/console/apis`);
+    for (const text of ['Ressourcen-Indikator <code>urn:gatehouse:admin</code>', 'API registrieren', 'Kennung (eine absolute URI']) assert.ok(apis.html.includes(text), text);
+    noKeys(apis);
+    const fixed = await agent.fetch(`${gh.issuer}/console/apis/scopes`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, body: new URLSearchParams({ _csrf: csrfOf(apis), identifier: 'urn:gatehouse:admin', scope: 'x' }),
+    });
+    assert.equal(fixed.status, 400);
+    assert.match(await fixed.text(), /urn:gatehouse:admin ist die eigene API von Gatehouse/);
+
+    const list = await agent.open(`${gh.issuer}/console/webhooks`);
+    for (const text of ['Endpunkt hinzufügen', 'Keine Webhook-Endpunkte.', '(keiner angekreuzt: alle Typen)']) assert.ok(list.html.includes(text), text);
+    noKeys(list);
+    const added = await agent.post(`${gh.issuer}/console/webhooks`, { _csrf: csrfOf(list), url: 'http://127.0.0.1:9/sprache', description: 'Sprachtest' });
+    assert.equal(added.status, 200, added.html.slice(0, 1500));
+    assert.ok(added.html.includes('Kopieren Sie das Signatur-Secret jetzt'));
+    assert.ok(added.html.includes('>zum Endpunkt</a>'));
+    noKeys(added);
+    const id = /href="\/console\/webhooks\/([^"]+)" data-testid="webhook-link"/.exec(added.html)?.[1];
+    assert.ok(id);
+    const endpoint = await agent.open(`${gh.issuer}/console/webhooks/${id}`);
+    for (const text of ['Endpunkt-ID', '>aktiviert<', 'Testereignis senden', 'Das alte Secret signiert weiter für', 'Letzte Zustellungen', '<option value="604800">7 Tage</option>']) assert.ok(endpoint.html.includes(text), text);
+    assert.equal(timesOn(endpoint).length, 1, 'the time it was added');
+    noKeys(endpoint);
+    const rotated = await agent.post(`${gh.issuer}/console/webhooks/${id}/rotate-secret`, { _csrf: csrfOf(endpoint), overlap: '86400' });
+    assert.match(rotated.html, /Das bisherige Secret signiert jede Zustellung zusätzlich bis <time datetime="[^"]+">[^<]+ UTC<\/time>/);
+    const listed = await agent.open(`${gh.issuer}/console/webhooks`);
+    assert.ok(listed.html.includes('alle Typen'));
+    assert.equal(timesOn(listed).length, 1);
   });
 
   it('an Arabic page is right to left', async () => {
