@@ -150,6 +150,18 @@ describe('the console in the operator\'s language (issue 20)', () => {
     assert.equal(timesOn(listed).length, 1);
   });
 
+  it('the dashboard, the users list, the audit log and the signing keys show their times as French dates, never raw ISO', async () => {
+    const { agent } = await operator('fr');
+    for (const path of ['/console', '/console/users', '/console/audit', '/console/keys']) {
+      const page = await agent.open(`${gh.issuer}${path}`);
+      assert.equal(page.status, 200, path);
+      assert.ok(timesOn(page).length > 0, `${path}: a <time datetime>`);
+      for (const [iso, shown] of timesOn(page)) assert.equal(shown, new Intl.DateTimeFormat('fr', { dateStyle: 'long', timeStyle: 'long', timeZone: 'UTC' }).format(Date.parse(iso)), path);
+      assert.doesNotMatch(page.html, />[^<]*\d{4}-\d\d-\d\dT[\d:.]+Z/, `${path}: no raw ISO timestamp is shown`);
+      noKeys(page);
+    }
+  });
+
   it('an Arabic page is right to left', async () => {
     const { agent } = await operator('ar');
     const page = await agent.open(`${gh.issuer}/console/users/${ids.target!}`);
