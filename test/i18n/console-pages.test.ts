@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { bootGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { UserAgent, type Page } from '../helpers/user-agent.js';
 import { submitPassword } from '../mfa/helpers.js';
+import { readLocaleFolder } from '../../src/i18n/locales.js';
+import { EVENT_TYPES } from '../../src/events/event-catalogue.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -130,7 +132,7 @@ describe('the console in the operator\'s language (issue 20)', () => {
     assert.match(await fixed.text(), /urn:gatehouse:admin ist die eigene API von Gatehouse/);
 
     const list = await agent.open(`${gh.issuer}/console/webhooks`);
-    for (const text of ['Endpunkt hinzufügen', 'Keine Webhook-Endpunkte.', '(keiner angekreuzt: alle Typen)']) assert.ok(list.html.includes(text), text);
+    for (const text of ['Endpunkt hinzufügen', 'Keine Webhook-Endpunkte.', '(keiner angekreuzt: alle Typen)', 'Ein Testereignis, auf Anfrage an einen Endpunkt gesendet']) assert.ok(list.html.includes(text), text);
     noKeys(list);
     const added = await agent.post(`${gh.issuer}/console/webhooks`, { _csrf: csrfOf(list), url: 'http://127.0.0.1:9/sprache', description: 'Sprachtest' });
     assert.equal(added.status, 200, added.html.slice(0, 1500));
@@ -160,6 +162,11 @@ describe('the console in the operator\'s language (issue 20)', () => {
       assert.doesNotMatch(page.html, />[^<]*\d{4}-\d\d-\d\dT[\d:.]+Z/, `${path}: no raw ISO timestamp is shown`);
       noKeys(page);
     }
+  });
+
+  it('every webhook event type has its description in console.json, in English the catalogue\'s own words', () => {
+    const english = readLocaleFolder(new URL('../../views/locales/en', import.meta.url).pathname);
+    for (const [type, spec] of Object.entries(EVENT_TYPES)) assert.equal(english[`console.webhooks.event.${type}`], spec.description, type);
   });
 
   it('an Arabic page is right to left', async () => {
