@@ -169,6 +169,17 @@ describe('the console in the operator\'s language (issue 20)', () => {
     for (const [type, spec] of Object.entries(EVENT_TYPES)) assert.equal(english[`console.webhooks.event.${type}`], spec.description, type);
   });
 
+  it('a console sign-in that does not complete says so in the browser\'s language', async () => {
+    const agent = new UserAgent({ 'accept-language': 'es', accept: 'text/html' });
+    const toLogin = await agent.open(`${gh.issuer}/console`, (next) => !next.startsWith(`${gh.issuer}/console`));
+    const state = new URL(toLogin.url).searchParams.get('state');
+    assert.ok(state, 'the console sent the browser to the authorization endpoint');
+    const failed = await agent.open(`${gh.issuer}/console/callback?code=forged&state=${encodeURIComponent(state)}&iss=${encodeURIComponent(gh.issuer)}`);
+    assert.equal(failed.status, 400);
+    assert.deepEqual(htmlLang(failed), ['es', 'ltr']);
+    assert.ok(failed.html.includes('No se completó el inicio de sesión en la consola.'), failed.html.slice(0, 1500));
+  });
+
   it('an Arabic page is right to left', async () => {
     const { agent } = await operator('ar');
     const page = await agent.open(`${gh.issuer}/console/users/${ids.target!}`);
