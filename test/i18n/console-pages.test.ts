@@ -144,6 +144,7 @@ describe('the console in the operator\'s language (issue 20)', () => {
     const endpoint = await agent.open(`${gh.issuer}/console/webhooks/${id}`);
     for (const text of ['Endpunkt-ID', '>aktiviert<', 'Testereignis senden', 'Das alte Secret signiert weiter für', 'Letzte Zustellungen', '<option value="604800">7 Tage</option>']) assert.ok(endpoint.html.includes(text), text);
     assert.equal(timesOn(endpoint).length, 1, 'the time it was added');
+    assert.equal(endpoint.html.match(/name="overlap"/g)?.length, 1, 'the overlap choice is on the rotation form only, not on the delete form');
     noKeys(endpoint);
     const rotated = await agent.post(`${gh.issuer}/console/webhooks/${id}/rotate-secret`, { _csrf: csrfOf(endpoint), overlap: '86400' });
     assert.match(rotated.html, /Das bisherige Secret signiert jede Zustellung zusätzlich bis <time datetime="[^"]+">[^<]+ UTC<\/time>/);
