@@ -181,6 +181,17 @@ describe('the console in the operator\'s language (issue 20)', () => {
     assert.ok(failed.html.includes('No se completó el inicio de sesión en la consola.'), failed.html.slice(0, 1500));
   });
 
+  it('markup in an operator\'s values stays text inside the messages that carry their own markup (th)', async () => {
+    const { agent } = await operator('de');
+    const apis = await agent.open(`${gh.issuer}/console/apis`);
+    const identifier = 'urn:x:<img src=x onerror=alert(1)>';
+    const created = await agent.post(`${gh.issuer}/console/apis`, { _csrf: csrfOf(apis), identifier, name: '', scopes: 'read = <b>Lesen</b>' });
+    assert.equal(created.status, 200, created.html.slice(0, 1000));
+    assert.ok(created.html.includes('Ressourcen-Indikator <code>urn:x:&lt;img src=x onerror=alert(1)&gt;</code>'));
+    assert.doesNotMatch(created.html, /<img src=x/);
+    assert.doesNotMatch(created.html, /<b>Lesen/);
+  });
+
   it('an Arabic page is right to left', async () => {
     const { agent } = await operator('ar');
     const page = await agent.open(`${gh.issuer}/console/users/${ids.target!}`);
