@@ -61,7 +61,7 @@ export function registerApisPages(router: Router, d: ApisPagesDeps): void {
   router.post('/apis/scopes', needs('admin:apis:write'), async (ctx) => {
     const raw = ctx.state.form as Record<string, string>;
     const identifier = String(raw.identifier ?? '');
-    if (identifier === ADMIN_RESOURCE) throw new InvalidRequestError(`${ADMIN_RESOURCE} is Gatehouse's own API; its scopes are fixed.`, 'console: admin resource');
+    if (identifier === ADMIN_RESOURCE) throw new InvalidRequestError(`${ADMIN_RESOURCE} is Gatehouse's own API; its scopes are fixed.`, 'console: admin resource').withPageMessage('console.apis.adminFixed', { resource: ADMIN_RESOURCE });
     const found = await d.resources.find(identifier);
     if (!found) throw new NotFoundError();
     const added = scopesOf(`${raw.scope ?? ''}=${raw.description ?? ''}`);

@@ -54,10 +54,14 @@ export function metadataOf(f: ClientForm, forUpdate: boolean): Record<string, un
 /** A refusal as `{ field: message }`, or undefined when the error is not a refusal of the metadata. */
 export function fieldErrorsOf(err: unknown): Record<string, string | { key: string }> | undefined {
   if (err instanceof DuplicateError) return { client_id: { key: 'console.clients.exists' } };
+  // the registry's and oidc-provider's own words stay as they give them (English, as the management API does)
   let message: string | undefined;
   if (err instanceof InvalidClientScope || err instanceof InvalidClientSecret) message = err.message;
   const e = err as { error?: string; error_description?: string };
-  if (e?.error === 'invalid_client_metadata' || e?.error === 'invalid_redirect_uri') message = e.error_description ?? 'The client metadata is not accepted.';
+  if (e?.error === 'invalid_client_metadata' || e?.error === 'invalid_redirect_uri') {
+    if (!e.error_description) return { form: { key: 'console.clients.notAccepted' } };
+    message = e.error_description;
+  }
   if (!message) return undefined;
   const field = [...CLIENT_FIELDS, 'client_id'].find((name) => message.startsWith(name) || message.includes(`${name} `) || message.includes(`${name.replace(/s$/, '')}`)) ?? 'form';
   return { [field === 'grant_types' || field === 'response_types' ? 'grant_types' : field]: message };

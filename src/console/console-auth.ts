@@ -102,11 +102,11 @@ export function createConsoleAuth(deps: ConsoleAuthDeps) {
         });
       } catch (err) {
         const detail = err instanceof oidc.AuthorizationResponseError ? err.error : err instanceof Error ? err.message : String(err);
-        throw new InvalidRequestError('Signing in to the console did not complete. Go back and try again.', `console sign-in: ${detail}`);
+        throw new InvalidRequestError('Signing in to the console did not complete. Go back and try again.', `console sign-in: ${detail}`).withPageMessage('console.signIn.incomplete');
       }
       const claims = tokens.claims()!;
       if (deps.requireMfa && acrRank(typeof claims.acr === 'string' ? claims.acr : undefined) < acrRank(ACR.mfa)) {
-        throw new InvalidRequestError('The console needs a sign-in with a second factor.', `console sign-in with acr ${String(claims.acr)}`);
+        throw new InvalidRequestError('The console needs a sign-in with a second factor.', `console sign-in with acr ${String(claims.acr)}`).withPageMessage('console.signIn.needsMfa');
       }
       setSession(ctx, { sub: claims.sub, exp: now() + deps.sessionTtl * 1000, seen: now(), ...(tokens.id_token ? { idToken: tokens.id_token } : {}) });
       ctx.redirect(flow.returnTo);

@@ -48,7 +48,7 @@ export const operatorOf = (ctx: Context): Operator => ctx.state.operator as Oper
 /** Route middleware: the operator's roles must give `scope` (the management API's scope for the same action). */
 export function needs(scope: string) {
   return async (ctx: Context, next: Next): Promise<void> => {
-    if (!operatorOf(ctx).can(scope)) throw new AccessDeniedError('Your roles do not allow this.', `console: ${ctx.method} ${ctx.path} without ${scope}`);
+    if (!operatorOf(ctx).can(scope)) throw new AccessDeniedError('Your roles do not allow this.', `console: ${ctx.method} ${ctx.path} without ${scope}`).withPageMessage('console.refused.notAllowed');
     await next();
   };
 }
@@ -56,11 +56,11 @@ export function needs(scope: string) {
 /** Acting on a person who holds management authority needs that authority (management-authority.ts). */
 export function requireHolds(operator: Operator, authority: Iterable<string>): void {
   const missing = firstMissingAuthority(operator.scopes, authority);
-  if (missing) throw new AccessDeniedError(`This needs ${missing}, which your roles do not give you.`, `console: escalation refused (${missing})`);
+  if (missing) throw new AccessDeniedError(`This needs ${missing}, which your roles do not give you.`, `console: escalation refused (${missing})`).withPageMessage('console.refused.needsAuthority', { scope: missing });
 }
 
 /** Destructive actions: the form must carry the object's name typed by the operator. */
 export function requireTypedName(ctx: Context, expected: string): void {
   const typed = String((ctx.state.form as Record<string, string>).confirm ?? '').trim();
-  if (typed !== expected) throw new InvalidRequestError(`To confirm, type ${expected} exactly. Nothing was changed.`, 'console: confirmation did not match');
+  if (typed !== expected) throw new InvalidRequestError(`To confirm, type ${expected} exactly. Nothing was changed.`, 'console: confirmation did not match').withPageMessage('console.refused.typedName', { name: expected });
 }

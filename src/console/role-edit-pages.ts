@@ -14,6 +14,7 @@ import { DEFAULT_SCOPE, type AccountLifecycle, type Actor } from '../accounts/ac
 import type { AuditLog } from '../audit/audit-log.js';
 import { InvalidRoleInput, RoleProtected, type RoleService } from '../roles/role-service.js';
 import { InvalidRequestError, NotFoundError } from '../errors/errors.js';
+import type { Title } from '../http/render.js';
 import { needs, operatorOf, requireHolds, type ConsolePage } from './console-page.js';
 import { adminScopesOf, permissionsFromText, permissionsToText } from './role-permissions-text.js';
 
@@ -42,14 +43,17 @@ export function registerRoleEditPages(router: Router, d: RoleEditPagesDeps): voi
       form: { description: role.description, permissions: permissionsToText(role.permissions), updatedAt: String(role.updatedAt), email: '' }, ...extra,
     });
   };
-  /** the service's refusals, next to their fields */
+  /** a refusal next to its field: the console's own (a message key) or the service's (its words, as the API gives them) */
+  const refusedField = async (ctx: Context, role: RoleRecord, field: string, message: Title, form?: Record<string, string>) => {
+    ctx.status = 400;
+    await rolePage(ctx, role, { fieldErrors: { [field]: message }, error: { key: 'console.form.nothingChanged' }, ...(form ? { form } : {}) });
+    ctx.status = 400;
+  };
   const refused = async (ctx: Context, role: RoleRecord, err: unknown, form?: Record<string, string>) => {
     if (err instanceof RoleProtected) throw new InvalidRequestError(err.message, 'console: protected role');
     if (!(err instanceof InvalidRoleInput)) throw err;
-    ctx.status = 400;
     const field = err.message.startsWith('description') ? 'description' : err.message.startsWith('permissions') ? 'permissions' : 'form';
-    await rolePage(ctx, role, { fieldErrors: { [field]: err.message }, error: { key: 'console.form.nothingChanged' }, ...(form ? { form } : {}) });
-    ctx.status = 400;
+    await refusedField(ctx, role, field, err.message, form);
   };
   // the authority the role has (taken away or kept) and the one it would get must be the operator's
   const holdsAll = (ctx: Context, ...lists: (readonly RolePermission[])[]) => requireHolds(operatorOf(ctx), lists.flatMap(adminScopesOf));
@@ -61,7 +65,7 @@ export function registerRoleEditPages(router: Router, d: RoleEditPagesDeps): voi
     const raw = ctx.state.form as Record<string, string>;
     const form = { description: String(raw.description ?? ''), permissions: String(raw.permissions ?? ''), updatedAt: String(raw.updated_at ?? ''), email: '' };
     const permissions = permissionsFromText(form.permissions);
-    if (typeof permissions === 'string') return refused(ctx, role, new InvalidRoleInput(`permissions: ${permissions}`), form);
+    if (!Array.isArray(permissions)) return refusedField(ctx, role, 'permissions', permissions, form);
     holdsAll(ctx, role.permissions, permissions);
     let updated;
     try {
@@ -70,7 +74,7 @@ export function registerRoleEditPages(router: Router, d: RoleEditPagesDeps): voi
       return refused(ctx, role, err, form);
     }
     if (!updated) throw new NotFoundError();
-    if (updated === 'stale') throw new InvalidRequestError('Someone changed this role after you opened it. Nothing was saved: open it again.', 'console: stale role form', 409);
+    if (updated === 'stale') throw new InvalidRequestError('Someone changed this role after you opened it. Nothing was saved: open it again.', 'console: stale role form', 409).withPageMessage('console.role.stale');
     ctx.redirect(`${base(role.name)}?notice=role-saved`);
   });
 
@@ -79,7 +83,7 @@ export function registerRoleEditPages(router: Router, d: RoleEditPagesDeps): voi
       const role = await current(ctx);
       const raw = ctx.state.form as Record<string, string>;
       const permissions = permissionsFromText(String(raw.permission ?? ''));
-      if (typeof permissions === 'string' || permissions.length !== 1) return refused(ctx, role, new InvalidRoleInput(`permissions: ${typeof permissions === 'string' ? permissions : 'one permission, as API=scope'}`));
+      if (!Array.isArray(permissions) || permissions.length !== 1) return refusedField(ctx, role, 'permissions', Array.isArray(permissions) ? { key: 'console.role.onePermission' } : permissions);
       holdsAll(ctx, role.permissions, permissions);
       let updated;
       try {

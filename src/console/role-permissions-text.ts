@@ -8,12 +8,15 @@ import type { RolePermission } from '../../adapters/contract.js';
 // the management API's resource indicator (src/admin/admin-scopes.ts; a door does not import another)
 const ADMIN_RESOURCE = 'urn:gatehouse:admin';
 
+/** What is wrong with a line that is not a permission: a message key of console.json, shown in the page's locale. */
+export type PermissionsRefusal = { key: 'console.roles.notPermission'; values: { line: string } };
+
 /** The permissions, or what is wrong with the first line that is not one. */
-export function permissionsFromText(text: string): RolePermission[] | string {
+export function permissionsFromText(text: string): RolePermission[] | PermissionsRefusal {
   const permissions: RolePermission[] = [];
   for (const line of text.split(/[\r\n]+/).map((l) => l.trim()).filter(Boolean)) {
     const at = line.lastIndexOf('=');
-    if (at <= 0 || at === line.length - 1) return `“${line}” is not API=scope.`;
+    if (at <= 0 || at === line.length - 1) return { key: 'console.roles.notPermission', values: { line } };
     permissions.push({ resource: line.slice(0, at).trim(), scope: line.slice(at + 1).trim() });
   }
   return permissions;

@@ -13,6 +13,7 @@ import { DEFAULT_SCOPE } from '../accounts/account-lifecycle.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { InvalidRoleInput, RoleProtected, type RoleService } from '../roles/role-service.js';
 import { InvalidRequestError, NotFoundError } from '../errors/errors.js';
+import type { Title } from '../http/render.js';
 import { needs, operatorOf, requireHolds, requireTypedName, type ConsolePage } from './console-page.js';
 import { adminScopesOf as adminScopes, permissionsFromText as permissionsOf } from './role-permissions-text.js';
 
@@ -37,13 +38,13 @@ export function registerRolesPages(router: Router, d: RolesPagesDeps): void {
   router.post('/roles', needs('admin:roles:write'), async (ctx) => {
     const raw = ctx.state.form as Record<string, string>;
     const form = { name: (raw.name ?? '').trim(), description: (raw.description ?? '').trim(), permissions: raw.permissions ?? '' };
-    const refuse = async (fieldErrors: Record<string, string>) => {
+    const refuse = async (fieldErrors: Record<string, Title>) => {
       ctx.status = 400;
       await listPage(ctx, { form, fieldErrors, error: { key: 'console.roles.notCreated' } });
       ctx.status = 400;
     };
     const permissions = permissionsOf(form.permissions);
-    if (typeof permissions === 'string') return refuse({ permissions });
+    if (!Array.isArray(permissions)) return refuse({ permissions });
     requireHolds(operatorOf(ctx), adminScopes(permissions));
     let created;
     try {
@@ -52,7 +53,7 @@ export function registerRolesPages(router: Router, d: RolesPagesDeps): void {
         { event: (r) => eventOf(ctx, 'role.created', { role: r.name, permissions: r.permissions.length }), from: ctx },
       );
     } catch (err) {
-      if (err instanceof DuplicateError) return refuse({ name: 'A role with this name exists.' });
+      if (err instanceof DuplicateError) return refuse({ name: { key: 'console.roles.exists' } });
       if (err instanceof InvalidRoleInput) return refuse({ [err.message.startsWith('permissions') ? 'permissions' : err.message.startsWith('description') ? 'description' : 'name']: err.message });
       throw err;
     }

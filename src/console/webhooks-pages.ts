@@ -23,7 +23,8 @@ export type WebhooksPagesDeps = {
 const READ = 'admin:webhooks:read';
 const WRITE = 'admin:webhooks:write';
 const DELIVERIES_SHOWN = 25;
-const EVENT_CHOICES = Object.entries(EVENT_TYPES).map(([type, spec]) => ({ type, description: spec.description }));
+// each type's description in the page's locale: console.webhooks.event.<type> (English: the catalogue's own words)
+const EVENT_CHOICES = Object.keys(EVENT_TYPES).map((type) => ({ type, description: `console.webhooks.event.${type}` }));
 
 export function registerWebhooksPages(router: Router, d: WebhooksPagesDeps): void {
   const { page, webhooks } = d;
