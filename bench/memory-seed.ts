@@ -72,8 +72,8 @@ export type SeedResult = { sessions: number; refreshTokens: number; seconds: { s
 export async function seedSessionsAndTokens(store: RootStore, o: { sessions: number; refreshTokens: number; log(msg: string): void }): Promise<SeedResult> {
   const now = Math.floor(Date.now() / 1000);
   const people: Person[] = Array.from({ length: o.sessions }, () => ({ accountId: randomUUID(), sessionId: id(), sessionUid: id(), grantId: id() }));
-  // SQLite has one connection (units take turns); PostgreSQL runs a few transactions on its pool at once
-  const units = { batch: 5000, parallel: store.kind.startsWith('sqlite') ? 1 : 4 };
+  // SQLite has one connection (units take turns); PostgreSQL runs eight transactions at once on its pool (10 by default)
+  const units = { batch: 5000, parallel: store.kind.startsWith('sqlite') ? 1 : 8 };
   const timed = async (work: () => Promise<void>) => {
     const t0 = Date.now();
     await work();
