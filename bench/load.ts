@@ -34,7 +34,8 @@ export type LoadResult = {
 
 export type LatencySummary = { p50: number; p95: number; p99: number; max: number; mean: number };
 
-class Recorder {
+/** Latencies and errors of one kind of operation (the studies that drive their own schedules use it too). */
+export class Recorder {
   private samples: number[] = [];
   errors = 0;
   errorSamples: string[] = [];

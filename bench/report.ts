@@ -1,6 +1,8 @@
 /** The targets (for a 2-core machine) and the markdown report of one run. */
 import type { LoadResult } from './load.js';
 import type { CoreShares } from './machine-load.js';
+import type { MemoryRun } from './memory.js';
+import type { SoakRun } from './soak.js';
 import type { TenantsRun } from './tenants.js';
 import type { UserListRun } from './user-list.js';
 
@@ -32,6 +34,10 @@ export type RunReport = {
   userList?: UserListRun[];
   /** 10,000 tenants: seeding, start-up, cold discovery, memory, client_credentials across tenants (tenants.ts) */
   tenants?: TenantsRun[];
+  /** 10,000 people signing in, then userinfo and refresh on a schedule (soak.ts) */
+  soak?: SoakRun[];
+  /** RSS and store size with 100,000 sessions and 1,000,000 refresh tokens stored (memory.ts) */
+  memory?: MemoryRun[];
 };
 
 type Memory = { rss: number; heapUsed: number; gc: boolean };

@@ -40,6 +40,7 @@
  * API's user list at BENCH_USERS=100000 accounts, on each of BENCH_USER_LIST_STORES); BENCH_ONLY selects
  * it like any other id (`BENCH_ONLY=user_list` runs it alone). Then `tenants` (bench/tenants.ts: 10,000
  * tenants, BENCH_TENANTS, on each of BENCH_TENANT_STORES) and `webhooks`, selected the same way.
+ * `soak` (bench/soak.ts) and `memory` (bench/memory.ts) run only when BENCH_ONLY names them.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -61,6 +62,8 @@ import { render, type Pass, type RunReport, type ScenarioRun } from './report.js
 import { runTenantsBench } from './tenants.js';
 import { runUserListBench } from './user-list.js';
 import { runWebhooksBench } from './webhooks.js';
+import { runSoakBench } from './soak.js';
+import { runMemoryBench } from './memory.js';
 import { freePort } from '../test/helpers/services/free-port.js';
 
 const S = (() => {
@@ -186,6 +189,18 @@ async function main(): Promise<void> {
   if (selects(S, 'webhooks')) {
     const hooks = await runWebhooksBench();
     markdown = `${markdown}${markdown ? '\n\n' : ''}${hooks.markdown}`;
+  }
+  // issue 21 item 4, only when BENCH_ONLY names them: 10,000 people for minutes (bench/soak.ts), and memory
+  // with 100,000 sessions and 1,000,000 refresh tokens stored (bench/memory.ts)
+  if (selects(S, 'soak')) {
+    const soak = await runSoakBench();
+    report.soak = soak.runs;
+    markdown = `${markdown}${markdown ? '\n\n' : ''}${soak.markdown}`;
+  }
+  if (selects(S, 'memory')) {
+    const memory = await runMemoryBench();
+    report.memory = memory.runs;
+    markdown = `${markdown}${markdown ? '\n\n' : ''}${memory.markdown}`;
   }
   const file = join(resultsDir, `${stamp}.json`);
   writeFileSync(file, `${JSON.stringify({ ...report, markdown }, null, 2)}\n`);

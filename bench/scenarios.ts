@@ -164,7 +164,29 @@ export async function serviceLoginFlow(t: Target): Promise<Record<string, unknow
  * One person signing in, as a browser does: authorization request → login page → POST login (the
  * password hash) → consent page → POST consent → redirect with the code → the SPA's token request.
  */
-export async function loginFlow(origin: string): Promise<Record<string, unknown>> {
+export type LoginFlowOptions = {
+  /** who signs in (default the bench person) */
+  user?: { email: string; password: string };
+  /** every request of the flow through this pool (default: fetch's own connections) */
+  dispatcher?: Dispatcher;
+  /**
+   * false: the code exchange names no resource, so its access token is the opaque one for userinfo (the
+   * grant still holds the API, and so does the refresh token); default true, a JWT access token for the API
+   */
+  exchangeForApi?: boolean;
+};
+
+/** A browser whose requests go through a given pool: many people behind one proxy share its connections. */
+class PooledUserAgent extends UserAgent {
+  constructor(private readonly dispatcher: Dispatcher) {
+    super();
+  }
+  override fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    return super.fetch(url, { ...init, dispatcher: this.dispatcher } as RequestInit);
+  }
+}
+
+export async function loginFlow(origin: string, o: LoginFlowOptions = {}): Promise<Record<string, unknown>> {
   const verifier = randomBytes(32).toString('base64url');
   const params = new URLSearchParams({
     client_id: SPA.clientId,
@@ -179,15 +201,17 @@ export async function loginFlow(origin: string): Promise<Record<string, unknown>
     code_challenge: createHash('sha256').update(verifier).digest('base64url'),
     code_challenge_method: 'S256',
   });
-  const agent = new UserAgent();
-  const callback = new URL(await signIn(agent, `${origin}/auth?${params}`, SPA.redirectUri, USER));
+  const agent = o.dispatcher ? new PooledUserAgent(o.dispatcher) : new UserAgent();
+  const callback = new URL(await signIn(agent, `${origin}/auth?${params}`, SPA.redirectUri, o.user ?? USER));
   const code = callback.searchParams.get('code');
   if (!code) throw new Error(`no code in the callback: ${callback.search.slice(0, 200)}`);
+  const exchange = { grant_type: 'authorization_code', code, redirect_uri: SPA.redirectUri, code_verifier: verifier, client_id: SPA.clientId };
   const res = await fetch(`${origin}/token`, {
     method: 'POST',
     headers: { 'content-type': FORM },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: SPA.redirectUri, code_verifier: verifier, client_id: SPA.clientId, resource: API.identifier }),
-  });
+    body: new URLSearchParams(o.exchangeForApi === false ? exchange : { ...exchange, resource: API.identifier }),
+    ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
+  } as RequestInit);
   const json = (await res.json()) as Record<string, unknown>;
   if (res.status !== 200 || typeof json.refresh_token !== 'string') throw new Error(`code exchange → ${res.status} ${JSON.stringify(json).slice(0, 200)}`);
   return json;

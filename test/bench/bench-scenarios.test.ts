@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { counted } from '../../bench/load.js';
 import { Ring, SCENARIOS, type Target } from '../../bench/scenarios.js';
-import { EXTRA_STUDIES, benchSettings, selects } from '../../bench/settings.js';
+import { EXTRA_STUDIES, OPT_IN_STUDIES, benchSettings, selects } from '../../bench/settings.js';
+import { renderMemory, runMemory, memorySettings } from '../../bench/memory.js';
+import { renderSoak, runSoak, soakSettings } from '../../bench/soak.js';
 import { prepare, startBare, startGatehouse, type Services, type Started } from '../../bench/targets.js';
 import { renderTenants, runTenants, tenantsSettings } from '../../bench/tenants.js';
 import { chooseGenerator, findWrk, luaString, wrkClosedLoop, type FixedRequest } from '../../bench/wrk.js';
@@ -165,11 +167,48 @@ describe('bench: the tenants study (bench/tenants.ts) runs end to end at a small
   });
 });
 
+describe('bench: the soak and memory studies (issue 21 item 4) run end to end at a small size', function () {
+  it('soak: every person signs in, calls userinfo and refreshes on schedule, with no error', async function () {
+    // CLI calls and a server on the sources through tsx, then a few seconds of load
+    this.timeout(120_000);
+    const s = soakSettings({});
+    const r = await runSoak({ ...s, users: 6, rampSeconds: 1, seconds: 3, userinfoSeconds: 1, refreshSeconds: 1.5, connections: 3, serverCpu: '', clientCpu: '', store: 'sqlite', log: quiet });
+    for (const [id, step] of Object.entries(r.steps)) {
+      assert.deepEqual({ id, errors: step.errors, samples: step.errorSamples }, { id, errors: 0, samples: [] });
+      assert.ok(step.ok > 0 && Number.isFinite(step.latencyMs.p99), `${id}: ${JSON.stringify(step)}`);
+    }
+    assert.equal(r.steps['sign-in'].ok, 6);
+    assert.equal(r.broken, 0);
+    // each person's refreshes rotated its grant's token: one live chain per person, the used ones consumed
+    assert.equal(r.storeSize.rows.Grant, 6);
+    assert.ok([r.memory.start, r.memory.signedIn, r.memory.end].every((m) => m.rss > 0 && m.gc));
+    assert.ok((r.storeSize.sqliteBytes ?? 0) > 0);
+    assert.doesNotMatch(renderSoak([r]), /NaN|undefined/);
+  });
+
+  it('memory: the seeded sessions and refresh tokens are where the server reads them, and it still answers', async function () {
+    this.timeout(120_000);
+    const r = await runMemory({ ...memorySettings({}), sessions: 20, refreshTokens: 100, bcryptCost: 4, serverCpu: '', store: 'sqlite', log: quiet });
+    // the seeded ones plus the one sign-in's (a refresh rotated its token: two)
+    assert.deepEqual([r.storeSize.rows.Session, r.storeSize.rows.Grant, r.storeSize.rows.RefreshToken], [21, 21, 102]);
+    assert.deepEqual(r.requests, ['discovery', 'client_credentials', 'sign-in', 'refresh', 'userinfo']);
+    assert.ok(r.idle.rss > 0 && r.afterRequests.rss > 0 && r.idle.gc);
+    assert.doesNotMatch(renderMemory([r]), /NaN|undefined/);
+  });
+
+  it('refuses a store it does not know and a non-numeric size', () => {
+    assert.throws(() => soakSettings({ BENCH_SOAK_STORES: 'sqlite,mongo' }), /BENCH_SOAK_STORES: unknown mongo/);
+    assert.throws(() => soakSettings({ BENCH_SOAK_USERS: 'many' }), /BENCH_SOAK_USERS=many/);
+    assert.throws(() => memorySettings({ BENCH_MEMORY_REFRESH_TOKENS: '1e6.5' }), /BENCH_MEMORY_REFRESH_TOKENS/);
+    assert.deepEqual([soakSettings({}).users, soakSettings({}).bcryptCost, memorySettings({}).sessions, memorySettings({}).refreshTokens], [10_000, 4, 100_000, 1_000_000]);
+  });
+});
+
 describe('bench --quick', () => {
   it('selects every endpoint scenario and none of the slow extra studies', () => {
     const s = benchSettings(['--quick'], {});
     assert.deepEqual(SCENARIOS.filter((sc) => !selects(s, sc.id)).map((sc) => sc.id), []);
-    assert.deepEqual(EXTRA_STUDIES.filter((id) => selects(s, id)), []);
+    assert.deepEqual([...EXTRA_STUDIES, ...OPT_IN_STUDIES].filter((id) => selects(s, id)), []);
     assert.deepEqual(s.targets, ['gatehouse', 'bare']);
     assert.ok(s.seconds <= 2 && s.bcryptCost === 4);
   });
@@ -187,7 +226,14 @@ describe('bench --quick', () => {
     assert.throws(() => benchSettings([], { BENCH_SECONDS: 'five' }), /BENCH_SECONDS=five/);
   });
 
-  it('without --quick runs everything, as before', () => {
+  it('runs the soak and memory studies only when BENCH_ONLY names them', () => {
+    assert.deepEqual(OPT_IN_STUDIES.filter((id) => selects(benchSettings([], {}), id)), []);
+    const s = benchSettings([], { BENCH_ONLY: 'soak' });
+    assert.deepEqual([selects(s, 'soak'), selects(s, 'memory'), selects(s, 'discovery'), selects(s, 'user_list')], [true, false, false, false]);
+    assert.equal(selects(benchSettings(['--quick'], { BENCH_ONLY: 'memory' }), 'memory'), true);
+  });
+
+  it('without --quick runs everything but the opt-in studies, as before', () => {
     const s = benchSettings([], {});
     assert.equal(s.only, undefined);
     assert.equal(s.seconds, 5);
