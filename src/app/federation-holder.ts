@@ -12,6 +12,7 @@ import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { FederationConfig } from '../config/federation/federation-file.js';
 import type { Federation } from './build-federation.js';
+import { startMetadataRefresh, type MetadataRefreshTimer } from '../federation/saml/metadata-refresh.js';
 
 export type FederationHolder = {
   /** the federation in service now; undefined when there are no providers */
@@ -20,6 +21,13 @@ export type FederationHolder = {
   readonly config: FederationConfig | null;
   /** reads the stored providers' version when `freshnessMs` passed (or `force`), and rebuilds when it changed */
   refresh(force?: boolean): Promise<void>;
+  /**
+   * The timers of the federation in service (its IdP metadata refresh), and at each swap the new one's
+   * instead of the old one's; only the server's jobs (app/jobs.ts) start them. `stop` ends them.
+   */
+  startTimers(): { stop(): void };
+  /** whether a metadata refresh timer runs now (at most one: the federation in service's) */
+  readonly refreshing: boolean;
 };
 
 export async function createFederationHolder(d: {
@@ -38,6 +46,12 @@ export async function createFederationHolder(d: {
   let current = config ? await d.build(config) : undefined;
   let checkedAt = now();
   let running: Promise<void> | undefined;
+  let timersOn = false;
+  let timer: MetadataRefreshTimer | undefined;
+  const restartTimers = () => {
+    timer?.stop();
+    timer = timersOn && current ? startMetadataRefresh(current.metadata, d.logger) : undefined;
+  };
 
   async function reload(force: boolean): Promise<void> {
     const stored = d.stored!;
@@ -48,6 +62,7 @@ export async function createFederationHolder(d: {
     const built = next.config ? await d.build(next.config) : undefined;
     ({ config, version } = next);
     current = built;
+    restartTimers();
     d.logger.info({ version }, 'upstream identity providers changed');
   }
 
@@ -57,6 +72,19 @@ export async function createFederationHolder(d: {
     },
     get config() {
       return config;
+    },
+    get refreshing() {
+      return timer !== undefined;
+    },
+    startTimers() {
+      timersOn = true;
+      restartTimers();
+      return {
+        stop() {
+          timersOn = false;
+          restartTimers();
+        },
+      };
     },
     async refresh(force = false) {
       if (!d.stored || (!force && now() - checkedAt < d.freshnessMs)) return;

@@ -26,6 +26,10 @@ import { buildCliContext, type CliContext } from '../../src/app/cli-context.js';
 import { DEFAULT_PATHS } from '../../src/server.js';
 import { eventFromAudit } from '../../src/events/audit-events.js';
 import { cliInProcess } from '../helpers/cli-in-process.js';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { X509Certificate } from 'node:crypto';
+import { idpMetadata, makeTestKey, type TestKey } from '../federation/helpers/saml-crafting.js';
 
 const insecure = { execute: [oidc.allowInsecureRequests] };
 const REDIRECT_URI = 'https://rp.example.test/callback';
@@ -58,6 +62,12 @@ describe('management API: identity providers written at run time (default tenant
   let readOnly: string;
   let acmeWrite: string;
   let globexWrite: string;
+  // SAML metadata served over http (pinned by fingerprint), counting its fetches; `metadataStatus` 404 breaks it
+  let metadataServer: Server;
+  let metadataUrl = '';
+  let metadataFetches = 0;
+  let metadataStatus = 200;
+  let samlKey: TestKey;
   /** every answer of the API in this file, scanned for secrets at the end */
   const answers: AdminAnswer[] = [];
   const acmeIssuer = () => `${gh.issuer}/t/acme`;
@@ -104,8 +114,17 @@ describe('management API: identity providers written at run time (default tenant
     acmeWrite = await tenantToken(acme, acmeIssuer(), 'admin:federation:read admin:federation:write');
     globexWrite = await tenantToken(globex, globexIssuer(), 'admin:federation:read admin:federation:write');
     await globex.close();
+    samlKey = await makeTestKey(work, 'api-idp');
+    metadataServer = createHttpServer((_req, res) => {
+      metadataFetches += 1;
+      res.writeHead(metadataStatus, { 'content-type': 'application/samlmetadata+xml' }).end(metadataStatus === 200 ? idpMetadata('https://api-idp.example.test/idp', 'http://127.0.0.1:9/sso', samlKey.certPem) : 'gone');
+    });
+    await new Promise<void>((resolve) => metadataServer.listen(0, '127.0.0.1', resolve));
+    metadataUrl = `http://127.0.0.1:${(metadataServer.address() as AddressInfo).port}/metadata.xml`;
   });
   after(async () => {
+    metadataServer?.closeAllConnections();
+    metadataServer?.close();
     await acme?.close();
     await replicas?.close();
     await upstream?.close();
@@ -231,6 +250,40 @@ describe('management API: identity providers written at run time (default tenant
     assert.doesNotMatch(after.html, /\/federated\/partner"/);
     assert.match(after.html, /\/federated\/filed"/, 'the file\'s provider stays');
     assert.equal((await call('DELETE', '/identity-providers/partner', { token: write })).status, 404);
+  });
+
+  const samlIdp = (extra: Record<string, unknown> = {}) => ({
+    protocol: 'saml', id: 'api-saml', name: 'API SAML', domains: ['api-saml.test'], metadataUrl, metadataRefresh: '1s', claims: { email: 'email' },
+    metadataFingerprint: new X509Certificate(samlKey.certPem).fingerprint256, ...extra,
+  });
+
+  /** Resolves once the metadata server has been fetched `more` more times (the refresh timer ran), or fails after `ms`. */
+  async function fetchedAgain(more: number, ms: number): Promise<boolean> {
+    const target = metadataFetches + more;
+    const until = Date.now() + ms;
+    while (metadataFetches < target && Date.now() < until) await delay(50);
+    return metadataFetches >= target;
+  }
+
+  it('a SAML IdP created through the API refreshes its metadata without a restart; once deleted, no refresh timer is left', async () => {
+    const holder = gh.context.federation;
+    assert.equal(holder.refreshing, false, 'no URL-sourced metadata yet');
+    const created = await call('POST', '/identity-providers', { token: write, body: samlIdp() });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(holder.refreshing, true, 'the new federation\'s timer runs');
+    // metadataRefresh 1s: the timer fetches it again (loaded once at the swap), twice in a few seconds
+    assert.ok(await fetchedAgain(2, 8_000), `refreshed ${metadataFetches} times`);
+    // a rename swaps the federation again: still one timer (the old one's was stopped)
+    const read = await call('GET', '/identity-providers/api-saml', { token: write });
+    const renamed = await call('PUT', '/identity-providers/api-saml', { token: write, headers: { 'if-match': read.headers.get('etag')! }, body: samlIdp({ name: 'API SAML 2' }) });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    assert.ok(await fetchedAgain(1, 8_000));
+    assert.equal((await call('DELETE', '/identity-providers/api-saml', { token: write })).status, 204);
+    assert.equal(holder.refreshing, false, 'no timer for a federation without URL-sourced metadata');
+    await delay(300); // a fetch already in flight at the delete ends
+    const after = metadataFetches;
+    await delay(2_500);
+    assert.equal(metadataFetches, after, 'nothing fetches the deleted IdP\'s metadata');
   });
 
   it('the CLI writes a tenant\'s providers (--tenant): create from a settings file, the tenant\'s API shows it, a bad one is exit 2, delete', async () => {
