@@ -11,7 +11,7 @@
 import { readFederationSettings, type FederationConfig } from '../config/federation/federation-file.js';
 import { FederationFileError } from '../config/federation/checks.js';
 import { providerSummaries, type ProviderSummary } from './provider-summary.js';
-import { entryOf, providerEntries, withEntry, withoutEntry, type FederationDocument, type ProviderProtocol } from './provider-entries.js';
+import { entryOf, providerEntries, withDirectoryOrdered, withEntry, withoutEntry, type FederationDocument, type ProviderProtocol } from './provider-entries.js';
 import { isSpecialUse } from './oidc/upstream-fetch.js';
 
 /** Bad input; `path` names the provider's field (`issuer`, `claims.email`), as the API's problem details do. */
@@ -126,7 +126,8 @@ export function createIdentityProviderAdmin(d: {
       if (isFiles(id)) throw new ProviderWriteRefused('exists', 'An identity provider of FEDERATION_FILE has this id.');
       const shown = await write(id, (doc) => {
         if (providerEntries(doc).some((p) => p.id === id)) throw new ProviderWriteRefused('exists', 'An identity provider with this id exists.');
-        return withEntry(doc, protocol, entryOf(protocol, body));
+        const next = withEntry(doc, protocol, entryOf(protocol, body));
+        return protocol === 'ldap' ? withDirectoryOrdered(next, id) : next;
       });
       return shown!;
     },
@@ -137,7 +138,8 @@ export function createIdentityProviderAdmin(d: {
       if (body.id !== undefined && body.id !== id) throw new InvalidProviderInput('id', `the id of the provider being replaced (${id})`);
       const shown = await write(id, (doc) => {
         if (!providerEntries(doc).some((p) => p.id === id)) throw new ProviderWriteRefused('not_found', 'No identity provider has this id.');
-        return withoutEntry(doc, id, { protocol, entry: entryOf(protocol, { ...body, id }) });
+        const next = withoutEntry(doc, id, { protocol, entry: entryOf(protocol, { ...body, id }) });
+        return protocol === 'ldap' ? withDirectoryOrdered(next, id) : next;
       }, expectedVersion);
       return shown!;
     },

@@ -30,6 +30,8 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { idpMetadata, makeTestKey, type TestKey } from '../federation/helpers/saml-crafting.js';
+import { readFile } from 'node:fs/promises';
+import { DIRECTORY_FIXTURE, startSlapd } from '../helpers/services/slapd.js';
 
 const insecure = { execute: [oidc.allowInsecureRequests] };
 const REDIRECT_URI = 'https://rp.example.test/callback';
@@ -284,6 +286,50 @@ describe('management API: identity providers written at run time (default tenant
     const after = metadataFetches;
     await delay(2_500);
     assert.equal(metadataFetches, after, 'nothing fetches the deleted IdP\'s metadata');
+  });
+
+  it('an LDAP directory created through the API is tried by the password form after the file\'s ldapOrder, without a routed domain; a wrong password gets the generic answer', async () => {
+    const slapd = await startSlapd({ ldif: await readFile(DIRECTORY_FIXTURE, 'utf8') });
+    try {
+      // no domain of it matches alice@example.org: only ldapOrder reaches her
+      const directory = (id: string) => ({
+        protocol: 'ldap', id, name: `Directory ${id}`, urls: [slapd.url], bindDn: slapd.bindDn, bindPassword: slapd.bindPassword,
+        userBase: 'ou=people,dc=example,dc=org', userFilter: '(&(objectClass=inetOrgPerson)(mail={{login}}))',
+        claims: { email: 'mail', name: 'cn' }, emailVerified: true, domains: [`${id}.test`], connectTimeout: '2s',
+      });
+      const created = await call('POST', '/identity-providers', { token: write, body: directory('api-dir') });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.deepEqual(gh.context.federation.config?.ldapOrder, ['api-dir'], 'after the file\'s (none), in creation order');
+      const second = await call('POST', '/identity-providers', { token: write, body: directory('api-dir-2') });
+      assert.equal(second.status, 201, JSON.stringify(second.body));
+      assert.deepEqual(gh.context.federation.config?.ldapOrder, ['api-dir', 'api-dir-2']);
+
+      const tryPassword = async (email: string, password: string) => {
+        const agent = new Browser();
+        const { page, rp, verifier } = await loginPage(agent, gh.issuer, gh.context.clients);
+        const done = await agent.submit(page, formAction(page.html, /\/login$/), { email, password }, atClient);
+        let next = done;
+        if (!atClient(next.url) && next.html.includes('/consent"')) next = await agent.submit(next, formAction(next.html, /\/consent$/), {}, atClient);
+        return { page: next, rp, verifier };
+      };
+      const ok = await tryPassword('alice@example.org', 'alice-password');
+      assert.ok(atClient(ok.page.url), `ended at ${ok.page.status} ${ok.page.url}: ${ok.page.html.slice(0, 400)}`);
+      const claims = (await oidc.authorizationCodeGrant(ok.rp, new URL(ok.page.url), { pkceCodeVerifier: ok.verifier })).claims()!;
+      assert.equal(claims.email, 'alice@example.org');
+      assert.ok((claims.amr as string[]).includes('pwd'));
+
+      // what an attacker sees: a wrong directory password and an unknown person get the same 401 page
+      const wrong = await tryPassword('bob@example.org', 'not-bobs-password');
+      const unknown = await tryPassword('nobody@example.org', 'not-bobs-password');
+      assert.equal(wrong.page.status, 401);
+      assert.equal(unknown.page.status, 401);
+      for (const refused of [wrong, unknown]) assert.ok(refused.page.html.includes('The email or password is incorrect.'), refused.page.html.slice(0, 600));
+      assert.equal(await gh.context.store.accounts.findByEmail('bob@example.org'), undefined, 'no account for a refused sign-in');
+    } finally {
+      for (const id of ['api-dir', 'api-dir-2']) await call('DELETE', `/identity-providers/${id}`, { token: write });
+      await slapd.stop();
+    }
+    assert.deepEqual(gh.context.federation.config?.ldapOrder, [], 'a deleted directory leaves ldapOrder');
   });
 
   it('the CLI writes a tenant\'s providers (--tenant): create from a settings file, the tenant\'s API shows it, a bad one is exit 2, delete', async () => {
