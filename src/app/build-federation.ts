@@ -50,6 +50,8 @@ export type Federation = {
   providerHooks?: Middleware;
   /** the callbacks of OpenID Connect / OAuth 2.0 upstreams; only when the file has some */
   oidcRouter?: ReturnType<typeof createOidcRouter>;
+  /** loads what provider `id` needs from its upstream now rather than at its first sign-in (an OIDC issuer's discovery) */
+  probe(id: string): Promise<void>;
 };
 
 export async function buildFederation(deps: {
@@ -131,6 +133,9 @@ export async function buildFederation(deps: {
   });
   return {
     step,
+    async probe(id) {
+      await oidcLogins?.get(id)?.metadata();
+    },
     metadata: createMetadataRefresher({ providers: samlProviders, settings: config.saml, issuer: deps.issuer, logger }),
     ...(oidcLogins ? {
       oidcRouter: createOidcRouter({

@@ -27,6 +27,17 @@ export class ProviderWriteRefused extends Error {
   }
 }
 
+/**
+ * The federation a write would put in service could not be built: SAML metadata that cannot be loaded,
+ * an issuer whose discovery fails. Thrown by `prove`, before anything is stored. `message` is safe to
+ * show (no stack, no address beyond what the caller sent); `path` names the provider's field.
+ */
+export class UpstreamUnusable extends Error {
+  constructor(readonly path: string, message: string, readonly reason: 'unreachable' | 'refused') {
+    super(message);
+  }
+}
+
 /** Where a tenant's written providers are kept (its registry row, or the default tenant's SettingsStore record). */
 export type FederationDocumentStore = {
   /** the stored document ({} when there is none) and its version (0: never written) */
@@ -51,6 +62,12 @@ export function createIdentityProviderAdmin(d: {
   source: string;
   /** OUTBOUND_PRIVATE_HOSTS: the private or loopback hosts an upstream may be at */
   privateHosts: readonly string[];
+  /**
+   * Builds the federation the stored providers `stored` would put in service, with provider `id` loaded
+   * (its SAML metadata fetched, its issuer discovered), before a create or a replace is stored; throws
+   * UpstreamUnusable. Absent (the CLI): the servers build it when they next read the providers.
+   */
+  prove?(stored: FederationConfig, id: string): Promise<void>;
 }) {
   const fileProviders = providerSummaries(d.file);
   const isFiles = (id: string) => fileProviders.some((p) => p.id === id);
@@ -92,12 +109,14 @@ export function createIdentityProviderAdmin(d: {
     }
   }
 
-  async function write(id: string, change: (doc: FederationDocument) => FederationDocument, expected?: number): Promise<ShownProvider | undefined> {
+  async function write(id: string, change: (doc: FederationDocument) => FederationDocument, expected?: number, o: { prove: boolean } = { prove: true }): Promise<ShownProvider | undefined> {
     const { document, version } = await d.store.load();
     if (expected !== undefined && expected !== version) throw new ProviderWriteRefused('stale', 'The identity provider changed since it was read; read it again.');
     const next = change(document);
     const config = read(next);
     checkAgainstDeployment(config, id);
+    // built first, stored after: a provider that cannot be put in service is never stored (nor audited)
+    if (o.prove) await d.prove?.(config, id);
     if (!(await d.store.save(next, version))) throw new ProviderWriteRefused('stale', 'The identity providers changed meanwhile; read again and retry.');
     const provider = stored(config).find((p) => p.id === id);
     return provider && { provider, version: version + 1 };
@@ -151,7 +170,8 @@ export function createIdentityProviderAdmin(d: {
         if (!providerEntries(doc).some((p) => p.id === id)) throw new ProviderWriteRefused('not_found', 'No identity provider has this id.');
         gone = stored(read(doc)).find((p) => p.id === id);
         return withoutEntry(doc, id);
-      }, expectedVersion);
+        // a removal needs no upstream: it is stored even while another provider's metadata is unreachable
+      }, expectedVersion, { prove: false });
       return gone!;
     },
   };

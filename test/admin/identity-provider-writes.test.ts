@@ -332,6 +332,75 @@ describe('management API: identity providers written at run time (default tenant
     assert.deepEqual(gh.context.federation.config?.ldapOrder, [], 'a deleted directory leaves ldapOrder');
   });
 
+  it('a write whose upstream cannot be used is refused before it is stored: 422 problem details, nothing listed, nothing audited; a breaking PUT leaves the old one signing in', async () => {
+    const list = async () => (await call('GET', '/identity-providers', { token: write })).body.items as { id: string }[];
+    const before = await list();
+    const createdEvents = async (id: string) => {
+      const audited = await gh.context.store.audit.query({ types: ['identity_provider.created', 'identity_provider.updated'], limit: 500 });
+      const outbox = await gh.context.store.webhooks.outbox(500);
+      return audited.filter((e) => (e.details as { providerId?: string } | undefined)?.providerId === id).length
+        + outbox.filter((e) => JSON.stringify(e).includes(`"${id}"`)).length;
+    };
+    const refusedSafely = (res: AdminAnswer, field: string, reason: string) => {
+      assert.equal(res.status, 422, JSON.stringify(res.body));
+      assert.match(String(res.headers.get('content-type')), /application\/problem\+json/);
+      assert.equal(res.body.type, 'urn:gatehouse:problem:upstream-unusable');
+      assert.equal(res.body.reason, reason);
+      assert.deepEqual((res.body.errors as { path: string }[]).map((e) => e.path), [`body.${field}`]);
+      const text = JSON.stringify(res.body);
+      // no stack, no underlying error, no address the caller did not send
+      assert.doesNotMatch(text, /ECONNREFUSED|\bat [\w.]+ \(|node:internal|\.ts:\d|FEDERATION_FILE|filed\.example\.test/);
+    };
+
+    // SAML metadata that answers 404, then metadata nobody serves: nothing stored, no event
+    metadataStatus = 404;
+    try {
+      refusedSafely(await call('POST', '/identity-providers', { token: write, body: samlIdp({ id: 'broken-saml' }) }), 'metadataUrl', 'refused');
+    } finally {
+      metadataStatus = 200;
+    }
+    const dead = `http://127.0.0.1:${await new Promise<number>((resolve) => {
+      const probe = createHttpServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    })}`;
+    refusedSafely(await call('POST', '/identity-providers', { token: write, body: samlIdp({ id: 'broken-saml', metadataUrl: `${dead}/metadata.xml` }) }), 'metadataUrl', 'unreachable');
+    // an OIDC issuer that nothing answers, and one that is not an issuer
+    refusedSafely(await call('POST', '/identity-providers', { token: write, body: { ...provider(upstream), id: 'broken-oidc', domains: ['broken.test'], issuer: dead } }), 'issuer', 'unreachable');
+    refusedSafely(await call('POST', '/identity-providers', { token: write, body: { ...provider(upstream), id: 'broken-oidc', domains: ['broken.test'], issuer: `${upstream.issuer}/elsewhere` } }), 'issuer', 'refused');
+    assert.deepEqual(await list(), before, 'the provider list is unchanged');
+    for (const id of ['broken-saml', 'broken-oidc']) {
+      assert.equal((await call('GET', `/identity-providers/${id}`, { token: write })).status, 404);
+      assert.equal(await createdEvents(id), 0, `no identity_provider.created event for ${id}`);
+    }
+
+    // a PUT that would break a working provider: refused, and the old settings go on signing people in
+    const created = await call('POST', '/identity-providers', { token: write, body: provider(upstream) });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const etag = created.headers.get('etag')!;
+    const updatesBefore = (await gh.context.store.audit.query({ types: ['identity_provider.updated'], limit: 500 })).length;
+    const broken = await call('PUT', '/identity-providers/partner', { token: write, headers: { 'if-match': etag }, body: provider(upstream, { issuer: dead }) });
+    refusedSafely(broken, 'issuer', 'unreachable');
+    assert.equal((await call('GET', '/identity-providers/partner', { token: write })).headers.get('etag'), etag, 'unchanged');
+    assert.equal((await gh.context.store.audit.query({ types: ['identity_provider.updated'], limit: 500 })).length, updatesBefore, 'no update audited');
+    await signsInThrough(gh.issuer, gh.context.clients, upstream);
+    assert.equal((await call('DELETE', '/identity-providers/partner', { token: write, headers: { 'if-match': etag } })).status, 204);
+  });
+
+  it('the tenant path too: a tenant\'s POST whose metadata cannot be loaded is a 422, and the tenant\'s providers are unchanged', async () => {
+    const before = (await acmeCall('GET', '/identity-providers', { token: acmeWrite })).body.items;
+    metadataStatus = 404;
+    try {
+      const res = await acmeCall('POST', '/identity-providers', { token: acmeWrite, body: samlIdp({ id: 'acme-broken' }) });
+      assert.equal(res.status, 422, JSON.stringify(res.body));
+      assert.equal(res.body.type, 'urn:gatehouse:problem:upstream-unusable');
+    } finally {
+      metadataStatus = 200;
+    }
+    assert.deepEqual((await acmeCall('GET', '/identity-providers', { token: acmeWrite })).body.items, before);
+  });
+
   it('the CLI writes a tenant\'s providers (--tenant): create from a settings file, the tenant\'s API shows it, a bad one is exit 2, delete', async () => {
     const opened = await buildCliContext({ config: gh.context.config, logger: gh.context.logger, ...DEFAULT_PATHS, keysDir: join(gh.dataDir, 'keys'), tenant: 'globex' });
     // as `gatehouse --tenant globex` opens it, without the lazily built provider (cliInProcess copies the context)
