@@ -44,7 +44,7 @@ export type Federation = {
   login: LoginFederation;
   step: FederatedStep;
   samlRouter: ReturnType<typeof createSamlRouter>;
-  /** refreshes URL-sourced IdP metadata; the server's jobs (app/jobs.ts) run it */
+  /** refreshes URL-sourced IdP metadata; the holder (federation-holder.ts) runs its timer once the server's jobs start it */
   metadata: MetadataRefresher;
   /** around oidc-provider's routes: SAML and OIDC upstream logout (singleLogout), upstream_acr (trustUpstreamAuthContext) */
   providerHooks?: Middleware;

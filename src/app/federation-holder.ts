@@ -7,6 +7,9 @@
  * its stored providers' version again after `freshnessMs` (TENANT_SETTINGS_REFRESH, the bound the
  * tenants' apps have on other replicas) and at once after this replica wrote them (`refresh(true)`).
  * A flow already sent upstream to a provider that is then removed fails at its callback with a 4xx page.
+ * The holder also owns the federation's timer (its URL-sourced IdP metadata refresh): once the server's
+ * jobs start it, each swap stops the old federation's and starts the new one's, so a SAML IdP written
+ * through the API refreshes without a restart and a removed one leaves no interval behind.
  */
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';

@@ -39,6 +39,32 @@ export function federationProver(d: {
   };
 }
 
+/**
+ * The CLI's lighter check (it builds no app): only the written provider's upstream is loaded, its SAML
+ * metadata fetched and read, its OIDC issuer discovered, through the same SSRF guard as the server's.
+ */
+export function upstreamLoader(d: { issuer: string; privateHosts: readonly string[] }): (stored: FederationConfig, id: string) => Promise<void> {
+  return async (stored, id) => {
+    // imported when a provider is written: samlify, openid-client and the XML stack stay out of other commands
+    const [{ loadSamlProviders }, { createUpstream }, { createUpstreamFetch }] = await Promise.all([
+      import('../federation/saml/saml-providers.js'), import('../federation/oidc/upstream-clients.js'), import('../federation/oidc/upstream-fetch.js'),
+    ]);
+    const fetch = createUpstreamFetch(d.privateHosts);
+    const saml = { ...stored.saml, idps: stored.saml.idps.filter((p) => p.id === id) };
+    if (saml.idps.length) {
+      await loadSamlProviders(saml, d.issuer).catch((err: unknown) => {
+        throw samlRefusal(err, { ...stored, saml }, id);
+      });
+    }
+    const oidc = stored.oidc.providers.find((p) => p.id === id && p.protocol === 'oidc');
+    if (oidc) {
+      await createUpstream(oidc, { fetch, redirectUri: `${d.issuer}/federation/oidc/${id}/callback` }).metadata().catch((err: unknown) => {
+        throw oidcRefusal(err);
+      });
+    }
+  };
+}
+
 /** saml-providers.ts names the IdP as `FEDERATION_FILE: saml.idps[i]` (its index in the configuration in service). */
 function samlRefusal(err: unknown, config: FederationConfig, id: string): UpstreamUnusable {
   const message = err instanceof Error ? err.message : '';

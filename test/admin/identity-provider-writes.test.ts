@@ -417,6 +417,17 @@ describe('management API: identity providers written at run time (default tenant
       const bad = await cliInProcess(globex, ['federation', 'update', 'forge', '--protocol', 'oauth2', '--settings', '{"preset":"github","clientId":"x","clientSecret":"y","unknownKey":1}']);
       assert.equal(bad.code, 2, bad.stderr);
       assert.match(bad.stderr, /unknownKey/);
+      // as the API: an upstream that cannot be loaded is refused before anything is stored (exit 2)
+      const { protocol: _saml, ...idp } = samlIdp({ id: 'cli-broken' });
+      metadataStatus = 404;
+      try {
+        const unusable = await cliInProcess(globex, ['federation', 'create', '--protocol', 'saml', '--settings', JSON.stringify(idp)]);
+        assert.equal(unusable.code, 2, unusable.stderr);
+        assert.match(unusable.stderr, /metadataUrl answered HTTP 404/);
+      } finally {
+        metadataStatus = 200;
+      }
+      assert.deepEqual(((await globexCall('GET', '/identity-providers', { token: globexWrite })).body.items as { id: string }[]).map((p) => p.id), ['forge']);
       assert.equal((await cliInProcess(globex, ['federation', 'delete', 'forge', '--yes'])).code, 0);
       assert.deepEqual((await globexCall('GET', '/identity-providers', { token: globexWrite })).body.items, []);
     } finally {
