@@ -44,7 +44,7 @@ describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
     acme.users.set('u-alice', { id: 'u-alice', mail: 'alice@acme.test', mail_verified: true, display_name: 'Alice Acme', member_of: ['engineering', 'unmapped'], amr: ['pwd', 'otp'], acr: 'urn:acme:loa:2' });
     acme.users.set('u-mallory', { id: 'u-mallory', mail: 'mallory@acme.test', mail_verified: false });
     entra.users.set('oid-erin', { id: 'oid-erin', mail: 'erin@contoso.test', mail_verified: true, display_name: 'Erin Entra', acr: 'urn:entra:loa:3' });
-    github.users.set(4242, { id: 4242, login: 'octo', name: 'Octo Cat', emails: [{ email: 'octo@old.test', primary: false, verified: true }, { email: 'octo@octo.test', primary: true, verified: true }] });
+    github.users.set(4242, { id: 4242, login: 'octo', name: 'Octo Cat', emails: [{ email: 'octo@old.test', primary: false, verified: true }, { email: 'octo@octo.test', primary: true, verified: true }], acr: 'urn:octo:loa:2fa' });
     const file = join(work, 'federation.json');
     await writeFile(file, JSON.stringify({
       oidc: {
@@ -64,7 +64,7 @@ describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
             id: 'github', preset: 'github', clientId: github.clientId, clientSecret: github.clientSecret,
             authorizationEndpoint: `${github.origin}/login/oauth/authorize`, tokenEndpoint: `${github.origin}/login/oauth/access_token`,
             userinfoEndpoint: `${github.origin}/user`, emailsEndpoint: `${github.origin}/user/emails`, emailDomains: ['octo.test'],
-            linkExistingAccounts: true,
+            linkExistingAccounts: true, trustUpstreamAuthContext: true,
           },
         ],
       },
@@ -267,6 +267,9 @@ describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
     assert.equal(userinfo.email, 'octo@octo.test');
     assert.equal(userinfo.email_verified, true);
     assert.equal(userinfo.name, 'Octo Cat');
+    // trustUpstreamAuthContext: an acr in the userinfo-like answer is reported as upstream_acr too
+    assert.equal(claims.upstream_acr, 'urn:octo:loa:2fa');
+    assert.equal(claims.acr, 'urn:gatehouse:acr:federated');
     const sent = github.tokenRequests.at(-1)!;
     assert.ok(sent.get('code_verifier'), 'PKCE verifier sent');
   });
