@@ -65,7 +65,8 @@ export function createIdentityProviderAdmin(d: {
   /**
    * Builds the federation the stored providers `stored` would put in service, with provider `id` loaded
    * (its SAML metadata fetched, its issuer discovered), before a create or a replace is stored; throws
-   * UpstreamUnusable. Absent (the CLI): the servers build it when they next read the providers.
+   * UpstreamUnusable. The server builds the whole federation (app/prove-federation.ts federationProver),
+   * the CLI loads the written provider's upstream only (upstreamLoader); absent, nothing is loaded first.
    */
   prove?(stored: FederationConfig, id: string): Promise<void>;
 }) {

@@ -41,9 +41,10 @@ export function upstreamAuthContext(config: OidcUpstreamConfig, identity: OidcId
   const acr = values(rawAcr)[0];
   const mfa = config.trustUpstreamMfa && (amr.includes('mfa') || (acr !== undefined && config.mfaAcrValues.includes(acr)));
   const passed = config.trustUpstreamAuthContext ? amr.filter((v) => REGISTERED_AMR.has(v) && v !== 'mfa') : [];
+  const upstreamAcr = config.trustUpstreamAuthContext ? safeUpstreamAcr(rawAcr) : undefined;
   return {
     acr: mfa ? ACR.federatedMfa : ACR.federated,
     amr: [AMR.federated, ...new Set(passed), ...(mfa ? [AMR.mfa] : [])],
-    ...(config.trustUpstreamAuthContext && safeUpstreamAcr(rawAcr) ? { upstreamAcr: safeUpstreamAcr(rawAcr) as string } : {}),
+    ...(upstreamAcr ? { upstreamAcr } : {}),
   };
 }
