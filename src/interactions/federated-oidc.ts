@@ -44,7 +44,7 @@ export type OidcSignInDeps = {
   /** remembers the upstream sign-in for the session it completes (upstream logout) */
   sessions?: { remember(uid: string, accountId: string, providerId: string, idToken: string | undefined): Promise<void> };
   /** keeps a trusted upstream's acr for the ID token of the session this sign-in completes (upstream_acr) */
-  upstreamAcrs?: { remember(uid: string, accountId: string, acr: string): Promise<void> };
+  upstreamAcrs?: { remember(uid: string, accountId: string, acr: string, loginTs: number): Promise<void> };
 };
 
 type Done = { result: Record<string, unknown>; notice?: Refusal };
@@ -77,8 +77,11 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
     }
     await deps.sessions?.remember(interaction.uid, signedIn.account.id, config.id, identity.idToken);
     const { acr, amr, upstreamAcr } = upstreamAuthContext(config, identity);
-    if (upstreamAcr) await deps.upstreamAcrs?.remember(interaction.uid, signedIn.account.id, upstreamAcr);
-    const result = { login: { accountId: signedIn.account.id, acr, amr, remember: true } };
+    // the sign-in time, named: a later prompt's result merged with this one (consent) keeps it, so the
+    // sign-in stays the same one for max_age and for upstream_acr (upstream-acr.ts binds it to this time)
+    const ts = Math.floor(Date.now() / 1000);
+    if (upstreamAcr) await deps.upstreamAcrs?.remember(interaction.uid, signedIn.account.id, upstreamAcr, ts);
+    const result = { login: { accountId: signedIn.account.id, acr, amr, remember: true, ts } };
     const kept = signedIn.emailKept;
     return kept ? { result, notice: refusalMessages.emailKept(config.name, kept.kept, kept.asserted) } : { result };
   }

@@ -170,6 +170,21 @@ describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
     assert.equal((await redeem(longest.page.url, longest.auth)).claims.upstream_acr, 'x'.repeat(200));
   });
 
+  it('upstream_acr survives a slow consent: the consent result, merged with the sign-in, is still that sign-in', async () => {
+    acme.users.set('u-carl', { id: 'u-carl', mail: 'carl@acme.test', mail_verified: true, display_name: 'Carl Acme', acr: 'urn:acme:loa:3' });
+    acme.signInAs = 'u-carl';
+    const agent = new Browser();
+    const auth = await authorization();
+    const login = await agent.open(auth.url, atClient);
+    const consent = await agent.submit(login, formAction(login.html, /\/federated\/acme$/), {}, atClient);
+    assert.ok(!atClient(consent.url) && consent.html.includes('/consent"'), 'a new account is asked for its consent');
+    await new Promise((r) => setTimeout(r, 1100)); // the person reads the consent page: another second
+    const page = await agent.submit(consent, formAction(consent.html, /\/consent$/), {}, atClient);
+    assert.ok(atClient(page.url), page.html.slice(0, 400));
+    const { claims } = await redeem(page.url, auth);
+    assert.equal(claims.upstream_acr, 'urn:acme:loa:3');
+  });
+
   it('upstream_acr belongs to its sign-in: signing in again in the same browser session, without an upstream acr, does not carry the old one', async () => {
     acme.signInAs = 'u-alice';
     const agent = new Browser();

@@ -8,7 +8,10 @@
  * (`attach`, GET /auth/:uid), then by the session's uid, bound to that session's account and sign-in
  * time. An ID token gets it only when its code or refresh token names that session, account and
  * sign-in time (`auth_time`): a later sign-in in the same browser session (another upstream, a
- * password) has another sign-in time, so it does not inherit the value.
+ * password) has another sign-in time, so it does not inherit the value. The upstream sign-in names its
+ * time in its login result (`ts`), because oidc-provider applies that result again when a later prompt
+ * (consent) merges with it: with the time named, that is still the same sign-in, however long the
+ * person took on the consent page.
  */
 import type { ShortLivedRecordStore } from '../../../adapters/contract.js';
 
@@ -30,20 +33,22 @@ export type UpstreamAcrs = ReturnType<typeof createUpstreamAcrs>;
 export function createUpstreamAcrs(deps: { records: Pick<ShortLivedRecordStore, 'upsert' | 'find' | 'consume'> }) {
   const { records } = deps;
   return {
-    /** an upstream sign-in completing interaction `uid` asserted `acr` (already checked with safeUpstreamAcr) */
-    async remember(uid: string, accountId: string, acr: string): Promise<void> {
-      await records.upsert('OidcUpstreamAcr', `pending:${uid}`, { accountId, acr }, PENDING_TTL);
+    /** an upstream sign-in at `loginTs` (its login result's ts) completing interaction `uid` asserted `acr` (already checked with safeUpstreamAcr) */
+    async remember(uid: string, accountId: string, acr: string, loginTs: number): Promise<void> {
+      await records.upsert('OidcUpstreamAcr', `pending:${uid}`, { accountId, acr, loginTs }, PENDING_TTL);
     },
     /** GET /auth/:uid signed `session` in: the interaction's upstream acr becomes that sign-in's, or the session's old one ends */
     async attach(interactionUid: string, session: UpstreamAcrSession): Promise<void> {
       if (!session.uid) return;
       const pending = await records.find('OidcUpstreamAcr', `pending:${interactionUid}`);
       const ttl = typeof session.exp === 'number' ? session.exp - Math.floor(Date.now() / 1000) : 0;
-      if (pending && !pending.consumed && pending.accountId === session.accountId && ttl > 0 && (await records.consume('OidcUpstreamAcr', `pending:${interactionUid}`))) {
+      const same = pending && !pending.consumed && pending.accountId === session.accountId && pending.loginTs === session.loginTs;
+      if (same && ttl > 0 && (await records.consume('OidcUpstreamAcr', `pending:${interactionUid}`))) {
         await records.upsert('OidcUpstreamAcr', `session:${session.uid}`, { accountId: pending.accountId, acr: pending.acr, loginTs: session.loginTs }, ttl);
         return;
       }
-      // another sign-in of this session (a second factor keeps the sign-in time, and so the value)
+      // another sign-in of this session ends the value; the same one again (consent merged with it, a second
+      // factor added: both keep the sign-in time) keeps it
       const old = await records.find('OidcUpstreamAcr', `session:${session.uid}`);
       if (old && !old.consumed && (old.loginTs !== session.loginTs || old.accountId !== session.accountId)) await records.consume('OidcUpstreamAcr', `session:${session.uid}`);
     },
