@@ -83,6 +83,8 @@ export const SHORT_LIVED_RECORDS = {
   OidcLinkPending: 'ten minutes; consumed once by the link',
   /** the upstream sign-in (provider, id_token) of a Gatehouse session, by interaction uid then by session uid, for upstream logout */
   OidcUpstreamSession: 'the session lifetime; consumed at logout',
+  /** a trusted upstream's acr (src/federation/oidc/upstream-acr.ts), by interaction uid then by session uid, for the ID token's upstream_acr */
+  OidcUpstreamAcr: 'one hour by interaction, then the session lifetime',
 } as const;
 
 export type ShortLivedRecordKind = keyof typeof SHORT_LIVED_RECORDS;

@@ -20,6 +20,7 @@ export const problemSchema = z.object({
   detail: z.string(),
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   scope: z.string().optional(),
+  reason: z.enum(['unreachable', 'refused']).optional().describe('upstream-unusable: the upstream could not be reached, or answered with something that cannot be used'),
 });
 
 const oasPath = (path: string) => PREFIX + path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');

@@ -37,17 +37,21 @@ import { createOidcLogins } from '../federation/oidc/oidc-logins.js';
 import { createOidcRouter } from '../federation/oidc/oidc-routes.js';
 import { createOidcSessions } from '../federation/oidc/oidc-sessions.js';
 import { upstreamLogoutHooks } from '../federation/oidc/upstream-logout-hooks.js';
+import { createUpstreamAcrs } from '../federation/oidc/upstream-acr.js';
+import { upstreamAcrHooks } from '../federation/oidc/upstream-acr-hooks.js';
 
 export type Federation = {
   login: LoginFederation;
   step: FederatedStep;
   samlRouter: ReturnType<typeof createSamlRouter>;
-  /** refreshes URL-sourced IdP metadata; the server's jobs (app/jobs.ts) run it */
+  /** refreshes URL-sourced IdP metadata; the holder (federation-holder.ts) runs its timer once the server's jobs start it */
   metadata: MetadataRefresher;
-  /** around oidc-provider's routes, for SP-initiated SAML single logout; only when an IdP sets singleLogout */
+  /** around oidc-provider's routes: SAML and OIDC upstream logout (singleLogout), upstream_acr (trustUpstreamAuthContext) */
   providerHooks?: Middleware;
   /** the callbacks of OpenID Connect / OAuth 2.0 upstreams; only when the file has some */
   oidcRouter?: ReturnType<typeof createOidcRouter>;
+  /** loads what provider `id` needs from its upstream now rather than at its first sign-in (an OIDC issuer's discovery) */
+  probe(id: string): Promise<void>;
 };
 
 export async function buildFederation(deps: {
@@ -110,6 +114,11 @@ export async function buildFederation(deps: {
   const oidcSessions = createOidcSessions({ records: store.records, singleLogout: (id) => config.oidc.providers.some((p) => p.id === id && p.singleLogout) });
   const samlHooks = singleLogout ? singleLogoutHooks({ sessions, spLogout, render: deps.render, logger, audit: deps.audit, issuer: deps.issuer }) : undefined;
   const oidcHooks = oidcLogout ? upstreamLogoutHooks({ logins: oidcLogins, sessions: oidcSessions, logger, audit: deps.audit, issuer: deps.issuer }) : undefined;
+  // upstream_acr in the ID token (federation/oidc/upstream-acr.ts), for providers that trust the upstream's context
+  const trustedAcr = oidcLogins && config.oidc.providers.some((p) => p.trustUpstreamAuthContext);
+  const upstreamAcrs = createUpstreamAcrs({ records: store.records });
+  const acrHooks = trustedAcr ? upstreamAcrHooks({ acrs: upstreamAcrs, logger, issuer: deps.issuer }) : undefined;
+  const hooks = [samlHooks, oidcHooks, acrHooks].filter((h): h is Middleware => h !== undefined);
   const step = createFederatedStep({
     saml, accounts, render: deps.render, ...(singleLogout ? { sessions } : {}),
     ...(oidcLogins ? {
@@ -118,11 +127,15 @@ export async function buildFederation(deps: {
         findAccountByEmail: (email: string) => store.accounts.findByEmail(email), checkPassword: deps.checkPassword!, throttle: deps.loginThrottle!,
         ...(deps.passkeys ? { passkeys: deps.passkeys } : {}),
         ...(oidcLogout ? { sessions: oidcSessions } : {}),
+        ...(trustedAcr ? { upstreamAcrs } : {}),
       },
     } : {}),
   });
   return {
     step,
+    async probe(id) {
+      await oidcLogins?.get(id)?.metadata();
+    },
     metadata: createMetadataRefresher({ providers: samlProviders, settings: config.saml, issuer: deps.issuer, logger }),
     ...(oidcLogins ? {
       oidcRouter: createOidcRouter({
@@ -131,8 +144,8 @@ export async function buildFederation(deps: {
         ...(oidcLogout ? { logoutReturn: (state: string) => oidcSessions.takeReturn(state) } : {}),
       }),
     } : {}),
-    // SAML's hooks run around the OIDC upstreams' (a session came from one of them at most)
-    ...(samlHooks && oidcHooks ? { providerHooks: (ctx, next) => samlHooks(ctx, () => oidcHooks(ctx, next)) } : samlHooks || oidcHooks ? { providerHooks: (samlHooks ?? oidcHooks)! } : {}),
+    // SAML's hooks run around the OIDC upstreams' (a session came from one of them at most), then upstream_acr's
+    ...(hooks.length ? { providerHooks: hooks.reduceRight((inner: Middleware, outer: Middleware): Middleware => (ctx, next) => outer(ctx, () => inner(ctx, next))) } : {}),
     samlRouter: createSamlRouter({
       saml, logger, audit: deps.audit, render: deps.render, spLogout,
       logout: createSamlLogout({

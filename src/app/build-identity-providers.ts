@@ -7,7 +7,7 @@
  */
 import type { Store } from '../../adapters/contract.js';
 import type { Config } from '../config/schema.js';
-import { readFederationSettings } from '../config/federation/federation-file.js';
+import { readFederationSettings, type FederationConfig } from '../config/federation/federation-file.js';
 import { createIdentityProviderAdmin, InvalidProviderInput, type FederationDocumentStore, type IdentityProviderAdmin } from '../federation/identity-provider-admin.js';
 import { storedFederation } from '../federation/stored-federation.js';
 import { rolesMappedBy } from '../roles/federation-mappings.js';
@@ -28,10 +28,14 @@ export function defaultTenantFederation(d: {
   });
 }
 
-/** `tenantDocuments`: a tenant's (its registry row); without them, the default tenant's, beside FEDERATION_FILE's. */
-export function identityProvidersOf(config: Config, documents: FederationDocumentStore, o: { tenant: boolean }): IdentityProviderAdmin {
+/**
+ * `tenantDocuments`: a tenant's (its registry row); without them, the default tenant's, beside FEDERATION_FILE's.
+ * `prove` (the server's, prove-federation.ts): the federation a create or replace would put in service is built before it is stored.
+ */
+export function identityProvidersOf(config: Config, documents: FederationDocumentStore, o: { tenant: boolean; prove?: (stored: FederationConfig, id: string) => Promise<void> }): IdentityProviderAdmin {
   return createIdentityProviderAdmin({
     store: documents, file: o.tenant ? null : config.FEDERATION_FILE,
     source: o.tenant ? 'this tenant' : 'the default tenant', privateHosts: config.OUTBOUND_PRIVATE_HOSTS,
+    ...(o.prove ? { prove: o.prove } : {}),
   });
 }

@@ -14,6 +14,7 @@ import type { AccountService } from '../accounts/accounts.js';
 import { mfaClientMetadata, type MfaPolicy } from '../factors/mfa-policy.js';
 import { createAdapterClass } from '../oidc/adapter.js';
 import { createFindAccount } from '../oidc/find-account.js';
+import { createUpstreamAcrs } from '../federation/oidc/upstream-acr.js';
 import { createPersonPermissions } from '../oidc/person-permissions.js';
 import { createProvider } from '../oidc/provider.js';
 import { createProviderHost, type ProviderHost } from '../oidc/provider-host.js';
@@ -60,7 +61,8 @@ export function buildProvider(deps: {
     clientExists: async (clientId) => !!(await store.clients.find(clientId)),
   });
   const person = createPersonPermissions({ withAllRoles: deps.withAllRoles, permissionsOf: deps.permissionsOf, findResource: resources.find });
-  const findAccount = createFindAccount({ account: person.account });
+  const upstreamAcrs = createUpstreamAcrs({ records: store.records });
+  const findAccount = createFindAccount({ account: person.account, idTokenClaims: (token) => upstreamAcrs.idTokenClaims(token) });
   const providers = createProviderHost((jwks: JWK[]) => {
     const provider = createProvider({
       config, adapter, findAccount, person, signingJwks: jwks, findResource: resources.find, listResources: resources.list, registeredScope: clients.registeredScope, pages, ledger, accessTokenVerifier,

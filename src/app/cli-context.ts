@@ -23,6 +23,7 @@ import { basePathOf } from '../http/base-path.js';
 import type { IdentityProviderAdmin } from '../federation/identity-provider-admin.js';
 import { tenantFederationDocuments } from '../tenants/tenant-federation-documents.js';
 import { defaultTenantFederation, identityProvidersOf } from './build-identity-providers.js';
+import { upstreamLoader } from './prove-federation.js';
 
 export type CliContext = Pick<
   AppContext,
@@ -87,7 +88,11 @@ export function buildCliContext(o: CliContextOptions): Promise<CliContext> {
       // default tenant's in its settings record (its servers read it again within the same bound)
       identityProviders: identityProvidersOf(config, inTenant
         ? tenantFederationDocuments({ registry: tenancyOf(o, root).registry, tenantId: inTenant.id, openSealed: (sealed) => atRestCipherOf(o).decrypt(sealed) })
-        : defaultTenantFederation({ store, cipher, unknownRoles: accounts.roles.unknown }), { tenant: inTenant !== undefined }),
+        : defaultTenantFederation({ store, cipher, unknownRoles: accounts.roles.unknown }), {
+        tenant: inTenant !== undefined,
+        // the written provider's upstream is loaded before it is stored, as the server's API does (a lighter check: no app is built)
+        prove: upstreamLoader({ issuer: config.ISSUER, privateHosts: config.OUTBOUND_PRIVATE_HOSTS }),
+      }),
       get providers(): ProviderHost {
         if (!loaded) throw new Error('this command needs the provider: build the CLI context with providerUpFront');
         return loaded;

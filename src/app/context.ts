@@ -43,6 +43,7 @@ import { buildPages, type Pages } from './build-pages.js';
 import { createFederationHolder, type FederationHolder } from './federation-holder.js';
 import type { FederationDocumentStore, IdentityProviderAdmin } from '../federation/identity-provider-admin.js';
 import { mergeFederation } from '../federation/stored-federation.js';
+import { federationProver } from './prove-federation.js';
 import { defaultTenantFederation, identityProvidersOf } from './build-identity-providers.js';
 import { readFederationSettings } from '../config/federation/federation-file.js';
 import { buildAdmin } from './build-admin.js';
@@ -182,7 +183,12 @@ async function assemble(o: ContextOptions, store: Store, shared: { tenancy?: App
     } : {}),
   });
   federationInService = federation;
-  const identityProviders = identityProvidersOf(config, federationDocuments, { tenant: shared.federationDocuments !== undefined });
+  const tenantProviders = shared.federationDocuments !== undefined;
+  const identityProviders = identityProvidersOf(config, federationDocuments, {
+    tenant: tenantProviders,
+    // a tenant's written providers are its whole federation; the default tenant's are served with FEDERATION_FILE's
+    prove: federationProver({ build: buildFederation, logger, inService: (stored) => (tenantProviders ? stored : mergeFederation(config.FEDERATION_FILE, stored).config) }),
+  });
 
   const accountLifecycle = buildAccountLifecycle(store, accounts, protection, signOut, await buildDirectoryDn(config, logger));
   // one service for a person's sessions and connected apps, behind both the /account pages and /admin/v1

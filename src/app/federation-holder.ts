@@ -7,11 +7,15 @@
  * its stored providers' version again after `freshnessMs` (TENANT_SETTINGS_REFRESH, the bound the
  * tenants' apps have on other replicas) and at once after this replica wrote them (`refresh(true)`).
  * A flow already sent upstream to a provider that is then removed fails at its callback with a 4xx page.
+ * The holder also owns the federation's timer (its URL-sourced IdP metadata refresh): once the server's
+ * jobs start it, each swap stops the old federation's and starts the new one's, so a SAML IdP written
+ * through the API refreshes without a restart and a removed one leaves no interval behind.
  */
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { FederationConfig } from '../config/federation/federation-file.js';
 import type { Federation } from './build-federation.js';
+import { startMetadataRefresh, type MetadataRefreshTimer } from '../federation/saml/metadata-refresh.js';
 
 export type FederationHolder = {
   /** the federation in service now; undefined when there are no providers */
@@ -20,6 +24,13 @@ export type FederationHolder = {
   readonly config: FederationConfig | null;
   /** reads the stored providers' version when `freshnessMs` passed (or `force`), and rebuilds when it changed */
   refresh(force?: boolean): Promise<void>;
+  /**
+   * The timers of the federation in service (its IdP metadata refresh), and at each swap the new one's
+   * instead of the old one's; only the server's jobs (app/jobs.ts) start them. `stop` ends them.
+   */
+  startTimers(): { stop(): void };
+  /** whether a metadata refresh timer runs now (at most one: the federation in service's) */
+  readonly refreshing: boolean;
 };
 
 export async function createFederationHolder(d: {
@@ -38,6 +49,12 @@ export async function createFederationHolder(d: {
   let current = config ? await d.build(config) : undefined;
   let checkedAt = now();
   let running: Promise<void> | undefined;
+  let timersOn = false;
+  let timer: MetadataRefreshTimer | undefined;
+  const restartTimers = () => {
+    timer?.stop();
+    timer = timersOn && current ? startMetadataRefresh(current.metadata, d.logger) : undefined;
+  };
 
   async function reload(force: boolean): Promise<void> {
     const stored = d.stored!;
@@ -48,6 +65,7 @@ export async function createFederationHolder(d: {
     const built = next.config ? await d.build(next.config) : undefined;
     ({ config, version } = next);
     current = built;
+    restartTimers();
     d.logger.info({ version }, 'upstream identity providers changed');
   }
 
@@ -57,6 +75,19 @@ export async function createFederationHolder(d: {
     },
     get config() {
       return config;
+    },
+    get refreshing() {
+      return timer !== undefined;
+    },
+    startTimers() {
+      timersOn = true;
+      restartTimers();
+      return {
+        stop() {
+          timersOn = false;
+          restartTimers();
+        },
+      };
     },
     async refresh(force = false) {
       if (!d.stored || (!force && now() - checkedAt < d.freshnessMs)) return;

@@ -9,7 +9,6 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { AccountTokens } from '../accounts/account-tokens.js';
 import type { KeyRing } from '../keys/rotation.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
-import type { MetadataRefresher } from '../federation/saml/metadata-refresh.js';
 import type { AtRestCipher } from '../keys/at-rest-cipher.js';
 import { startDelivery, type WebhookSettings } from '../events/start-delivery.js';
 
@@ -25,8 +24,8 @@ export type JobDeps = {
   accountTokens: Pick<AccountTokens, 'sweep'>;
   keyRing: Pick<KeyRing, 'refresh' | 'onScheduledKey'>;
   providers: Pick<ProviderHost, 'replaceKeys' | 'signingKey'>;
-  /** the federation in service when the jobs start (a tenant's app is rebuilt, so restarts them, when its providers change) */
-  federation: { readonly current?: { metadata: Pick<MetadataRefresher, 'needed' | 'nextInMs' | 'refreshDue'> } | undefined };
+  /** the federation holder: it runs the IdP metadata refresh of the federation in service, and of each one swapped in */
+  federation: { startTimers(): { stop(): void } };
 };
 
 export type Jobs = { stop(): void };
@@ -53,21 +52,9 @@ export function startJobs(d: JobDeps): Jobs {
     }).catch((err: unknown) => logger.error({ err }, 'refreshing the signing keys failed (the keys in service stay)'));
   }, d.config.KEY_REFRESH_INTERVAL * 1000);
   keyRefresher.unref();
-  // IdP metadata from a URL (federation/saml/metadata-refresh.ts): new signing certificates without a restart
-  // (re-armed after each run, so that a short cacheDuration in the metadata is honoured)
-  const metadata = d.federation.current?.metadata;
-  let metadataTimer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const armMetadata = () => {
-    if (!metadata?.needed || stopped) return;
-    metadataTimer = setTimeout(() => {
-      metadata.refreshDue()
-        .catch((err: unknown) => logger.warn({ err }, 'refreshing IdP metadata failed'))
-        .finally(armMetadata);
-    }, metadata.nextInMs());
-    metadataTimer.unref();
-  };
-  armMetadata();
+  // IdP metadata from a URL (federation/saml/metadata-refresh.ts): new signing certificates without a
+  // restart; the holder stops the old federation's timer and starts the new one's at each swap
+  const metadata = d.federation.startTimers();
   // webhooks: the outbox's events to the endpoints (src/events/delivery-worker.ts)
   const delivery = startDelivery({
     config: d.config, store: d.store.webhooks, cipher: d.cipher, audit: d.audit, logger,
@@ -80,8 +67,7 @@ export function startJobs(d: JobDeps): Jobs {
       void delivery.stop();
       clearInterval(sweeper);
       clearInterval(keyRefresher);
-      stopped = true;
-      clearTimeout(metadataTimer);
+      metadata.stop();
     },
   };
 }

@@ -126,6 +126,7 @@ export const PROBLEM_TYPES = {
   method_not_allowed: { type: 'urn:gatehouse:problem:method-not-allowed', title: 'This resource does not support this method' },
   precondition_required: { type: 'urn:gatehouse:problem:precondition-required', title: 'This update needs an If-Match header with the ETag last read' },
   server_error: { type: 'urn:gatehouse:problem:server-error', title: 'An unexpected error occurred' },
+  upstream_unusable: { type: 'urn:gatehouse:problem:upstream-unusable', title: 'An upstream the request names could not be used; nothing was changed' },
 } as const;
 
 export type ProblemKind = keyof typeof PROBLEM_TYPES;

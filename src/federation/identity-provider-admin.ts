@@ -11,7 +11,7 @@
 import { readFederationSettings, type FederationConfig } from '../config/federation/federation-file.js';
 import { FederationFileError } from '../config/federation/checks.js';
 import { providerSummaries, type ProviderSummary } from './provider-summary.js';
-import { entryOf, providerEntries, withEntry, withoutEntry, type FederationDocument, type ProviderProtocol } from './provider-entries.js';
+import { entryOf, providerEntries, withDirectoryOrdered, withEntry, withoutEntry, type FederationDocument, type ProviderProtocol } from './provider-entries.js';
 import { isSpecialUse } from './oidc/upstream-fetch.js';
 
 /** Bad input; `path` names the provider's field (`issuer`, `claims.email`), as the API's problem details do. */
@@ -23,6 +23,17 @@ export class InvalidProviderInput extends Error {
 /** why a write was refused: no such provider, an id taken, a provider of FEDERATION_FILE, or changed since read */
 export class ProviderWriteRefused extends Error {
   constructor(readonly why: 'not_found' | 'exists' | 'file' | 'stale', message: string) {
+    super(message);
+  }
+}
+
+/**
+ * The federation a write would put in service could not be built: SAML metadata that cannot be loaded,
+ * an issuer whose discovery fails. Thrown by `prove`, before anything is stored. `message` is safe to
+ * show (no stack, no address beyond what the caller sent); `path` names the provider's field.
+ */
+export class UpstreamUnusable extends Error {
+  constructor(readonly path: string, message: string, readonly reason: 'unreachable' | 'refused') {
     super(message);
   }
 }
@@ -51,6 +62,13 @@ export function createIdentityProviderAdmin(d: {
   source: string;
   /** OUTBOUND_PRIVATE_HOSTS: the private or loopback hosts an upstream may be at */
   privateHosts: readonly string[];
+  /**
+   * Builds the federation the stored providers `stored` would put in service, with provider `id` loaded
+   * (its SAML metadata fetched, its issuer discovered), before a create or a replace is stored; throws
+   * UpstreamUnusable. The server builds the whole federation (app/prove-federation.ts federationProver),
+   * the CLI loads the written provider's upstream only (upstreamLoader); absent, nothing is loaded first.
+   */
+  prove?(stored: FederationConfig, id: string): Promise<void>;
 }) {
   const fileProviders = providerSummaries(d.file);
   const isFiles = (id: string) => fileProviders.some((p) => p.id === id);
@@ -92,12 +110,14 @@ export function createIdentityProviderAdmin(d: {
     }
   }
 
-  async function write(id: string, change: (doc: FederationDocument) => FederationDocument, expected?: number): Promise<ShownProvider | undefined> {
+  async function write(id: string, change: (doc: FederationDocument) => FederationDocument, expected?: number, o: { prove: boolean } = { prove: true }): Promise<ShownProvider | undefined> {
     const { document, version } = await d.store.load();
     if (expected !== undefined && expected !== version) throw new ProviderWriteRefused('stale', 'The identity provider changed since it was read; read it again.');
     const next = change(document);
     const config = read(next);
     checkAgainstDeployment(config, id);
+    // built first, stored after: a provider that cannot be put in service is never stored (nor audited)
+    if (o.prove) await d.prove?.(config, id);
     if (!(await d.store.save(next, version))) throw new ProviderWriteRefused('stale', 'The identity providers changed meanwhile; read again and retry.');
     const provider = stored(config).find((p) => p.id === id);
     return provider && { provider, version: version + 1 };
@@ -126,7 +146,8 @@ export function createIdentityProviderAdmin(d: {
       if (isFiles(id)) throw new ProviderWriteRefused('exists', 'An identity provider of FEDERATION_FILE has this id.');
       const shown = await write(id, (doc) => {
         if (providerEntries(doc).some((p) => p.id === id)) throw new ProviderWriteRefused('exists', 'An identity provider with this id exists.');
-        return withEntry(doc, protocol, entryOf(protocol, body));
+        const next = withEntry(doc, protocol, entryOf(protocol, body));
+        return protocol === 'ldap' ? withDirectoryOrdered(next, id) : next;
       });
       return shown!;
     },
@@ -137,7 +158,8 @@ export function createIdentityProviderAdmin(d: {
       if (body.id !== undefined && body.id !== id) throw new InvalidProviderInput('id', `the id of the provider being replaced (${id})`);
       const shown = await write(id, (doc) => {
         if (!providerEntries(doc).some((p) => p.id === id)) throw new ProviderWriteRefused('not_found', 'No identity provider has this id.');
-        return withoutEntry(doc, id, { protocol, entry: entryOf(protocol, { ...body, id }) });
+        const next = withoutEntry(doc, id, { protocol, entry: entryOf(protocol, { ...body, id }) });
+        return protocol === 'ldap' ? withDirectoryOrdered(next, id) : next;
       }, expectedVersion);
       return shown!;
     },
@@ -149,7 +171,8 @@ export function createIdentityProviderAdmin(d: {
         if (!providerEntries(doc).some((p) => p.id === id)) throw new ProviderWriteRefused('not_found', 'No identity provider has this id.');
         gone = stored(read(doc)).find((p) => p.id === id);
         return withoutEntry(doc, id);
-      }, expectedVersion);
+        // a removal needs no upstream: it is stored even while another provider's metadata is unreachable
+      }, expectedVersion, { prove: false });
       return gone!;
     },
   };

@@ -59,3 +59,14 @@ export function withoutEntry(doc: FederationDocument, id: string, replacement?: 
   }
   return next;
 }
+
+/**
+ * A directory written through the API is tried by the password form when no domain routes (ldapOrder):
+ * after those already in the document's ldapOrder, in the order directories were created (a replaced one
+ * keeps its place). A directory named only in a tenant's PATCHed settings keeps the file's meaning:
+ * outside ldapOrder, it is reached by its domains only.
+ */
+export function withDirectoryOrdered(doc: FederationDocument, id: string): FederationDocument {
+  const order = Array.isArray(doc.ldapOrder) ? (doc.ldapOrder as unknown[]) : [];
+  return order.includes(id) ? doc : { ...doc, ldapOrder: [...order, id] };
+}

@@ -36,13 +36,16 @@ export function storedFederation(d: {
 
 /**
  * FEDERATION_FILE's providers and the stored ones, as one configuration. The file's settings (SAML
- * timings, ldapOrder, the OIDC state lifetime) hold; the API refuses a stored id or domain that the file
- * has, and should the file later take one, the file's provider wins and the stored one is left out
- * (`skipped` names it, for a log line).
+ * timings, the OIDC state lifetime) hold; the API refuses a stored id or domain that the file has, and
+ * should the file later take one, the file's provider wins and the stored one is left out (`skipped`
+ * names it, for a log line). ldapOrder, the order in which the password form tries directories when no
+ * domain routes: the file's, then every stored directory (all were written through the API or the CLI)
+ * in the order they were created (provider-entries.ts withDirectoryOrdered), so a directory created at
+ * run time is reached without a domain too, after the file's.
  */
 export function mergeFederation(file: FederationConfig | null, stored: FederationConfig | null): { config: FederationConfig | null; skipped: string[] } {
   if (!stored) return { config: file, skipped: [] };
-  if (!file) return { config: stored, skipped: [] };
+  if (!file) return { config: { ...stored, ldapOrder: storedOrder(stored, stored.ldap) }, skipped: [] };
   const taken = new Set([...file.ldap, ...file.saml.idps, ...file.oidc.providers].map((p) => p.id));
   const skipped: string[] = [];
   const keep = <P extends { id: string; domains: string[]; emailDomains: string[] }>(list: P[]) => list.filter((p) => {
@@ -59,12 +62,20 @@ export function mergeFederation(file: FederationConfig | null, stored: Federatio
     config: {
       ...file,
       ldap: [...file.ldap, ...ldap],
+      ldapOrder: [...file.ldapOrder, ...storedOrder(stored, ldap)],
       saml: { ...file.saml, idps: [...file.saml.idps, ...idps] },
       oidc: { ...file.oidc, providers: [...file.oidc.providers, ...providers] },
       domainOwners: owners,
     },
     skipped,
   };
+}
+
+/** The stored directories `kept`, in the stored ldapOrder, then those it lacks (stored before it was kept) in document order. */
+function storedOrder(stored: FederationConfig, kept: FederationConfig['ldap']): string[] {
+  const ids = new Set(kept.map((d) => d.id));
+  const ordered = stored.ldapOrder.filter((id) => ids.has(id));
+  return [...ordered, ...kept.map((d) => d.id).filter((id) => !ordered.includes(id))];
 }
 
 /**

@@ -43,6 +43,8 @@ export type OidcSignInDeps = {
   passkeys?: Pick<WebAuthnService, 'list' | 'authenticationOptions' | 'verifyAuthentication'>;
   /** remembers the upstream sign-in for the session it completes (upstream logout) */
   sessions?: { remember(uid: string, accountId: string, providerId: string, idToken: string | undefined): Promise<void> };
+  /** keeps a trusted upstream's acr for the ID token of the session this sign-in completes (upstream_acr) */
+  upstreamAcrs?: { remember(uid: string, accountId: string, acr: string, loginTs: number): Promise<void> };
 };
 
 type Done = { result: Record<string, unknown>; notice?: Refusal };
@@ -74,8 +76,12 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
       throw new FederationRefusedError(refusalMessages.emailNotAllowed(config.name), "email outside the provider's domains");
     }
     await deps.sessions?.remember(interaction.uid, signedIn.account.id, config.id, identity.idToken);
-    const { acr, amr } = upstreamAuthContext(config, identity);
-    const result = { login: { accountId: signedIn.account.id, acr, amr, remember: true } };
+    const { acr, amr, upstreamAcr } = upstreamAuthContext(config, identity);
+    // the sign-in time, named: a later prompt's result merged with this one (consent) keeps it, so the
+    // sign-in stays the same one for max_age and for upstream_acr (upstream-acr.ts binds it to this time)
+    const ts = Math.floor(Date.now() / 1000);
+    if (upstreamAcr) await deps.upstreamAcrs?.remember(interaction.uid, signedIn.account.id, upstreamAcr, ts);
+    const result = { login: { accountId: signedIn.account.id, acr, amr, remember: true, ts } };
     const kept = signedIn.emailKept;
     return kept ? { result, notice: refusalMessages.emailKept(config.name, kept.kept, kept.asserted) } : { result };
   }

@@ -5,7 +5,8 @@ import type { AccountRecord } from '../../adapters/contract.js';
 
 export const SCOPE_CLAIMS = {
   // acr/amr/auth_time are only emitted when a scope lists them; every ID token should say how the person signed in
-  openid: ['sub', 'acr', 'amr', 'auth_time'],
+  // upstream_acr: a trusted upstream's own acr, in the ID token only (federation/oidc/upstream-acr.ts)
+  openid: ['sub', 'acr', 'amr', 'auth_time', 'upstream_acr'],
   profile: ['name'],
   email: ['email', 'email_verified'],
   // the roles upstream directories and IdPs grant (src/federation): group-to-role mapping, per provider

@@ -26,6 +26,12 @@ import { buildCliContext, type CliContext } from '../../src/app/cli-context.js';
 import { DEFAULT_PATHS } from '../../src/server.js';
 import { eventFromAudit } from '../../src/events/audit-events.js';
 import { cliInProcess } from '../helpers/cli-in-process.js';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { X509Certificate } from 'node:crypto';
+import { idpMetadata, makeTestKey, type TestKey } from '../federation/helpers/saml-crafting.js';
+import { readFile } from 'node:fs/promises';
+import { DIRECTORY_FIXTURE, startSlapd } from '../helpers/services/slapd.js';
 
 const insecure = { execute: [oidc.allowInsecureRequests] };
 const REDIRECT_URI = 'https://rp.example.test/callback';
@@ -58,6 +64,12 @@ describe('management API: identity providers written at run time (default tenant
   let readOnly: string;
   let acmeWrite: string;
   let globexWrite: string;
+  // SAML metadata served over http (pinned by fingerprint), counting its fetches; `metadataStatus` 404 breaks it
+  let metadataServer: Server;
+  let metadataUrl = '';
+  let metadataFetches = 0;
+  let metadataStatus = 200;
+  let samlKey: TestKey;
   /** every answer of the API in this file, scanned for secrets at the end */
   const answers: AdminAnswer[] = [];
   const acmeIssuer = () => `${gh.issuer}/t/acme`;
@@ -104,8 +116,17 @@ describe('management API: identity providers written at run time (default tenant
     acmeWrite = await tenantToken(acme, acmeIssuer(), 'admin:federation:read admin:federation:write');
     globexWrite = await tenantToken(globex, globexIssuer(), 'admin:federation:read admin:federation:write');
     await globex.close();
+    samlKey = await makeTestKey(work, 'api-idp');
+    metadataServer = createHttpServer((_req, res) => {
+      metadataFetches += 1;
+      res.writeHead(metadataStatus, { 'content-type': 'application/samlmetadata+xml' }).end(metadataStatus === 200 ? idpMetadata('https://api-idp.example.test/idp', 'http://127.0.0.1:9/sso', samlKey.certPem) : 'gone');
+    });
+    await new Promise<void>((resolve) => metadataServer.listen(0, '127.0.0.1', resolve));
+    metadataUrl = `http://127.0.0.1:${(metadataServer.address() as AddressInfo).port}/metadata.xml`;
   });
   after(async () => {
+    metadataServer?.closeAllConnections();
+    metadataServer?.close();
     await acme?.close();
     await replicas?.close();
     await upstream?.close();
@@ -233,6 +254,153 @@ describe('management API: identity providers written at run time (default tenant
     assert.equal((await call('DELETE', '/identity-providers/partner', { token: write })).status, 404);
   });
 
+  const samlIdp = (extra: Record<string, unknown> = {}) => ({
+    protocol: 'saml', id: 'api-saml', name: 'API SAML', domains: ['api-saml.test'], metadataUrl, metadataRefresh: '1s', claims: { email: 'email' },
+    metadataFingerprint: new X509Certificate(samlKey.certPem).fingerprint256, ...extra,
+  });
+
+  /** Resolves once the metadata server has been fetched `more` more times (the refresh timer ran), or fails after `ms`. */
+  async function fetchedAgain(more: number, ms: number): Promise<boolean> {
+    const target = metadataFetches + more;
+    const until = Date.now() + ms;
+    while (metadataFetches < target && Date.now() < until) await delay(50);
+    return metadataFetches >= target;
+  }
+
+  it('a SAML IdP created through the API refreshes its metadata without a restart; once deleted, no refresh timer is left', async () => {
+    const holder = gh.context.federation;
+    assert.equal(holder.refreshing, false, 'no URL-sourced metadata yet');
+    const created = await call('POST', '/identity-providers', { token: write, body: samlIdp() });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(holder.refreshing, true, 'the new federation\'s timer runs');
+    // metadataRefresh 1s: the timer fetches it again (loaded once at the swap), twice in a few seconds
+    assert.ok(await fetchedAgain(2, 8_000), `refreshed ${metadataFetches} times`);
+    // a rename swaps the federation again: still one timer (the old one's was stopped)
+    const read = await call('GET', '/identity-providers/api-saml', { token: write });
+    const renamed = await call('PUT', '/identity-providers/api-saml', { token: write, headers: { 'if-match': read.headers.get('etag')! }, body: samlIdp({ name: 'API SAML 2' }) });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    assert.ok(await fetchedAgain(1, 8_000));
+    assert.equal((await call('DELETE', '/identity-providers/api-saml', { token: write })).status, 204);
+    assert.equal(holder.refreshing, false, 'no timer for a federation without URL-sourced metadata');
+    await delay(300); // a fetch already in flight at the delete ends
+    const after = metadataFetches;
+    await delay(2_500);
+    assert.equal(metadataFetches, after, 'nothing fetches the deleted IdP\'s metadata');
+  });
+
+  it('an LDAP directory created through the API is tried by the password form after the file\'s ldapOrder, without a routed domain; a wrong password gets the generic answer', async () => {
+    const slapd = await startSlapd({ ldif: await readFile(DIRECTORY_FIXTURE, 'utf8') });
+    try {
+      // no domain of it matches alice@example.org: only ldapOrder reaches her
+      const directory = (id: string) => ({
+        protocol: 'ldap', id, name: `Directory ${id}`, urls: [slapd.url], bindDn: slapd.bindDn, bindPassword: slapd.bindPassword,
+        userBase: 'ou=people,dc=example,dc=org', userFilter: '(&(objectClass=inetOrgPerson)(mail={{login}}))',
+        claims: { email: 'mail', name: 'cn' }, emailVerified: true, domains: [`${id}.test`], connectTimeout: '2s',
+      });
+      const created = await call('POST', '/identity-providers', { token: write, body: directory('api-dir') });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.deepEqual(gh.context.federation.config?.ldapOrder, ['api-dir'], 'after the file\'s (none), in creation order');
+      const second = await call('POST', '/identity-providers', { token: write, body: directory('api-dir-2') });
+      assert.equal(second.status, 201, JSON.stringify(second.body));
+      assert.deepEqual(gh.context.federation.config?.ldapOrder, ['api-dir', 'api-dir-2']);
+
+      const tryPassword = async (email: string, password: string) => {
+        const agent = new Browser();
+        const { page, rp, verifier } = await loginPage(agent, gh.issuer, gh.context.clients);
+        const done = await agent.submit(page, formAction(page.html, /\/login$/), { email, password }, atClient);
+        let next = done;
+        if (!atClient(next.url) && next.html.includes('/consent"')) next = await agent.submit(next, formAction(next.html, /\/consent$/), {}, atClient);
+        return { page: next, rp, verifier };
+      };
+      const ok = await tryPassword('alice@example.org', 'alice-password');
+      assert.ok(atClient(ok.page.url), `ended at ${ok.page.status} ${ok.page.url}: ${ok.page.html.slice(0, 400)}`);
+      const claims = (await oidc.authorizationCodeGrant(ok.rp, new URL(ok.page.url), { pkceCodeVerifier: ok.verifier })).claims()!;
+      assert.equal(claims.email, 'alice@example.org');
+      assert.ok((claims.amr as string[]).includes('pwd'));
+
+      // what an attacker sees: a wrong directory password and an unknown person get the same 401 page
+      const wrong = await tryPassword('bob@example.org', 'not-bobs-password');
+      const unknown = await tryPassword('nobody@example.org', 'not-bobs-password');
+      assert.equal(wrong.page.status, 401);
+      assert.equal(unknown.page.status, 401);
+      for (const refused of [wrong, unknown]) assert.ok(refused.page.html.includes('The email or password is incorrect.'), refused.page.html.slice(0, 600));
+      assert.equal(await gh.context.store.accounts.findByEmail('bob@example.org'), undefined, 'no account for a refused sign-in');
+    } finally {
+      for (const id of ['api-dir', 'api-dir-2']) await call('DELETE', `/identity-providers/${id}`, { token: write });
+      await slapd.stop();
+    }
+    assert.deepEqual(gh.context.federation.config?.ldapOrder, [], 'a deleted directory leaves ldapOrder');
+  });
+
+  it('a write whose upstream cannot be used is refused before it is stored: 422 problem details, nothing listed, nothing audited; a breaking PUT leaves the old one signing in', async () => {
+    const list = async () => (await call('GET', '/identity-providers', { token: write })).body.items as { id: string }[];
+    const before = await list();
+    const createdEvents = async (id: string) => {
+      const audited = await gh.context.store.audit.query({ types: ['identity_provider.created', 'identity_provider.updated'], limit: 500 });
+      const outbox = await gh.context.store.webhooks.outbox(500);
+      return audited.filter((e) => (e.details as { providerId?: string } | undefined)?.providerId === id).length
+        + outbox.filter((e) => JSON.stringify(e).includes(`"${id}"`)).length;
+    };
+    const refusedSafely = (res: AdminAnswer, field: string, reason: string) => {
+      assert.equal(res.status, 422, JSON.stringify(res.body));
+      assert.match(String(res.headers.get('content-type')), /application\/problem\+json/);
+      assert.equal(res.body.type, 'urn:gatehouse:problem:upstream-unusable');
+      assert.equal(res.body.reason, reason);
+      assert.deepEqual((res.body.errors as { path: string }[]).map((e) => e.path), [`body.${field}`]);
+      const text = JSON.stringify(res.body);
+      // no stack, no underlying error, no address the caller did not send
+      assert.doesNotMatch(text, /ECONNREFUSED|\bat [\w.]+ \(|node:internal|\.ts:\d|FEDERATION_FILE|filed\.example\.test/);
+    };
+
+    // SAML metadata that answers 404, then metadata nobody serves: nothing stored, no event
+    metadataStatus = 404;
+    try {
+      refusedSafely(await call('POST', '/identity-providers', { token: write, body: samlIdp({ id: 'broken-saml' }) }), 'metadataUrl', 'refused');
+    } finally {
+      metadataStatus = 200;
+    }
+    const dead = `http://127.0.0.1:${await new Promise<number>((resolve) => {
+      const probe = createHttpServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    })}`;
+    refusedSafely(await call('POST', '/identity-providers', { token: write, body: samlIdp({ id: 'broken-saml', metadataUrl: `${dead}/metadata.xml` }) }), 'metadataUrl', 'unreachable');
+    // an OIDC issuer that nothing answers, and one that is not an issuer
+    refusedSafely(await call('POST', '/identity-providers', { token: write, body: { ...provider(upstream), id: 'broken-oidc', domains: ['broken.test'], issuer: dead } }), 'issuer', 'unreachable');
+    refusedSafely(await call('POST', '/identity-providers', { token: write, body: { ...provider(upstream), id: 'broken-oidc', domains: ['broken.test'], issuer: `${upstream.issuer}/elsewhere` } }), 'issuer', 'refused');
+    assert.deepEqual(await list(), before, 'the provider list is unchanged');
+    for (const id of ['broken-saml', 'broken-oidc']) {
+      assert.equal((await call('GET', `/identity-providers/${id}`, { token: write })).status, 404);
+      assert.equal(await createdEvents(id), 0, `no identity_provider.created event for ${id}`);
+    }
+
+    // a PUT that would break a working provider: refused, and the old settings go on signing people in
+    const created = await call('POST', '/identity-providers', { token: write, body: provider(upstream) });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const etag = created.headers.get('etag')!;
+    const updatesBefore = (await gh.context.store.audit.query({ types: ['identity_provider.updated'], limit: 500 })).length;
+    const broken = await call('PUT', '/identity-providers/partner', { token: write, headers: { 'if-match': etag }, body: provider(upstream, { issuer: dead }) });
+    refusedSafely(broken, 'issuer', 'unreachable');
+    assert.equal((await call('GET', '/identity-providers/partner', { token: write })).headers.get('etag'), etag, 'unchanged');
+    assert.equal((await gh.context.store.audit.query({ types: ['identity_provider.updated'], limit: 500 })).length, updatesBefore, 'no update audited');
+    await signsInThrough(gh.issuer, gh.context.clients, upstream);
+    assert.equal((await call('DELETE', '/identity-providers/partner', { token: write, headers: { 'if-match': etag } })).status, 204);
+  });
+
+  it('the tenant path too: a tenant\'s POST whose metadata cannot be loaded is a 422, and the tenant\'s providers are unchanged', async () => {
+    const before = (await acmeCall('GET', '/identity-providers', { token: acmeWrite })).body.items;
+    metadataStatus = 404;
+    try {
+      const res = await acmeCall('POST', '/identity-providers', { token: acmeWrite, body: samlIdp({ id: 'acme-broken' }) });
+      assert.equal(res.status, 422, JSON.stringify(res.body));
+      assert.equal(res.body.type, 'urn:gatehouse:problem:upstream-unusable');
+    } finally {
+      metadataStatus = 200;
+    }
+    assert.deepEqual((await acmeCall('GET', '/identity-providers', { token: acmeWrite })).body.items, before);
+  });
+
   it('the CLI writes a tenant\'s providers (--tenant): create from a settings file, the tenant\'s API shows it, a bad one is exit 2, delete', async () => {
     const opened = await buildCliContext({ config: gh.context.config, logger: gh.context.logger, ...DEFAULT_PATHS, keysDir: join(gh.dataDir, 'keys'), tenant: 'globex' });
     // as `gatehouse --tenant globex` opens it, without the lazily built provider (cliInProcess copies the context)
@@ -249,6 +417,17 @@ describe('management API: identity providers written at run time (default tenant
       const bad = await cliInProcess(globex, ['federation', 'update', 'forge', '--protocol', 'oauth2', '--settings', '{"preset":"github","clientId":"x","clientSecret":"y","unknownKey":1}']);
       assert.equal(bad.code, 2, bad.stderr);
       assert.match(bad.stderr, /unknownKey/);
+      // as the API: an upstream that cannot be loaded is refused before anything is stored (exit 2)
+      const { protocol: _saml, ...idp } = samlIdp({ id: 'cli-broken' });
+      metadataStatus = 404;
+      try {
+        const unusable = await cliInProcess(globex, ['federation', 'create', '--protocol', 'saml', '--settings', JSON.stringify(idp)]);
+        assert.equal(unusable.code, 2, unusable.stderr);
+        assert.match(unusable.stderr, /metadataUrl answered HTTP 404/);
+      } finally {
+        metadataStatus = 200;
+      }
+      assert.deepEqual(((await globexCall('GET', '/identity-providers', { token: globexWrite })).body.items as { id: string }[]).map((p) => p.id), ['forge']);
       assert.equal((await cliInProcess(globex, ['federation', 'delete', 'forge', '--yes'])).code, 0);
       assert.deepEqual((await globexCall('GET', '/identity-providers', { token: globexWrite })).body.items, []);
     } finally {

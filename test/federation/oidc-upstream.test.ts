@@ -41,10 +41,10 @@ describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
     acme = await startOidcUpstream({ redirectUri: () => callbackOf('acme') });
     entra = await startOidcUpstream({ redirectUri: () => callbackOf('entra'), tenant: '11111111-2222-3333-4444-555555555555' });
     github = await startOAuth2Upstream();
-    acme.users.set('u-alice', { id: 'u-alice', mail: 'alice@acme.test', mail_verified: true, display_name: 'Alice Acme', member_of: ['engineering', 'unmapped'], amr: ['pwd', 'otp'] });
+    acme.users.set('u-alice', { id: 'u-alice', mail: 'alice@acme.test', mail_verified: true, display_name: 'Alice Acme', member_of: ['engineering', 'unmapped'], amr: ['pwd', 'otp'], acr: 'urn:acme:loa:2' });
     acme.users.set('u-mallory', { id: 'u-mallory', mail: 'mallory@acme.test', mail_verified: false });
-    entra.users.set('oid-erin', { id: 'oid-erin', mail: 'erin@contoso.test', mail_verified: true, display_name: 'Erin Entra' });
-    github.users.set(4242, { id: 4242, login: 'octo', name: 'Octo Cat', emails: [{ email: 'octo@old.test', primary: false, verified: true }, { email: 'octo@octo.test', primary: true, verified: true }] });
+    entra.users.set('oid-erin', { id: 'oid-erin', mail: 'erin@contoso.test', mail_verified: true, display_name: 'Erin Entra', acr: 'urn:entra:loa:3' });
+    github.users.set(4242, { id: 4242, login: 'octo', name: 'Octo Cat', emails: [{ email: 'octo@old.test', primary: false, verified: true }, { email: 'octo@octo.test', primary: true, verified: true }], acr: 'urn:octo:loa:2fa' });
     const file = join(work, 'federation.json');
     await writeFile(file, JSON.stringify({
       oidc: {
@@ -64,7 +64,7 @@ describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
             id: 'github', preset: 'github', clientId: github.clientId, clientSecret: github.clientSecret,
             authorizationEndpoint: `${github.origin}/login/oauth/authorize`, tokenEndpoint: `${github.origin}/login/oauth/access_token`,
             userinfoEndpoint: `${github.origin}/user`, emailsEndpoint: `${github.origin}/user/emails`, emailDomains: ['octo.test'],
-            linkExistingAccounts: true,
+            linkExistingAccounts: true, trustUpstreamAuthContext: true,
           },
         ],
       },
@@ -132,6 +132,9 @@ describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
     assert.ok((claims.amr as string[]).includes('fed'));
     // trustUpstreamAuthContext: the upstream's registered amr values pass through; its mfa does not count (trustUpstreamMfa is off)
     assert.deepEqual([...(claims.amr as string[])].sort(), ['fed', 'otp', 'pwd']);
+    // and its acr is reported beside ours, in the ID token only
+    assert.equal(claims.upstream_acr, 'urn:acme:loa:2');
+    assert.equal(userinfo.upstream_acr, undefined);
     assert.equal(userinfo.email, 'alice@acme.test');
     assert.equal(userinfo.email_verified, true);
     assert.equal(userinfo.name, 'Alice Acme');
@@ -140,6 +143,70 @@ describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
     const account = await gh.context.store.accounts.findByEmail('alice@acme.test');
     assert.ok(account);
     assert.equal((await gh.context.store.federation.findLink('acme', 'u-alice'))?.accountId, account.id);
+  });
+
+  it('upstream_acr: only from a provider that trusts the upstream\'s context, only a short printable value, only for that sign-in', async () => {
+    const discovery = (await (await fetch(`${gh.issuer}/.well-known/openid-configuration`)).json()) as { claims_supported: string[] };
+    assert.ok(discovery.claims_supported.includes('upstream_acr'));
+    // entra does not set trustUpstreamAuthContext: its acr stays with it
+    entra.signInAs = 'oid-erin';
+    const viaEntra = await continueWith(new Browser(), 'entra');
+    assert.ok(atClient(viaEntra.page.url), viaEntra.page.html.slice(0, 400));
+    const untrusted = (await redeem(viaEntra.page.url, viaEntra.auth)).claims;
+    assert.equal(untrusted.acr, 'urn:gatehouse:acr:federated');
+    assert.equal(untrusted.upstream_acr, undefined);
+    // a trusted upstream sending an over-long value, control characters, a space or a non-string: dropped
+    acme.signInAs = 'u-alice';
+    for (const acr of ['x'.repeat(201), 'urn:acme:\u0007bell', 'urn:acme:loa:2\nInjected: yes', 'two values', 7]) {
+      acme.tamper = (claims) => ({ claims: { ...claims, acr } });
+      const { page, auth } = await continueWith(new Browser(), 'acme');
+      assert.ok(atClient(page.url), page.html.slice(0, 400));
+      const { claims } = await redeem(page.url, auth);
+      assert.equal(claims.upstream_acr, undefined, `kept ${JSON.stringify(acr)}`);
+      assert.equal(claims.acr, 'urn:gatehouse:acr:federated');
+    }
+    acme.tamper = (claims) => ({ claims: { ...claims, acr: 'x'.repeat(200) } });
+    const longest = await continueWith(new Browser(), 'acme');
+    assert.equal((await redeem(longest.page.url, longest.auth)).claims.upstream_acr, 'x'.repeat(200));
+  });
+
+  it('upstream_acr survives a slow consent: the consent result, merged with the sign-in, is still that sign-in', async () => {
+    acme.users.set('u-carl', { id: 'u-carl', mail: 'carl@acme.test', mail_verified: true, display_name: 'Carl Acme', acr: 'urn:acme:loa:3' });
+    acme.signInAs = 'u-carl';
+    const agent = new Browser();
+    const auth = await authorization();
+    const login = await agent.open(auth.url, atClient);
+    const consent = await agent.submit(login, formAction(login.html, /\/federated\/acme$/), {}, atClient);
+    assert.ok(!atClient(consent.url) && consent.html.includes('/consent"'), 'a new account is asked for its consent');
+    await new Promise((r) => setTimeout(r, 1100)); // the person reads the consent page: another second
+    const page = await agent.submit(consent, formAction(consent.html, /\/consent$/), {}, atClient);
+    assert.ok(atClient(page.url), page.html.slice(0, 400));
+    const { claims } = await redeem(page.url, auth);
+    assert.equal(claims.upstream_acr, 'urn:acme:loa:3');
+  });
+
+  it('upstream_acr belongs to its sign-in: signing in again in the same browser session, without an upstream acr, does not carry the old one', async () => {
+    acme.signInAs = 'u-alice';
+    const agent = new Browser();
+    const first = await continueWith(agent, 'acme');
+    const before = (await redeem(first.page.url, first.auth)).claims;
+    assert.equal(before.upstream_acr, 'urn:acme:loa:2');
+    await new Promise((r) => setTimeout(r, 1100)); // another sign-in second (auth_time)
+    acme.tamper = (claims) => {
+      const { acr: _dropped, ...rest } = claims;
+      return { claims: rest };
+    };
+    const auth = await authorization();
+    const url = new URL(auth.url);
+    url.searchParams.set('prompt', 'login');
+    const login = await agent.open(url.href, atClient);
+    const page = await throughConsent(agent, await agent.submit(login, formAction(login.html, /\/federated\/acme$/), {}, atClient));
+    assert.ok(atClient(page.url), page.html.slice(0, 400));
+    const { claims } = await redeem(page.url, auth);
+    assert.equal(claims.sid, before.sid, 'the same browser session');
+    assert.ok((claims.auth_time as number) > (before.auth_time as number));
+    assert.equal(claims.acr, 'urn:gatehouse:acr:federated');
+    assert.equal(claims.upstream_acr, undefined);
   });
 
   it('an unverified upstream email is stored unverified and never links', async () => {
@@ -215,6 +282,9 @@ describe('upstream OpenID Connect and OAuth 2.0 sign-in', function () {
     assert.equal(userinfo.email, 'octo@octo.test');
     assert.equal(userinfo.email_verified, true);
     assert.equal(userinfo.name, 'Octo Cat');
+    // trustUpstreamAuthContext: an acr in the userinfo-like answer is reported as upstream_acr too
+    assert.equal(claims.upstream_acr, 'urn:octo:loa:2fa');
+    assert.equal(claims.acr, 'urn:gatehouse:acr:federated');
     const sent = github.tokenRequests.at(-1)!;
     assert.ok(sent.get('code_verifier'), 'PKCE verifier sent');
   });

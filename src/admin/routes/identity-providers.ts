@@ -4,14 +4,15 @@
  * tenant's; read-only, `source: "federation-file"`) and those written here or by the CLI (`source:
  * "api"`, stored sealed: a tenant's in its settings, the default tenant's in its settings record).
  * Written (admin:federation:write): one provider in the federation file's per-provider format, files
- * inline, checked by the federation file's own reader (federation/identity-provider-admin.ts). Never a
+ * inline, checked by the federation file's own reader (federation/identity-provider-admin.ts), then the
+ * federation it would put in service is built (app/prove-federation.ts) before anything is stored. Never a
  * secret in an answer: no client secret, bind password or private key, only which client
  * authentication method is configured.
  */
 import { z } from 'zod';
 import type { Context } from 'koa';
 import type { AuditLog } from '../../audit/audit-log.js';
-import { InvalidProviderInput, ProviderWriteRefused, type IdentityProviderAdmin, type ShownProvider } from '../../federation/identity-provider-admin.js';
+import { InvalidProviderInput, ProviderWriteRefused, UpstreamUnusable, type IdentityProviderAdmin, type ShownProvider } from '../../federation/identity-provider-admin.js';
 import { ProblemError } from '../../errors/errors.js';
 import { etagOf, requireIfMatch } from '../etag.js';
 import { route, type AdminRoute } from '../route-table.js';
@@ -56,6 +57,13 @@ function asProblem(err: unknown): never {
   if (err instanceof InvalidProviderInput) {
     throw new ProblemError('invalid_input', 400, err.message, undefined, {}, { errors: [{ path: `body.${err.path}`, message: err.message }] });
   }
+  // RFC 9110 §15.5.21 (422 Unprocessable Content): the body is well-formed and valid, but names an upstream
+  // that cannot be used. Not 502: that says this server failed as a gateway for the request itself
+  // (§15.6.3), while here the caller's settings are what cannot be carried out, and retrying the same
+  // body helps only once the caller's upstream answers.
+  if (err instanceof UpstreamUnusable) {
+    throw new ProblemError('upstream_unusable', 422, err.message, undefined, {}, { errors: [{ path: `body.${err.path}`, message: err.message }], reason: err.reason });
+  }
   if (err instanceof ProviderWriteRefused) {
     if (err.why === 'not_found') throw new ProblemError('not_found', 404, err.message);
     if (err.why === 'stale') throw new ProblemError('precondition_failed', 412, err.message);
@@ -87,7 +95,7 @@ export function identityProviderRoutes(d: IdentityProviderRoutesDeps): AdminRout
     }),
     route({
       method: 'post', path: '/identity-providers', operationId: 'identityProviders.create',
-      summary: 'Add an upstream directory or identity provider (409 when the id is taken, here or in FEDERATION_FILE)', scope: 'admin:federation:write',
+      summary: 'Add an upstream directory or identity provider (409 when the id is taken, here or in FEDERATION_FILE; 422 when its upstream cannot be used, and nothing is stored)', scope: 'admin:federation:write',
       body: providerBody, response: providerSchema, status: 201,
       async handler({ body, ctx, caller }) {
         const { protocol, ...entry } = body;
@@ -99,7 +107,7 @@ export function identityProviderRoutes(d: IdentityProviderRoutesDeps): AdminRout
     }),
     route({
       method: 'put', path: '/identity-providers/:id', operationId: 'identityProviders.replace',
-      summary: 'Replace an identity provider\'s settings, secrets included (If-Match; 409 for one of FEDERATION_FILE)', scope: 'admin:federation:write',
+      summary: 'Replace an identity provider\'s settings, secrets included (If-Match; 409 for one of FEDERATION_FILE; 422 when its upstream cannot be used, and the old settings stay)', scope: 'admin:federation:write',
       params: idParams, ifMatch: true, body: providerBody, response: providerSchema,
       async handler({ params, body, ctx, caller }) {
         const current = await found(params.id);

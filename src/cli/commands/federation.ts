@@ -9,7 +9,7 @@ import { Option } from 'commander';
 import { group, leaf, required, type CliCommand, type CliContext, type CliDeps } from '../command-tree.js';
 import { ConflictError, NotFoundError, UsageError } from '../exit-codes.js';
 import { audited } from '../audited.js';
-import { InvalidProviderInput, ProviderWriteRefused } from '../../federation/identity-provider-admin.js';
+import { InvalidProviderInput, ProviderWriteRefused, UpstreamUnusable } from '../../federation/identity-provider-admin.js';
 import type { ProviderProtocol } from '../../federation/provider-entries.js';
 import type { ProviderSummary } from '../../federation/provider-summary.js';
 
@@ -46,6 +46,8 @@ async function refusals<T>(id: unknown, work: Promise<T>): Promise<T> {
     return await work;
   } catch (err) {
     if (err instanceof InvalidProviderInput) throw new UsageError(err.message);
+    // the API's 422: nothing was stored
+    if (err instanceof UpstreamUnusable) throw new UsageError(`${err.path}: ${err.message}`);
     if (!(err instanceof ProviderWriteRefused)) throw err;
     const name = JSON.stringify(String(id));
     if (err.why === 'not_found') throw new NotFoundError(`no upstream provider has the id ${name}`);

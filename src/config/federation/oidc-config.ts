@@ -38,7 +38,11 @@ export type OidcUpstreamConfig = ProviderCommon & {
   responseMode: 'query' | 'form_post';
   /** an https URL of the button's logo (shown at 20px) */
   logo?: string;
-  /** add the upstream's RFC 8176 amr values to ours (its acr is not passed on: it counts only through trustUpstreamMfa and mfaAcrValues) */
+  /**
+   * add the upstream's RFC 8176 amr values to ours, and report its acr in our ID token as `upstream_acr`
+   * (a printable string of at most 200 characters, else dropped); our own acr stays ours (federated /
+   * federated-mfa), and the upstream's acr counts as a second factor only through trustUpstreamMfa and mfaAcrValues
+   */
   trustUpstreamAuthContext: boolean;
   /** the upstream's amr containing "mfa" (or an acr listed in `mfaAcrValues`) counts as a second factor here */
   trustUpstreamMfa: boolean;

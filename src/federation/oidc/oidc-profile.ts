@@ -7,6 +7,7 @@ import type { OidcUpstreamConfig } from '../../config/federation/oidc-config.js'
 import { ACR, AMR, type AcrValue } from '../../assurance/acr-amr.js';
 import { mapProfile, type UpstreamProfile } from '../upstream-profile.js';
 import type { OidcIdentity } from './oidc-logins.js';
+import { safeUpstreamAcr } from './upstream-acr.js';
 
 const values = (v: unknown): string[] => {
   if (typeof v === 'string') return [v];
@@ -29,13 +30,21 @@ export function oidcProfile(config: OidcUpstreamConfig, identity: OidcIdentity):
 /** RFC 8176 registry values: what an upstream's amr may add to ours. */
 const REGISTERED_AMR = new Set(['face', 'fpt', 'geo', 'hwk', 'iris', 'kba', 'mca', 'mfa', 'otp', 'pin', 'pwd', 'rba', 'retina', 'sc', 'sms', 'swk', 'tel', 'user', 'vbm', 'wia']);
 
-export function upstreamAuthContext(config: OidcUpstreamConfig, identity: OidcIdentity): { acr: AcrValue; amr: string[] } {
+/**
+ * Our acr/amr for an upstream sign-in, and `upstreamAcr`: the upstream's own acr, reported to relying
+ * parties as `upstream_acr` (upstream-acr.ts) only when the entry trusts the upstream's context and the
+ * value is one short printable string. Our acr is always ours.
+ */
+export function upstreamAuthContext(config: OidcUpstreamConfig, identity: OidcIdentity): { acr: AcrValue; amr: string[]; upstreamAcr?: string } {
   const amr = values(identity.claims[config.claims.amr ?? 'amr']);
-  const acr = values(identity.claims[config.claims.acr ?? 'acr'])[0];
+  const rawAcr = identity.claims[config.claims.acr ?? 'acr'];
+  const acr = values(rawAcr)[0];
   const mfa = config.trustUpstreamMfa && (amr.includes('mfa') || (acr !== undefined && config.mfaAcrValues.includes(acr)));
   const passed = config.trustUpstreamAuthContext ? amr.filter((v) => REGISTERED_AMR.has(v) && v !== 'mfa') : [];
+  const upstreamAcr = config.trustUpstreamAuthContext ? safeUpstreamAcr(rawAcr) : undefined;
   return {
     acr: mfa ? ACR.federatedMfa : ACR.federated,
     amr: [AMR.federated, ...new Set(passed), ...(mfa ? [AMR.mfa] : [])],
+    ...(upstreamAcr ? { upstreamAcr } : {}),
   };
 }

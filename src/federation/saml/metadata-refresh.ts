@@ -4,7 +4,9 @@
  * job in app/jobs.ts calls it when `nextInMs` says, and only the server runs that job. A refresh that fails
  * (unreachable, not 200, expired, wrong pin, another entityID, unreadable) logs a warning, keeps the last
  * good metadata in service, and is tried again as soon as the last good document asked to be refreshed
- * (its cacheDuration), and after at most five minutes.
+ * (its cacheDuration), and after at most five minutes. `startMetadataRefresh` is that timer; the
+ * federation holder (app/federation-holder.ts) owns it, so a federation swapped in at run time (a
+ * provider written through the management API) gets its own, and the one it replaces stops.
  */
 import type { Logger } from 'pino';
 import type { SamlSettings } from '../../config/federation/saml-config.js';
@@ -45,6 +47,35 @@ export function createMetadataRefresher(deps: { providers: SamlProvider[]; setti
       } finally {
         running = false;
       }
+    },
+  };
+}
+
+export type MetadataRefreshTimer = { stop(): void };
+
+/**
+ * Runs `refreshDue` when `nextInMs` says, re-armed after each run (so a short cacheDuration in the
+ * metadata is honoured); unref'd, so it never keeps the process alive. Undefined when no IdP's metadata
+ * comes from a URL.
+ */
+export function startMetadataRefresh(metadata: Pick<MetadataRefresher, 'needed' | 'nextInMs' | 'refreshDue'>, logger: Pick<Logger, 'warn'>): MetadataRefreshTimer | undefined {
+  if (!metadata.needed) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const arm = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      metadata.refreshDue()
+        .catch((err: unknown) => logger.warn({ err }, 'refreshing IdP metadata failed'))
+        .finally(arm);
+    }, metadata.nextInMs());
+    timer.unref();
+  };
+  arm();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
     },
   };
 }

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 
-export type OAuth2User = { id: number; login: string; name: string; emails: { email: string; primary: boolean; verified: boolean }[] };
+export type OAuth2User = { id: number; login: string; name: string; emails: { email: string; primary: boolean; verified: boolean }[]; /** an acr in the /user answer (GitHub sends none) */ acr?: string };
 
 export type OAuth2Upstream = {
   origin: string;
@@ -76,7 +76,7 @@ export async function startOAuth2Upstream(o: {
     if (url.pathname === '/user' || url.pathname === '/user/emails') {
       if (!req.headers['user-agent']) return send(res, 403, { message: 'User-Agent required' });
       if (!person) return send(res, 401, { message: 'Bad credentials' });
-      return send(res, 200, url.pathname === '/user' ? { id: person.id, login: person.login, name: person.name } : person.emails);
+      return send(res, 200, url.pathname === '/user' ? { id: person.id, login: person.login, name: person.name, ...(person.acr ? { acr: person.acr } : {}) } : person.emails);
     }
     return send(res, 404, { message: 'Not Found' });
   }

@@ -20,6 +20,8 @@ export type UpstreamUser = {
   member_of?: string[];
   /** how the upstream says it authenticated the person */
   amr?: string[];
+  /** the upstream's acr for the person's sign-in */
+  acr?: string;
 };
 
 export type Tamper = (claims: Record<string, unknown>) => { claims?: Record<string, unknown>; key?: KeyObject; breakSignature?: boolean };
@@ -84,7 +86,7 @@ export async function startOidcUpstream(o: {
         }),
       };
     },
-    claims: { openid: ['sub', 'amr', ...(o.tenant ? ['tid'] : [])], email: ['mail', 'mail_verified'], profile: ['display_name'], groups: ['member_of'] },
+    claims: { openid: ['sub', 'acr', 'amr', ...(o.tenant ? ['tid'] : [])], email: ['mail', 'mail_verified'], profile: ['display_name'], groups: ['member_of'] },
     scopes: ['openid', 'email', 'profile', 'groups'],
     conformIdTokenClaims: false,
     pkce: { required: () => true },
@@ -108,8 +110,8 @@ export async function startOidcUpstream(o: {
     const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
     grant.addOIDCScope(String(details.params.scope));
     const grantId = await grant.save();
-    const amr = state.users.get(accountId)?.amr;
-    await provider.interactionFinished(req, res, { login: { accountId, ...(amr ? { amr } : {}) }, consent: { grantId } }, { mergeWithLastSubmission: false });
+    const { amr, acr } = state.users.get(accountId) ?? {};
+    await provider.interactionFinished(req, res, { login: { accountId, ...(amr ? { amr } : {}), ...(acr ? { acr } : {}) }, consent: { grantId } }, { mergeWithLastSubmission: false });
   }
 
   /** The token endpoint's answer, with the ID token the test asked for. */
