@@ -7,7 +7,7 @@ export function createFindAccount(deps: {
   /** the account with every role (own and federated), read once per request (person-permissions.ts) */
   account(ctx: object, id: string): Promise<AccountRecord | undefined>;
   /** claims only the ID token carries, for the sign-in behind `token` (the code or refresh token): upstream_acr */
-  idTokenClaims?(token: { sessionUid?: unknown; accountId?: unknown; authTime?: unknown } | undefined): Promise<Record<string, unknown>>;
+  idTokenClaims?(token: { sessionUid?: unknown; accountId?: unknown; authTime?: unknown; amr?: unknown } | undefined): Promise<Record<string, unknown>>;
 }): FindAccount {
   return async (ctx, sub, token) => {
     const account = await deps.account(ctx, sub);

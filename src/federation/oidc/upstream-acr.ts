@@ -14,6 +14,7 @@
  * person took on the consent page.
  */
 import type { ShortLivedRecordStore } from '../../../adapters/contract.js';
+import { AMR } from '../../assurance/acr-amr.js';
 
 /** Printable ASCII without spaces (acr values are space-separated in acr_values, OIDC Core §3.1.2.1), bounded. */
 const ACR_VALUE = /^[\x21-\x7E]{1,200}$/;
@@ -27,7 +28,7 @@ const PENDING_TTL = 3600;
 
 export type UpstreamAcrSession = { uid?: string; accountId?: string; loginTs?: number; exp?: number };
 /** what oidc-provider passes findAccount as the token: the code or refresh token behind the ID token */
-export type UpstreamAcrToken = { sessionUid?: unknown; accountId?: unknown; authTime?: unknown };
+export type UpstreamAcrToken = { sessionUid?: unknown; accountId?: unknown; authTime?: unknown; amr?: unknown };
 export type UpstreamAcrs = ReturnType<typeof createUpstreamAcrs>;
 
 export function createUpstreamAcrs(deps: { records: Pick<ShortLivedRecordStore, 'upsert' | 'find' | 'consume'> }) {
@@ -54,7 +55,9 @@ export function createUpstreamAcrs(deps: { records: Pick<ShortLivedRecordStore, 
     },
     /** the ID token's extra claim for the sign-in behind `token`, if that sign-in came from a trusted upstream with an acr */
     async idTokenClaims(token: UpstreamAcrToken | undefined): Promise<{ upstream_acr?: string }> {
-      if (!token || typeof token.sessionUid !== 'string') return {};
+      // only a sign-in at an upstream (amr "fed", a local second factor after it or not) has one: every
+      // other ID token (passwords, passkeys) skips the read
+      if (!token || typeof token.sessionUid !== 'string' || !Array.isArray(token.amr) || !token.amr.includes(AMR.federated)) return {};
       const r = await records.find('OidcUpstreamAcr', `session:${token.sessionUid}`);
       if (!r || r.consumed || r.accountId !== token.accountId || r.loginTs !== token.authTime) return {};
       const acr = safeUpstreamAcr(r.acr);
