@@ -19,3 +19,18 @@ export const CHILD_NODE_ARGS: string[] = compiled ? [] : ['--import', 'tsx'];
 export function codePath(source: string): string {
   return compiled ? join(ROOT, 'dist', source.replace(/\.ts$/, '.js')) : join(ROOT, source);
 }
+
+/**
+ * A study run on its own (`node dist/bench/soak.js`): when `moduleUrl` is the script node was started
+ * with, runs the study and prints its markdown, or the failure and exit code 1.
+ */
+export function runWhenMain(moduleUrl: string, name: string, study: () => Promise<{ markdown: string }>): void {
+  if (!process.argv[1] || fileURLToPath(moduleUrl) !== process.argv[1]) return;
+  study().then(
+    ({ markdown }) => process.stdout.write(`${markdown}\n`),
+    (err: unknown) => {
+      process.stderr.write(`bench ${name} failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

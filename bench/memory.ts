@@ -19,12 +19,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { startServer, type ServerProcess } from './server-process.js';
 import { createGatehouseRecords } from './setup-data.js';
 import { API, SERVICE_CLIENT_ID, SPA, randomSecret } from './bench-data.js';
-import { codePath } from './code.js';
+import { codePath, runWhenMain } from './code.js';
 import { loginFlow } from './scenarios.js';
 import { loadAverage } from './machine-load.js';
 import { seedSessionsAndTokens, type SeedResult } from './memory-seed.js';
@@ -154,12 +153,4 @@ export async function runMemoryBench(env: NodeJS.ProcessEnv = process.env, log =
   return { runs, markdown: renderMemory(runs) };
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  runMemoryBench().then(
-    ({ markdown }) => process.stdout.write(`${markdown}\n`),
-    (err: unknown) => {
-      process.stderr.write(`bench memory failed: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(import.meta.url, 'memory', () => runMemoryBench());

@@ -31,13 +31,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { Recorder, type LatencySummary } from './load.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { createGatehouseRecords } from './setup-data.js';
 import { SPA, USER, randomSecret } from './bench-data.js';
-import { codePath } from './code.js';
+import { codePath, runWhenMain } from './code.js';
 import { loginFlow } from './scenarios.js';
 import { loadAverage } from './machine-load.js';
 import { mb, startBenchStore, storeKinds, storeSizeText, type StoreKind, type StoreSize } from './bench-store.js';
@@ -336,12 +335,4 @@ export async function runSoakBench(env: NodeJS.ProcessEnv = process.env, log = (
   return { runs, markdown: renderSoak(runs) };
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  runSoakBench().then(
-    ({ markdown }) => process.stdout.write(`${markdown}\n`),
-    (err: unknown) => {
-      process.stderr.write(`bench soak failed: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(import.meta.url, 'soak', () => runSoakBench());

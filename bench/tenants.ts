@@ -29,13 +29,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Pool, request } from 'undici';
 import { closedLoop, counted, type LatencySummary, type LoadResult } from './load.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { API, randomSecret } from './bench-data.js';
-import { CHILD_NODE_ARGS, codePath } from './code.js';
+import { CHILD_NODE_ARGS, codePath, runWhenMain } from './code.js';
 import { loadAverage } from './machine-load.js';
 import { cipherOf, cliTenantClient, seedTenantClients, seedTenants, tenantId, type TenantClient } from './tenant-seed.js';
 import { openStore } from '../adapters/index.js';
@@ -327,12 +326,4 @@ export async function runTenantsBench(env: NodeJS.ProcessEnv = process.env): Pro
   return { runs, markdown: renderTenants(runs) };
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  runTenantsBench().then(
-    ({ markdown }) => process.stdout.write(`${markdown}\n`),
-    (err: unknown) => {
-      process.stderr.write(`bench tenants failed: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(import.meta.url, 'tenants', () => runTenantsBench());

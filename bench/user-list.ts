@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runWhenMain } from './code.js';
 import { promisify } from 'node:util';
 import { Pool, request } from 'undici';
 import { closedLoop, type LatencySummary } from './load.js';
@@ -249,12 +250,4 @@ export async function runUserListBench(): Promise<{ runs: UserListRun[]; markdow
   return { runs, markdown: renderUserList(runs) };
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  runUserListBench().then(
-    ({ markdown }) => process.stdout.write(`${markdown}\n`),
-    (err: unknown) => {
-      process.stderr.write(`bench user_list failed: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(import.meta.url, 'user_list', () => runUserListBench());
