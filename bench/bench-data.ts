@@ -15,3 +15,15 @@ export const SPA = { clientId: 'bench-spa', redirectUri: 'http://127.0.0.1:9/cal
 export const LOGIN_SCOPE = `openid profile email offline_access ${API.scope}`;
 
 export const randomSecret = (bytes = 32) => randomBytes(bytes).toString('base64url');
+
+/**
+ * The environment every bench starts a Gatehouse server with: production mode on plain http at 127.0.0.1
+ * (ALLOW_INSECURE), fresh at-rest and cookie keys, warnings only; `store` holds DATABASE_URL (and
+ * REDIS_URL), `extra` a study's own settings (PORT, BCRYPT_COST, WORKERS, ...).
+ */
+export function benchServerEnv(issuer: string, store: Record<string, string>, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'production', ALLOW_INSECURE: 'true', HOST: '127.0.0.1', ISSUER: issuer, ...store,
+    KEY_ENCRYPTION_KEYS: randomBytes(32).toString('base64'), COOKIE_KEYS: randomSecret(32), LOG_LEVEL: 'warn', ...extra,
+  };
+}

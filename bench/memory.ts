@@ -15,14 +15,13 @@
  * Run by `npm run bench` only when named (`BENCH_ONLY=memory`), or on its own, built:
  * `node dist/bench/memory.js`.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { startServer, type ServerProcess } from './server-process.js';
 import { createGatehouseRecords } from './setup-data.js';
-import { API, SERVICE_CLIENT_ID, SPA, randomSecret } from './bench-data.js';
+import { API, SERVICE_CLIENT_ID, SPA, benchServerEnv } from './bench-data.js';
 import { codePath, runWhenMain } from './code.js';
 import { loginFlow } from './scenarios.js';
 import { loadAverage } from './machine-load.js';
@@ -72,10 +71,7 @@ export async function runMemory(o: Omit<MemorySettings, 'stores'> & { store: Sto
   try {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    const env = {
-      NODE_ENV: 'production', ALLOW_INSECURE: 'true', HOST: '127.0.0.1', ISSUER: origin, PORT: String(port), ...store.env,
-      KEY_ENCRYPTION_KEYS: randomBytes(32).toString('base64'), COOKIE_KEYS: randomSecret(32), BCRYPT_COST: String(o.bcryptCost), LOG_LEVEL: 'warn',
-    };
+    const env = benchServerEnv(origin, store.env, { PORT: String(port), BCRYPT_COST: String(o.bcryptCost) });
     o.log(`${o.store}: the bench records through the CLI`);
     const { serviceSecret } = await createGatehouseRecords(env);
     const seeding = await openStore({ databaseUrl: store.env.DATABASE_URL!, redisUrl: store.env.REDIS_URL });

@@ -43,7 +43,6 @@
  * `soak` (bench/soak.ts) and `memory` (bench/memory.ts) run only when BENCH_ONLY names them.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +51,7 @@ import { closedLoop, paced, type LoadResult } from './load.js';
 import { chooseGenerator, findWrk, wrkClosedLoop, type Generator } from './wrk.js';
 import type { ServerProcess } from './server-process.js';
 import { measureNpmStart } from './npm-start.js';
-import { randomSecret } from './bench-data.js';
+import { benchServerEnv } from './bench-data.js';
 import { ROOT, codePath } from './code.js';
 import { SCENARIOS, type Scenario, type Target } from './scenarios.js';
 import { benchSettings, selects, selectsScenarios } from './settings.js';
@@ -121,10 +120,7 @@ async function main(): Promise<void> {
       // the first-start figure, on its own store, before anything else loads the machine
       const port = await freePort();
       report.npmStart = await measureNpmStart({
-        env: {
-          NODE_ENV: 'production', ALLOW_INSECURE: 'true', HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn',
-          DATABASE_URL: `sqlite:${join(dataDir, 'npm-start.db')}`, KEY_ENCRYPTION_KEYS: randomBytes(32).toString('base64'), COOKIE_KEYS: randomSecret(32),
-        },
+        env: benchServerEnv(`http://127.0.0.1:${port}`, { DATABASE_URL: `sqlite:${join(dataDir, 'npm-start.db')}` }),
         port,
         cpus: S.serverCpu,
       });
@@ -174,33 +170,36 @@ async function main(): Promise<void> {
   }
 
   let markdown = selectsScenarios(S) ? render(report) : '';
+  const append = (part: string) => {
+    markdown = markdown ? `${markdown}\n\n${part}` : part;
+  };
   if (selects(S, 'user_list')) {
     const users = await runUserListBench();
     report.userList = users.runs;
-    markdown = `${markdown}${markdown ? '\n\n' : ''}${users.markdown}`;
+    append(users.markdown);
   }
   // issue 15 §5: 10,000 tenants (bench/tenants.ts)
   if (selects(S, 'tenants')) {
     const tenants = await runTenantsBench();
     report.tenants = tenants.runs;
-    markdown = `${markdown}${markdown ? '\n\n' : ''}${tenants.markdown}`;
+    append(tenants.markdown);
   }
   // issue 16: the token endpoint with and without a webhook, delivery rate and latency (bench/webhooks.ts)
   if (selects(S, 'webhooks')) {
     const hooks = await runWebhooksBench();
-    markdown = `${markdown}${markdown ? '\n\n' : ''}${hooks.markdown}`;
+    append(hooks.markdown);
   }
   // issue 21 item 4, only when BENCH_ONLY names them: 10,000 people for minutes (bench/soak.ts), and memory
   // with 100,000 sessions and 1,000,000 refresh tokens stored (bench/memory.ts)
   if (selects(S, 'soak')) {
     const soak = await runSoakBench();
     report.soak = soak.runs;
-    markdown = `${markdown}${markdown ? '\n\n' : ''}${soak.markdown}`;
+    append(soak.markdown);
   }
   if (selects(S, 'memory')) {
     const memory = await runMemoryBench();
     report.memory = memory.runs;
-    markdown = `${markdown}${markdown ? '\n\n' : ''}${memory.markdown}`;
+    append(memory.markdown);
   }
   const file = join(resultsDir, `${stamp}.json`);
   writeFileSync(file, `${JSON.stringify({ ...report, markdown }, null, 2)}\n`);

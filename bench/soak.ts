@@ -26,7 +26,7 @@
  * `node dist/bench/soak.js`. Settings: see soakSettings below and bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,7 @@ import { Pool } from 'undici';
 import { Recorder, type LatencySummary } from './load.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { createGatehouseRecords } from './setup-data.js';
-import { SPA, USER, randomSecret } from './bench-data.js';
+import { SPA, USER, benchServerEnv } from './bench-data.js';
 import { codePath, runWhenMain } from './code.js';
 import { loginFlow } from './scenarios.js';
 import { loadAverage } from './machine-load.js';
@@ -144,11 +144,7 @@ export async function runSoak(o: Omit<SoakSettings, 'stores'> & { store: StoreKi
   try {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    const env = {
-      NODE_ENV: 'production', ALLOW_INSECURE: 'true', HOST: '127.0.0.1', ISSUER: origin, PORT: String(port), ...store.env,
-      KEY_ENCRYPTION_KEYS: randomBytes(32).toString('base64'), COOKIE_KEYS: randomSecret(32), BCRYPT_COST: String(o.bcryptCost),
-      LOG_LEVEL: 'warn', WORKERS: String(o.workers),
-    };
+    const env = benchServerEnv(origin, store.env, { PORT: String(port), BCRYPT_COST: String(o.bcryptCost), WORKERS: String(o.workers) });
     o.log(`${o.store}: the bench records through the CLI, then ${o.users} people through AccountStore.create`);
     await createGatehouseRecords(env);
     const seedStarted = performance.now();

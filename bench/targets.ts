@@ -4,13 +4,12 @@
  * run.ts and by the test that every scenario still runs (test/bench/bench-scenarios.test.ts), so both
  * start the servers the same way.
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { BalancedPool, Pool } from 'undici';
 import { counted, type Operation } from './load.js';
 import { combined, startServer, type ServerProcess } from './server-process.js';
 import { createGatehouseRecords } from './setup-data.js';
-import { API, SERVICE_CLIENT_ID, SPA, USER, randomSecret } from './bench-data.js';
+import { API, SERVICE_CLIENT_ID, SPA, USER, benchServerEnv, randomSecret } from './bench-data.js';
 import { codePath } from './code.js';
 import { SCENARIOS, serviceLoginFlow, Ring, RefreshChains, type Scenario, type Target } from './scenarios.js';
 import type { BareSettings } from './bare-provider.js';
@@ -44,18 +43,7 @@ export async function startGatehouse(o: TargetOptions, services: Services): Prom
     services.push(postgres, redis);
     store = { DATABASE_URL: postgres.url, REDIS_URL: redis.url };
   }
-  const serverEnv = {
-    NODE_ENV: 'production',
-    ALLOW_INSECURE: 'true',
-    HOST: '127.0.0.1',
-    ISSUER: origins[0]!,
-    ...store,
-    KEY_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
-    COOKIE_KEYS: randomSecret(32),
-    BCRYPT_COST: String(o.bcryptCost),
-    LOG_LEVEL: 'warn',
-    WORKERS: String(o.workers),
-  };
+  const serverEnv = benchServerEnv(origins[0]!, store, { BCRYPT_COST: String(o.bcryptCost), WORKERS: String(o.workers) });
   o.log('creating the API, user and clients with the gatehouse CLI');
   const { serviceSecret } = await createGatehouseRecords(serverEnv);
   const replicas: ServerProcess[] = [];

@@ -25,7 +25,6 @@
  * BENCH_CONNECTIONS (32), BENCH_SERVER_CPU (1).
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +32,7 @@ import { promisify } from 'node:util';
 import { Pool, request } from 'undici';
 import { closedLoop, counted, type LatencySummary, type LoadResult } from './load.js';
 import { startServer, type ServerProcess } from './server-process.js';
-import { API, randomSecret } from './bench-data.js';
+import { API, benchServerEnv } from './bench-data.js';
 import { CHILD_NODE_ARGS, codePath, runWhenMain } from './code.js';
 import { loadAverage } from './machine-load.js';
 import { cipherOf, cliTenantClient, seedTenantClients, seedTenants, tenantId, type TenantClient } from './tenant-seed.js';
@@ -120,14 +119,13 @@ export async function runTenants(o: Omit<TenantSettingsOfBench, 'stores'> & { st
     }
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    const env: Record<string, string> = {
-      NODE_ENV: 'production', ALLOW_INSECURE: 'true', HOST: '127.0.0.1', ISSUER: origin, PORT: String(port), ...storeEnv,
-      KEY_ENCRYPTION_KEYS: randomBytes(32).toString('base64'), COOKIE_KEYS: randomSecret(32), LOG_LEVEL: 'warn',
+    const env = benchServerEnv(origin, storeEnv, {
+      PORT: String(port),
       // the bench measures tenant creation, not the per-client rate limit
       ADMIN_REQUESTS_PER_MINUTE: '1000000',
       // every active tenant in memory (the default, 100, is sized for the chart's memory limit)
       TENANT_CACHE_SIZE: String(o.active),
-    };
+    });
     const start = async (extra: Record<string, string> = {}) => {
       const server = await startServer({ name: 'gatehouse', script: codePath('src/main.ts'), env: { ...env, ...extra }, origin, readyPath: DISCOVERY, ...(o.serverCpu ? { cpus: o.serverCpu } : {}), timeoutMs: 60_000 });
       servers.push(server);

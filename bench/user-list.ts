@@ -13,7 +13,7 @@
  * BENCH_USER_LIST_STORES (sqlite,postgres-redis), BENCH_SERVER_CPU (1).
  */
 import { execFile } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import { promisify } from 'node:util';
 import { Pool, request } from 'undici';
 import { closedLoop, type LatencySummary } from './load.js';
 import { startServer } from './server-process.js';
-import { randomSecret } from './bench-data.js';
+import { benchServerEnv } from './bench-data.js';
 import { loadAverage } from './machine-load.js';
 import { openStore } from '../adapters/index.js';
 import { accountPageSql } from '../adapters/account-list.js';
@@ -158,12 +158,8 @@ export async function runUserList(o: { store: StoreKind; accounts: number; secon
     log(`${o.store}: seeded in ${seedSeconds.toFixed(1)} s`);
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    const env = {
-      NODE_ENV: 'production', ALLOW_INSECURE: 'true', HOST: '127.0.0.1', ISSUER: origin, PORT: String(port), ...storeEnv,
-      KEY_ENCRYPTION_KEYS: randomBytes(32).toString('base64'), COOKIE_KEYS: randomSecret(32), LOG_LEVEL: 'warn',
-      // the bench measures the list, not the per-client rate limit
-      ADMIN_REQUESTS_PER_MINUTE: '1000000',
-    };
+    // the bench measures the list, not the per-client rate limit
+    const env = benchServerEnv(origin, storeEnv, { PORT: String(port), ADMIN_REQUESTS_PER_MINUTE: '1000000' });
     const client = await managementClient(env);
     const server = await startServer({ name: 'gatehouse', script: join(ROOT, 'dist', 'src', 'main.js'), env, origin, readyPath: '/health/ready', cpus: o.serverCpu });
     const pool = new Pool(origin, { connections: 1, pipelining: 1 });

@@ -15,7 +15,6 @@
  * (sqlite,postgres-redis), BENCH_SERVER_CPU (1).
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -27,7 +26,7 @@ import { promisify } from 'node:util';
 import { Pool } from 'undici';
 import { closedLoop, paced, type LatencySummary } from './load.js';
 import { startServer } from './server-process.js';
-import { randomSecret } from './bench-data.js';
+import { benchServerEnv } from './bench-data.js';
 import { freePort } from '../test/helpers/services/free-port.js';
 import { startPostgres } from '../test/helpers/services/postgres-server.js';
 import { startRedis } from '../test/helpers/services/redis-server.js';
@@ -99,10 +98,7 @@ export async function runWebhookBench(o: { store: WebhookStoreKind; seconds: num
     }
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    const env = {
-      NODE_ENV: 'production', ALLOW_INSECURE: 'true', HOST: '127.0.0.1', ISSUER: origin, PORT: String(port), ...storeEnv,
-      KEY_ENCRYPTION_KEYS: randomBytes(32).toString('base64'), COOKIE_KEYS: randomSecret(32), LOG_LEVEL: 'warn', OUTBOUND_PRIVATE_HOSTS: '127.0.0.1',
-    };
+    const env = benchServerEnv(origin, storeEnv, { PORT: String(port), OUTBOUND_PRIVATE_HOSTS: '127.0.0.1' });
     await cli(env, 'resources', 'create', '--identifier', 'https://api.bench.test', '--scope', 'read:things=Read things');
     const client = await cli(env, 'clients', 'create', '--json', JSON.stringify({ client_name: 'Bench service', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'read:things' }));
     const authorization = `Basic ${Buffer.from(`${encodeURIComponent(String(client.client_id))}:${encodeURIComponent(String(client.client_secret))}`).toString('base64')}`;
